@@ -1,0 +1,55 @@
+using System.Globalization;
+
+namespace Engagement.Sdk.Consent;
+
+/// <summary>Validates consent records before they are appended: a grant that could not be demonstrated is refused.</summary>
+public static class ConsentRecordValidator
+{
+    /// <summary>Throws <see cref="EngagementValidationException"/> naming the first field of <paramref name="record"/> that breaks a rule.</summary>
+    /// <param name="record">The record.</param>
+    /// <param name="now">The current instant: a record may not take effect in the future.</param>
+    /// <param name="maxFutureSkew">How far ahead of <paramref name="now"/> a producer's clock may be.</param>
+    public static void Validate(ConsentRecord record, DateTimeOffset now, TimeSpan maxFutureSkew)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        Text.RequireToken("recordId", record.RecordId);
+        if (record.CustomerId.IsEmpty)
+        {
+            throw new EngagementValidationException("customerId", null, "a consent record must name its subject");
+        }
+
+        if (record.Purpose.IsEmpty)
+        {
+            throw new EngagementValidationException("purpose", null, "a consent record must name its purpose");
+        }
+
+        Text.RequireToken("source", record.Source, 256);
+        if (record.EffectiveAt == default)
+        {
+            throw new EngagementValidationException("effectiveAt", Format(record.EffectiveAt), "a consent record needs a real time, not the default value");
+        }
+
+        if (record.EffectiveAt > now + maxFutureSkew)
+        {
+            throw new EngagementValidationException("effectiveAt", Format(record.EffectiveAt), "a consent record cannot take effect in the future");
+        }
+
+        if (record.ExpiresAt is { } expiry && expiry <= record.EffectiveAt)
+        {
+            throw new EngagementValidationException("expiresAt", Format(expiry), "must be later than effectiveAt");
+        }
+
+        if (record.Status is ConsentStatus.Granted or ConsentStatus.PendingConfirmation)
+        {
+            if (record.Evidence is null)
+            {
+                throw new EngagementValidationException("evidence", null, "a grant must carry evidence, or it could not be demonstrated");
+            }
+
+            Text.RequireToken("evidence.noticeVersion", record.Evidence.NoticeVersion);
+            Text.RequireToken("evidence.collectionPoint", record.Evidence.CollectionPoint, 256);
+        }
+    }
+
+    private static string Format(DateTimeOffset value) => value.ToString("O", CultureInfo.InvariantCulture);
+}

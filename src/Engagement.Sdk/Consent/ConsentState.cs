@@ -1,0 +1,89 @@
+using System.Collections.Immutable;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Profiles;
+
+namespace Engagement.Sdk.Consent;
+
+/// <summary>
+/// The current consent of one customer: a fold over their ledger. The fold does not depend on the order records arrive in:
+/// for each question the record with the latest <see cref="ConsentRecord.EffectiveAt"/> wins, a tie goes to the more
+/// restrictive status (withdrawal beats a grant), and a remaining tie to the greater record id, so a late-arriving old grant
+/// never resurrects a later withdrawal.
+/// </summary>
+public sealed class ConsentState
+{
+    private readonly ImmutableArray<ConsentRecord> _records;
+
+    private ConsentState(CustomerId customerId, ImmutableArray<ConsentRecord> records)
+    {
+        CustomerId = customerId;
+        _records = records;
+    }
+
+    /// <summary>The customer.</summary>
+    public CustomerId CustomerId { get; }
+
+    /// <summary>The records the state was folded from, without duplicates, in a canonical order.</summary>
+    public ImmutableArray<ConsentRecord> Records => _records;
+
+    /// <summary>Folds a customer's records (duplicates by record id are ignored).</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="records">Their records, in any order.</param>
+    /// <returns>The state.</returns>
+    public static ConsentState Fold(CustomerId customerId, IEnumerable<ConsentRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var unique = new Dictionary<string, ConsentRecord>(StringComparer.Ordinal);
+        foreach (var record in records)
+        {
+            if (record.CustomerId == customerId)
+            {
+                unique.TryAdd(record.RecordId, record);
+            }
+        }
+
+        var ordered = unique.Values.ToArray();
+        Array.Sort(ordered, Precedence);
+        return new ConsentState(customerId, [.. ordered]);
+    }
+
+    /// <summary>
+    /// The record that decides the question "channel × purpose × identifier" at <paramref name="now"/>: the winning record among
+    /// those for that channel or for every channel, for that purpose, and for that identifier or for all identifiers, that
+    /// have taken effect by <paramref name="now"/>. <see langword="null"/> when there is none.
+    /// </summary>
+    /// <param name="channel">The channel.</param>
+    /// <param name="purpose">The purpose.</param>
+    /// <param name="identifier">The identifier to be contacted at, or <see langword="null"/>.</param>
+    /// <param name="now">The instant of the question.</param>
+    /// <returns>The deciding record.</returns>
+    public ConsentRecord? Decisive(Channel channel, Purpose purpose, Identifier? identifier, DateTimeOffset now)
+    {
+        // Records are sorted by precedence, highest first: the first match is the winner.
+        foreach (var record in _records)
+        {
+            if (record.Purpose == purpose
+                && record.EffectiveAt <= now
+                && (record.Channel is null || record.Channel.Value == channel)
+                && (record.Identifier is null || record.Identifier == identifier))
+            {
+                return record;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Orders records by precedence: later effective time first, then more restrictive, then greater record id.</summary>
+    private static int Precedence(ConsentRecord x, ConsentRecord y)
+    {
+        var byTime = y.EffectiveAt.CompareTo(x.EffectiveAt);
+        if (byTime != 0)
+        {
+            return byTime;
+        }
+
+        var byRestriction = y.Restrictiveness.CompareTo(x.Restrictiveness);
+        return byRestriction != 0 ? byRestriction : string.CompareOrdinal(y.RecordId, x.RecordId);
+    }
+}

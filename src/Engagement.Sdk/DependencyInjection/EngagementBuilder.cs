@@ -1,0 +1,61 @@
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Journeys;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>
+/// Configures Engagement.Sdk after <see cref="EngagementServiceCollectionExtensions.AddEngagement"/>: stores, channels,
+/// journeys and actions. Each method returns the builder for chaining.
+/// </summary>
+public sealed class EngagementBuilder
+{
+    internal EngagementBuilder(IServiceCollection services)
+    {
+        Services = services;
+    }
+
+    /// <summary>The service collection being configured; adapters register their services here.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Adds a channel sender. Register one sender per channel; a later registration for the same channel replaces an earlier one.</summary>
+    /// <typeparam name="TSender">The sender type, resolved as a singleton.</typeparam>
+    /// <returns>The builder.</returns>
+    public EngagementBuilder AddChannel<TSender>()
+        where TSender : class, IChannelSender
+    {
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IChannelSender, TSender>());
+        return this;
+    }
+
+    /// <summary>Adds a channel sender instance.</summary>
+    /// <param name="sender">The sender.</param>
+    /// <returns>The builder.</returns>
+    public EngagementBuilder AddChannel(IChannelSender sender)
+    {
+        ArgumentNullException.ThrowIfNull(sender);
+        Services.AddSingleton(sender);
+        return this;
+    }
+
+    /// <summary>Adds a journey that every event re-evaluates (the <see cref="JourneyDefinition.Lifecycle"/> journey is there by default).</summary>
+    /// <param name="journey">The journey.</param>
+    /// <returns>The builder.</returns>
+    public EngagementBuilder AddJourney(JourneyDefinition journey)
+    {
+        ArgumentNullException.ThrowIfNull(journey);
+        Services.Configure<EngagementOptions>(o => o.Journeys.Add(journey));
+        return this;
+    }
+
+    /// <summary>Sets the action catalogue that decisions choose from.</summary>
+    /// <param name="catalog">The catalogue.</param>
+    /// <returns>The builder.</returns>
+    public EngagementBuilder UseActions(ActionCatalog catalog)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        Services.Replace(ServiceDescriptor.Singleton(catalog));
+        return this;
+    }
+}

@@ -1,0 +1,290 @@
+using System.Collections.Immutable;
+using System.Text.Json.Serialization;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Profiles;
+
+namespace Engagement.Sdk.Events;
+
+/// <summary>
+/// Something a customer did, or something that happened to them, at one instant. Every event has a unique id chosen by the
+/// producer: the SDK applies an id once, so producers may retry and redeliver freely. Events are immutable.
+/// </summary>
+/// <remarks>In JSON the concrete type is named by the <c>type</c> property (for example <c>"type": "purchased"</c>).</remarks>
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "type", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
+[JsonDerivedType(typeof(PageViewed), "page_viewed")]
+[JsonDerivedType(typeof(ProductViewed), "product_viewed")]
+[JsonDerivedType(typeof(AddedToCart), "added_to_cart")]
+[JsonDerivedType(typeof(Purchased), "purchased")]
+[JsonDerivedType(typeof(Refunded), "refunded")]
+[JsonDerivedType(typeof(MessageSent), "message_sent")]
+[JsonDerivedType(typeof(MessageDelivered), "message_delivered")]
+[JsonDerivedType(typeof(MessageOpened), "message_opened")]
+[JsonDerivedType(typeof(MessageClicked), "message_clicked")]
+[JsonDerivedType(typeof(CustomEvent), "custom")]
+public abstract record EngagementEvent
+{
+    /// <summary>The producer's unique id of this event (at most 128 characters).</summary>
+    public required string EventId { get; init; }
+
+    /// <summary>The customer the event belongs to.</summary>
+    public required CustomerId CustomerId { get; init; }
+
+    /// <summary>When it happened, with the producer's UTC offset.</summary>
+    public required DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>The channel it happened on, when known.</summary>
+    public Channel? Channel { get; init; }
+
+    /// <summary>Identifiers seen with the event (an email at checkout, a device id), which the profile learns.</summary>
+    public ImmutableArray<Identifier> Identifiers { get; init; } = [];
+
+    /// <summary>The event's type name as used in JSON (<c>purchased</c>, <c>product_viewed</c>, …).</summary>
+    [JsonIgnore]
+    public abstract string TypeName { get; }
+
+    /// <summary>
+    /// Checks the event's own fields and throws <see cref="EngagementValidationException"/> naming the first bad one. The
+    /// common fields (id, customer, timestamp) are checked by <see cref="EventValidator"/>.
+    /// </summary>
+    protected internal virtual void ValidatePayload()
+    {
+    }
+}
+
+/// <summary>A page of the shop was viewed.</summary>
+public sealed record PageViewed : EngagementEvent
+{
+    /// <summary>The page's path or URL.</summary>
+    public required string Url { get; init; }
+
+    /// <inheritdoc />
+    public override string TypeName => "page_viewed";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload() => Sdk.Text.RequireToken("url", Url, 2048);
+}
+
+/// <summary>A product page was viewed.</summary>
+public sealed record ProductViewed : EngagementEvent
+{
+    /// <summary>The product's id (SKU).</summary>
+    public required string ProductId { get; init; }
+
+    /// <summary>The product's category, when known.</summary>
+    public string? Category { get; init; }
+
+    /// <inheritdoc />
+    public override string TypeName => "product_viewed";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        Sdk.Text.RequireToken("productId", ProductId);
+        if (Category is not null)
+        {
+            Sdk.Text.RequireToken("category", Category);
+        }
+    }
+}
+
+/// <summary>A product was added to the cart.</summary>
+public sealed record AddedToCart : EngagementEvent
+{
+    /// <summary>The product's id (SKU).</summary>
+    public required string ProductId { get; init; }
+
+    /// <summary>How many units (at least 1).</summary>
+    public int Quantity { get; init; } = 1;
+
+    /// <summary>The unit price, when known.</summary>
+    public Money? UnitPrice { get; init; }
+
+    /// <inheritdoc />
+    public override string TypeName => "added_to_cart";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        Sdk.Text.RequireToken("productId", ProductId);
+        if (Quantity < 1)
+        {
+            throw new EngagementValidationException("quantity", Quantity, "must be at least 1");
+        }
+
+        if (UnitPrice is { IsNegative: true } price)
+        {
+            throw new EngagementValidationException("unitPrice", price, "must not be negative");
+        }
+    }
+}
+
+/// <summary>One line of an order.</summary>
+/// <param name="ProductId">The product's id (SKU).</param>
+/// <param name="Quantity">How many units (at least 1).</param>
+/// <param name="UnitPrice">The price of one unit (not negative).</param>
+/// <param name="Category">The product's category, when known.</param>
+public sealed record OrderLine(string ProductId, int Quantity, Money UnitPrice, string? Category = null)
+{
+    /// <summary>Quantity × unit price.</summary>
+    [JsonIgnore]
+    public Money Total => UnitPrice * Quantity;
+}
+
+/// <summary>An order was placed and paid.</summary>
+public sealed record Purchased : EngagementEvent
+{
+    /// <summary>The order's id, unique in the shop.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>The order's lines (at least one).</summary>
+    public required ImmutableArray<OrderLine> Lines { get; init; }
+
+    /// <summary>The amount paid: the sum of the lines' totals.</summary>
+    [JsonIgnore]
+    public Money Total
+    {
+        get
+        {
+            var total = Money.Zero(Lines[0].UnitPrice.Currency);
+            foreach (var line in Lines)
+            {
+                total += line.Total;
+            }
+
+            return total;
+        }
+    }
+
+    /// <inheritdoc />
+    public override string TypeName => "purchased";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        Sdk.Text.RequireToken("orderId", OrderId);
+        if (Lines.IsDefaultOrEmpty)
+        {
+            throw new EngagementValidationException("lines", null, "an order needs at least one line");
+        }
+
+        for (var i = 0; i < Lines.Length; i++)
+        {
+            var line = Lines[i] ?? throw new EngagementValidationException($"lines[{i}]", null, "must not be null");
+            Sdk.Text.RequireToken($"lines[{i}].productId", line.ProductId);
+            if (line.Quantity < 1)
+            {
+                throw new EngagementValidationException($"lines[{i}].quantity", line.Quantity, "must be at least 1");
+            }
+
+            if (line.UnitPrice.Currency.IsEmpty)
+            {
+                throw new EngagementValidationException($"lines[{i}].unitPrice", null, "needs an amount and a currency");
+            }
+
+            if (line.UnitPrice.IsNegative)
+            {
+                throw new EngagementValidationException($"lines[{i}].unitPrice", line.UnitPrice, "must not be negative");
+            }
+
+            if (line.UnitPrice.Currency != Lines[0].UnitPrice.Currency)
+            {
+                throw new EngagementValidationException($"lines[{i}].unitPrice.currency", line.UnitPrice.Currency.Code, $"all lines of an order must be in one currency ({Lines[0].UnitPrice.Currency.Code})");
+            }
+        }
+    }
+}
+
+/// <summary>Money was returned to the customer for (part of) an order.</summary>
+public sealed record Refunded : EngagementEvent
+{
+    /// <summary>The refunded order's id.</summary>
+    public required string OrderId { get; init; }
+
+    /// <summary>The amount returned (positive).</summary>
+    public required Money Amount { get; init; }
+
+    /// <inheritdoc />
+    public override string TypeName => "refunded";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        Sdk.Text.RequireToken("orderId", OrderId);
+        if (Amount.Currency.IsEmpty || Amount.Amount <= 0m)
+        {
+            throw new EngagementValidationException("amount", Amount, "a refund must be a positive amount with a currency");
+        }
+    }
+}
+
+/// <summary>The base of events about one message the SDK dispatched.</summary>
+public abstract record MessageEvent : EngagementEvent
+{
+    /// <summary>The dispatch's id, as given to the channel.</summary>
+    public required string DispatchId { get; init; }
+
+    /// <summary>The action the message carried.</summary>
+    public required string ActionId { get; init; }
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        Sdk.Text.RequireToken("dispatchId", DispatchId);
+        Sdk.Text.RequireToken("actionId", ActionId);
+        if (Channel is null)
+        {
+            throw new EngagementValidationException("channel", null, "a message event must name its channel");
+        }
+    }
+}
+
+/// <summary>The SDK handed a message to a channel, which accepted it.</summary>
+public sealed record MessageSent : MessageEvent
+{
+    /// <inheritdoc />
+    public override string TypeName => "message_sent";
+}
+
+/// <summary>The channel reported that a message reached the customer.</summary>
+public sealed record MessageDelivered : MessageEvent
+{
+    /// <inheritdoc />
+    public override string TypeName => "message_delivered";
+}
+
+/// <summary>The customer opened a message.</summary>
+public sealed record MessageOpened : MessageEvent
+{
+    /// <inheritdoc />
+    public override string TypeName => "message_opened";
+}
+
+/// <summary>The customer clicked through a message: the positive outcome that propensities learn from.</summary>
+public sealed record MessageClicked : MessageEvent
+{
+    /// <inheritdoc />
+    public override string TypeName => "message_clicked";
+}
+
+/// <summary>A host-defined event with typed properties.</summary>
+public sealed record CustomEvent : EngagementEvent
+{
+    /// <summary>The event's name (lower-case letters, digits, '_' or '-').</summary>
+    public required string Name { get; init; }
+
+    /// <summary>The event's properties.</summary>
+    public ImmutableDictionary<string, TraitValue> Properties { get; init; } = ImmutableDictionary<string, TraitValue>.Empty;
+
+    /// <inheritdoc />
+    public override string TypeName => "custom";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        Names.Require("name", Name);
+        foreach (var key in Properties.Keys)
+        {
+            Sdk.Text.RequireToken("properties", key, 64);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+namespace Engagement.Sdk.Events;
+
+/// <summary>
+/// Validates events at the SDK's boundary: the common fields every event must have, then the event's own payload.
+/// </summary>
+public sealed class EventValidator
+{
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan _maxFutureSkew;
+
+    /// <summary>Creates a validator.</summary>
+    /// <param name="timeProvider">The clock that "the future" is measured against.</param>
+    /// <param name="maxFutureSkew">How far ahead of the clock an event's timestamp may be (producers' clocks drift).</param>
+    public EventValidator(TimeProvider timeProvider, TimeSpan maxFutureSkew)
+    {
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _timeProvider = timeProvider;
+        _maxFutureSkew = maxFutureSkew;
+    }
+
+    /// <summary>Throws <see cref="EngagementValidationException"/> naming the first field of <paramref name="engagementEvent"/> that breaks a rule.</summary>
+    /// <param name="engagementEvent">The event.</param>
+    public void Validate(EngagementEvent engagementEvent)
+    {
+        ArgumentNullException.ThrowIfNull(engagementEvent);
+        Text.RequireToken("eventId", engagementEvent.EventId);
+        if (engagementEvent.CustomerId.IsEmpty)
+        {
+            throw new EngagementValidationException("customerId", null, "an event must name its customer");
+        }
+
+        if (engagementEvent.Timestamp == default)
+        {
+            throw new EngagementValidationException("timestamp", engagementEvent.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture), "an event needs a real timestamp, not the default value");
+        }
+
+        var latest = _timeProvider.GetUtcNow() + _maxFutureSkew;
+        if (engagementEvent.Timestamp > latest)
+        {
+            throw new EngagementValidationException("timestamp", engagementEvent.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture), $"must not be later than the clock plus the allowed skew ({latest:O})");
+        }
+
+        if (engagementEvent.Identifiers.IsDefault)
+        {
+            throw new EngagementValidationException("identifiers", null, "must be an array (empty when there are none)");
+        }
+
+        engagementEvent.ValidatePayload();
+    }
+}

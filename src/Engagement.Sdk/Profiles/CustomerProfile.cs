@@ -1,0 +1,86 @@
+using System.Collections.Immutable;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Journeys;
+
+namespace Engagement.Sdk.Profiles;
+
+/// <summary>
+/// One customer's portrait: how to recognise them, what they told us, what they prefer, what they did, and where they are in
+/// each journey. Immutable: every change makes a new profile with a higher <see cref="Version"/>.
+/// </summary>
+public sealed record CustomerProfile
+{
+    /// <summary>The customer's id.</summary>
+    public required CustomerId Id { get; init; }
+
+    /// <summary>
+    /// The optimistic-concurrency version: 0 for a profile never stored, incremented by each successful save. A save that
+    /// expects another version is a <see cref="Storage.ConcurrencyConflictException"/>.
+    /// </summary>
+    public long Version { get; init; }
+
+    /// <summary>The identifiers the customer is known by (normalised, without duplicates).</summary>
+    public ImmutableArray<Identifier> Identifiers { get; init; } = [];
+
+    /// <summary>Traits the host recorded (name → typed value).</summary>
+    public ImmutableDictionary<string, TraitValue> Traits { get; init; } = ImmutableDictionary<string, TraitValue>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>The channel the customer prefers per kind of message (for example <c>shipping</c> → SMS, <c>new_arrivals</c> → email).</summary>
+    public ImmutableDictionary<string, Channel> ChannelPreferences { get; init; } = ImmutableDictionary<string, Channel>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>The customer's IANA time zone (for example <c>Europe/Kyiv</c>), used for quiet hours; <see langword="null"/> when unknown.</summary>
+    public string? TimeZone { get; init; }
+
+    /// <summary>The customer's locale (for example <c>uk-UA</c>); <see langword="null"/> when unknown.</summary>
+    public string? Locale { get; init; }
+
+    /// <summary>Behavioural aggregates kept up to date from events.</summary>
+    public BehaviourAggregates Behaviour { get; init; } = new();
+
+    /// <summary>The customer's position in each journey, by journey id.</summary>
+    public ImmutableDictionary<string, JourneyPosition> Journeys { get; init; } = ImmutableDictionary<string, JourneyPosition>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>Creates an empty profile for a customer seen for the first time.</summary>
+    /// <param name="id">The customer's id.</param>
+    /// <returns>A profile at version 0.</returns>
+    public static CustomerProfile New(CustomerId id) => new() { Id = id };
+
+    /// <summary>The first identifier of a kind, or <see langword="null"/>.</summary>
+    /// <param name="kind">The kind.</param>
+    /// <returns>The identifier, or <see langword="null"/> when the customer has none of that kind.</returns>
+    public Identifier? FindIdentifier(IdentifierKind kind)
+    {
+        foreach (var identifier in Identifiers)
+        {
+            if (identifier.Kind == kind)
+            {
+                return identifier;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Returns a copy that knows <paramref name="identifier"/> too (unchanged when already known).</summary>
+    /// <param name="identifier">The identifier.</param>
+    /// <returns>The profile.</returns>
+    public CustomerProfile WithIdentifier(Identifier identifier)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        return Identifiers.Contains(identifier) ? this : this with { Identifiers = Identifiers.Add(identifier) };
+    }
+
+    /// <summary>Returns a copy with a trait set.</summary>
+    /// <param name="name">The trait's name.</param>
+    /// <param name="value">The value.</param>
+    /// <returns>The profile.</returns>
+    public CustomerProfile WithTrait(string name, TraitValue value)
+        => this with { Traits = Traits.SetItem(Text.RequireToken("trait", name, 64), value) };
+
+    /// <summary>Returns a copy that prefers <paramref name="channel"/> for messages of <paramref name="messageType"/>.</summary>
+    /// <param name="messageType">The kind of message (lower-case letters, digits, '_' or '-').</param>
+    /// <param name="channel">The preferred channel.</param>
+    /// <returns>The profile.</returns>
+    public CustomerProfile WithChannelPreference(string messageType, Channel channel)
+        => this with { ChannelPreferences = ChannelPreferences.SetItem(Names.Require("messageType", messageType), channel) };
+}

@@ -1,0 +1,89 @@
+using System.Collections.Immutable;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Events;
+
+namespace Engagement.Sdk.Profiles;
+
+/// <summary>
+/// Applies one event to a profile: learns its identifiers and updates the behavioural aggregates. Pure: the same profile and
+/// event always give the same result, and nothing is stored.
+/// </summary>
+public static class ProfileUpdater
+{
+    /// <summary>Returns <paramref name="profile"/> updated with <paramref name="engagementEvent"/>.</summary>
+    /// <param name="profile">The profile before the event.</param>
+    /// <param name="engagementEvent">A validated event of the same customer.</param>
+    /// <returns>The updated profile (same <see cref="CustomerProfile.Version"/>; the store increments it on save).</returns>
+    /// <exception cref="CurrencyMismatchException">A purchase or refund is in another currency than the customer's earlier ones.</exception>
+    public static CustomerProfile Apply(CustomerProfile profile, EngagementEvent engagementEvent)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(engagementEvent);
+        if (profile.Id != engagementEvent.CustomerId)
+        {
+            throw new EngagementValidationException("customerId", engagementEvent.CustomerId.Value, $"the event belongs to another customer than the profile '{profile.Id}'");
+        }
+
+        foreach (var identifier in engagementEvent.Identifiers)
+        {
+            profile = profile.WithIdentifier(identifier);
+        }
+
+        var b = profile.Behaviour;
+        var at = engagementEvent.Timestamp;
+        b = b with
+        {
+            FirstSeen = Min(b.FirstSeen, at),
+            LastSeen = Max(b.LastSeen, at),
+            LastChannel = engagementEvent.Channel is { } channel && (b.LastSeen is null || at >= b.LastSeen) ? channel : b.LastChannel,
+        };
+
+        b = engagementEvent switch
+        {
+            PageViewed => b with { PageViews = b.PageViews + 1 },
+            ProductViewed view => b with
+            {
+                ProductViews = b.ProductViews + 1,
+                CategoryViews = view.Category is null ? b.CategoryViews : Increment(b.CategoryViews, view.Category),
+            },
+            AddedToCart cart => b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b : b with { ItemsInCart = b.ItemsInCart.Add(cart.ProductId) },
+            Purchased order => ApplyPurchase(b, order),
+            Refunded refund => b with { Refunds = b.Refunds is { } sum ? sum + refund.Amount : refund.Amount },
+            MessageSent sent => b with { MessagesSent = Increment(b.MessagesSent, sent.Channel!.Value) },
+            MessageOpened or MessageClicked => b with { Engagements = Increment(b.Engagements, engagementEvent.Channel!.Value) },
+            _ => b,
+        };
+
+        return profile with { Behaviour = b };
+    }
+
+    private static BehaviourAggregates ApplyPurchase(BehaviourAggregates b, Purchased order)
+    {
+        var bought = b.ItemsBought.ToBuilder();
+        var cart = b.ItemsInCart.ToBuilder();
+        foreach (var line in order.Lines)
+        {
+            bought.Add(line.ProductId);
+            cart.Remove(line.ProductId);
+        }
+
+        var total = order.Total;
+        return b with
+        {
+            Orders = b.Orders + 1,
+            Revenue = b.Revenue is { } revenue ? revenue + total : total,
+            FirstPurchase = Min(b.FirstPurchase, order.Timestamp),
+            LastPurchase = Max(b.LastPurchase, order.Timestamp),
+            ItemsBought = bought.ToImmutable(),
+            ItemsInCart = cart.ToImmutable(),
+        };
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset? current, DateTimeOffset value) => current is { } c && c <= value ? c : value;
+
+    private static DateTimeOffset Max(DateTimeOffset? current, DateTimeOffset value) => current is { } c && c >= value ? c : value;
+
+    private static ImmutableDictionary<TKey, int> Increment<TKey>(ImmutableDictionary<TKey, int> counts, TKey key)
+        where TKey : notnull
+        => counts.SetItem(key, counts.TryGetValue(key, out var n) ? n + 1 : 1);
+}

@@ -1,0 +1,256 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Serialization;
+
+namespace Engagement.Sdk.Storage;
+
+/// <summary>An in-memory <see cref="IProfileStore"/>: thread-safe, O(1) lookups by id and by identifier. The default store.</summary>
+public sealed class InMemoryProfileStore : IProfileStore
+{
+    private readonly ConcurrentDictionary<CustomerId, CustomerProfile> _profiles = new();
+    private readonly ConcurrentDictionary<Identifier, CustomerId> _byIdentifier = new();
+
+    /// <inheritdoc />
+    public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_profiles.TryGetValue(customerId, out var profile) ? profile : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomerProfile?> FindByIdentifierAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_byIdentifier.TryGetValue(identifier, out var id) && _profiles.TryGetValue(id, out var profile) ? profile : null);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomerProfile> SaveAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        cancellationToken.ThrowIfCancellationRequested();
+        var saved = profile with { Version = profile.Version + 1 };
+        if (profile.Version == 0)
+        {
+            if (!_profiles.TryAdd(profile.Id, saved))
+            {
+                throw new ConcurrencyConflictException(profile.Id, 0, _profiles[profile.Id].Version);
+            }
+        }
+        else
+        {
+            if (!_profiles.TryGetValue(profile.Id, out var current) || current.Version != profile.Version
+                || !_profiles.TryUpdate(profile.Id, saved, current))
+            {
+                throw new ConcurrencyConflictException(profile.Id, profile.Version, _profiles.TryGetValue(profile.Id, out var now) ? now.Version : 0);
+            }
+        }
+
+        foreach (var identifier in saved.Identifiers)
+        {
+            _byIdentifier.TryAdd(identifier, saved.Id);
+        }
+
+        return ValueTask.FromResult(saved);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<CustomerProfile> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var snapshot = _profiles.Values.ToArray();
+        Array.Sort(snapshot, static (a, b) => a.Id.CompareTo(b.Id));
+        foreach (var profile in snapshot)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return profile;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}
+
+/// <summary>An in-memory <see cref="IEventStore"/>: thread-safe, idempotent by event id.</summary>
+public sealed class InMemoryEventStore : IEventStore
+{
+    private readonly ConcurrentDictionary<string, EngagementEvent> _byId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<CustomerId, List<EngagementEvent>> _byCustomer = new();
+
+    /// <inheritdoc />
+    public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(engagementEvent);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byId.TryAdd(engagementEvent.EventId, engagementEvent))
+        {
+            var stored = _byId[engagementEvent.EventId];
+            return SamePayload(stored, engagementEvent)
+                ? ValueTask.FromResult(AppendOutcome.Duplicate)
+                : throw new EventConflictException(engagementEvent.EventId);
+        }
+
+        var list = _byCustomer.GetOrAdd(engagementEvent.CustomerId, static _ => []);
+        lock (list)
+        {
+            list.Add(engagementEvent);
+        }
+
+        return ValueTask.FromResult(AppendOutcome.Appended);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EngagementEvent> ReadAsync(CustomerId customerId, DateTimeOffset? from = null, DateTimeOffset? to = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (!_byCustomer.TryGetValue(customerId, out var list))
+        {
+            yield break;
+        }
+
+        EngagementEvent[] snapshot;
+        lock (list)
+        {
+            snapshot = [.. list];
+        }
+
+        foreach (var e in Order(snapshot.Where(e => (from is null || e.Timestamp >= from) && (to is null || e.Timestamp < to))))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return e;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<EngagementEvent> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var e in Order(_byId.Values.Where(e => e.Timestamp >= from && e.Timestamp < to)))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return e;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static IEnumerable<EngagementEvent> Order(IEnumerable<EngagementEvent> events)
+        => events.OrderBy(e => e.Timestamp).ThenBy(e => e.EventId, StringComparer.Ordinal);
+
+    internal static bool SamePayload(EngagementEvent a, EngagementEvent b)
+        => JsonSerializer.Serialize(a, EngagementJsonContext.Default.EngagementEvent) == JsonSerializer.Serialize(b, EngagementJsonContext.Default.EngagementEvent);
+}
+
+/// <summary>An in-memory <see cref="IConsentStore"/>: thread-safe, append-only, idempotent by record id.</summary>
+public sealed class InMemoryConsentStore : IConsentStore
+{
+    private readonly ConcurrentDictionary<string, ConsentRecord> _byId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<CustomerId, List<ConsentRecord>> _byCustomer = new();
+
+    /// <inheritdoc />
+    public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byId.TryAdd(record.RecordId, record))
+        {
+            return _byId[record.RecordId] == record ? ValueTask.FromResult(AppendOutcome.Duplicate) : throw new ConsentConflictException(record.RecordId);
+        }
+
+        var list = _byCustomer.GetOrAdd(record.CustomerId, static _ => []);
+        lock (list)
+        {
+            list.Add(record);
+        }
+
+        return ValueTask.FromResult(AppendOutcome.Appended);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ConsentRecord>> ReadAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byCustomer.TryGetValue(customerId, out var list))
+        {
+            return ValueTask.FromResult<IReadOnlyList<ConsentRecord>>([]);
+        }
+
+        lock (list)
+        {
+            return ValueTask.FromResult<IReadOnlyList<ConsentRecord>>([.. list]);
+        }
+    }
+}
+
+/// <summary>An in-memory <see cref="IDispatchStore"/>: thread-safe; a dispatch id is begun at most once.</summary>
+public sealed class InMemoryDispatchStore : IDispatchStore
+{
+    private readonly ConcurrentDictionary<string, DispatchRecord> _byId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<CustomerId, List<string>> _byCustomer = new();
+
+    /// <inheritdoc />
+    public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byId.TryAdd(record.DispatchId, record with { Status = DispatchStatus.Pending }))
+        {
+            return ValueTask.FromResult(false);
+        }
+
+        var list = _byCustomer.GetOrAdd(record.CustomerId, static _ => []);
+        lock (list)
+        {
+            list.Add(record.DispatchId);
+        }
+
+        return ValueTask.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public ValueTask CompleteAsync(string dispatchId, DispatchStatus status, int attempts, string? error, DateTimeOffset completedAt, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byId.TryGetValue(dispatchId, out var current))
+        {
+            throw new EngagementValidationException("dispatchId", dispatchId, "no dispatch with this id was begun");
+        }
+
+        _byId[dispatchId] = current with { Status = status, Attempts = attempts, Error = error, CompletedAt = completedAt };
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<DispatchRecord>> ListAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byCustomer.TryGetValue(customerId, out var ids))
+        {
+            return ValueTask.FromResult<IReadOnlyList<DispatchRecord>>([]);
+        }
+
+        string[] snapshot;
+        lock (ids)
+        {
+            snapshot = [.. ids];
+        }
+
+        IReadOnlyList<DispatchRecord> result = [.. snapshot.Select(id => _byId[id]).Where(d => d.CreatedAt >= since).OrderBy(d => d.CreatedAt)];
+        return ValueTask.FromResult(result);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<DispatchRecord> ListByStatusAsync(DispatchStatus status, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        foreach (var record in _byId.Values.Where(d => d.Status == status).OrderBy(d => d.CreatedAt).ThenBy(d => d.DispatchId, StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return record;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,125 @@
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+
+namespace Engagement.Sdk.Storage;
+
+/// <summary>Stores customer profiles with optimistic concurrency and finds them by any identifier.</summary>
+public interface IProfileStore
+{
+    /// <summary>Loads a profile.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The profile, or <see langword="null"/> when the customer is unknown.</returns>
+    ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default);
+
+    /// <summary>Finds the profile that owns an identifier (the first profile saved with it).</summary>
+    /// <param name="identifier">The normalised identifier.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The profile, or <see langword="null"/>.</returns>
+    ValueTask<CustomerProfile?> FindByIdentifierAsync(Identifier identifier, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Saves <paramref name="profile"/> if the stored version still equals <see cref="CustomerProfile.Version"/> (0 for a new
+    /// customer) and returns it with the version incremented.
+    /// </summary>
+    /// <param name="profile">The profile to save.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>The saved profile.</returns>
+    /// <exception cref="ConcurrencyConflictException">Another writer saved the profile first.</exception>
+    ValueTask<CustomerProfile> SaveAsync(CustomerProfile profile, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists every profile, ordered by customer id.</summary>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>The profiles.</returns>
+    IAsyncEnumerable<CustomerProfile> ListAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>The outcome of appending an event.</summary>
+public enum AppendOutcome
+{
+    /// <summary>The event was new and is now stored.</summary>
+    Appended,
+
+    /// <summary>An identical event with the same id was already stored; nothing changed.</summary>
+    Duplicate,
+}
+
+/// <summary>An append-only, idempotent store of events.</summary>
+public interface IEventStore
+{
+    /// <summary>Appends an event unless an identical one with the same id is stored.</summary>
+    /// <param name="engagementEvent">The validated event.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>Whether it was appended or was a duplicate.</returns>
+    /// <exception cref="EventConflictException">An event with the same id but a different payload is stored.</exception>
+    ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads one customer's events with <paramref name="from"/> ≤ timestamp &lt; <paramref name="to"/>, oldest first.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="from">The inclusive start, or <see langword="null"/> for the beginning.</param>
+    /// <param name="to">The exclusive end, or <see langword="null"/> for no end.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>The events.</returns>
+    IAsyncEnumerable<EngagementEvent> ReadAsync(CustomerId customerId, DateTimeOffset? from = null, DateTimeOffset? to = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads every customer's events with <paramref name="from"/> ≤ timestamp &lt; <paramref name="to"/>, oldest first (ties by event id).</summary>
+    /// <param name="from">The inclusive start.</param>
+    /// <param name="to">The exclusive end.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>The events.</returns>
+    IAsyncEnumerable<EngagementEvent> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The append-only consent ledger. Nothing in it is ever updated or deleted through this interface.</summary>
+public interface IConsentStore
+{
+    /// <summary>Appends a validated record unless an identical one with the same id is stored.</summary>
+    /// <param name="record">The record.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>Whether it was appended or was a duplicate.</returns>
+    /// <exception cref="ConsentConflictException">A different record with the same id is stored.</exception>
+    ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads one customer's records, in the order they were appended.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The records.</returns>
+    ValueTask<IReadOnlyList<ConsentRecord>> ReadAsync(CustomerId customerId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// The dispatch log (an outbox): one entry per message the SDK decided to send, begun before the channel is called and
+/// completed after, so that a dispatch id is sent at most once and no decided message is lost.
+/// </summary>
+public interface IDispatchStore
+{
+    /// <summary>Records a new dispatch as <see cref="DispatchStatus.Pending"/> unless one with the same id exists.</summary>
+    /// <param name="record">The dispatch.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns><see langword="true"/> when it was recorded; <see langword="false"/> when the id was already taken (do not send again).</returns>
+    ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>Records how a dispatch ended.</summary>
+    /// <param name="dispatchId">The dispatch.</param>
+    /// <param name="status">The final status.</param>
+    /// <param name="attempts">How many times the channel was called.</param>
+    /// <param name="error">The last error, when it failed.</param>
+    /// <param name="completedAt">When.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task.</returns>
+    ValueTask CompleteAsync(string dispatchId, DispatchStatus status, int attempts, string? error, DateTimeOffset completedAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists one customer's dispatches created at or after <paramref name="since"/>, oldest first.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="since">The inclusive start.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The dispatches.</returns>
+    ValueTask<IReadOnlyList<DispatchRecord>> ListAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists every dispatch in a status, oldest first (for example <see cref="DispatchStatus.Pending"/> ones to resume after a crash).</summary>
+    /// <param name="status">The status.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The dispatches.</returns>
+    IAsyncEnumerable<DispatchRecord> ListByStatusAsync(DispatchStatus status, CancellationToken cancellationToken = default);
+}

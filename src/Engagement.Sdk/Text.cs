@@ -1,0 +1,73 @@
+namespace Engagement.Sdk;
+
+/// <summary>Checks on text that the SDK applies at every boundary.</summary>
+internal static class Text
+{
+    /// <summary>Whether <paramref name="value"/> holds a surrogate that is not part of a valid pair.</summary>
+    public static bool HasLoneSurrogate(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            var c = value[i];
+            if (char.IsHighSurrogate(c))
+            {
+                if (i + 1 >= value.Length || !char.IsLowSurrogate(value[i + 1]))
+                {
+                    return true;
+                }
+
+                i++;
+            }
+            else if (char.IsLowSurrogate(c))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Validates a short machine token (an event id, an action id, a product id): non-empty, at most
+    /// <paramref name="maxLength"/> characters, no control characters, valid UTF-16, no surrounding white space.
+    /// </summary>
+    public static string RequireToken(string field, string? value, int maxLength = 128)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            throw new EngagementValidationException(field, value, "must not be empty");
+        }
+
+        if (value.Length > maxLength)
+        {
+            throw new EngagementValidationException(field, value, $"must be at most {maxLength} characters");
+        }
+
+        if (char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]))
+        {
+            throw new EngagementValidationException(field, value, "must not start or end with white space");
+        }
+
+        RequireCleanText(field, value);
+        return value;
+    }
+
+    /// <summary>Validates free text: no control characters other than tab, CR and LF, and valid UTF-16.</summary>
+    public static string RequireCleanText(string field, string value)
+    {
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) && c is not ('\t' or '\r' or '\n'))
+            {
+                throw new EngagementValidationException(field, value, "must not contain control characters such as NUL");
+            }
+        }
+
+        if (HasLoneSurrogate(value))
+        {
+            throw new EngagementValidationException(field, value, "must be valid UTF-16 (no lone surrogates)");
+        }
+
+        return value;
+    }
+}
