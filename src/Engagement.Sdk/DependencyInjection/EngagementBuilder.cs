@@ -1,3 +1,4 @@
+using Engagement.Sdk;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Journeys;
@@ -22,7 +23,7 @@ public sealed class EngagementBuilder
     /// <summary>Adds a channel sender. Register one sender per channel; a later registration for the same channel replaces an earlier one.</summary>
     /// <typeparam name="TSender">The sender type, resolved as a singleton.</typeparam>
     /// <returns>The builder.</returns>
-    public EngagementBuilder AddChannel<TSender>()
+    public EngagementBuilder AddChannel<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TSender>()
         where TSender : class, IChannelSender
     {
         Services.TryAddEnumerable(ServiceDescriptor.Singleton<IChannelSender, TSender>());

@@ -1,0 +1,49 @@
+using Engagement.Sdk;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers Engagement.Sdk in a service collection.</summary>
+public static class EngagementServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the engagement engine with in-memory stores, the system clock (unless a <see cref="TimeProvider"/> is registered),
+    /// the permission gate, the Beta-Bernoulli propensity model and an empty action catalogue. Options are validated when the
+    /// host starts. Calling it again adds nothing twice.
+    /// </summary>
+    /// <param name="services">The services.</param>
+    /// <param name="configure">Configures <see cref="EngagementOptions"/>.</param>
+    /// <returns>A builder to add stores, channels, journeys and actions.</returns>
+    public static EngagementBuilder AddEngagement(this IServiceCollection services, Action<EngagementOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<EngagementOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.AddOptions<ContactPolicyOptions>().ValidateOnStart();
+        services.AddOptions<DispatchOptions>().Validate(o => o.MaxRetries is >= 0 and <= 10 && o.RetryDelay >= TimeSpan.Zero && o.AttemptTimeout > TimeSpan.Zero, "DispatchOptions: MaxRetries must be 0..10, RetryDelay not negative and AttemptTimeout positive.").ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ContactPolicyOptions>, ContactPolicyOptionsValidator>());
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IProfileStore, InMemoryProfileStore>();
+        services.TryAddSingleton<IEventStore, InMemoryEventStore>();
+        services.TryAddSingleton<IConsentStore, InMemoryConsentStore>();
+        services.TryAddSingleton<IDispatchStore, InMemoryDispatchStore>();
+        services.TryAddSingleton<IPermissionGate, PermissionGate>();
+        services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
+        services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();
+        services.TryAddSingleton(ActionCatalog.Empty);
+        services.TryAddSingleton<ChannelDispatcher>();
+        services.TryAddSingleton<IEngagementEngine, EngagementEngine>();
+        return new EngagementBuilder(services);
+    }
+}

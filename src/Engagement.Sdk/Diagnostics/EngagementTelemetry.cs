@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Storage;
+
+namespace Engagement.Sdk.Diagnostics;
+
+/// <summary>
+/// The SDK's traces and metrics, named <c>Engagement.Sdk</c> so that OpenTelemetry picks them up with
+/// <c>AddSource("Engagement.Sdk")</c> and <c>AddMeter("Engagement.Sdk")</c>. Instruments are created once.
+/// </summary>
+public static class EngagementTelemetry
+{
+    /// <summary>The name of the activity source and of the meter.</summary>
+    public const string Name = "Engagement.Sdk";
+
+    internal static readonly ActivitySource Source = new(Name, typeof(EngagementTelemetry).Assembly.GetName().Version?.ToString());
+
+    private static readonly Meter Meter = new(Name, typeof(EngagementTelemetry).Assembly.GetName().Version?.ToString());
+
+    private static readonly Counter<long> EventsTracked = Meter.CreateCounter<long>("engagement.events.tracked", "{event}", "Events applied to profiles.");
+    private static readonly Counter<long> EventsDuplicate = Meter.CreateCounter<long>("engagement.events.duplicate", "{event}", "Events ignored because their id was already applied.");
+    private static readonly Counter<long> Dispatches = Meter.CreateCounter<long>("engagement.dispatches", "{message}", "Messages dispatched, by channel and status.");
+    private static readonly Counter<long> Suppressed = Meter.CreateCounter<long>("engagement.messages.suppressed", "{message}", "Messages a decision chose but the permission gate stopped, by channel and reason.");
+    private static readonly Histogram<double> DecisionDuration = Meter.CreateHistogram<double>("engagement.decision.duration", "ms", "Time to take one next-best-action decision.");
+
+    internal static void RecordEvent(string type, bool duplicate)
+    {
+        if (duplicate)
+        {
+            EventsDuplicate.Add(1, new KeyValuePair<string, object?>("event.type", type));
+        }
+        else
+        {
+            EventsTracked.Add(1, new KeyValuePair<string, object?>("event.type", type));
+        }
+    }
+
+    internal static void RecordDispatch(Channel channel, DispatchStatus status)
+        => Dispatches.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("status", status.ToString()));
+
+    internal static void RecordSuppressed(Channel channel, string reason)
+        => Suppressed.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("reason", reason));
+
+    internal static void RecordDecision(double milliseconds) => DecisionDuration.Record(milliseconds);
+}

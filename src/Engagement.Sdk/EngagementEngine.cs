@@ -1,0 +1,308 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Diagnostics;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Journeys;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Sdk;
+
+/// <summary>What a dispatch attempt after a decision came to.</summary>
+/// <param name="ActionId">The action.</param>
+/// <param name="Channel">The channel.</param>
+/// <param name="Result">The dispatcher's result.</param>
+public sealed record DispatchSummary(string ActionId, Channel Channel, DispatchResult Result);
+
+/// <summary>What tracking one event did.</summary>
+/// <param name="Event">The event.</param>
+/// <param name="IsDuplicate">Whether the event id had been applied before (then nothing else happened).</param>
+/// <param name="Profile">The customer's profile after the event (and after any message sent).</param>
+/// <param name="Transitions">Journey stages entered.</param>
+/// <param name="Decision">The next-best-action decision, when the event triggered one.</param>
+/// <param name="Dispatch">The dispatch of the chosen action, when one was sent.</param>
+public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, CustomerProfile? Profile, ImmutableArray<StageTransition> Transitions, Decision? Decision, DispatchSummary? Dispatch);
+
+/// <summary>The SDK's entry point: track events, record consent, decide.</summary>
+public interface IEngagementEngine
+{
+    /// <summary>
+    /// Runs one event through the loop: validate → append (idempotent) → update the profile → re-evaluate journeys → decide
+    /// (when the event or a stage change triggers it) → check permission → dispatch → record the outcome as an event.
+    /// </summary>
+    /// <param name="engagementEvent">The event.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>What happened.</returns>
+    /// <exception cref="EngagementValidationException">The event breaks a rule; nothing was stored.</exception>
+    /// <exception cref="EventConflictException">The event id was used before for a different payload.</exception>
+    ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>Validates and appends a consent record to the ledger.</summary>
+    /// <param name="record">The record.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>Whether it was appended or a duplicate.</returns>
+    ValueTask<AppendOutcome> RecordConsentAsync(ConsentRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>Decides the next best action for a customer now, without sending anything.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels the decision.</param>
+    /// <returns>The decision.</returns>
+    ValueTask<Decision> DecideAsync(CustomerId customerId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// The thin engine that strings the components together. Events of one customer are processed one at a time (a striped
+/// lock), so frequency caps and profile updates are atomic within the process; optimistic concurrency on profiles covers
+/// other processes.
+/// </summary>
+public sealed class EngagementEngine : IEngagementEngine
+{
+    private const int MaxSaveAttempts = 5;
+    private readonly SemaphoreSlim[] _locks = CreateLocks(64);
+    private readonly IProfileStore _profiles;
+    private readonly IEventStore _events;
+    private readonly IConsentStore _consents;
+    private readonly NextBestActionDecider _decider;
+    private readonly ChannelDispatcher _dispatcher;
+    private readonly IPropensityModel _propensity;
+    private readonly TimeProvider _time;
+    private readonly EngagementOptions _options;
+    private readonly EventValidator _validator;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the engine.</summary>
+    /// <param name="profiles">The profile store.</param>
+    /// <param name="events">The event store.</param>
+    /// <param name="consents">The consent ledger.</param>
+    /// <param name="gate">The permission gate.</param>
+    /// <param name="catalog">The action catalogue.</param>
+    /// <param name="propensity">The propensity model.</param>
+    /// <param name="stock">The stock provider.</param>
+    /// <param name="dispatcher">The channel dispatcher.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="options">The options.</param>
+    /// <param name="logger">The logger.</param>
+    public EngagementEngine(
+        IProfileStore profiles,
+        IEventStore events,
+        IConsentStore consents,
+        IPermissionGate gate,
+        ActionCatalog catalog,
+        IPropensityModel propensity,
+        IStockProvider stock,
+        ChannelDispatcher dispatcher,
+        TimeProvider time,
+        IOptions<EngagementOptions> options,
+        ILogger<EngagementEngine>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
+        _events = events ?? throw new ArgumentNullException(nameof(events));
+        _consents = consents ?? throw new ArgumentNullException(nameof(consents));
+        _dispatcher = dispatcher ?? throw new ArgumentNullException(nameof(dispatcher));
+        _propensity = propensity ?? throw new ArgumentNullException(nameof(propensity));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _options = options.Value;
+        _validator = new EventValidator(time, _options.MaxClockSkew);
+        _decider = new NextBestActionDecider(catalog, gate, propensity, stock, dispatcher.CanSend, _options.DecisionJourneyId);
+        _logger = logger ?? NullLogger<EngagementEngine>.Instance;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
+    {
+        _validator.Validate(engagementEvent);
+        RequireShopCurrency(engagementEvent);
+        using var activity = EngagementTelemetry.Source.StartActivity("engagement.track");
+        activity?.SetTag("event.type", engagementEvent.TypeName);
+
+        var gate = LockFor(engagementEvent.CustomerId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
+            {
+                EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: true);
+                Log.DuplicateEvent(_logger, engagementEvent.EventId, engagementEvent.TypeName);
+                return new TrackResult(engagementEvent, true, null, [], null, null);
+            }
+
+            EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: false);
+            if (engagementEvent is MessageClicked clicked)
+            {
+                _propensity.RecordResponse(clicked.ActionId, clicked.Channel!.Value);
+            }
+
+            var transitions = ImmutableArray.CreateBuilder<StageTransition>();
+            var profile = await ApplyAndSaveAsync(engagementEvent, transitions, cancellationToken).ConfigureAwait(false);
+
+            var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && transitions.Count > 0);
+            if (!trigger || engagementEvent is MessageEvent)
+            {
+                return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), null, null);
+            }
+
+            var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
+            if (decision.IsNoAction || decision.Channel is not { } channel)
+            {
+                return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, null);
+            }
+
+            var dispatchId = DispatchIdFor(engagementEvent.EventId, decision.Action.Id, channel);
+            var message = new OutboundMessage(dispatchId, profile.Id, channel, decision.Action.Purpose, decision.Address, decision.Action.Id, profile.Locale);
+            var result = await _dispatcher.DispatchAsync(message, cancellationToken).ConfigureAwait(false);
+            if (result.Status == DispatchStatus.Sent)
+            {
+                _propensity.RecordSent(decision.Action.Id, channel);
+                var sent = new MessageSent
+                {
+                    EventId = "sent-" + dispatchId,
+                    CustomerId = profile.Id,
+                    Timestamp = _time.GetUtcNow(),
+                    Channel = channel,
+                    DispatchId = dispatchId,
+                    ActionId = decision.Action.Id,
+                };
+                if (await _events.AppendAsync(sent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended)
+                {
+                    profile = await ApplyAndSaveAsync(sent, transitions, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, new DispatchSummary(decision.Action.Id, channel, result));
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<AppendOutcome> RecordConsentAsync(ConsentRecord record, CancellationToken cancellationToken = default)
+    {
+        ConsentRecordValidator.Validate(record, _time.GetUtcNow(), _options.MaxClockSkew);
+        var gate = LockFor(record.CustomerId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await _consents.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<Decision> DecideAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        var profile = await _profiles.GetAsync(customerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customerId);
+        return await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask<Decision> DecideCoreAsync(CustomerProfile profile, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var activity = EngagementTelemetry.Source.StartActivity("engagement.decide");
+        var decision = await _decider.DecideAsync(profile, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        EngagementTelemetry.RecordDecision(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        foreach (var candidate in decision.Candidates)
+        {
+            foreach (var check in candidate.ChannelChecks)
+            {
+                if (!check.Decision.IsAllowed && IsConsentReason(check.Decision.Code))
+                {
+                    EngagementTelemetry.RecordSuppressed(check.Channel, check.Decision.Code);
+                    Log.Suppressed(_logger, candidate.ActionId, profile.Id.Value, check.Channel.Name, check.Decision.Code);
+                }
+            }
+        }
+
+        Log.Decided(_logger, profile.Id.Value, decision.Action.Id, decision.Channel?.Name);
+        activity?.SetTag("decision.action", decision.Action.Id);
+        return decision;
+    }
+
+    /// <summary>Whether a permission reason code is a consent reason (as opposed to contact policy or a missing address).</summary>
+    /// <param name="code">The code.</param>
+    /// <returns><see langword="true"/> for consent reasons.</returns>
+    public static bool IsConsentReason(string code)
+        => code is PermissionReasons.NoConsent or PermissionReasons.Withdrawn or PermissionReasons.Denied or PermissionReasons.Objected
+            or PermissionReasons.PendingConfirmation or PermissionReasons.Expired or PermissionReasons.StoreUnavailable;
+
+    private async ValueTask<CustomerProfile> ApplyAndSaveAsync(EngagementEvent engagementEvent, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var stored = await _profiles.GetAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(engagementEvent.CustomerId);
+            var profile = ProfileUpdater.Apply(stored, engagementEvent);
+            var moved = new List<StageTransition>();
+            foreach (var journey in _options.Journeys)
+            {
+                profile = JourneyEvaluator.Evaluate(journey, profile, engagementEvent, _time.GetUtcNow(), out var transition);
+                if (transition is not null)
+                {
+                    moved.Add(transition);
+                }
+            }
+
+            try
+            {
+                var saved = await _profiles.SaveAsync(profile, cancellationToken).ConfigureAwait(false);
+                foreach (var t in moved)
+                {
+                    transitions.Add(t);
+                    Log.StageChanged(_logger, saved.Id.Value, t.FromStageId, t.ToStageId, t.JourneyId);
+                }
+
+                return saved;
+            }
+            catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
+            {
+                Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, attempt);
+            }
+        }
+    }
+
+    private void RequireShopCurrency(EngagementEvent engagementEvent)
+    {
+        var currency = engagementEvent switch
+        {
+            Purchased order when !order.Lines.IsDefaultOrEmpty => order.Lines[0].UnitPrice.Currency,
+            Refunded refund => refund.Amount.Currency,
+            _ => _options.Currency,
+        };
+
+        if (currency != _options.Currency)
+        {
+            throw new EngagementValidationException("currency", currency.Code, $"amounts must be in the shop's currency {_options.Currency.Code}; convert them before tracking");
+        }
+    }
+
+    private SemaphoreSlim LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];
+
+    private static SemaphoreSlim[] CreateLocks(int count)
+    {
+        var locks = new SemaphoreSlim[count];
+        for (var i = 0; i < count; i++)
+        {
+            locks[i] = new SemaphoreSlim(1, 1);
+        }
+
+        return locks;
+    }
+
+    internal static string DispatchIdFor(string eventId, string actionId, Channel channel)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(eventId + "\n" + actionId + "\n" + channel.Name));
+        return "d-" + Convert.ToHexStringLower(hash.AsSpan(0, 16));
+    }
+}

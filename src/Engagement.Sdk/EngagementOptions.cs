@@ -1,0 +1,72 @@
+using Engagement.Sdk.Journeys;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Sdk;
+
+/// <summary>The SDK's main options. Validated when the host starts.</summary>
+public sealed class EngagementOptions
+{
+    /// <summary>The shop's currency: purchases and refunds in another currency are rejected (convert them first).</summary>
+    /// <value>Defaults to EUR.</value>
+    public Currency Currency { get; set; } = Currency.EUR;
+
+    /// <summary>The journeys every event re-evaluates.</summary>
+    /// <value>Defaults to the four-stage <see cref="JourneyDefinition.Lifecycle"/> journey.</value>
+    public IList<JourneyDefinition> Journeys { get; } = [JourneyDefinition.Lifecycle];
+
+    /// <summary>The journey whose stage decides which actions are eligible.</summary>
+    /// <value>Defaults to <c>lifecycle</c>.</value>
+    public string DecisionJourneyId { get; set; } = JourneyDefinition.Lifecycle.Id;
+
+    /// <summary>The event types (JSON type names) after which the engine decides and dispatches a next best action.</summary>
+    /// <value>Defaults to <c>added_to_cart</c> and <c>purchased</c>.</value>
+    public ISet<string> DecisionTriggers { get; } = new HashSet<string>(StringComparer.Ordinal) { "added_to_cart", "purchased" };
+
+    /// <summary>Whether entering a new journey stage also triggers a decision.</summary>
+    /// <value>Defaults to <see langword="true"/>.</value>
+    public bool DecideOnStageChange { get; set; } = true;
+
+    /// <summary>How far ahead of the clock an event or consent record may be stamped (producers' clocks drift).</summary>
+    /// <value>Defaults to 5 minutes.</value>
+    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Validates <see cref="EngagementOptions"/> at start-up.</summary>
+public sealed class EngagementOptionsValidator : IValidateOptions<EngagementOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, EngagementOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.Currency.IsEmpty)
+        {
+            failures.Add("Currency is not set: choose the shop's ISO 4217 currency.");
+        }
+
+        if (options.MaxClockSkew < TimeSpan.Zero || options.MaxClockSkew > TimeSpan.FromDays(1))
+        {
+            failures.Add($"MaxClockSkew is {options.MaxClockSkew}: it must be between 0 and 1 day.");
+        }
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var journey in options.Journeys)
+        {
+            if (journey is null)
+            {
+                failures.Add("Journeys holds a null journey.");
+            }
+            else if (!ids.Add(journey.Id))
+            {
+                failures.Add($"Journeys holds two journeys with the id '{journey.Id}'.");
+            }
+        }
+
+        if (!ids.Contains(options.DecisionJourneyId))
+        {
+            failures.Add($"DecisionJourneyId is '{options.DecisionJourneyId}', which is not one of the journeys ({string.Join(", ", ids)}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,94 @@
+using Engagement.Sdk.Events;
+
+namespace Engagement.Sdk.Value;
+
+/// <summary>
+/// Transactional and engagement metrics of one period, side by side, in one currency.
+/// </summary>
+/// <param name="From">The period's inclusive start.</param>
+/// <param name="To">The period's exclusive end.</param>
+/// <param name="Visitors">Customers with at least one behavioural event (views, carts, purchases) in the period.</param>
+/// <param name="Buyers">Customers with at least one purchase.</param>
+/// <param name="Orders">Purchases.</param>
+/// <param name="Revenue">The amount paid, before refunds.</param>
+/// <param name="Refunds">The amount refunded.</param>
+/// <param name="ConversionRate">Buyers ÷ visitors; <see langword="null"/> without visitors.</param>
+/// <param name="AverageOrderValue">Revenue ÷ orders; <see langword="null"/> without orders.</param>
+/// <param name="Arpu">Average revenue per user: net revenue ÷ visitors; <see langword="null"/> without visitors.</param>
+/// <param name="Arppu">Average revenue per paying user: net revenue ÷ buyers; <see langword="null"/> without buyers.</param>
+public sealed record PeriodMetrics(
+    DateTimeOffset From,
+    DateTimeOffset To,
+    int Visitors,
+    int Buyers,
+    int Orders,
+    Money Revenue,
+    Money Refunds,
+    double? ConversionRate,
+    Money? AverageOrderValue,
+    Money? Arpu,
+    Money? Arppu)
+{
+    /// <summary>Revenue less refunds.</summary>
+    public Money NetRevenue => Revenue - Refunds;
+}
+
+/// <summary>Computes <see cref="PeriodMetrics"/> from events.</summary>
+public static class EngagementMetrics
+{
+    /// <summary>Computes the metrics of the events with <paramref name="from"/> ≤ timestamp &lt; <paramref name="to"/>.</summary>
+    /// <param name="events">The events (others are ignored).</param>
+    /// <param name="from">The inclusive start.</param>
+    /// <param name="to">The exclusive end.</param>
+    /// <param name="currency">The currency every amount must be in.</param>
+    /// <returns>The metrics.</returns>
+    /// <exception cref="CurrencyMismatchException">An amount is in another currency.</exception>
+    public static PeriodMetrics Compute(IEnumerable<EngagementEvent> events, DateTimeOffset from, DateTimeOffset to, Currency currency)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (to <= from)
+        {
+            throw new EngagementValidationException("to", to, "the period's end must be later than its start");
+        }
+
+        var visitors = new HashSet<CustomerId>();
+        var buyers = new HashSet<CustomerId>();
+        var orders = 0;
+        var revenue = Money.Zero(currency);
+        var refunds = Money.Zero(currency);
+        foreach (var e in events)
+        {
+            if (e.Timestamp < from || e.Timestamp >= to || e is MessageEvent)
+            {
+                continue;
+            }
+
+            visitors.Add(e.CustomerId);
+            switch (e)
+            {
+                case Purchased order:
+                    buyers.Add(e.CustomerId);
+                    orders++;
+                    revenue += order.Total;
+                    break;
+                case Refunded refund:
+                    refunds += refund.Amount;
+                    break;
+            }
+        }
+
+        var net = revenue - refunds;
+        return new PeriodMetrics(
+            from,
+            to,
+            visitors.Count,
+            buyers.Count,
+            orders,
+            revenue,
+            refunds,
+            visitors.Count == 0 ? null : (double)buyers.Count / visitors.Count,
+            orders == 0 ? null : new Money(revenue.Amount / orders, currency).Round(),
+            visitors.Count == 0 ? null : new Money(net.Amount / visitors.Count, currency).Round(),
+            buyers.Count == 0 ? null : new Money(net.Amount / buyers.Count, currency).Round());
+    }
+}
