@@ -19,11 +19,11 @@ public sealed class ActionCatalog
         _byId = actions.ToDictionary(a => a.Id, StringComparer.Ordinal);
     }
 
-    /// <summary>An empty catalogue: every decision is "do nothing".</summary>
-    public static ActionCatalog Empty { get; } = Create([]);
-
     /// <summary>The built-in do-nothing action.</summary>
     public static ActionDefinition NoAction { get; } = new() { Id = NoActionId, Name = "Do nothing", Kind = ActionKind.NoAction, Value = 0m, BasePropensity = 1.0 };
+
+    /// <summary>An empty catalogue: every decision is "do nothing".</summary>
+    public static ActionCatalog Empty { get; } = Create([]); // after NoAction: static initialisers run in order.
 
     /// <summary>Every action, the do-nothing action last.</summary>
     public ImmutableArray<ActionDefinition> Actions { get; }

@@ -20,6 +20,7 @@ namespace Engagement.Sdk.Events;
 [JsonDerivedType(typeof(MessageDelivered), "message_delivered")]
 [JsonDerivedType(typeof(MessageOpened), "message_opened")]
 [JsonDerivedType(typeof(MessageClicked), "message_clicked")]
+[JsonDerivedType(typeof(ProfileUpdated), "profile_updated")]
 [JsonDerivedType(typeof(CustomEvent), "custom")]
 public abstract record EngagementEvent
 {
@@ -285,6 +286,49 @@ public sealed record CustomEvent : EngagementEvent
         foreach (var key in Properties.Keys)
         {
             Sdk.Text.RequireToken("properties", key, 64);
+        }
+    }
+}
+
+/// <summary>The customer or the host told us something about the customer: traits, time zone, locale, channel preferences.</summary>
+public sealed record ProfileUpdated : EngagementEvent
+{
+    /// <summary>Traits to set (name → typed value); traits not named keep their values.</summary>
+    public ImmutableDictionary<string, TraitValue> Traits { get; init; } = ImmutableDictionary<string, TraitValue>.Empty;
+
+    /// <summary>The customer's IANA time zone (for example <c>Europe/Kyiv</c>), when it changed.</summary>
+    public string? TimeZone { get; init; }
+
+    /// <summary>The customer's locale (for example <c>uk-UA</c>), when it changed.</summary>
+    public string? Locale { get; init; }
+
+    /// <summary>Preferred channel per kind of message to set (for example <c>shipping</c> → SMS).</summary>
+    public ImmutableDictionary<string, Channel> ChannelPreferences { get; init; } = ImmutableDictionary<string, Channel>.Empty;
+
+    /// <inheritdoc />
+    public override string TypeName => "profile_updated";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        foreach (var key in Traits.Keys)
+        {
+            Sdk.Text.RequireToken("traits", key, 64);
+        }
+
+        foreach (var key in ChannelPreferences.Keys)
+        {
+            Names.Require("channelPreferences", key);
+        }
+
+        if (TimeZone is not null && !TimeZoneInfo.TryFindSystemTimeZoneById(TimeZone, out _))
+        {
+            throw new EngagementValidationException("timeZone", TimeZone, "must be a known IANA time zone id such as Europe/Kyiv");
+        }
+
+        if (Locale is not null)
+        {
+            Sdk.Text.RequireToken("locale", Locale, 35);
         }
     }
 }

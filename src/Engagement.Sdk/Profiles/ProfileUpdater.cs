@@ -29,6 +29,17 @@ public static class ProfileUpdater
             profile = profile.WithIdentifier(identifier);
         }
 
+        if (engagementEvent is ProfileUpdated update)
+        {
+            profile = profile with
+            {
+                Traits = profile.Traits.SetItems(update.Traits),
+                ChannelPreferences = profile.ChannelPreferences.SetItems(update.ChannelPreferences),
+                TimeZone = update.TimeZone ?? profile.TimeZone,
+                Locale = update.Locale ?? profile.Locale,
+            };
+        }
+
         var b = profile.Behaviour;
         var at = engagementEvent.Timestamp;
         b = b with
