@@ -31,6 +31,16 @@ public sealed record DispatchSummary(string ActionId, Channel Channel, DispatchR
 /// <param name="Dispatch">The dispatch of the chosen action, when one was sent.</param>
 public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, CustomerProfile? Profile, ImmutableArray<StageTransition> Transitions, Decision? Decision, DispatchSummary? Dispatch);
 
+/// <summary>The outcome of one event of a batch: its result, or the reason it was rejected (then nothing of it was applied).</summary>
+/// <param name="Index">The event's position in the batch.</param>
+/// <param name="Result">What tracking it did, when it was accepted.</param>
+/// <param name="Error">Why it was rejected: an <see cref="EngagementValidationException"/>, an <see cref="EventConflictException"/> or a <see cref="CurrencyMismatchException"/>.</param>
+public sealed record BatchItemResult(int Index, TrackResult? Result, Exception? Error)
+{
+    /// <summary>Whether the event was accepted.</summary>
+    public bool IsSuccess => Error is null;
+}
+
 /// <summary>The SDK's entry point: track events, record consent, decide.</summary>
 public interface IEngagementEngine
 {
@@ -44,6 +54,15 @@ public interface IEngagementEngine
     /// <exception cref="EngagementValidationException">The event breaks a rule; nothing was stored.</exception>
     /// <exception cref="EventConflictException">The event id was used before for a different payload.</exception>
     ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Tracks a batch of events in order. An event that breaks a rule or conflicts with a stored one is rejected alone, with its
+    /// reason; the others proceed. Infrastructure failures (a store that cannot be written) stop the batch and are thrown.
+    /// </summary>
+    /// <param name="events">The events.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>One result per event, in order.</returns>
+    ValueTask<ImmutableArray<BatchItemResult>> TrackBatchAsync(IEnumerable<EngagementEvent> events, CancellationToken cancellationToken = default);
 
     /// <summary>Validates and appends a consent record to the ledger.</summary>
     /// <param name="record">The record.</param>
@@ -183,6 +202,34 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             gate.Release();
         }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ImmutableArray<BatchItemResult>> TrackBatchAsync(IEnumerable<EngagementEvent> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var results = ImmutableArray.CreateBuilder<BatchItemResult>();
+        var index = 0;
+        foreach (var engagementEvent in events)
+        {
+            try
+            {
+                if (engagementEvent is null)
+                {
+                    throw new EngagementValidationException($"events[{index}]", null, "must not be null");
+                }
+
+                results.Add(new BatchItemResult(index, await TrackAsync(engagementEvent, cancellationToken).ConfigureAwait(false), null));
+            }
+            catch (Exception ex) when (ex is EngagementValidationException or EventConflictException or CurrencyMismatchException)
+            {
+                results.Add(new BatchItemResult(index, null, ex));
+            }
+
+            index++;
+        }
+
+        return results.ToImmutable();
     }
 
     /// <inheritdoc />

@@ -8,7 +8,8 @@ namespace Engagement.Sdk.Serialization;
 
 /// <summary>
 /// The source-generated JSON contract of the SDK's documents: events, profiles, consent records and dispatches. Property
-/// names are camelCase; enums are strings. Trimming- and AOT-safe.
+/// names are camelCase; enums are strings; instants must carry an offset; unknown and duplicate properties are rejected.
+/// Trimming- and AOT-safe.
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
@@ -17,7 +18,9 @@ namespace Engagement.Sdk.Serialization;
     AllowDuplicateProperties = false,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
     RespectNullableAnnotations = true,
-    RespectRequiredConstructorParameters = true)]
+    RespectRequiredConstructorParameters = true,
+    AllowOutOfOrderMetadataProperties = true,
+    Converters = [typeof(StrictDateTimeOffsetConverter)])]
 [JsonSerializable(typeof(EngagementEvent))]
 [JsonSerializable(typeof(CustomerProfile))]
 [JsonSerializable(typeof(ConsentRecord))]
