@@ -26,6 +26,14 @@ public sealed class EngagementOptions
     /// <value>Defaults to <see langword="true"/>.</value>
     public bool DecideOnStageChange { get; set; } = true;
 
+    /// <summary>Host-defined purposes that consent may be recorded for, besides the well-known ones (<see cref="Consent.Purpose.WellKnown"/>).</summary>
+    /// <value>Defaults to none.</value>
+    public ISet<string> CustomPurposes { get; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Host-defined channels that consent may be recorded for, besides the well-known ones (<see cref="Channels.Channel.WellKnown"/>).</summary>
+    /// <value>Defaults to none.</value>
+    public ISet<string> CustomChannels { get; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>How far ahead of the clock an event or consent record may be stamped (producers' clocks drift).</summary>
     /// <value>Defaults to 5 minutes.</value>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);

@@ -43,7 +43,20 @@ public enum LawfulBasis
 /// <param name="CollectionPoint">Where it was collected (a form id, the checkout, an SMS keyword).</param>
 /// <param name="IpAddress">The customer's IP address, when given.</param>
 /// <param name="UserAgent">The customer's user agent, when given.</param>
-public sealed record ConsentEvidence(string NoticeVersion, string CollectionPoint, string? IpAddress = null, string? UserAgent = null);
+public sealed record ConsentEvidence(string NoticeVersion, string CollectionPoint, string? IpAddress = null, string? UserAgent = null)
+{
+    /// <summary>For a pending double opt-in: the SHA-256 of the confirmation token (the token itself is never stored).</summary>
+    public string? TokenHash { get; init; }
+
+    /// <summary>For a confirmed double opt-in: when the customer confirmed.</summary>
+    public DateTimeOffset? ConfirmedAt { get; init; }
+
+    /// <summary>For a confirmed double opt-in: the pending record it confirms (a token confirms once).</summary>
+    public string? ConfirmsRecordId { get; init; }
+
+    /// <summary>For a soft opt-in: the order in the course of which the customer's address was obtained.</summary>
+    public string? OrderReference { get; init; }
+}
 
 /// <summary>
 /// One entry of the append-only consent ledger: what a customer said about one channel (or every channel) and one purpose,

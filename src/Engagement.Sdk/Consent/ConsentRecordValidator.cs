@@ -48,6 +48,41 @@ public static class ConsentRecordValidator
 
             Text.RequireToken("evidence.noticeVersion", record.Evidence.NoticeVersion);
             Text.RequireToken("evidence.collectionPoint", record.Evidence.CollectionPoint, 256);
+            if (record.Channel is { } channel && Channels.ChannelAddress.KindFor(channel) is { } kind)
+            {
+                if (record.Identifier is null)
+                {
+                    throw new EngagementValidationException("identifier", null, $"a grant on {channel} must name the {kind} it is for: consent belongs to the address, so a changed address starts with none");
+                }
+
+                if (record.Identifier.Kind != kind)
+                {
+                    throw new EngagementValidationException("identifier.kind", record.Identifier.Kind.Name, $"a grant on {channel} must be for a {kind} identifier");
+                }
+            }
+        }
+
+        if (record.Status == ConsentStatus.PendingConfirmation && string.IsNullOrEmpty(record.Evidence?.TokenHash))
+        {
+            throw new EngagementValidationException("evidence.tokenHash", null, "a pending double opt-in must carry the hash of its confirmation token");
+        }
+
+        if (record.LawfulBasis == LawfulBasis.SoftOptIn)
+        {
+            if (record.Purpose != Purpose.Marketing)
+            {
+                throw new EngagementValidationException("lawfulBasis", record.LawfulBasis, "the soft opt-in covers direct marketing only");
+            }
+
+            if (string.IsNullOrEmpty(record.Evidence?.OrderReference))
+            {
+                throw new EngagementValidationException("evidence.orderReference", null, "a soft opt-in must name the order in the course of which the address was obtained");
+            }
+        }
+
+        if (record.Status == ConsentStatus.Granted && record.LawfulBasis == LawfulBasis.Contract && !record.Purpose.IsTransactional)
+        {
+            throw new EngagementValidationException("lawfulBasis", record.LawfulBasis, $"the contract is no lawful basis for {record.Purpose}; it covers transactional messages only");
         }
     }
 

@@ -74,6 +74,72 @@ public sealed class ConsentState
         return null;
     }
 
+    /// <summary>
+    /// Answers the consent question "may we contact at this channel × purpose × identifier now?" from the folded ledger,
+    /// without allocating. Transactional messages are allowed (the contract suffices); the confirmation request of a double
+    /// opt-in is allowed only while a confirmation is pending for that channel and identifier; an objection to direct
+    /// marketing also denies profiling; every other purpose needs a grant in force.
+    /// </summary>
+    /// <param name="channel">The channel.</param>
+    /// <param name="purpose">The purpose.</param>
+    /// <param name="identifier">The address, or <see langword="null"/> for channels without one.</param>
+    /// <param name="now">The instant.</param>
+    /// <returns>The verdict, its reason code and the deciding record.</returns>
+    public ConsentVerdict Evaluate(Channel channel, Purpose purpose, Identifier? identifier, DateTimeOffset now)
+    {
+        if (purpose.IsTransactional)
+        {
+            return new ConsentVerdict(true, PermissionReasons.Transactional, null);
+        }
+
+        if (purpose == Purpose.ConsentConfirmation)
+        {
+            foreach (var record in _records)
+            {
+                if (record.Status == ConsentStatus.PendingConfirmation && record.Channel is { } c && c == channel && record.Identifier == identifier
+                    && record.EffectiveAt <= now && (record.ExpiresAt is null || record.ExpiresAt > now)
+                    && ReferenceEquals(Decisive(channel, record.Purpose, identifier, now), record))
+                {
+                    return new ConsentVerdict(true, PermissionReasons.PendingConfirmation, record);
+                }
+            }
+
+            return new ConsentVerdict(false, PermissionReasons.NoConsent, null);
+        }
+
+        var decisive = Decisive(channel, purpose, identifier, now);
+        if (purpose == Purpose.Profiling)
+        {
+            foreach (var record in _records)
+            {
+                if (record.Status == ConsentStatus.Objected && record.Purpose == Purpose.Marketing && record.EffectiveAt <= now)
+                {
+                    if (decisive is null || record.EffectiveAt >= decisive.EffectiveAt)
+                    {
+                        return new ConsentVerdict(false, PermissionReasons.Objected, record);
+                    }
+
+                    break;
+                }
+            }
+        }
+
+        if (decisive is null)
+        {
+            return new ConsentVerdict(false, PermissionReasons.NoConsent, null);
+        }
+
+        return decisive.Status switch
+        {
+            ConsentStatus.Granted when decisive.ExpiresAt is { } expiry && expiry <= now => new ConsentVerdict(false, PermissionReasons.Expired, decisive),
+            ConsentStatus.Granted => new ConsentVerdict(true, PermissionReasons.ConsentGranted, decisive),
+            ConsentStatus.Withdrawn => new ConsentVerdict(false, PermissionReasons.Withdrawn, decisive),
+            ConsentStatus.Objected => new ConsentVerdict(false, PermissionReasons.Objected, decisive),
+            ConsentStatus.PendingConfirmation => new ConsentVerdict(false, PermissionReasons.PendingConfirmation, decisive),
+            _ => new ConsentVerdict(false, PermissionReasons.Denied, decisive),
+        };
+    }
+
     /// <summary>Orders records by precedence: later effective time first, then more restrictive, then greater record id.</summary>
     private static int Precedence(ConsentRecord x, ConsentRecord y)
     {
@@ -87,3 +153,9 @@ public sealed class ConsentState
         return byRestriction != 0 ? byRestriction : string.CompareOrdinal(y.RecordId, x.RecordId);
     }
 }
+
+/// <summary>The consent part of a permission decision, without explanation text: cheap to compute and allocation-free.</summary>
+/// <param name="IsAllowed">Whether consent permits the contact.</param>
+/// <param name="Code">The reason code (<see cref="PermissionReasons"/>).</param>
+/// <param name="Record">The record that decided it, if any.</param>
+public readonly record struct ConsentVerdict(bool IsAllowed, string Code, ConsentRecord? Record);

@@ -2,9 +2,29 @@ using Engagement.Sdk.Channels;
 
 namespace Engagement.Sdk.Consent;
 
-/// <summary>A frequency cap: at most <see cref="Limit"/> messages for <see cref="Purpose"/> on <see cref="Channel"/> within a rolling <see cref="Window"/>.</summary>
+/// <summary>How a frequency cap's window is measured.</summary>
+public enum CapPeriod
+{
+    /// <summary>A rolling window of <see cref="FrequencyCap.Window"/> ending now.</summary>
+    Rolling,
+
+    /// <summary>The recipient's current calendar day, in their time zone.</summary>
+    CalendarDay,
+
+    /// <summary>The recipient's current calendar week (Monday to Sunday), in their time zone.</summary>
+    CalendarWeek,
+}
+
+/// <summary>
+/// A frequency cap: at most <see cref="Limit"/> messages for <see cref="Purpose"/> on <see cref="Channel"/> within a window,
+/// either rolling (<see cref="Window"/>) or the recipient's calendar day or week (<see cref="Period"/>).
+/// </summary>
 public sealed class FrequencyCap
 {
+    /// <summary>How the window is measured.</summary>
+    /// <value>Defaults to <see cref="CapPeriod.Rolling"/>.</value>
+    public CapPeriod Period { get; set; } = CapPeriod.Rolling;
+
     /// <summary>The channel counted, or <see langword="null"/> to count every channel together.</summary>
     public Channel? Channel { get; set; }
 
@@ -16,7 +36,7 @@ public sealed class FrequencyCap
     /// <value>Defaults to 1.</value>
     public int Limit { get; set; } = 1;
 
-    /// <summary>The rolling window (positive).</summary>
+    /// <summary>The rolling window (positive); ignored for calendar periods.</summary>
     /// <value>Defaults to one day.</value>
     public TimeSpan Window { get; set; } = TimeSpan.FromDays(1);
 }

@@ -24,7 +24,7 @@ public sealed class ContactPolicyOptionsValidator : IValidateOptions<ContactPoli
                 failures.Add($"Caps[{i}].Limit is {cap.Limit}: a cap must allow at least 1 message (remove the channel's consent or the action instead).");
             }
 
-            if (cap.Window <= TimeSpan.Zero)
+            if (cap.Period == CapPeriod.Rolling && cap.Window <= TimeSpan.Zero)
             {
                 failures.Add($"Caps[{i}].Window is {cap.Window}: the window must be positive.");
             }

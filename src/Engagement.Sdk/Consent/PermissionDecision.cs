@@ -69,6 +69,9 @@ public static class PermissionReasons
     /// <summary>The customer has no address on the channel.</summary>
     public const string NoAddress = "no_address";
 
+    /// <summary>The address is suppressed (bounce, complaint, opt-out keyword, erasure).</summary>
+    public const string Suppressed = "suppressed";
+
     /// <summary>The consent ledger or dispatch log could not be read: the gate fails closed.</summary>
     public const string StoreUnavailable = "store_unavailable";
 }

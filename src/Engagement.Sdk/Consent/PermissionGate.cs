@@ -23,14 +23,17 @@ public sealed class PermissionGate : IPermissionGate
 {
     private readonly IConsentStore _consents;
     private readonly IDispatchStore _dispatches;
+    private readonly ISuppressionStore _suppressions;
     private readonly ContactPolicyOptions _policy;
 
     /// <summary>Creates the gate.</summary>
     /// <param name="consents">The consent ledger.</param>
     /// <param name="dispatches">The dispatch log, which frequency caps count.</param>
     /// <param name="policy">The contact policy.</param>
-    public PermissionGate(IConsentStore consents, IDispatchStore dispatches, IOptions<ContactPolicyOptions> policy)
+    /// <param name="suppressions">The identifier-level suppression list; none when <see langword="null"/>.</param>
+    public PermissionGate(IConsentStore consents, IDispatchStore dispatches, IOptions<ContactPolicyOptions> policy, ISuppressionStore? suppressions = null)
     {
+        _suppressions = suppressions ?? new InMemorySuppressionStore();
         ArgumentNullException.ThrowIfNull(consents);
         ArgumentNullException.ThrowIfNull(dispatches);
         ArgumentNullException.ThrowIfNull(policy);
@@ -43,6 +46,24 @@ public sealed class PermissionGate : IPermissionGate
     public async ValueTask<PermissionDecision> CheckAsync(PermissionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request.Profile);
+        if (request.Address is { } address)
+        {
+            try
+            {
+                foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(address), cancellationToken).ConfigureAwait(false))
+                {
+                    if (suppression.At <= request.At && (suppression.BlocksEverything || !request.Purpose.IsTransactional))
+                    {
+                        return PermissionDecision.Deny(PermissionReasons.Suppressed, $"The address is suppressed since {suppression.At:O} ({suppression.Reason}, reported by {suppression.Source}).");
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return PermissionDecision.Deny(PermissionReasons.StoreUnavailable, "The suppression list could not be read: " + ex.GetType().Name);
+            }
+        }
+
         ConsentState state;
         try
         {
@@ -55,7 +76,7 @@ public sealed class PermissionGate : IPermissionGate
         }
 
         var consent = ConsentDecision.Decide(state, request);
-        if (!consent.IsAllowed || request.Purpose.IsTransactional)
+        if (!consent.IsAllowed || request.Purpose.IsTransactional || request.Purpose == Purpose.ConsentConfirmation)
         {
             return consent;
         }
@@ -69,7 +90,7 @@ public sealed class PermissionGate : IPermissionGate
         IReadOnlyList<DispatchRecord> recent;
         try
         {
-            var longest = _policy.Caps.Count == 0 ? TimeSpan.Zero : _policy.Caps.Max(c => c.Window);
+            var longest = _policy.Caps.Count == 0 ? TimeSpan.Zero : _policy.Caps.Max(LookBack);
             recent = longest == TimeSpan.Zero ? [] : await _dispatches.ListAsync(request.Profile.Id, request.At - longest, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -126,6 +147,13 @@ public sealed class PermissionGate : IPermissionGate
         return null;
     }
 
+    private static TimeSpan LookBack(FrequencyCap cap) => cap.Period switch
+    {
+        CapPeriod.CalendarDay => TimeSpan.FromHours(50),
+        CapPeriod.CalendarWeek => TimeSpan.FromDays(8),
+        _ => cap.Window,
+    };
+
     private PermissionDecision? CheckCaps(PermissionRequest request, IReadOnlyList<DispatchRecord> recent)
     {
         DateTimeOffset? until = null;
@@ -137,7 +165,29 @@ public sealed class PermissionGate : IPermissionGate
                 continue;
             }
 
-            var since = request.At - cap.Window;
+            DateTimeOffset since;
+            DateTimeOffset? windowEnd = null;
+            if (cap.Period == CapPeriod.Rolling)
+            {
+                since = request.At - cap.Window;
+            }
+            else if (request.Profile.TimeZone is null || !TimeZoneInfo.TryFindSystemTimeZoneById(request.Profile.TimeZone, out var zone))
+            {
+                return PermissionDecision.Deny(PermissionReasons.TimeZoneUnknown, $"A calendar cap applies to {request.Channel} {request.Purpose} and the recipient's time zone '{request.Profile.TimeZone}' is unknown.");
+            }
+            else
+            {
+                var local = TimeZoneInfo.ConvertTime(request.At, zone);
+                var day = DateOnly.FromDateTime(local.DateTime);
+                if (cap.Period == CapPeriod.CalendarWeek)
+                {
+                    day = day.AddDays(-(((int)day.DayOfWeek + 6) % 7));
+                }
+
+                since = LocalMidnight(zone, day);
+                windowEnd = LocalMidnight(zone, day.AddDays(cap.Period == CapPeriod.CalendarWeek ? 7 : 1));
+            }
+
             var count = 0;
             DateTimeOffset? oldest = null;
             foreach (var d in recent)
@@ -154,16 +204,35 @@ public sealed class PermissionGate : IPermissionGate
 
             if (count >= cap.Limit)
             {
-                var free = oldest!.Value + cap.Window;
+                var free = windowEnd ?? oldest!.Value + cap.Window;
                 if (until is null || free > until)
                 {
                     until = free;
-                    detail = $"{count} {cap.Purpose} message(s) on {(cap.Channel is { } ch ? ch.Name : "all channels")} in the last {cap.Window}; the cap is {cap.Limit}.";
+                    var window = cap.Period switch
+                    {
+                        CapPeriod.CalendarDay => "the recipient's calendar day",
+                        CapPeriod.CalendarWeek => "the recipient's calendar week",
+                        _ => "the last " + cap.Window,
+                    };
+                    detail = $"{count} {cap.Purpose} message(s) on {(cap.Channel is { } ch ? ch.Name : "all channels")} in {window}; the cap is {cap.Limit}.";
                 }
             }
         }
 
         return until is null ? null : new PermissionDecision(PermissionVerdict.Defer, [new PermissionReason(PermissionReasons.FrequencyCap, detail!)], [], until);
+    }
+
+    /// <summary>The instant a local calendar day starts; a midnight skipped by a daylight-saving change starts at the first valid local time after it.</summary>
+    private static DateTimeOffset LocalMidnight(TimeZoneInfo zone, DateOnly day)
+    {
+        var local = day.ToDateTime(TimeOnly.MinValue);
+        while (zone.IsInvalidTime(local))
+        {
+            local = local.AddMinutes(30);
+        }
+
+        var offset = zone.IsAmbiguousTime(local) ? zone.GetAmbiguousTimeOffsets(local).Max() : zone.GetUtcOffset(local);
+        return new DateTimeOffset(local, offset);
     }
 }
 
@@ -177,27 +246,25 @@ public static class ConsentDecision
     public static PermissionDecision Decide(ConsentState state, PermissionRequest request)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (request.Purpose.IsTransactional)
+        var verdict = state.Evaluate(request.Channel, request.Purpose, request.Address, request.At);
+        var record = verdict.Record;
+        var detail = verdict.Code switch
         {
-            return new PermissionDecision(PermissionVerdict.Allow, [new PermissionReason(PermissionReasons.Transactional, "A transactional message rests on the contract and needs no marketing consent.")], []);
-        }
-
-        var record = state.Decisive(request.Channel, request.Purpose, request.Address, request.At);
-        if (record is null)
-        {
-            return PermissionDecision.Deny(PermissionReasons.NoConsent, $"No consent for {request.Purpose} on {request.Channel} is recorded: consent-based purposes are denied by default.");
-        }
-
-        return record.Status switch
-        {
-            ConsentStatus.Granted when record.ExpiresAt is { } expiry && expiry <= request.At
-                => PermissionDecision.Deny(PermissionReasons.Expired, $"The grant '{record.RecordId}' expired at {expiry:O}.", record),
-            ConsentStatus.Granted
-                => new PermissionDecision(PermissionVerdict.Allow, [new PermissionReason(PermissionReasons.ConsentGranted, $"Granted by '{record.RecordId}' from {record.EffectiveAt:O} ({record.Source}).")], [record]),
-            ConsentStatus.Withdrawn => PermissionDecision.Deny(PermissionReasons.Withdrawn, $"Withdrawn by '{record.RecordId}' at {record.EffectiveAt:O}.", record),
-            ConsentStatus.Objected => PermissionDecision.Deny(PermissionReasons.Objected, $"The customer objected by '{record.RecordId}' at {record.EffectiveAt:O}.", record),
-            ConsentStatus.PendingConfirmation => PermissionDecision.Deny(PermissionReasons.PendingConfirmation, $"Double opt-in '{record.RecordId}' is not confirmed.", record),
-            _ => PermissionDecision.Deny(PermissionReasons.Denied, $"Declined by '{record.RecordId}' at {record.EffectiveAt:O}.", record),
+            PermissionReasons.Transactional => "A transactional message rests on the contract and needs no marketing consent.",
+            PermissionReasons.NoConsent when request.Purpose == Purpose.ConsentConfirmation => $"No double opt-in is pending for {request.Channel} at this address.",
+            PermissionReasons.NoConsent => $"No consent for {request.Purpose} on {request.Channel} is recorded: consent-based purposes are denied by default.",
+            PermissionReasons.PendingConfirmation when verdict.IsAllowed => $"Double opt-in '{record!.RecordId}' is pending: only the confirmation request may be sent.",
+            PermissionReasons.PendingConfirmation => $"Double opt-in '{record!.RecordId}' is not confirmed.",
+            PermissionReasons.Expired => $"The grant '{record!.RecordId}' expired at {record.ExpiresAt:O}.",
+            PermissionReasons.ConsentGranted => $"Granted by '{record!.RecordId}' from {record.EffectiveAt:O} ({record.Source}).",
+            PermissionReasons.Withdrawn => $"Withdrawn by '{record!.RecordId}' at {record.EffectiveAt:O}.",
+            PermissionReasons.Objected => $"The customer objected to {record!.Purpose} by '{record.RecordId}' at {record.EffectiveAt:O}.",
+            _ => $"Declined by '{record!.RecordId}' at {record.EffectiveAt:O}.",
         };
+
+        return new PermissionDecision(
+            verdict.IsAllowed ? PermissionVerdict.Allow : PermissionVerdict.Deny,
+            [new PermissionReason(verdict.Code, detail)],
+            record is null ? [] : [record]);
     }
 }

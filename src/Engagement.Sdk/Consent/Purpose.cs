@@ -42,8 +42,17 @@ public readonly struct Purpose : IEquatable<Purpose>
     /// <summary>Analytics and measurement.</summary>
     public static Purpose Analytics { get; } = new("analytics");
 
+    /// <summary>Selling or sharing personal data with third parties (what a Global Privacy Control signal objects to).</summary>
+    public static Purpose SaleSharing { get; } = new("sale_sharing");
+
+    /// <summary>
+    /// The one message a pending double opt-in permits: the request to confirm. Permitted only while a confirmation is
+    /// pending for the channel and address.
+    /// </summary>
+    public static Purpose ConsentConfirmation { get; } = new("consent_confirmation");
+
     /// <summary>The well-known purposes.</summary>
-    public static IReadOnlyList<Purpose> WellKnown { get; } = [Transactional, Marketing, Profiling, Analytics];
+    public static IReadOnlyList<Purpose> WellKnown { get; } = [Transactional, Marketing, Profiling, Analytics, SaleSharing, ConsentConfirmation];
 
     /// <summary>Whether the purpose rests on the contract rather than on consent (only <see cref="Transactional"/>).</summary>
     public bool IsTransactional => Equals(Transactional);

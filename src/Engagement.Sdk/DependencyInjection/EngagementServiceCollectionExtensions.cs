@@ -38,6 +38,7 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IEventStore, InMemoryEventStore>();
         services.TryAddSingleton<IConsentStore, InMemoryConsentStore>();
         services.TryAddSingleton<IDispatchStore, InMemoryDispatchStore>();
+        services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
         services.TryAddSingleton<IPermissionGate, PermissionGate>();
         services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();

@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+using System.Text;
+using Engagement.Sdk.Profiles;
+
+namespace Engagement.Sdk.Consent;
+
+/// <summary>Why an identifier is suppressed.</summary>
+public enum SuppressionReason
+{
+    /// <summary>The address does not exist (a hard bounce): nothing, not even transactional mail, goes to it.</summary>
+    HardBounce,
+
+    /// <summary>The address is invalid (an unassigned number): nothing goes to it.</summary>
+    InvalidAddress,
+
+    /// <summary>The recipient marked a message as spam: no more marketing to it.</summary>
+    Complaint,
+
+    /// <summary>An opt-out keyword (STOP, …) arrived from an identifier the shop cannot tie to a customer: no more marketing to it.</summary>
+    Keyword,
+
+    /// <summary>The customer's data was erased: the identifier may not be contacted or given consent again by a re-import.</summary>
+    Erasure,
+}
+
+/// <summary>
+/// A suppression of one identifier, kept apart from the customer's own consent choices (a bounce never rewrites what the
+/// customer said). The identifier is stored only as a salted-free SHA-256 hash of its normalised form, so suppressions of
+/// erased customers hold no personal data yet still match the same address if it comes back.
+/// </summary>
+/// <param name="IdentifierHash">The identifier's hash (<see cref="IdentifierHashing.Hash"/>).</param>
+/// <param name="Reason">Why.</param>
+/// <param name="At">Since when.</param>
+/// <param name="Source">Who reported it (the email provider, the SMS gateway, an erasure request).</param>
+public sealed record Suppression(string IdentifierHash, SuppressionReason Reason, DateTimeOffset At, string Source)
+{
+    /// <summary>Whether the suppression blocks every purpose, transactional messages included.</summary>
+    public bool BlocksEverything => Reason is SuppressionReason.HardBounce or SuppressionReason.InvalidAddress or SuppressionReason.Erasure;
+}
+
+/// <summary>Hashes identifiers for suppression lists and logs.</summary>
+public static class IdentifierHashing
+{
+    /// <summary>The SHA-256 of the identifier's kind and normalised value, as <c>sha256:</c> and lower-case hex.</summary>
+    /// <param name="identifier">The identifier.</param>
+    /// <returns>The hash.</returns>
+    public static string Hash(Identifier identifier)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(identifier.Kind.Name + ":" + identifier.Value));
+        return "sha256:" + Convert.ToHexStringLower(bytes);
+    }
+}

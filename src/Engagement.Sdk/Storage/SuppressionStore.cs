@@ -1,0 +1,59 @@
+using System.Collections.Concurrent;
+using Engagement.Sdk.Consent;
+
+namespace Engagement.Sdk.Storage;
+
+/// <summary>The identifier-level suppression list (bounces, complaints, unmatched opt-out keywords, erasures). Append-only.</summary>
+public interface ISuppressionStore
+{
+    /// <summary>Adds a suppression (the same hash, reason and time again is a no-op).</summary>
+    /// <param name="suppression">The suppression.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task.</returns>
+    ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default);
+
+    /// <summary>The suppressions of one identifier hash, oldest first.</summary>
+    /// <param name="identifierHash">The hash (<see cref="IdentifierHashing.Hash"/>).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The suppressions.</returns>
+    ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default);
+}
+
+/// <summary>An in-memory <see cref="ISuppressionStore"/>: thread-safe.</summary>
+public sealed class InMemorySuppressionStore : ISuppressionStore
+{
+    private readonly ConcurrentDictionary<string, List<Suppression>> _byHash = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(suppression);
+        cancellationToken.ThrowIfCancellationRequested();
+        var list = _byHash.GetOrAdd(suppression.IdentifierHash, static _ => []);
+        lock (list)
+        {
+            if (!list.Contains(suppression))
+            {
+                list.Add(suppression);
+                list.Sort(static (a, b) => a.At.CompareTo(b.At));
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byHash.TryGetValue(identifierHash, out var list))
+        {
+            return ValueTask.FromResult<IReadOnlyList<Suppression>>([]);
+        }
+
+        lock (list)
+        {
+            return ValueTask.FromResult<IReadOnlyList<Suppression>>([.. list]);
+        }
+    }
+}
