@@ -29,7 +29,11 @@ public sealed record DispatchSummary(string ActionId, Channel Channel, DispatchR
 /// <param name="Transitions">Journey stages entered.</param>
 /// <param name="Decision">The next-best-action decision, when the event triggered one.</param>
 /// <param name="Dispatch">The dispatch of the chosen action, when one was sent.</param>
-public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, CustomerProfile? Profile, ImmutableArray<StageTransition> Transitions, Decision? Decision, DispatchSummary? Dispatch);
+public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, CustomerProfile? Profile, ImmutableArray<StageTransition> Transitions, Decision? Decision, DispatchSummary? Dispatch)
+{
+    /// <summary>Whether the event was ignored because its customer was erased (a late or replayed event never recreates them).</summary>
+    public bool IsErasedSubject { get; init; }
+}
 
 /// <summary>The outcome of one event of a batch: its result, or the reason it was rejected (then nothing of it was applied).</summary>
 /// <param name="Index">The event's position in the batch.</param>
@@ -88,7 +92,8 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly SemaphoreSlim[] _locks = CreateLocks(64);
     private readonly IProfileStore _profiles;
     private readonly IEventStore _events;
-    private readonly IConsentStore _consents;
+    private readonly ConsentLedger _ledger;
+    private readonly ISuppressionStore _suppressions;
     private readonly NextBestActionDecider _decider;
     private readonly ChannelDispatcher _dispatcher;
     private readonly IPropensityModel _propensity;
@@ -100,7 +105,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <summary>Creates the engine.</summary>
     /// <param name="profiles">The profile store.</param>
     /// <param name="events">The event store.</param>
-    /// <param name="consents">The consent ledger.</param>
+    /// <param name="ledger">The consent ledger.</param>
     /// <param name="gate">The permission gate.</param>
     /// <param name="catalog">The action catalogue.</param>
     /// <param name="propensity">The propensity model.</param>
@@ -108,11 +113,12 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="dispatcher">The channel dispatcher.</param>
     /// <param name="time">The clock.</param>
     /// <param name="options">The options.</param>
+    /// <param name="suppressions">The suppression list, which holds the tombstones of erased customers.</param>
     /// <param name="logger">The logger.</param>
     public EngagementEngine(
         IProfileStore profiles,
         IEventStore events,
-        IConsentStore consents,
+        ConsentLedger ledger,
         IPermissionGate gate,
         ActionCatalog catalog,
         IPropensityModel propensity,
@@ -120,12 +126,14 @@ public sealed class EngagementEngine : IEngagementEngine
         ChannelDispatcher dispatcher,
         TimeProvider time,
         IOptions<EngagementOptions> options,
+        ISuppressionStore suppressions,
         ILogger<EngagementEngine>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
         _events = events ?? throw new ArgumentNullException(nameof(events));
-        _consents = consents ?? throw new ArgumentNullException(nameof(consents));
+        _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
+        _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _dispatcher = dispatcher ?? throw new ArgumentNullException(nameof(dispatcher));
         _propensity = propensity ?? throw new ArgumentNullException(nameof(propensity));
         _time = time ?? throw new ArgumentNullException(nameof(time));
@@ -147,6 +155,11 @@ public sealed class EngagementEngine : IEngagementEngine
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (await CustomerErasure.IsErasedAsync(_suppressions, engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false))
+            {
+                return new TrackResult(engagementEvent, false, null, [], null, null) { IsErasedSubject = true };
+            }
+
             if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
             {
                 EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: true);
@@ -235,12 +248,12 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <inheritdoc />
     public async ValueTask<AppendOutcome> RecordConsentAsync(ConsentRecord record, CancellationToken cancellationToken = default)
     {
-        ConsentRecordValidator.Validate(record, _time.GetUtcNow(), _options.MaxClockSkew);
+        ArgumentNullException.ThrowIfNull(record);
         var gate = LockFor(record.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await _consents.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+            return await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

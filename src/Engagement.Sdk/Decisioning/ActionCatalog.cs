@@ -74,6 +74,11 @@ public sealed class ActionCatalog
                 throw new EngagementValidationException(at + ".purpose", action.Id, "an action needs a purpose");
             }
 
+            if (action.Purpose.IsTransactional && action.Kind is ActionKind.Offer or ActionKind.ProductRecommendation)
+            {
+                throw new EngagementValidationException(at + ".purpose", action.Id, $"an action declared transactional must not carry marketing content ({action.Kind}); declare it marketing, or make it a service message");
+            }
+
             if (action.Value < 0m)
             {
                 throw new EngagementValidationException(at + ".value", action.Value, "must not be negative");

@@ -40,6 +40,8 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IDispatchStore, InMemoryDispatchStore>();
         services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
         services.TryAddSingleton<IPermissionGate, PermissionGate>();
+        services.TryAddSingleton<ConsentLedger>();
+        services.TryAddSingleton<Engagement.Sdk.Profiles.CustomerErasure>();
         services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();
         services.TryAddSingleton(ActionCatalog.Empty);

@@ -26,6 +26,8 @@ namespace Engagement.Sdk.Serialization;
 [JsonSerializable(typeof(ConsentRecord))]
 [JsonSerializable(typeof(DispatchRecord))]
 [JsonSerializable(typeof(List<ConsentRecord>))]
+[JsonSerializable(typeof(ConsentExport))]
+[JsonSerializable(typeof(Suppression))]
 public sealed partial class EngagementJsonContext : JsonSerializerContext
 {
 }

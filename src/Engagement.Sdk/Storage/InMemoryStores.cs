@@ -9,7 +9,7 @@ using Engagement.Sdk.Serialization;
 namespace Engagement.Sdk.Storage;
 
 /// <summary>An in-memory <see cref="IProfileStore"/>: thread-safe, O(1) lookups by id and by identifier. The default store.</summary>
-public sealed class InMemoryProfileStore : IProfileStore
+public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
 {
     private readonly ConcurrentDictionary<CustomerId, CustomerProfile> _profiles = new();
     private readonly ConcurrentDictionary<Identifier, CustomerId> _byIdentifier = new();
@@ -60,6 +60,23 @@ public sealed class InMemoryProfileStore : IProfileStore
     }
 
     /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_profiles.TryRemove(customerId, out var profile))
+        {
+            return ValueTask.FromResult(0);
+        }
+
+        foreach (var identifier in profile.Identifiers)
+        {
+            _byIdentifier.TryRemove(new KeyValuePair<Identifier, CustomerId>(identifier, customerId));
+        }
+
+        return ValueTask.FromResult(1);
+    }
+
+    /// <inheritdoc />
     public async IAsyncEnumerable<CustomerProfile> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var snapshot = _profiles.Values.ToArray();
@@ -75,7 +92,7 @@ public sealed class InMemoryProfileStore : IProfileStore
 }
 
 /// <summary>An in-memory <see cref="IEventStore"/>: thread-safe, idempotent by event id.</summary>
-public sealed class InMemoryEventStore : IEventStore
+public sealed class InMemoryEventStore : IEventStore, ISubjectErasure
 {
     private readonly ConcurrentDictionary<string, EngagementEvent> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<CustomerId, List<EngagementEvent>> _byCustomer = new();
@@ -137,6 +154,26 @@ public sealed class InMemoryEventStore : IEventStore
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byCustomer.TryRemove(customerId, out var list))
+        {
+            return ValueTask.FromResult(0);
+        }
+
+        lock (list)
+        {
+            foreach (var e in list)
+            {
+                _byId.TryRemove(e.EventId, out _);
+            }
+
+            return ValueTask.FromResult(list.Count);
+        }
+    }
+
     private static IEnumerable<EngagementEvent> Order(IEnumerable<EngagementEvent> events)
         => events.OrderBy(e => e.Timestamp).ThenBy(e => e.EventId, StringComparer.Ordinal);
 
@@ -145,7 +182,7 @@ public sealed class InMemoryEventStore : IEventStore
 }
 
 /// <summary>An in-memory <see cref="IConsentStore"/>: thread-safe, append-only, idempotent by record id.</summary>
-public sealed class InMemoryConsentStore : IConsentStore
+public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
 {
     private readonly ConcurrentDictionary<string, ConsentRecord> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<CustomerId, List<ConsentRecord>> _byCustomer = new();
@@ -183,10 +220,30 @@ public sealed class InMemoryConsentStore : IConsentStore
             return ValueTask.FromResult<IReadOnlyList<ConsentRecord>>([.. list]);
         }
     }
+
+    /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byCustomer.TryRemove(customerId, out var list))
+        {
+            return ValueTask.FromResult(0);
+        }
+
+        lock (list)
+        {
+            foreach (var record in list)
+            {
+                _byId.TryRemove(record.RecordId, out _);
+            }
+
+            return ValueTask.FromResult(list.Count);
+        }
+    }
 }
 
 /// <summary>An in-memory <see cref="IDispatchStore"/>: thread-safe; a dispatch id is begun at most once.</summary>
-public sealed class InMemoryDispatchStore : IDispatchStore
+public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
 {
     private readonly ConcurrentDictionary<string, DispatchRecord> _byId = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<CustomerId, List<string>> _byCustomer = new();
@@ -240,6 +297,26 @@ public sealed class InMemoryDispatchStore : IDispatchStore
 
         IReadOnlyList<DispatchRecord> result = [.. snapshot.Select(id => _byId[id]).Where(d => d.CreatedAt >= since).OrderBy(d => d.CreatedAt)];
         return ValueTask.FromResult(result);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!_byCustomer.TryRemove(customerId, out var ids))
+        {
+            return ValueTask.FromResult(0);
+        }
+
+        lock (ids)
+        {
+            foreach (var id in ids)
+            {
+                _byId.TryRemove(id, out _);
+            }
+
+            return ValueTask.FromResult(ids.Count);
+        }
     }
 
     /// <inheritdoc />

@@ -1,0 +1,383 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Serialization;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Sdk.Consent;
+
+/// <summary>A double opt-in that was started: send <see cref="Token"/> to the address (it is not stored anywhere).</summary>
+/// <param name="RecordId">The pending record.</param>
+/// <param name="Token">The single-use confirmation token.</param>
+/// <param name="ExpiresAt">When it stops being accepted.</param>
+public sealed record DoubleOptInStart(string RecordId, string Token, DateTimeOffset ExpiresAt);
+
+/// <summary>How a confirmation attempt ended.</summary>
+public enum DoubleOptInOutcome
+{
+    /// <summary>Confirmed: the grant is in the ledger.</summary>
+    Confirmed,
+
+    /// <summary>No pending confirmation has this token.</summary>
+    UnknownToken,
+
+    /// <summary>The token is bound to another address.</summary>
+    WrongIdentifier,
+
+    /// <summary>The token expired.</summary>
+    Expired,
+
+    /// <summary>The token was used already (tokens are single-use).</summary>
+    AlreadyUsed,
+
+    /// <summary>A later record (a withdrawal, a new request) superseded the pending confirmation.</summary>
+    Superseded,
+}
+
+/// <summary>What an inbound SMS did.</summary>
+public enum InboundSmsOutcome
+{
+    /// <summary>The message is not an opt-out keyword; nothing changed.</summary>
+    NotAKeyword,
+
+    /// <summary>Marketing on SMS to the number was withdrawn in the customer's ledger.</summary>
+    Withdrawn,
+
+    /// <summary>The number belongs to no known customer: it was suppressed for marketing.</summary>
+    Suppressed,
+}
+
+/// <summary>Everything recorded about one subject's consent: the ledger itself, reproducible by <see cref="ConsentLedger.ImportAsync"/>.</summary>
+/// <param name="SchemaVersion">The document's schema version (1).</param>
+/// <param name="CustomerId">The subject.</param>
+/// <param name="ExportedAt">When.</param>
+/// <param name="Records">The ledger, in append order.</param>
+public sealed record ConsentExport(int SchemaVersion, CustomerId CustomerId, DateTimeOffset ExportedAt, ImmutableArray<ConsentRecord> Records);
+
+/// <summary>
+/// The consent ledger's service: records consent after validating it, runs double opt-in with single-use tokens bound to the
+/// address, applies inbound opt-out keywords, bounces, complaints and Global Privacy Control signals, and exports and
+/// re-imports a subject's ledger. It never updates or deletes a record.
+/// </summary>
+public sealed class ConsentLedger
+{
+    private readonly IConsentStore _store;
+    private readonly ISuppressionStore _suppressions;
+    private readonly IProfileStore _profiles;
+    private readonly TimeProvider _time;
+    private readonly EngagementOptions _options;
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="store">The consent store.</param>
+    /// <param name="suppressions">The suppression list.</param>
+    /// <param name="profiles">The profile store, to find who an address belongs to.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="options">The options (custom purposes and channels, clock skew).</param>
+    public ConsentLedger(IConsentStore store, ISuppressionStore suppressions, IProfileStore profiles, TimeProvider time, IOptions<EngagementOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
+        _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _options = options.Value;
+    }
+
+    /// <summary>
+    /// Validates and appends a record: it must pass <see cref="ConsentRecordValidator"/>, name a known channel and purpose, and
+    /// not grant anything to an address that was erased.
+    /// </summary>
+    /// <param name="record">The record.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>Whether it was appended or was a duplicate.</returns>
+    public async ValueTask<AppendOutcome> RecordAsync(ConsentRecord record, CancellationToken cancellationToken = default)
+    {
+        ConsentRecordValidator.Validate(record, _time.GetUtcNow(), _options.MaxClockSkew);
+        if (!Purpose.WellKnown.Contains(record.Purpose) && !_options.CustomPurposes.Contains(record.Purpose.Name))
+        {
+            throw new EngagementValidationException("purpose", record.Purpose.Name, "must be a well-known purpose or one registered in EngagementOptions.CustomPurposes");
+        }
+
+        if (record.Channel is { } channel && !Channel.WellKnown.Contains(channel) && !_options.CustomChannels.Contains(channel.Name))
+        {
+            throw new EngagementValidationException("channel", channel.Name, "must be a well-known channel or one registered in EngagementOptions.CustomChannels");
+        }
+
+        if (await Profiles.CustomerErasure.IsErasedAsync(_suppressions, record.CustomerId, cancellationToken).ConfigureAwait(false))
+        {
+            throw new EngagementValidationException("customerId", record.CustomerId.Value, "this customer's data was erased; a replay or re-import cannot recreate their ledger");
+        }
+
+        if (record.Identifier is { } identifier && !record.IsRestrictive)
+        {
+            foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(identifier), cancellationToken).ConfigureAwait(false))
+            {
+                if (suppression.Reason == SuppressionReason.Erasure)
+                {
+                    throw new EngagementValidationException("identifier", "(erased)", "this address belonged to a customer whose data was erased; it cannot be given consent again by a replay or re-import");
+                }
+            }
+        }
+
+        return await _store.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads and folds a customer's ledger.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The current state.</returns>
+    public async ValueTask<ConsentState> GetStateAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => ConsentState.Fold(customerId, await _store.ReadAsync(customerId, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>Starts a double opt-in: records a pending confirmation bound to <paramref name="address"/> and returns a single-use token.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="channel">The channel consent is asked for.</param>
+    /// <param name="purpose">The purpose.</param>
+    /// <param name="address">The address the confirmation goes to, and the only one it can confirm.</param>
+    /// <param name="evidence">What the customer was shown and where.</param>
+    /// <param name="validity">How long the token is accepted (1 minute to 30 days).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>The token to send.</returns>
+    public async ValueTask<DoubleOptInStart> StartDoubleOptInAsync(CustomerId customerId, Channel channel, Purpose purpose, Identifier address, ConsentEvidence evidence, TimeSpan validity, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(evidence);
+        if (validity < TimeSpan.FromMinutes(1) || validity > TimeSpan.FromDays(30))
+        {
+            throw new EngagementValidationException("validity", validity, "must be between 1 minute and 30 days");
+        }
+
+        var token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        var now = _time.GetUtcNow();
+        var record = new ConsentRecord
+        {
+            RecordId = "doi-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)),
+            CustomerId = customerId,
+            Channel = channel,
+            Purpose = purpose,
+            Identifier = address,
+            Status = ConsentStatus.PendingConfirmation,
+            Source = "double-opt-in",
+            Evidence = evidence with { TokenHash = HashToken(token) },
+            EffectiveAt = now,
+            ExpiresAt = now + validity,
+        };
+        await RecordAsync(record, cancellationToken).ConfigureAwait(false);
+        return new DoubleOptInStart(record.RecordId, token, record.ExpiresAt!.Value);
+    }
+
+    /// <summary>Confirms a double opt-in with its token, from the address it was sent to. A token confirms once.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="address">The address the confirmation came from.</param>
+    /// <param name="token">The token.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>How it ended.</returns>
+    public async ValueTask<DoubleOptInOutcome> ConfirmDoubleOptInAsync(CustomerId customerId, Identifier address, string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (string.IsNullOrEmpty(token))
+        {
+            return DoubleOptInOutcome.UnknownToken;
+        }
+
+        var hash = HashToken(token);
+        var state = await GetStateAsync(customerId, cancellationToken).ConfigureAwait(false);
+        var pending = state.Records.FirstOrDefault(r => r.Status == ConsentStatus.PendingConfirmation && r.Evidence?.TokenHash is { } h
+            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(h), Encoding.ASCII.GetBytes(hash)));
+        if (pending is null)
+        {
+            return DoubleOptInOutcome.UnknownToken;
+        }
+
+        if (pending.Identifier != address)
+        {
+            return DoubleOptInOutcome.WrongIdentifier;
+        }
+
+        var confirmationId = "confirm-" + pending.RecordId;
+        if (state.Records.Any(r => r.RecordId == confirmationId))
+        {
+            return DoubleOptInOutcome.AlreadyUsed;
+        }
+
+        var now = _time.GetUtcNow();
+        if (pending.ExpiresAt is { } expiry && expiry <= now)
+        {
+            return DoubleOptInOutcome.Expired;
+        }
+
+        if (!ReferenceEquals(state.Decisive(pending.Channel!.Value, pending.Purpose, address, now), pending))
+        {
+            return DoubleOptInOutcome.Superseded;
+        }
+
+        var grant = pending with
+        {
+            RecordId = confirmationId,
+            Status = ConsentStatus.Granted,
+            Source = "double-opt-in-confirmation",
+            Evidence = pending.Evidence! with { TokenHash = null, ConfirmedAt = now, ConfirmsRecordId = pending.RecordId },
+            EffectiveAt = now,
+            ExpiresAt = null,
+        };
+
+        try
+        {
+            return await _store.AppendAsync(grant, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended
+                ? DoubleOptInOutcome.Confirmed
+                : DoubleOptInOutcome.AlreadyUsed;
+        }
+        catch (ConsentConflictException)
+        {
+            return DoubleOptInOutcome.AlreadyUsed;
+        }
+    }
+
+    /// <summary>
+    /// Handles an inbound SMS: an opt-out keyword (STOP, UNSUBSCRIBE, …) withdraws marketing on SMS for that number at once —
+    /// in the ledger of the customer who owns it, or as a suppression when no customer does.
+    /// </summary>
+    /// <param name="from">The sender's number.</param>
+    /// <param name="text">The message.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>What it did.</returns>
+    public async ValueTask<InboundSmsOutcome> HandleInboundSmsAsync(Identifier from, string text, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(from);
+        if (from.Kind != IdentifierKind.Phone)
+        {
+            throw new EngagementValidationException("from", from.Kind.Name, "an inbound SMS comes from a phone number");
+        }
+
+        if (!OptOutKeywords.IsOptOut(text))
+        {
+            return InboundSmsOutcome.NotAKeyword;
+        }
+
+        var now = _time.GetUtcNow();
+        var owner = await _profiles.FindByIdentifierAsync(from, cancellationToken).ConfigureAwait(false);
+        if (owner is null)
+        {
+            await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(from), SuppressionReason.Keyword, now, "sms-keyword"), cancellationToken).ConfigureAwait(false);
+            return InboundSmsOutcome.Suppressed;
+        }
+
+        await _store.AppendAsync(
+            new ConsentRecord
+            {
+                RecordId = "keyword-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)),
+                CustomerId = owner.Id,
+                Channel = Channel.Sms,
+                Purpose = Purpose.Marketing,
+                Identifier = from,
+                Status = ConsentStatus.Withdrawn,
+                Source = "sms-keyword:" + text.Trim().ToUpperInvariant(),
+                EffectiveAt = now,
+            },
+            cancellationToken).ConfigureAwait(false);
+        return InboundSmsOutcome.Withdrawn;
+    }
+
+    /// <summary>
+    /// Suppresses an address after a hard bounce, an invalid-address report or a spam complaint. The customer's own consent
+    /// records are left as they are.
+    /// </summary>
+    /// <param name="address">The address.</param>
+    /// <param name="reason">Why.</param>
+    /// <param name="source">Who reported it.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>A task.</returns>
+    public ValueTask SuppressAsync(Identifier address, SuppressionReason reason, string source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        Text.RequireToken("source", source, 256);
+        if (reason == SuppressionReason.Erasure)
+        {
+            throw new EngagementValidationException("reason", reason, "erasure suppressions are recorded by the erasure itself");
+        }
+
+        return _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(address), reason, _time.GetUtcNow(), source), cancellationToken);
+    }
+
+    /// <summary>Records a Global Privacy Control signal: an objection to the sale and sharing of the customer's data, on every channel.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="source">Where the signal was seen (for example <c>Sec-GPC header</c>).</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>Whether it was appended.</returns>
+    public ValueTask<AppendOutcome> RecordGlobalPrivacyControlAsync(CustomerId customerId, string source, CancellationToken cancellationToken = default)
+        => RecordAsync(
+            new ConsentRecord
+            {
+                RecordId = "gpc-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)),
+                CustomerId = customerId,
+                Channel = null,
+                Purpose = Purpose.SaleSharing,
+                Status = ConsentStatus.Objected,
+                LawfulBasis = LawfulBasis.LegitimateInterest,
+                Source = source,
+                EffectiveAt = _time.GetUtcNow(),
+            },
+            cancellationToken);
+
+    /// <summary>Exports everything recorded about one subject's consent.</summary>
+    /// <param name="customerId">The subject.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The export.</returns>
+    public async ValueTask<ConsentExport> ExportAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => new(1, customerId, _time.GetUtcNow(), [.. await _store.ReadAsync(customerId, cancellationToken).ConfigureAwait(false)]);
+
+    /// <summary>Re-imports an export into a (possibly empty) store: each record is validated against today's rules except the clock, and appended once.</summary>
+    /// <param name="export">The export.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>How many records were appended.</returns>
+    public async ValueTask<int> ImportAsync(ConsentExport export, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(export);
+        if (export.SchemaVersion != 1)
+        {
+            throw new EngagementValidationException("schemaVersion", export.SchemaVersion, "only schema version 1 is understood");
+        }
+
+        var appended = 0;
+        foreach (var record in export.Records)
+        {
+            if (record.CustomerId != export.CustomerId)
+            {
+                throw new EngagementValidationException("records.customerId", record.CustomerId.Value, $"every record of the export must belong to '{export.CustomerId}'");
+            }
+
+            if (await RecordAsync(record, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended)
+            {
+                appended++;
+            }
+        }
+
+        return appended;
+    }
+
+    /// <summary>Serialises an export to JSON (schema in docs/consent.md).</summary>
+    /// <param name="export">The export.</param>
+    /// <returns>UTF-8 JSON.</returns>
+    public static byte[] ToJson(ConsentExport export) => JsonSerializer.SerializeToUtf8Bytes(export, EngagementJsonContext.Default.ConsentExport);
+
+    /// <summary>Reads an export from JSON.</summary>
+    /// <param name="utf8Json">UTF-8 JSON.</param>
+    /// <returns>The export.</returns>
+    public static ConsentExport FromJson(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(utf8Json, EngagementJsonContext.Default.ConsentExport)
+                ?? throw new EngagementValidationException("export", "null", "must be a consent export document");
+        }
+        catch (JsonException ex)
+        {
+            throw new EngagementValidationException(string.IsNullOrEmpty(ex.Path) ? "export" : ex.Path.TrimStart('$', '.'), null, "is not valid in a consent export (" + ex.Message.Split(". ")[0] + ")");
+        }
+    }
+
+    private static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+}

@@ -1,0 +1,106 @@
+using System.Collections.Immutable;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Storage;
+
+namespace Engagement.Sdk.Profiles;
+
+/// <summary>What an erasure removed.</summary>
+/// <param name="CustomerId">The subject.</param>
+/// <param name="ItemsRemoved">Items removed per store type.</param>
+/// <param name="IdentifiersSuppressed">How many identifiers were turned into hashed erasure suppressions.</param>
+public sealed record ErasureReport(CustomerId CustomerId, ImmutableDictionary<string, int> ItemsRemoved, int IdentifiersSuppressed);
+
+/// <summary>
+/// Erases a customer (GDPR Art. 17): every store's data about them is removed; each identifier they had is kept only as a
+/// hashed erasure suppression (so it is never contacted again and a replay or re-import cannot give it consent); and a
+/// hashed tombstone of the customer id makes the engine ignore late or replayed events instead of recreating the customer.
+/// Every store must implement <see cref="ISubjectErasure"/>; if one does not, nothing is erased and the call fails, so
+/// erasure can never silently forget a store.
+/// </summary>
+public sealed class CustomerErasure
+{
+    /// <summary>The identifier kind of customer tombstones in the suppression list.</summary>
+    public static readonly IdentifierKind TombstoneKind = new("customer");
+
+    private readonly IProfileStore _profiles;
+    private readonly IConsentStore _consents;
+    private readonly ISuppressionStore _suppressions;
+    private readonly TimeProvider _time;
+    private readonly ImmutableArray<object> _stores;
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="profiles">The profile store.</param>
+    /// <param name="events">The event store.</param>
+    /// <param name="consents">The consent store.</param>
+    /// <param name="dispatches">The dispatch log.</param>
+    /// <param name="suppressions">The suppression list.</param>
+    /// <param name="time">The clock.</param>
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time)
+    {
+        _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
+        _consents = consents ?? throw new ArgumentNullException(nameof(consents));
+        _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _stores = [profiles, events ?? throw new ArgumentNullException(nameof(events)), consents, dispatches ?? throw new ArgumentNullException(nameof(dispatches))];
+    }
+
+    /// <summary>The tombstone identifier of a customer id.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <returns>The identifier whose hash marks the customer as erased.</returns>
+    public static Identifier Tombstone(CustomerId customerId) => new(TombstoneKind, customerId.Value);
+
+    /// <summary>Erases the customer.</summary>
+    /// <param name="customerId">The subject.</param>
+    /// <param name="cancellationToken">Cancels the work (stores already erased stay erased; run it again to finish).</param>
+    /// <returns>What was removed.</returns>
+    /// <exception cref="InvalidOperationException">A store cannot erase (it does not implement <see cref="ISubjectErasure"/>).</exception>
+    public async ValueTask<ErasureReport> EraseAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        var missing = _stores.Where(s => s is not ISubjectErasure).Select(s => s.GetType().Name).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException($"Cannot erase: {string.Join(", ", missing)} cannot erase a subject (implement ISubjectErasure).");
+        }
+
+        var identifiers = new HashSet<Identifier>();
+        if (await _profiles.GetAsync(customerId, cancellationToken).ConfigureAwait(false) is { } profile)
+        {
+            identifiers.UnionWith(profile.Identifiers);
+        }
+
+        foreach (var record in await _consents.ReadAsync(customerId, cancellationToken).ConfigureAwait(false))
+        {
+            if (record.Identifier is { } identifier)
+            {
+                identifiers.Add(identifier);
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        foreach (var identifier in identifiers)
+        {
+            await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(identifier), SuppressionReason.Erasure, now, "erasure"), cancellationToken).ConfigureAwait(false);
+        }
+
+        await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(Tombstone(customerId)), SuppressionReason.Erasure, now, "erasure"), cancellationToken).ConfigureAwait(false);
+
+        var removed = ImmutableDictionary.CreateBuilder<string, int>(StringComparer.Ordinal);
+        foreach (var store in _stores)
+        {
+            removed[store.GetType().Name] = await ((ISubjectErasure)store).EraseSubjectAsync(customerId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return new ErasureReport(customerId, removed.ToImmutable(), identifiers.Count);
+    }
+
+    /// <summary>Whether a customer was erased.</summary>
+    /// <param name="suppressions">The suppression list.</param>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns><see langword="true"/> when a tombstone exists.</returns>
+    public static async ValueTask<bool> IsErasedAsync(ISuppressionStore suppressions, CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(suppressions);
+        return (await suppressions.FindAsync(IdentifierHashing.Hash(Tombstone(customerId)), cancellationToken).ConfigureAwait(false)).Count > 0;
+    }
+}

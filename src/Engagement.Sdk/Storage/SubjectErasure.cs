@@ -1,0 +1,14 @@
+namespace Engagement.Sdk.Storage;
+
+/// <summary>
+/// Implemented by stores that hold personal data: removes everything about one subject. Erasure is the one operation that
+/// deletes from the append-only ledgers; it is run by <see cref="Profiles.CustomerErasure"/>, never by the engine.
+/// </summary>
+public interface ISubjectErasure
+{
+    /// <summary>Removes everything this store holds about <paramref name="customerId"/>.</summary>
+    /// <param name="customerId">The subject.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>How many items were removed.</returns>
+    ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default);
+}
