@@ -37,7 +37,13 @@ public abstract record EngagementEvent
     public Channel? Channel { get; init; }
 
     /// <summary>Identifiers seen with the event (an email at checkout, a device id), which the profile learns.</summary>
-    public ImmutableArray<Identifier> Identifiers { get; init; } = [];
+    public ImmutableArray<Identifier> Identifiers
+    {
+        get => _identifiers.IsDefault ? [] : _identifiers;
+        init => _identifiers = value;
+    }
+
+    private readonly ImmutableArray<Identifier> _identifiers;
 
     /// <summary>The event's type name as used in JSON (<c>purchased</c>, <c>product_viewed</c>, …).</summary>
     [JsonIgnore]
@@ -274,7 +280,13 @@ public sealed record CustomEvent : EngagementEvent
     public required string Name { get; init; }
 
     /// <summary>The event's properties.</summary>
-    public ImmutableDictionary<string, TraitValue> Properties { get; init; } = ImmutableDictionary<string, TraitValue>.Empty;
+    public ImmutableDictionary<string, TraitValue> Properties
+    {
+        get => _properties ?? ImmutableDictionary<string, TraitValue>.Empty;
+        init => _properties = value;
+    }
+
+    private readonly ImmutableDictionary<string, TraitValue>? _properties;
 
     /// <inheritdoc />
     public override string TypeName => "custom";
@@ -294,7 +306,13 @@ public sealed record CustomEvent : EngagementEvent
 public sealed record ProfileUpdated : EngagementEvent
 {
     /// <summary>Traits to set (name → typed value); traits not named keep their values.</summary>
-    public ImmutableDictionary<string, TraitValue> Traits { get; init; } = ImmutableDictionary<string, TraitValue>.Empty;
+    public ImmutableDictionary<string, TraitValue> Traits
+    {
+        get => _traits ?? ImmutableDictionary<string, TraitValue>.Empty;
+        init => _traits = value;
+    }
+
+    private readonly ImmutableDictionary<string, TraitValue>? _traits;
 
     /// <summary>The customer's IANA time zone (for example <c>Europe/Kyiv</c>), when it changed.</summary>
     public string? TimeZone { get; init; }
@@ -303,7 +321,13 @@ public sealed record ProfileUpdated : EngagementEvent
     public string? Locale { get; init; }
 
     /// <summary>Preferred channel per kind of message to set (for example <c>shipping</c> → SMS).</summary>
-    public ImmutableDictionary<string, Channel> ChannelPreferences { get; init; } = ImmutableDictionary<string, Channel>.Empty;
+    public ImmutableDictionary<string, Channel> ChannelPreferences
+    {
+        get => _channelPreferences ?? ImmutableDictionary<string, Channel>.Empty;
+        init => _channelPreferences = value;
+    }
+
+    private readonly ImmutableDictionary<string, Channel>? _channelPreferences;
 
     /// <inheritdoc />
     public override string TypeName => "profile_updated";

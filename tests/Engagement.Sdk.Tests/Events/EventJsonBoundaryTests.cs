@@ -1,0 +1,97 @@
+using System.Text;
+using Engagement.Sdk.Events;
+
+namespace Engagement.Sdk.Tests.Events;
+
+public sealed class EventJsonBoundaryTests
+{
+    private const string View = """{"type":"product_viewed","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00+02:00","productId":"sku-1"}""";
+
+    [Fact]
+    public void Deserialize_ValidPayload_RoundTrips()
+    {
+        var parsed = EventJson.Deserialize(Encoding.UTF8.GetBytes(View));
+
+        parsed.Should().BeOfType<ProductViewed>().Which.ProductId.Should().Be("sku-1");
+        parsed.Timestamp.Offset.Should().Be(TimeSpan.FromHours(2));
+        EventJson.Deserialize(EventJson.Serialize(parsed)).Should().BeEquivalentTo(parsed);
+    }
+
+    [Fact]
+    public void Deserialize_TypeAfterOtherProperties_IsAccepted()
+    {
+        var json = """{"eventId":"e1","customerId":"c1","type":"product_viewed","timestamp":"2026-01-01T10:00:00Z","productId":"sku-1"}""";
+
+        EventJson.Deserialize(Encoding.UTF8.GetBytes(json)).Should().BeOfType<ProductViewed>();
+    }
+
+    [Theory]
+    [InlineData("""{"type":"product_viewed","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"p","colour":"red"}""", "colour")]
+    [InlineData("""{"type":"product_viewed","eventId":"e1","eventId":"e2","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"p"}""", "eventId")]
+    [InlineData("""{"type":"product_viewed","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00","productId":"p"}""", "timestamp")]
+    [InlineData("""{"type":"product_viewed","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"p"}""", "payload")]
+    [InlineData("""{"type":"product_viewed","eventId":"e1","customerId":"c\u0000","timestamp":"2026-01-01T10:00:00Z","productId":"p"}""", "customerId")]
+    [InlineData("""{"type":"added_to_cart","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"p","unitPrice":{"amount":1,"currency":"XXX"}}""", "currency")]
+    [InlineData("""{"type":"teleported","eventId":"e1"}""", "payload")]
+    [InlineData("""{"eventId":"e1"}""", "type")]
+    [InlineData("{not json", "payload")]
+    public void Deserialize_BadPayload_NamesTheField(string json, string field)
+    {
+        var act = () => EventJson.Deserialize(Encoding.UTF8.GetBytes(json));
+
+        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be(field);
+    }
+
+    [Fact]
+    public void Deserialize_OversizePayload_IsRejectedBeforeParsing()
+    {
+        var huge = Encoding.UTF8.GetBytes(View.Replace("sku-1", new string('x', 70_000), StringComparison.Ordinal));
+
+        var act = () => EventJson.Deserialize(huge);
+
+        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("payload");
+    }
+
+    [Fact]
+    public async Task DeserializeAsync_EndlessStream_StopsReadingAtTheLimit()
+    {
+        using var stream = new CountingEndlessStream();
+
+        var act = async () => await EventJson.DeserializeAsync(stream, maxBytes: 1024);
+
+        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("payload");
+        stream.BytesRead.Should().BeLessThanOrEqualTo(2048);
+    }
+
+    private sealed class CountingEndlessStream : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            Array.Fill(buffer, (byte)' ', offset, count);
+            BytesRead += count;
+            return count;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
