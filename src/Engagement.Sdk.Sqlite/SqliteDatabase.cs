@@ -1,0 +1,203 @@
+using System.Data;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Sdk.Sqlite;
+
+/// <summary>
+/// One SQLite database shared by the SQLite stores: a single long-lived connection in write-ahead-log mode, used by one
+/// operation at a time (SQLite serialises writers anyway), with prepared commands reused across calls. Creates the schema
+/// on first use.
+/// </summary>
+public sealed class SqliteDatabase : IAsyncDisposable, IDisposable
+{
+    /// <summary>The schema version this package writes.</summary>
+    public const int SchemaVersion = 1;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS profiles (
+            customer_id TEXT NOT NULL PRIMARY KEY,
+            version INTEGER NOT NULL,
+            document TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS identifiers (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            PRIMARY KEY (kind, value));
+        CREATE INDEX IF NOT EXISTS identifiers_by_customer ON identifiers (customer_id);
+        CREATE TABLE IF NOT EXISTS events (
+            event_id TEXT NOT NULL PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            document TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS events_by_customer ON events (customer_id, ts, event_id);
+        CREATE INDEX IF NOT EXISTS events_by_time ON events (ts, event_id);
+        CREATE TABLE IF NOT EXISTS consent_records (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            record_id TEXT NOT NULL UNIQUE,
+            customer_id TEXT NOT NULL,
+            document TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS consent_by_customer ON consent_records (customer_id, seq);
+        CREATE TRIGGER IF NOT EXISTS consent_records_no_update BEFORE UPDATE ON consent_records
+            BEGIN SELECT RAISE(ABORT, 'the consent ledger is append-only'); END;
+        CREATE TABLE IF NOT EXISTS dispatches (
+            dispatch_id TEXT NOT NULL PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            document TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS dispatches_by_customer ON dispatches (customer_id, created);
+        CREATE INDEX IF NOT EXISTS dispatches_by_status ON dispatches (status, created, dispatch_id);
+        CREATE TABLE IF NOT EXISTS suppressions (
+            identifier_hash TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            at_offset INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (identifier_hash, reason, at, source));
+        """;
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly SqliteConnection _connection;
+    private SqliteTransaction? _transaction;
+    private bool _initialised;
+
+    /// <summary>Creates the database handle (the file is opened on first use).</summary>
+    /// <param name="options">The options.</param>
+    public SqliteDatabase(IOptions<SqliteStoreOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        if (string.IsNullOrWhiteSpace(o.ConnectionString))
+        {
+            throw new EngagementValidationException("SqliteStoreOptions.ConnectionString", o.ConnectionString, "a connection string such as 'Data Source=shop.db' is required");
+        }
+
+        var builder = new SqliteConnectionStringBuilder(o.ConnectionString) { Pooling = false, DefaultTimeout = (int)Math.Ceiling(o.BusyTimeout.TotalSeconds) };
+        _connection = new SqliteConnection(builder.ToString());
+        BusyTimeout = o.BusyTimeout;
+    }
+
+    /// <summary>How long a writer waits for another process's lock.</summary>
+    public TimeSpan BusyTimeout { get; }
+
+    /// <summary>Runs <paramref name="work"/> with the connection, one operation at a time.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="work">The work; it receives this database to get prepared commands from.</param>
+    /// <param name="cancellationToken">Cancels waiting for the connection.</param>
+    /// <returns>The work's result.</returns>
+    internal async ValueTask<T> RunAsync<T>(Func<SqliteDatabase, T> work, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureOpen();
+            return work(this);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> inside one transaction: all of it is written, or none.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="work">The work.</param>
+    /// <param name="cancellationToken">Cancels waiting for the connection.</param>
+    /// <returns>The work's result.</returns>
+    internal ValueTask<T> RunInTransactionAsync<T>(Func<SqliteDatabase, T> work, CancellationToken cancellationToken)
+        => RunAsync(
+            db =>
+            {
+                using var transaction = db._connection.BeginTransaction(IsolationLevel.Serializable);
+                db._transaction = transaction;
+                try
+                {
+                    var result = work(db);
+                    transaction.Commit();
+                    return result;
+                }
+                finally
+                {
+                    db._transaction = null;
+                }
+            },
+            cancellationToken);
+
+    /// <summary>A prepared command for <paramref name="sql"/>, reused across calls; parameters are cleared of values by the caller setting them.</summary>
+    /// <param name="sql">The SQL text, with named parameters.</param>
+    /// <returns>The command.</returns>
+    internal SqliteCommand Command(string sql)
+    {
+        if (!_commands.TryGetValue(sql, out var command))
+        {
+            command = _connection.CreateCommand();
+            command.CommandText = sql;
+            _commands[sql] = command;
+        }
+
+        command.Parameters.Clear();
+        command.Transaction = _transaction;
+        return command;
+    }
+
+    private void EnsureOpen()
+    {
+        if (_initialised)
+        {
+            return;
+        }
+
+        _connection.Open();
+        using (var pragmas = _connection.CreateCommand())
+        {
+            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};";
+            pragmas.ExecuteNonQuery();
+        }
+
+        using (var schema = _connection.CreateCommand())
+        {
+            schema.CommandText = Schema;
+            schema.ExecuteNonQuery();
+        }
+
+        using (var version = _connection.CreateCommand())
+        {
+            version.CommandText = "SELECT version FROM schema_version LIMIT 1";
+            var stored = version.ExecuteScalar();
+            if (stored is null)
+            {
+                version.CommandText = $"INSERT INTO schema_version (version) VALUES ({SchemaVersion})";
+                version.ExecuteNonQuery();
+            }
+            else if (Convert.ToInt32(stored, System.Globalization.CultureInfo.InvariantCulture) > SchemaVersion)
+            {
+                throw new InvalidOperationException($"The database was written by a newer schema (version {stored}); this package understands version {SchemaVersion}.");
+            }
+        }
+
+        _initialised = true;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var command in _commands.Values)
+        {
+            command.Dispose();
+        }
+
+        _commands.Clear();
+        _connection.Dispose();
+        _gate.Dispose();
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,39 @@
+using Engagement.Sdk.Sqlite;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Puts Engagement.Sdk's stores in a SQLite file.</summary>
+public static class SqliteEngagementBuilderExtensions
+{
+    /// <summary>Stores profiles, events, the consent ledger, the dispatch log and suppressions in SQLite.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="connectionString">The connection string, for example <c>Data Source=shop.db</c>.</param>
+    /// <returns>The builder.</returns>
+    public static EngagementBuilder UseSqlite(this EngagementBuilder builder, string connectionString)
+        => builder.UseSqlite(o => o.ConnectionString = connectionString);
+
+    /// <summary>Stores profiles, events, the consent ledger, the dispatch log and suppressions in SQLite.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the store.</param>
+    /// <returns>The builder.</returns>
+    public static EngagementBuilder UseSqlite(this EngagementBuilder builder, Action<SqliteStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<SqliteStoreOptions>()
+            .Configure(configure)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString), "SqliteStoreOptions.ConnectionString is empty: give a connection string such as 'Data Source=shop.db'.")
+            .Validate(o => o.BusyTimeout > TimeSpan.Zero, "SqliteStoreOptions.BusyTimeout must be positive.")
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton<SqliteDatabase>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IProfileStore, SqliteProfileStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IEventStore, SqliteEventStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IConsentStore, SqliteConsentStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDispatchStore, SqliteDispatchStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionStore, SqliteSuppressionStore>());
+        return builder;
+    }
+}

@@ -1,0 +1,450 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Serialization;
+using Engagement.Sdk.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Engagement.Sdk.Sqlite;
+
+/// <summary>An <see cref="IProfileStore"/> on SQLite: profiles as JSON documents, an identifier index, compare-and-set on the version.</summary>
+/// <param name="database">The database.</param>
+public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore, ISubjectErasure
+{
+    /// <inheritdoc />
+    public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.RunAsync(db => Read(db, customerId), cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<CustomerProfile?> FindByIdentifierAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        return database.RunAsync(
+            db =>
+            {
+                var command = db.Command("SELECT customer_id FROM identifiers WHERE kind = $kind AND value = $value");
+                command.Parameters.AddWithValue("$kind", identifier.Kind.Name);
+                command.Parameters.AddWithValue("$value", identifier.Value);
+                return command.ExecuteScalar() is string id ? Read(db, new CustomerId(id)) : null;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<CustomerProfile> SaveAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var saved = profile with { Version = profile.Version + 1 };
+        var json = JsonSerializer.Serialize(saved, EngagementJsonContext.Default.CustomerProfile);
+        return database.RunInTransactionAsync(
+            db =>
+            {
+                int changed;
+                if (profile.Version == 0)
+                {
+                    var insert = db.Command("INSERT INTO profiles (customer_id, version, document) VALUES ($id, 1, $doc) ON CONFLICT (customer_id) DO NOTHING");
+                    insert.Parameters.AddWithValue("$id", profile.Id.Value);
+                    insert.Parameters.AddWithValue("$doc", json);
+                    changed = insert.ExecuteNonQuery();
+                }
+                else
+                {
+                    var update = db.Command("UPDATE profiles SET version = $next, document = $doc WHERE customer_id = $id AND version = $expected");
+                    update.Parameters.AddWithValue("$id", profile.Id.Value);
+                    update.Parameters.AddWithValue("$next", saved.Version);
+                    update.Parameters.AddWithValue("$expected", profile.Version);
+                    update.Parameters.AddWithValue("$doc", json);
+                    changed = update.ExecuteNonQuery();
+                }
+
+                if (changed == 0)
+                {
+                    var current = db.Command("SELECT version FROM profiles WHERE customer_id = $id");
+                    current.Parameters.AddWithValue("$id", profile.Id.Value);
+                    throw new ConcurrencyConflictException(profile.Id, profile.Version, current.ExecuteScalar() is long v ? v : 0);
+                }
+
+                foreach (var identifier in saved.Identifiers)
+                {
+                    var index = db.Command("INSERT INTO identifiers (kind, value, customer_id) VALUES ($kind, $value, $id) ON CONFLICT (kind, value) DO NOTHING");
+                    index.Parameters.AddWithValue("$kind", identifier.Kind.Name);
+                    index.Parameters.AddWithValue("$value", identifier.Value);
+                    index.Parameters.AddWithValue("$id", saved.Id.Value);
+                    index.ExecuteNonQuery();
+                }
+
+                return saved;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<CustomerProfile> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        const int Page = 500;
+        var after = string.Empty;
+        while (true)
+        {
+            var page = await database.RunAsync(
+                db =>
+                {
+                    var command = db.Command("SELECT customer_id, document FROM profiles WHERE customer_id > $after ORDER BY customer_id LIMIT $page");
+                    command.Parameters.AddWithValue("$after", after);
+                    command.Parameters.AddWithValue("$page", Page);
+                    var list = new List<(string Id, CustomerProfile Profile)>(Page);
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        list.Add((reader.GetString(0), Deserialize(reader.GetString(1))));
+                    }
+
+                    return list;
+                },
+                cancellationToken).ConfigureAwait(false);
+
+            foreach (var item in page)
+            {
+                yield return item.Profile;
+            }
+
+            if (page.Count < Page)
+            {
+                yield break;
+            }
+
+            after = page[^1].Id;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.RunInTransactionAsync(
+            db =>
+            {
+                var identifiers = db.Command("DELETE FROM identifiers WHERE customer_id = $id");
+                identifiers.Parameters.AddWithValue("$id", customerId.Value);
+                identifiers.ExecuteNonQuery();
+                var profile = db.Command("DELETE FROM profiles WHERE customer_id = $id");
+                profile.Parameters.AddWithValue("$id", customerId.Value);
+                return profile.ExecuteNonQuery();
+            },
+            cancellationToken);
+
+    private static CustomerProfile? Read(SqliteDatabase db, CustomerId customerId)
+    {
+        var command = db.Command("SELECT document FROM profiles WHERE customer_id = $id");
+        command.Parameters.AddWithValue("$id", customerId.Value);
+        return command.ExecuteScalar() is string json ? Deserialize(json) : null;
+    }
+
+    private static CustomerProfile Deserialize(string json) => JsonSerializer.Deserialize(json, EngagementJsonContext.Default.CustomerProfile)!;
+}
+
+/// <summary>An <see cref="IEventStore"/> on SQLite: events as JSON documents, idempotent by id.</summary>
+/// <param name="database">The database.</param>
+public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISubjectErasure
+{
+    /// <inheritdoc />
+    public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(engagementEvent);
+        var json = JsonSerializer.Serialize(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
+        return database.RunAsync(
+            db =>
+            {
+                var insert = db.Command("INSERT INTO events (event_id, customer_id, ts, document) VALUES ($id, $customer, $ts, $doc) ON CONFLICT (event_id) DO NOTHING");
+                insert.Parameters.AddWithValue("$id", engagementEvent.EventId);
+                insert.Parameters.AddWithValue("$customer", engagementEvent.CustomerId.Value);
+                insert.Parameters.AddWithValue("$ts", engagementEvent.Timestamp.UtcTicks);
+                insert.Parameters.AddWithValue("$doc", json);
+                if (insert.ExecuteNonQuery() == 1)
+                {
+                    return AppendOutcome.Appended;
+                }
+
+                var stored = db.Command("SELECT document FROM events WHERE event_id = $id");
+                stored.Parameters.AddWithValue("$id", engagementEvent.EventId);
+                return string.Equals(stored.ExecuteScalar() as string, json, StringComparison.Ordinal)
+                    ? AppendOutcome.Duplicate
+                    : throw new EventConflictException(engagementEvent.EventId);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<EngagementEvent> ReadAsync(CustomerId customerId, DateTimeOffset? from = null, DateTimeOffset? to = null, CancellationToken cancellationToken = default)
+        => Page(
+            "SELECT ts, event_id, document FROM events WHERE customer_id = $customer AND ts >= $from AND ts < $to AND (ts > $afterTs OR (ts = $afterTs AND event_id > $afterId)) ORDER BY ts, event_id LIMIT 1000",
+            command => command.Parameters.AddWithValue("$customer", customerId.Value),
+            from?.UtcTicks ?? long.MinValue,
+            to?.UtcTicks ?? long.MaxValue,
+            cancellationToken);
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<EngagementEvent> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken = default)
+        => Page(
+            "SELECT ts, event_id, document FROM events WHERE ts >= $from AND ts < $to AND (ts > $afterTs OR (ts = $afterTs AND event_id > $afterId)) ORDER BY ts, event_id LIMIT 1000",
+            static _ => { },
+            from.UtcTicks,
+            to.UtcTicks,
+            cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.RunAsync(
+            db =>
+            {
+                var delete = db.Command("DELETE FROM events WHERE customer_id = $customer");
+                delete.Parameters.AddWithValue("$customer", customerId.Value);
+                return delete.ExecuteNonQuery();
+            },
+            cancellationToken);
+
+    private async IAsyncEnumerable<EngagementEvent> Page(string sql, Action<SqliteCommand> bind, long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var afterTs = long.MinValue;
+        var afterId = string.Empty;
+        while (true)
+        {
+            var page = await database.RunAsync(
+                db =>
+                {
+                    var command = db.Command(sql);
+                    bind(command);
+                    command.Parameters.AddWithValue("$from", from);
+                    command.Parameters.AddWithValue("$to", to);
+                    command.Parameters.AddWithValue("$afterTs", afterTs);
+                    command.Parameters.AddWithValue("$afterId", afterId);
+                    var list = new List<(long Ts, string Id, EngagementEvent Event)>(1000);
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        list.Add((reader.GetInt64(0), reader.GetString(1), JsonSerializer.Deserialize(reader.GetString(2), EngagementJsonContext.Default.EngagementEvent)!));
+                    }
+
+                    return list;
+                },
+                cancellationToken).ConfigureAwait(false);
+
+            foreach (var item in page)
+            {
+                yield return item.Event;
+            }
+
+            if (page.Count < 1000)
+            {
+                yield break;
+            }
+
+            (afterTs, afterId) = (page[^1].Ts, page[^1].Id);
+        }
+    }
+}
+
+/// <summary>An <see cref="IConsentStore"/> on SQLite: append-only (a trigger refuses updates), idempotent by record id.</summary>
+/// <param name="database">The database.</param>
+public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore, ISubjectErasure
+{
+    /// <inheritdoc />
+    public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var json = JsonSerializer.Serialize(record, EngagementJsonContext.Default.ConsentRecord);
+        return database.RunAsync(
+            db =>
+            {
+                var insert = db.Command("INSERT INTO consent_records (record_id, customer_id, document) VALUES ($id, $customer, $doc) ON CONFLICT (record_id) DO NOTHING");
+                insert.Parameters.AddWithValue("$id", record.RecordId);
+                insert.Parameters.AddWithValue("$customer", record.CustomerId.Value);
+                insert.Parameters.AddWithValue("$doc", json);
+                if (insert.ExecuteNonQuery() == 1)
+                {
+                    return AppendOutcome.Appended;
+                }
+
+                var stored = db.Command("SELECT document FROM consent_records WHERE record_id = $id");
+                stored.Parameters.AddWithValue("$id", record.RecordId);
+                return stored.ExecuteScalar() is string existing
+                    && JsonSerializer.Deserialize(existing, EngagementJsonContext.Default.ConsentRecord) == record
+                    ? AppendOutcome.Duplicate
+                    : throw new ConsentConflictException(record.RecordId);
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<ConsentRecord>> ReadAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.RunAsync<IReadOnlyList<ConsentRecord>>(
+            db =>
+            {
+                var command = db.Command("SELECT document FROM consent_records WHERE customer_id = $customer ORDER BY seq");
+                command.Parameters.AddWithValue("$customer", customerId.Value);
+                var list = new List<ConsentRecord>();
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    list.Add(JsonSerializer.Deserialize(reader.GetString(0), EngagementJsonContext.Default.ConsentRecord)!);
+                }
+
+                return list;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.RunAsync(
+            db =>
+            {
+                var delete = db.Command("DELETE FROM consent_records WHERE customer_id = $customer");
+                delete.Parameters.AddWithValue("$customer", customerId.Value);
+                return delete.ExecuteNonQuery();
+            },
+            cancellationToken);
+}
+
+/// <summary>An <see cref="IDispatchStore"/> on SQLite: a dispatch id is begun at most once.</summary>
+/// <param name="database">The database.</param>
+public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStore, ISubjectErasure
+{
+    /// <inheritdoc />
+    public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var pending = record with { Status = DispatchStatus.Pending };
+        var json = JsonSerializer.Serialize(pending, EngagementJsonContext.Default.DispatchRecord);
+        return database.RunAsync(
+            db =>
+            {
+                var insert = db.Command("INSERT INTO dispatches (dispatch_id, customer_id, created, status, document) VALUES ($id, $customer, $created, $status, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
+                insert.Parameters.AddWithValue("$id", pending.DispatchId);
+                insert.Parameters.AddWithValue("$customer", pending.CustomerId.Value);
+                insert.Parameters.AddWithValue("$created", pending.CreatedAt.UtcTicks);
+                insert.Parameters.AddWithValue("$status", pending.Status.ToString());
+                insert.Parameters.AddWithValue("$doc", json);
+                return insert.ExecuteNonQuery() == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask CompleteAsync(string dispatchId, DispatchStatus status, int attempts, string? error, DateTimeOffset completedAt, CancellationToken cancellationToken = default)
+    {
+        var done = database.RunInTransactionAsync(
+            db =>
+            {
+                var read = db.Command("SELECT document FROM dispatches WHERE dispatch_id = $id");
+                read.Parameters.AddWithValue("$id", dispatchId);
+                if (read.ExecuteScalar() is not string json)
+                {
+                    throw new EngagementValidationException("dispatchId", dispatchId, "no dispatch with this id was begun");
+                }
+
+                var record = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.DispatchRecord)! with { Status = status, Attempts = attempts, Error = error, CompletedAt = completedAt };
+                var update = db.Command("UPDATE dispatches SET status = $status, document = $doc WHERE dispatch_id = $id");
+                update.Parameters.AddWithValue("$id", dispatchId);
+                update.Parameters.AddWithValue("$status", status.ToString());
+                update.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
+                return update.ExecuteNonQuery();
+            },
+            cancellationToken);
+        return done.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(done.AsTask());
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<DispatchRecord>> ListAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
+        => database.RunAsync<IReadOnlyList<DispatchRecord>>(
+            db =>
+            {
+                var command = db.Command("SELECT document FROM dispatches WHERE customer_id = $customer AND created >= $since ORDER BY created, dispatch_id");
+                command.Parameters.AddWithValue("$customer", customerId.Value);
+                command.Parameters.AddWithValue("$since", since.UtcTicks);
+                return ReadAll(command);
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<DispatchRecord> ListByStatusAsync(DispatchStatus status, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var records = await database.RunAsync(
+            db =>
+            {
+                var command = db.Command("SELECT document FROM dispatches WHERE status = $status ORDER BY created, dispatch_id");
+                command.Parameters.AddWithValue("$status", status.ToString());
+                return ReadAll(command);
+            },
+            cancellationToken).ConfigureAwait(false);
+        foreach (var record in records)
+        {
+            yield return record;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.RunAsync(
+            db =>
+            {
+                var delete = db.Command("DELETE FROM dispatches WHERE customer_id = $customer");
+                delete.Parameters.AddWithValue("$customer", customerId.Value);
+                return delete.ExecuteNonQuery();
+            },
+            cancellationToken);
+
+    private static List<DispatchRecord> ReadAll(SqliteCommand command)
+    {
+        var list = new List<DispatchRecord>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            list.Add(JsonSerializer.Deserialize(reader.GetString(0), EngagementJsonContext.Default.DispatchRecord)!);
+        }
+
+        return list;
+    }
+}
+
+/// <summary>An <see cref="ISuppressionStore"/> on SQLite.</summary>
+/// <param name="database">The database.</param>
+public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressionStore
+{
+    /// <inheritdoc />
+    public ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(suppression);
+        var done = database.RunAsync(
+            db =>
+            {
+                var insert = db.Command("INSERT INTO suppressions (identifier_hash, reason, at, at_offset, source) VALUES ($hash, $reason, $at, $offset, $source) ON CONFLICT DO NOTHING");
+                insert.Parameters.AddWithValue("$hash", suppression.IdentifierHash);
+                insert.Parameters.AddWithValue("$reason", suppression.Reason.ToString());
+                insert.Parameters.AddWithValue("$at", suppression.At.UtcTicks);
+                insert.Parameters.AddWithValue("$offset", (int)suppression.At.Offset.TotalMinutes);
+                insert.Parameters.AddWithValue("$source", suppression.Source);
+                return insert.ExecuteNonQuery();
+            },
+            cancellationToken);
+        return done.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(done.AsTask());
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default)
+        => database.RunAsync<IReadOnlyList<Suppression>>(
+            db =>
+            {
+                var command = db.Command("SELECT reason, at, at_offset, source FROM suppressions WHERE identifier_hash = $hash ORDER BY at");
+                command.Parameters.AddWithValue("$hash", identifierHash);
+                var list = new List<Suppression>();
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    var offset = TimeSpan.FromMinutes(reader.GetInt32(2));
+                    var at = new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero).ToOffset(offset);
+                    list.Add(new Suppression(identifierHash, Enum.Parse<SuppressionReason>(reader.GetString(0)), at, reader.GetString(3)));
+                }
+
+                return list;
+            },
+            cancellationToken);
+}
