@@ -1,0 +1,94 @@
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Sdk.Sqlite.Tests;
+
+public sealed class SqliteDatabaseTests : IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    [Fact]
+    public async Task Stores_ReopenedFile_StillHoldTheData()
+    {
+        var path = _databases.NewPath();
+        using (var first = _databases.Open(path))
+        {
+            await new SqliteProfileStore(first).SaveAsync(CustomerProfile.New(new CustomerId("c1")).WithIdentifier(Identifier.Email("ann@example.com")));
+            await new SqliteEventStore(first).AppendAsync(new ProductViewed { EventId = "e1", CustomerId = new CustomerId("c1"), Timestamp = DateTimeOffset.UnixEpoch.AddYears(56), ProductId = "p" });
+        }
+
+        var second = _databases.Open(path);
+        (await new SqliteProfileStore(second).FindByIdentifierAsync(Identifier.Email("ann@example.com")))!.Version.Should().Be(1);
+        (await new SqliteEventStore(second).AppendAsync(new ProductViewed { EventId = "e1", CustomerId = new CustomerId("c1"), Timestamp = DateTimeOffset.UnixEpoch.AddYears(56), ProductId = "p" }))
+            .Should().Be(AppendOutcome.Duplicate);
+    }
+
+    [Fact]
+    public async Task ConsentLedger_UpdateThroughSql_IsRefusedByTheDatabase()
+    {
+        var path = _databases.NewPath();
+        var database = _databases.Open(path);
+        await new SqliteConsentStore(database).AppendAsync(new ConsentRecord
+        {
+            RecordId = "r1", CustomerId = new CustomerId("c1"), Channel = Channel.Email, Purpose = Purpose.Marketing, Identifier = Identifier.Email("a@example.com"),
+            Status = ConsentStatus.Granted, Source = "form", Evidence = new ConsentEvidence("v1", "form"), EffectiveAt = DateTimeOffset.UnixEpoch,
+        });
+
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var update = connection.CreateCommand();
+        update.CommandText = "UPDATE consent_records SET document = '{}' WHERE record_id = 'r1'";
+
+        var act = () => update.ExecuteNonQuery();
+
+        act.Should().Throw<SqliteException>().WithMessage("*append-only*");
+    }
+
+    [Fact]
+    public async Task UseSqlite_Wiring_ResolvesSqliteStoresAndRunsTheLoop()
+    {
+        var services = new ServiceCollection();
+        services.AddEngagement().UseSqlite($"Data Source={_databases.NewPath()}");
+        await using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<IProfileStore>().Should().BeOfType<SqliteProfileStore>();
+        provider.GetRequiredService<IEventStore>().Should().BeOfType<SqliteEventStore>();
+        provider.GetRequiredService<IConsentStore>().Should().BeOfType<SqliteConsentStore>();
+        provider.GetRequiredService<IDispatchStore>().Should().BeOfType<SqliteDispatchStore>();
+        provider.GetRequiredService<ISuppressionStore>().Should().BeOfType<SqliteSuppressionStore>();
+
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var result = await engine.TrackAsync(new Purchased
+        {
+            EventId = "order-1",
+            CustomerId = new CustomerId("c1"),
+            Timestamp = DateTimeOffset.UtcNow.AddMinutes(-1),
+            OrderId = "1",
+            Lines = [new OrderLine("sku-1", 2, Money.Of(10m, "EUR"))],
+        });
+
+        result.Profile!.Behaviour.Orders.Should().Be(1);
+        result.Profile.Journeys["lifecycle"].StageId.Should().Be("conversion");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("c1")))!.Behaviour.Revenue.Should().Be(Money.Of(20m, "EUR"));
+    }
+
+    [Fact]
+    public async Task UseSqlite_EmptyConnectionString_FailsAtStartUpValidation()
+    {
+        var services = new ServiceCollection();
+        services.AddEngagement().UseSqlite(" ");
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*ConnectionString*");
+    }
+}

@@ -1,0 +1,29 @@
+using Engagement.Sdk.Storage;
+using Engagement.Sdk.Testing.Conformance;
+
+namespace Engagement.Sdk.Tests.Storage;
+
+public sealed class InMemoryProfileStoreTests : ProfileStoreConformanceTests
+{
+    protected override IProfileStore CreateStore() => new InMemoryProfileStore();
+}
+
+public sealed class InMemoryEventStoreTests : EventStoreConformanceTests
+{
+    protected override IEventStore CreateStore() => new InMemoryEventStore();
+}
+
+public sealed class InMemoryConsentStoreTests : ConsentStoreConformanceTests
+{
+    protected override IConsentStore CreateStore() => new InMemoryConsentStore();
+}
+
+public sealed class InMemoryDispatchStoreTests : DispatchStoreConformanceTests
+{
+    protected override IDispatchStore CreateStore() => new InMemoryDispatchStore();
+}
+
+public sealed class InMemorySuppressionStoreTests : SuppressionStoreConformanceTests
+{
+    protected override ISuppressionStore CreateStore() => new InMemorySuppressionStore();
+}
