@@ -1,0 +1,194 @@
+using static Engagement.Sdk.Value.Clv.SpecialFunctions;
+
+namespace Engagement.Sdk.Value.Clv;
+
+/// <summary>
+/// The BG/BB model for discrete transaction opportunities (Fader, Hardie and Shang 2010): at each opportunity an alive
+/// customer transacts with probability p ~ Beta(α, β); before each opportunity they drop out with probability
+/// θ ~ Beta(γ, δ). Data are (x, tₓ, n) patterns — transactions, the opportunity of the last one, opportunities — with weights.
+/// </summary>
+public sealed class BgBbModel
+{
+    private static readonly string[] ParameterNames = ["alpha", "beta", "gamma", "delta"];
+
+    private BgBbModel(double alpha, double beta, double gamma, double delta, ClvFit? fit)
+    {
+        Alpha = alpha;
+        Beta = beta;
+        Gamma = gamma;
+        Delta = delta;
+        FitResult = fit;
+    }
+
+    /// <summary>α of the transaction probability.</summary>
+    public double Alpha { get; }
+
+    /// <summary>β of the transaction probability.</summary>
+    public double Beta { get; }
+
+    /// <summary>γ of the drop-out probability.</summary>
+    public double Gamma { get; }
+
+    /// <summary>δ of the drop-out probability.</summary>
+    public double Delta { get; }
+
+    /// <summary>The fit, when fitted.</summary>
+    public ClvFit? FitResult { get; }
+
+    /// <summary>A model with given parameters (all positive).</summary>
+    /// <param name="alpha">α.</param>
+    /// <param name="beta">β.</param>
+    /// <param name="gamma">γ.</param>
+    /// <param name="delta">δ.</param>
+    /// <returns>The model.</returns>
+    public static BgBbModel FromParameters(double alpha, double beta, double gamma, double delta)
+    {
+        foreach (var (name, value) in new[] { ("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta) })
+        {
+            if (!(value > 0) || !double.IsFinite(value))
+            {
+                throw new EngagementValidationException(name, value, "must be a finite positive number");
+            }
+        }
+
+        return new BgBbModel(alpha, beta, gamma, delta, null);
+    }
+
+    /// <summary>Fits the model.</summary>
+    /// <param name="patterns">(x, tₓ, n, weight) rows.</param>
+    /// <returns>The fitted model.</returns>
+    public static BgBbModel Fit(IReadOnlyList<(int X, int Tx, int N, double Weight)> patterns)
+    {
+        ArgumentNullException.ThrowIfNull(patterns);
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            var (x, tx, n, w) = patterns[i];
+            if (n < 1 || x < 0 || x > n || tx < 0 || tx > n || (x == 0) != (tx == 0) || (x > 0 && tx < x))
+            {
+                throw new EngagementValidationException($"patterns[{i}]", $"x={x}, t_x={tx}, n={n}", "needs 0 ≤ x ≤ t_x ≤ n, n ≥ 1, and t_x = 0 exactly when x = 0");
+            }
+
+            if (!(w > 0))
+            {
+                throw new EngagementValidationException($"patterns[{i}].weight", w, "must be positive");
+            }
+        }
+
+        var total = patterns.Sum(p => p.Weight);
+        if (total < 2)
+        {
+            throw new ClvModelException("BG/BB needs at least two customers.");
+        }
+
+        if (patterns.All(p => p.X == 0))
+        {
+            throw new ClvModelException("BG/BB cannot be fitted when nobody ever transacted.");
+        }
+
+        var fit = MaximumLikelihood.Fit("BG/BB", ParameterNames, (par, g) => LogLikelihood(par, patterns, g), [1, 1, 1, 1], total);
+        return new BgBbModel(fit.Values[0], fit.Values[1], fit.Values[2], fit.Values[3], fit);
+    }
+
+    /// <summary>The total log-likelihood and its gradient in (α, β, γ, δ).</summary>
+    /// <param name="parameters">α, β, γ, δ.</param>
+    /// <param name="patterns">(x, tₓ, n, weight) rows.</param>
+    /// <param name="gradient">Receives the gradient; may be empty.</param>
+    /// <returns>The log-likelihood.</returns>
+    public static double LogLikelihood(ReadOnlySpan<double> parameters, IReadOnlyList<(int X, int Tx, int N, double Weight)> patterns, Span<double> gradient)
+    {
+        ArgumentNullException.ThrowIfNull(patterns);
+        double al = parameters[0], be = parameters[1], ga = parameters[2], de = parameters[3];
+        var want = gradient.Length >= 4;
+        var lbAB = LogBeta(al, be);
+        var lbGD = LogBeta(ga, de);
+        double pA = Digamma(al), pB = Digamma(be), pAB = Digamma(al + be), pG = Digamma(ga), pD = Digamma(de), pGD = Digamma(ga + de);
+        double total = 0, g0 = 0, g1 = 0, g2 = 0, g3 = 0;
+        var terms = new List<(double L, double DA, double DB, double DG, double DD)>();
+        foreach (var (x, tx, n, w) in patterns)
+        {
+            terms.Clear();
+            var l0 = LogBeta(al + x, be + n - x) - lbAB + LogBeta(ga, de + n) - lbGD;
+            terms.Add((l0,
+                Digamma(al + x) - Digamma(al + be + n) - (pA - pAB),
+                Digamma(be + n - x) - Digamma(al + be + n) - (pB - pAB),
+                pG - Digamma(ga + de + n) - (pG - pGD),
+                Digamma(de + n) - Digamma(ga + de + n) - (pD - pGD)));
+            for (var i = 0; i <= n - tx - 1; i++)
+            {
+                var li = LogBeta(al + x, be + tx - x + i) - lbAB + LogBeta(ga + 1, de + tx + i) - lbGD;
+                terms.Add((li,
+                    Digamma(al + x) - Digamma(al + be + tx + i) - (pA - pAB),
+                    Digamma(be + tx - x + i) - Digamma(al + be + tx + i) - (pB - pAB),
+                    Digamma(ga + 1) - Digamma(ga + de + tx + i + 1) - (pG - pGD),
+                    Digamma(de + tx + i) - Digamma(ga + de + tx + i + 1) - (pD - pGD)));
+            }
+
+            var max = terms.Max(t => t.L);
+            var sum = terms.Sum(t => Math.Exp(t.L - max));
+            var logL = max + Math.Log(sum);
+            total += w * logL;
+            if (want)
+            {
+                foreach (var t in terms)
+                {
+                    var share = Math.Exp(t.L - logL);
+                    g0 += w * share * t.DA;
+                    g1 += w * share * t.DB;
+                    g2 += w * share * t.DG;
+                    g3 += w * share * t.DD;
+                }
+            }
+        }
+
+        if (want)
+        {
+            gradient[0] = g0;
+            gradient[1] = g1;
+            gradient[2] = g2;
+            gradient[3] = g3;
+        }
+
+        return total;
+    }
+
+    /// <summary>E[X(n)]: expected transactions in the first n opportunities.</summary>
+    /// <param name="n">Opportunities.</param>
+    /// <returns>The expectation.</returns>
+    public double ExpectedTransactions(int n)
+    {
+        if (Gamma == 1)
+        {
+            throw new ClvModelException("E[X(n)] of BG/BB needs γ ≠ 1.");
+        }
+
+        var ratio = Math.Exp(LogGamma(Gamma + Delta) + LogGamma(1 + Delta + n) - LogGamma(Gamma + Delta + n) - LogGamma(1 + Delta));
+        return Alpha / (Alpha + Beta) * Delta / (Gamma - 1) * (1 - ratio);
+    }
+
+    /// <summary>P(alive at opportunity n + 1 | x, tₓ, n).</summary>
+    /// <param name="x">Transactions.</param>
+    /// <param name="tx">Opportunity of the last transaction.</param>
+    /// <param name="n">Opportunities.</param>
+    /// <returns>The probability.</returns>
+    public double ProbabilityAlive(int x, int tx, int n)
+    {
+        var logL = LogLikelihood([Alpha, Beta, Gamma, Delta], [(x, tx, n, 1.0)], []);
+        return Math.Exp(LogBeta(Alpha + x, Beta + n - x) - LogBeta(Alpha, Beta) + LogBeta(Gamma, Delta + n + 1) - LogBeta(Gamma, Delta) - logL);
+    }
+
+    /// <summary>E[X(n, n + n*) | x, tₓ, n]: expected transactions in the next n* opportunities.</summary>
+    /// <param name="futureOpportunities">n*.</param>
+    /// <param name="x">Transactions.</param>
+    /// <param name="tx">Opportunity of the last transaction.</param>
+    /// <param name="n">Opportunities so far.</param>
+    /// <returns>The expectation.</returns>
+    public double ConditionalExpectedTransactions(int futureOpportunities, int x, int tx, int n)
+    {
+        var logL = LogLikelihood([Alpha, Beta, Gamma, Delta], [(x, tx, n, 1.0)], []);
+        var lead = Math.Exp(LogBeta(Alpha + x + 1, Beta + n - x) - LogBeta(Alpha, Beta) - logL) * Delta / (Gamma - 1)
+            * Math.Exp(LogGamma(Gamma + Delta) - LogGamma(1 + Delta));
+        var a = Math.Exp(LogGamma(1 + Delta + n) - LogGamma(Gamma + Delta + n));
+        var b = Math.Exp(LogGamma(1 + Delta + n + futureOpportunities) - LogGamma(Gamma + Delta + n + futureOpportunities));
+        return lead * (a - b);
+    }
+}

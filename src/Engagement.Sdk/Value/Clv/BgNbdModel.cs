@@ -1,0 +1,347 @@
+using static Engagement.Sdk.Value.Clv.SpecialFunctions;
+
+namespace Engagement.Sdk.Value.Clv;
+
+/// <summary>
+/// The BG/NBD model (Fader, Hardie and Lee 2005): while alive a customer buys at Poisson rate λ ~ Gamma(r, α); after each
+/// repeat purchase they drop out with probability p ~ Beta(a, b). With <see cref="IsModified"/> it is the MBG/NBD model
+/// (Batislam, Denizel and Filiztekin 2007), in which a customer can also drop out right after the first purchase, so
+/// P(alive) is below 1 even for customers with no repeat purchase.
+/// </summary>
+public sealed class BgNbdModel
+{
+    private static readonly string[] ParameterNames = ["r", "alpha", "a", "b"];
+
+    private BgNbdModel(double r, double alpha, double a, double b, bool modified, ClvFit? fit)
+    {
+        R = r;
+        Alpha = alpha;
+        A = a;
+        B = b;
+        IsModified = modified;
+        FitResult = fit;
+    }
+
+    /// <summary>The shape of the purchase-rate distribution.</summary>
+    public double R { get; }
+
+    /// <summary>The rate (scale in time units) of the purchase-rate distribution.</summary>
+    public double Alpha { get; }
+
+    /// <summary>The first shape of the drop-out probability distribution.</summary>
+    public double A { get; }
+
+    /// <summary>The second shape of the drop-out probability distribution.</summary>
+    public double B { get; }
+
+    /// <summary>Whether this is the MBG/NBD variant.</summary>
+    public bool IsModified { get; }
+
+    /// <summary>The fit, when the model was fitted.</summary>
+    public ClvFit? FitResult { get; }
+
+    /// <summary>The model's name: <c>bgnbd</c> or <c>mbgnbd</c>.</summary>
+    public string Name => IsModified ? "mbgnbd" : "bgnbd";
+
+    /// <summary>A model with given parameters.</summary>
+    /// <param name="r">r &gt; 0.</param>
+    /// <param name="alpha">α &gt; 0.</param>
+    /// <param name="a">a &gt; 0.</param>
+    /// <param name="b">b &gt; 0.</param>
+    /// <param name="modified">Whether it is MBG/NBD.</param>
+    /// <returns>The model.</returns>
+    public static BgNbdModel FromParameters(double r, double alpha, double a, double b, bool modified = false)
+    {
+        Positive("r", r);
+        Positive("alpha", alpha);
+        Positive("a", a);
+        Positive("b", b);
+        return new BgNbdModel(r, alpha, a, b, modified, null);
+    }
+
+    /// <summary>Fits the model by maximum likelihood.</summary>
+    /// <param name="data">The calibration data.</param>
+    /// <param name="modified">Whether to fit MBG/NBD.</param>
+    /// <returns>The fitted model.</returns>
+    /// <exception cref="ClvModelException">The data cannot identify the model.</exception>
+    public static BgNbdModel Fit(RfmData data, bool modified = false)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        data.RequireFittable(modified ? "MBG/NBD" : "BG/NBD");
+        var meanT = data.T.Zip(data.Weight, (t, w) => t * w).Sum() / data.TotalWeight;
+        var fit = MaximumLikelihood.Fit(modified ? "MBG/NBD" : "BG/NBD", ParameterNames, (p, g) => LogLikelihood(p, data, g, modified), [1, Math.Max(meanT, 1e-3), 1, 1], data.TotalWeight);
+        return new BgNbdModel(fit.Values[0], fit.Values[1], fit.Values[2], fit.Values[3], modified, fit);
+    }
+
+    /// <summary>The total log-likelihood of <paramref name="data"/> at (r, α, a, b), and its gradient.</summary>
+    /// <param name="parameters">r, α, a, b.</param>
+    /// <param name="data">The data.</param>
+    /// <param name="gradient">Receives ∂LL/∂(r, α, a, b); may be empty.</param>
+    /// <param name="modified">Whether it is MBG/NBD.</param>
+    /// <returns>Σ weight · ln L.</returns>
+    public static double LogLikelihood(ReadOnlySpan<double> parameters, RfmData data, Span<double> gradient, bool modified = false)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        double r = parameters[0], alpha = parameters[1], a = parameters[2], b = parameters[3];
+        var wantGradient = gradient.Length >= 4;
+        var shift = modified ? 1.0 : 0.0;
+        var lgR = LogGamma(r);
+        var lgB = LogGamma(b);
+        var lgAb = LogGamma(a + b);
+        var psiR = wantGradient ? Digamma(r) : 0;
+        var psiB = wantGradient ? Digamma(b) : 0;
+        var psiAb = wantGradient ? Digamma(a + b) : 0;
+        var logAlpha = Math.Log(alpha);
+        var logA = Math.Log(a);
+        double total = 0, gr = 0, galpha = 0, ga = 0, gb = 0;
+        var xs = data.X;
+        var txs = data.Tx;
+        var ts = data.T;
+        var ws = data.Weight;
+        for (var i = 0; i < xs.Length; i++)
+        {
+            double x = xs[i], tx = txs[i], t = ts[i], w = ws[i];
+            var rx = r + x;
+            var a1 = LogGamma(rx) - lgR + (r * logAlpha);
+            var a2 = LogGamma(b + x + shift) - LogGamma(a + b + x + shift) - lgB + lgAb;
+            var logAlphaT = Math.Log(alpha + t);
+            var a3 = -rx * logAlphaT;
+            var hasA4 = modified || x > 0;
+            var logAlphaTx = hasA4 ? Math.Log(alpha + tx) : 0;
+            var a4 = hasA4 ? logA - Math.Log(b + x - 1 + shift) - (rx * logAlphaTx) : double.NegativeInfinity;
+            var d = LogSumExp(a3, a4);
+            total += w * (a1 + a2 + d);
+            if (!wantGradient)
+            {
+                continue;
+            }
+
+            var w3 = Math.Exp(a3 - d);
+            var w4 = hasA4 ? Math.Exp(a4 - d) : 0;
+            var psiAbx = Digamma(a + b + x + shift);
+            gr += w * (Digamma(rx) - psiR + logAlpha - (w3 * logAlphaT) - (w4 * logAlphaTx));
+            galpha += w * ((r / alpha) - (w3 * rx / (alpha + t)) - (hasA4 ? w4 * rx / (alpha + tx) : 0));
+            ga += w * (-psiAbx + psiAb + (w4 / a));
+            gb += w * (Digamma(b + x + shift) - psiAbx - psiB + psiAb - (hasA4 ? w4 / (b + x - 1 + shift) : 0));
+        }
+
+        if (wantGradient)
+        {
+            gradient[0] = gr;
+            gradient[1] = galpha;
+            gradient[2] = ga;
+            gradient[3] = gb;
+        }
+
+        return total;
+    }
+
+    /// <summary>P(alive | x, tₓ, T): the probability that a customer with this history is still active at T.</summary>
+    /// <param name="x">Repeat transactions.</param>
+    /// <param name="tx">Recency.</param>
+    /// <param name="t">Age T.</param>
+    /// <returns>The probability.</returns>
+    public double ProbabilityAlive(double x, double tx, double t)
+    {
+        if (!IsModified && x == 0)
+        {
+            return 1.0;
+        }
+
+        var shift = IsModified ? 1.0 : 0.0;
+        var log = Math.Log(A) - Math.Log(B + x - 1 + shift) + ((R + x) * (Math.Log(Alpha + t) - Math.Log(Alpha + tx)));
+        return 1 / (1 + Math.Exp(log));
+    }
+
+    /// <summary>E[X(t)]: the expected number of repeat transactions in (0, t] for a new customer.</summary>
+    /// <param name="t">The horizon.</param>
+    /// <returns>The expectation.</returns>
+    public double ExpectedTransactions(double t)
+    {
+        if (t <= 0)
+        {
+            return 0;
+        }
+
+        RequireA("E[X(t)]");
+        var z = t / (Alpha + t);
+        if (IsModified)
+        {
+            var f = LogHypergeometric2F1(R, B + 1, A + B, z).Log;
+            return B / (A - 1) * -double.ExpM1((R * Math.Log(Alpha / (Alpha + t))) + f);
+        }
+
+        var h = LogHypergeometric2F1(R, B, A + B - 1, z).Log;
+        return (A + B - 1) / (A - 1) * -double.ExpM1((R * Math.Log(Alpha / (Alpha + t))) + h);
+    }
+
+    /// <summary>E[Y(t) | x, tₓ, T]: the expected number of transactions in the next t for a customer with this history.</summary>
+    /// <param name="t">The horizon.</param>
+    /// <param name="x">Repeat transactions.</param>
+    /// <param name="tx">Recency.</param>
+    /// <param name="age">Age T.</param>
+    /// <returns>The expectation.</returns>
+    public double ConditionalExpectedTransactions(double t, double x, double tx, double age)
+    {
+        if (t <= 0)
+        {
+            return 0;
+        }
+
+        RequireA("E[Y(t) | x, t_x, T]");
+        var shift = IsModified ? 1.0 : 0.0;
+        var c = A + B + x - 1 + shift;
+        var z = t / (Alpha + age + t);
+        var f = LogHypergeometric2F1(R + x, B + x + shift, c, z).Log;
+        var bracket = -double.ExpM1(((R + x) * Math.Log((Alpha + age) / (Alpha + age + t))) + f);
+        var numerator = c / (A - 1) * bracket;
+        var alive = IsModified || x > 0
+            ? 1 + Math.Exp(Math.Log(A) - Math.Log(B + x - 1 + shift) + ((R + x) * (Math.Log(Alpha + age) - Math.Log(Alpha + tx))))
+            : 1;
+        return numerator / alive;
+    }
+
+    /// <summary>P(X(t) = n): the probability that a new customer makes exactly n repeat transactions in (0, t].</summary>
+    /// <param name="n">The count.</param>
+    /// <param name="t">The horizon.</param>
+    /// <returns>The probability.</returns>
+    public double ProbabilityOfTransactions(int n, double t)
+    {
+        if (n < 0)
+        {
+            throw new EngagementValidationException("n", n, "must be at least 0");
+        }
+
+        var shift = IsModified ? 1.0 : 0.0;
+        var lbAb = LogBeta(A, B);
+        var logAt = Math.Log(Alpha / (Alpha + t));
+        var logTt = t > 0 ? Math.Log(t / (Alpha + t)) : double.NegativeInfinity;
+        var first = Math.Exp(LogBeta(A, B + n + shift) - lbAb + LogGamma(R + n) - LogGamma(R) - LogGamma(n + 1) + (R * logAt) + (n == 0 ? 0 : n * logTt));
+        if (n == 0 && !IsModified)
+        {
+            return first;
+        }
+
+        var sum = 0.0;
+        for (var j = 0; j < n; j++)
+        {
+            sum += Math.Exp(LogGamma(R + j) - LogGamma(R) - LogGamma(j + 1) + (R * logAt) + (j == 0 ? 0 : j * logTt));
+        }
+
+        return first + (Math.Exp(LogBeta(A + 1, B + n - 1 + shift) - lbAb) * (1 - sum));
+    }
+
+    /// <summary>Simulates customers from the model: each is observed from their first purchase for an age T drawn uniformly from [<paramref name="minAge"/>, <paramref name="maxAge"/>].</summary>
+    /// <param name="customers">How many.</param>
+    /// <param name="minAge">The shortest observation.</param>
+    /// <param name="maxAge">The longest observation.</param>
+    /// <param name="seed">The random seed.</param>
+    /// <param name="roundToWholeUnits">Whether purchase times are rounded down to whole time units (days), merging same-unit purchases.</param>
+    /// <returns>The simulated data.</returns>
+    public RfmData Simulate(int customers, double minAge, double maxAge, int seed, bool roundToWholeUnits = false)
+    {
+        var random = new Random(seed);
+        var rows = new List<(double, double, double, double)>(customers);
+        for (var i = 0; i < customers; i++)
+        {
+            var age = minAge + (random.NextDouble() * (maxAge - minAge));
+            if (roundToWholeUnits)
+            {
+                age = Math.Floor(age);
+            }
+
+            var lambda = RandomVariates.Gamma(random, R) / Alpha;
+            var p = RandomVariates.Beta(random, A, B);
+            var alive = !IsModified || random.NextDouble() >= p;
+            double time = 0, last = 0, lastUnit = 0;
+            var x = 0;
+            while (alive)
+            {
+                time += RandomVariates.Exponential(random, lambda);
+                if (time > age)
+                {
+                    break;
+                }
+
+                var unit = roundToWholeUnits ? Math.Floor(time) : time;
+                if (!roundToWholeUnits || unit > lastUnit)
+                {
+                    x++;
+                    last = unit;
+                    lastUnit = unit;
+                }
+
+                alive = random.NextDouble() >= p;
+            }
+
+            rows.Add((x, x == 0 ? 0 : last, age, 1));
+        }
+
+        return RfmData.Create(rows);
+    }
+
+    private void RequireA(string what)
+    {
+        if (A == 1)
+        {
+            throw new ClvModelException($"{what} is undefined at a = 1 in {Name}.");
+        }
+    }
+
+    private static void Positive(string name, double value)
+    {
+        if (!(value > 0) || !double.IsFinite(value))
+        {
+            throw new EngagementValidationException(name, value, "must be a finite positive number");
+        }
+    }
+}
+
+/// <summary>Random variates for the simulators.</summary>
+internal static class RandomVariates
+{
+    /// <summary>Gamma(shape, rate 1) by Marsaglia and Tsang, with the boost for shape &lt; 1.</summary>
+    public static double Gamma(Random random, double shape)
+    {
+        if (shape < 1)
+        {
+            return Gamma(random, shape + 1) * Math.Pow(random.NextDouble(), 1 / shape);
+        }
+
+        var d = shape - (1.0 / 3);
+        var c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double x, v;
+            do
+            {
+                x = Normal(random);
+                v = 1 + (c * x);
+            }
+            while (v <= 0);
+
+            v = v * v * v;
+            var u = random.NextDouble();
+            if (u < 1 - (0.0331 * x * x * x * x) || Math.Log(u) < (0.5 * x * x) + (d * (1 - v + Math.Log(v))))
+            {
+                return d * v;
+            }
+        }
+    }
+
+    public static double Beta(Random random, double a, double b)
+    {
+        var x = Gamma(random, a);
+        var y = Gamma(random, b);
+        return x / (x + y);
+    }
+
+    public static double Exponential(Random random, double rate) => -Math.Log(1 - random.NextDouble()) / rate;
+
+    public static double Normal(Random random)
+    {
+        var u1 = 1 - random.NextDouble();
+        var u2 = random.NextDouble();
+        return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+    }
+}

@@ -1,0 +1,179 @@
+using static Engagement.Sdk.Value.Clv.SpecialFunctions;
+
+namespace Engagement.Sdk.Value.Clv;
+
+/// <summary>
+/// The Gamma-Gamma spend model (Colombo and Jiang 1999; Fader and Hardie 2013): each transaction's value is Gamma(p, ν),
+/// and ν ~ Gamma(q, γ) across customers. Fitted on customers with at least one repeat purchase and their mean repeat spend
+/// (the first purchase excluded); it predicts a customer's expected average spend as a credibility-weighted mean.
+/// </summary>
+public sealed class GammaGammaModel
+{
+    private static readonly string[] ParameterNames = ["p", "q", "gamma"];
+
+    private GammaGammaModel(double p, double q, double gamma, ClvFit? fit)
+    {
+        P = p;
+        Q = q;
+        Gamma = gamma;
+        FitResult = fit;
+    }
+
+    /// <summary>The shape of a transaction's value.</summary>
+    public double P { get; }
+
+    /// <summary>The shape of the value-rate distribution.</summary>
+    public double Q { get; }
+
+    /// <summary>The rate of the value-rate distribution.</summary>
+    public double Gamma { get; }
+
+    /// <summary>The fit, when fitted.</summary>
+    public ClvFit? FitResult { get; }
+
+    /// <summary>A model with given parameters.</summary>
+    /// <param name="p">p &gt; 0.</param>
+    /// <param name="q">q &gt; 0.</param>
+    /// <param name="gamma">γ &gt; 0.</param>
+    /// <returns>The model.</returns>
+    public static GammaGammaModel FromParameters(double p, double q, double gamma)
+    {
+        foreach (var (name, value) in new[] { ("p", p), ("q", q), ("gamma", gamma) })
+        {
+            if (!(value > 0) || !double.IsFinite(value))
+            {
+                throw new EngagementValidationException(name, value, "must be a finite positive number");
+            }
+        }
+
+        return new GammaGammaModel(p, q, gamma, null);
+    }
+
+    /// <summary>Fits the model on (x, mean repeat spend) pairs of customers with x ≥ 1.</summary>
+    /// <param name="customers">Repeat-purchase counts and mean repeat spend, with weights.</param>
+    /// <returns>The fitted model.</returns>
+    /// <exception cref="ClvModelException">Fewer than two customers, or a non-positive spend.</exception>
+    public static GammaGammaModel Fit(IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers)
+    {
+        ArgumentNullException.ThrowIfNull(customers);
+        var rows = customers.Where(c => c.Frequency > 0).ToArray();
+        for (var i = 0; i < rows.Length; i++)
+        {
+            if (!(rows[i].MeanSpend > 0) || !double.IsFinite(rows[i].MeanSpend))
+            {
+                throw new ClvModelException($"Gamma-Gamma needs a positive mean spend for every repeat buyer; row {i} has {rows[i].MeanSpend}. Leave out customers whose repeat purchases were all free, or net them differently.");
+            }
+
+            if (!(rows[i].Weight > 0))
+            {
+                throw new EngagementValidationException($"customers[{i}].weight", rows[i].Weight, "must be positive");
+            }
+        }
+
+        var total = rows.Sum(r => r.Weight);
+        if (total < 2)
+        {
+            throw new ClvModelException("Gamma-Gamma needs at least two customers with a repeat purchase.");
+        }
+
+        var mean = rows.Sum(r => r.MeanSpend * r.Weight) / total;
+        var fit = MaximumLikelihood.Fit("Gamma-Gamma", ParameterNames, (par, g) => LogLikelihood(par, rows, g), [1, 1, Math.Max(mean, 1e-3)], total);
+        return new GammaGammaModel(fit.Values[0], fit.Values[1], fit.Values[2], fit);
+    }
+
+    /// <summary>Fits the model on the repeat buyers of a summary.</summary>
+    /// <param name="summary">The summary.</param>
+    /// <returns>The fitted model.</returns>
+    public static GammaGammaModel Fit(RfmSummary summary)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        return Fit([.. summary.Customers.Where(c => c.Frequency > 0).Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))]);
+    }
+
+    /// <summary>The total log-likelihood of the mean spends and its gradient in (p, q, γ).</summary>
+    /// <param name="parameters">p, q, γ.</param>
+    /// <param name="customers">(x, mean spend, weight) rows with x ≥ 1.</param>
+    /// <param name="gradient">Receives the gradient; may be empty.</param>
+    /// <returns>The log-likelihood.</returns>
+    public static double LogLikelihood(ReadOnlySpan<double> parameters, IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers, Span<double> gradient)
+    {
+        ArgumentNullException.ThrowIfNull(customers);
+        double p = parameters[0], q = parameters[1], g = parameters[2];
+        var wantGradient = gradient.Length >= 3;
+        double total = 0, gp = 0, gq = 0, gg = 0;
+        var lgQ = LogGamma(q);
+        var psiQ = wantGradient ? Digamma(q) : 0;
+        var logG = Math.Log(g);
+        foreach (var (frequency, m, w) in customers)
+        {
+            double x = frequency;
+            var px = p * x;
+            var logM = Math.Log(m);
+            var logGmx = Math.Log(g + (m * x));
+            total += w * (LogGamma(px + q) - LogGamma(px) - lgQ + (q * logG) + ((px - 1) * logM) + (px * Math.Log(x)) - ((px + q) * logGmx));
+            if (wantGradient)
+            {
+                var psiPxq = Digamma(px + q);
+                gp += w * x * (psiPxq - Digamma(px) + logM + Math.Log(x) - logGmx);
+                gq += w * (psiPxq - psiQ + logG - logGmx);
+                gg += w * ((q / g) - ((px + q) / (g + (m * x))));
+            }
+        }
+
+        if (wantGradient)
+        {
+            gradient[0] = gp;
+            gradient[1] = gq;
+            gradient[2] = gg;
+        }
+
+        return total;
+    }
+
+    /// <summary>The population mean spend pγ/(q − 1); needs q &gt; 1.</summary>
+    public double PopulationMeanSpend => Q > 1 ? P * Gamma / (Q - 1) : throw new ClvModelException($"The population mean spend is infinite when q ≤ 1 (q = {Q}).");
+
+    /// <summary>E[M | x, m̄]: a customer's expected average spend given x repeat purchases with mean m̄ (the population mean for x = 0).</summary>
+    /// <param name="frequency">x.</param>
+    /// <param name="meanSpend">m̄.</param>
+    /// <returns>The expected average spend.</returns>
+    public double ExpectedAverageSpend(int frequency, double meanSpend)
+    {
+        if (Q <= 1)
+        {
+            throw new ClvModelException($"Expected spend is infinite when q ≤ 1 (q = {Q}).");
+        }
+
+        if (frequency <= 0)
+        {
+            return PopulationMeanSpend;
+        }
+
+        var px = P * frequency;
+        return (((Q - 1) / (px + Q - 1)) * PopulationMeanSpend) + ((px / (px + Q - 1)) * meanSpend);
+    }
+
+    /// <summary>Simulates (x, mean spend) for customers with the given repeat counts.</summary>
+    /// <param name="frequencies">The repeat counts (each at least 1).</param>
+    /// <param name="seed">The random seed.</param>
+    /// <returns>The rows.</returns>
+    public IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> Simulate(IEnumerable<int> frequencies, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(frequencies);
+        var random = new Random(seed);
+        var rows = new List<(int, double, double)>();
+        foreach (var x in frequencies)
+        {
+            var nu = RandomVariates.Gamma(random, Q) / Gamma;
+            var sum = 0.0;
+            for (var i = 0; i < x; i++)
+            {
+                sum += RandomVariates.Gamma(random, P) / nu;
+            }
+
+            rows.Add((x, sum / x, 1));
+        }
+
+        return rows;
+    }
+}

@@ -1,0 +1,291 @@
+using System.Collections.Immutable;
+
+namespace Engagement.Sdk.Value.Clv;
+
+/// <summary>One purchase: who, on which day, for how much.</summary>
+/// <param name="CustomerId">The customer.</param>
+/// <param name="Date">The calendar day.</param>
+/// <param name="Amount">The amount (not negative; net refunds out before summarising).</param>
+public readonly record struct Transaction(string CustomerId, DateOnly Date, decimal Amount);
+
+/// <summary>The unit that recency and age are measured in.</summary>
+public enum TimeUnit
+{
+    /// <summary>Days.</summary>
+    Days,
+
+    /// <summary>Weeks (days ÷ 7).</summary>
+    Weeks,
+}
+
+/// <summary>One customer's calibration summary.</summary>
+/// <param name="CustomerId">The customer.</param>
+/// <param name="Frequency">x: repeat purchase days in the calibration period (distinct purchase days − 1).</param>
+/// <param name="Recency">tₓ: last − first purchase day, in the chosen unit (0 when x = 0).</param>
+/// <param name="Age">T: calibration end − first purchase day, in the chosen unit.</param>
+/// <param name="MeanRepeatSpend">The mean amount per repeat purchase day (the first day excluded); 0 when x = 0.</param>
+/// <param name="HoldoutFrequency">Purchase days after the calibration end up to the holdout end; 0 without a holdout.</param>
+/// <param name="FirstPurchase">The first purchase day.</param>
+public sealed record CustomerRfm(string CustomerId, int Frequency, double Recency, double Age, decimal MeanRepeatSpend, int HoldoutFrequency, DateOnly FirstPurchase);
+
+/// <summary>
+/// Per-customer (x, tₓ, T, mean repeat spend) for a calibration end, and holdout counts, built from transactions with the
+/// convention of the published CLV literature: a customer's purchases on one calendar day are one transaction (amounts
+/// summed); the calibration end is inclusive; customers whose first purchase is after it are left out.
+/// </summary>
+public sealed class RfmSummary
+{
+    private RfmSummary(ImmutableArray<CustomerRfm> customers, DateOnly calibrationEnd, DateOnly? holdoutEnd, TimeUnit unit)
+    {
+        Customers = customers;
+        CalibrationEnd = calibrationEnd;
+        HoldoutEnd = holdoutEnd;
+        Unit = unit;
+        foreach (var c in customers)
+        {
+            RepeatTransactions += c.Frequency;
+            HoldoutTransactions += c.HoldoutFrequency;
+        }
+    }
+
+    /// <summary>The customers, ordered by id.</summary>
+    public ImmutableArray<CustomerRfm> Customers { get; }
+
+    /// <summary>The inclusive calibration end.</summary>
+    public DateOnly CalibrationEnd { get; }
+
+    /// <summary>The inclusive holdout end, if any.</summary>
+    public DateOnly? HoldoutEnd { get; }
+
+    /// <summary>The time unit of recency and age.</summary>
+    public TimeUnit Unit { get; }
+
+    /// <summary>Σ x.</summary>
+    public int RepeatTransactions { get; }
+
+    /// <summary>Σ holdout purchase days.</summary>
+    public int HoldoutTransactions { get; }
+
+    /// <summary>The length of the holdout period in the chosen unit (0 without one).</summary>
+    public double HoldoutLength => HoldoutEnd is { } end ? Convert(end.DayNumber - CalibrationEnd.DayNumber, Unit) : 0;
+
+    /// <summary>Summarises transactions.</summary>
+    /// <param name="transactions">The transactions, in any order.</param>
+    /// <param name="calibrationEnd">The inclusive end of the calibration period.</param>
+    /// <param name="holdoutEnd">The inclusive end of the holdout period, or <see langword="null"/>.</param>
+    /// <param name="unit">The time unit.</param>
+    /// <returns>The summary.</returns>
+    /// <exception cref="EngagementValidationException">An amount is negative, a customer id is empty, or the holdout ends before the calibration.</exception>
+    public static RfmSummary FromTransactions(IReadOnlyList<Transaction> transactions, DateOnly calibrationEnd, DateOnly? holdoutEnd = null, TimeUnit unit = TimeUnit.Weeks)
+    {
+        ArgumentNullException.ThrowIfNull(transactions);
+        if (holdoutEnd is { } h && h <= calibrationEnd)
+        {
+            throw new EngagementValidationException("holdoutEnd", h.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "must be later than the calibration end");
+        }
+
+        // Customers become dense indices; (index, day) pack into one sortable 64-bit key, so the sort is over longs.
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var names = new List<string>();
+        var keys = new long[transactions.Count];
+        var amounts = new decimal[transactions.Count];
+        for (var i = 0; i < transactions.Count; i++)
+        {
+            var t = transactions[i];
+            if (string.IsNullOrEmpty(t.CustomerId))
+            {
+                throw new EngagementValidationException($"transactions[{i}].customerId", t.CustomerId, "must not be empty");
+            }
+
+            if (t.Amount < 0)
+            {
+                throw new EngagementValidationException($"transactions[{i}].amount", t.Amount, "must not be negative (net refunds out before summarising)");
+            }
+
+            if (!index.TryGetValue(t.CustomerId, out var c))
+            {
+                c = names.Count;
+                index.Add(t.CustomerId, c);
+                names.Add(t.CustomerId);
+            }
+
+            keys[i] = ((long)c << 32) | (uint)t.Date.DayNumber;
+            amounts[i] = t.Amount;
+        }
+
+        Array.Sort(keys, amounts);
+        var result = new CustomerRfm?[names.Count];
+        var calibrationDay = calibrationEnd.DayNumber;
+        var holdoutDay = holdoutEnd?.DayNumber ?? calibrationDay;
+        var k = 0;
+        while (k < keys.Length)
+        {
+            var customer = (int)(keys[k] >> 32);
+            var first = (int)(keys[k] & 0xFFFFFFFF);
+            var x = -1;
+            var last = first;
+            var holdout = 0;
+            decimal repeatSpend = 0;
+            while (k < keys.Length && (int)(keys[k] >> 32) == customer)
+            {
+                var day = (int)(keys[k] & 0xFFFFFFFF);
+                decimal dayAmount = 0;
+                while (k < keys.Length && keys[k] == (((long)customer << 32) | (uint)day))
+                {
+                    dayAmount += amounts[k];
+                    k++;
+                }
+
+                if (day <= calibrationDay)
+                {
+                    x++;
+                    last = day;
+                    if (x > 0)
+                    {
+                        repeatSpend += dayAmount;
+                    }
+                }
+                else if (day <= holdoutDay)
+                {
+                    holdout++;
+                }
+            }
+
+            if (first > calibrationDay)
+            {
+                continue;
+            }
+
+            result[customer] = new CustomerRfm(
+                names[customer],
+                x,
+                x == 0 ? 0 : Convert(last - first, unit),
+                Convert(calibrationDay - first, unit),
+                x == 0 ? 0 : repeatSpend / x,
+                holdout,
+                DateOnly.FromDayNumber(first));
+        }
+
+        var customers = result.Where(r => r is not null).Select(r => r!).OrderBy(r => r.CustomerId, StringComparer.Ordinal).ToImmutableArray();
+        return new RfmSummary(customers, calibrationEnd, holdoutEnd, unit);
+    }
+
+    /// <summary>The calibration data as weighted model input.</summary>
+    /// <returns>The data.</returns>
+    public RfmData ToData() => RfmData.FromCustomers(Customers);
+
+    private static double Convert(int days, TimeUnit unit) => unit == TimeUnit.Weeks ? days / 7.0 : days;
+}
+
+/// <summary>
+/// Model input: rows of (x, tₓ, T) with weights (a row may stand for many customers). Identical rows are merged, so large
+/// populations with repeated patterns fit fast.
+/// </summary>
+public sealed class RfmData
+{
+    internal RfmData(double[] x, double[] tx, double[] t, double[] weight)
+    {
+        X = x;
+        Tx = tx;
+        T = t;
+        Weight = weight;
+        foreach (var w in weight)
+        {
+            TotalWeight += w;
+        }
+    }
+
+    internal double[] X { get; }
+
+    internal double[] Tx { get; }
+
+    internal double[] T { get; }
+
+    internal double[] Weight { get; }
+
+    /// <summary>The number of distinct rows.</summary>
+    public int Rows => X.Length;
+
+    /// <summary>The number of customers (Σ weights).</summary>
+    public double TotalWeight { get; }
+
+    /// <summary>Builds model input from (x, tₓ, T, weight) rows, validating each and merging identical ones.</summary>
+    /// <param name="rows">The rows.</param>
+    /// <returns>The data.</returns>
+    /// <exception cref="EngagementValidationException">A row breaks a rule (negative or non-integer x, tₓ outside [0, T], non-positive weight, NaN).</exception>
+    public static RfmData Create(IEnumerable<(double X, double Tx, double T, double Weight)> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var merged = new Dictionary<(double, double, double), double>();
+        var i = 0;
+        foreach (var (x, tx, t, w) in rows)
+        {
+            var at = $"rows[{i++}]";
+            if (!(x >= 0) || x != Math.Floor(x) || double.IsInfinity(x))
+            {
+                throw new EngagementValidationException(at + ".x", x, "must be a whole number of repeat transactions, at least 0");
+            }
+
+            if (!(t >= 0) || double.IsInfinity(t))
+            {
+                throw new EngagementValidationException(at + ".T", t, "must be a finite age, at least 0");
+            }
+
+            if (!(tx >= 0) || tx > t)
+            {
+                throw new EngagementValidationException(at + ".t_x", tx, $"must be in [0, T = {t}]");
+            }
+
+            if (x == 0 && tx != 0)
+            {
+                throw new EngagementValidationException(at + ".t_x", tx, "must be 0 when there are no repeat transactions");
+            }
+
+            if (!(w > 0) || double.IsInfinity(w))
+            {
+                throw new EngagementValidationException(at + ".weight", w, "must be a positive number of customers");
+            }
+
+            merged[(x, tx, t)] = merged.GetValueOrDefault((x, tx, t)) + w;
+        }
+
+        var keys = merged.Keys.OrderBy(k => k.Item1).ThenBy(k => k.Item2).ThenBy(k => k.Item3).ToArray();
+        return new RfmData(
+            [.. keys.Select(k => k.Item1)],
+            [.. keys.Select(k => k.Item2)],
+            [.. keys.Select(k => k.Item3)],
+            [.. keys.Select(k => merged[k])]);
+    }
+
+    /// <summary>Builds model input from customer summaries.</summary>
+    /// <param name="customers">The customers.</param>
+    /// <returns>The data.</returns>
+    public static RfmData FromCustomers(IEnumerable<CustomerRfm> customers)
+    {
+        ArgumentNullException.ThrowIfNull(customers);
+        return Create(customers.Select(c => ((double)c.Frequency, c.Recency, c.Age, 1.0)));
+    }
+
+    internal void RequireFittable(string model)
+    {
+        if (X.Length == 0)
+        {
+            throw new ClvModelException($"{model} cannot be fitted to no customers.");
+        }
+
+        if (TotalWeight < 2)
+        {
+            throw new ClvModelException($"{model} cannot be fitted to one customer: the population's heterogeneity is not identified.");
+        }
+
+        if (X.All(x => x == 0))
+        {
+            throw new ClvModelException($"{model} cannot be fitted when no customer made a repeat purchase: the purchase rate is not identified (the likelihood grows without bound as it goes to zero).");
+        }
+
+        if (T.All(t => t == 0))
+        {
+            throw new ClvModelException($"{model} cannot be fitted when every customer's age T is 0: nobody has been observed for any time.");
+        }
+    }
+}
