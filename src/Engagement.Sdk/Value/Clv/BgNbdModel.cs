@@ -8,7 +8,7 @@ namespace Engagement.Sdk.Value.Clv;
 /// (Batislam, Denizel and Filiztekin 2007), in which a customer can also drop out right after the first purchase, so
 /// P(alive) is below 1 even for customers with no repeat purchase.
 /// </summary>
-public sealed class BgNbdModel
+public sealed class BgNbdModel : ITransactionModel
 {
     private static readonly string[] ParameterNames = ["r", "alpha", "a", "b"];
 

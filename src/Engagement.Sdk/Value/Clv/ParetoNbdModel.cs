@@ -8,7 +8,7 @@ namespace Engagement.Sdk.Value.Clv;
 /// evaluated in log space with a bounded series tail and the difference of its two terms without cancellation; the gradient
 /// is exact (forward-mode automatic differentiation).
 /// </summary>
-public sealed class ParetoNbdModel
+public sealed class ParetoNbdModel : ITransactionModel
 {
     private static readonly string[] ParameterNames = ["r", "alpha", "s", "beta"];
 
@@ -35,6 +35,9 @@ public sealed class ParetoNbdModel
 
     /// <summary>The fit, when fitted.</summary>
     public ClvFit? FitResult { get; }
+
+    /// <inheritdoc />
+    public string Name => "pnbd";
 
     /// <summary>A model with given parameters (all positive).</summary>
     /// <param name="r">r.</param>
