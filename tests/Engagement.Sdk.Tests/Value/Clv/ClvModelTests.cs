@@ -1,0 +1,179 @@
+using Engagement.Sdk.Value.Clv;
+
+namespace Engagement.Sdk.Tests.Value.Clv;
+
+public sealed class ClvModelTests
+{
+    private static readonly BgNbdModel Fhl = BgNbdModel.FromParameters(0.242594, 4.413595, 0.792919, 2.425945);
+
+    [Theory]
+    [InlineData(1.0, 0.0)]
+    [InlineData(0.5, 0.5723649429247001)]
+    [InlineData(10.0, 12.801827480081469)]
+    [InlineData(171.5, 709.1431630309282)]
+    [InlineData(0.001, 6.907178885383854)]
+    public void LogGamma_KnownValues_AreExactToRounding(double x, double expected)
+        => SpecialFunctions.LogGamma(x).Should().BeApproximately(expected, 1e-12 * Math.Max(1, Math.Abs(expected)));
+
+    [Theory]
+    [InlineData(0.3)]
+    [InlineData(0.9)]
+    [InlineData(0.999)]
+    public void Hypergeometric2F1_OneOneTwo_EqualsMinusLogOneMinusZOverZ(double z)
+        => Math.Exp(SpecialFunctions.LogHypergeometric2F1(1, 1, 2, z).Log).Should().BeApproximately(-Math.Log(1 - z) / z, 1e-12 * (-Math.Log(1 - z) / z));
+
+    [Fact]
+    public void BgNbd_ProbabilityOfTransactions_SumsToOneAndItsMeanIsTheExpectation()
+    {
+        var probabilities = Enumerable.Range(0, 400).Select(n => Fhl.ProbabilityOfTransactions(n, 39)).ToArray();
+
+        probabilities.Sum().Should().BeApproximately(1, 1e-9);
+        probabilities.Select((p, n) => p * n).Sum().Should().BeApproximately(Fhl.ExpectedTransactions(39), 1e-8);
+    }
+
+    [Fact]
+    public void BgNbd_NoRepeatPurchase_IsAliveButMbgNbdIsNot()
+    {
+        Fhl.ProbabilityAlive(0, 0, 30).Should().Be(1);
+        BgNbdModel.FromParameters(0.5248, 6.1831, 0.8914, 1.6140, modified: true).ProbabilityAlive(0, 0, 30).Should().BeLessThan(1);
+    }
+
+    [Fact]
+    public void ConditionalExpectation_NewCustomer_EqualsTheUnconditionalOne()
+    {
+        Fhl.ConditionalExpectedTransactions(52, 0, 0, 0).Should().BeApproximately(Fhl.ExpectedTransactions(52), 1e-12);
+        var pareto = ParetoNbdModel.FromParameters(0.5533, 10.578, 0.6063, 11.669);
+        pareto.ConditionalExpectedTransactions(52, 0, 0, 0).Should().BeApproximately(pareto.ExpectedTransactions(52), 1e-9);
+    }
+
+    [Theory]
+    [InlineData(500, 300, 310)]
+    [InlineData(5000, 700, 730)]
+    [InlineData(0, 0, 10_000)]
+    public void Predictions_ExtremeHistories_AreFiniteAndInRange(double x, double tx, double age)
+    {
+        var pareto = ParetoNbdModel.FromParameters(0.5533, 10.578, 0.6063, 11.669);
+        foreach (var model in new ITransactionModel[] { Fhl, BgNbdModel.FromParameters(0.5248, 6.1831, 0.8914, 1.6140, modified: true), pareto })
+        {
+            var alive = model.ProbabilityAlive(x, tx, age);
+            var expected = model.ConditionalExpectedTransactions(52, x, tx, age);
+
+            alive.Should().BeInRange(0, 1, model.Name);
+            double.IsFinite(expected).Should().BeTrue(model.Name);
+            expected.Should().BeGreaterThanOrEqualTo(0, model.Name);
+        }
+
+        double.IsFinite(ParetoNbdModel.LogLikelihood([0.5533, 10.578, 0.6063, 11.669], RfmData.Create([(x, tx, age, 1)]), new double[4])).Should().BeTrue();
+    }
+
+    [Fact]
+    public void Fit_NoRepeatBuyers_ThrowsATypedErrorThatSaysWhy()
+    {
+        var data = RfmData.Create([(0, 0, 10, 5), (0, 0, 20, 5)]);
+
+        foreach (var fit in new Action[] { () => BgNbdModel.Fit(data), () => BgNbdModel.Fit(data, modified: true), () => ParetoNbdModel.Fit(data) })
+        {
+            fit.Should().Throw<ClvModelException>().WithMessage("*no customer made a repeat purchase*");
+        }
+    }
+
+    [Fact]
+    public void Fit_OneCustomer_ThrowsATypedError()
+        => FluentActions.Invoking(() => BgNbdModel.Fit(RfmData.Create([(3, 5, 10, 1)]))).Should().Throw<ClvModelException>().WithMessage("*one customer*");
+
+    [Fact]
+    public void Fit_AllAgesZero_ThrowsATypedError()
+        => FluentActions.Invoking(() => ParetoNbdModel.Fit(RfmData.Create([(1, 0, 0, 3), (0, 0, 0, 2)])))
+            .Should().Throw<ClvModelException>().WithMessage("*age T is 0*");
+
+    [Fact]
+    public void GammaGamma_NonPositiveSpend_ThrowsATypedError()
+        => FluentActions.Invoking(() => GammaGammaModel.Fit([(2, 10.0, 1.0), (1, 0.0, 1.0), (3, 5.0, 1.0)])).Should().Throw<ClvModelException>().WithMessage("*positive mean spend*");
+
+    [Theory]
+    [InlineData(-1, 0, 5, 1, "x")]
+    [InlineData(1.5, 1, 5, 1, "x")]
+    [InlineData(2, 6, 5, 1, "t_x")]
+    [InlineData(0, 1, 5, 1, "t_x")]
+    [InlineData(1, 1, 5, 0, "weight")]
+    [InlineData(1, 1, double.NaN, 1, "T")]
+    public void RfmData_BadRow_NamesTheField(double x, double tx, double t, double w, string field)
+        => FluentActions.Invoking(() => RfmData.Create([(x, tx, t, w)])).Should().Throw<EngagementValidationException>().Which.Field.Should().EndWith(field);
+
+    [Fact]
+    public void BgNbd_SimulatedPopulation_RecoversItsParameters()
+    {
+        var truth = BgNbdModel.FromParameters(0.5, 6, 0.8, 2.5);
+        var data = truth.Simulate(20_000, 30, 80, seed: 11);
+
+        var fit = BgNbdModel.Fit(data);
+
+        fit.R.Should().BeApproximately(0.5, 0.05);
+        fit.Alpha.Should().BeApproximately(6, 0.9);
+        fit.A.Should().BeApproximately(0.8, 0.2);
+        fit.B.Should().BeApproximately(2.5, 0.8);
+    }
+
+    [Fact]
+    public void ParetoNbd_SimulatedPopulation_RecoversItsParameters()
+    {
+        var truth = ParetoNbdModel.FromParameters(0.6, 10, 0.7, 12);
+        var data = truth.Simulate(20_000, 30, 80, seed: 12);
+
+        var fit = ParetoNbdModel.Fit(data);
+
+        fit.R.Should().BeApproximately(0.6, 0.06);
+        fit.Alpha.Should().BeApproximately(10, 1.5);
+        fit.S.Should().BeApproximately(0.7, 0.25);
+        fit.Beta.Should().BeApproximately(12, 6);
+    }
+
+    [Fact]
+    public void GammaGamma_SimulatedSpend_RecoversItsParameters()
+    {
+        var truth = GammaGammaModel.FromParameters(6, 4, 15);
+        var rows = truth.Simulate(Enumerable.Range(0, 20_000).Select(i => 1 + (i % 6)), seed: 13);
+
+        var fit = GammaGammaModel.Fit(rows);
+
+        fit.P.Should().BeApproximately(6, 0.6);
+        fit.Q.Should().BeApproximately(4, 0.4);
+        fit.Gamma.Should().BeApproximately(15, 2.5);
+    }
+
+    [Fact]
+    public void CustomerLifetimeValue_HigherDiscountRate_GivesLowerValueAndZeroMarginGivesZero()
+    {
+        var spend = GammaGammaModel.FromParameters(6.25, 3.74, 15.44);
+        var customer = new CustomerRfm("c1", 4, 30, 38, 40m, 0, new DateOnly(1997, 1, 1));
+
+        var low = CustomerLifetimeValue.Compute(Fhl, spend, customer, 12, 4.345, 0.01, 0.3);
+        var high = CustomerLifetimeValue.Compute(Fhl, spend, customer, 12, 4.345, 0.05, 0.3);
+
+        low.Should().BeGreaterThan(high).And.BeGreaterThan(0);
+        CustomerLifetimeValue.Compute(Fhl, spend, customer, 12, 4.345, 0.01, 0).Should().Be(0);
+        FluentActions.Invoking(() => CustomerLifetimeValue.Compute(Fhl, spend, customer, 12, 4.345, -0.1, 0.3)).Should().Throw<EngagementValidationException>().Which.Field.Should().Be("discountRate");
+    }
+
+    [Fact]
+    public void FromTransactions_SameDayPurchases_CountOnceWithSummedAmounts()
+    {
+        var day = new DateOnly(2026, 1, 5);
+        var summary = RfmSummary.FromTransactions(
+            [
+                new Transaction("a", day, 10m),
+                new Transaction("a", day.AddDays(7), 5m),
+                new Transaction("a", day.AddDays(7), 7m),
+                new Transaction("a", day.AddDays(14), 3m),
+                new Transaction("b", day.AddDays(40), 9m),
+            ],
+            day.AddDays(21),
+            unit: TimeUnit.Days);
+
+        var a = summary.Customers.Should().ContainSingle("b's first purchase is after the calibration end").Subject;
+        a.Frequency.Should().Be(2);
+        a.Recency.Should().Be(14);
+        a.Age.Should().Be(21);
+        a.MeanRepeatSpend.Should().Be(7.5m);
+    }
+}
