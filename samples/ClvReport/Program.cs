@@ -1,1 +1,1 @@
-Console.WriteLine("ClvReport");
+return ClvReport.ClvReportApp.Run(args, Console.Out, Console.Error);

@@ -280,6 +280,61 @@ public sealed class BgNbdModel : ITransactionModel
         return RfmData.Create(rows);
     }
 
+    /// <summary>
+    /// Simulates a shop's transaction log from the model and a spend model: customers make their first purchase on a day
+    /// drawn uniformly from the first <paramref name="acquisitionDays"/> days after <paramref name="start"/>, then buy in
+    /// continuous time (λ per time unit of <paramref name="unit"/>) until they drop out; purchases are dated to the day and
+    /// valued from the spend model. Used by samples and benchmarks that need realistic data without a file.
+    /// </summary>
+    /// <param name="customers">How many customers.</param>
+    /// <param name="start">The first day.</param>
+    /// <param name="end">The last day (inclusive).</param>
+    /// <param name="acquisitionDays">Over how many days first purchases are spread.</param>
+    /// <param name="spend">The spend model.</param>
+    /// <param name="unit">The time unit the parameters are in.</param>
+    /// <param name="seed">The random seed.</param>
+    /// <returns>The transactions, ordered by day.</returns>
+    public IReadOnlyList<Transaction> SimulateTransactions(int customers, DateOnly start, DateOnly end, int acquisitionDays, GammaGammaModel spend, TimeUnit unit, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(spend);
+        if (customers < 1 || end < start || acquisitionDays < 1)
+        {
+            throw new EngagementValidationException("customers", customers, "needs at least one customer, an end not before the start and at least one acquisition day");
+        }
+
+        var random = new Random(seed);
+        var daysPerUnit = unit == TimeUnit.Weeks ? 7.0 : 1.0;
+        var list = new List<Transaction>();
+        var span = end.DayNumber - start.DayNumber;
+        for (var i = 0; i < customers; i++)
+        {
+            var id = "c" + i.ToString("D7", System.Globalization.CultureInfo.InvariantCulture);
+            var firstDay = random.Next(Math.Min(acquisitionDays, span + 1));
+            var lambda = RandomVariates.Gamma(random, R) / Alpha;
+            var p = RandomVariates.Beta(random, A, B);
+            var nu = RandomVariates.Gamma(random, spend.Q) / spend.Gamma;
+            decimal Amount() => decimal.Round((decimal)(RandomVariates.Gamma(random, spend.P) / nu), 2);
+            list.Add(new Transaction(id, start.AddDays(firstDay), Amount()));
+            var alive = !IsModified || random.NextDouble() >= p;
+            var time = firstDay / daysPerUnit;
+            while (alive)
+            {
+                time += RandomVariates.Exponential(random, lambda);
+                var day = (int)Math.Floor(time * daysPerUnit);
+                if (day > span)
+                {
+                    break;
+                }
+
+                list.Add(new Transaction(id, start.AddDays(day), Amount()));
+                alive = random.NextDouble() >= p;
+            }
+        }
+
+        list.Sort(static (x, y) => x.Date.CompareTo(y.Date));
+        return list;
+    }
+
     private void RequireA(string what)
     {
         if (A == 1)
