@@ -1,0 +1,123 @@
+using BenchmarkDotNet.Attributes;
+using Engagement.Sdk.Value.Clv;
+
+namespace Engagement.Sdk.Benchmarks.Clv;
+
+/// <summary>
+/// Model fitting on 1,000,000 simulated customers: continuous-time purchases over two years, rounded to days (time unit:
+/// days), as a shop's daily data would be. Identical (x, tₓ, T) rows are merged before fitting.
+/// </summary>
+[MemoryDiagnoser]
+public class ClvFitBenchmarks
+{
+    private RfmData _data = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var truth = BgNbdModel.FromParameters(0.25, 30, 0.8, 2.5);
+        _data = truth.Simulate(1_000_000, 0, 730, seed: 42, roundToWholeUnits: true);
+        Console.WriteLine($"// 1,000,000 customers merged into {_data.Rows:N0} distinct (x, t_x, T) rows");
+    }
+
+    [Benchmark(Baseline = true)]
+    public double BgNbdFit() => BgNbdModel.Fit(_data).R;
+
+    [Benchmark]
+    public double MbgNbdFit() => BgNbdModel.Fit(_data, modified: true).R;
+
+    [Benchmark]
+    public double ParetoNbdFit() => ParetoNbdModel.Fit(_data).R;
+}
+
+/// <summary>Summaries (x, tₓ, T, mean spend, holdout) from 10,000,000 transactions.</summary>
+[MemoryDiagnoser]
+public class ClvSummaryBenchmarks
+{
+    private Transaction[] _transactions = null!;
+    private Transaction[] _tenth = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(3);
+        var ids = Enumerable.Range(0, 1_000_000).Select(i => "c" + i.ToString("D7", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var start = new DateOnly(2024, 1, 1);
+        _transactions = new Transaction[10_000_000];
+        for (var i = 0; i < _transactions.Length; i++)
+        {
+            _transactions[i] = new Transaction(ids[random.Next(ids.Length)], start.AddDays(random.Next(730)), 10m + random.Next(10_000) / 100m);
+        }
+
+        _tenth = _transactions[..1_000_000];
+    }
+
+    [Benchmark(Baseline = true)]
+    public int SummariseOneMillion() => RfmSummary.FromTransactions(_tenth, new DateOnly(2024, 12, 31), new DateOnly(2025, 12, 31), TimeUnit.Days).Customers.Length;
+
+    [Benchmark]
+    public int SummariseTenMillion() => RfmSummary.FromTransactions(_transactions, new DateOnly(2024, 12, 31), new DateOnly(2025, 12, 31), TimeUnit.Days).Customers.Length;
+}
+
+/// <summary>Per-customer predictions for 1,000,000 customers with a fitted BG/NBD and Pareto/NBD model.</summary>
+[MemoryDiagnoser]
+public class ClvPredictionBenchmarks
+{
+    private (double X, double Tx, double T)[] _customers = null!;
+    private double[] _output = null!;
+    private BgNbdModel _bg = null!;
+    private ParetoNbdModel _pareto = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(5);
+        _customers = new (double, double, double)[1_000_000];
+        for (var i = 0; i < _customers.Length; i++)
+        {
+            var t = 1 + random.Next(730);
+            var x = random.Next(4) == 0 ? 0 : random.Next(1, 30);
+            _customers[i] = (x, x == 0 ? 0 : random.Next(1, t + 1), t);
+        }
+
+        _output = new double[_customers.Length];
+        _bg = BgNbdModel.FromParameters(0.25, 30, 0.8, 2.5);
+        _pareto = ParetoNbdModel.FromParameters(0.55, 75, 0.6, 80);
+    }
+
+    [Benchmark(Baseline = true)]
+    public double BgNbdProbabilityAlive()
+    {
+        for (var i = 0; i < _customers.Length; i++)
+        {
+            var c = _customers[i];
+            _output[i] = _bg.ProbabilityAlive(c.X, c.Tx, c.T);
+        }
+
+        return _output[^1];
+    }
+
+    [Benchmark]
+    public double BgNbdConditionalExpectation()
+    {
+        for (var i = 0; i < _customers.Length; i++)
+        {
+            var c = _customers[i];
+            _output[i] = _bg.ConditionalExpectedTransactions(90, c.X, c.Tx, c.T);
+        }
+
+        return _output[^1];
+    }
+
+    [Benchmark]
+    public double ParetoNbdConditionalExpectation()
+    {
+        for (var i = 0; i < _customers.Length; i++)
+        {
+            var c = _customers[i];
+            _output[i] = _pareto.ConditionalExpectedTransactions(90, c.X, c.Tx, c.T);
+        }
+
+        return _output[^1];
+    }
+}
