@@ -83,57 +83,91 @@ public sealed class BgNbdModel : ITransactionModel
     {
         ArgumentNullException.ThrowIfNull(data);
         double r = parameters[0], alpha = parameters[1], a = parameters[2], b = parameters[3];
-        var wantGradient = gradient.Length >= 4;
-        var shift = modified ? 1.0 : 0.0;
-        var lgR = LogGamma(r);
-        var lgB = LogGamma(b);
-        var lgAb = LogGamma(a + b);
-        var psiR = wantGradient ? Digamma(r) : 0;
-        var psiB = wantGradient ? Digamma(b) : 0;
-        var psiAb = wantGradient ? Digamma(a + b) : 0;
-        var logAlpha = Math.Log(alpha);
-        var logA = Math.Log(a);
-        double total = 0, gr = 0, galpha = 0, ga = 0, gb = 0;
-        var xs = data.X;
-        var txs = data.Tx;
-        var ts = data.T;
-        var ws = data.Weight;
-        for (var i = 0; i < xs.Length; i++)
+        var shift = modified ? 1 : 0;
+
+        // Everything that depends on x alone is tabulated by recurrence (lnΓ(z+1) = lnΓ(z) + ln z, ψ(z+1) = ψ(z) + 1/z),
+        // and everything that depends on T or tₓ alone per distinct value, so the row loop needs one exp and one log.
+        var maxX = data.MaxX;
+        var lgR = new double[maxX + 1];
+        var dR = new double[maxX + 1];
+        var lgB = new double[maxX + 1];
+        var dB = new double[maxX + 1];
+        var lgAb = new double[maxX + 1];
+        var dAb = new double[maxX + 1];
+        var logA4 = new double[maxX + 1];
+        var invB4 = new double[maxX + 1];
+        lgB[0] = shift == 1 ? Math.Log(b) : 0;
+        dB[0] = shift == 1 ? 1 / b : 0;
+        lgAb[0] = shift == 1 ? Math.Log(a + b) : 0;
+        dAb[0] = shift == 1 ? 1 / (a + b) : 0;
+        for (var x = 0; x <= maxX; x++)
         {
-            double x = xs[i], tx = txs[i], t = ts[i], w = ws[i];
-            var rx = r + x;
-            var a1 = LogGamma(rx) - lgR + (r * logAlpha);
-            var a2 = LogGamma(b + x + shift) - LogGamma(a + b + x + shift) - lgB + lgAb;
-            var logAlphaT = Math.Log(alpha + t);
-            var a3 = -rx * logAlphaT;
-            var hasA4 = modified || x > 0;
-            var logAlphaTx = hasA4 ? Math.Log(alpha + tx) : 0;
-            var a4 = hasA4 ? logA - Math.Log(b + x - 1 + shift) - (rx * logAlphaTx) : double.NegativeInfinity;
-            var d = LogSumExp(a3, a4);
-            total += w * (a1 + a2 + d);
-            if (!wantGradient)
+            if (x > 0)
             {
-                continue;
+                lgR[x] = lgR[x - 1] + Math.Log(r + x - 1);
+                dR[x] = dR[x - 1] + (1 / (r + x - 1));
+                lgB[x] = lgB[x - 1] + Math.Log(b + x - 1 + shift);
+                dB[x] = dB[x - 1] + (1 / (b + x - 1 + shift));
+                lgAb[x] = lgAb[x - 1] + Math.Log(a + b + x - 1 + shift);
+                dAb[x] = dAb[x - 1] + (1 / (a + b + x - 1 + shift));
             }
 
-            var w3 = Math.Exp(a3 - d);
-            var w4 = hasA4 ? Math.Exp(a4 - d) : 0;
-            var psiAbx = Digamma(a + b + x + shift);
-            gr += w * (Digamma(rx) - psiR + logAlpha - (w3 * logAlphaT) - (w4 * logAlphaTx));
-            galpha += w * ((r / alpha) - (w3 * rx / (alpha + t)) - (hasA4 ? w4 * rx / (alpha + tx) : 0));
-            ga += w * (-psiAbx + psiAb + (w4 / a));
-            gb += w * (Digamma(b + x + shift) - psiAbx - psiB + psiAb - (hasA4 ? w4 / (b + x - 1 + shift) : 0));
+            var denominator = b + x - 1 + shift;
+            logA4[x] = denominator > 0 ? Math.Log(a) - Math.Log(denominator) : double.NegativeInfinity;
+            invB4[x] = denominator > 0 ? 1 / denominator : 0;
         }
 
-        if (wantGradient)
+        var logT = data.DistinctT.Select(t => Math.Log(alpha + t)).ToArray();
+        var invT = data.DistinctT.Select(t => 1 / (alpha + t)).ToArray();
+        var logTx = data.DistinctTx.Select(t => Math.Log(alpha + t)).ToArray();
+        var invTx = data.DistinctTx.Select(t => 1 / (alpha + t)).ToArray();
+        var logAlpha = Math.Log(alpha);
+        var xs = data.XInt;
+        var ti = data.TIndex;
+        var txi = data.TxIndex;
+        var ws = data.Weight;
+
+        var sums = ParallelSum.Run(xs.Length, 5, (start, end, acc) =>
         {
-            gradient[0] = gr;
-            gradient[1] = galpha;
-            gradient[2] = ga;
-            gradient[3] = gb;
+            double total = 0, gr = 0, galpha = 0, ga = 0, gb = 0;
+            for (var i = start; i < end; i++)
+            {
+                var x = xs[i];
+                var w = ws[i];
+                var rx = r + x;
+                var a3 = -rx * logT[ti[i]];
+                var hasA4 = shift == 1 || x > 0;
+                var a4 = hasA4 ? logA4[x] - (rx * logTx[txi[i]]) : double.NegativeInfinity;
+                var max = hasA4 && a4 > a3 ? a4 : a3;
+                var e3 = Math.Exp(a3 - max);
+                var e4 = hasA4 ? Math.Exp(a4 - max) : 0;
+                var sum = e3 + e4;
+                total += w * (lgR[x] + (r * logAlpha) + lgB[x] - lgAb[x] + max + Math.Log(sum));
+                var w3 = e3 / sum;
+                var w4 = e4 / sum;
+                gr += w * (dR[x] + logAlpha - (w3 * logT[ti[i]]) - (w4 * logTx[txi[i]]));
+                galpha += w * ((r / alpha) - (rx * ((w3 * invT[ti[i]]) + (w4 * invTx[txi[i]]))));
+                ga += w * (-dAb[x] + (w4 / a));
+                gb += w * (dB[x] - dAb[x] - (w4 * invB4[x]));
+            }
+
+            acc[0] += total;
+            acc[1] += gr;
+            acc[2] += galpha;
+            acc[3] += ga;
+            acc[4] += gb;
+        });
+
+        // lnΓ(r) and the B(a, b) terms were folded into the tables as differences, so nothing else is needed.
+        if (gradient.Length >= 4)
+        {
+            gradient[0] = sums[1];
+            gradient[1] = sums[2];
+            gradient[2] = sums[3];
+            gradient[3] = sums[4];
         }
 
-        return total;
+        return sums[0];
     }
 
     /// <summary>P(alive | x, tₓ, T): the probability that a customer with this history is still active at T.</summary>

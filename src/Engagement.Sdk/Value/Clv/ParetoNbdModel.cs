@@ -83,52 +83,78 @@ public sealed class ParetoNbdModel : ITransactionModel
         var s = Dual.Variable(parameters[2], 2);
         var beta = Dual.Variable(parameters[3], 3);
         var constant = (r * Dual.Log(alpha)) + (s * Dual.Log(beta)) - Dual.LogGamma(r);
-        Dual total = 0;
-        for (var i = 0; i < data.X.Length; i++)
+
+        // The hypergeometric terms depend on (x, y) only, with y = tₓ or T: compute each distinct pair once.
+        var termT = Terms(r, alpha, s, beta, data.PairXT, data.DistinctT);
+        var termTx = Terms(r, alpha, s, beta, data.PairXTx, data.DistinctTx);
+        var lgRx = new Dual[data.MaxX + 1];
+        for (var x = 0; x <= data.MaxX; x++)
         {
-            total += CustomerLogLikelihood(r, alpha, s, beta, data.X[i], data.Tx[i], data.T[i], constant) * data.Weight[i];
+            lgRx[x] = Dual.LogGamma(r + x);
         }
+
+        var sums = ParallelSum.Run(data.X.Length, 5, (start, end, acc) =>
+        {
+            Dual total = 0;
+            for (var i = start; i < end; i++)
+            {
+                var x = data.XInt[i];
+                var t = data.T[i];
+                var rx = r + x;
+                var b1 = -(rx * Dual.Log(alpha + t)) - (s * Dual.Log(beta + t));
+                var row = data.Tx[i] < t
+                    ? Dual.LogSumExp(b1, Dual.Log(s) - Dual.Log(rx + s) + Dual.LogDiffExp(termTx[data.PairXTxIndex[i]], termT[data.PairXTIndex[i]]))
+                    : b1;
+                total += (lgRx[x] + constant + row) * data.Weight[i];
+            }
+
+            acc[0] += total.V;
+            acc[1] += total.D0;
+            acc[2] += total.D1;
+            acc[3] += total.D2;
+            acc[4] += total.D3;
+        });
 
         if (gradient.Length >= 4)
         {
-            gradient[0] = total.D0;
-            gradient[1] = total.D1;
-            gradient[2] = total.D2;
-            gradient[3] = total.D3;
+            gradient[0] = sums[1];
+            gradient[1] = sums[2];
+            gradient[2] = sums[3];
+            gradient[3] = sums[4];
         }
 
-        return total.V;
+        return sums[0];
     }
 
-    private static Dual CustomerLogLikelihood(Dual r, Dual alpha, Dual s, Dual beta, double x, double tx, double t, Dual constant)
+    /// <summary>ln[₂F₁(…; z(y)) / (max(α, β) + y)^{r+s+x}] for each distinct (x, y) pair: the two halves of A₀.</summary>
+    private static Dual[] Terms(Dual r, Dual alpha, Dual s, Dual beta, (int X, int Y)[] pairs, double[] values)
     {
-        var rx = r + x;
-        var rsx = rx + s;
-        var b1 = -(rx * Dual.Log(alpha + t)) - (s * Dual.Log(beta + t));
-        var logA0 = LogA0(r, alpha, s, beta, x, tx, t);
-        var b2 = double.IsNegativeInfinity(logA0.V) ? new Dual(double.NegativeInfinity) : Dual.Log(s) - Dual.Log(rsx) + logA0;
-        return Dual.LogGamma(rx) + constant + Dual.LogSumExp(b1, b2);
-    }
-
-    private static Dual LogA0(Dual r, Dual alpha, Dual s, Dual beta, double x, double tx, double t)
-    {
-        if (tx >= t)
+        var terms = new Dual[pairs.Length];
+        if (pairs.Length > 2048)
         {
-            return new Dual(double.NegativeInfinity);
-        }
-
-        var rsx = r + s + x;
-        if (alpha.V >= beta.V)
-        {
-            Dual Term(double y) => Dual.LogHypergeometric2F1(rsx, s + 1, rsx + 1, (alpha - beta) / (alpha + y)) - (rsx * Dual.Log(alpha + y));
-            return Dual.LogDiffExp(Term(tx), Term(t));
+            Parallel.For(0, pairs.Length, k => terms[k] = Term(r, alpha, s, beta, pairs[k].X, values[pairs[k].Y]));
         }
         else
         {
-            Dual Term(double y) => Dual.LogHypergeometric2F1(rsx, r + x, rsx + 1, (beta - alpha) / (beta + y)) - (rsx * Dual.Log(beta + y));
-            return Dual.LogDiffExp(Term(tx), Term(t));
+            for (var k = 0; k < pairs.Length; k++)
+            {
+                terms[k] = Term(r, alpha, s, beta, pairs[k].X, values[pairs[k].Y]);
+            }
         }
+
+        return terms;
     }
+
+    private static Dual Term(Dual r, Dual alpha, Dual s, Dual beta, double x, double y)
+    {
+        var rsx = r + s + x;
+        return alpha.V >= beta.V
+            ? Dual.LogHypergeometric2F1(rsx, s + 1, rsx + 1, (alpha - beta) / (alpha + y)) - (rsx * Dual.Log(alpha + y))
+            : Dual.LogHypergeometric2F1(rsx, r + x, rsx + 1, (beta - alpha) / (beta + y)) - (rsx * Dual.Log(beta + y));
+    }
+
+    private static Dual LogA0(Dual r, Dual alpha, Dual s, Dual beta, double x, double tx, double t)
+        => tx >= t ? new Dual(double.NegativeInfinity) : Dual.LogDiffExp(Term(r, alpha, s, beta, x, tx), Term(r, alpha, s, beta, x, t));
 
     /// <summary>P(alive | x, tₓ, T).</summary>
     /// <param name="x">Repeat transactions.</param>

@@ -193,6 +193,75 @@ public sealed class RfmData
         {
             TotalWeight += w;
         }
+
+        XInt = new int[x.Length];
+        for (var i = 0; i < x.Length; i++)
+        {
+            XInt[i] = (int)x[i];
+            MaxX = Math.Max(MaxX, XInt[i]);
+        }
+
+        (DistinctT, TIndex) = Index(t);
+        (DistinctTx, TxIndex) = Index(tx);
+        (PairXT, PairXTIndex) = Pairs(XInt, TIndex);
+        (PairXTx, PairXTxIndex) = Pairs(XInt, TxIndex);
+    }
+
+    internal int[] XInt { get; }
+
+    internal int MaxX { get; }
+
+    /// <summary>The distinct values of T, and each row's index into them.</summary>
+    internal double[] DistinctT { get; }
+
+    internal int[] TIndex { get; }
+
+    /// <summary>The distinct values of tₓ, and each row's index into them.</summary>
+    internal double[] DistinctTx { get; }
+
+    internal int[] TxIndex { get; }
+
+    /// <summary>The distinct (x, T) pairs (as x and index into <see cref="DistinctT"/>), and each row's index into them.</summary>
+    internal (int X, int Y)[] PairXT { get; }
+
+    internal int[] PairXTIndex { get; }
+
+    /// <summary>The distinct (x, tₓ) pairs, and each row's index into them.</summary>
+    internal (int X, int Y)[] PairXTx { get; }
+
+    internal int[] PairXTxIndex { get; }
+
+    private static (double[] Distinct, int[] Index) Index(double[] values)
+    {
+        var distinct = values.Distinct().Order().ToArray();
+        var position = new Dictionary<double, int>(distinct.Length);
+        for (var i = 0; i < distinct.Length; i++)
+        {
+            position[distinct[i]] = i;
+        }
+
+        return (distinct, values.Select(v => position[v]).ToArray());
+    }
+
+    private static ((int, int)[] Pairs, int[] Index) Pairs(int[] x, int[] y)
+    {
+        var position = new Dictionary<(int, int), int>();
+        var pairs = new List<(int, int)>();
+        var index = new int[x.Length];
+        for (var i = 0; i < x.Length; i++)
+        {
+            var key = (x[i], y[i]);
+            if (!position.TryGetValue(key, out var p))
+            {
+                p = pairs.Count;
+                position.Add(key, p);
+                pairs.Add(key);
+            }
+
+            index[i] = p;
+        }
+
+        return ([.. pairs], index);
     }
 
     internal double[] X { get; }
