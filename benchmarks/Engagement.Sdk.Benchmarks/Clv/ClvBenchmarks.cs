@@ -65,6 +65,9 @@ public class ClvPredictionBenchmarks
 {
     private (double X, double Tx, double T)[] _customers = null!;
     private double[] _output = null!;
+    private double[] _x = null!;
+    private double[] _tx = null!;
+    private double[] _t = null!;
     private BgNbdModel _bg = null!;
     private ParetoNbdModel _pareto = null!;
 
@@ -81,6 +84,9 @@ public class ClvPredictionBenchmarks
         }
 
         _output = new double[_customers.Length];
+        _x = [.. _customers.Select(c => c.X)];
+        _tx = [.. _customers.Select(c => c.Tx)];
+        _t = [.. _customers.Select(c => c.T)];
         _bg = BgNbdModel.FromParameters(0.25, 30, 0.8, 2.5);
         _pareto = ParetoNbdModel.FromParameters(0.55, 75, 0.6, 80);
     }
@@ -98,7 +104,7 @@ public class ClvPredictionBenchmarks
     }
 
     [Benchmark]
-    public double BgNbdConditionalExpectation()
+    public double BgNbdConditionalExpectationOneByOne()
     {
         for (var i = 0; i < _customers.Length; i++)
         {
@@ -110,14 +116,16 @@ public class ClvPredictionBenchmarks
     }
 
     [Benchmark]
-    public double ParetoNbdConditionalExpectation()
+    public double BgNbdConditionalExpectationBatch()
     {
-        for (var i = 0; i < _customers.Length; i++)
-        {
-            var c = _customers[i];
-            _output[i] = _pareto.ConditionalExpectedTransactions(90, c.X, c.Tx, c.T);
-        }
+        _bg.ConditionalExpectedTransactions(90, _x, _tx, _t, _output);
+        return _output[^1];
+    }
 
+    [Benchmark]
+    public double ParetoNbdConditionalExpectationBatch()
+    {
+        _pareto.ConditionalExpectedTransactions(90, _x, _tx, _t, _output);
         return _output[^1];
     }
 }

@@ -235,6 +235,44 @@ public sealed class BgNbdModel : ITransactionModel
         return numerator / alive;
     }
 
+    /// <inheritdoc />
+    public void ConditionalExpectedTransactions(double t, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
+    {
+        if (x.Length != tx.Length || x.Length != age.Length || result.Length < x.Length)
+        {
+            throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
+        }
+
+        RequireA("E[Y(t) | x, t_x, T]");
+        var shift = IsModified ? 1.0 : 0.0;
+        var logA = Math.Log(A);
+
+        // The hypergeometric factor depends on (x, T) only.
+        var numerators = new Dictionary<(double, double), double>();
+        for (var i = 0; i < x.Length; i++)
+        {
+            if (t <= 0)
+            {
+                result[i] = 0;
+                continue;
+            }
+
+            double xi = x[i], ti = age[i];
+            if (!numerators.TryGetValue((xi, ti), out var numerator))
+            {
+                var c = A + B + xi - 1 + shift;
+                var f = LogHypergeometric2F1(R + xi, B + xi + shift, c, t / (Alpha + ti + t)).Log;
+                numerator = c / (A - 1) * -double.ExpM1(((R + xi) * Math.Log((Alpha + ti) / (Alpha + ti + t))) + f);
+                numerators.Add((xi, ti), numerator);
+            }
+
+            var alive = IsModified || xi > 0
+                ? 1 + Math.Exp(logA - Math.Log(B + xi - 1 + shift) + ((R + xi) * (Math.Log(Alpha + ti) - Math.Log(Alpha + tx[i]))))
+                : 1;
+            result[i] = numerator / alive;
+        }
+    }
+
     /// <summary>P(X(t) = n): the probability that a new customer makes exactly n repeat transactions in (0, t].</summary>
     /// <param name="n">The count.</param>
     /// <param name="t">The horizon.</param>

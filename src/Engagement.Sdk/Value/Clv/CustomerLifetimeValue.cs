@@ -25,6 +25,17 @@ public interface ITransactionModel
     /// <param name="age">Age T.</param>
     /// <returns>The expectation.</returns>
     double ConditionalExpectedTransactions(double t, double x, double tx, double age);
+
+    /// <summary>
+    /// E[Y(t) | x, tₓ, T] for many customers at once. Terms shared by customers with the same history components are computed
+    /// once, so this is much faster than one call per customer; memory grows with the distinct histories, not the customers.
+    /// </summary>
+    /// <param name="t">The horizon.</param>
+    /// <param name="x">Repeat transactions per customer.</param>
+    /// <param name="tx">Recency per customer.</param>
+    /// <param name="age">Age T per customer.</param>
+    /// <param name="result">Receives one expectation per customer.</param>
+    void ConditionalExpectedTransactions(double t, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result);
 }
 
 /// <summary>

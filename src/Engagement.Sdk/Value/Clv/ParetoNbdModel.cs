@@ -208,6 +208,53 @@ public sealed class ParetoNbdModel : ITransactionModel
         return alive * (R + x) * (Beta + age) / (Alpha + age) * growth;
     }
 
+    /// <inheritdoc />
+    public void ConditionalExpectedTransactions(double t, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
+    {
+        if (x.Length != tx.Length || x.Length != age.Length || result.Length < x.Length)
+        {
+            throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
+        }
+
+        // P(alive) needs two hypergeometric terms per customer, each depending on (x, y) only: compute each pair once.
+        var terms = new Dictionary<(double, double), double>();
+        double Term(double xi, double y)
+        {
+            if (!terms.TryGetValue((xi, y), out var value))
+            {
+                var rsx = R + S + xi;
+                value = Alpha >= Beta
+                    ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
+                    : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
+                terms.Add((xi, y), value);
+            }
+
+            return value;
+        }
+
+        for (var i = 0; i < x.Length; i++)
+        {
+            if (t <= 0)
+            {
+                result[i] = 0;
+                continue;
+            }
+
+            double xi = x[i], ti = age[i];
+            var alive = 1.0;
+            if (tx[i] < ti)
+            {
+                var logA0 = SpecialFunctions.LogDiffExp(Term(xi, tx[i]), Term(xi, ti));
+                alive = 1 / (1 + Math.Exp(Math.Log(S) - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + ti)) + (S * Math.Log(Beta + ti)) + logA0));
+            }
+
+            var growth = Math.Abs(S - 1) < 1e-12
+                ? Math.Log((Beta + ti + t) / (Beta + ti))
+                : -double.ExpM1((S - 1) * Math.Log((Beta + ti) / (Beta + ti + t))) / (S - 1);
+            result[i] = alive * (R + xi) * (Beta + ti) / (Alpha + ti) * growth;
+        }
+    }
+
     /// <summary>Simulates customers observed for an age drawn uniformly from [<paramref name="minAge"/>, <paramref name="maxAge"/>].</summary>
     /// <param name="customers">How many.</param>
     /// <param name="minAge">The shortest observation.</param>

@@ -67,6 +67,33 @@ public sealed class ClvModelTests
     }
 
     [Fact]
+    public void ConditionalExpectedTransactions_Batch_EqualsOneByOne()
+    {
+        var random = new Random(9);
+        var n = 2000;
+        var x = new double[n];
+        var tx = new double[n];
+        var t = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            t[i] = 1 + random.Next(60);
+            x[i] = random.Next(3) == 0 ? 0 : random.Next(1, 15);
+            tx[i] = x[i] == 0 ? 0 : random.Next(0, (int)t[i] + 1);
+        }
+
+        foreach (var model in new ITransactionModel[] { Fhl, BgNbdModel.FromParameters(0.5248, 6.1831, 0.8914, 1.6140, modified: true), ParetoNbdModel.FromParameters(0.5533, 10.578, 0.6063, 11.669), ParetoNbdModel.FromParameters(0.5533, 14, 0.6063, 9) })
+        {
+            var batch = new double[n];
+            model.ConditionalExpectedTransactions(26, x, tx, t, batch);
+
+            for (var i = 0; i < n; i++)
+            {
+                batch[i].Should().BeApproximately(model.ConditionalExpectedTransactions(26, x[i], tx[i], t[i]), 1e-12 * Math.Max(1, batch[i]), model.Name);
+            }
+        }
+    }
+
+    [Fact]
     public void Fit_NoRepeatBuyers_ThrowsATypedErrorThatSaysWhy()
     {
         var data = RfmData.Create([(0, 0, 10, 5), (0, 0, 20, 5)]);
