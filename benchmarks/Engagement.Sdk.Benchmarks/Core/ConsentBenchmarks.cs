@@ -63,6 +63,10 @@ public class ConsentBenchmarks
     [Benchmark(Baseline = true)]
     public ConsentRecord? DecisiveRecord() => _state.Decisive(Channel.Email, Purpose.Marketing, _email, Start.AddDays(30));
 
+    /// <summary>The consent verdict on a warm (folded) ledger: the decision without its explanation text.</summary>
+    [Benchmark]
+    public ConsentVerdict EvaluateWarm() => _state.Evaluate(Channel.Email, Purpose.Marketing, _email, Start.AddDays(30));
+
     /// <summary>The full consent decision with its reasons.</summary>
     [Benchmark]
     public PermissionDecision ConsentDecisionWarm() => ConsentDecision.Decide(_state, new PermissionRequest(_profile, Channel.Email, Purpose.Marketing, _email, Start.AddDays(30)));

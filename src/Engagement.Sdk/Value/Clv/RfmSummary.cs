@@ -48,7 +48,7 @@ public sealed class RfmSummary
         }
     }
 
-    /// <summary>The customers, ordered by id.</summary>
+    /// <summary>The customers, in the order they first appear in the transactions.</summary>
     public ImmutableArray<CustomerRfm> Customers { get; }
 
     /// <summary>The inclusive calibration end.</summary>
@@ -84,11 +84,11 @@ public sealed class RfmSummary
             throw new EngagementValidationException("holdoutEnd", h.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "must be later than the calibration end");
         }
 
-        // Customers become dense indices; (index, day) pack into one sortable 64-bit key, so the sort is over longs.
+        // Customers become dense indices in order of first appearance; a counting sort groups each customer's
+        // transactions in O(n), and only each customer's few transactions are sorted by day.
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new List<string>();
-        var keys = new long[transactions.Count];
-        var amounts = new decimal[transactions.Count];
+        var customerOf = new int[transactions.Count];
         for (var i = 0; i < transactions.Count; i++)
         {
             var t = transactions[i];
@@ -102,37 +102,70 @@ public sealed class RfmSummary
                 throw new EngagementValidationException($"transactions[{i}].amount", t.Amount, "must not be negative (net refunds out before summarising)");
             }
 
-            if (!index.TryGetValue(t.CustomerId, out var c))
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(index, t.CustomerId, out var exists);
+            if (!exists)
             {
-                c = names.Count;
-                index.Add(t.CustomerId, c);
+                slot = names.Count;
                 names.Add(t.CustomerId);
             }
 
-            keys[i] = ((long)c << 32) | (uint)t.Date.DayNumber;
-            amounts[i] = t.Amount;
+            customerOf[i] = slot;
         }
 
-        Array.Sort(keys, amounts);
-        var result = new CustomerRfm?[names.Count];
+        var start = new int[names.Count + 1];
+        foreach (var c in customerOf)
+        {
+            start[c + 1]++;
+        }
+
+        for (var c = 0; c < names.Count; c++)
+        {
+            start[c + 1] += start[c];
+        }
+
+        var order = new int[transactions.Count];
+        var next = (int[])start.Clone();
+        for (var i = 0; i < customerOf.Length; i++)
+        {
+            order[next[customerOf[i]]++] = i;
+        }
+
         var calibrationDay = calibrationEnd.DayNumber;
         var holdoutDay = holdoutEnd?.DayNumber ?? calibrationDay;
-        var k = 0;
-        while (k < keys.Length)
+        var customers = ImmutableArray.CreateBuilder<CustomerRfm>(names.Count);
+        var days = new int[16];
+        for (var c = 0; c < names.Count; c++)
         {
-            var customer = (int)(keys[k] >> 32);
-            var first = (int)(keys[k] & 0xFFFFFFFF);
+            var count = start[c + 1] - start[c];
+            if (days.Length < count)
+            {
+                days = new int[count * 2];
+            }
+
+            var mine = order.AsSpan(start[c], count);
+            for (var k = 0; k < count; k++)
+            {
+                days[k] = transactions[mine[k]].Date.DayNumber;
+            }
+
+            days.AsSpan(0, count).Sort(mine);
+            var first = days[0];
+            if (first > calibrationDay)
+            {
+                continue;
+            }
+
             var x = -1;
             var last = first;
             var holdout = 0;
             decimal repeatSpend = 0;
-            while (k < keys.Length && (int)(keys[k] >> 32) == customer)
+            for (var k = 0; k < count;)
             {
-                var day = (int)(keys[k] & 0xFFFFFFFF);
+                var day = days[k];
                 decimal dayAmount = 0;
-                while (k < keys.Length && keys[k] == (((long)customer << 32) | (uint)day))
+                while (k < count && days[k] == day)
                 {
-                    dayAmount += amounts[k];
+                    dayAmount += transactions[mine[k]].Amount;
                     k++;
                 }
 
@@ -151,23 +184,18 @@ public sealed class RfmSummary
                 }
             }
 
-            if (first > calibrationDay)
-            {
-                continue;
-            }
-
-            result[customer] = new CustomerRfm(
-                names[customer],
+            customers.Add(new CustomerRfm(
+                names[c],
                 x,
                 x == 0 ? 0 : Convert(last - first, unit),
                 Convert(calibrationDay - first, unit),
                 x == 0 ? 0 : repeatSpend / x,
                 holdout,
-                DateOnly.FromDayNumber(first));
+                DateOnly.FromDayNumber(first)));
         }
 
-        var customers = result.Where(r => r is not null).Select(r => r!).OrderBy(r => r.CustomerId, StringComparer.Ordinal).ToImmutableArray();
-        return new RfmSummary(customers, calibrationEnd, holdoutEnd, unit);
+        var result = customers.ToImmutable();
+        return new RfmSummary(result, calibrationEnd, holdoutEnd, unit);
     }
 
     /// <summary>The calibration data as weighted model input.</summary>
