@@ -33,7 +33,7 @@ internal static class Report
 
         var metrics = EngagementMetrics.Compute(events, shop.Start, shop.End, options.Currency);
         await o.WriteLineAsync("Value over the whole period").ConfigureAwait(false);
-        await o.WriteLineAsync(string.Create(Inv, $"  visitors {metrics.Visitors:N0}, buyers {metrics.Buyers:N0}, orders {metrics.Orders:N0}")).ConfigureAwait(false);
+        await o.WriteLineAsync(string.Create(Inv, $"  visitors {metrics.Visitors:N0}, sessions {metrics.Sessions:N0}, buyers {metrics.Buyers:N0}, orders {metrics.Orders:N0}")).ConfigureAwait(false);
         await o.WriteLineAsync($"  revenue {metrics.Revenue}, refunds {metrics.Refunds}, net {metrics.NetRevenue}").ConfigureAwait(false);
         await o.WriteLineAsync($"  conversion rate {metrics.ConversionRate?.ToString("P2", Inv) ?? "-"}, AOV {metrics.AverageOrderValue?.ToString() ?? "-"}, ARPU {metrics.Arpu?.ToString() ?? "-"}, ARPPU {metrics.Arppu?.ToString() ?? "-"}").ConfigureAwait(false);
         await o.WriteLineAsync().ConfigureAwait(false);

@@ -7,7 +7,7 @@ namespace Engagement.Sdk.Value;
 /// </summary>
 /// <param name="From">The period's inclusive start.</param>
 /// <param name="To">The period's exclusive end.</param>
-/// <param name="Visitors">Customers with at least one behavioural event (views, carts, purchases) in the period.</param>
+/// <param name="Visitors">Customers with at least one visit event (page or product view, cart, purchase, custom event) in the period; messages, refunds and profile updates are not visits.</param>
 /// <param name="Buyers">Customers with at least one purchase.</param>
 /// <param name="Orders">Purchases.</param>
 /// <param name="Revenue">The amount paid, before refunds.</param>
@@ -31,11 +31,17 @@ public sealed record PeriodMetrics(
 {
     /// <summary>Revenue less refunds.</summary>
     public Money NetRevenue => Revenue - Refunds;
+
+    /// <summary>Visits: a customer's behavioural events with no gap longer than <see cref="EngagementMetrics.SessionTimeout"/> form one session.</summary>
+    public int Sessions { get; init; }
 }
 
 /// <summary>Computes <see cref="PeriodMetrics"/> from events.</summary>
 public static class EngagementMetrics
 {
+    /// <summary>The inactivity after which a customer's next event starts a new session: 30 minutes, the web analytics convention.</summary>
+    public static readonly TimeSpan SessionTimeout = TimeSpan.FromMinutes(30);
+
     /// <summary>Computes the metrics of the events with <paramref name="from"/> ≤ timestamp &lt; <paramref name="to"/>.</summary>
     /// <param name="events">The events (others are ignored).</param>
     /// <param name="from">The inclusive start.</param>
@@ -52,18 +58,30 @@ public static class EngagementMetrics
         }
 
         var visitors = new HashSet<CustomerId>();
+        var times = new Dictionary<CustomerId, List<DateTimeOffset>>();
         var buyers = new HashSet<CustomerId>();
         var orders = 0;
         var revenue = Money.Zero(currency);
         var refunds = Money.Zero(currency);
         foreach (var e in events)
         {
-            if (e.Timestamp < from || e.Timestamp >= to || e is MessageEvent)
+            if (e.Timestamp < from || e.Timestamp >= to)
             {
                 continue;
             }
 
-            visitors.Add(e.CustomerId);
+            if (e is PageViewed or ProductViewed or AddedToCart or Purchased or CustomEvent)
+            {
+                visitors.Add(e.CustomerId);
+                if (!times.TryGetValue(e.CustomerId, out var list))
+                {
+                    list = [];
+                    times.Add(e.CustomerId, list);
+                }
+
+                list.Add(e.Timestamp);
+            }
+
             switch (e)
             {
                 case Purchased order:
@@ -74,6 +92,20 @@ public static class EngagementMetrics
                 case Refunded refund:
                     refunds += refund.Amount;
                     break;
+            }
+        }
+
+        var sessions = 0;
+        foreach (var list in times.Values)
+        {
+            list.Sort();
+            sessions++;
+            for (var i = 1; i < list.Count; i++)
+            {
+                if (list[i] - list[i - 1] > SessionTimeout)
+                {
+                    sessions++;
+                }
             }
         }
 
@@ -89,6 +121,9 @@ public static class EngagementMetrics
             visitors.Count == 0 ? null : (double)buyers.Count / visitors.Count,
             orders == 0 ? null : new Money(revenue.Amount / orders, currency).Round(),
             visitors.Count == 0 ? null : new Money(net.Amount / visitors.Count, currency).Round(),
-            buyers.Count == 0 ? null : new Money(net.Amount / buyers.Count, currency).Round());
+            buyers.Count == 0 ? null : new Money(net.Amount / buyers.Count, currency).Round())
+        {
+            Sessions = sessions,
+        };
     }
 }

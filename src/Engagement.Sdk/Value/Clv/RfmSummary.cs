@@ -89,9 +89,13 @@ public sealed class RfmSummary
         var index = new Dictionary<string, int>(StringComparer.Ordinal);
         var names = new List<string>();
         var customerOf = new int[transactions.Count];
+        var dayOf = new int[transactions.Count];
+        var amountOf = new decimal[transactions.Count];
         for (var i = 0; i < transactions.Count; i++)
         {
             var t = transactions[i];
+            dayOf[i] = t.Date.DayNumber;
+            amountOf[i] = t.Amount;
             if (string.IsNullOrEmpty(t.CustomerId))
             {
                 throw new EngagementValidationException($"transactions[{i}].customerId", t.CustomerId, "must not be empty");
@@ -123,36 +127,30 @@ public sealed class RfmSummary
             start[c + 1] += start[c];
         }
 
-        var order = new int[transactions.Count];
+        // Group days and amounts by customer (sequential reads, scattered writes), so the next pass reads sequentially.
+        var groupedDays = new int[transactions.Count];
+        var groupedAmounts = new decimal[transactions.Count];
         var next = (int[])start.Clone();
         for (var i = 0; i < customerOf.Length; i++)
         {
-            order[next[customerOf[i]]++] = i;
+            var at = next[customerOf[i]]++;
+            groupedDays[at] = dayOf[i];
+            groupedAmounts[at] = amountOf[i];
         }
 
         var calibrationDay = calibrationEnd.DayNumber;
         var holdoutDay = holdoutEnd?.DayNumber ?? calibrationDay;
-        var customers = ImmutableArray.CreateBuilder<CustomerRfm>(names.Count);
-        var days = new int[16];
-        for (var c = 0; c < names.Count; c++)
+        var summaries = new CustomerRfm?[names.Count];
+        void Summarise(int c)
         {
             var count = start[c + 1] - start[c];
-            if (days.Length < count)
-            {
-                days = new int[count * 2];
-            }
-
-            var mine = order.AsSpan(start[c], count);
-            for (var k = 0; k < count; k++)
-            {
-                days[k] = transactions[mine[k]].Date.DayNumber;
-            }
-
-            days.AsSpan(0, count).Sort(mine);
+            var days = groupedDays.AsSpan(start[c], count);
+            var amounts = groupedAmounts.AsSpan(start[c], count);
+            SortByDay(days, amounts);
             var first = days[0];
             if (first > calibrationDay)
             {
-                continue;
+                return;
             }
 
             var x = -1;
@@ -165,7 +163,7 @@ public sealed class RfmSummary
                 decimal dayAmount = 0;
                 while (k < count && days[k] == day)
                 {
-                    dayAmount += transactions[mine[k]].Amount;
+                    dayAmount += amounts[k];
                     k++;
                 }
 
@@ -184,14 +182,35 @@ public sealed class RfmSummary
                 }
             }
 
-            customers.Add(new CustomerRfm(
+            summaries[c] = new CustomerRfm(
                 names[c],
                 x,
                 x == 0 ? 0 : Convert(last - first, unit),
                 Convert(calibrationDay - first, unit),
                 x == 0 ? 0 : repeatSpend / x,
                 holdout,
-                DateOnly.FromDayNumber(first)));
+                DateOnly.FromDayNumber(first));
+        }
+
+        if (names.Count > 50_000)
+        {
+            Parallel.For(0, names.Count, Summarise);
+        }
+        else
+        {
+            for (var c = 0; c < names.Count; c++)
+            {
+                Summarise(c);
+            }
+        }
+
+        var customers = ImmutableArray.CreateBuilder<CustomerRfm>(names.Count);
+        foreach (var summary in summaries)
+        {
+            if (summary is not null)
+            {
+                customers.Add(summary);
+            }
         }
 
         var result = customers.ToImmutable();
@@ -201,6 +220,32 @@ public sealed class RfmSummary
     /// <summary>The calibration data as weighted model input.</summary>
     /// <returns>The data.</returns>
     public RfmData ToData() => RfmData.FromCustomers(Customers);
+
+    /// <summary>Sorts a customer's purchases by day: insertion sort for the usual handful, introsort beyond.</summary>
+    private static void SortByDay(Span<int> days, Span<decimal> amounts)
+    {
+        if (days.Length > 32)
+        {
+            days.Sort(amounts);
+            return;
+        }
+
+        for (var i = 1; i < days.Length; i++)
+        {
+            var day = days[i];
+            var amount = amounts[i];
+            var j = i - 1;
+            while (j >= 0 && days[j] > day)
+            {
+                days[j + 1] = days[j];
+                amounts[j + 1] = amounts[j];
+                j--;
+            }
+
+            days[j + 1] = day;
+            amounts[j + 1] = amount;
+        }
+    }
 
     private static double Convert(int days, TimeUnit unit) => unit == TimeUnit.Weeks ? days / 7.0 : days;
 }
