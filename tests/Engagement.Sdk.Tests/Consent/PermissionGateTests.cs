@@ -1,0 +1,79 @@
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Sdk.Tests.Consent;
+
+public sealed class PermissionGateTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task CheckAsync_LedgerCannotBeRead_DeniesFailClosed()
+    {
+        var gate = new PermissionGate(new BrokenConsentStore(), new InMemoryDispatchStore(), Options.Create(new ContactPolicyOptions()));
+        var email = Identifier.Email("ann@example.com");
+
+        var decision = await gate.CheckAsync(new PermissionRequest(CustomerProfile.New(new CustomerId("ann")).WithIdentifier(email), Channel.Email, Purpose.Marketing, email, Now));
+
+        decision.Verdict.Should().Be(PermissionVerdict.Deny);
+        decision.Code.Should().Be(PermissionReasons.StoreUnavailable);
+    }
+
+    [Fact]
+    public async Task CheckAsync_NoRecords_DeniesMarketingAndAllowsTransactional()
+    {
+        var gate = new PermissionGate(new InMemoryConsentStore(), new InMemoryDispatchStore(), Options.Create(new ContactPolicyOptions()));
+        var email = Identifier.Email("ann@example.com");
+        var profile = CustomerProfile.New(new CustomerId("ann")).WithIdentifier(email);
+
+        (await gate.CheckAsync(new PermissionRequest(profile, Channel.Email, Purpose.Marketing, email, Now))).Code.Should().Be(PermissionReasons.NoConsent);
+        (await gate.CheckAsync(new PermissionRequest(profile, Channel.Email, Purpose.Transactional, email, Now))).IsAllowed.Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData("zero-limit", "Limit is 0")]
+    [InlineData("zero-window", "window must be positive")]
+    [InlineData("inverted", "end must be later")]
+    public async Task StartUp_InvalidContactPolicy_Fails(string problem, string message)
+    {
+        var services = new ServiceCollection();
+        services.AddEngagement();
+        services.Configure<ContactPolicyOptions>(p =>
+        {
+            switch (problem)
+            {
+                case "zero-limit": p.Caps[0].Limit = 0; break;
+                case "zero-window": p.Caps[0].Window = TimeSpan.Zero; break;
+                default: p.QuietHours[0].End = new TimeOnly(7, 0); break;
+            }
+        });
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage($"*{message}*");
+    }
+
+    [Fact]
+    public async Task StartUp_UnknownDecisionJourney_Fails()
+    {
+        var services = new ServiceCollection();
+        services.AddEngagement(o => o.DecisionJourneyId = "nope");
+        await using var provider = services.BuildServiceProvider();
+
+        var act = () => provider.GetRequiredService<IStartupValidator>().Validate();
+
+        act.Should().Throw<OptionsValidationException>().WithMessage("*DecisionJourneyId*nope*");
+    }
+
+    private sealed class BrokenConsentStore : IConsentStore
+    {
+        public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default) => throw new IOException("disk gone");
+
+        public ValueTask<IReadOnlyList<ConsentRecord>> ReadAsync(CustomerId customerId, CancellationToken cancellationToken = default) => throw new IOException("disk gone");
+    }
+}
