@@ -151,6 +151,45 @@ public sealed class BgBbModel
         return total;
     }
 
+    /// <summary>Simulates customers over <paramref name="opportunities"/> opportunities and returns their (x, tₓ, n) patterns with counts.</summary>
+    /// <param name="customers">How many customers.</param>
+    /// <param name="opportunities">Opportunities per customer (n).</param>
+    /// <param name="seed">The random seed.</param>
+    /// <returns>The patterns with their counts.</returns>
+    public IReadOnlyList<(int X, int Tx, int N, double Weight)> Simulate(int customers, int opportunities, int seed)
+    {
+        if (customers < 1 || opportunities < 1)
+        {
+            throw new EngagementValidationException("customers", customers, "needs at least one customer and one opportunity");
+        }
+
+        var random = new Random(seed);
+        var counts = new Dictionary<(int, int), int>();
+        for (var c = 0; c < customers; c++)
+        {
+            var p = RandomVariates.Beta(random, Alpha, Beta);
+            var theta = RandomVariates.Beta(random, Gamma, Delta);
+            int x = 0, last = 0;
+            for (var t = 1; t <= opportunities; t++)
+            {
+                if (random.NextDouble() < theta)
+                {
+                    break;
+                }
+
+                if (random.NextDouble() < p)
+                {
+                    x++;
+                    last = t;
+                }
+            }
+
+            counts[(x, last)] = counts.GetValueOrDefault((x, last)) + 1;
+        }
+
+        return [.. counts.OrderBy(k => k.Key.Item1).ThenBy(k => k.Key.Item2).Select(k => (k.Key.Item1, k.Key.Item2, opportunities, (double)k.Value))];
+    }
+
     /// <summary>E[X(n)]: expected transactions in the first n opportunities.</summary>
     /// <param name="n">Opportunities.</param>
     /// <returns>The expectation.</returns>

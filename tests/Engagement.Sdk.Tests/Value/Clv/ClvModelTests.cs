@@ -156,6 +156,21 @@ public sealed class ClvModelTests
     }
 
     [Fact]
+    public void BgBb_SimulatedDonors_RecoversItsParameters()
+    {
+        var truth = BgBbModel.FromParameters(1.2, 0.75, 0.66, 2.8);
+        var patterns = truth.Simulate(50_000, 6, seed: 14);
+
+        var fit = BgBbModel.Fit(patterns);
+
+        fit.FitResult!.Customers.Should().Be(50_000);
+        fit.Alpha.Should().BeApproximately(1.2, 0.15);
+        fit.Beta.Should().BeApproximately(0.75, 0.12);
+        fit.Gamma.Should().BeApproximately(0.66, 0.15);
+        fit.Delta.Should().BeApproximately(2.8, 0.8);
+    }
+
+    [Fact]
     public void GammaGamma_SimulatedSpend_RecoversItsParameters()
     {
         var truth = GammaGammaModel.FromParameters(6, 4, 15);
