@@ -160,6 +160,13 @@ public sealed class EngagementEngine : IEngagementEngine
                 return new TrackResult(engagementEvent, false, null, [], null, null) { IsErasedSubject = true };
             }
 
+            if (engagementEvent is Refunded)
+            {
+                // A refund is checked against its order before anything is written.
+                var current = await _profiles.GetAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(engagementEvent.CustomerId);
+                ProfileUpdater.Apply(current, engagementEvent);
+            }
+
             if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
             {
                 EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: true);
@@ -171,6 +178,14 @@ public sealed class EngagementEngine : IEngagementEngine
             if (engagementEvent is MessageClicked clicked)
             {
                 _propensity.RecordResponse(clicked.ActionId, clicked.Channel!.Value);
+            }
+
+            if (engagementEvent is MessageBounced { IsHard: true } bounce && ChannelAddress.KindFor(bounce.Channel!.Value) is { } kind)
+            {
+                foreach (var address in bounce.Identifiers.Where(i => i.Kind == kind))
+                {
+                    await _ledger.SuppressAsync(address, SuppressionReason.HardBounce, "bounce:" + bounce.DispatchId, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             var transitions = ImmutableArray.CreateBuilder<StageTransition>();

@@ -21,6 +21,10 @@ namespace Engagement.Sdk.Events;
 [JsonDerivedType(typeof(MessageOpened), "message_opened")]
 [JsonDerivedType(typeof(MessageClicked), "message_clicked")]
 [JsonDerivedType(typeof(ProfileUpdated), "profile_updated")]
+[JsonDerivedType(typeof(Searched), "searched")]
+[JsonDerivedType(typeof(RemovedFromCart), "removed_from_cart")]
+[JsonDerivedType(typeof(CheckoutStarted), "checkout_started")]
+[JsonDerivedType(typeof(MessageBounced), "message_bounced")]
 [JsonDerivedType(typeof(CustomEvent), "custom")]
 public abstract record EngagementEvent
 {
@@ -355,4 +359,59 @@ public sealed record ProfileUpdated : EngagementEvent
             Sdk.Text.RequireToken("locale", Locale, 35);
         }
     }
+}
+
+/// <summary>The customer searched the shop.</summary>
+public sealed record Searched : EngagementEvent
+{
+    /// <summary>The search text.</summary>
+    public required string Query { get; init; }
+
+    /// <inheritdoc />
+    public override string TypeName => "searched";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload() => Sdk.Text.RequireToken("query", Query, 512);
+}
+
+/// <summary>A product was taken out of the cart.</summary>
+public sealed record RemovedFromCart : EngagementEvent
+{
+    /// <summary>The product's id (SKU).</summary>
+    public required string ProductId { get; init; }
+
+    /// <inheritdoc />
+    public override string TypeName => "removed_from_cart";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload() => Sdk.Text.RequireToken("productId", ProductId);
+}
+
+/// <summary>The customer started checking out.</summary>
+public sealed record CheckoutStarted : EngagementEvent
+{
+    /// <summary>The cart's value, when known.</summary>
+    public Money? CartValue { get; init; }
+
+    /// <inheritdoc />
+    public override string TypeName => "checkout_started";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        if (CartValue is { IsNegative: true } value)
+        {
+            throw new EngagementValidationException("cartValue", value, "must not be negative");
+        }
+    }
+}
+
+/// <summary>The channel reported that a message could not be delivered.</summary>
+public sealed record MessageBounced : MessageEvent
+{
+    /// <summary>Whether the address does not exist (a hard bounce), which suppresses it; a soft bounce (a full mailbox) does not.</summary>
+    public bool IsHard { get; init; }
+
+    /// <inheritdoc />
+    public override string TypeName => "message_bounced";
 }

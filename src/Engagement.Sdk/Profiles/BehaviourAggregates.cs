@@ -31,6 +31,12 @@ public sealed record BehaviourAggregates
     /// <summary>The total refunded; <see langword="null"/> before the first refund.</summary>
     public Money? Refunds { get; init; }
 
+    /// <summary>What is left to refund of each order (order id → amount paid less refunds so far).</summary>
+    public ImmutableDictionary<string, Money> RefundableByOrder { get; init; } = ImmutableDictionary<string, Money>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>The number of searches.</summary>
+    public int Searches { get; init; }
+
     /// <summary>The number of product views.</summary>
     public int ProductViews { get; init; }
 

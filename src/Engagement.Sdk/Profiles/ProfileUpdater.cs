@@ -15,6 +15,7 @@ public static class ProfileUpdater
     /// <param name="engagementEvent">A validated event of the same customer.</param>
     /// <returns>The updated profile (same <see cref="CustomerProfile.Version"/>; the store increments it on save).</returns>
     /// <exception cref="CurrencyMismatchException">A purchase or refund is in another currency than the customer's earlier ones.</exception>
+    /// <exception cref="EngagementValidationException">A refund names an order the customer did not place, or exceeds what is left to refund of it.</exception>
     public static CustomerProfile Apply(CustomerProfile profile, EngagementEvent engagementEvent)
     {
         ArgumentNullException.ThrowIfNull(profile);
@@ -41,6 +42,19 @@ public static class ProfileUpdater
         }
 
         var b = profile.Behaviour;
+        if (engagementEvent is Refunded r)
+        {
+            if (!b.RefundableByOrder.TryGetValue(r.OrderId, out var refundable))
+            {
+                throw new EngagementValidationException("orderId", r.OrderId, "a refund must reference an order of the same customer that was tracked before it");
+            }
+
+            if (r.Amount > refundable)
+            {
+                throw new EngagementValidationException("amount", r.Amount, $"a refund must not exceed what is left to refund of order '{r.OrderId}' ({refundable})");
+            }
+        }
+
         var at = engagementEvent.Timestamp;
         b = b with
         {
@@ -59,7 +73,13 @@ public static class ProfileUpdater
             },
             AddedToCart cart => b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b : b with { ItemsInCart = b.ItemsInCart.Add(cart.ProductId) },
             Purchased order => ApplyPurchase(b, order),
-            Refunded refund => b with { Refunds = b.Refunds is { } sum ? sum + refund.Amount : refund.Amount },
+            Refunded refund => b with
+            {
+                Refunds = b.Refunds is { } sum ? sum + refund.Amount : refund.Amount,
+                RefundableByOrder = b.RefundableByOrder.TryGetValue(refund.OrderId, out var left) ? b.RefundableByOrder.SetItem(refund.OrderId, left - refund.Amount) : b.RefundableByOrder,
+            },
+            Searched => b with { Searches = b.Searches + 1 },
+            RemovedFromCart removed => b with { ItemsInCart = b.ItemsInCart.Remove(removed.ProductId) },
             MessageSent sent => b with { MessagesSent = Increment(b.MessagesSent, sent.Channel!.Value) },
             MessageOpened or MessageClicked => b with { Engagements = Increment(b.Engagements, engagementEvent.Channel!.Value) },
             _ => b,
@@ -87,6 +107,7 @@ public static class ProfileUpdater
             LastPurchase = Max(b.LastPurchase, order.Timestamp),
             ItemsBought = bought.ToImmutable(),
             ItemsInCart = cart.ToImmutable(),
+            RefundableByOrder = b.RefundableByOrder.SetItem(order.OrderId, total),
         };
     }
 

@@ -1,0 +1,134 @@
+using System.Text;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Engagement.Sdk.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Engagement.Sdk.Tests.Profiles;
+
+public sealed class ProfileEventsTests : IAsyncDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly CustomerId Ann = new("ann");
+    private readonly ServiceProvider _provider;
+
+    public ProfileEventsTests()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(T0.AddDays(10)));
+        services.AddEngagement();
+        _provider = services.BuildServiceProvider();
+    }
+
+    private IEngagementEngine Engine => _provider.GetRequiredService<IEngagementEngine>();
+
+    public ValueTask DisposeAsync() => _provider.DisposeAsync();
+
+    [Fact]
+    public async Task TrackAsync_RefundWithinTheOrder_ReducesWhatIsLeftToRefund()
+    {
+        await Engine.TrackAsync(Order("o1", 100m));
+
+        var result = await Engine.TrackAsync(Refund("r1", "o1", 30m));
+
+        result.Profile!.Behaviour.RefundableByOrder["o1"].Should().Be(Money.Of(70m, "EUR"));
+        result.Profile.Behaviour.NetRevenue.Should().Be(Money.Of(70m, "EUR"));
+    }
+
+    [Theory]
+    [InlineData("o1", 130, "amount")]
+    [InlineData("o-unknown", 10, "orderId")]
+    public async Task TrackAsync_RefundThatExceedsOrDoesNotMatchItsOrder_IsRejectedAndNothingIsStored(string order, int amount, string field)
+    {
+        await Engine.TrackAsync(Order("o1", 100m));
+        await Engine.TrackAsync(Refund("r0", "o1", 20m));
+
+        var act = async () => await Engine.TrackAsync(Refund("r1", order, amount));
+
+        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be(field);
+        var stored = new List<EngagementEvent>();
+        await foreach (var e in _provider.GetRequiredService<IEventStore>().ReadAsync(Ann))
+        {
+            stored.Add(e);
+        }
+
+        stored.Select(e => e.EventId).Should().Equal("o1", "r0");
+    }
+
+    [Fact]
+    public async Task TrackAsync_RemovedFromCartAndSearched_UpdateTheAggregates()
+    {
+        await Engine.TrackAsync(new AddedToCart { EventId = "c1", CustomerId = Ann, Timestamp = T0, ProductId = "socks" });
+        await Engine.TrackAsync(new Searched { EventId = "s1", CustomerId = Ann, Timestamp = T0.AddMinutes(1), Query = "wool socks" });
+        var result = await Engine.TrackAsync(new RemovedFromCart { EventId = "c2", CustomerId = Ann, Timestamp = T0.AddMinutes(2), ProductId = "socks" });
+
+        result.Profile!.Behaviour.ItemsInCart.Should().BeEmpty();
+        result.Profile.Behaviour.Searches.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task TrackAsync_HardBounce_SuppressesTheAddressButASoftOneDoesNot()
+    {
+        var hard = Identifier.Email("gone@example.com");
+        var soft = Identifier.Email("full@example.com");
+        await Engine.TrackAsync(new MessageBounced { EventId = "b1", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = "d1", ActionId = "a", IsHard = true, Identifiers = [hard] });
+        await Engine.TrackAsync(new MessageBounced { EventId = "b2", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = "d2", ActionId = "a", IsHard = false, Identifiers = [soft] });
+
+        var suppressions = _provider.GetRequiredService<ISuppressionStore>();
+        (await suppressions.FindAsync(IdentifierHashing.Hash(hard))).Should().ContainSingle().Which.Reason.Should().Be(SuppressionReason.HardBounce);
+        (await suppressions.FindAsync(IdentifierHashing.Hash(soft))).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task UpdateAsync_ConcurrentChanges_LoseNoUpdate()
+    {
+        var store = _provider.GetRequiredService<IProfileStore>();
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(async () =>
+            await store.UpdateAsync(Ann, p => p.WithTrait("t" + i, TraitValue.Of(i)), maxAttempts: 100))));
+
+        (await store.GetAsync(Ann))!.Traits.Should().HaveCount(20);
+    }
+
+    [Fact]
+    public async Task CountAsync_ViewedThreeTimesInSevenDays_CountsOnlyTheWindow()
+    {
+        var events = _provider.GetRequiredService<IEventStore>();
+        foreach (var (id, day) in new[] { ("v1", 0), ("v2", 3), ("v3", 6), ("v4", 9) })
+        {
+            await Engine.TrackAsync(new ProductViewed { EventId = id, CustomerId = Ann, Timestamp = T0.AddDays(day), ProductId = "boots" });
+        }
+
+        var count = await events.CountAsync(Ann, e => e is ProductViewed { ProductId: "boots" }, TimeSpan.FromDays(7), T0.AddDays(9).AddHours(1));
+
+        count.Should().Be(3, "days 3, 6 and 9 fall in the seven days before day 9 + 1 hour");
+    }
+
+    [Fact]
+    public void EventJson_NewEventTypes_RoundTrip()
+    {
+        EngagementEvent[] events =
+        [
+            new Searched { EventId = "s", CustomerId = Ann, Timestamp = T0, Query = "ботинки 👢" },
+            new RemovedFromCart { EventId = "r", CustomerId = Ann, Timestamp = T0, ProductId = "p" },
+            new CheckoutStarted { EventId = "c", CustomerId = Ann, Timestamp = T0, CartValue = Money.Of(12.5m, "EUR") },
+            new MessageBounced { EventId = "b", CustomerId = Ann, Timestamp = T0, Channel = Channel.Sms, DispatchId = "d", ActionId = "a", IsHard = true },
+        ];
+
+        foreach (var e in events)
+        {
+            var json = EventJson.Serialize(e);
+            Encoding.UTF8.GetString(json).Should().Contain($"\"type\":\"{e.TypeName}\"");
+            EventJson.Deserialize(json).Should().BeEquivalentTo(e, o => o.RespectingRuntimeTypes());
+        }
+    }
+
+    private static Purchased Order(string id, decimal amount)
+        => new() { EventId = id, CustomerId = Ann, Timestamp = T0, OrderId = id, Lines = [new OrderLine("p", 1, Money.Of(amount, "EUR"))] };
+
+    private static Refunded Refund(string id, string order, decimal amount)
+        => new() { EventId = id, CustomerId = Ann, Timestamp = T0.AddDays(1), OrderId = order, Amount = Money.Of(amount, "EUR") };
+}
