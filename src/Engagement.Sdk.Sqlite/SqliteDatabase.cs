@@ -126,6 +126,21 @@ public sealed class SqliteDatabase : IAsyncDisposable, IDisposable
             },
             cancellationToken);
 
+    /// <summary>Deletes one customer's rows from a table (erasure).</summary>
+    /// <param name="table">The table (one of this package's own, never user input).</param>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels waiting for the connection.</param>
+    /// <returns>How many rows were deleted.</returns>
+    internal ValueTask<int> DeleteByCustomerAsync(string table, CustomerId customerId, CancellationToken cancellationToken)
+        => RunAsync(
+            db =>
+            {
+                var delete = db.Command($"DELETE FROM {table} WHERE customer_id = $customer");
+                delete.Parameters.AddWithValue("$customer", customerId.Value);
+                return delete.ExecuteNonQuery();
+            },
+            cancellationToken);
+
     /// <summary>A prepared command for <paramref name="sql"/>, reused across calls; parameters are cleared of values by the caller setting them.</summary>
     /// <param name="sql">The SQL text, with named parameters.</param>
     /// <returns>The command.</returns>

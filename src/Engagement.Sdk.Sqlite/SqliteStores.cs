@@ -193,14 +193,7 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.RunAsync(
-            db =>
-            {
-                var delete = db.Command("DELETE FROM events WHERE customer_id = $customer");
-                delete.Parameters.AddWithValue("$customer", customerId.Value);
-                return delete.ExecuteNonQuery();
-            },
-            cancellationToken);
+        => database.DeleteByCustomerAsync("events", customerId, cancellationToken);
 
     private async IAsyncEnumerable<EngagementEvent> Page(string sql, Action<SqliteCommand> bind, long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -294,14 +287,7 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.RunAsync(
-            db =>
-            {
-                var delete = db.Command("DELETE FROM consent_records WHERE customer_id = $customer");
-                delete.Parameters.AddWithValue("$customer", customerId.Value);
-                return delete.ExecuteNonQuery();
-            },
-            cancellationToken);
+        => database.DeleteByCustomerAsync("consent_records", customerId, cancellationToken);
 }
 
 /// <summary>An <see cref="IDispatchStore"/> on SQLite: a dispatch id is begun at most once.</summary>
@@ -383,14 +369,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.RunAsync(
-            db =>
-            {
-                var delete = db.Command("DELETE FROM dispatches WHERE customer_id = $customer");
-                delete.Parameters.AddWithValue("$customer", customerId.Value);
-                return delete.ExecuteNonQuery();
-            },
-            cancellationToken);
+        => database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
 
     private static List<DispatchRecord> ReadAll(SqliteCommand command)
     {

@@ -43,13 +43,7 @@ public sealed class BgBbModel
     /// <returns>The model.</returns>
     public static BgBbModel FromParameters(double alpha, double beta, double gamma, double delta)
     {
-        foreach (var (name, value) in new[] { ("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta) })
-        {
-            if (!(value > 0) || !double.IsFinite(value))
-            {
-                throw new EngagementValidationException(name, value, "must be a finite positive number");
-            }
-        }
+        ModelParameters.RequirePositive(("alpha", alpha), ("beta", beta), ("gamma", gamma), ("delta", delta));
 
         return new BgBbModel(alpha, beta, gamma, delta, null);
     }

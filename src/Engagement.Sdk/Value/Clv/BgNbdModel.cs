@@ -52,10 +52,7 @@ public sealed class BgNbdModel : ITransactionModel
     /// <returns>The model.</returns>
     public static BgNbdModel FromParameters(double r, double alpha, double a, double b, bool modified = false)
     {
-        Positive("r", r);
-        Positive("alpha", alpha);
-        Positive("a", a);
-        Positive("b", b);
+        ModelParameters.RequirePositive(("r", r), ("alpha", alpha), ("a", a), ("b", b));
         return new BgNbdModel(r, alpha, a, b, modified, null);
     }
 
@@ -415,13 +412,6 @@ public sealed class BgNbdModel : ITransactionModel
         }
     }
 
-    private static void Positive(string name, double value)
-    {
-        if (!(value > 0) || !double.IsFinite(value))
-        {
-            throw new EngagementValidationException(name, value, "must be a finite positive number");
-        }
-    }
 }
 
 /// <summary>Random variates for the simulators.</summary>

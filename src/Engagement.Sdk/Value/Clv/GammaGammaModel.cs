@@ -38,13 +38,7 @@ public sealed class GammaGammaModel
     /// <returns>The model.</returns>
     public static GammaGammaModel FromParameters(double p, double q, double gamma)
     {
-        foreach (var (name, value) in new[] { ("p", p), ("q", q), ("gamma", gamma) })
-        {
-            if (!(value > 0) || !double.IsFinite(value))
-            {
-                throw new EngagementValidationException(name, value, "must be a finite positive number");
-            }
-        }
+        ModelParameters.RequirePositive(("p", p), ("q", q), ("gamma", gamma));
 
         return new GammaGammaModel(p, q, gamma, null);
     }

@@ -47,13 +47,7 @@ public sealed class ParetoNbdModel : ITransactionModel
     /// <returns>The model.</returns>
     public static ParetoNbdModel FromParameters(double r, double alpha, double s, double beta)
     {
-        foreach (var (name, value) in new[] { ("r", r), ("alpha", alpha), ("s", s), ("beta", beta) })
-        {
-            if (!(value > 0) || !double.IsFinite(value))
-            {
-                throw new EngagementValidationException(name, value, "must be a finite positive number");
-            }
-        }
+        ModelParameters.RequirePositive(("r", r), ("alpha", alpha), ("s", s), ("beta", beta));
 
         return new ParetoNbdModel(r, alpha, s, beta, null);
     }
