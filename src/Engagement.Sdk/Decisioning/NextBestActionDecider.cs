@@ -55,6 +55,9 @@ public sealed class NextBestActionDecider
         var survivors = new List<(ActionDefinition Action, Channel Channel, Identifier? Address, double Propensity, double Score, ImmutableArray<ChannelCheck> Checks)>();
         profile.Journeys.TryGetValue(_journeyId, out var position);
 
+        // Candidates sharing a channel, purpose and address get the same answer within one decision: ask the gate once.
+        var permissions = new Dictionary<(Channel, Consent.Purpose, Identifier?), PermissionDecision>();
+
         foreach (var action in _catalog.Actions)
         {
             if (action.Kind == ActionKind.NoAction)
@@ -99,7 +102,12 @@ public sealed class NextBestActionDecider
                     continue;
                 }
 
-                var decision = await _gate.CheckAsync(new PermissionRequest(profile, channel, action.Purpose, address, at), cancellationToken).ConfigureAwait(false);
+                if (!permissions.TryGetValue((channel, action.Purpose, address), out var decision))
+                {
+                    decision = await _gate.CheckAsync(new PermissionRequest(profile, channel, action.Purpose, address, at), cancellationToken).ConfigureAwait(false);
+                    permissions.Add((channel, action.Purpose, address), decision);
+                }
+
                 checks.Add(new ChannelCheck(channel, decision));
                 if (decision.IsAllowed)
                 {
