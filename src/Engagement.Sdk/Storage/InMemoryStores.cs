@@ -94,46 +94,25 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
 /// <summary>An in-memory <see cref="IEventStore"/>: thread-safe, idempotent by event id.</summary>
 public sealed class InMemoryEventStore : IEventStore, ISubjectErasure
 {
-    private readonly ConcurrentDictionary<string, EngagementEvent> _byId = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<CustomerId, List<EngagementEvent>> _byCustomer = new();
+    private readonly CustomerIndex<EngagementEvent> _events = new();
 
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byId.TryAdd(engagementEvent.EventId, engagementEvent))
+        if (_events.TryAdd(engagementEvent.EventId, engagementEvent.CustomerId, engagementEvent, out var stored))
         {
-            var stored = _byId[engagementEvent.EventId];
-            return SamePayload(stored, engagementEvent)
-                ? ValueTask.FromResult(AppendOutcome.Duplicate)
-                : throw new EventConflictException(engagementEvent.EventId);
+            return ValueTask.FromResult(AppendOutcome.Appended);
         }
 
-        var list = _byCustomer.GetOrAdd(engagementEvent.CustomerId, static _ => []);
-        lock (list)
-        {
-            list.Add(engagementEvent);
-        }
-
-        return ValueTask.FromResult(AppendOutcome.Appended);
+        return SamePayload(stored, engagementEvent) ? ValueTask.FromResult(AppendOutcome.Duplicate) : throw new EventConflictException(engagementEvent.EventId);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<EngagementEvent> ReadAsync(CustomerId customerId, DateTimeOffset? from = null, DateTimeOffset? to = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        if (!_byCustomer.TryGetValue(customerId, out var list))
-        {
-            yield break;
-        }
-
-        EngagementEvent[] snapshot;
-        lock (list)
-        {
-            snapshot = [.. list];
-        }
-
-        foreach (var e in Order(snapshot.Where(e => (from is null || e.Timestamp >= from) && (to is null || e.Timestamp < to))))
+        foreach (var e in Order(_events.ForCustomer(customerId).Where(e => (from is null || e.Timestamp >= from) && (to is null || e.Timestamp < to))))
         {
             cancellationToken.ThrowIfCancellationRequested();
             yield return e;
@@ -145,7 +124,7 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure
     /// <inheritdoc />
     public async IAsyncEnumerable<EngagementEvent> ReadRangeAsync(DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        foreach (var e in Order(_byId.Values.Where(e => e.Timestamp >= from && e.Timestamp < to)))
+        foreach (var e in Order(_events.All.Where(e => e.Timestamp >= from && e.Timestamp < to)))
         {
             cancellationToken.ThrowIfCancellationRequested();
             yield return e;
@@ -158,20 +137,7 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byCustomer.TryRemove(customerId, out var list))
-        {
-            return ValueTask.FromResult(0);
-        }
-
-        lock (list)
-        {
-            foreach (var e in list)
-            {
-                _byId.TryRemove(e.EventId, out _);
-            }
-
-            return ValueTask.FromResult(list.Count);
-        }
+        return ValueTask.FromResult(_events.Erase(customerId));
     }
 
     private static IEnumerable<EngagementEvent> Order(IEnumerable<EngagementEvent> events)
@@ -184,99 +150,59 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure
 /// <summary>An in-memory <see cref="IConsentStore"/>: thread-safe, append-only, idempotent by record id.</summary>
 public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
 {
-    private readonly ConcurrentDictionary<string, ConsentRecord> _byId = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<CustomerId, List<ConsentRecord>> _byCustomer = new();
+    private readonly CustomerIndex<ConsentRecord> _records = new();
 
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byId.TryAdd(record.RecordId, record))
+        if (_records.TryAdd(record.RecordId, record.CustomerId, record, out var stored))
         {
-            return _byId[record.RecordId] == record ? ValueTask.FromResult(AppendOutcome.Duplicate) : throw new ConsentConflictException(record.RecordId);
+            return ValueTask.FromResult(AppendOutcome.Appended);
         }
 
-        var list = _byCustomer.GetOrAdd(record.CustomerId, static _ => []);
-        lock (list)
-        {
-            list.Add(record);
-        }
-
-        return ValueTask.FromResult(AppendOutcome.Appended);
+        return stored == record ? ValueTask.FromResult(AppendOutcome.Duplicate) : throw new ConsentConflictException(record.RecordId);
     }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ConsentRecord>> ReadAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byCustomer.TryGetValue(customerId, out var list))
-        {
-            return ValueTask.FromResult<IReadOnlyList<ConsentRecord>>([]);
-        }
-
-        lock (list)
-        {
-            return ValueTask.FromResult<IReadOnlyList<ConsentRecord>>([.. list]);
-        }
+        return ValueTask.FromResult<IReadOnlyList<ConsentRecord>>(_records.ForCustomer(customerId));
     }
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byCustomer.TryRemove(customerId, out var list))
-        {
-            return ValueTask.FromResult(0);
-        }
-
-        lock (list)
-        {
-            foreach (var record in list)
-            {
-                _byId.TryRemove(record.RecordId, out _);
-            }
-
-            return ValueTask.FromResult(list.Count);
-        }
+        return ValueTask.FromResult(_records.Erase(customerId));
     }
 }
 
 /// <summary>An in-memory <see cref="IDispatchStore"/>: thread-safe; a dispatch id is begun at most once.</summary>
 public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
 {
-    private readonly ConcurrentDictionary<string, DispatchRecord> _byId = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<CustomerId, List<string>> _byCustomer = new();
+    private readonly CustomerIndex<DispatchRecord> _dispatches = new();
 
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byId.TryAdd(record.DispatchId, record with { Status = DispatchStatus.Pending }))
-        {
-            return ValueTask.FromResult(false);
-        }
-
-        var list = _byCustomer.GetOrAdd(record.CustomerId, static _ => []);
-        lock (list)
-        {
-            list.Add(record.DispatchId);
-        }
-
-        return ValueTask.FromResult(true);
+        return ValueTask.FromResult(_dispatches.TryAdd(record.DispatchId, record.CustomerId, record with { Status = DispatchStatus.Pending }, out _));
     }
 
     /// <inheritdoc />
     public ValueTask CompleteAsync(string dispatchId, DispatchStatus status, int attempts, string? error, DateTimeOffset completedAt, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byId.TryGetValue(dispatchId, out var current))
+        if (!_dispatches.TryGet(dispatchId, out var current))
         {
             throw new EngagementValidationException("dispatchId", dispatchId, "no dispatch with this id was begun");
         }
 
-        _byId[dispatchId] = current with { Status = status, Attempts = attempts, Error = error, CompletedAt = completedAt };
+        _dispatches.Replace(dispatchId, current with { Status = status, Attempts = attempts, Error = error, CompletedAt = completedAt });
         return ValueTask.CompletedTask;
     }
 
@@ -284,18 +210,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
     public ValueTask<IReadOnlyList<DispatchRecord>> ListAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byCustomer.TryGetValue(customerId, out var ids))
-        {
-            return ValueTask.FromResult<IReadOnlyList<DispatchRecord>>([]);
-        }
-
-        string[] snapshot;
-        lock (ids)
-        {
-            snapshot = [.. ids];
-        }
-
-        IReadOnlyList<DispatchRecord> result = [.. snapshot.Select(id => _byId[id]).Where(d => d.CreatedAt >= since).OrderBy(d => d.CreatedAt)];
+        IReadOnlyList<DispatchRecord> result = [.. _dispatches.ForCustomer(customerId).Where(d => d.CreatedAt >= since).OrderBy(d => d.CreatedAt)];
         return ValueTask.FromResult(result);
     }
 
@@ -303,26 +218,13 @@ public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_byCustomer.TryRemove(customerId, out var ids))
-        {
-            return ValueTask.FromResult(0);
-        }
-
-        lock (ids)
-        {
-            foreach (var id in ids)
-            {
-                _byId.TryRemove(id, out _);
-            }
-
-            return ValueTask.FromResult(ids.Count);
-        }
+        return ValueTask.FromResult(_dispatches.Erase(customerId));
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<DispatchRecord> ListByStatusAsync(DispatchStatus status, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        foreach (var record in _byId.Values.Where(d => d.Status == status).OrderBy(d => d.CreatedAt).ThenBy(d => d.DispatchId, StringComparer.Ordinal))
+        foreach (var record in _dispatches.All.Where(d => d.Status == status).OrderBy(d => d.CreatedAt).ThenBy(d => d.DispatchId, StringComparer.Ordinal))
         {
             cancellationToken.ThrowIfCancellationRequested();
             yield return record;
