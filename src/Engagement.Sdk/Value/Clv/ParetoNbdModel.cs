@@ -210,20 +210,51 @@ public sealed class ParetoNbdModel : ITransactionModel
             throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
         }
 
-        // P(alive) needs two hypergeometric terms per customer, each depending on (x, y) only: compute each pair once.
-        var terms = new Dictionary<(double, double), double>();
-        double Term(double xi, double y)
+        // P(alive) needs two hypergeometric terms per customer, each depending on (x, y) only: collect the distinct pairs,
+        // compute their terms once (in parallel when there are many), then combine per customer.
+        var positions = new Dictionary<(double, double), int>();
+        var pairs = new List<(double X, double Y)>();
+        int Position(double xi, double y)
         {
-            if (!terms.TryGetValue((xi, y), out var value))
+            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(positions, (xi, y), out var exists);
+            if (!exists)
             {
-                var rsx = R + S + xi;
-                value = Alpha >= Beta
-                    ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
-                    : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
-                terms.Add((xi, y), value);
+                slot = pairs.Count;
+                pairs.Add((xi, y));
             }
 
-            return value;
+            return slot;
+        }
+
+        // Each customer's two pair positions are parked in its own result slot (two 32-bit integers in one 64-bit value)
+        // until the slot receives the expectation, so memory grows with the distinct pairs only, not with the customers.
+        for (var i = 0; i < x.Length; i++)
+        {
+            result[i] = tx[i] < age[i]
+                ? BitConverter.Int64BitsToDouble(((long)Position(x[i], tx[i]) << 32) | (uint)Position(x[i], age[i]))
+                : 0;
+        }
+
+        var terms = new double[pairs.Count];
+        void Compute(int k)
+        {
+            var (xi, y) = pairs[k];
+            var rsx = R + S + xi;
+            terms[k] = Alpha >= Beta
+                ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
+                : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
+        }
+
+        if (pairs.Count > 4096)
+        {
+            Parallel.For(0, pairs.Count, Compute);
+        }
+        else
+        {
+            for (var k = 0; k < pairs.Count; k++)
+            {
+                Compute(k);
+            }
         }
 
         for (var i = 0; i < x.Length; i++)
@@ -238,7 +269,8 @@ public sealed class ParetoNbdModel : ITransactionModel
             var alive = 1.0;
             if (tx[i] < ti)
             {
-                var logA0 = SpecialFunctions.LogDiffExp(Term(xi, tx[i]), Term(xi, ti));
+                var packed = BitConverter.DoubleToInt64Bits(result[i]);
+                var logA0 = SpecialFunctions.LogDiffExp(terms[(int)(packed >> 32)], terms[(int)(uint)packed]);
                 alive = 1 / (1 + Math.Exp(Math.Log(S) - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + ti)) + (S * Math.Log(Beta + ti)) + logA0));
             }
 
