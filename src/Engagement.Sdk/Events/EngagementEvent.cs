@@ -69,6 +69,7 @@ public sealed record PageViewed : EngagementEvent
     public required string Url { get; init; }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "page_viewed";
 
     /// <inheritdoc />
@@ -85,6 +86,7 @@ public sealed record ProductViewed : EngagementEvent
     public string? Category { get; init; }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "product_viewed";
 
     /// <inheritdoc />
@@ -111,6 +113,7 @@ public sealed record AddedToCart : EngagementEvent
     public Money? UnitPrice { get; init; }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "added_to_cart";
 
     /// <inheritdoc />
@@ -167,6 +170,7 @@ public sealed record Purchased : EngagementEvent
     }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "purchased";
 
     /// <inheritdoc />
@@ -215,6 +219,7 @@ public sealed record Refunded : EngagementEvent
     public required Money Amount { get; init; }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "refunded";
 
     /// <inheritdoc />
@@ -253,6 +258,7 @@ public abstract record MessageEvent : EngagementEvent
 public sealed record MessageSent : MessageEvent
 {
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "message_sent";
 }
 
@@ -260,6 +266,7 @@ public sealed record MessageSent : MessageEvent
 public sealed record MessageDelivered : MessageEvent
 {
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "message_delivered";
 }
 
@@ -267,6 +274,7 @@ public sealed record MessageDelivered : MessageEvent
 public sealed record MessageOpened : MessageEvent
 {
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "message_opened";
 }
 
@@ -274,6 +282,7 @@ public sealed record MessageOpened : MessageEvent
 public sealed record MessageClicked : MessageEvent
 {
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "message_clicked";
 }
 
@@ -293,6 +302,7 @@ public sealed record CustomEvent : EngagementEvent
     private readonly ImmutableDictionary<string, TraitValue>? _properties;
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "custom";
 
     /// <inheritdoc />
@@ -334,6 +344,7 @@ public sealed record ProfileUpdated : EngagementEvent
     private readonly ImmutableDictionary<string, Channel>? _channelPreferences;
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "profile_updated";
 
     /// <inheritdoc />
@@ -368,6 +379,7 @@ public sealed record Searched : EngagementEvent
     public required string Query { get; init; }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "searched";
 
     /// <inheritdoc />
@@ -381,6 +393,7 @@ public sealed record RemovedFromCart : EngagementEvent
     public required string ProductId { get; init; }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "removed_from_cart";
 
     /// <inheritdoc />
@@ -394,6 +407,7 @@ public sealed record CheckoutStarted : EngagementEvent
     public Money? CartValue { get; init; }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "checkout_started";
 
     /// <inheritdoc />
@@ -413,5 +427,6 @@ public sealed record MessageBounced : MessageEvent
     public bool IsHard { get; init; }
 
     /// <inheritdoc />
+    [JsonIgnore]
     public override string TypeName => "message_bounced";
 }

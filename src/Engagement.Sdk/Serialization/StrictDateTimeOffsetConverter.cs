@@ -26,8 +26,9 @@ internal sealed class StrictDateTimeOffsetConverter : JsonConverter<DateTimeOffs
         return value;
     }
 
+    // The round-trip format holds only digits, '-', ':', '.', 'T' and '+', so it is written unescaped ("+02:00", not "\u002B02:00").
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
-        => writer.WriteStringValue(value.ToString("O", CultureInfo.InvariantCulture));
+        => writer.WriteRawValue("\"" + value.ToString("O", CultureInfo.InvariantCulture) + "\"");
 
     private static bool HasExplicitOffset(string text)
     {

@@ -18,6 +18,15 @@ public sealed class EventJsonBoundaryTests
     }
 
     [Fact]
+    public void Serialize_Event_WritesTheDiscriminatorOnceAndTheOffsetUnescaped()
+    {
+        var json = Encoding.UTF8.GetString(EventJson.Serialize(EventJson.Deserialize(Encoding.UTF8.GetBytes(View))));
+
+        json.Should().StartWith("{\"type\":\"product_viewed\"").And.NotContain("typeName");
+        json.Should().Contain("\"timestamp\":\"2026-01-01T10:00:00.0000000+02:00\"");
+    }
+
+    [Fact]
     public void Deserialize_TypeAfterOtherProperties_IsAccepted()
     {
         var json = """{"eventId":"e1","customerId":"c1","type":"product_viewed","timestamp":"2026-01-01T10:00:00Z","productId":"sku-1"}""";
