@@ -66,6 +66,11 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                     throw new ConcurrencyConflictException(profile.Id, profile.Version, current.ExecuteScalar() is long v ? v : 0);
                 }
 
+                if (profile.Version > 0)
+                {
+                    ReleaseDroppedIdentifiers(db, saved);
+                }
+
                 foreach (var identifier in saved.Identifiers)
                 {
                     var index = db.Command("INSERT INTO identifiers (kind, value, customer_id) VALUES ($kind, $value, $id) ON CONFLICT (kind, value) DO NOTHING");
@@ -115,6 +120,34 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             }
 
             after = page[^1].Id;
+        }
+    }
+
+    // Identifiers the profile no longer holds (after a merge or an unmerge) are released, so that their new holder owns them.
+    private static void ReleaseDroppedIdentifiers(SqliteDatabase db, CustomerProfile saved)
+    {
+        var held = db.Command("SELECT kind, value FROM identifiers WHERE customer_id = $id");
+        held.Parameters.AddWithValue("$id", saved.Id.Value);
+        List<(string Kind, string Value)>? dropped = null;
+        using (var reader = held.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                var (kind, value) = (reader.GetString(0), reader.GetString(1));
+                if (!saved.Identifiers.Any(i => i.Kind.Name == kind && i.Value == value))
+                {
+                    (dropped ??= []).Add((kind, value));
+                }
+            }
+        }
+
+        foreach (var (kind, value) in dropped ?? [])
+        {
+            var delete = db.Command("DELETE FROM identifiers WHERE kind = $kind AND value = $value AND customer_id = $id");
+            delete.Parameters.AddWithValue("$kind", kind);
+            delete.Parameters.AddWithValue("$value", value);
+            delete.Parameters.AddWithValue("$id", saved.Id.Value);
+            delete.ExecuteNonQuery();
         }
     }
 

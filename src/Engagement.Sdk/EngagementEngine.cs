@@ -33,6 +33,12 @@ public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, Custom
 {
     /// <summary>Whether the event was ignored because its customer was erased (a late or replayed event never recreates them).</summary>
     public bool IsErasedSubject { get; init; }
+
+    /// <summary>
+    /// How identity resolution routed the event: the profile it was applied to, the merges it caused and the identifiers it
+    /// presented that belong to another person (not added). <see langword="null"/> for duplicates and erased subjects.
+    /// </summary>
+    public IdentityResolution? Identity { get; init; }
 }
 
 /// <summary>The outcome of one event of a batch: its result, or the reason it was rejected (then nothing of it was applied).</summary>
@@ -100,6 +106,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly TimeProvider _time;
     private readonly EngagementOptions _options;
     private readonly EventValidator _validator;
+    private readonly IdentityResolver _identity;
     private readonly ILogger _logger;
 
     /// <summary>Creates the engine.</summary>
@@ -115,6 +122,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="options">The options.</param>
     /// <param name="suppressions">The suppression list, which holds the tombstones of erased customers.</param>
     /// <param name="logger">The logger.</param>
+    /// <param name="identity">Identity resolution; by default one over the same stores, ledger and options.</param>
     public EngagementEngine(
         IProfileStore profiles,
         IEventStore events,
@@ -127,7 +135,8 @@ public sealed class EngagementEngine : IEngagementEngine
         TimeProvider time,
         IOptions<EngagementOptions> options,
         ISuppressionStore suppressions,
-        ILogger<EngagementEngine>? logger = null)
+        ILogger<EngagementEngine>? logger = null,
+        IdentityResolver? identity = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -141,6 +150,7 @@ public sealed class EngagementEngine : IEngagementEngine
         _validator = new EventValidator(time, _options.MaxClockSkew);
         _decider = new NextBestActionDecider(catalog, gate, propensity, stock, dispatcher.CanSend, _options.DecisionJourneyId);
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
+        _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
     }
 
     /// <inheritdoc />
@@ -163,8 +173,8 @@ public sealed class EngagementEngine : IEngagementEngine
             if (engagementEvent is Refunded)
             {
                 // A refund is checked against its order before anything is written.
-                var current = await _profiles.GetAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(engagementEvent.CustomerId);
-                ProfileUpdater.Apply(current, engagementEvent);
+                var current = await _identity.GetAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(engagementEvent.CustomerId);
+                ProfileUpdater.ApplyTo(current, engagementEvent, []);
             }
 
             if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
@@ -188,19 +198,26 @@ public sealed class EngagementEngine : IEngagementEngine
                 }
             }
 
+            var identity = await _identity.ResolveAsync(engagementEvent.CustomerId, engagementEvent.Identifiers, cancellationToken).ConfigureAwait(false);
+            foreach (var merge in identity.Merges)
+            {
+                Log.Merged(_logger, merge.MergedId.Value, merge.SurvivorId.Value, merge.MatchedOn?.Kind.Name);
+            }
+
+            var withheld = identity.Conflicts.IsEmpty ? [] : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
             var transitions = ImmutableArray.CreateBuilder<StageTransition>();
-            var profile = await ApplyAndSaveAsync(engagementEvent, transitions, cancellationToken).ConfigureAwait(false);
+            var profile = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, transitions, cancellationToken).ConfigureAwait(false);
 
             var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && transitions.Count > 0);
             if (!trigger || engagementEvent is MessageEvent)
             {
-                return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), null, null);
+                return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), null, null) { Identity = identity };
             }
 
             var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
             if (decision.IsNoAction || decision.Channel is not { } channel)
             {
-                return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, null);
+                return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, null) { Identity = identity };
             }
 
             var dispatchId = DispatchIdFor(engagementEvent.EventId, decision.Action.Id, channel);
@@ -220,11 +237,11 @@ public sealed class EngagementEngine : IEngagementEngine
                 };
                 if (await _events.AppendAsync(sent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended)
                 {
-                    profile = await ApplyAndSaveAsync(sent, transitions, cancellationToken).ConfigureAwait(false);
+                    profile = await ApplyAndSaveAsync(sent, profile.Id, [], transitions, cancellationToken).ConfigureAwait(false);
                 }
             }
 
-            return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, new DispatchSummary(decision.Action.Id, channel, result));
+            return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, new DispatchSummary(decision.Action.Id, channel, result)) { Identity = identity };
         }
         finally
         {
@@ -268,6 +285,12 @@ public sealed class EngagementEngine : IEngagementEngine
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Consent given under an id that was merged belongs to the person it was merged into.
+            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
+            {
+                record = record with { CustomerId = owner.Id };
+            }
+
             return await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -279,7 +302,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <inheritdoc />
     public async ValueTask<Decision> DecideAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
-        var profile = await _profiles.GetAsync(customerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customerId);
+        var profile = await _identity.GetAsync(customerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customerId);
         return await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
     }
 
@@ -313,12 +336,13 @@ public sealed class EngagementEngine : IEngagementEngine
         => code is PermissionReasons.NoConsent or PermissionReasons.Withdrawn or PermissionReasons.Denied or PermissionReasons.Objected
             or PermissionReasons.PendingConfirmation or PermissionReasons.Expired or PermissionReasons.StoreUnavailable;
 
-    private async ValueTask<CustomerProfile> ApplyAndSaveAsync(EngagementEvent engagementEvent, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
+    private async ValueTask<CustomerProfile> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var stored = await _profiles.GetAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(engagementEvent.CustomerId);
-            var profile = ProfileUpdater.Apply(stored, engagementEvent);
+            // Follows a merge that another writer made meanwhile.
+            var stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
+            var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld);
             var moved = new List<StageTransition>();
             foreach (var journey in _options.Journeys)
             {

@@ -37,6 +37,9 @@ public sealed class EngagementOptions
     /// <summary>How far ahead of the clock an event or consent record may be stamped (producers' clocks drift).</summary>
     /// <value>Defaults to 5 minutes.</value>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The identity-resolution rules: which identifiers stitch profiles, which mean two people, how traits merge.</summary>
+    public Profiles.IdentityOptions Identity { get; } = new();
 }
 
 /// <summary>Validates <see cref="EngagementOptions"/> at start-up.</summary>

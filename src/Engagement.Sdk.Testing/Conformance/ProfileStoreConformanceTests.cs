@@ -152,6 +152,54 @@ public abstract class ProfileStoreConformanceTests
         (await store.FindByIdentifierAsync(shared))!.Id.Value.Should().Be("c1");
     }
 
+    /// <summary>A profile saved without an identifier it held releases it, and the next profile saved with it owns it (merges move identifiers this way).</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task SaveAsync_ProfileDropsAnIdentifier_ReleasesItToTheNextHolder()
+    {
+        var store = CreateStore();
+        var cookie = Identifier.Anonymous("cookie-1");
+        var anonymous = await store.SaveAsync(CustomerProfile.New(new CustomerId("anon-1")).WithIdentifier(cookie).WithIdentifier(Identifier.Device("d-1")));
+        var known = await store.SaveAsync(CustomerProfile.New(new CustomerId("ann")).WithIdentifier(cookie));
+        (await store.FindByIdentifierAsync(cookie))!.Id.Should().Be(anonymous.Id, "the first holder keeps an identifier while it holds it");
+
+        await store.SaveAsync(anonymous with { Identifiers = [Identifier.Device("d-1")] });
+        (await store.FindByIdentifierAsync(cookie)).Should().BeNull("a dropped identifier is released");
+        (await store.FindByIdentifierAsync(Identifier.Device("d-1")))!.Id.Should().Be(anonymous.Id);
+
+        await store.SaveAsync(known);
+        (await store.FindByIdentifierAsync(cookie))!.Id.Should().Be(new CustomerId("ann"));
+    }
+
+    /// <summary>A merged profile's redirect and a survivor's merge history round-trip through the store.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task SaveAsync_MergeRecordsAndRedirects_RoundTrip()
+    {
+        var store = CreateStore();
+        var at = new DateTimeOffset(2026, 3, 29, 2, 30, 0, TimeSpan.FromHours(1));
+        var before = CustomerProfile.New(new CustomerId("anon-1")).WithIdentifier(Identifier.Anonymous("c-1")).WithTrait("name", TraitValue.Of("Zoë"));
+        var survivorBefore = CustomerProfile.New(new CustomerId("ann")).WithIdentifier(Identifier.Email("ann@example.com"));
+        var merge = new ProfileMerge
+        {
+            MergeId = "merge-1", SurvivorId = survivorBefore.Id, MergedId = before.Id, At = at, Reason = MergeReason.SharedIdentifier,
+            MatchedOn = Identifier.Anonymous("c-1"), SurvivorBefore = survivorBefore, CarriedConsentRecordIds = ["carried-1"],
+        };
+
+        await store.SaveAsync(new CustomerProfile { Id = before.Id, MergedInto = new ProfileRedirect(survivorBefore.Id, "merge-1", at, before) });
+        await store.SaveAsync(survivorBefore.WithIdentifier(Identifier.Anonymous("c-1")) with { Merges = [merge] });
+
+        var stub = await store.GetAsync(before.Id);
+        stub!.IsMerged.Should().BeTrue();
+        stub.MergedInto!.SurvivorId.Should().Be(survivorBefore.Id);
+        stub.MergedInto.At.Should().Be(at);
+        stub.MergedInto.At.Offset.Should().Be(TimeSpan.FromHours(1));
+        stub.MergedInto.Before.Traits["name"].AsString().Should().Be("Zoë");
+        var survivor = await store.GetAsync(survivorBefore.Id);
+        survivor!.Merges.Should().ContainSingle().Which.Should().BeEquivalentTo(merge, o => o.ComparingByMembers<CustomerProfile>());
+        (await store.FindByIdentifierAsync(Identifier.Anonymous("c-1")))!.Id.Should().Be(survivorBefore.Id);
+    }
+
     /// <summary>Listing returns every profile ordered by customer id.</summary>
     /// <returns>A task.</returns>
     [Fact]

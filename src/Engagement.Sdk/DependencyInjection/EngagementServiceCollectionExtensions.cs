@@ -2,6 +2,7 @@ using Engagement.Sdk;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -41,6 +42,7 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
         services.TryAddSingleton<IPermissionGate, PermissionGate>();
         services.TryAddSingleton<ConsentLedger>();
+        services.TryAddSingleton<IdentityResolver>();
         services.TryAddSingleton<Engagement.Sdk.Profiles.CustomerErasure>();
         services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();

@@ -22,4 +22,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Profile of customer {CustomerId} changed concurrently; retrying (attempt {Attempt})")]
     public static partial void ProfileConflict(ILogger logger, string customerId, int attempt);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Information, Message = "Profile {MergedId} merged into {SurvivorId} (shared {IdentifierKind} identifier)")]
+    public static partial void Merged(ILogger logger, string mergedId, string survivorId, string? identifierKind);
 }

@@ -62,17 +62,31 @@ public sealed class CustomerErasure
             throw new InvalidOperationException($"Cannot erase: {string.Join(", ", missing)} cannot erase a subject (implement ISubjectErasure).");
         }
 
+        // The person is every id merged into one profile: erase them all, and the state each redirect keeps.
+        var subjects = await CollectSubjectsAsync(customerId, cancellationToken).ConfigureAwait(false);
         var identifiers = new HashSet<Identifier>();
-        if (await _profiles.GetAsync(customerId, cancellationToken).ConfigureAwait(false) is { } profile)
+        foreach (var subject in subjects)
         {
-            identifiers.UnionWith(profile.Identifiers);
-        }
-
-        foreach (var record in await _consents.ReadAsync(customerId, cancellationToken).ConfigureAwait(false))
-        {
-            if (record.Identifier is { } identifier)
+            if (await _profiles.GetAsync(subject, cancellationToken).ConfigureAwait(false) is { } profile)
             {
-                identifiers.Add(identifier);
+                identifiers.UnionWith(profile.Identifiers);
+                if (profile.MergedInto is { } redirect)
+                {
+                    identifiers.UnionWith(redirect.Before.Identifiers);
+                }
+
+                foreach (var merge in profile.Merges)
+                {
+                    identifiers.UnionWith(merge.SurvivorBefore.Identifiers);
+                }
+            }
+
+            foreach (var record in await _consents.ReadAsync(subject, cancellationToken).ConfigureAwait(false))
+            {
+                if (record.Identifier is { } identifier)
+                {
+                    identifiers.Add(identifier);
+                }
             }
         }
 
@@ -82,15 +96,51 @@ public sealed class CustomerErasure
             await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(identifier), SuppressionReason.Erasure, now, "erasure"), cancellationToken).ConfigureAwait(false);
         }
 
-        await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(Tombstone(customerId)), SuppressionReason.Erasure, now, "erasure"), cancellationToken).ConfigureAwait(false);
-
         var removed = ImmutableDictionary.CreateBuilder<string, int>(StringComparer.Ordinal);
-        foreach (var store in _stores)
+        foreach (var subject in subjects)
         {
-            removed[store.GetType().Name] = await ((ISubjectErasure)store).EraseSubjectAsync(customerId, cancellationToken).ConfigureAwait(false);
+            await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(Tombstone(subject)), SuppressionReason.Erasure, now, "erasure"), cancellationToken).ConfigureAwait(false);
+            foreach (var store in _stores)
+            {
+                var name = store.GetType().Name;
+                removed[name] = removed.GetValueOrDefault(name) + await ((ISubjectErasure)store).EraseSubjectAsync(subject, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         return new ErasureReport(customerId, removed.ToImmutable(), identifiers.Count);
+    }
+
+    private async ValueTask<List<CustomerId>> CollectSubjectsAsync(CustomerId customerId, CancellationToken cancellationToken)
+    {
+        var subjects = new List<CustomerId>();
+        var pending = new Stack<CustomerId>();
+        pending.Push(customerId);
+        while (pending.Count > 0)
+        {
+            var id = pending.Pop();
+            if (subjects.Contains(id))
+            {
+                continue;
+            }
+
+            subjects.Add(id);
+            var profile = await _profiles.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (profile?.MergedInto is { } redirect)
+            {
+                pending.Push(redirect.SurvivorId);
+                foreach (var merge in redirect.Before.Merges)
+                {
+                    pending.Push(merge.MergedId);
+                }
+            }
+
+            foreach (var merge in profile?.Merges ?? [])
+            {
+                pending.Push(merge.MergedId);
+            }
+        }
+
+        return subjects;
     }
 
     /// <summary>Whether a customer was erased.</summary>

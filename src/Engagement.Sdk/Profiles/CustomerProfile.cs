@@ -34,6 +34,25 @@ public sealed record CustomerProfile
     /// <summary>The customer's locale (for example <c>uk-UA</c>); <see langword="null"/> when unknown.</summary>
     public string? Locale { get; init; }
 
+    /// <summary>
+    /// When each trait was last set (the time of the event that set it). A late event never overwrites a trait set by a newer
+    /// one, and merges use these times for <see cref="TraitMergeRule.NewestWins"/> and <see cref="TraitMergeRule.OldestWins"/>.
+    /// </summary>
+    public ImmutableDictionary<string, DateTimeOffset> TraitTimes { get; init; } = ImmutableDictionary<string, DateTimeOffset>.Empty.WithComparers(StringComparer.Ordinal);
+
+    /// <summary>The merges this profile survived, oldest first; the last one can be undone.</summary>
+    public ImmutableArray<ProfileMerge> Merges { get; init; } = [];
+
+    /// <summary>
+    /// Set when this profile was merged into another: it then holds nothing else, and events and calls that name it go to
+    /// <see cref="ProfileRedirect.SurvivorId"/>.
+    /// </summary>
+    public ProfileRedirect? MergedInto { get; init; }
+
+    /// <summary>Whether this profile was merged into another and now only redirects.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsMerged => MergedInto is not null;
+
     /// <summary>Behavioural aggregates kept up to date from events.</summary>
     public BehaviourAggregates Behaviour { get; init; } = new();
 

@@ -25,16 +25,51 @@ public static class ProfileUpdater
             throw new EngagementValidationException("customerId", engagementEvent.CustomerId.Value, $"the event belongs to another customer than the profile '{profile.Id}'");
         }
 
+        return ApplyTo(profile, engagementEvent, []);
+    }
+
+    /// <summary>
+    /// Applies an event to the profile identity resolution routed it to (which may have another id than the event names,
+    /// after a merge), adding the event's identifiers except <paramref name="withheld"/> ones (identifiers another person holds).
+    /// </summary>
+    /// <param name="profile">The profile the event belongs to.</param>
+    /// <param name="engagementEvent">The validated event.</param>
+    /// <param name="withheld">Identifiers not to add.</param>
+    /// <returns>The updated profile.</returns>
+    /// <exception cref="EngagementValidationException">A refund does not match an order of the customer, or exceeds it.</exception>
+    public static CustomerProfile ApplyTo(CustomerProfile profile, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        ArgumentNullException.ThrowIfNull(engagementEvent);
+        ArgumentNullException.ThrowIfNull(withheld);
         foreach (var identifier in engagementEvent.Identifiers)
         {
-            profile = profile.WithIdentifier(identifier);
+            if (withheld.Count == 0 || !withheld.Contains(identifier))
+            {
+                profile = profile.WithIdentifier(identifier);
+            }
         }
 
         if (engagementEvent is ProfileUpdated update)
         {
+            var traits = profile.Traits.ToBuilder();
+            var times = profile.TraitTimes.ToBuilder();
+            foreach (var (name, value) in update.Traits)
+            {
+                // A late event never overwrites a trait that a newer event set.
+                if (times.TryGetValue(name, out var setAt) && setAt > update.Timestamp)
+                {
+                    continue;
+                }
+
+                traits[name] = value;
+                times[name] = update.Timestamp;
+            }
+
             profile = profile with
             {
-                Traits = profile.Traits.SetItems(update.Traits),
+                Traits = traits.ToImmutable(),
+                TraitTimes = times.ToImmutable(),
                 ChannelPreferences = profile.ChannelPreferences.SetItems(update.ChannelPreferences),
                 TimeZone = update.TimeZone ?? profile.TimeZone,
                 Locale = update.Locale ?? profile.Locale,

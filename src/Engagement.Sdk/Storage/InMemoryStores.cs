@@ -35,6 +35,7 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
         ArgumentNullException.ThrowIfNull(profile);
         cancellationToken.ThrowIfCancellationRequested();
         var saved = profile with { Version = profile.Version + 1 };
+        CustomerProfile? previous = null;
         if (profile.Version == 0)
         {
             if (!_profiles.TryAdd(profile.Id, saved))
@@ -48,6 +49,20 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
                 || !_profiles.TryUpdate(profile.Id, saved, current))
             {
                 throw new ConcurrencyConflictException(profile.Id, profile.Version, _profiles.TryGetValue(profile.Id, out var now) ? now.Version : 0);
+            }
+
+            previous = current;
+        }
+
+        if (previous is not null)
+        {
+            // Identifiers the profile no longer holds (after a merge or an unmerge) are released.
+            foreach (var identifier in previous.Identifiers)
+            {
+                if (!saved.Identifiers.Contains(identifier))
+                {
+                    _byIdentifier.TryRemove(new KeyValuePair<Identifier, CustomerId>(identifier, saved.Id));
+                }
             }
         }
 

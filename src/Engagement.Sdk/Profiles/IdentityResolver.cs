@@ -1,0 +1,456 @@
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Sdk.Profiles;
+
+/// <summary>An identifier an event presented that was not stitched, and why.</summary>
+/// <param name="Identifier">The identifier.</param>
+/// <param name="OwnerId">The profile that holds it.</param>
+/// <param name="Reason">Why the two profiles were not merged.</param>
+public sealed record IdentityConflict(Identifier Identifier, CustomerId OwnerId, string Reason);
+
+/// <summary>Where an event or call lands after identity resolution.</summary>
+/// <param name="CustomerId">The profile it belongs to (the survivor of any merge).</param>
+/// <param name="Merges">The merges this resolution performed.</param>
+/// <param name="Conflicts">Identifiers that matched another profile which could not be merged; they are not added to the profile.</param>
+public sealed record IdentityResolution(CustomerId CustomerId, ImmutableArray<ProfileMerge> Merges, ImmutableArray<IdentityConflict> Conflicts);
+
+/// <summary>The outcome of undoing a merge.</summary>
+/// <param name="Survivor">The surviving profile as restored.</param>
+/// <param name="Restored">The merged profile, restored to a profile of its own.</param>
+/// <param name="Merge">The merge that was undone.</param>
+public sealed record UnmergeResult(CustomerProfile Survivor, CustomerProfile Restored, ProfileMerge Merge);
+
+/// <summary>
+/// Identity resolution over the stores: follows merged profiles to their survivor, stitches profiles that share an
+/// identifier by the <see cref="IdentityOptions"/> rules, merges on request, and undoes the last merge. Merges never widen
+/// consent: each restriction the merged profile had (withdrawn, denied, objected) is appended to the survivor's ledger
+/// unless the survivor is already as restrictive. Every write is guarded by the profiles' versions, so concurrent writers
+/// (other processes included) never lose an update: a conflicting step is re-read and retried.
+/// </summary>
+/// <remarks>
+/// A merge is written in two steps: first the merged profile becomes a redirect that keeps its own state, then the survivor
+/// absorbs it and records the merge. If a process stops between the two, the next read of the redirect completes the merge.
+/// </remarks>
+public sealed class IdentityResolver
+{
+    private const int MaxAttempts = 8;
+    private const int MaxRedirects = 32;
+    private readonly IProfileStore _profiles;
+    private readonly IEventStore _events;
+    private readonly ConsentLedger _ledger;
+    private readonly TimeProvider _time;
+    private readonly IdentityOptions _rules;
+
+    /// <summary>Creates the resolver.</summary>
+    /// <param name="profiles">The profile store.</param>
+    /// <param name="events">The event store (read to replay events when a merge is undone).</param>
+    /// <param name="ledger">The consent ledger.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="options">The options (<see cref="EngagementOptions.Identity"/>).</param>
+    public IdentityResolver(IProfileStore profiles, IEventStore events, ConsentLedger ledger, TimeProvider time, IOptions<EngagementOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
+        _events = events ?? throw new ArgumentNullException(nameof(events));
+        _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _rules = options.Value.Identity;
+    }
+
+    /// <summary>The rules in force.</summary>
+    public IdentityOptions Rules => _rules;
+
+    /// <summary>Loads the profile a customer id stands for, following merges to the survivor.</summary>
+    /// <param name="customerId">Any id the customer was ever known by.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The live profile, or <see langword="null"/> when none exists.</returns>
+    public async ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => (await FollowAsync(customerId, cancellationToken).ConfigureAwait(false)).Profile;
+
+    /// <summary>Finds the live profile that holds an identifier.</summary>
+    /// <param name="identifier">The identifier (normalised on construction).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The profile, or <see langword="null"/>.</returns>
+    public async ValueTask<CustomerProfile?> FindAsync(Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        var owner = await _profiles.FindByIdentifierAsync(identifier, cancellationToken).ConfigureAwait(false);
+        return owner is { IsMerged: true } ? await GetAsync(owner.Id, cancellationToken).ConfigureAwait(false) : owner;
+    }
+
+    /// <summary>
+    /// Resolves where an event or call belongs: follows <paramref name="customerId"/> to its survivor, then stitches each of
+    /// <paramref name="identifiers"/> that another profile holds, when the identifier's kind merges on match and no exclusive
+    /// identifier stands in the way. An anonymous profile merges into a known one; otherwise the named customer survives.
+    /// </summary>
+    /// <param name="customerId">The customer the event names.</param>
+    /// <param name="identifiers">The identifiers it carries.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The profile the event belongs to, the merges performed, and the identifiers that were not stitched.</returns>
+    public async ValueTask<IdentityResolution> ResolveAsync(CustomerId customerId, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken = default)
+    {
+        var (target, profile) = await FollowAsync(customerId, cancellationToken).ConfigureAwait(false);
+        if (identifiers.IsDefaultOrEmpty)
+        {
+            return new IdentityResolution(target, [], []);
+        }
+
+        var merges = ImmutableArray.CreateBuilder<ProfileMerge>();
+        var conflicts = ImmutableArray.CreateBuilder<IdentityConflict>();
+        foreach (var identifier in identifiers)
+        {
+            if (!_rules.RuleFor(identifier.Kind).MergeOnMatch || (profile is not null && profile.Identifiers.Contains(identifier)))
+            {
+                continue;
+            }
+
+            var owner = await FindAsync(identifier, cancellationToken).ConfigureAwait(false);
+            if (owner is null || owner.Id == target)
+            {
+                continue;
+            }
+
+            var current = (profile ?? CustomerProfile.New(target)) with { Identifiers = Union(profile?.Identifiers ?? [], identifiers, identifier) };
+            var blocking = _rules.ExclusiveConflicts(current, owner);
+            if (!blocking.IsEmpty)
+            {
+                conflicts.Add(new IdentityConflict(identifier, owner.Id, $"'{owner.Id}' holds {blocking[0].Right} and this customer presents {blocking[0].Left}: {blocking[0].Left.Kind} is exclusive, so they are two people"));
+                continue;
+            }
+
+            // A known person survives an anonymous one; between equals, the customer the event names survives unless it is new.
+            var ownerKnown = _rules.IsKnown(owner);
+            var currentKnown = _rules.IsKnown(current);
+            var ownerSurvives = ownerKnown != currentKnown ? ownerKnown : profile is null;
+            var (survivorId, mergedId) = ownerSurvives ? (owner.Id, target) : (target, owner.Id);
+            var merge = await MergeCoreAsync(survivorId, mergedId, MergeReason.SharedIdentifier, identifier, cancellationToken).ConfigureAwait(false);
+            merges.Add(merge.Merge);
+            target = survivorId;
+            profile = merge.Survivor;
+        }
+
+        return new IdentityResolution(target, merges.ToImmutable(), conflicts.ToImmutable());
+    }
+
+    /// <summary>Merges <paramref name="mergedId"/> into <paramref name="survivorId"/> because the host knows they are one person.</summary>
+    /// <param name="survivorId">The profile that survives.</param>
+    /// <param name="mergedId">The profile merged into it (it becomes a redirect).</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The survivor after the merge.</returns>
+    /// <exception cref="EngagementValidationException">The ids are equal, a profile is missing or already merged, or exclusive identifiers differ.</exception>
+    public async ValueTask<CustomerProfile> MergeAsync(CustomerId survivorId, CustomerId mergedId, CancellationToken cancellationToken = default)
+    {
+        if (await _profiles.GetAsync(survivorId, cancellationToken).ConfigureAwait(false) is not { IsMerged: false })
+        {
+            throw new EngagementValidationException("survivorId", survivorId.Value, "must name an existing profile that was not merged into another");
+        }
+
+        if (await _profiles.GetAsync(mergedId, cancellationToken).ConfigureAwait(false) is not { IsMerged: false })
+        {
+            throw new EngagementValidationException("mergedId", mergedId.Value, "must name an existing profile that was not merged into another");
+        }
+
+        return (await MergeCoreAsync(survivorId, mergedId, MergeReason.Requested, null, cancellationToken).ConfigureAwait(false)).Survivor;
+    }
+
+    /// <summary>
+    /// Undoes the survivor's most recent merge: the survivor returns to its state just before the merge, the merged profile
+    /// to its own, and each gets back the events addressed to it since the merge (replayed in time order). Restrictions
+    /// carried into the survivor's consent ledger stay: an unmerge never grants anything.
+    /// </summary>
+    /// <param name="survivorId">The surviving profile.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>Both profiles as restored, and the merge undone.</returns>
+    /// <exception cref="EngagementValidationException">The profile does not exist or has no merge to undo.</exception>
+    public async ValueTask<UnmergeResult> UnmergeAsync(CustomerId survivorId, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var survivor = await _profiles.GetAsync(survivorId, cancellationToken).ConfigureAwait(false);
+            if (survivor is null || survivor.IsMerged)
+            {
+                throw new EngagementValidationException("survivorId", survivorId.Value, "must name an existing profile that was not merged into another");
+            }
+
+            if (survivor.Merges.IsEmpty)
+            {
+                throw new EngagementValidationException("survivorId", survivorId.Value, "the profile has no merge to undo");
+            }
+
+            var merge = survivor.Merges[^1];
+            var stub = await _profiles.GetAsync(merge.MergedId, cancellationToken).ConfigureAwait(false);
+            if (stub?.MergedInto is not { } redirect || redirect.MergeId != merge.MergeId)
+            {
+                throw new EngagementValidationException("mergedId", merge.MergedId.Value, $"the merged profile no longer redirects to '{survivorId}' by merge '{merge.MergeId}'");
+            }
+
+            var remaining = survivor.Merges.RemoveAt(survivor.Merges.Length - 1);
+            var restoredSurvivor = merge.SurvivorBefore with { Version = survivor.Version, Merges = remaining };
+            var restored = redirect.Before with { Version = stub.Version, MergedInto = null };
+
+            // Each side gets back the events addressed to it since the merge, but not the other side's identifiers.
+            var theirs = redirect.Before.Identifiers.Except(merge.SurvivorBefore.Identifiers).ToHashSet();
+            var ours = merge.SurvivorBefore.Identifiers.Except(redirect.Before.Identifiers).ToHashSet();
+            restoredSurvivor = await ReplayAsync(restoredSurvivor, [survivorId, .. remaining.Select(m => m.MergedId)], merge.At, theirs, cancellationToken).ConfigureAwait(false);
+            restored = await ReplayAsync(restored, [merge.MergedId, .. redirect.Before.Merges.Select(m => m.MergedId)], merge.At, ours, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // The survivor first: it releases the identifiers the merged profile then takes back.
+                var savedSurvivor = await _profiles.SaveAsync(restoredSurvivor, cancellationToken).ConfigureAwait(false);
+                var savedRestored = await _profiles.SaveAsync(restored, cancellationToken).ConfigureAwait(false);
+                return new UnmergeResult(savedSurvivor, savedRestored, merge);
+            }
+            catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
+            {
+                // Re-read both and try again.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads every event of a customer across the ids merged into it, oldest first: the events are stored under the id each
+    /// was sent with.
+    /// </summary>
+    /// <param name="customerId">The customer (any id it was known by).</param>
+    /// <param name="from">The inclusive start, or <see langword="null"/>.</param>
+    /// <param name="to">The exclusive end, or <see langword="null"/>.</param>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>The events in time order (ties by event id).</returns>
+    public async IAsyncEnumerable<EngagementEvent> ReadEventsAsync(CustomerId customerId, DateTimeOffset? from = null, DateTimeOffset? to = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (target, profile) = await FollowAsync(customerId, cancellationToken).ConfigureAwait(false);
+        var ids = new List<CustomerId> { target };
+        if (profile is not null)
+        {
+            await CollectMergedIdsAsync(profile, ids, cancellationToken).ConfigureAwait(false);
+        }
+
+        var events = new List<EngagementEvent>();
+        foreach (var id in ids)
+        {
+            await foreach (var e in _events.ReadAsync(id, from, to, cancellationToken).ConfigureAwait(false))
+            {
+                events.Add(e);
+            }
+        }
+
+        events.Sort(static (a, b) => a.Timestamp != b.Timestamp ? a.Timestamp.CompareTo(b.Timestamp) : string.CompareOrdinal(a.EventId, b.EventId));
+        foreach (var e in events)
+        {
+            yield return e;
+        }
+    }
+
+    private async ValueTask CollectMergedIdsAsync(CustomerProfile profile, List<CustomerId> ids, CancellationToken cancellationToken)
+    {
+        foreach (var merge in profile.Merges)
+        {
+            if (ids.Contains(merge.MergedId))
+            {
+                continue;
+            }
+
+            ids.Add(merge.MergedId);
+            if (await _profiles.GetAsync(merge.MergedId, cancellationToken).ConfigureAwait(false) is { MergedInto: { } redirect })
+            {
+                await CollectMergedIdsAsync(redirect.Before, ids, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async ValueTask<(CustomerId Id, CustomerProfile? Profile)> FollowAsync(CustomerId customerId, CancellationToken cancellationToken)
+    {
+        var id = customerId;
+        for (var hop = 0; hop < MaxRedirects; hop++)
+        {
+            var profile = await _profiles.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (profile?.MergedInto is not { } redirect)
+            {
+                return (id, profile);
+            }
+
+            await CompleteAsync(profile, redirect, null, MergeReason.Requested, [], cancellationToken).ConfigureAwait(false);
+            id = redirect.SurvivorId;
+        }
+
+        throw new EngagementValidationException("customerId", customerId.Value, $"more than {MaxRedirects} merges chain from this id; the merge history is inconsistent");
+    }
+
+    private async ValueTask<(CustomerProfile Survivor, ProfileMerge Merge)> MergeCoreAsync(CustomerId survivorId, CustomerId mergedId, MergeReason reason, Identifier? matchedOn, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var merged = await _profiles.GetAsync(mergedId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(mergedId);
+            if (merged.MergedInto is { } existing)
+            {
+                if (existing.SurvivorId != survivorId)
+                {
+                    throw new EngagementValidationException("mergedId", mergedId.Value, $"the profile was already merged into '{existing.SurvivorId}'");
+                }
+
+                return await CompleteAsync(merged, existing, matchedOn, reason, [], cancellationToken).ConfigureAwait(false);
+            }
+
+            var survivor = await _profiles.GetAsync(survivorId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(survivorId);
+            ProfileMerger.Combine(survivor, merged, _rules); // validates before anything is written
+            var at = _time.GetUtcNow();
+            var mergeId = ProfileMerger.MergeIdFor(survivorId, merged);
+            var carried = await CarryRestrictionsAsync(mergedId, survivorId, mergeId, at, cancellationToken).ConfigureAwait(false);
+            var redirect = new ProfileRedirect(survivorId, mergeId, at, merged with { Version = 0 });
+            CustomerProfile stub;
+            try
+            {
+                stub = await _profiles.SaveAsync(new CustomerProfile { Id = mergedId, Version = merged.Version, MergedInto = redirect }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
+            {
+                continue;
+            }
+
+            return await CompleteAsync(stub, redirect, matchedOn, reason, carried, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<(CustomerProfile Survivor, ProfileMerge Merge)> CompleteAsync(CustomerProfile stub, ProfileRedirect redirect, Identifier? matchedOn, MergeReason reason, ImmutableArray<string> carried, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var survivor = await _profiles.GetAsync(redirect.SurvivorId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(redirect.SurvivorId);
+            foreach (var done in survivor.Merges)
+            {
+                if (done.MergeId == redirect.MergeId)
+                {
+                    return (survivor, done);
+                }
+            }
+
+            CustomerProfile combined;
+            try
+            {
+                combined = ProfileMerger.Combine(survivor, redirect.Before, _rules);
+            }
+            catch (EngagementValidationException)
+            {
+                // The survivor changed so that the merge is no longer allowed: give the merged profile its state back.
+                await _profiles.SaveAsync(redirect.Before with { Version = stub.Version }, cancellationToken).ConfigureAwait(false);
+                throw;
+            }
+
+            var merge = new ProfileMerge
+            {
+                MergeId = redirect.MergeId,
+                SurvivorId = redirect.SurvivorId,
+                MergedId = stub.Id,
+                At = redirect.At,
+                Reason = reason,
+                MatchedOn = matchedOn,
+                SurvivorBefore = survivor with { Version = 0, Merges = [] },
+                CarriedConsentRecordIds = carried,
+            };
+            try
+            {
+                var saved = await _profiles.SaveAsync(combined with { Merges = survivor.Merges.Add(merge) }, cancellationToken).ConfigureAwait(false);
+                return (saved, merge);
+            }
+            catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
+            {
+                // Another writer updated the survivor: merge into its new state.
+            }
+        }
+    }
+
+    private async ValueTask<ImmutableArray<string>> CarryRestrictionsAsync(CustomerId mergedId, CustomerId survivorId, string mergeId, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        var theirs = await _ledger.GetStateAsync(mergedId, cancellationToken).ConfigureAwait(false);
+        if (theirs.Records.IsEmpty)
+        {
+            return [];
+        }
+
+        var ours = await _ledger.GetStateAsync(survivorId, cancellationToken).ConfigureAwait(false);
+        var carried = ImmutableArray.CreateBuilder<string>();
+        var seen = new HashSet<(Channels.Channel?, Purpose, Identifier?)>();
+        foreach (var record in theirs.Records)
+        {
+            // Records are in precedence order: the first one per key is the one in force.
+            if (record.EffectiveAt > at || !seen.Add((record.Channel, record.Purpose, record.Identifier)))
+            {
+                continue;
+            }
+
+            if (record.Status is not (ConsentStatus.Withdrawn or ConsentStatus.Denied or ConsentStatus.Objected)
+                || ours.Records.FirstOrDefault(r => r.EffectiveAt <= at && r.Channel == record.Channel && r.Purpose == record.Purpose && r.Identifier == record.Identifier) is { IsRestrictive: true, Status: not ConsentStatus.PendingConfirmation })
+            {
+                continue;
+            }
+
+            var recordId = "carried-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(mergeId + "\u0001" + record.RecordId)).AsSpan(0, 12));
+            await _ledger.RecordAsync(
+                record with
+                {
+                    RecordId = recordId,
+                    CustomerId = survivorId,
+                    Source = "merge:" + mergeId,
+                    EffectiveAt = at,
+                    ExpiresAt = null,
+                },
+                cancellationToken).ConfigureAwait(false);
+            carried.Add(recordId);
+        }
+
+        return carried.ToImmutable();
+    }
+
+    private async ValueTask<CustomerProfile> ReplayAsync(CustomerProfile profile, IReadOnlyList<CustomerId> ids, DateTimeOffset since, HashSet<Identifier> withheld, CancellationToken cancellationToken)
+    {
+        var events = new List<EngagementEvent>();
+        foreach (var id in ids)
+        {
+            await foreach (var e in _events.ReadAsync(id, since, null, cancellationToken).ConfigureAwait(false))
+            {
+                events.Add(e);
+            }
+        }
+
+        events.Sort(static (a, b) => a.Timestamp != b.Timestamp ? a.Timestamp.CompareTo(b.Timestamp) : string.CompareOrdinal(a.EventId, b.EventId));
+        foreach (var e in events)
+        {
+            try
+            {
+                profile = ProfileUpdater.ApplyTo(profile, e, withheld);
+            }
+            catch (EngagementValidationException)
+            {
+                // An event that no longer applies on its own (a refund of an order the other profile holds) is skipped.
+            }
+        }
+
+        return profile;
+    }
+
+    private static ImmutableArray<Identifier> Union(ImmutableArray<Identifier> held, ImmutableArray<Identifier> presented, Identifier upTo)
+    {
+        var builder = held.ToBuilder();
+        foreach (var identifier in presented)
+        {
+            if (identifier == upTo)
+            {
+                break;
+            }
+
+            if (!builder.Contains(identifier))
+            {
+                builder.Add(identifier);
+            }
+        }
+
+        return builder.ToImmutable();
+    }
+}
