@@ -49,6 +49,25 @@ public abstract record EngagementEvent
 
     private readonly ImmutableArray<Identifier> _identifiers;
 
+    /// <summary>The event schema version this library reads and writes.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    /// <summary>
+    /// The version of the event schema the producer wrote (absent means <see cref="CurrentSchemaVersion"/>). Fields are checked
+    /// against the declared version: a field that version does not define is rejected, and so is a version this library
+    /// does not know.
+    /// </summary>
+    /// <exception cref="EngagementValidationException">The version is not one this library knows.</exception>
+    public int SchemaVersion
+    {
+        get;
+        init => field = value is CurrentSchemaVersion or 0
+            ? CurrentSchemaVersion
+            : throw new EngagementValidationException("schemaVersion", value, $"this library reads event schema version {CurrentSchemaVersion} only");
+    }
+
+        = CurrentSchemaVersion;
+
     /// <summary>The event's type name as used in JSON (<c>purchased</c>, <c>product_viewed</c>, …).</summary>
     [JsonIgnore]
     public abstract string TypeName { get; }

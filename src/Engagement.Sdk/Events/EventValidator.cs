@@ -24,6 +24,11 @@ public sealed class EventValidator
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
         Text.RequireToken("eventId", engagementEvent.EventId);
+        if (engagementEvent.SchemaVersion != EngagementEvent.CurrentSchemaVersion)
+        {
+            throw new EngagementValidationException("schemaVersion", engagementEvent.SchemaVersion, $"this library reads event schema version {EngagementEvent.CurrentSchemaVersion} only");
+        }
+
         if (engagementEvent.CustomerId.IsEmpty)
         {
             throw new EngagementValidationException("customerId", null, "an event must name its customer");

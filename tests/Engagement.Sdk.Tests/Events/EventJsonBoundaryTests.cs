@@ -42,6 +42,7 @@ public sealed class EventJsonBoundaryTests
     [InlineData("""{"type":"product_viewed","eventId":"e1","customerId":"c\u0000","timestamp":"2026-01-01T10:00:00Z","productId":"p"}""", "customerId")]
     [InlineData("""{"type":"added_to_cart","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"p","unitPrice":{"amount":1,"currency":"XXX"}}""", "currency")]
     [InlineData("""{"type":"teleported","eventId":"e1"}""", "payload")]
+    [InlineData("""{"type":"product_viewed","schemaVersion":2,"eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"p"}""", "schemaVersion")]
     [InlineData("""{"eventId":"e1"}""", "type")]
     [InlineData("{not json", "payload")]
     public void Deserialize_BadPayload_NamesTheField(string json, string field)
