@@ -168,7 +168,7 @@ public sealed class SqliteDatabase : IAsyncDisposable, IDisposable
         _connection.Open();
         using (var pragmas = _connection.CreateCommand())
         {
-            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};";
+            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};";
             pragmas.ExecuteNonQuery();
         }
 

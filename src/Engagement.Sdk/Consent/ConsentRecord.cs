@@ -43,7 +43,7 @@ public enum LawfulBasis
 /// <param name="CollectionPoint">Where it was collected (a form id, the checkout, an SMS keyword).</param>
 /// <param name="IpAddress">The customer's IP address, when given.</param>
 /// <param name="UserAgent">The customer's user agent, when given.</param>
-public sealed record ConsentEvidence(string NoticeVersion, string CollectionPoint, string? IpAddress = null, string? UserAgent = null)
+public sealed record ConsentEvidence(string NoticeVersion, string CollectionPoint, [property: PersonalData] string? IpAddress = null, [property: PersonalData] string? UserAgent = null)
 {
     /// <summary>For a pending double opt-in: the SHA-256 of the confirmation token (the token itself is never stored).</summary>
     public string? TokenHash { get; init; }
@@ -78,6 +78,7 @@ public sealed record ConsentRecord
     public required Purpose Purpose { get; init; }
 
     /// <summary>The identifier the record binds to (this email address, this phone number); <see langword="null"/> for all of the customer's identifiers on the channel.</summary>
+    [PersonalData]
     public Identifier? Identifier { get; init; }
 
     /// <summary>The state expressed.</summary>

@@ -43,6 +43,7 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IPermissionGate, PermissionGate>();
         services.TryAddSingleton<ConsentLedger>();
         services.TryAddSingleton<IdentityResolver>();
+        services.TryAddSingleton<CustomerDataPortability>();
         services.TryAddSingleton<Engagement.Sdk.Profiles.CustomerErasure>();
         services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();

@@ -41,6 +41,7 @@ public abstract record EngagementEvent
     public Channel? Channel { get; init; }
 
     /// <summary>Identifiers seen with the event (an email at checkout, a device id), which the profile learns.</summary>
+    [PersonalData]
     public ImmutableArray<Identifier> Identifiers
     {
         get => _identifiers.IsDefault ? [] : _identifiers;
@@ -312,6 +313,7 @@ public sealed record CustomEvent : EngagementEvent
     public required string Name { get; init; }
 
     /// <summary>The event's properties.</summary>
+    [PersonalData]
     public ImmutableDictionary<string, TraitValue> Properties
     {
         get => _properties ?? ImmutableDictionary<string, TraitValue>.Empty;
@@ -339,6 +341,7 @@ public sealed record CustomEvent : EngagementEvent
 public sealed record ProfileUpdated : EngagementEvent
 {
     /// <summary>Traits to set (name → typed value); traits not named keep their values.</summary>
+    [PersonalData]
     public ImmutableDictionary<string, TraitValue> Traits
     {
         get => _traits ?? ImmutableDictionary<string, TraitValue>.Empty;
@@ -348,9 +351,11 @@ public sealed record ProfileUpdated : EngagementEvent
     private readonly ImmutableDictionary<string, TraitValue>? _traits;
 
     /// <summary>The customer's IANA time zone (for example <c>Europe/Kyiv</c>), when it changed.</summary>
+    [PersonalData]
     public string? TimeZone { get; init; }
 
     /// <summary>The customer's locale (for example <c>uk-UA</c>), when it changed.</summary>
+    [PersonalData]
     public string? Locale { get; init; }
 
     /// <summary>Preferred channel per kind of message to set (for example <c>shipping</c> → SMS).</summary>

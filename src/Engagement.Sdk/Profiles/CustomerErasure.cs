@@ -63,7 +63,7 @@ public sealed class CustomerErasure
         }
 
         // The person is every id merged into one profile: erase them all, and the state each redirect keeps.
-        var subjects = await CollectSubjectsAsync(customerId, cancellationToken).ConfigureAwait(false);
+        var subjects = await CollectSubjectsAsync(_profiles, customerId, cancellationToken).ConfigureAwait(false);
         var identifiers = new HashSet<Identifier>();
         foreach (var subject in subjects)
         {
@@ -110,7 +110,8 @@ public sealed class CustomerErasure
         return new ErasureReport(customerId, removed.ToImmutable(), identifiers.Count);
     }
 
-    private async ValueTask<List<CustomerId>> CollectSubjectsAsync(CustomerId customerId, CancellationToken cancellationToken)
+    // Every id that stands for the same person: the id, the profile it was merged into, and the ids merged into either.
+    internal static async ValueTask<List<CustomerId>> CollectSubjectsAsync(IProfileStore profiles, CustomerId customerId, CancellationToken cancellationToken)
     {
         var subjects = new List<CustomerId>();
         var pending = new Stack<CustomerId>();
@@ -124,7 +125,7 @@ public sealed class CustomerErasure
             }
 
             subjects.Add(id);
-            var profile = await _profiles.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var profile = await profiles.GetAsync(id, cancellationToken).ConfigureAwait(false);
             if (profile?.MergedInto is { } redirect)
             {
                 pending.Push(redirect.SurvivorId);

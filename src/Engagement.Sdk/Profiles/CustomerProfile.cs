@@ -20,18 +20,22 @@ public sealed record CustomerProfile
     public long Version { get; init; }
 
     /// <summary>The identifiers the customer is known by (normalised, without duplicates).</summary>
+    [PersonalData]
     public ImmutableArray<Identifier> Identifiers { get; init; } = [];
 
     /// <summary>Traits the host recorded (name → typed value).</summary>
+    [PersonalData]
     public ImmutableDictionary<string, TraitValue> Traits { get; init; } = ImmutableDictionary<string, TraitValue>.Empty.WithComparers(StringComparer.Ordinal);
 
     /// <summary>The channel the customer prefers per kind of message (for example <c>shipping</c> → SMS, <c>new_arrivals</c> → email).</summary>
     public ImmutableDictionary<string, Channel> ChannelPreferences { get; init; } = ImmutableDictionary<string, Channel>.Empty.WithComparers(StringComparer.Ordinal);
 
     /// <summary>The customer's IANA time zone (for example <c>Europe/Kyiv</c>), used for quiet hours; <see langword="null"/> when unknown.</summary>
+    [PersonalData]
     public string? TimeZone { get; init; }
 
     /// <summary>The customer's locale (for example <c>uk-UA</c>); <see langword="null"/> when unknown.</summary>
+    [PersonalData]
     public string? Locale { get; init; }
 
     /// <summary>

@@ -30,6 +30,7 @@ public sealed record Identifier
     public IdentifierKind Kind { get; }
 
     /// <summary>The normalised value.</summary>
+    [PersonalData]
     public string Value { get; }
 
     /// <summary>An email address.</summary>

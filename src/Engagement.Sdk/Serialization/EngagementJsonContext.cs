@@ -28,6 +28,7 @@ namespace Engagement.Sdk.Serialization;
 [JsonSerializable(typeof(List<ConsentRecord>))]
 [JsonSerializable(typeof(ConsentExport))]
 [JsonSerializable(typeof(Suppression))]
+[JsonSerializable(typeof(CustomerExport))]
 public sealed partial class EngagementJsonContext : JsonSerializerContext
 {
 }

@@ -1,0 +1,200 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Serialization;
+using Engagement.Sdk.Storage;
+
+namespace Engagement.Sdk.Profiles;
+
+/// <summary>
+/// Everything recorded about one person (GDPR Art. 15 and 20): every profile that stands for them (the live one and the
+/// redirects of the ids merged into it), their events, their consent ledger and their dispatch log. Versions are not
+/// exported: an import writes fresh profiles.
+/// </summary>
+/// <param name="SchemaVersion">The document's schema version (1).</param>
+/// <param name="CustomerId">The customer the export was asked for.</param>
+/// <param name="ExportedAt">When it was made.</param>
+/// <param name="Profiles">The profiles, the live one first.</param>
+/// <param name="Events">The events addressed to any of the person's ids, oldest first.</param>
+/// <param name="Consent">The consent records, per id in the order they were appended.</param>
+/// <param name="Dispatches">The dispatch log entries, oldest first.</param>
+public sealed record CustomerExport(
+    int SchemaVersion,
+    CustomerId CustomerId,
+    DateTimeOffset ExportedAt,
+    ImmutableArray<CustomerProfile> Profiles,
+    ImmutableArray<EngagementEvent> Events,
+    ImmutableArray<ConsentRecord> Consent,
+    ImmutableArray<DispatchRecord> Dispatches);
+
+/// <summary>Exports everything about one customer as one JSON document, and imports such a document into an empty store.</summary>
+public sealed class CustomerDataPortability
+{
+    /// <summary>The schema version of <see cref="CustomerExport"/> documents this library writes and reads.</summary>
+    public const int SchemaVersion = 1;
+
+    private readonly IProfileStore _profiles;
+    private readonly IEventStore _events;
+    private readonly ConsentLedger _ledger;
+    private readonly IConsentStore _consents;
+    private readonly IDispatchStore _dispatches;
+    private readonly TimeProvider _time;
+
+    /// <summary>Creates the service.</summary>
+    /// <param name="profiles">The profile store.</param>
+    /// <param name="events">The event store.</param>
+    /// <param name="ledger">The consent ledger (an import validates records through it).</param>
+    /// <param name="consents">The consent store.</param>
+    /// <param name="dispatches">The dispatch log.</param>
+    /// <param name="time">The clock.</param>
+    public CustomerDataPortability(IProfileStore profiles, IEventStore events, ConsentLedger ledger, IConsentStore consents, IDispatchStore dispatches, TimeProvider time)
+    {
+        _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
+        _events = events ?? throw new ArgumentNullException(nameof(events));
+        _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
+        _consents = consents ?? throw new ArgumentNullException(nameof(consents));
+        _dispatches = dispatches ?? throw new ArgumentNullException(nameof(dispatches));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+    }
+
+    /// <summary>Exports everything about the person <paramref name="customerId"/> stands for.</summary>
+    /// <param name="customerId">Any id the person is known by.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    /// <returns>The export (empty collections when nothing is recorded).</returns>
+    public async ValueTask<CustomerExport> ExportAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        var subjects = await CustomerErasure.CollectSubjectsAsync(_profiles, customerId, cancellationToken).ConfigureAwait(false);
+        var profiles = new List<CustomerProfile>();
+        var events = new List<EngagementEvent>();
+        var consent = new List<ConsentRecord>();
+        var dispatches = new List<DispatchRecord>();
+        foreach (var subject in subjects)
+        {
+            if (await _profiles.GetAsync(subject, cancellationToken).ConfigureAwait(false) is { } profile)
+            {
+                profiles.Add(profile with { Version = 0 });
+            }
+
+            await foreach (var e in _events.ReadAsync(subject, null, null, cancellationToken).ConfigureAwait(false))
+            {
+                events.Add(e);
+            }
+
+            consent.AddRange(await _consents.ReadAsync(subject, cancellationToken).ConfigureAwait(false));
+            dispatches.AddRange(await _dispatches.ListAsync(subject, DateTimeOffset.MinValue, cancellationToken).ConfigureAwait(false));
+        }
+
+        profiles.Sort(static (a, b) => a.IsMerged.CompareTo(b.IsMerged));
+        events.Sort(static (a, b) => a.Timestamp != b.Timestamp ? a.Timestamp.CompareTo(b.Timestamp) : string.CompareOrdinal(a.EventId, b.EventId));
+        dispatches.Sort(static (a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
+        return new CustomerExport(SchemaVersion, customerId, _time.GetUtcNow(), [.. profiles], [.. events], [.. consent], [.. dispatches]);
+    }
+
+    /// <summary>
+    /// Imports an export into stores that do not know the person yet. Everything is checked before anything is written: the
+    /// schema version, that every item belongs to one of the exported ids, and that none of those ids has a profile already.
+    /// Consent records pass the ledger's validation again. Events and consent records already present are skipped.
+    /// </summary>
+    /// <param name="export">The export.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    /// <returns>How many profiles, events, consent records and dispatches were written.</returns>
+    /// <exception cref="EngagementValidationException">The document is not a valid export, or one of its profiles exists.</exception>
+    public async ValueTask<ImportCounts> ImportAsync(CustomerExport export, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(export);
+        if (export.SchemaVersion != SchemaVersion)
+        {
+            throw new EngagementValidationException("schemaVersion", export.SchemaVersion, $"only customer export schema version {SchemaVersion} is understood");
+        }
+
+        var ids = export.Profiles.Select(p => p.Id).ToHashSet();
+        ids.Add(export.CustomerId);
+        Require("events", export.Events.Select(e => e.CustomerId), ids);
+        Require("consent", export.Consent.Select(r => r.CustomerId), ids);
+        Require("dispatches", export.Dispatches.Select(d => d.CustomerId), ids);
+        foreach (var profile in export.Profiles)
+        {
+            if (await _profiles.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                throw new EngagementValidationException("profiles.id", profile.Id.Value, "a profile with this id exists already: an export is imported into a store that does not know the customer");
+            }
+        }
+
+        // Redirects last, so that the live profile takes the identifiers first.
+        var profiles = 0;
+        foreach (var profile in export.Profiles.OrderBy(p => p.IsMerged))
+        {
+            await _profiles.SaveAsync(profile with { Version = 0 }, cancellationToken).ConfigureAwait(false);
+            profiles++;
+        }
+
+        var events = 0;
+        foreach (var e in export.Events)
+        {
+            events += await _events.AppendAsync(e, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended ? 1 : 0;
+        }
+
+        var consent = 0;
+        foreach (var record in export.Consent)
+        {
+            consent += await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended ? 1 : 0;
+        }
+
+        var dispatches = 0;
+        foreach (var dispatch in export.Dispatches)
+        {
+            if (await _dispatches.TryBeginAsync(dispatch with { Status = DispatchStatus.Pending, Attempts = 0, Error = null, CompletedAt = null }, cancellationToken).ConfigureAwait(false))
+            {
+                if (dispatch.Status != DispatchStatus.Pending)
+                {
+                    await _dispatches.CompleteAsync(dispatch.DispatchId, dispatch.Status, dispatch.Attempts, dispatch.Error, dispatch.CompletedAt ?? dispatch.CreatedAt, cancellationToken).ConfigureAwait(false);
+                }
+
+                dispatches++;
+            }
+        }
+
+        return new ImportCounts(profiles, events, consent, dispatches);
+    }
+
+    /// <summary>Writes an export as UTF-8 JSON.</summary>
+    /// <param name="export">The export.</param>
+    /// <returns>The JSON bytes.</returns>
+    public static byte[] ToJson(CustomerExport export) => JsonSerializer.SerializeToUtf8Bytes(export, EngagementJsonContext.Default.CustomerExport);
+
+    /// <summary>Reads an export from UTF-8 JSON, strictly (unknown or duplicate properties are errors).</summary>
+    /// <param name="utf8Json">The JSON.</param>
+    /// <returns>The export.</returns>
+    /// <exception cref="EngagementValidationException">The JSON is not a valid export; the field is named.</exception>
+    public static CustomerExport FromJson(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(utf8Json, EngagementJsonContext.Default.CustomerExport)
+                ?? throw new EngagementValidationException("export", "null", "must be a customer export document");
+        }
+        catch (JsonException ex)
+        {
+            throw new EngagementValidationException(string.IsNullOrEmpty(ex.Path) ? "export" : ex.Path.TrimStart('$', '.'), null, "is not valid in a customer export (" + ex.Message.Split(". ")[0] + ")");
+        }
+    }
+
+    private static void Require(string field, IEnumerable<CustomerId> owners, HashSet<CustomerId> ids)
+    {
+        foreach (var owner in owners)
+        {
+            if (!ids.Contains(owner))
+            {
+                throw new EngagementValidationException(field + ".customerId", owner.Value, "every item of an export must belong to one of its profiles");
+            }
+        }
+    }
+}
+
+/// <summary>What an import wrote.</summary>
+/// <param name="Profiles">Profiles saved.</param>
+/// <param name="Events">Events appended.</param>
+/// <param name="ConsentRecords">Consent records appended.</param>
+/// <param name="Dispatches">Dispatch log entries written.</param>
+public sealed record ImportCounts(int Profiles, int Events, int ConsentRecords, int Dispatches);

@@ -1,0 +1,91 @@
+using System.Collections.Immutable;
+using System.Text;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Engagement.Sdk.Sqlite.Tests;
+
+/// <summary>
+/// Every field marked as personal data is planted with a recognisable value, exported, erased, and then looked for in the
+/// bytes of the database file: an erasure must leave no trace of it, not even in freed pages.
+/// </summary>
+public sealed class PersonalDataErasureTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-erasure-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Erase_EveryPersonalDataField_IsExportedThenLeavesNoTraceInTheDatabaseFile()
+    {
+        var path = Path.Combine(_directory, "shop.db");
+        var ann = new CustomerId("customer-7781");
+        var planted = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["CustomerProfile.Identifiers"] = "zoe.sentinel@example.com",
+            ["CustomerProfile.Traits"] = "Sentinel-Surname-Quill",
+            ["CustomerProfile.TimeZone"] = "Pacific/Chatham",
+            ["CustomerProfile.Locale"] = "uk-UA-x-sentinel",
+            ["Identifier.Value"] = "+64 3 555 0199",
+            ["EngagementEvent.Identifiers"] = "device-sentinel-4411",
+            ["ProfileUpdated.Traits"] = "Sentinel-Surname-Quill",
+            ["ProfileUpdated.TimeZone"] = "Pacific/Chatham",
+            ["ProfileUpdated.Locale"] = "uk-UA-x-sentinel",
+            ["CustomEvent.Properties"] = "Sentinel-Gift-Note",
+            ["ConsentRecord.Identifier"] = "zoe.sentinel@example.com",
+            ["ConsentEvidence.IpAddress"] = "127.0.0.1",
+            ["ConsentEvidence.UserAgent"] = "SentinelBrowser/9.9",
+        };
+        planted.Keys.Should().BeEquivalentTo(PersonalDataInventory.Fields, "every marked field is planted here, so a newly marked field must be added to this test");
+
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddEngagement().UseSqlite($"Data Source={path}");
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var engine = provider.GetRequiredService<IEngagementEngine>();
+            var email = Identifier.Email("zoe.sentinel@example.com");
+            var phone = Identifier.Phone("+64 3 555 0199");
+            await engine.TrackAsync(new ProfileUpdated
+            {
+                EventId = "e1", CustomerId = ann, Timestamp = Now.AddHours(-3), Identifiers = [email, phone, Identifier.Device("device-sentinel-4411")],
+                Traits = ImmutableDictionary<string, TraitValue>.Empty.Add("surname", TraitValue.Of("Sentinel-Surname-Quill")),
+                TimeZone = "Pacific/Chatham", Locale = "uk-UA-x-sentinel",
+            });
+            await engine.TrackAsync(new CustomEvent
+            {
+                EventId = "e2", CustomerId = ann, Timestamp = Now.AddHours(-2), Name = "gift_note",
+                Properties = ImmutableDictionary<string, TraitValue>.Empty.Add("note", TraitValue.Of("Sentinel-Gift-Note")),
+            });
+            await engine.RecordConsentAsync(new ConsentRecord
+            {
+                RecordId = "c1", CustomerId = ann, Channel = Channel.Email, Identifier = email, Purpose = Purpose.Marketing,
+                Status = ConsentStatus.Granted, Source = "signup-form", EffectiveAt = Now.AddHours(-1),
+                Evidence = new ConsentEvidence("notice-v1", "signup-form", "127.0.0.1", "SentinelBrowser/9.9"),
+            });
+
+            var export = Encoding.UTF8.GetString(CustomerDataPortability.ToJson(await provider.GetRequiredService<CustomerDataPortability>().ExportAsync(ann)));
+            foreach (var (field, value) in planted)
+            {
+                var stored = field == "Identifier.Value" ? "6435550199" : value;
+                export.Should().Contain(stored, $"the export holds {field}");
+            }
+
+            await provider.GetRequiredService<CustomerErasure>().EraseAsync(ann);
+        }
+
+        var bytes = await File.ReadAllBytesAsync(path);
+        foreach (var (field, value) in planted)
+        {
+            var stored = field == "Identifier.Value" ? "6435550199" : value;
+            bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(stored)).Should().Be(-1, $"{field} ('{stored}') must leave no trace in the database file after erasure");
+        }
+
+        File.Exists(path + "-wal").Should().BeFalse("the write-ahead log is checkpointed and removed when the database closes");
+    }
+}
