@@ -147,7 +147,7 @@ public sealed class EngagementEngine : IEngagementEngine
         _propensity = propensity ?? throw new ArgumentNullException(nameof(propensity));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _options = options.Value;
-        _validator = new EventValidator(time, _options.MaxClockSkew);
+        _validator = new EventValidator(time, _options.MaxClockSkew, _options.LatenessWindow);
         _decider = new NextBestActionDecider(catalog, gate, propensity, stock, dispatcher.CanSend, _options.DecisionJourneyId);
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);

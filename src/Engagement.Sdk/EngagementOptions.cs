@@ -38,6 +38,13 @@ public sealed class EngagementOptions
     /// <value>Defaults to 5 minutes.</value>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How late an event may arrive (its timestamp behind the clock) and still be tracked; <see langword="null"/> (the default)
+    /// for no limit. Within the window, aggregates are the same whatever order events arrive in (counts are sums, first and
+    /// last times are minimum and maximum, a trait keeps the value of the newest event that set it).
+    /// </summary>
+    public TimeSpan? LatenessWindow { get; set; }
+
     /// <summary>The identity-resolution rules: which identifiers stitch profiles, which mean two people, how traits merge.</summary>
     public Profiles.IdentityOptions Identity { get; } = new();
 }
@@ -58,6 +65,11 @@ public sealed class EngagementOptionsValidator : IValidateOptions<EngagementOpti
         if (options.MaxClockSkew < TimeSpan.Zero || options.MaxClockSkew > TimeSpan.FromDays(1))
         {
             failures.Add($"MaxClockSkew is {options.MaxClockSkew}: it must be between 0 and 1 day.");
+        }
+
+        if (options.LatenessWindow is { } window && window <= TimeSpan.Zero)
+        {
+            failures.Add($"LatenessWindow is {window}: it must be positive, or null for no limit.");
         }
 
         var ids = new HashSet<string>(StringComparer.Ordinal);

@@ -7,15 +7,26 @@ public sealed class EventValidator
 {
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _maxFutureSkew;
+    private readonly TimeSpan? _latenessWindow;
 
     /// <summary>Creates a validator.</summary>
     /// <param name="timeProvider">The clock that "the future" is measured against.</param>
     /// <param name="maxFutureSkew">How far ahead of the clock an event's timestamp may be (producers' clocks drift).</param>
     public EventValidator(TimeProvider timeProvider, TimeSpan maxFutureSkew)
+        : this(timeProvider, maxFutureSkew, null)
+    {
+    }
+
+    /// <summary>Creates a validator that also rejects events older than a lateness window.</summary>
+    /// <param name="timeProvider">The clock that "the future" and "too late" are measured against.</param>
+    /// <param name="maxFutureSkew">How far ahead of the clock an event's timestamp may be (producers' clocks drift).</param>
+    /// <param name="latenessWindow">How far behind the clock an event's timestamp may be; <see langword="null"/> for no limit.</param>
+    public EventValidator(TimeProvider timeProvider, TimeSpan maxFutureSkew, TimeSpan? latenessWindow)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
         _timeProvider = timeProvider;
         _maxFutureSkew = maxFutureSkew;
+        _latenessWindow = latenessWindow;
     }
 
     /// <summary>Throws <see cref="EngagementValidationException"/> naming the first field of <paramref name="engagementEvent"/> that breaks a rule.</summary>
@@ -43,6 +54,11 @@ public sealed class EventValidator
         if (engagementEvent.Timestamp > latest)
         {
             throw new EngagementValidationException("timestamp", engagementEvent.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture), $"must not be later than the clock plus the allowed skew ({latest:O})");
+        }
+
+        if (_latenessWindow is { } window && engagementEvent.Timestamp < _timeProvider.GetUtcNow() - window)
+        {
+            throw new EngagementValidationException("timestamp", engagementEvent.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture), $"arrived more than the lateness window ({window}) after it happened; replay history through an import instead");
         }
 
         if (engagementEvent.Identifiers.IsDefault)

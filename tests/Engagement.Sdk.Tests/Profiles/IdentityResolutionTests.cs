@@ -338,3 +338,55 @@ public sealed class IdentityResolutionTests : IAsyncDisposable
 
     private string Id() => "evt-" + Interlocked.Increment(ref _next);
 }
+
+public sealed class LatenessWindowTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Track_EventsWithinTheWindowInAnyOrder_GiveTheSameAggregates_AndOlderOnesAreRejected()
+    {
+        var orders = new[] { 0, 1, 2, 3 };
+        BehaviourAggregates? first = null;
+        foreach (var permutation in new[] { orders, orders.Reverse().ToArray(), [2, 0, 3, 1] })
+        {
+            await using var provider = Provider(TimeSpan.FromDays(7));
+            var engine = provider.GetRequiredService<IEngagementEngine>();
+            foreach (var i in permutation)
+            {
+                await engine.TrackAsync(new ProductViewed { EventId = $"v{i}", CustomerId = new("ann"), Timestamp = Now.AddDays(-i), ProductId = "boots", Category = "shoes", Channel = i == 0 ? Channel.Email : Channel.Web });
+            }
+
+            var behaviour = (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour;
+            behaviour.ProductViews.Should().Be(4);
+            behaviour.FirstSeen.Should().Be(Now.AddDays(-3));
+            behaviour.LastSeen.Should().Be(Now);
+            behaviour.LastChannel.Should().Be(Channel.Email, "the channel of the newest event, whatever order they came in");
+            if (first is not null)
+            {
+                behaviour.Should().BeEquivalentTo(first);
+            }
+
+            first = behaviour;
+        }
+
+        await using var strict = Provider(TimeSpan.FromDays(7));
+        var act = () => strict.GetRequiredService<IEngagementEngine>().TrackAsync(new ProductViewed { EventId = "old", CustomerId = new("ann"), Timestamp = Now.AddDays(-8), ProductId = "boots" }).AsTask();
+        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Rule.Should().Contain("lateness window");
+    }
+
+    [Fact]
+    public void Options_NonPositiveLatenessWindow_FailsValidation()
+    {
+        var options = new EngagementOptions { LatenessWindow = TimeSpan.Zero };
+        new EngagementOptionsValidator().Validate(null, options).Failed.Should().BeTrue();
+    }
+
+    private static ServiceProvider Provider(TimeSpan window)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddEngagement(o => o.LatenessWindow = window);
+        return services.BuildServiceProvider();
+    }
+}
