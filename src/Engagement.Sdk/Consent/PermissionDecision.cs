@@ -57,6 +57,9 @@ public static class PermissionReasons
     /// <summary>The grant lapsed.</summary>
     public const string Expired = "consent_expired";
 
+    /// <summary>The customer paused marketing until a later time.</summary>
+    public const string Paused = "paused";
+
     /// <summary>A frequency cap is reached.</summary>
     public const string FrequencyCap = "frequency_cap";
 

@@ -81,6 +81,11 @@ public sealed class PermissionGate : IPermissionGate
             return consent;
         }
 
+        if (request.Profile.PausedUntil is { } pausedUntil && pausedUntil > request.At)
+        {
+            return new PermissionDecision(PermissionVerdict.Defer, [new PermissionReason(PermissionReasons.Paused, $"The customer paused marketing until {pausedUntil:O}.")], consent.ReliedOn, pausedUntil);
+        }
+
         var quiet = CheckQuietHours(request);
         if (quiet is not null)
         {

@@ -358,6 +358,9 @@ public sealed record ProfileUpdated : EngagementEvent
     [PersonalData]
     public string? Locale { get; init; }
 
+    /// <summary>Pause marketing until this instant (a time in the past ends a pause); <see langword="null"/> leaves it unchanged.</summary>
+    public DateTimeOffset? PauseUntil { get; init; }
+
     /// <summary>Preferred channel per kind of message to set (for example <c>shipping</c> → SMS).</summary>
     public ImmutableDictionary<string, Channel> ChannelPreferences
     {

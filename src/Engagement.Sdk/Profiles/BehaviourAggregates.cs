@@ -52,6 +52,12 @@ public sealed record BehaviourAggregates
     /// <summary>The products in the cart now (added and not yet bought).</summary>
     public ImmutableHashSet<string> ItemsInCart { get; init; } = ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal);
 
+    /// <summary>The product ids the customer viewed.</summary>
+    public ImmutableHashSet<string> ItemsViewed { get; init; } = ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal);
+
+    /// <summary>The categories of the order lines the customer bought (lines with a category).</summary>
+    public ImmutableHashSet<string> CategoriesBought { get; init; } = ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal);
+
     /// <summary>The channel of the latest event that named one.</summary>
     public Channel? LastChannel { get; init; }
 

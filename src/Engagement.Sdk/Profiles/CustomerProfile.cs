@@ -57,6 +57,12 @@ public sealed record CustomerProfile
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsMerged => MergedInto is not null;
 
+    /// <summary>
+    /// Until when the customer asked for a break from marketing (a "pause" preference): marketing is deferred until then;
+    /// transactional messages are not affected. <see langword="null"/> when not paused.
+    /// </summary>
+    public DateTimeOffset? PausedUntil { get; init; }
+
     /// <summary>Behavioural aggregates kept up to date from events.</summary>
     public BehaviourAggregates Behaviour { get; init; } = new();
 

@@ -87,6 +87,7 @@ public static class ProfileMerger
             ChannelPreferences = preferences,
             TimeZone = survivor.TimeZone ?? merged.TimeZone,
             Locale = survivor.Locale ?? merged.Locale,
+            PausedUntil = Later(survivor.PausedUntil, merged.PausedUntil),
             Behaviour = CombineBehaviour(survivor.Behaviour, merged.Behaviour),
             Journeys = journeys,
         };
@@ -124,6 +125,8 @@ public static class ProfileMerger
             CategoryViews = Add(a.CategoryViews, b.CategoryViews),
             ItemsBought = bought,
             ItemsInCart = a.ItemsInCart.Union(b.ItemsInCart),
+            ItemsViewed = a.ItemsViewed.Union(b.ItemsViewed),
+            CategoriesBought = a.CategoriesBought.Union(b.CategoriesBought),
             LastChannel = bLater ? b.LastChannel ?? a.LastChannel : a.LastChannel ?? b.LastChannel,
             MessagesSent = Add(a.MessagesSent, b.MessagesSent),
             Engagements = Add(a.Engagements, b.Engagements),

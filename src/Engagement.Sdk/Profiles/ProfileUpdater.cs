@@ -73,6 +73,7 @@ public static class ProfileUpdater
                 ChannelPreferences = profile.ChannelPreferences.SetItems(update.ChannelPreferences),
                 TimeZone = update.TimeZone ?? profile.TimeZone,
                 Locale = update.Locale ?? profile.Locale,
+                PausedUntil = update.PauseUntil is { } pause ? (pause > update.Timestamp ? pause : null) : profile.PausedUntil,
             };
         }
 
@@ -104,6 +105,7 @@ public static class ProfileUpdater
             ProductViewed view => b with
             {
                 ProductViews = b.ProductViews + 1,
+                ItemsViewed = b.ItemsViewed.Add(view.ProductId),
                 CategoryViews = view.Category is null ? b.CategoryViews : Increment(b.CategoryViews, view.Category),
             },
             AddedToCart cart => b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b : b with { ItemsInCart = b.ItemsInCart.Add(cart.ProductId) },
@@ -127,10 +129,15 @@ public static class ProfileUpdater
     {
         var bought = b.ItemsBought.ToBuilder();
         var cart = b.ItemsInCart.ToBuilder();
+        var categories = b.CategoriesBought;
         foreach (var line in order.Lines)
         {
             bought.Add(line.ProductId);
             cart.Remove(line.ProductId);
+            if (line.Category is { } category)
+            {
+                categories = categories.Add(category);
+            }
         }
 
         var total = order.Total;
@@ -142,6 +149,7 @@ public static class ProfileUpdater
             LastPurchase = Max(b.LastPurchase, order.Timestamp),
             ItemsBought = bought.ToImmutable(),
             ItemsInCart = cart.ToImmutable(),
+            CategoriesBought = categories,
             RefundableByOrder = b.RefundableByOrder.SetItem(order.OrderId, total),
         };
     }

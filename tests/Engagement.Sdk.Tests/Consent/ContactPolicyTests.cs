@@ -43,6 +43,26 @@ public sealed class ContactPolicyTests
     }
 
     [Fact]
+    public async Task CheckAsync_CustomerPausedMarketing_DefersMarketingUntilThePauseEndsButNotTransactional()
+    {
+        var at = new DateTimeOffset(2026, 6, 10, 12, 0, 0, TimeSpan.FromHours(3));
+        var (gate, profile) = await GateWithSmsConsentAsync("Europe/Kyiv", at.AddDays(-1));
+        var paused = ProfileUpdater.Apply(profile, new ProfileUpdated { EventId = "pause", CustomerId = Ann, Timestamp = at.AddHours(-1), PauseUntil = at.AddDays(14) });
+
+        var marketing = await gate.CheckAsync(new PermissionRequest(paused, Channel.Sms, Purpose.Marketing, AnnPhone, at));
+        var service = await gate.CheckAsync(new PermissionRequest(paused, Channel.Sms, Purpose.Transactional, AnnPhone, at));
+        var afterwards = await gate.CheckAsync(new PermissionRequest(paused, Channel.Sms, Purpose.Marketing, AnnPhone, at.AddDays(14)));
+        var resumed = ProfileUpdater.Apply(paused, new ProfileUpdated { EventId = "resume", CustomerId = Ann, Timestamp = at, PauseUntil = at.AddDays(-1) });
+
+        marketing.Verdict.Should().Be(PermissionVerdict.Defer);
+        marketing.Code.Should().Be(PermissionReasons.Paused);
+        marketing.DeferUntil.Should().Be(at.AddDays(14));
+        service.IsAllowed.Should().BeTrue();
+        afterwards.IsAllowed.Should().BeTrue();
+        resumed.PausedUntil.Should().BeNull("a pause that ends in the past clears it");
+    }
+
+    [Fact]
     public async Task CheckAsync_MarketingSmsAtNoonLocal_IsAllowed()
     {
         var at = new DateTimeOffset(2026, 6, 10, 12, 0, 0, TimeSpan.FromHours(3));

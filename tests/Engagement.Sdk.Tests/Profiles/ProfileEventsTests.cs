@@ -132,3 +132,27 @@ public sealed class ProfileEventsTests : IAsyncDisposable
     private static Refunded Refund(string id, string order, decimal amount)
         => new() { EventId = id, CustomerId = Ann, Timestamp = T0.AddDays(1), OrderId = order, Amount = Money.Of(amount, "EUR") };
 }
+
+public sealed class BehaviourAggregateTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Apply_ViewsAndOrders_RecordItemsViewedAndCategoriesBought()
+    {
+        var profile = CustomerProfile.New(new CustomerId("ann"));
+        profile = ProfileUpdater.Apply(profile, new ProductViewed { EventId = "v1", CustomerId = profile.Id, Timestamp = T0, ProductId = "boots", Category = "shoes" });
+        profile = ProfileUpdater.Apply(profile, new ProductViewed { EventId = "v2", CustomerId = profile.Id, Timestamp = T0, ProductId = "boots" });
+        profile = ProfileUpdater.Apply(profile, new ProductViewed { EventId = "v3", CustomerId = profile.Id, Timestamp = T0, ProductId = "scarf" });
+        profile = ProfileUpdater.Apply(profile, new Purchased
+        {
+            EventId = "o1", CustomerId = profile.Id, Timestamp = T0.AddHours(1), OrderId = "1",
+            Lines = [new OrderLine("boots", 1, Money.Of(90m, "EUR"), "shoes"), new OrderLine("gift-card", 1, Money.Of(10m, "EUR"))],
+        });
+
+        profile.Behaviour.ItemsViewed.Should().BeEquivalentTo(["boots", "scarf"]);
+        profile.Behaviour.ProductViews.Should().Be(3);
+        profile.Behaviour.CategoriesBought.Should().BeEquivalentTo(["shoes"]);
+        profile.Behaviour.ItemsBought.Should().BeEquivalentTo(["boots", "gift-card"]);
+    }
+}
