@@ -177,8 +177,19 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
 
 /// <summary>An <see cref="IEventStore"/> on SQLite: events as JSON documents, idempotent by id.</summary>
 /// <param name="database">The database.</param>
-public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISubjectErasure
+public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISubjectErasure, IEventRetention
 {
+    /// <inheritdoc />
+    public ValueTask<int> PurgeBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+        => database.RunInTransactionAsync(
+            db =>
+            {
+                var delete = db.Command("DELETE FROM events WHERE ts < $cutoff");
+                delete.Parameters.AddWithValue("$cutoff", cutoff.UtcTicks);
+                return delete.ExecuteNonQuery();
+            },
+            cancellationToken);
+
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {

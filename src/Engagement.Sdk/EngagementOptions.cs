@@ -45,6 +45,13 @@ public sealed class EngagementOptions
     /// </summary>
     public TimeSpan? LatenessWindow { get; set; }
 
+    /// <summary>
+    /// How long raw events are kept; <see langword="null"/> (the default) keeps them forever. Applied by
+    /// <see cref="Storage.EventRetentionPolicy.ApplyAsync"/>. When set, <see cref="LatenessWindow"/> must be set too and not
+    /// exceed it, so that a purged event cannot be ingested again as new.
+    /// </summary>
+    public TimeSpan? EventRetention { get; set; }
+
     /// <summary>The identity-resolution rules: which identifiers stitch profiles, which mean two people, how traits merge.</summary>
     public Profiles.IdentityOptions Identity { get; } = new();
 }
@@ -70,6 +77,18 @@ public sealed class EngagementOptionsValidator : IValidateOptions<EngagementOpti
         if (options.LatenessWindow is { } window && window <= TimeSpan.Zero)
         {
             failures.Add($"LatenessWindow is {window}: it must be positive, or null for no limit.");
+        }
+
+        if (options.EventRetention is { } retention)
+        {
+            if (retention <= TimeSpan.Zero)
+            {
+                failures.Add($"EventRetention is {retention}: it must be positive, or null to keep events forever.");
+            }
+            else if (options.LatenessWindow is not { } lateness || lateness > retention)
+            {
+                failures.Add($"EventRetention is {retention} but LatenessWindow is {options.LatenessWindow?.ToString() ?? "unbounded"}: set a lateness window no longer than the retention, or purged events could be ingested again.");
+            }
         }
 
         var ids = new HashSet<string>(StringComparer.Ordinal);

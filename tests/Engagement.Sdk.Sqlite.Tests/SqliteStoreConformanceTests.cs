@@ -75,3 +75,12 @@ public sealed class SqliteSuppressionStoreTests : SuppressionStoreConformanceTes
 
     protected override ISuppressionStore CreateStore() => new SqliteSuppressionStore(_databases.Open());
 }
+
+public sealed class SqliteEventRetentionTests : EventRetentionConformanceTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override IEventRetention CreateStore() => new SqliteEventStore(_databases.Open());
+}

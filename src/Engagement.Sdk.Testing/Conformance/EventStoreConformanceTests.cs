@@ -131,3 +131,43 @@ public abstract class EventStoreConformanceTests
         return list;
     }
 }
+
+/// <summary>
+/// What an event store with a retention policy (<see cref="IEventRetention"/>) must do. Inherit it in the adapter's tests
+/// when the adapter supports retention.
+/// </summary>
+public abstract class EventRetentionConformanceTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Creates a fresh, empty store for one test.</summary>
+    /// <returns>The store.</returns>
+    protected abstract IEventRetention CreateStore();
+
+    /// <summary>A purge removes exactly the events before the cutoff, whatever their offset, and counts them.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task PurgeBeforeAsync_Cutoff_RemovesExactlyTheOlderEvents()
+    {
+        var retention = CreateStore();
+        var store = (IEventStore)retention;
+        var cutoff = T0;
+        await store.AppendAsync(new ProductViewed { EventId = "old", CustomerId = new CustomerId("c1"), Timestamp = T0.AddDays(-10), ProductId = "p" });
+        await store.AppendAsync(new ProductViewed { EventId = "just-before", CustomerId = new CustomerId("c2"), Timestamp = new DateTimeOffset(2026, 3, 1, 13, 59, 59, TimeSpan.FromHours(2)), ProductId = "p" });
+        await store.AppendAsync(new ProductViewed { EventId = "at-cutoff", CustomerId = new CustomerId("c1"), Timestamp = new DateTimeOffset(2026, 3, 1, 14, 0, 0, TimeSpan.FromHours(2)), ProductId = "p" });
+        await store.AppendAsync(new ProductViewed { EventId = "new", CustomerId = new CustomerId("c1"), Timestamp = T0.AddDays(1), ProductId = "p" });
+
+        var purged = await retention.PurgeBeforeAsync(cutoff);
+
+        purged.Should().Be(2);
+        var left = new List<string>();
+        await foreach (var e in store.ReadRangeAsync(T0.AddYears(-1), T0.AddYears(1)))
+        {
+            left.Add(e.EventId);
+        }
+
+        left.Should().Equal("at-cutoff", "new");
+        (await store.AppendAsync(new ProductViewed { EventId = "new", CustomerId = new CustomerId("c1"), Timestamp = T0.AddDays(1), ProductId = "p" })).Should().Be(AppendOutcome.Duplicate);
+        (await retention.PurgeBeforeAsync(cutoff)).Should().Be(0);
+    }
+}

@@ -44,6 +44,7 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<ConsentLedger>();
         services.TryAddSingleton<IdentityResolver>();
         services.TryAddSingleton<CustomerDataPortability>();
+        services.TryAddSingleton<EventRetentionPolicy>();
         services.TryAddSingleton<Engagement.Sdk.Profiles.CustomerErasure>();
         services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();

@@ -68,6 +68,24 @@ internal sealed class CustomerIndex<T>
     }
 
     /// <summary>Removes one customer's items; returns how many.</summary>
+    public int RemoveWhere(Func<T, bool> predicate)
+    {
+        var removed = 0;
+        foreach (var (customer, ids) in _byCustomer)
+        {
+            lock (ids)
+            {
+                removed += ids.RemoveAll(id => _byId.TryGetValue(id, out var item) && predicate(item) && _byId.TryRemove(id, out _));
+                if (ids.Count == 0)
+                {
+                    _byCustomer.TryRemove(new KeyValuePair<CustomerId, List<string>>(customer, ids));
+                }
+            }
+        }
+
+        return removed;
+    }
+
     public int Erase(CustomerId customer)
     {
         if (!_byCustomer.TryRemove(customer, out var ids))

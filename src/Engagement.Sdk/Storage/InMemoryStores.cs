@@ -107,8 +107,15 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
 }
 
 /// <summary>An in-memory <see cref="IEventStore"/>: thread-safe, idempotent by event id.</summary>
-public sealed class InMemoryEventStore : IEventStore, ISubjectErasure
+public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRetention
 {
+    /// <inheritdoc />
+    public ValueTask<int> PurgeBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_events.RemoveWhere(e => e.Timestamp < cutoff));
+    }
+
     private readonly CustomerIndex<EngagementEvent> _events = new();
 
     /// <inheritdoc />

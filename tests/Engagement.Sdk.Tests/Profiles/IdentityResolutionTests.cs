@@ -376,6 +376,36 @@ public sealed class LatenessWindowTests
     }
 
     [Fact]
+    public void Options_RetentionWithoutALatenessWindowWithinIt_FailsValidation()
+    {
+        var validator = new EngagementOptionsValidator();
+        validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(30) }).FailureMessage.Should().Contain("LatenessWindow");
+        validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(30), LatenessWindow = TimeSpan.FromDays(31) }).Failed.Should().BeTrue();
+        validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(30), LatenessWindow = TimeSpan.FromDays(7) }).Succeeded.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task RetentionPolicy_Apply_PurgesEventsOlderThanTheRetentionAndKeepsTheAggregates()
+    {
+        var services = new ServiceCollection();
+        var clock = new ManualTimeProvider(Now);
+        services.AddSingleton<TimeProvider>(clock);
+        services.AddEngagement(o => (o.LatenessWindow, o.EventRetention) = (TimeSpan.FromDays(7), TimeSpan.FromDays(30)));
+        await using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        await engine.TrackAsync(new ProductViewed { EventId = "v1", CustomerId = new("ann"), Timestamp = Now.AddDays(-1), ProductId = "boots" });
+        clock.Advance(TimeSpan.FromDays(40));
+        await engine.TrackAsync(new ProductViewed { EventId = "v2", CustomerId = new("ann"), Timestamp = clock.GetUtcNow(), ProductId = "boots" });
+
+        (await provider.GetRequiredService<EventRetentionPolicy>().ApplyAsync()).Should().Be(1);
+
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Select(e => e.EventId).Should().Equal("v2");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(2);
+        var replay = () => engine.TrackAsync(new ProductViewed { EventId = "v1", CustomerId = new("ann"), Timestamp = Now.AddDays(-1), ProductId = "boots" }).AsTask();
+        await replay.Should().ThrowAsync<EngagementValidationException>("a purged event is outside the lateness window, so it cannot come back as new");
+    }
+
+    [Fact]
     public void Options_NonPositiveLatenessWindow_FailsValidation()
     {
         var options = new EngagementOptions { LatenessWindow = TimeSpan.Zero };

@@ -27,3 +27,8 @@ public sealed class InMemorySuppressionStoreTests : SuppressionStoreConformanceT
 {
     protected override ISuppressionStore CreateStore() => new InMemorySuppressionStore();
 }
+
+public sealed class InMemoryEventRetentionTests : EventRetentionConformanceTests
+{
+    protected override IEventRetention CreateStore() => new InMemoryEventStore();
+}
