@@ -206,7 +206,7 @@ public sealed class EngagementEngine : IEngagementEngine
 
             var withheld = identity.Conflicts.IsEmpty ? [] : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
             var transitions = ImmutableArray.CreateBuilder<StageTransition>();
-            var profile = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, transitions, cancellationToken).ConfigureAwait(false);
+            var profile = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, transitions, cancellationToken, identity.Profile).ConfigureAwait(false);
 
             var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && transitions.Count > 0);
             if (!trigger || engagementEvent is MessageEvent)
@@ -336,12 +336,12 @@ public sealed class EngagementEngine : IEngagementEngine
         => code is PermissionReasons.NoConsent or PermissionReasons.Withdrawn or PermissionReasons.Denied or PermissionReasons.Objected
             or PermissionReasons.PendingConfirmation or PermissionReasons.Expired or PermissionReasons.StoreUnavailable;
 
-    private async ValueTask<CustomerProfile> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
+    private async ValueTask<CustomerProfile> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken, CustomerProfile? known = null)
     {
         for (var attempt = 1; ; attempt++)
         {
-            // Follows a merge that another writer made meanwhile.
-            var stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
+            // The profile identity resolution just read, then (after a conflict) a fresh read that follows any merge made meanwhile.
+            var stored = (attempt == 1 && known is not null && known.Id == target ? known : await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false)) ?? CustomerProfile.New(target);
             var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld);
             var moved = new List<StageTransition>();
             foreach (var journey in _options.Journeys)

@@ -47,7 +47,25 @@ public static class IdentifierHashing
     public static string Hash(Identifier identifier)
     {
         ArgumentNullException.ThrowIfNull(identifier);
-        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(identifier.Kind.Name + ":" + identifier.Value));
-        return "sha256:" + Convert.ToHexStringLower(bytes);
+        return HashParts(identifier.Kind.Name, identifier.Value);
     }
+
+    // SHA-256 of "kind:value" in UTF-8, without intermediate strings or arrays for ordinary lengths.
+    internal static string HashParts(string kind, string value)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(kind.Length + 1 + value.Length);
+        Span<byte> buffer = max <= 1024 ? stackalloc byte[1024] : new byte[max];
+        var length = Encoding.UTF8.GetBytes(kind, buffer);
+        buffer[length++] = (byte)':';
+        length += Encoding.UTF8.GetBytes(value, buffer[length..]);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer[..length], digest);
+        return string.Create(Prefix.Length + (2 * SHA256.HashSizeInBytes), digest, static (chars, hash) =>
+        {
+            Prefix.AsSpan().CopyTo(chars);
+            Convert.TryToHexStringLower(hash, chars[Prefix.Length..], out _);
+        });
+    }
+
+    private const string Prefix = "sha256:";
 }

@@ -19,7 +19,11 @@ public sealed record IdentityConflict(Identifier Identifier, CustomerId OwnerId,
 /// <param name="CustomerId">The profile it belongs to (the survivor of any merge).</param>
 /// <param name="Merges">The merges this resolution performed.</param>
 /// <param name="Conflicts">Identifiers that matched another profile which could not be merged; they are not added to the profile.</param>
-public sealed record IdentityResolution(CustomerId CustomerId, ImmutableArray<ProfileMerge> Merges, ImmutableArray<IdentityConflict> Conflicts);
+public sealed record IdentityResolution(CustomerId CustomerId, ImmutableArray<ProfileMerge> Merges, ImmutableArray<IdentityConflict> Conflicts)
+{
+    // The profile as read during resolution, so that the caller need not read it again.
+    internal CustomerProfile? Profile { get; init; }
+}
 
 /// <summary>The outcome of undoing a merge.</summary>
 /// <param name="Survivor">The surviving profile as restored.</param>
@@ -99,7 +103,7 @@ public sealed class IdentityResolver
         var (target, profile) = await FollowAsync(customerId, cancellationToken).ConfigureAwait(false);
         if (identifiers.IsDefaultOrEmpty)
         {
-            return new IdentityResolution(target, [], []);
+            return new IdentityResolution(target, [], []) { Profile = profile };
         }
 
         var merges = ImmutableArray.CreateBuilder<ProfileMerge>();
@@ -136,7 +140,7 @@ public sealed class IdentityResolver
             profile = merge.Survivor;
         }
 
-        return new IdentityResolution(target, merges.ToImmutable(), conflicts.ToImmutable());
+        return new IdentityResolution(target, merges.ToImmutable(), conflicts.ToImmutable()) { Profile = profile };
     }
 
     /// <summary>Merges <paramref name="mergedId"/> into <paramref name="survivorId"/> because the host knows they are one person.</summary>
