@@ -1,4 +1,5 @@
 using System.Data;
+using Engagement.Sdk.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +10,7 @@ namespace Engagement.Sdk.Sqlite;
 /// operation at a time (SQLite serialises writers anyway), with prepared commands reused across calls. Creates the schema
 /// on first use.
 /// </summary>
-public sealed class SqliteDatabase : IAsyncDisposable, IDisposable
+public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
     public const int SchemaVersion = 1;
@@ -59,6 +60,7 @@ public sealed class SqliteDatabase : IAsyncDisposable, IDisposable
         """;
 
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly AsyncLocal<SqliteUnitOfWork?> _current = new();
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly SqliteConnection _connection;
     private SqliteTransaction? _transaction;
@@ -90,6 +92,13 @@ public sealed class SqliteDatabase : IAsyncDisposable, IDisposable
     /// <returns>The work's result.</returns>
     internal async ValueTask<T> RunAsync<T>(Func<SqliteDatabase, T> work, CancellationToken cancellationToken)
     {
+        if (Current is { } unit)
+        {
+            // Inside a unit of work: its outermost unit holds the connection and the transaction.
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            return work(this);
+        }
+
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -108,7 +117,27 @@ public sealed class SqliteDatabase : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels waiting for the connection.</param>
     /// <returns>The work's result.</returns>
     internal ValueTask<T> RunInTransactionAsync<T>(Func<SqliteDatabase, T> work, CancellationToken cancellationToken)
-        => RunAsync(
+        => Current is not null
+            ? RunAsync(
+                db =>
+                {
+                    // One operation inside a unit of work: a savepoint, so that a failed operation leaves nothing behind.
+                    db.Execute("SAVEPOINT operation");
+                    try
+                    {
+                        var result = work(db);
+                        db.Execute("RELEASE operation");
+                        return result;
+                    }
+                    catch
+                    {
+                        db.Execute("ROLLBACK TO operation");
+                        db.Execute("RELEASE operation");
+                        throw;
+                    }
+                },
+                cancellationToken)
+            : RunAsync(
             db =>
             {
                 using var transaction = db._connection.BeginTransaction(IsolationLevel.Serializable);
@@ -125,6 +154,120 @@ public sealed class SqliteDatabase : IAsyncDisposable, IDisposable
                 }
             },
             cancellationToken);
+
+    /// <inheritdoc />
+    public IUnitOfWork Begin()
+    {
+        var parent = Current;
+        var depth = 0;
+        for (var p = parent; p is not null; p = p.Parent)
+        {
+            depth++;
+        }
+
+        var unit = new SqliteUnitOfWork(this, parent, depth);
+        _current.Value = unit;
+        return unit;
+    }
+
+    /// <inheritdoc />
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var root = Current;
+        while (root?.Parent is not null)
+        {
+            root = root.Parent;
+        }
+
+        if (root is null || !root.IsStarted || _transaction is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        // Commit and carry on in a new transaction, with the open nested units' savepoints re-established.
+        _transaction.Commit();
+        _transaction.Dispose();
+        _transaction = _connection.BeginTransaction(IsolationLevel.Serializable);
+        var chain = new Stack<SqliteUnitOfWork>();
+        for (var unit = Current; unit is not null && unit != root; unit = unit.Parent)
+        {
+            if (unit.IsStarted)
+            {
+                chain.Push(unit);
+            }
+        }
+
+        foreach (var unit in chain)
+        {
+            Execute("SAVEPOINT " + unit.Savepoint);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private SqliteUnitOfWork? Current
+    {
+        get
+        {
+            var unit = _current.Value;
+            while (unit is not null && !unit.IsOpen)
+            {
+                unit = unit.Parent;
+            }
+
+            return unit;
+        }
+    }
+
+    internal async ValueTask AcquireForUnitAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureOpen();
+            _transaction = _connection.BeginTransaction(IsolationLevel.Serializable);
+        }
+        catch
+        {
+            _gate.Release();
+            throw;
+        }
+    }
+
+    internal void EndUnit(bool commit)
+    {
+        try
+        {
+            if (commit)
+            {
+                _transaction!.Commit();
+            }
+            else
+            {
+                _transaction!.Rollback();
+            }
+        }
+        finally
+        {
+            _transaction!.Dispose();
+            _transaction = null;
+            _gate.Release();
+        }
+    }
+
+    internal void Leave(SqliteUnitOfWork unit)
+    {
+        if (_current.Value == unit)
+        {
+            _current.Value = unit.Parent;
+        }
+    }
+
+    internal void Execute(string sql)
+    {
+        var command = Command(sql);
+        command.ExecuteNonQuery();
+    }
 
     /// <summary>Deletes one customer's rows from a table (erasure).</summary>
     /// <param name="table">The table (one of this package's own, never user input).</param>

@@ -34,6 +34,7 @@ public static class SqliteEngagementBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IConsentStore, SqliteConsentStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<IDispatchStore, SqliteDispatchStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionStore, SqliteSuppressionStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IStoreTransactions>(static sp => sp.GetRequiredService<SqliteDatabase>()));
         return builder;
     }
 }

@@ -107,6 +107,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly EngagementOptions _options;
     private readonly EventValidator _validator;
     private readonly IdentityResolver _identity;
+    private readonly IStoreTransactions _transactions;
     private readonly ILogger _logger;
 
     /// <summary>Creates the engine.</summary>
@@ -123,6 +124,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="suppressions">The suppression list, which holds the tombstones of erased customers.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="identity">Identity resolution; by default one over the same stores, ledger and options.</param>
+    /// <param name="transactions">The storage's units of work (none for the in-memory stores).</param>
     public EngagementEngine(
         IProfileStore profiles,
         IEventStore events,
@@ -136,7 +138,8 @@ public sealed class EngagementEngine : IEngagementEngine
         IOptions<EngagementOptions> options,
         ISuppressionStore suppressions,
         ILogger<EngagementEngine>? logger = null,
-        IdentityResolver? identity = null)
+        IdentityResolver? identity = null,
+        IStoreTransactions? transactions = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -151,6 +154,7 @@ public sealed class EngagementEngine : IEngagementEngine
         _decider = new NextBestActionDecider(catalog, gate, propensity, stock, dispatcher.CanSend, _options.DecisionJourneyId);
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
+        _transactions = transactions ?? NoTransactions.Instance;
     }
 
     /// <inheritdoc />
@@ -160,6 +164,21 @@ public sealed class EngagementEngine : IEngagementEngine
         RequireShopCurrency(engagementEvent);
         using var activity = EngagementTelemetry.Source.StartActivity("engagement.track");
         activity?.SetTag("event.type", engagementEvent.TypeName);
+
+        // One unit of work per event: the event, its effect on the profile and the dispatch log are written together.
+        // The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks never cross.
+        var unit = _transactions.Begin();
+        await using (unit.ConfigureAwait(false))
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            var result = await TrackLockedAsync(engagementEvent, cancellationToken).ConfigureAwait(false);
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+    }
+
+    private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken)
+    {
 
         var gate = LockFor(engagementEvent.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -255,6 +274,12 @@ public sealed class EngagementEngine : IEngagementEngine
         ArgumentNullException.ThrowIfNull(events);
         var results = ImmutableArray.CreateBuilder<BatchItemResult>();
         var index = 0;
+
+        // The whole batch is one unit of work (one transaction where the storage has them); each event is a nested unit,
+        // so a rejected event leaves nothing behind while the others are kept.
+        var batch = _transactions.Begin();
+        await using var scope = batch.ConfigureAwait(false);
+        await batch.StartAsync(cancellationToken).ConfigureAwait(false);
         foreach (var engagementEvent in events)
         {
             try
@@ -274,6 +299,7 @@ public sealed class EngagementEngine : IEngagementEngine
             index++;
         }
 
+        await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
         return results.ToImmutable();
     }
 
@@ -281,6 +307,9 @@ public sealed class EngagementEngine : IEngagementEngine
     public async ValueTask<AppendOutcome> RecordConsentAsync(ConsentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
+        var unit = _transactions.Begin();
+        await using var scope = unit.ConfigureAwait(false);
+        await unit.StartAsync(cancellationToken).ConfigureAwait(false);
         var gate = LockFor(record.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -291,7 +320,9 @@ public sealed class EngagementEngine : IEngagementEngine
                 record = record with { CustomerId = owner.Id };
             }
 
-            return await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+            var outcome = await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return outcome;
         }
         finally
         {

@@ -43,6 +43,7 @@ public sealed class DispatchOptions
 /// </summary>
 public sealed class ChannelDispatcher
 {
+    private readonly IStoreTransactions _transactions;
     private readonly Dictionary<Channel, IChannelSender> _senders;
     private readonly IDispatchStore _store;
     private readonly TimeProvider _timeProvider;
@@ -55,7 +56,8 @@ public sealed class ChannelDispatcher
     /// <param name="timeProvider">The clock, also used for retry delays.</param>
     /// <param name="options">Retry and timeout settings.</param>
     /// <param name="logger">The logger.</param>
-    public ChannelDispatcher(IEnumerable<IChannelSender> senders, IDispatchStore store, TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ChannelDispatcher>? logger = null)
+    /// <param name="transactions">The storage's units of work: what was written before a send is made durable before it.</param>
+    public ChannelDispatcher(IEnumerable<IChannelSender> senders, IDispatchStore store, TimeProvider timeProvider, IOptions<DispatchOptions> options, ILogger<ChannelDispatcher>? logger = null, IStoreTransactions? transactions = null)
     {
         ArgumentNullException.ThrowIfNull(senders);
         ArgumentNullException.ThrowIfNull(store);
@@ -70,6 +72,7 @@ public sealed class ChannelDispatcher
         _store = store;
         _timeProvider = timeProvider;
         _logger = logger ?? NullLogger<ChannelDispatcher>.Instance;
+        _transactions = transactions ?? NoTransactions.Instance;
         var o = options.Value;
         var builder = new ResiliencePipelineBuilder<SendResult> { TimeProvider = timeProvider };
         if (o.MaxRetries > 0)
@@ -120,6 +123,10 @@ public sealed class ChannelDispatcher
         {
             return new DispatchResult(message.DispatchId, DispatchStatus.Pending, 0, null) { WasReplay = true };
         }
+
+        // The dispatch log entry (and what led to it) is durable before the channel is called: a crash after the send never
+        // sends again, and one before it leaves a pending entry to resume.
+        await _transactions.FlushAsync(cancellationToken).ConfigureAwait(false);
 
         return await SendAsync(sender, message, cancellationToken).ConfigureAwait(false);
     }

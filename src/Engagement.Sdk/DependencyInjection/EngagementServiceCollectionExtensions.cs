@@ -45,6 +45,7 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IdentityResolver>();
         services.TryAddSingleton<CustomerDataPortability>();
         services.TryAddSingleton<EventRetentionPolicy>();
+        services.TryAddSingleton<IStoreTransactions>(NoTransactions.Instance);
         services.TryAddSingleton<Engagement.Sdk.Profiles.CustomerErasure>();
         services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();

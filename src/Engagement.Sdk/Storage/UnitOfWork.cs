@@ -1,0 +1,71 @@
+namespace Engagement.Sdk.Storage;
+
+/// <summary>
+/// Implemented by storage that can write several store operations atomically (the SQLite store does; the in-memory stores
+/// need not). The engine wraps each tracked event (event append, profile save, dispatch log) in a unit of work, and a batch
+/// in an enclosing one, so that an event is never stored without its effect on the profile, and a batch is written in one
+/// transaction.
+/// </summary>
+/// <remarks>
+/// A unit of work belongs to the asynchronous flow that began it: call <see cref="Begin"/> in the method that makes the store
+/// calls, and do not make store calls from parallel tasks inside it. Units nest: an inner unit that is disposed without being
+/// completed undoes only its own writes.
+/// </remarks>
+public interface IStoreTransactions
+{
+    /// <summary>Begins a unit of work on the current asynchronous flow (nested in the current one, if any).</summary>
+    /// <returns>The unit: complete it to keep its writes; dispose it without completing to undo them.</returns>
+    IUnitOfWork Begin();
+
+    /// <summary>
+    /// Makes everything written so far on the current flow durable, before an external side effect that must not be repeated
+    /// (a message handed to a channel). The current units stay open for further writes; a later rollback undoes only what
+    /// was written after the flush. Does nothing outside a unit of work.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>A task.</returns>
+    ValueTask FlushAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>A unit of work begun by <see cref="IStoreTransactions.Begin"/>.</summary>
+public interface IUnitOfWork : IAsyncDisposable
+{
+    /// <summary>
+    /// Takes the storage's write lock now rather than at the first store call. Callers that also take locks of their own take
+    /// this one first, so that every flow takes locks in the same order.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <returns>A task.</returns>
+    ValueTask StartAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Keeps the unit's writes (commits them, or releases them into the enclosing unit).</summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>A task.</returns>
+    ValueTask CompleteAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>For stores without transactions (the in-memory stores): units of work that do nothing.</summary>
+public sealed class NoTransactions : IStoreTransactions, IUnitOfWork
+{
+    private NoTransactions()
+    {
+    }
+
+    /// <summary>The instance.</summary>
+    public static NoTransactions Instance { get; } = new();
+
+    /// <inheritdoc />
+    public IUnitOfWork Begin() => this;
+
+    /// <inheritdoc />
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public ValueTask StartAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public ValueTask CompleteAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

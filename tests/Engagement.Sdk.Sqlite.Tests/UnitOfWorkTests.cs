@@ -1,0 +1,180 @@
+using System.Collections.Immutable;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Engagement.Sdk.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Engagement.Sdk.Sqlite.Tests;
+
+/// <summary>An event, its effect on the profile and the dispatch log are written together on SQLite, and a batch is one transaction.</summary>
+public sealed class UnitOfWorkTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-uow-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Track_ProfileSaveFails_TheEventIsNotStoredEither()
+    {
+        await using var provider = Provider(failFor: "doomed");
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+
+        var act = () => engine.TrackAsync(View("e1", "doomed")).AsTask();
+
+        await act.Should().ThrowAsync<IOException>();
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("doomed")).ToListAsync()).Should().BeEmpty("the append was rolled back with the failed profile save");
+        (await engine.TrackAsync(View("e1", "fine-after-all") with { CustomerId = new CustomerId("doomed-2") })).IsDuplicate.Should().BeFalse("the event id was never taken");
+    }
+
+    [Fact]
+    public async Task TrackBatch_OneEventRejectedAfterItsAppend_OnlyThatEventIsUndone()
+    {
+        await using var provider = Provider(failFor: "doomed", rejection: true);
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+
+        var results = await engine.TrackBatchAsync([View("a", "ann"), View("b", "doomed"), View("c", "bob"), View("d", "ann")]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, false, true, true);
+        var events = provider.GetRequiredService<IEventStore>();
+        (await events.ReadAsync(new CustomerId("ann")).ToListAsync()).Should().HaveCount(2);
+        (await events.ReadAsync(new CustomerId("doomed")).ToListAsync()).Should().BeEmpty();
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(2);
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("bob")))!.Behaviour.ProductViews.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Track_ConcurrentCallersOnManyCustomers_NeitherDeadlockNorLoseUpdates()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var ledger = provider.GetRequiredService<ConsentLedger>();
+
+        var work = Enumerable.Range(0, 8).Select(worker => Task.Run(async () =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                var customer = "c" + (i % 5);
+                if (i % 10 == 0)
+                {
+                    await engine.RecordConsentAsync(new ConsentRecord
+                    {
+                        RecordId = $"w{worker}-{i}", CustomerId = new CustomerId(customer), Channel = Channel.Email, Purpose = Purpose.Marketing,
+                        Status = ConsentStatus.Withdrawn, Source = "test", EffectiveAt = Now.AddMinutes(-i),
+                    });
+                }
+
+                await engine.TrackBatchAsync([View($"w{worker}-{i}", customer)]);
+                await engine.DecideAsync(new CustomerId(customer));
+            }
+        }));
+        var all = Task.WhenAll(work);
+
+        (await Task.WhenAny(all, Task.Delay(TimeSpan.FromMinutes(2)))).Should().BeSameAs(all, "no caller may wait forever");
+        await all;
+        var views = 0;
+        for (var c = 0; c < 5; c++)
+        {
+            views += (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("c" + c)))!.Behaviour.ProductViews;
+        }
+
+        views.Should().Be(400);
+        _ = ledger;
+    }
+
+    [Fact]
+    public async Task Dispatch_TheLogEntryIsDurableBeforeTheChannelIsCalled()
+    {
+        var path = Path.Combine(_directory, "durable.db");
+        var observer = new ObservingSender(path);
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddEngagement().UseSqlite($"Data Source={path}").AddChannel(observer).UseActions(ActionCatalog.Create([
+            new ActionDefinition { Id = "welcome", Name = "Welcome", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.5 },
+        ]));
+        await using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var email = Identifier.Email("ann@example.com");
+        await engine.RecordConsentAsync(new ConsentRecord
+        {
+            RecordId = "g1", CustomerId = new CustomerId("ann"), Channel = Channel.Email, Identifier = email, Purpose = Purpose.Marketing,
+            Status = ConsentStatus.Granted, Source = "form", Evidence = new ConsentEvidence("v1", "form"), EffectiveAt = Now.AddDays(-1),
+        });
+
+        var result = await engine.TrackAsync(new AddedToCart { EventId = "cart-1", CustomerId = new CustomerId("ann"), Timestamp = Now, Identifiers = [email], ProductId = "boots" });
+
+        result.Dispatch!.Result.Status.Should().Be(DispatchStatus.Sent);
+        observer.SeenFromAnotherConnection.Should().ContainSingle().Which.Should().Be(DispatchStatus.Pending,
+            "while the channel is called, another connection already sees the pending log entry and the event that caused it");
+        observer.EventSeenFromAnotherConnection.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task TrackBatch_StorageFailsMidway_NothingOfTheBatchIsWritten()
+    {
+        await using var provider = Provider(failFor: "doomed");
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+
+        var act = () => engine.TrackBatchAsync([View("a", "ann"), View("b", "doomed"), View("c", "bob")]).AsTask();
+
+        await act.Should().ThrowAsync<IOException>();
+        (await provider.GetRequiredService<IEventStore>().ReadRangeAsync(Now.AddDays(-1), Now.AddDays(1)).ToListAsync()).Should().BeEmpty();
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann"))).Should().BeNull();
+    }
+
+    private ServiceProvider Provider(string? failFor = null, bool rejection = false)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddEngagement(o => o.DecisionTriggers.Clear()).UseSqlite($"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
+        if (failFor is not null)
+        {
+            services.AddSingleton<IProfileStore>(sp => new FailingProfileStore(new SqliteProfileStore(sp.GetRequiredService<SqliteDatabase>()), failFor, rejection));
+        }
+
+        return services.BuildServiceProvider();
+    }
+
+    private static ProductViewed View(string id, string customer)
+        => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = Now.AddMinutes(-1), ProductId = "boots" };
+
+    private sealed class FailingProfileStore(IProfileStore inner, string failFor, bool rejection) : IProfileStore
+    {
+        public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default) => inner.GetAsync(customerId, cancellationToken);
+
+        public ValueTask<CustomerProfile?> FindByIdentifierAsync(Identifier identifier, CancellationToken cancellationToken = default) => inner.FindByIdentifierAsync(identifier, cancellationToken);
+
+        public ValueTask<CustomerProfile> SaveAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
+            => profile.Id.Value != failFor ? inner.SaveAsync(profile, cancellationToken)
+                : rejection ? throw new EngagementValidationException("customerId", failFor, "rejected by a host rule at save time")
+                : throw new IOException("disk full");
+
+        public IAsyncEnumerable<CustomerProfile> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
+    }
+
+    private sealed class ObservingSender(string path) : IChannelSender
+    {
+        public List<DispatchStatus> SeenFromAnotherConnection { get; } = [];
+
+        public bool EventSeenFromAnotherConnection { get; private set; }
+
+        public Channel Channel => Channel.Email;
+
+        public async ValueTask<SendResult> SendAsync(OutboundMessage message, CancellationToken cancellationToken = default)
+        {
+            using var other = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
+            foreach (var dispatch in await new SqliteDispatchStore(other).ListAsync(message.CustomerId, DateTimeOffset.MinValue, cancellationToken))
+            {
+                SeenFromAnotherConnection.Add(dispatch.Status);
+            }
+
+            EventSeenFromAnotherConnection = (await new SqliteEventStore(other).ReadAsync(message.CustomerId).ToListAsync(cancellationToken)).Any(e => e.EventId == "cart-1");
+            return new SendResult(SendOutcome.Accepted, null);
+        }
+    }
+}
