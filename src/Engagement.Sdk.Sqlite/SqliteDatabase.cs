@@ -61,6 +61,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly AsyncLocal<SqliteUnitOfWork?> _current = new();
+    private int _rollbacks;
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly SqliteConnection _connection;
     private SqliteTransaction? _transaction;
@@ -117,26 +118,10 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     /// <param name="cancellationToken">Cancels waiting for the connection.</param>
     /// <returns>The work's result.</returns>
     internal ValueTask<T> RunInTransactionAsync<T>(Func<SqliteDatabase, T> work, CancellationToken cancellationToken)
+        // Inside a unit of work the unit's transaction holds the operation: an operation that fails either wrote nothing
+        // (a version or id conflict is detected before any write) or fails its unit, which is then rolled back.
         => Current is not null
-            ? RunAsync(
-                db =>
-                {
-                    // One operation inside a unit of work: a savepoint, so that a failed operation leaves nothing behind.
-                    db.Execute("SAVEPOINT operation");
-                    try
-                    {
-                        var result = work(db);
-                        db.Execute("RELEASE operation");
-                        return result;
-                    }
-                    catch
-                    {
-                        db.Execute("ROLLBACK TO operation");
-                        db.Execute("RELEASE operation");
-                        throw;
-                    }
-                },
-                cancellationToken)
+            ? RunAsync(work, cancellationToken)
             : RunAsync(
             db =>
             {
@@ -147,6 +132,11 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
                     var result = work(db);
                     transaction.Commit();
                     return result;
+                }
+                catch
+                {
+                    Interlocked.Increment(ref db._rollbacks);
+                    throw;
                 }
                 finally
                 {
@@ -245,6 +235,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             else
             {
                 _transaction!.Rollback();
+                Interlocked.Increment(ref _rollbacks);
             }
         }
         finally
@@ -261,6 +252,15 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
         {
             _current.Value = unit.Parent;
         }
+    }
+
+    /// <summary>How many times written work was rolled back: caches of what was read or written compare it.</summary>
+    internal int Rollbacks => Volatile.Read(ref _rollbacks);
+
+    internal void RollbackTo(string savepoint)
+    {
+        Execute("ROLLBACK TO " + savepoint);
+        Interlocked.Increment(ref _rollbacks);
     }
 
     internal void Execute(string sql)

@@ -13,9 +13,26 @@ namespace Engagement.Sdk.Sqlite;
 /// <param name="database">The database.</param>
 public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore, ISubjectErasure
 {
+    private const int CacheLimit = 100_000;
+
+    // Profiles this store read or wrote, with the database's rollback count at the time: reading a profile's version is far
+    // cheaper than parsing its document, so an entry is used when the stored version still matches and nothing was rolled
+    // back since (a rolled-back write could have left an entry whose version another process then wrote differently).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<CustomerId, (CustomerProfile Profile, int Rollbacks)> _cache = new();
+
     /// <inheritdoc />
     public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.RunAsync(db => Read(db, customerId), cancellationToken);
+
+    private void Remember(SqliteDatabase db, CustomerProfile profile)
+    {
+        if (_cache.Count >= CacheLimit)
+        {
+            _cache.Clear();
+        }
+
+        _cache[profile.Id] = (profile, db.Rollbacks);
+    }
 
     /// <inheritdoc />
     public ValueTask<CustomerProfile?> FindByIdentifierAsync(Identifier identifier, CancellationToken cancellationToken = default)
@@ -80,6 +97,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                     index.ExecuteNonQuery();
                 }
 
+                Remember(db, saved);
                 return saved;
             },
             cancellationToken);
@@ -156,6 +174,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
         => database.RunInTransactionAsync(
             db =>
             {
+                _cache.TryRemove(customerId, out _);
                 var identifiers = db.Command("DELETE FROM identifiers WHERE customer_id = $id");
                 identifiers.Parameters.AddWithValue("$id", customerId.Value);
                 identifiers.ExecuteNonQuery();
@@ -165,11 +184,29 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             },
             cancellationToken);
 
-    private static CustomerProfile? Read(SqliteDatabase db, CustomerId customerId)
+    private CustomerProfile? Read(SqliteDatabase db, CustomerId customerId)
     {
+        if (_cache.TryGetValue(customerId, out var cached) && cached.Rollbacks == db.Rollbacks)
+        {
+            var version = db.Command("SELECT version FROM profiles WHERE customer_id = $id");
+            version.Parameters.AddWithValue("$id", customerId.Value);
+            if (version.ExecuteScalar() is long stored && stored == cached.Profile.Version)
+            {
+                return cached.Profile;
+            }
+        }
+
         var command = db.Command("SELECT document FROM profiles WHERE customer_id = $id");
         command.Parameters.AddWithValue("$id", customerId.Value);
-        return command.ExecuteScalar() is string json ? Deserialize(json) : null;
+        if (command.ExecuteScalar() is not string json)
+        {
+            _cache.TryRemove(customerId, out _);
+            return null;
+        }
+
+        var profile = Deserialize(json);
+        Remember(db, profile);
+        return profile;
     }
 
     private static CustomerProfile Deserialize(string json) => JsonSerializer.Deserialize(json, EngagementJsonContext.Default.CustomerProfile)!;

@@ -83,7 +83,7 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
         }
         else
         {
-            _database.Execute("ROLLBACK TO " + Savepoint);
+            _database.RollbackTo(Savepoint);
             _database.Execute("RELEASE " + Savepoint);
         }
     }

@@ -16,6 +16,42 @@ public sealed class SqliteDatabaseTests : IDisposable
     public void Dispose() => _databases.Dispose();
 
     [Fact]
+    public async Task ProfileCache_AnotherProcessWrites_TheNewVersionIsRead()
+    {
+        var path = _databases.NewPath();
+        var mine = new SqliteProfileStore(_databases.Open(path));
+        var theirs = new SqliteProfileStore(_databases.Open(path));
+        var saved = await mine.SaveAsync(CustomerProfile.New(new CustomerId("c1")).WithTrait("plan", TraitValue.Of("gold")));
+        (await mine.GetAsync(saved.Id))!.Traits["plan"].AsString().Should().Be("gold");
+
+        await theirs.SaveAsync((await theirs.GetAsync(saved.Id))!.WithTrait("plan", TraitValue.Of("silver")));
+
+        (await mine.GetAsync(saved.Id))!.Traits["plan"].AsString().Should().Be("silver");
+    }
+
+    [Fact]
+    public async Task ProfileCache_WriteRolledBackThenTheSameVersionWrittenElsewhere_TheStoredOneIsRead()
+    {
+        var path = _databases.NewPath();
+        var database = _databases.Open(path);
+        var mine = new SqliteProfileStore(database);
+        var theirs = new SqliteProfileStore(_databases.Open(path));
+        var v1 = await mine.SaveAsync(CustomerProfile.New(new CustomerId("c1")));
+
+        var unit = database.Begin();
+        await using (unit)
+        {
+            await mine.SaveAsync(v1.WithTrait("plan", TraitValue.Of("rolled-back")));
+        }
+
+        await theirs.SaveAsync(v1.WithTrait("plan", TraitValue.Of("theirs")));
+
+        var read = await mine.GetAsync(v1.Id);
+        read!.Version.Should().Be(2);
+        read.Traits["plan"].AsString().Should().Be("theirs", "a rolled-back write must not be served from the cache under the version another writer took");
+    }
+
+    [Fact]
     public async Task Stores_ReopenedFile_StillHoldTheData()
     {
         var path = _databases.NewPath();

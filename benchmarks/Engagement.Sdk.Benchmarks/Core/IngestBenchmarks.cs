@@ -1,0 +1,114 @@
+using BenchmarkDotNet.Attributes;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Engagement.Sdk.Benchmarks.Core;
+
+/// <summary>
+/// Ingestion throughput: 20,000 events (product views, carts, some carrying an anonymous id) over 2,000 customers, tracked
+/// through the engine with identity resolution, profiles, aggregates and journeys updated (no decisions are triggered), into
+/// fresh stores each iteration. Results are per event.
+/// </summary>
+[MemoryDiagnoser]
+[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8, invocationCount: 1)]
+public class IngestBenchmarks
+{
+    private const int Events = 20_000;
+    private EngagementEvent[] _events = null!;
+    private ServiceProvider _provider = null!;
+    private IEngagementEngine _engine = null!;
+    private string? _directory;
+
+    /// <summary>The workload, generated once.</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        var now = DateTimeOffset.UtcNow;
+        _events = new EngagementEvent[Events];
+        for (var i = 0; i < Events; i++)
+        {
+            var customer = new CustomerId("c" + (i % 2_000).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var at = now.AddSeconds(i - Events);
+            var product = "p" + (i % 50).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            _events[i] = i % 10 == 0
+                ? new AddedToCart { EventId = "e" + i, CustomerId = customer, Timestamp = at, ProductId = product }
+                : new ProductViewed
+                {
+                    EventId = "e" + i, CustomerId = customer, Timestamp = at, ProductId = product, Category = "cat" + (i % 7),
+                    Identifiers = i % 3 == 0 ? [Identifier.Anonymous("cookie-" + (i % 2_000))] : [],
+                };
+        }
+    }
+
+    /// <summary>Fresh in-memory stores.</summary>
+    [IterationSetup(Targets = [nameof(InMemoryOneByOne), nameof(InMemoryTwoWriters)])]
+    public void InMemoryStores() => Build(null);
+
+    /// <summary>A fresh SQLite file.</summary>
+    [IterationSetup(Target = nameof(SqliteBatches))]
+    public void SqliteStore()
+    {
+        _directory = Directory.CreateTempSubdirectory("engagement-bench-").FullName;
+        Build(Path.Combine(_directory, "shop.db"));
+    }
+
+    /// <summary>Disposes the stores.</summary>
+    [IterationCleanup]
+    public void Cleanup()
+    {
+        _provider.Dispose();
+        if (_directory is not null)
+        {
+            Directory.Delete(_directory, recursive: true);
+            _directory = null;
+        }
+    }
+
+    /// <summary>In memory, one writer, one event at a time.</summary>
+    /// <returns>A task.</returns>
+    [Benchmark(OperationsPerInvoke = Events)]
+    public async Task InMemoryOneByOne()
+    {
+        foreach (var e in _events)
+        {
+            await _engine.TrackAsync(e).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>In memory, two writers (one per core), customers split between them.</summary>
+    /// <returns>A task.</returns>
+    [Benchmark(OperationsPerInvoke = Events)]
+    public Task InMemoryTwoWriters()
+        => Task.WhenAll(Enumerable.Range(0, 2).Select(writer => Task.Run(async () =>
+        {
+            for (var i = writer; i < _events.Length; i += 2)
+            {
+                await _engine.TrackAsync(_events[i]).ConfigureAwait(false);
+            }
+        })));
+
+    /// <summary>SQLite, batches of 1,000 events (one transaction per batch, a savepoint per event).</summary>
+    /// <returns>A task.</returns>
+    [Benchmark(OperationsPerInvoke = Events)]
+    public async Task SqliteBatches()
+    {
+        for (var start = 0; start < _events.Length; start += 1_000)
+        {
+            await _engine.TrackBatchAsync(new ArraySegment<EngagementEvent>(_events, start, 1_000)).ConfigureAwait(false);
+        }
+    }
+
+    private void Build(string? sqlitePath)
+    {
+        var services = new ServiceCollection();
+        var builder = services.AddEngagement(o => o.DecisionTriggers.Clear());
+        if (sqlitePath is not null)
+        {
+            builder.UseSqlite($"Data Source={sqlitePath}");
+        }
+
+        _provider = services.BuildServiceProvider();
+        _engine = _provider.GetRequiredService<IEngagementEngine>();
+    }
+}
