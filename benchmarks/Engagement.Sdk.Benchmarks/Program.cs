@@ -1,1 +1,18 @@
-public static class Program { public static void Main(string[] args) => BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args); }
+namespace Engagement.Sdk.Benchmarks;
+
+/// <summary>Runs the benchmarks (BenchmarkDotNet's switcher), or <c>--profile-memory [count]</c> to measure retained profile memory.</summary>
+public static class Program
+{
+    /// <summary>The entry point.</summary>
+    /// <param name="args">BenchmarkDotNet's arguments, or <c>--profile-memory [count]</c>.</param>
+    public static void Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "--profile-memory")
+        {
+            Core.ProfileMemory.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+            return;
+        }
+
+        BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
+}

@@ -67,7 +67,7 @@ public class IngestBenchmarks
 
     /// <summary>In memory, one writer, one event at a time.</summary>
     /// <returns>A task.</returns>
-    [Benchmark(OperationsPerInvoke = Events)]
+    [Benchmark(Baseline = true, OperationsPerInvoke = Events)]
     public async Task InMemoryOneByOne()
     {
         foreach (var e in _events)
