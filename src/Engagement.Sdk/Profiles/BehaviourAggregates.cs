@@ -32,7 +32,7 @@ public sealed record BehaviourAggregates
     public Money? Refunds { get; init; }
 
     /// <summary>What is left to refund of each order (order id → amount paid less refunds so far).</summary>
-    public ImmutableDictionary<string, Money> RefundableByOrder { get; init; } = ImmutableDictionary<string, Money>.Empty.WithComparers(StringComparer.Ordinal);
+    public ImmutableDictionary<string, Money> RefundableByOrder { get; init; } = Empty.MoneyByKey;
 
     /// <summary>The number of searches.</summary>
     public int Searches { get; init; }
@@ -44,19 +44,19 @@ public sealed record BehaviourAggregates
     public int PageViews { get; init; }
 
     /// <summary>Views per product category.</summary>
-    public ImmutableDictionary<string, int> CategoryViews { get; init; } = ImmutableDictionary<string, int>.Empty.WithComparers(StringComparer.Ordinal);
+    public ImmutableDictionary<string, int> CategoryViews { get; init; } = Empty.CountByKey;
 
     /// <summary>The products bought at least once.</summary>
-    public ImmutableHashSet<string> ItemsBought { get; init; } = ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal);
+    public ImmutableHashSet<string> ItemsBought { get; init; } = Empty.Keys;
 
     /// <summary>The products in the cart now (added and not yet bought).</summary>
-    public ImmutableHashSet<string> ItemsInCart { get; init; } = ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal);
+    public ImmutableHashSet<string> ItemsInCart { get; init; } = Empty.Keys;
 
     /// <summary>The product ids the customer viewed.</summary>
-    public ImmutableHashSet<string> ItemsViewed { get; init; } = ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal);
+    public ImmutableHashSet<string> ItemsViewed { get; init; } = Empty.Keys;
 
     /// <summary>The categories of the order lines the customer bought (lines with a category).</summary>
-    public ImmutableHashSet<string> CategoriesBought { get; init; } = ImmutableHashSet<string>.Empty.WithComparer(StringComparer.Ordinal);
+    public ImmutableHashSet<string> CategoriesBought { get; init; } = Empty.Keys;
 
     /// <summary>The channel of the latest event that named one.</summary>
     public Channel? LastChannel { get; init; }

@@ -25,10 +25,10 @@ public sealed record CustomerProfile
 
     /// <summary>Traits the host recorded (name → typed value).</summary>
     [PersonalData]
-    public ImmutableDictionary<string, TraitValue> Traits { get; init; } = ImmutableDictionary<string, TraitValue>.Empty.WithComparers(StringComparer.Ordinal);
+    public ImmutableDictionary<string, TraitValue> Traits { get; init; } = Empty.Traits;
 
     /// <summary>The channel the customer prefers per kind of message (for example <c>shipping</c> → SMS, <c>new_arrivals</c> → email).</summary>
-    public ImmutableDictionary<string, Channel> ChannelPreferences { get; init; } = ImmutableDictionary<string, Channel>.Empty.WithComparers(StringComparer.Ordinal);
+    public ImmutableDictionary<string, Channel> ChannelPreferences { get; init; } = Empty.ChannelByKey;
 
     /// <summary>The customer's IANA time zone (for example <c>Europe/Kyiv</c>), used for quiet hours; <see langword="null"/> when unknown.</summary>
     [PersonalData]
@@ -42,7 +42,7 @@ public sealed record CustomerProfile
     /// When each trait was last set (the time of the event that set it). A late event never overwrites a trait set by a newer
     /// one, and merges use these times for <see cref="TraitMergeRule.NewestWins"/> and <see cref="TraitMergeRule.OldestWins"/>.
     /// </summary>
-    public ImmutableDictionary<string, DateTimeOffset> TraitTimes { get; init; } = ImmutableDictionary<string, DateTimeOffset>.Empty.WithComparers(StringComparer.Ordinal);
+    public ImmutableDictionary<string, DateTimeOffset> TraitTimes { get; init; } = Empty.TimeByKey;
 
     /// <summary>The merges this profile survived, oldest first; the last one can be undone.</summary>
     public ImmutableArray<ProfileMerge> Merges { get; init; } = [];
@@ -67,7 +67,7 @@ public sealed record CustomerProfile
     public BehaviourAggregates Behaviour { get; init; } = new();
 
     /// <summary>The customer's position in each journey, by journey id.</summary>
-    public ImmutableDictionary<string, JourneyPosition> Journeys { get; init; } = ImmutableDictionary<string, JourneyPosition>.Empty.WithComparers(StringComparer.Ordinal);
+    public ImmutableDictionary<string, JourneyPosition> Journeys { get; init; } = Empty.Journeys;
 
     /// <summary>Creates an empty profile for a customer seen for the first time.</summary>
     /// <param name="id">The customer's id.</param>
