@@ -178,3 +178,53 @@ public sealed class UnitOfWorkTests : IDisposable
         }
     }
 }
+
+/// <summary>Two processes sharing one SQLite file never both take the last slot of a frequency cap.</summary>
+public sealed class CrossProcessCapTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-caps-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Track_TwoEnginesOnOneFileRacingForTheLastSlot_SendExactlyOneMessage()
+    {
+        var path = Path.Combine(_directory, "shared.db");
+        var senders = new[] { new InMemoryChannelSender(Channel.Email), new InMemoryChannelSender(Channel.Email) };
+        var providers = senders.Select(sender =>
+        {
+            var services = new ServiceCollection();
+            services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+            services.AddEngagement().UseSqlite(o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={path}", TimeSpan.FromSeconds(30)))
+                .AddChannel(sender)
+                .UseActions(ActionCatalog.Create([new ActionDefinition { Id = "offer", Name = "Offer", Channels = [Channel.Email], Value = 5m, BasePropensity = 0.5 }]));
+            return services.BuildServiceProvider();
+        }).ToArray();
+        try
+        {
+            var email = Identifier.Email("ann@example.com");
+            await providers[0].GetRequiredService<IEngagementEngine>().RecordConsentAsync(new ConsentRecord
+            {
+                RecordId = "g1", CustomerId = new CustomerId("ann"), Channel = Channel.Email, Identifier = email, Purpose = Purpose.Marketing,
+                Status = ConsentStatus.Granted, Source = "form", Evidence = new ConsentEvidence("v1", "form"), EffectiveAt = Now.AddDays(-1),
+            });
+
+            var carts = Enumerable.Range(0, 24).Select(i => Task.Run(async () =>
+                await providers[i % 2].GetRequiredService<IEngagementEngine>().TrackAsync(new AddedToCart
+                {
+                    EventId = "cart-" + i, CustomerId = new CustomerId("ann"), Timestamp = Now, Identifiers = [email], ProductId = "sku-" + i,
+                })));
+            await Task.WhenAll(carts);
+
+            (senders[0].Messages.Count + senders[1].Messages.Count).Should().Be(1, "the default cap is one marketing email per day, across processes too");
+        }
+        finally
+        {
+            foreach (var provider in providers)
+            {
+                await provider.DisposeAsync();
+            }
+        }
+    }
+}
