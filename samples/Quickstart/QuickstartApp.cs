@@ -80,35 +80,58 @@ public static class QuickstartApp
         var report = new LoopTally();
         var clicks = new PriorityQueue<MessageClicked, (DateTimeOffset, long)>();
         long clickSequence = 0;
-        foreach (var happening in timeline)
+
+        // Replaying history: one unit of work (one SQLite transaction) per simulated day instead of one per event.
+        var transactions = provider.GetRequiredService<IStoreTransactions>();
+        var day = DateOnly.FromDateTime(start.UtcDateTime);
+        var unit = transactions.Begin();
+        try
         {
-            while (clicks.TryPeek(out var click, out var key) && key.Item1 <= happening.At)
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var happening in timeline)
             {
-                clicks.Dequeue();
-                clock.MoveTo(click.Timestamp);
-                report.Add(await engine.TrackAsync(click, cancellationToken).ConfigureAwait(false));
-            }
-
-            clock.MoveTo(happening.At);
-            if (happening.Consent is { } consent)
-            {
-                await engine.RecordConsentAsync(consent, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            var result = await engine.TrackAsync(happening.Event!, cancellationToken).ConfigureAwait(false);
-            report.Add(result);
-            if (result.Dispatch is { Result.Status: DispatchStatus.Sent } sent
-                && ShopSimulator.Clicks(seed, sent.Result.DispatchId, ShopActions.ClickProbability(sent.ActionId)))
-            {
-                var at = happening.At.AddHours(2);
-                if (at < simulator.End)
+                if (DateOnly.FromDateTime(happening.At.UtcDateTime) != day)
                 {
-                    clicks.Enqueue(
-                        new MessageClicked { EventId = "click-" + sent.Result.DispatchId, CustomerId = result.Event.CustomerId, Timestamp = at, Channel = sent.Channel, DispatchId = sent.Result.DispatchId, ActionId = sent.ActionId },
-                        (at, clickSequence++));
+                    await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                    day = DateOnly.FromDateTime(happening.At.UtcDateTime);
+                    unit = transactions.Begin();
+                    await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                while (clicks.TryPeek(out var click, out var key) && key.Item1 <= happening.At)
+                {
+                    clicks.Dequeue();
+                    clock.MoveTo(click.Timestamp);
+                    report.Add(await engine.TrackAsync(click, cancellationToken).ConfigureAwait(false));
+                }
+
+                clock.MoveTo(happening.At);
+                if (happening.Consent is { } consent)
+                {
+                    await engine.RecordConsentAsync(consent, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var result = await engine.TrackAsync(happening.Event!, cancellationToken).ConfigureAwait(false);
+                report.Add(result);
+                if (result.Dispatch is { Result.Status: DispatchStatus.Sent } sent
+                    && ShopSimulator.Clicks(seed, sent.Result.DispatchId, ShopActions.ClickProbability(sent.ActionId)))
+                {
+                    var at = happening.At.AddHours(2);
+                    if (at < simulator.End)
+                    {
+                        clicks.Enqueue(
+                            new MessageClicked { EventId = "click-" + sent.Result.DispatchId, CustomerId = result.Event.CustomerId, Timestamp = at, Channel = sent.Channel, DispatchId = sent.Result.DispatchId, ActionId = sent.ActionId },
+                            (at, clickSequence++));
+                    }
                 }
             }
+
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await unit.DisposeAsync().ConfigureAwait(false);
         }
 
         var profiles = new List<CustomerProfile>();
