@@ -196,6 +196,18 @@ public sealed class EngagementEngine : IEngagementEngine
                 ProfileUpdater.ApplyTo(current, engagementEvent, []);
             }
 
+            if (engagementEvent is ConsentChanged change)
+            {
+                // The ledger validates and records the change first: a record it refuses rejects the event.
+                var record = change.Record;
+                if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
+                {
+                    record = record with { CustomerId = owner.Id };
+                }
+
+                await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+            }
+
             if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
             {
                 EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: true);
@@ -291,7 +303,7 @@ public sealed class EngagementEngine : IEngagementEngine
 
                 results.Add(new BatchItemResult(index, await TrackAsync(engagementEvent, cancellationToken).ConfigureAwait(false), null));
             }
-            catch (Exception ex) when (ex is EngagementValidationException or EventConflictException or CurrencyMismatchException)
+            catch (Exception ex) when (ex is EngagementValidationException or EventConflictException or ConsentConflictException or CurrencyMismatchException)
             {
                 results.Add(new BatchItemResult(index, null, ex));
             }

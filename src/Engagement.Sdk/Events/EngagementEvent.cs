@@ -26,6 +26,7 @@ namespace Engagement.Sdk.Events;
 [JsonDerivedType(typeof(CheckoutStarted), "checkout_started")]
 [JsonDerivedType(typeof(MessageBounced), "message_bounced")]
 [JsonDerivedType(typeof(CustomEvent), "custom")]
+[JsonDerivedType(typeof(ConsentChanged), "consent_changed")]
 public abstract record EngagementEvent
 {
     /// <summary>The producer's unique id of this event (at most 128 characters).</summary>
@@ -395,6 +396,34 @@ public sealed record ProfileUpdated : EngagementEvent
         if (Locale is not null)
         {
             Sdk.Text.RequireToken("locale", Locale, 35);
+        }
+    }
+}
+
+/// <summary>
+/// The customer's consent changed: tracking it records <see cref="Record"/> in the consent ledger (with the ledger's full
+/// validation) and keeps the change in the customer's event timeline.
+/// </summary>
+public sealed record ConsentChanged : EngagementEvent
+{
+    /// <summary>The consent record (its customer must be the event's).</summary>
+    public required Consent.ConsentRecord Record { get; init; }
+
+    /// <inheritdoc />
+    [JsonIgnore]
+    public override string TypeName => "consent_changed";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        if (Record is null)
+        {
+            throw new EngagementValidationException("record", null, "a consent change must carry its consent record");
+        }
+
+        if (Record.CustomerId != CustomerId)
+        {
+            throw new EngagementValidationException("record.customerId", Record.CustomerId.Value, $"must be the event's customer '{CustomerId}'");
         }
     }
 }

@@ -156,3 +156,62 @@ public sealed class BehaviourAggregateTests
         profile.Behaviour.ItemsBought.Should().BeEquivalentTo(["boots", "gift-card"]);
     }
 }
+
+public sealed class ConsentChangedEventTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Track_ConsentChanged_RecordsInTheLedgerAndKeepsTheTimeline()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var change = Change("c1", ConsentStatus.Granted, new ConsentEvidence("v1", "app-settings"));
+
+        await engine.TrackAsync(change);
+
+        (await provider.GetRequiredService<ConsentLedger>().GetStateAsync(new CustomerId("ann"))).Evaluate(Channel.Email, Purpose.Marketing, Identifier.Email("ann@example.com"), Now).IsAllowed.Should().BeTrue();
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Should().ContainSingle().Which.Should().BeOfType<ConsentChanged>();
+        var json = EventJson.Serialize(change);
+        EventJson.Deserialize(json).Should().BeEquivalentTo(change);
+    }
+
+    [Fact]
+    public async Task TrackBatch_ConsentChangedTheLedgerRefuses_IsRejectedAloneAndNothingOfItIsStored()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+
+        var results = await engine.TrackBatchAsync([
+            Change("bad", ConsentStatus.Granted, evidence: null),
+            Change("good", ConsentStatus.Withdrawn, evidence: null),
+            Change("other-customer", ConsentStatus.Withdrawn, evidence: null) with { CustomerId = new CustomerId("bob") },
+        ]);
+
+        results[0].Error.Should().BeOfType<EngagementValidationException>().Which.Field.Should().Be("evidence");
+        results[1].IsSuccess.Should().BeTrue();
+        results[2].Error.Should().BeOfType<EngagementValidationException>().Which.Field.Should().Be("record.customerId");
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Select(e => e.EventId).Should().Equal("evt-good");
+        (await provider.GetRequiredService<IConsentStore>().ReadAsync(new CustomerId("ann"))).Select(r => r.RecordId).Should().Equal("good");
+    }
+
+    private static ConsentChanged Change(string id, ConsentStatus status, ConsentEvidence? evidence) => new()
+    {
+        EventId = "evt-" + id,
+        CustomerId = new CustomerId("ann"),
+        Timestamp = Now,
+        Record = new ConsentRecord
+        {
+            RecordId = id, CustomerId = new CustomerId("ann"), Channel = Channel.Email, Identifier = Identifier.Email("ann@example.com"),
+            Purpose = Purpose.Marketing, Status = status, Source = "app-settings", Evidence = evidence, EffectiveAt = Now.AddMinutes(-1),
+        },
+    };
+
+    private static ServiceProvider Provider()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddEngagement();
+        return services.BuildServiceProvider();
+    }
+}
