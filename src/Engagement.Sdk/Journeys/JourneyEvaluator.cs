@@ -7,6 +7,9 @@ namespace Engagement.Sdk.Journeys;
 /// <summary>Moves a customer through journeys after each event. Pure and thread-safe.</summary>
 public static class JourneyEvaluator
 {
+    // A rule's description is the reason recorded with every stage visit: one shared string per rule, not one per visit.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<StageRule, string> Descriptions = new();
+
     /// <summary>
     /// Re-evaluates <paramref name="journey"/> for <paramref name="profile"/>: enters the first stage if the customer is not in
     /// the journey yet, then moves forward to the furthest later stage whose entry rule holds.
@@ -53,7 +56,7 @@ public static class JourneyEvaluator
         }
 
         var stage = journey.Stages[target];
-        var visit = new StageVisit(stage.Id, at, stage.EntryRule.Describe());
+        var visit = new StageVisit(stage.Id, at, Descriptions.GetValue(stage.EntryRule, static rule => rule.Describe()));
         var history = position?.History ?? ImmutableArray<StageVisit>.Empty;
         transition = new StageTransition(journey.Id, position?.StageId, stage.Id, at, visit.Reason);
         return profile with { Journeys = profile.Journeys.SetItem(journey.Id, new JourneyPosition(journey.Id, history.Add(visit))) };
