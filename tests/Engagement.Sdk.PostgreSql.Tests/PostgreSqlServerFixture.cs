@@ -132,6 +132,9 @@ public sealed class PostgreSqlServerFixture : IAsyncLifetime
 
     private InvalidOperationException Unavailable()
         => _failure is not null
-            ? new InvalidOperationException($"No PostgreSQL server could be provided for the tests: {_failure.Message}", _failure)
-            : new InvalidOperationException($"No PostgreSQL server could be provided for the tests. {SkipReason}");
+            ? new InvalidOperationException($"No PostgreSQL server could be provided for the tests{Required}: {_failure.Message}", _failure)
+            : new InvalidOperationException($"No PostgreSQL server could be provided for the tests{Required}. {SkipReason}");
+
+    private static string Required
+        => Environment.GetEnvironmentVariable(RequireVariable) == "1" ? $" ({RequireVariable}=1: they must run, not be skipped)" : string.Empty;
 }
