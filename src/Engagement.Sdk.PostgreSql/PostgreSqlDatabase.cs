@@ -1,0 +1,309 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Engagement.Sdk.PostgreSql;
+
+/// <summary>
+/// One PostgreSQL database shared by the PostgreSQL stores: a pooled <see cref="NpgsqlDataSource"/> and the schema that holds
+/// the store's tables. Creates the schema on first use, in one transaction, serialised across processes by an advisory lock.
+/// Safe to share between threads; many processes may use the same schema at once.
+/// </summary>
+public sealed class PostgreSqlDatabase : IAsyncDisposable, IDisposable
+{
+    /// <summary>The schema version this package writes.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>The session setting that a subject-erasure transaction sets so that the consent ledger's trigger lets its deletes through.</summary>
+    internal const string ErasureSetting = "engagement.subject_erasure";
+
+    private const int MaxIdentifierLength = 63;
+
+    // The first key of the advisory lock that serialises schema creation; the second is a hash of the schema name.
+    private const int SchemaLockClass = 0x456E6761;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile bool _initialised;
+
+    /// <summary>Creates the database handle (no connection is opened until first use).</summary>
+    /// <param name="options">The options.</param>
+    /// <exception cref="EngagementValidationException">The connection string is empty or unreadable, the schema name is not a plain identifier, or the command timeout is not positive.</exception>
+    public PostgreSqlDatabase(IOptions<PostgreSqlStoreOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        if (string.IsNullOrWhiteSpace(o.ConnectionString))
+        {
+            throw new EngagementValidationException("PostgreSqlStoreOptions.ConnectionString", o.ConnectionString, "a connection string such as 'Host=127.0.0.1;Database=shop;Username=shop' is required");
+        }
+
+        if (SchemaNameProblem(o.Schema) is { } schemaProblem)
+        {
+            throw new EngagementValidationException("PostgreSqlStoreOptions.Schema", o.Schema, schemaProblem);
+        }
+
+        if (CommandTimeoutProblem(o.CommandTimeout) is { } timeoutProblem)
+        {
+            throw new EngagementValidationException("PostgreSqlStoreOptions.CommandTimeout", o.CommandTimeout, timeoutProblem);
+        }
+
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(o.ConnectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new EngagementValidationException("PostgreSqlStoreOptions.ConnectionString", "(not shown)", $"the connection string cannot be read ({e.Message})");
+        }
+
+        builder.CommandTimeout = (int)Math.Ceiling(o.CommandTimeout.TotalSeconds);
+        Schema = o.Schema;
+        QuotedSchema = "\"" + o.Schema + "\"";
+        _dataSource = NpgsqlDataSource.Create(builder);
+    }
+
+    /// <summary>The schema that holds the store's tables.</summary>
+    public string Schema { get; }
+
+    /// <summary>The schema name quoted for SQL (it is validated as a plain identifier, so quoting is all it needs).</summary>
+    internal string QuotedSchema { get; }
+
+    /// <summary>
+    /// Creates the schema, its tables, indexes and the consent ledger's append-only trigger if they do not exist yet, and checks
+    /// the stored schema version. The stores call it on first use; call it at start-up to fail early.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>A task.</returns>
+    /// <exception cref="InvalidOperationException">The schema was written by a newer version of this package.</exception>
+    public async ValueTask EnsureSchemaAsync(CancellationToken cancellationToken = default)
+    {
+        if (_initialised)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_initialised)
+            {
+                return;
+            }
+
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@class, hashtext(@schema))", connection))
+                    {
+                        command.Parameters.AddWithValue("class", SchemaLockClass);
+                        command.Parameters.AddWithValue("schema", Schema);
+                        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
+                    object? stored;
+                    await using (var command = new NpgsqlCommand("SELECT to_regclass(@table) IS NOT NULL", connection))
+                    {
+                        command.Parameters.AddWithValue("table", QuotedSchema + ".schema_version");
+                        stored = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true
+                            ? await ScalarAsync(connection, $"SELECT max(version) FROM {QuotedSchema}.schema_version", cancellationToken).ConfigureAwait(false)
+                            : null;
+                    }
+
+                    if (stored is null or DBNull)
+                    {
+                        await using (var ddl = new NpgsqlCommand(SchemaDdl(QuotedSchema), connection))
+                        {
+                            await ddl.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        await using (var version = new NpgsqlCommand($"INSERT INTO {QuotedSchema}.schema_version (version) VALUES (@version)", connection))
+                        {
+                            version.Parameters.AddWithValue("version", SchemaVersion);
+                            await version.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                    else if (Convert.ToInt32(stored, CultureInfo.InvariantCulture) > SchemaVersion)
+                    {
+                        throw new InvalidOperationException($"The schema {Schema} was written by a newer version of this package (schema version {stored}); this package understands version {SchemaVersion}.");
+                    }
+
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            _initialised = true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> on a pooled connection, after making sure the schema exists.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="work">The work.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The work's result.</returns>
+    internal async ValueTask<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await work(connection, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> inside one read-committed transaction: all of it is written, or none.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="work">The work; commands created on the connection take part in the transaction.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The work's result.</returns>
+    internal ValueTask<T> RunInTransactionAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+        => RunAsync(
+            async (connection, ct) =>
+            {
+                var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    var result = await work(connection, ct).ConfigureAwait(false);
+                    await transaction.CommitAsync(ct).ConfigureAwait(false);
+                    return result;
+                }
+            },
+            cancellationToken);
+
+    /// <summary>Deletes one customer's rows from a table (erasure), in a transaction marked as a subject erasure.</summary>
+    /// <param name="table">The table (one of this package's own, never user input).</param>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>How many rows were deleted.</returns>
+    internal ValueTask<int> DeleteByCustomerAsync(string table, CustomerId customerId, CancellationToken cancellationToken)
+        => RunInTransactionAsync(
+            async (connection, ct) =>
+            {
+                await using (var mark = new NpgsqlCommand("SELECT set_config(@setting, 'on', true)", connection))
+                {
+                    mark.Parameters.AddWithValue("setting", ErasureSetting);
+                    await mark.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                await using var delete = new NpgsqlCommand($"DELETE FROM {QuotedSchema}.{table} WHERE customer_id = @customer", connection);
+                delete.Parameters.AddWithValue("customer", customerId.Value);
+                return await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+
+    /// <summary>Why <paramref name="schema"/> is not a usable schema name, or <see langword="null"/> when it is.</summary>
+    /// <param name="schema">The name.</param>
+    /// <returns>The broken rule, or <see langword="null"/>.</returns>
+    internal static string? SchemaNameProblem(string? schema)
+    {
+        const string Rule = "a schema name is 1 to 63 ASCII letters, digits and underscores, starting with a letter or underscore";
+        if (string.IsNullOrEmpty(schema) || schema.Length > MaxIdentifierLength || char.IsAsciiDigit(schema[0]))
+        {
+            return Rule;
+        }
+
+        foreach (var c in schema)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
+            {
+                return Rule;
+            }
+        }
+
+        return schema.StartsWith("pg_", StringComparison.OrdinalIgnoreCase) ? "names starting with pg_ are reserved for PostgreSQL's own schemas" : null;
+    }
+
+    /// <summary>Why <paramref name="timeout"/> is not a usable command timeout, or <see langword="null"/> when it is.</summary>
+    /// <param name="timeout">The timeout.</param>
+    /// <returns>The broken rule, or <see langword="null"/>.</returns>
+    internal static string? CommandTimeoutProblem(TimeSpan timeout)
+        => timeout <= TimeSpan.Zero || timeout.TotalSeconds > int.MaxValue ? "the command timeout must be positive (it is rounded up to whole seconds)" : null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _dataSource.Dispose();
+        _gate.Dispose();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+        _gate.Dispose();
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Text documents (not jsonb) so that a document reads back byte for byte as it was written, as in the SQLite store;
+    // times are UTC ticks (bigint) so that no precision is lost; keys use the "C" collation so that they sort by code point.
+    private static string SchemaDdl(string s) => $"""
+        CREATE SCHEMA IF NOT EXISTS {s};
+        CREATE TABLE IF NOT EXISTS {s}.schema_version (version integer NOT NULL);
+        CREATE TABLE IF NOT EXISTS {s}.profiles (
+            customer_id text COLLATE "C" NOT NULL PRIMARY KEY,
+            version bigint NOT NULL,
+            document text NOT NULL);
+        CREATE TABLE IF NOT EXISTS {s}.identifiers (
+            kind text COLLATE "C" NOT NULL,
+            value text COLLATE "C" NOT NULL,
+            customer_id text COLLATE "C" NOT NULL,
+            PRIMARY KEY (kind, value));
+        CREATE INDEX IF NOT EXISTS identifiers_by_customer ON {s}.identifiers (customer_id);
+        CREATE TABLE IF NOT EXISTS {s}.events (
+            event_id text COLLATE "C" NOT NULL PRIMARY KEY,
+            customer_id text COLLATE "C" NOT NULL,
+            ts bigint NOT NULL,
+            document text NOT NULL);
+        CREATE INDEX IF NOT EXISTS events_by_customer ON {s}.events (customer_id, ts, event_id);
+        CREATE INDEX IF NOT EXISTS events_by_time ON {s}.events (ts, event_id);
+        CREATE TABLE IF NOT EXISTS {s}.consent_records (
+            seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            record_id text COLLATE "C" NOT NULL UNIQUE,
+            customer_id text COLLATE "C" NOT NULL,
+            document text NOT NULL);
+        CREATE INDEX IF NOT EXISTS consent_by_customer ON {s}.consent_records (customer_id, seq);
+        CREATE OR REPLACE FUNCTION {s}.consent_records_append_only() RETURNS trigger LANGUAGE plpgsql AS $fn$
+        BEGIN
+            IF TG_OP = 'DELETE' AND current_setting('{ErasureSetting}', true) = 'on' THEN
+                RETURN OLD;
+            END IF;
+            RAISE EXCEPTION 'the consent ledger is append-only: % on %.% is refused', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+                USING ERRCODE = 'restrict_violation', HINT = 'Only a subject erasure may delete consent records.';
+        END
+        $fn$;
+        DROP TRIGGER IF EXISTS consent_records_append_only ON {s}.consent_records;
+        CREATE TRIGGER consent_records_append_only BEFORE UPDATE OR DELETE ON {s}.consent_records
+            FOR EACH ROW EXECUTE FUNCTION {s}.consent_records_append_only();
+        DROP TRIGGER IF EXISTS consent_records_no_truncate ON {s}.consent_records;
+        CREATE TRIGGER consent_records_no_truncate BEFORE TRUNCATE ON {s}.consent_records
+            FOR EACH STATEMENT EXECUTE FUNCTION {s}.consent_records_append_only();
+        CREATE TABLE IF NOT EXISTS {s}.dispatches (
+            dispatch_id text COLLATE "C" NOT NULL PRIMARY KEY,
+            customer_id text COLLATE "C" NOT NULL,
+            created bigint NOT NULL,
+            status text NOT NULL,
+            document text NOT NULL);
+        CREATE INDEX IF NOT EXISTS dispatches_by_customer ON {s}.dispatches (customer_id, created);
+        CREATE INDEX IF NOT EXISTS dispatches_by_status ON {s}.dispatches (status, created, dispatch_id);
+        CREATE TABLE IF NOT EXISTS {s}.suppressions (
+            identifier_hash text COLLATE "C" NOT NULL,
+            reason text NOT NULL,
+            at bigint NOT NULL,
+            at_offset integer NOT NULL,
+            source text NOT NULL,
+            PRIMARY KEY (identifier_hash, reason, at, source));
+        """;
+}

@@ -1,0 +1,38 @@
+using Engagement.Sdk.PostgreSql;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Puts Engagement.Sdk's stores in a PostgreSQL database.</summary>
+public static class PostgreSqlEngagementBuilderExtensions
+{
+    /// <summary>Stores profiles, events, the consent ledger, the dispatch log and suppressions in PostgreSQL, in the schema <c>engagement</c>.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="connectionString">The connection string, for example <c>Host=127.0.0.1;Database=shop;Username=shop</c>.</param>
+    /// <returns>The builder.</returns>
+    public static EngagementBuilder UsePostgreSql(this EngagementBuilder builder, string connectionString)
+        => builder.UsePostgreSql(o => o.ConnectionString = connectionString);
+
+    /// <summary>Stores profiles, events, the consent ledger, the dispatch log and suppressions in PostgreSQL.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="configure">Configures the store.</param>
+    /// <returns>The builder.</returns>
+    public static EngagementBuilder UsePostgreSql(this EngagementBuilder builder, Action<PostgreSqlStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<PostgreSqlStoreOptions>()
+            .Configure(configure)
+            .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlStoreOptions>, PostgreSqlStoreOptionsValidator>());
+        builder.Services.TryAddSingleton<PostgreSqlDatabase>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<IProfileStore, PostgreSqlProfileStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IEventStore, PostgreSqlEventStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IConsentStore, PostgreSqlConsentStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IDispatchStore, PostgreSqlDispatchStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionStore, PostgreSqlSuppressionStore>());
+        return builder;
+    }
+}
