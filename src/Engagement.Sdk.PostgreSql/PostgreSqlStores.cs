@@ -180,10 +180,21 @@ public sealed class PostgreSqlProfileStore(PostgreSqlDatabase database) : IProfi
 
 /// <summary>An <see cref="IEventStore"/> on PostgreSQL: events as JSON documents, idempotent by id (<c>INSERT … ON CONFLICT DO NOTHING</c>).</summary>
 /// <param name="database">The database.</param>
-public sealed class PostgreSqlEventStore(PostgreSqlDatabase database) : IEventStore, ISubjectErasure
+public sealed class PostgreSqlEventStore(PostgreSqlDatabase database) : IEventStore, ISubjectErasure, IEventRetention
 {
     private const int PageSize = 1000;
     private readonly string _s = database.QuotedSchema;
+
+    /// <inheritdoc />
+    public ValueTask<int> PurgeBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+        => database.RunAsync(
+            async (connection, ct) =>
+            {
+                await using var delete = new NpgsqlCommand($"DELETE FROM {_s}.events WHERE ts < @cutoff", connection);
+                delete.Parameters.AddWithValue("cutoff", cutoff.UtcTicks);
+                return await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)

@@ -78,3 +78,13 @@ public sealed class PostgreSqlSuppressionStoreTests(PostgreSqlServerFixture serv
 
     protected override ISuppressionStore CreateStore() => new PostgreSqlSuppressionStore(_schemas.Open());
 }
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlEventRetentionTests(PostgreSqlServerFixture server) : EventRetentionConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override IEventRetention CreateStore() => new PostgreSqlEventStore(_schemas.Open());
+}
