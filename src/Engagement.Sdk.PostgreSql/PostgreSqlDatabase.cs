@@ -1,4 +1,5 @@
 using System.Globalization;
+using Engagement.Sdk.Storage;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -9,7 +10,7 @@ namespace Engagement.Sdk.PostgreSql;
 /// the store's tables. Creates the schema on first use, in one transaction, serialised across processes by an advisory lock.
 /// Safe to share between threads; many processes may use the same schema at once.
 /// </summary>
-public sealed class PostgreSqlDatabase : IAsyncDisposable, IDisposable
+public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
     public const int SchemaVersion = 1;
@@ -24,6 +25,7 @@ public sealed class PostgreSqlDatabase : IAsyncDisposable, IDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly AsyncLocal<PostgreSqlUnitOfWork?> _current = new();
     private volatile bool _initialised;
 
     /// <summary>Creates the database handle (no connection is opened until first use).</summary>
@@ -151,6 +153,13 @@ public sealed class PostgreSqlDatabase : IAsyncDisposable, IDisposable
     /// <returns>The work's result.</returns>
     internal async ValueTask<T> RunAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
     {
+        if (Current is { } unit)
+        {
+            // Inside a unit of work: its outermost unit's connection and transaction.
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            return await work(unit.Root.Connection!, cancellationToken).ConfigureAwait(false);
+        }
+
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -165,7 +174,9 @@ public sealed class PostgreSqlDatabase : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The work's result.</returns>
     internal ValueTask<T> RunInTransactionAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
-        => RunAsync(
+        => Current is not null
+            ? RunAsync(work, cancellationToken) // the unit's transaction holds it
+            : RunAsync(
             async (connection, ct) =>
             {
                 var transaction = await connection.BeginTransactionAsync(ct).ConfigureAwait(false);
@@ -177,6 +188,73 @@ public sealed class PostgreSqlDatabase : IAsyncDisposable, IDisposable
                 }
             },
             cancellationToken);
+
+    /// <inheritdoc />
+    public IUnitOfWork Begin()
+    {
+        var parent = Current;
+        var depth = 0;
+        for (var p = parent; p is not null; p = p.Parent)
+        {
+            depth++;
+        }
+
+        var unit = new PostgreSqlUnitOfWork(this, parent, depth);
+        _current.Value = unit;
+        return unit;
+    }
+
+    /// <inheritdoc />
+    public ValueTask FlushAsync(CancellationToken cancellationToken = default)
+        => Current is { } unit && unit.Root is { IsStarted: true, Transaction: not null } root
+            ? root.FlushAsync(unit, cancellationToken)
+            : ValueTask.CompletedTask;
+
+    private PostgreSqlUnitOfWork? Current
+    {
+        get
+        {
+            var unit = _current.Value;
+            while (unit is not null && !unit.IsOpen)
+            {
+                unit = unit.Parent;
+            }
+
+            return unit;
+        }
+    }
+
+    internal void Leave(PostgreSqlUnitOfWork unit)
+    {
+        if (_current.Value == unit)
+        {
+            _current.Value = unit.Parent;
+        }
+    }
+
+    internal async ValueTask<(NpgsqlConnection Connection, NpgsqlTransaction Transaction)> BeginUnitAsync(CancellationToken cancellationToken)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return (connection, await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    // Session-level, so that a flush (a commit in the middle of a unit) keeps the lock; the unit releases it when it ends,
+    // and a connection returned to the pool is reset (DISCARD ALL), which releases any lock left behind.
+    internal static async ValueTask AdvisoryLockAsync(NpgsqlConnection connection, string key, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_lock(hashtextextended(@key, 0))", connection);
+        command.Parameters.AddWithValue("key", key);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>Deletes one customer's rows from a table (erasure), in a transaction marked as a subject erasure.</summary>
     /// <param name="table">The table (one of this package's own, never user input).</param>
@@ -193,9 +271,21 @@ public sealed class PostgreSqlDatabase : IAsyncDisposable, IDisposable
                     await mark.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
-                await using var delete = new NpgsqlCommand($"DELETE FROM {QuotedSchema}.{table} WHERE customer_id = @customer", connection);
-                delete.Parameters.AddWithValue("customer", customerId.Value);
-                return await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                int deleted;
+                await using (var delete = new NpgsqlCommand($"DELETE FROM {QuotedSchema}.{table} WHERE customer_id = @customer", connection))
+                {
+                    delete.Parameters.AddWithValue("customer", customerId.Value);
+                    deleted = await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                // Inside a longer unit of work the mark must not outlive the erasure.
+                await using (var unmark = new NpgsqlCommand("SELECT set_config(@setting, 'off', true)", connection))
+                {
+                    unmark.Parameters.AddWithValue("setting", ErasureSetting);
+                    await unmark.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                return deleted;
             },
             cancellationToken);
 

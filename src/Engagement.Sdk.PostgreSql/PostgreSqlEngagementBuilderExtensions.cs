@@ -33,6 +33,7 @@ public static class PostgreSqlEngagementBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IConsentStore, PostgreSqlConsentStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<IDispatchStore, PostgreSqlDispatchStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionStore, PostgreSqlSuppressionStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<IStoreTransactions>(static sp => sp.GetRequiredService<PostgreSqlDatabase>()));
         return builder;
     }
 }

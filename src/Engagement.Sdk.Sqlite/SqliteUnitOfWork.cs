@@ -47,6 +47,9 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
         IsStarted = true;
     }
 
+    // The outermost unit holds the database's write lock, which already excludes every other unit.
+    public ValueTask LockAsync(string key, CancellationToken cancellationToken = default) => StartAsync(cancellationToken);
+
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_closed, this);

@@ -171,13 +171,16 @@ public sealed class EngagementEngine : IEngagementEngine
         await using (unit.ConfigureAwait(false))
         {
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            var result = await TrackLockedAsync(engagementEvent, cancellationToken).ConfigureAwait(false);
+            await unit.LockAsync(CustomerLockKey(engagementEvent.CustomerId), cancellationToken).ConfigureAwait(false);
+            var result = await TrackLockedAsync(engagementEvent, unit, cancellationToken).ConfigureAwait(false);
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
         }
     }
 
-    private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken)
+    private static string CustomerLockKey(CustomerId customerId) => "customer:" + customerId.Value;
+
+    private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, IUnitOfWork unit, CancellationToken cancellationToken)
     {
 
         var gate = LockFor(engagementEvent.CustomerId);
@@ -233,6 +236,12 @@ public sealed class EngagementEngine : IEngagementEngine
             foreach (var merge in identity.Merges)
             {
                 Log.Merged(_logger, merge.MergedId.Value, merge.SurvivorId.Value, merge.MatchedOn?.Kind.Name);
+            }
+
+            if (identity.CustomerId != engagementEvent.CustomerId)
+            {
+                // The event belongs to another profile (a merge): its decisions and caps are that customer's.
+                await unit.LockAsync(CustomerLockKey(identity.CustomerId), cancellationToken).ConfigureAwait(false);
             }
 
             var withheld = identity.Conflicts.IsEmpty ? [] : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
@@ -322,6 +331,7 @@ public sealed class EngagementEngine : IEngagementEngine
         var unit = _transactions.Begin();
         await using var scope = unit.ConfigureAwait(false);
         await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+        await unit.LockAsync(CustomerLockKey(record.CustomerId), cancellationToken).ConfigureAwait(false);
         var gate = LockFor(record.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try

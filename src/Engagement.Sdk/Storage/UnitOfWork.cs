@@ -38,6 +38,16 @@ public interface IUnitOfWork : IAsyncDisposable
     /// <returns>A task.</returns>
     ValueTask StartAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Takes an exclusive lock on <paramref name="key"/> (for example a customer) until the outermost unit ends, so that units
+    /// in other processes that lock the same key wait. Storage whose units already exclude each other entirely (SQLite) need
+    /// do nothing.
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <returns>A task.</returns>
+    ValueTask LockAsync(string key, CancellationToken cancellationToken = default);
+
     /// <summary>Keeps the unit's writes (commits them, or releases them into the enclosing unit).</summary>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>A task.</returns>
@@ -62,6 +72,9 @@ public sealed class NoTransactions : IStoreTransactions, IUnitOfWork
 
     /// <inheritdoc />
     public ValueTask StartAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public ValueTask LockAsync(string key, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
     /// <inheritdoc />
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;

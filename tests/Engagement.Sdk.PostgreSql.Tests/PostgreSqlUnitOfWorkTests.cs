@@ -1,0 +1,119 @@
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Engagement.Sdk.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Engagement.Sdk.PostgreSql.Tests;
+
+/// <summary>Units of work on PostgreSQL: an event and its effects are atomic, and caps hold across processes.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Track_ProfileSaveFails_TheEventIsNotStoredEither()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var provider = Provider(schema, failFor: "doomed");
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+
+        var act = () => engine.TrackAsync(View("e1", "doomed")).AsTask();
+
+        await act.Should().ThrowAsync<IOException>();
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("doomed")).ToListAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task TrackBatch_OneEventRejectedAfterItsAppend_OnlyThatEventIsUndone()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var provider = Provider(schema, failFor: "doomed", rejection: true);
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+
+        var results = await engine.TrackBatchAsync([View("a", "ann"), View("b", "doomed"), View("c", "ann")]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, false, true);
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Should().HaveCount(2);
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("doomed")).ToListAsync()).Should().BeEmpty();
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Track_TwoProcessesRacingForTheLastCapSlot_SendExactlyOneMessage()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        var senders = new[] { new InMemoryChannelSender(Channel.Email), new InMemoryChannelSender(Channel.Email) };
+        var providers = senders.Select(sender => Provider(schema, sender: sender)).ToArray();
+        try
+        {
+            var email = Identifier.Email("ann@example.com");
+            await providers[0].GetRequiredService<IEngagementEngine>().RecordConsentAsync(new ConsentRecord
+            {
+                RecordId = "g1", CustomerId = new CustomerId("ann"), Channel = Channel.Email, Identifier = email, Purpose = Purpose.Marketing,
+                Status = ConsentStatus.Granted, Source = "form", Evidence = new ConsentEvidence("v1", "form"), EffectiveAt = Now.AddDays(-1),
+            });
+
+            await Task.WhenAll(Enumerable.Range(0, 16).Select(i => Task.Run(async () =>
+                await providers[i % 2].GetRequiredService<IEngagementEngine>().TrackAsync(new AddedToCart
+                {
+                    EventId = "cart-" + i, CustomerId = new CustomerId("ann"), Timestamp = Now, Identifiers = [email], ProductId = "sku-" + i,
+                }))));
+
+            (senders[0].Messages.Count + senders[1].Messages.Count).Should().Be(1, "the default cap is one marketing email per day, across processes too");
+            (await providers[1].GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).OfType<AddedToCart>().Should().HaveCount(16);
+        }
+        finally
+        {
+            foreach (var provider in providers)
+            {
+                await provider.DisposeAsync();
+            }
+        }
+    }
+
+    private ServiceProvider Provider(string schema, string? failFor = null, bool rejection = false, InMemoryChannelSender? sender = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        var builder = services.AddEngagement(o =>
+        {
+            if (sender is null)
+            {
+                o.DecisionTriggers.Clear();
+            }
+        }).UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, schema));
+        if (sender is not null)
+        {
+            builder.AddChannel(sender).UseActions(ActionCatalog.Create([new ActionDefinition { Id = "offer", Name = "Offer", Channels = [Channel.Email], Value = 5m, BasePropensity = 0.5 }]));
+        }
+
+        if (failFor is not null)
+        {
+            services.AddSingleton<IProfileStore>(sp => new FailingProfileStore(new PostgreSqlProfileStore(sp.GetRequiredService<PostgreSqlDatabase>()), failFor, rejection));
+        }
+
+        return services.BuildServiceProvider();
+    }
+
+    private static ProductViewed View(string id, string customer)
+        => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = Now.AddMinutes(-1), ProductId = "boots" };
+
+    private sealed class FailingProfileStore(IProfileStore inner, string failFor, bool rejection) : IProfileStore
+    {
+        public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default) => inner.GetAsync(customerId, cancellationToken);
+
+        public ValueTask<CustomerProfile?> FindByIdentifierAsync(Identifier identifier, CancellationToken cancellationToken = default) => inner.FindByIdentifierAsync(identifier, cancellationToken);
+
+        public ValueTask<CustomerProfile> SaveAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
+            => profile.Id.Value != failFor ? inner.SaveAsync(profile, cancellationToken)
+                : rejection ? throw new EngagementValidationException("customerId", failFor, "rejected by a host rule at save time")
+                : throw new IOException("disk full");
+
+        public IAsyncEnumerable<CustomerProfile> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
+    }
+}
