@@ -363,7 +363,7 @@ public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDisp
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var pending = record with { Status = DispatchStatus.Pending };
+        var pending = DispatchRecords.AsBegun(record);
         var json = JsonSerializer.Serialize(pending, EngagementJsonContext.Default.DispatchRecord);
         return database.RunAsync(
             async (connection, ct) =>
@@ -404,6 +404,27 @@ public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDisp
                 return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             },
             cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var json = JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord);
+        return database.RunAsync(
+            async (connection, ct) =>
+            {
+                // One statement: the row lock and the re-checked status make it a compare-and-set across processes.
+                await using var update = new NpgsqlCommand($"UPDATE {_s}.dispatches SET created = @created, status = @status, document = @doc WHERE dispatch_id = @id AND customer_id = @customer AND status = @expected", connection);
+                update.Parameters.AddWithValue("id", record.DispatchId);
+                update.Parameters.AddWithValue("customer", record.CustomerId.Value);
+                update.Parameters.AddWithValue("created", record.CreatedAt.UtcTicks);
+                update.Parameters.AddWithValue("status", record.Status.ToString());
+                update.Parameters.AddWithValue("expected", expected.ToString());
+                update.Parameters.AddWithValue("doc", json);
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<DispatchRecord>> ListAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)

@@ -379,7 +379,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var pending = record with { Status = DispatchStatus.Pending };
+        var pending = DispatchRecords.AsBegun(record);
         var json = JsonSerializer.Serialize(pending, EngagementJsonContext.Default.DispatchRecord);
         return database.RunAsync(
             db =>
@@ -417,6 +417,26 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             },
             cancellationToken);
         return done.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(done.AsTask());
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var json = JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord);
+        return database.RunAsync(
+            db =>
+            {
+                var update = db.Command("UPDATE dispatches SET created = $created, status = $status, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = $expected");
+                update.Parameters.AddWithValue("$id", record.DispatchId);
+                update.Parameters.AddWithValue("$customer", record.CustomerId.Value);
+                update.Parameters.AddWithValue("$created", record.CreatedAt.UtcTicks);
+                update.Parameters.AddWithValue("$status", record.Status.ToString());
+                update.Parameters.AddWithValue("$expected", expected.ToString());
+                update.Parameters.AddWithValue("$doc", json);
+                return update.ExecuteNonQuery() == 1;
+            },
+            cancellationToken);
     }
 
     /// <inheritdoc />

@@ -39,6 +39,12 @@ public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, Custom
     /// presented that belong to another person (not added). <see langword="null"/> for duplicates and erased subjects.
     /// </summary>
     public IdentityResolution? Identity { get; init; }
+
+    /// <summary>
+    /// Messages contact policy held back, released, rescheduled or cancelled while the event was handled: due held messages
+    /// compete with the decision by priority, and a deferred action with <see cref="ActionDefinition.HoldFor"/> is held.
+    /// </summary>
+    public ImmutableArray<HeldMessageOutcome> HeldMessages { get; init; } = [];
 }
 
 /// <summary>The outcome of one event of a batch: its result, or the reason it was rejected (then nothing of it was applied).</summary>
@@ -85,6 +91,15 @@ public interface IEngagementEngine
     /// <param name="cancellationToken">Cancels the decision.</param>
     /// <returns>The decision.</returns>
     ValueTask<Decision> DecideAsync(CustomerId customerId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Sends the held messages that contact policy now allows, highest priority first per customer (each one checked again:
+    /// consent, eligibility, caps, quiet hours); reschedules the ones still deferred and cancels the expired and the no longer
+    /// permitted. Call it periodically (for example every minute); each customer is handled in one unit of work.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>What happened to each held message that was due or expired.</returns>
+    ValueTask<ImmutableArray<HeldMessageOutcome>> ReleaseHeldAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -108,6 +123,9 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly EventValidator _validator;
     private readonly IdentityResolver _identity;
     private readonly IStoreTransactions _transactions;
+    private readonly ActionCatalog _catalog;
+    private readonly ContactPolicyOptions _policy;
+    private readonly bool _holding;
     private readonly ILogger _logger;
 
     /// <summary>Creates the engine.</summary>
@@ -125,6 +143,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="logger">The logger.</param>
     /// <param name="identity">Identity resolution; by default one over the same stores, ledger and options.</param>
     /// <param name="transactions">The storage's units of work (none for the in-memory stores).</param>
+    /// <param name="contactPolicy">The contact policy (for the size of each customer's queue of held messages).</param>
     public EngagementEngine(
         IProfileStore profiles,
         IEventStore events,
@@ -139,7 +158,8 @@ public sealed class EngagementEngine : IEngagementEngine
         ISuppressionStore suppressions,
         ILogger<EngagementEngine>? logger = null,
         IdentityResolver? identity = null,
-        IStoreTransactions? transactions = null)
+        IStoreTransactions? transactions = null,
+        IOptions<ContactPolicyOptions>? contactPolicy = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -155,6 +175,9 @@ public sealed class EngagementEngine : IEngagementEngine
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
+        _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
+        _policy = contactPolicy?.Value ?? new ContactPolicyOptions();
+        _holding = _catalog.Actions.Any(static a => a.HoldFor is not null);
     }
 
     /// <inheritdoc />
@@ -255,33 +278,8 @@ public sealed class EngagementEngine : IEngagementEngine
             }
 
             var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
-            if (decision.IsNoAction || decision.Channel is not { } channel)
-            {
-                return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, null) { Identity = identity };
-            }
-
-            var dispatchId = DispatchIdFor(engagementEvent.EventId, decision.Action.Id, channel);
-            var message = new OutboundMessage(dispatchId, profile.Id, channel, decision.Action.Purpose, decision.Address, decision.Action.Id, profile.Locale);
-            var result = await _dispatcher.DispatchAsync(message, cancellationToken).ConfigureAwait(false);
-            if (result.Status == DispatchStatus.Sent)
-            {
-                _propensity.RecordSent(decision.Action.Id, channel);
-                var sent = new MessageSent
-                {
-                    EventId = "sent-" + dispatchId,
-                    CustomerId = profile.Id,
-                    Timestamp = _time.GetUtcNow(),
-                    Channel = channel,
-                    DispatchId = dispatchId,
-                    ActionId = decision.Action.Id,
-                };
-                if (await _events.AppendAsync(sent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended)
-                {
-                    profile = await ApplyAndSaveAsync(sent, profile.Id, [], transitions, cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, new DispatchSummary(decision.Action.Id, channel, result)) { Identity = identity };
+            var contest = await ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, transitions, cancellationToken).ConfigureAwait(false);
+            return new TrackResult(engagementEvent, false, contest.Profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, HeldMessages = contest.Held };
         }
         finally
         {
@@ -437,6 +435,283 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             throw new EngagementValidationException("currency", currency.Code, $"amounts must be in the shop's currency {_options.Currency.Code}; convert them before tracking");
         }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ImmutableArray<HeldMessageOutcome>> ReleaseHeldAsync(CancellationToken cancellationToken = default)
+    {
+        var now = _time.GetUtcNow();
+        var owners = new List<CustomerId>();
+        var seen = new HashSet<CustomerId>();
+        await foreach (var held in _dispatcher.ListHeldAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if ((held.ReleaseAt <= now || held.ExpiresAt <= now) && seen.Add(held.CustomerId))
+            {
+                owners.Add(held.CustomerId);
+            }
+        }
+
+        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
+        foreach (var owner in owners)
+        {
+            var unit = _transactions.Begin();
+            await using var scope = unit.ConfigureAwait(false);
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            await unit.LockAsync(CustomerLockKey(owner), cancellationToken).ConfigureAwait(false);
+            var gate = LockFor(owner);
+            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // The messages were held for this customer; if the profile was merged since, the survivor receives them.
+                var profile = await _identity.GetAsync(owner, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(owner);
+                if (profile.Id != owner)
+                {
+                    await unit.LockAsync(CustomerLockKey(profile.Id), cancellationToken).ConfigureAwait(false);
+                }
+
+                var contest = await ContendAsync(profile, owner, null, null, ImmutableArray.CreateBuilder<StageTransition>(), cancellationToken).ConfigureAwait(false);
+                outcomes.AddRange(contest.Held);
+                await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }
+
+        return outcomes.ToImmutable();
+    }
+
+    /// <summary>
+    /// Lets a customer's due held messages and the live decision compete for contact-policy slots by priority (ties go to the
+    /// message held first, then to the live one), sends what policy allows in that order, and holds the best deferred action
+    /// that is worth holding.
+    /// </summary>
+    private async ValueTask<(CustomerProfile Profile, DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held)> ContendAsync(
+        CustomerProfile profile, CustomerId queueOwner, Decision? decision, string? triggerId, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
+        var queue = _holding || decision is null ? await _dispatcher.ListHeldAsync(queueOwner, now, cancellationToken).ConfigureAwait(false) : [];
+
+        foreach (var expired in queue.Where(h => h.ExpiresAt <= now).ToList())
+        {
+            outcomes.Add(await CancelHeldAsync(expired, HoldReasons.Expired, $"Held until {expired.ExpiresAt:O} and not allowed before then.", now, cancellationToken).ConfigureAwait(false));
+            queue.Remove(expired);
+        }
+
+        var due = queue.Where(h => h.ReleaseAt is not { } release || release <= now)
+            .OrderByDescending(h => h.Priority).ThenBy(h => h.HeldAt).ThenBy(h => h.DispatchId, StringComparer.Ordinal).ToList();
+        var live = decision is { IsNoAction: false, Channel: { } liveChannel } ? decision : null;
+        var liveDone = live is null;
+        var anySent = false;
+        DispatchSummary? liveSummary = null;
+        Recheck? liveDeferred = null;
+
+        async ValueTask SendLiveAsync()
+        {
+            liveDone = true;
+            var action = live!.Action;
+            var channel = live.Channel!.Value;
+            var address = live.Address;
+            if (anySent)
+            {
+                // A held message took a slot since the decision was taken: ask again.
+                var check = await _decider.RecheckAsync(profile, action, channel, now, cancellationToken).ConfigureAwait(false);
+                if (check.Permission is not { IsAllowed: true })
+                {
+                    liveDeferred = check;
+                    return;
+                }
+
+                address = check.Address;
+            }
+
+            var dispatchId = DispatchIdFor(triggerId!, action.Id, channel);
+            var result = await _dispatcher.DispatchAsync(new OutboundMessage(dispatchId, profile.Id, channel, action.Purpose, address, action.Id, profile.Locale), cancellationToken).ConfigureAwait(false);
+            if (result.Status == DispatchStatus.Sent)
+            {
+                anySent = true;
+                profile = await RecordSentAsync(profile, dispatchId, action, channel, transitions, cancellationToken).ConfigureAwait(false);
+            }
+
+            liveSummary = new DispatchSummary(action.Id, channel, result);
+        }
+
+        foreach (var held in due)
+        {
+            if (!liveDone && live!.Action.Priority > held.Priority)
+            {
+                await SendLiveAsync().ConfigureAwait(false);
+            }
+
+            var outcome = await ReleaseOneAsync(held, now, cancellationToken).ConfigureAwait(false);
+            outcomes.Add(outcome);
+            queue.Remove(held);
+            if (outcome.Status == HeldMessageStatus.Rescheduled)
+            {
+                queue.Add(outcome.Record);
+            }
+        }
+
+        if (!liveDone)
+        {
+            await SendLiveAsync().ConfigureAwait(false);
+        }
+
+        if (decision is not null && _holding)
+        {
+            var sentPriority = liveSummary?.Result.Status == DispatchStatus.Sent ? live!.Action.Priority : int.MinValue;
+            var candidate = HoldCandidate(decision, live, liveDeferred, sentPriority, queue);
+            if (candidate is { } c)
+            {
+                await HoldAsync(profile, queueOwner, triggerId!, c.Action, c.Channel, c.Until, c.Why, queue, outcomes, now, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return (profile, liveSummary, outcomes.ToImmutable());
+
+        async ValueTask<HeldMessageOutcome> ReleaseOneAsync(DispatchRecord held, DateTimeOffset at, CancellationToken ct)
+        {
+            if (!_catalog.TryGet(held.ActionId, out var action))
+            {
+                return await CancelHeldAsync(held, HoldReasons.ActionRemoved, $"{held.ActionId} is no longer in the catalogue.", at, ct).ConfigureAwait(false);
+            }
+
+            var check = await _decider.RecheckAsync(profile, action, held.Channel, at, ct).ConfigureAwait(false);
+            if (check.Rejection is { } rejection)
+            {
+                return await CancelHeldAsync(held, HoldReasons.NotEligible, rejection + ": " + check.Detail, at, ct).ConfigureAwait(false);
+            }
+
+            var permission = check.Permission!;
+            if (permission.IsAllowed)
+            {
+                var message = new OutboundMessage(held.DispatchId, profile.Id, held.Channel, action.Purpose, check.Address, action.Id, profile.Locale);
+                var result = await _dispatcher.ReleaseAsync(message, held, ct).ConfigureAwait(false);
+                if (result.Status == DispatchStatus.Sent)
+                {
+                    anySent = true;
+                    profile = await RecordSentAsync(profile, held.DispatchId, action, held.Channel, transitions, ct).ConfigureAwait(false);
+                }
+
+                var released = held with { Status = result.Status, CreatedAt = at, Attempts = result.Attempts, Error = result.Error };
+                return new HeldMessageOutcome(released, HeldMessageStatus.Released, HoldReasons.Allowed, $"{action.Id} on {held.Channel}: allowed now.") { Dispatch = result };
+            }
+
+            if (permission.Verdict == PermissionVerdict.Defer && permission.DeferUntil is { } until && (held.ExpiresAt is not { } expires || until < expires))
+            {
+                var rescheduled = held with { ReleaseAt = until };
+                if (await _dispatcher.UpdateHeldAsync(rescheduled, ct).ConfigureAwait(false))
+                {
+                    return new HeldMessageOutcome(rescheduled, HeldMessageStatus.Rescheduled, HoldReasons.Deferred, $"{permission.Code}: {permission.Reasons[0].Detail}");
+                }
+            }
+
+            return permission.Verdict == PermissionVerdict.Defer
+                ? await CancelHeldAsync(held, HoldReasons.Expired, $"{permission.Code}: not allowed before it expires at {held.ExpiresAt:O}.", at, ct).ConfigureAwait(false)
+                : await CancelHeldAsync(held, HoldReasons.NotPermitted, $"{permission.Code}: {permission.Reasons[0].Detail}", at, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The deferred action worth holding: the live one if a held message took its slot, else the highest-priority deferred candidate that outranks what was sent.</summary>
+    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int sentPriority, List<DispatchRecord> queue)
+    {
+        if (live is not null && liveDeferred?.Permission is { Verdict: PermissionVerdict.Defer, DeferUntil: { } liveUntil } deferred && live.Action.HoldFor is not null)
+        {
+            return queue.Any(h => h.ActionId == live.Action.Id) ? null : (live.Action, live.Channel!.Value, liveUntil, deferred.Code);
+        }
+
+        (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? best = null;
+        foreach (var candidate in decision.Candidates)
+        {
+            if (candidate.Status != CandidateStatus.Rejected || candidate.Reason != DecisionReasons.NoPermittedChannel
+                || !_catalog.TryGet(candidate.ActionId, out var action) || action.HoldFor is null || action.Priority <= sentPriority
+                || (best is { } b && action.Priority <= b.Action.Priority) || queue.Any(h => h.ActionId == action.Id))
+            {
+                continue;
+            }
+
+            foreach (var check in candidate.ChannelChecks)
+            {
+                if (check.Decision is { Verdict: PermissionVerdict.Defer, DeferUntil: { } until })
+                {
+                    best = (action, check.Channel, until, check.Decision.Code);
+                    break;
+                }
+            }
+        }
+
+        return best;
+    }
+
+    private async ValueTask HoldAsync(CustomerProfile profile, CustomerId queueOwner, string triggerId, ActionDefinition action, Channel channel, DateTimeOffset until, string why, List<DispatchRecord> queue, ImmutableArray<HeldMessageOutcome>.Builder outcomes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var record = new DispatchRecord
+        {
+            DispatchId = DispatchIdFor(triggerId, action.Id, channel),
+            CustomerId = queueOwner,
+            Channel = channel,
+            Purpose = action.Purpose,
+            ActionId = action.Id,
+            CreatedAt = now,
+            Status = DispatchStatus.Held,
+            Priority = action.Priority,
+            HeldAt = now,
+            ReleaseAt = until,
+            ExpiresAt = now + action.HoldFor!.Value,
+        };
+        if (until >= record.ExpiresAt)
+        {
+            outcomes.Add(new HeldMessageOutcome(record with { Status = DispatchStatus.Cancelled }, HeldMessageStatus.Cancelled, HoldReasons.Expired, $"{why}: not allowed before {until:O}, after it would expire."));
+            return;
+        }
+
+        if (queue.Count >= _policy.MaxHeldPerCustomer)
+        {
+            // The lowest priority goes; among equals, the one held last.
+            var lowest = queue.OrderBy(h => h.Priority).ThenByDescending(h => h.HeldAt).ThenByDescending(h => h.DispatchId, StringComparer.Ordinal).First();
+            if (action.Priority <= lowest.Priority)
+            {
+                outcomes.Add(new HeldMessageOutcome(record with { Status = DispatchStatus.Cancelled }, HeldMessageStatus.Cancelled, HoldReasons.QueueFull, $"{queue.Count} message(s) of priority {lowest.Priority} or more are already held for {profile.Id}."));
+                return;
+            }
+
+            outcomes.Add(await CancelHeldAsync(lowest, HoldReasons.Preempted, $"Its place was taken by {action.Id} (priority {action.Priority} over {lowest.Priority}).", now, cancellationToken).ConfigureAwait(false));
+            queue.Remove(lowest);
+        }
+
+        if (await _dispatcher.HoldAsync(record, cancellationToken).ConfigureAwait(false))
+        {
+            queue.Add(record);
+            Log.Held(_logger, action.Id, profile.Id.Value, channel.Name, why, until);
+            outcomes.Add(new HeldMessageOutcome(record, HeldMessageStatus.Held, HoldReasons.Deferred, $"{why}: held until {until:O}, cancelled if still not allowed by {record.ExpiresAt:O}."));
+        }
+    }
+
+    private async ValueTask<HeldMessageOutcome> CancelHeldAsync(DispatchRecord held, string reason, string detail, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var cancelled = held with { Status = DispatchStatus.Cancelled, Error = reason + ": " + detail, CompletedAt = now };
+        await _dispatcher.UpdateHeldAsync(cancelled, cancellationToken).ConfigureAwait(false);
+        Log.HeldCancelled(_logger, held.ActionId, held.CustomerId.Value, reason);
+        return new HeldMessageOutcome(cancelled, HeldMessageStatus.Cancelled, reason, detail);
+    }
+
+    private async ValueTask<CustomerProfile> RecordSentAsync(CustomerProfile profile, string dispatchId, ActionDefinition action, Channel channel, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
+    {
+        _propensity.RecordSent(action.Id, channel);
+        var sent = new MessageSent
+        {
+            EventId = "sent-" + dispatchId,
+            CustomerId = profile.Id,
+            Timestamp = _time.GetUtcNow(),
+            Channel = channel,
+            DispatchId = dispatchId,
+            ActionId = action.Id,
+        };
+        return await _events.AppendAsync(sent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended
+            ? await ApplyAndSaveAsync(sent, profile.Id, [], transitions, cancellationToken).ConfigureAwait(false)
+            : profile;
     }
 
     private SemaphoreSlim LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];

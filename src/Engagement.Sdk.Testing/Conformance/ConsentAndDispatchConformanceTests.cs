@@ -150,6 +150,61 @@ public abstract class DispatchStoreConformanceTests
         pending.Should().Equal("d0", "other", "d1");
     }
 
+    /// <summary>A held dispatch is stored as held with its schedule, and is listed by that status, not as pending.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task TryBeginAsync_HeldRecord_IsStoredHeldWithItsSchedule()
+    {
+        var store = CreateStore();
+        var held = Dispatch("h1", T0) with { Status = DispatchStatus.Held, Priority = 7, HeldAt = T0, ReleaseAt = T0.AddHours(9), ExpiresAt = T0.AddDays(2) };
+
+        (await store.TryBeginAsync(held)).Should().BeTrue();
+        (await store.TryBeginAsync(Dispatch("p1", T0) with { Status = DispatchStatus.Sent })).Should().BeTrue();
+
+        (await store.ListAsync(new CustomerId("c1"), T0)).Should().BeEquivalentTo([held, Dispatch("p1", T0)]);
+        var byStatus = new List<string>();
+        await foreach (var d in store.ListByStatusAsync(DispatchStatus.Held))
+        {
+            byStatus.Add(d.DispatchId);
+        }
+
+        byStatus.Should().Equal("h1");
+    }
+
+    /// <summary>An update applies only while the stored status is the expected one, and also moves the record's creation time.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task TryUpdateAsync_ExpectedStatus_ReplacesTheRecordOnce()
+    {
+        var store = CreateStore();
+        var held = Dispatch("h1", T0) with { Status = DispatchStatus.Held, HeldAt = T0, ReleaseAt = T0.AddHours(9), ExpiresAt = T0.AddDays(2) };
+        await store.TryBeginAsync(held);
+        var released = held with { Status = DispatchStatus.Pending, CreatedAt = T0.AddHours(9) };
+
+        (await store.TryUpdateAsync(released, DispatchStatus.Held)).Should().BeTrue();
+        (await store.TryUpdateAsync(held with { Status = DispatchStatus.Cancelled, Error = "expired" }, DispatchStatus.Held)).Should().BeFalse("it is no longer held");
+        (await store.TryUpdateAsync(Dispatch("missing", T0), DispatchStatus.Held)).Should().BeFalse();
+        (await store.TryUpdateAsync(released with { CustomerId = new CustomerId("c2") }, DispatchStatus.Pending)).Should().BeFalse("another customer's update never applies");
+
+        (await store.ListAsync(new CustomerId("c1"), T0.AddHours(1))).Should().ContainSingle().Which.Should().Be(released);
+        (await store.ListAsync(new CustomerId("c1"), T0.AddHours(10))).Should().BeEmpty("the listing follows the new creation time");
+    }
+
+    /// <summary>Of many concurrent updates expecting one status, exactly one applies.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task TryUpdateAsync_ConcurrentReleasesOfOneHeldDispatch_ExactlyOneSucceeds()
+    {
+        var store = CreateStore();
+        var held = Dispatch("h1", T0) with { Status = DispatchStatus.Held, ReleaseAt = T0.AddHours(1) };
+        await store.TryBeginAsync(held);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(async () =>
+            await store.TryUpdateAsync(held with { Status = DispatchStatus.Pending, Attempts = i }, DispatchStatus.Held))));
+
+        results.Count(r => r).Should().Be(1);
+    }
+
     private static DispatchRecord Dispatch(string id, DateTimeOffset at) => new()
     {
         DispatchId = id,

@@ -131,6 +131,55 @@ public sealed class ChannelDispatcher
         return await SendAsync(sender, message, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Writes a held message to the dispatch log (status <see cref="DispatchStatus.Held"/>); not sent, not counted by caps.</summary>
+    internal ValueTask<bool> HoldAsync(DispatchRecord held, CancellationToken cancellationToken)
+        => _store.TryBeginAsync(held with { Status = DispatchStatus.Held }, cancellationToken);
+
+    /// <summary>Replaces a held message (rescheduled or cancelled) if it is still held.</summary>
+    internal ValueTask<bool> UpdateHeldAsync(DispatchRecord record, CancellationToken cancellationToken)
+        => _store.TryUpdateAsync(record, DispatchStatus.Held, cancellationToken);
+
+    /// <summary>One customer's held messages (held within the longest hold there can be), oldest first.</summary>
+    internal async ValueTask<List<DispatchRecord>> ListHeldAsync(CustomerId customerId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var records = await _store.ListAsync(customerId, now - Decisioning.ActionCatalog.MaxHoldFor, cancellationToken).ConfigureAwait(false);
+        var held = new List<DispatchRecord>();
+        foreach (var record in records)
+        {
+            if (record.Status == DispatchStatus.Held)
+            {
+                held.Add(record);
+            }
+        }
+
+        return held;
+    }
+
+    /// <summary>Every held message, oldest first.</summary>
+    internal IAsyncEnumerable<DispatchRecord> ListHeldAsync(CancellationToken cancellationToken)
+        => _store.ListByStatusAsync(DispatchStatus.Held, cancellationToken);
+
+    /// <summary>
+    /// Sends a held message once: it becomes pending (and counted by caps from now) only if it is still held, so two releases of
+    /// one message never both send.
+    /// </summary>
+    internal async ValueTask<DispatchResult> ReleaseAsync(OutboundMessage message, DispatchRecord held, CancellationToken cancellationToken)
+    {
+        if (!_senders.TryGetValue(message.Channel, out var sender))
+        {
+            throw new EngagementValidationException("channel", message.Channel.Name, "no sender is registered for this channel (AddChannel)");
+        }
+
+        var pending = held with { Status = DispatchStatus.Pending, CreatedAt = _timeProvider.GetUtcNow() };
+        if (!await _store.TryUpdateAsync(pending, DispatchStatus.Held, cancellationToken).ConfigureAwait(false))
+        {
+            return new DispatchResult(message.DispatchId, DispatchStatus.Pending, 0, null) { WasReplay = true };
+        }
+
+        await _transactions.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return await SendAsync(sender, message, cancellationToken).ConfigureAwait(false);
+    }
+
     private async ValueTask<DispatchResult> SendAsync(IChannelSender sender, OutboundMessage message, CancellationToken cancellationToken)
     {
         var attempts = 0;

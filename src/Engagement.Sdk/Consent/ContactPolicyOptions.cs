@@ -73,6 +73,14 @@ public sealed class ContactPolicyOptions
         new FrequencyCap { Channel = null, Limit = 3, Window = TimeSpan.FromDays(7) },
     ];
 
+    /// <summary>
+    /// The most messages held for one customer at once (actions with <see cref="Decisioning.ActionDefinition.HoldFor"/>): when
+    /// the queue is full, a new message of higher priority takes the place of the lowest-priority one (cancelled as
+    /// pre-empted); otherwise the new one is not held.
+    /// </summary>
+    /// <value>Defaults to 3; at least 1.</value>
+    public int MaxHeldPerCustomer { get; set; } = 3;
+
     /// <summary>Quiet hours in the recipient's local time.</summary>
     /// <value>Defaults to marketing SMS and phone calls only in [08:00, 21:00) (the US TCPA window).</value>
     public IList<QuietHours> QuietHours { get; } =

@@ -55,6 +55,11 @@ public sealed class ContactPolicyOptionsValidator : IValidateOptions<ContactPoli
             }
         }
 
+        if (options.MaxHeldPerCustomer < 1)
+        {
+            failures.Add($"MaxHeldPerCustomer is {options.MaxHeldPerCustomer}: at least 1 (actions that should not be held leave HoldFor unset).");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -197,7 +197,7 @@ public sealed class PermissionGate : IPermissionGate
             DateTimeOffset? oldest = null;
             foreach (var d in recent)
             {
-                if (d.Status is DispatchStatus.Failed or DispatchStatus.Undeliverable || d.CreatedAt < since || d.CreatedAt > request.At || d.Purpose != cap.Purpose
+                if (d.Status is DispatchStatus.Failed or DispatchStatus.Undeliverable or DispatchStatus.Held or DispatchStatus.Cancelled || d.CreatedAt < since || d.CreatedAt > request.At || d.Purpose != cap.Purpose
                     || (cap.Channel is { } c && d.Channel != c))
                 {
                     continue;

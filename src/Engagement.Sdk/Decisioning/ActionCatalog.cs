@@ -34,6 +34,9 @@ public sealed class ActionCatalog
     /// <returns>Whether it exists.</returns>
     public bool TryGet(string id, out ActionDefinition action) => _byId.TryGetValue(id, out action!);
 
+    /// <summary>The longest an action may be held (<see cref="ActionDefinition.HoldFor"/>).</summary>
+    public static TimeSpan MaxHoldFor => TimeSpan.FromDays(30);
+
     /// <summary>Creates a catalogue, validating every action and the whole.</summary>
     /// <param name="actions">The actions (ids unique; do not include the do-nothing action, it is added).</param>
     /// <returns>The catalogue.</returns>
@@ -92,6 +95,11 @@ public sealed class ActionCatalog
             if (!(action.Lever >= 0 && double.IsFinite(action.Lever)))
             {
                 throw new EngagementValidationException(at + ".lever", action.Lever, "must be a finite number, at least 0");
+            }
+
+            if (action.HoldFor is { } hold && (hold <= TimeSpan.Zero || hold > MaxHoldFor))
+            {
+                throw new EngagementValidationException(at + ".holdFor", hold, "must be more than zero and at most 30 days");
             }
 
             if (action.ProductId is not null)

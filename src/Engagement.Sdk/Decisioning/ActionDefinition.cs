@@ -63,4 +63,20 @@ public sealed record ActionDefinition
     /// <summary>A business lever multiplying the score (1 = neutral; above 1 to push an action).</summary>
     /// <value>Defaults to 1.</value>
     public double Lever { get; init; } = 1.0;
+
+    /// <summary>
+    /// The action's priority when messages compete for contact-policy slots: a held message of higher priority is released
+    /// before lower ones, takes the place of a lower-priority held message when the customer's queue is full, and goes before
+    /// a live decision of lower priority. Priority orders competing messages; the score still chooses among candidates.
+    /// </summary>
+    /// <value>Defaults to 0.</value>
+    public int Priority { get; init; }
+
+    /// <summary>
+    /// How long the message stays worth sending when contact policy defers it (a frequency cap, quiet hours, a pause): it is
+    /// held and sent when policy allows, in priority order, or cancelled after this long. <see langword="null"/> (the default)
+    /// means a deferred action is not held: the decision moves on to another permitted candidate or does nothing.
+    /// </summary>
+    /// <value>Defaults to <see langword="null"/>; when set, more than zero and at most 30 days.</value>
+    public TimeSpan? HoldFor { get; init; }
 }

@@ -159,6 +159,51 @@ public sealed class NextBestActionDecider
             : new Decision(profile.Id, at, ActionCatalog.NoAction, null, null, 0, 0, candidates.ToImmutable());
     }
 
+    /// <summary>
+    /// Checks one action on one channel again for a customer (a held message about to be released): the same eligibility
+    /// filters as a decision, then the permission gate.
+    /// </summary>
+    /// <param name="profile">The customer, up to date.</param>
+    /// <param name="action">The action.</param>
+    /// <param name="channel">The channel it was held for.</param>
+    /// <param name="at">The instant.</param>
+    /// <param name="cancellationToken">Cancels the check.</param>
+    /// <returns>The outcome: a rejection code and why, or the gate's answer and the address.</returns>
+    internal async ValueTask<Recheck> RecheckAsync(CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        profile.Journeys.TryGetValue(_journeyId, out var position);
+        if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.StageId)))
+        {
+            return new Recheck(DecisionReasons.NotInStage, $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {position?.StageId ?? "no stage"}.", null, null);
+        }
+
+        if (action.ProductId is { } product)
+        {
+            if (profile.Behaviour.ItemsBought.Contains(product))
+            {
+                return new Recheck(DecisionReasons.AlreadyBought, $"{action.Id}: the customer already bought {product}.", null, null);
+            }
+
+            if (!await _stock.IsInStockAsync(product, cancellationToken).ConfigureAwait(false))
+            {
+                return new Recheck(DecisionReasons.OutOfStock, $"{action.Id}: {product} is out of stock.", null, null);
+            }
+        }
+
+        if (!_canSend(channel))
+        {
+            return new Recheck("no_sender", $"No sender is registered for {channel}.", null, null);
+        }
+
+        if (!ChannelAddress.TryFind(profile, channel, out var address))
+        {
+            return new Recheck(PermissionReasons.NoAddress, $"The customer has no {ChannelAddress.KindFor(channel)} for {channel}.", null, null);
+        }
+
+        var permission = await _gate.CheckAsync(new PermissionRequest(profile, channel, action.Purpose, address, at), cancellationToken).ConfigureAwait(false);
+        return new Recheck(null, permission.Code, permission, address);
+    }
+
     private static IEnumerable<Channel> OrderChannels(CustomerProfile profile, ActionDefinition action)
     {
         if (action.MessageType is { } type && profile.ChannelPreferences.TryGetValue(type, out var preferred) && action.Channels.Contains(preferred))
@@ -184,3 +229,10 @@ public sealed class NextBestActionDecider
     private static CandidateEvaluation Reject(ActionDefinition action, string reason, string detail)
         => new(action.Id, CandidateStatus.Rejected, reason, detail, null, 0, []);
 }
+
+/// <summary>The outcome of <see cref="NextBestActionDecider.RecheckAsync"/>.</summary>
+/// <param name="Rejection">Why the action is no longer eligible, or <see langword="null"/> when it is (then see <paramref name="Permission"/>).</param>
+/// <param name="Detail">A sentence for people.</param>
+/// <param name="Permission">The gate's answer, when the action is eligible.</param>
+/// <param name="Address">The address on the channel, when one was found.</param>
+internal sealed record Recheck(string? Rejection, string Detail, PermissionDecision? Permission, Identifier? Address);

@@ -20,6 +20,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Dispatch {DispatchId} on {Channel} ended {Status} after {Attempts} attempt(s)")]
     public static partial void DispatchFailed(ILogger logger, string dispatchId, string channel, string status, int attempts);
 
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Action {ActionId} for customer {CustomerId} on {Channel} held ({Reason}) until {ReleaseAt}")]
+    public static partial void Held(ILogger logger, string actionId, string customerId, string channel, string reason, DateTimeOffset releaseAt);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Held action {ActionId} for customer {CustomerId} cancelled: {Reason}")]
+    public static partial void HeldCancelled(ILogger logger, string actionId, string customerId, string reason);
+
     [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Profile of customer {CustomerId} changed concurrently; retrying (attempt {Attempt})")]
     public static partial void ProfileConflict(ILogger logger, string customerId, int attempt);
 

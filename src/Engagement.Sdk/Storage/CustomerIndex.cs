@@ -41,6 +41,9 @@ internal sealed class CustomerIndex<T>
     /// <summary>Replaces a stored item (for records whose state moves on, such as dispatches).</summary>
     public void Replace(string id, T item) => _byId[id] = item;
 
+    /// <summary>Replaces the item stored under <paramref name="id"/> with <paramref name="item"/> if it is still <paramref name="expected"/>.</summary>
+    public bool TryReplace(string id, T expected, T item) => _byId.TryUpdate(id, item, expected);
+
     /// <summary>One customer's items, in the order they were added.</summary>
     public T[] ForCustomer(CustomerId customer)
     {

@@ -212,7 +212,19 @@ public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
     {
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_dispatches.TryAdd(record.DispatchId, record.CustomerId, record with { Status = DispatchStatus.Pending }, out _));
+        return ValueTask.FromResult(_dispatches.TryAdd(record.DispatchId, record.CustomerId, DispatchRecords.AsBegun(record), out _));
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(
+            _dispatches.TryGet(record.DispatchId, out var current)
+            && current.Status == expected
+            && current.CustomerId == record.CustomerId
+            && _dispatches.TryReplace(record.DispatchId, current, record));
     }
 
     /// <inheritdoc />

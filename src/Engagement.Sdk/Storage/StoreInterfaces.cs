@@ -94,11 +94,25 @@ public interface IConsentStore
 /// </summary>
 public interface IDispatchStore
 {
-    /// <summary>Records a new dispatch as <see cref="DispatchStatus.Pending"/> unless one with the same id exists.</summary>
+    /// <summary>
+    /// Records a new dispatch unless one with the same id exists: as <see cref="DispatchStatus.Held"/> when the record is held,
+    /// otherwise as <see cref="DispatchStatus.Pending"/>.
+    /// </summary>
     /// <param name="record">The dispatch.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns><see langword="true"/> when it was recorded; <see langword="false"/> when the id was already taken (do not send again).</returns>
     ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Replaces a dispatch with <paramref name="record"/> (same id and customer) if its stored status is still
+    /// <paramref name="expected"/>, atomically: how a held message is released, rescheduled or cancelled without two callers
+    /// both acting on it.
+    /// </summary>
+    /// <param name="record">The new state of the dispatch.</param>
+    /// <param name="expected">The status the stored dispatch must have.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns><see langword="true"/> when it was replaced; <see langword="false"/> when it does not exist or its status differs.</returns>
+    ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default);
 
     /// <summary>Records how a dispatch ended.</summary>
     /// <param name="dispatchId">The dispatch.</param>

@@ -38,6 +38,7 @@ public sealed class PermissionGateTests
     [InlineData("zero-limit", "Limit is 0")]
     [InlineData("zero-window", "window must be positive")]
     [InlineData("inverted", "end must be later")]
+    [InlineData("no-queue", "MaxHeldPerCustomer is 0")]
     public async Task StartUp_InvalidContactPolicy_Fails(string problem, string message)
     {
         var services = new ServiceCollection();
@@ -48,6 +49,7 @@ public sealed class PermissionGateTests
             {
                 case "zero-limit": p.Caps[0].Limit = 0; break;
                 case "zero-window": p.Caps[0].Window = TimeSpan.Zero; break;
+                case "no-queue": p.MaxHeldPerCustomer = 0; break;
                 default: p.QuietHours[0].End = new TimeOnly(7, 0); break;
             }
         });
