@@ -13,6 +13,7 @@ namespace Engagement.Sdk.Consent;
 public sealed class ConsentState
 {
     private readonly ImmutableArray<ConsentRecord> _records;
+    private Explained? _explained;
 
     private ConsentState(CustomerId customerId, ImmutableArray<ConsentRecord> records)
     {
@@ -152,6 +153,26 @@ public sealed class ConsentState
         var byRestriction = y.Restrictiveness.CompareTo(x.Restrictiveness);
         return byRestriction != 0 ? byRestriction : string.CompareOrdinal(y.RecordId, x.RecordId);
     }
+
+    /// <summary>
+    /// The explained decision for a verdict, reused while the same question is asked again: the state is immutable, so the
+    /// same verdict on the same channel and purpose always has the same explanation, and a warm decision allocates nothing.
+    /// One entry (the last question) is kept, so a state folded for one decision costs no more than before.
+    /// </summary>
+    internal PermissionDecision Explain(ConsentVerdict verdict, Channel channel, Purpose purpose, Func<ExplainedKey, PermissionDecision> build)
+    {
+        var key = new ExplainedKey(verdict, channel, purpose);
+        if (Volatile.Read(ref _explained) is { } last && last.Key.Equals(key))
+        {
+            return last.Decision;
+        }
+
+        var decision = build(key);
+        Volatile.Write(ref _explained, new Explained(key, decision));
+        return decision;
+    }
+
+    private sealed record Explained(ExplainedKey Key, PermissionDecision Decision);
 }
 
 /// <summary>The consent part of a permission decision, without explanation text: cheap to compute and allocation-free.</summary>
@@ -159,3 +180,16 @@ public sealed class ConsentState
 /// <param name="Code">The reason code (<see cref="PermissionReasons"/>).</param>
 /// <param name="Record">The record that decided it, if any.</param>
 public readonly record struct ConsentVerdict(bool IsAllowed, string Code, ConsentRecord? Record);
+
+/// <summary>What an explained consent decision depends on: the verdict (its decisive record by reference), channel and purpose.</summary>
+/// <param name="Verdict">The verdict.</param>
+/// <param name="Channel">The channel asked about.</param>
+/// <param name="Purpose">The purpose asked about.</param>
+internal readonly record struct ExplainedKey(ConsentVerdict Verdict, Channel Channel, Purpose Purpose)
+{
+    public bool Equals(ExplainedKey other)
+        => Verdict.IsAllowed == other.Verdict.IsAllowed && ReferenceEquals(Verdict.Record, other.Verdict.Record)
+            && string.Equals(Verdict.Code, other.Verdict.Code, StringComparison.Ordinal) && Channel == other.Channel && Purpose == other.Purpose;
+
+    public override int GetHashCode() => HashCode.Combine(Verdict.Code, System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(Verdict.Record), Channel, Purpose);
+}

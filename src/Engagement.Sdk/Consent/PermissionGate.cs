@@ -252,6 +252,13 @@ public static class ConsentDecision
     {
         ArgumentNullException.ThrowIfNull(state);
         var verdict = state.Evaluate(request.Channel, request.Purpose, request.Address, request.At);
+        return state.Explain(verdict, request.Channel, request.Purpose, Build);
+    }
+
+    private static PermissionDecision Build(ExplainedKey key)
+    {
+        var (verdict, channel, purpose) = key;
+        var request = (Channel: channel, Purpose: purpose);
         var record = verdict.Record;
         var detail = verdict.Code switch
         {

@@ -201,6 +201,27 @@ public sealed class ConsentLedgerTests
         System.Text.Encoding.UTF8.GetString(json).Should().Contain("\"schemaVersion\":1").And.Contain("\"records\"");
     }
 
+    [Fact]
+    public void Decide_SameQuestionOnOneState_ReusesTheExplanationAndADifferentOneGetsItsOwn()
+    {
+        var state = ConsentState.Fold(Ann, [Grant("g1")]);
+        var profile = CustomerProfile.New(Ann).WithIdentifier(AnnEmail).WithIdentifier(AnnPhone);
+        var email = new PermissionRequest(profile, Channel.Email, Purpose.Marketing, AnnEmail, Now);
+
+        var first = ConsentDecision.Decide(state, email);
+        var again = ConsentDecision.Decide(state, email with { At = Now.AddMinutes(5) });
+        var sms = ConsentDecision.Decide(state, new PermissionRequest(profile, Channel.Sms, Purpose.Marketing, AnnPhone, Now));
+        var emailAfterSms = ConsentDecision.Decide(state, email);
+
+        again.Should().BeSameAs(first, "the same verdict on the same channel and purpose has the same explanation");
+        first.IsAllowed.Should().BeTrue();
+        first.Reasons.Single().Detail.Should().Contain("'g1'");
+        sms.IsAllowed.Should().BeFalse();
+        sms.Code.Should().Be(PermissionReasons.NoConsent);
+        sms.Reasons.Single().Detail.Should().Contain("on sms");
+        emailAfterSms.Should().BeEquivalentTo(first);
+    }
+
     private PermissionGate Gate() => new(_store, new InMemoryDispatchStore(), Options.Create(new ContactPolicyOptions()), _suppressions);
 
     private static ConsentRecord Grant(string id) => new()
