@@ -18,20 +18,21 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
     // Profiles this store read or wrote, with the database's rollback count at the time: reading a profile's version is far
     // cheaper than parsing its document, so an entry is used when the stored version still matches and nothing was rolled
     // back since (a rolled-back write could have left an entry whose version another process then wrote differently).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<CustomerId, (CustomerProfile Profile, int Rollbacks)> _cache = new();
+    // Indexed: this store saw every identifier of that version owned by the profile in the identifier index.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<CustomerId, (CustomerProfile Profile, int Rollbacks, bool Indexed)> _cache = new();
 
     /// <inheritdoc />
     public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.RunAsync(db => Read(db, customerId), cancellationToken);
 
-    private void Remember(SqliteDatabase db, CustomerProfile profile)
+    private void Remember(SqliteDatabase db, CustomerProfile profile, bool indexed = false)
     {
         if (_cache.Count >= CacheLimit)
         {
             _cache.Clear();
         }
 
-        _cache[profile.Id] = (profile, db.Rollbacks);
+        _cache[profile.Id] = (profile, db.Rollbacks, indexed);
     }
 
     /// <inheritdoc />
@@ -83,6 +84,16 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                     throw new ConcurrencyConflictException(profile.Id, profile.Version, current.ExecuteScalar() is long v ? v : 0);
                 }
 
+                // When this store wrote the stored version itself (its cache entry is that state, nothing rolled back since), saw
+                // the profile own every one of its identifiers in the index, and the identifiers did not change, the index is
+                // already right: an owned identifier is only released by its owner.
+                if (profile.Version > 0 && _cache.TryGetValue(profile.Id, out var previous) && previous.Indexed && previous.Rollbacks == db.Rollbacks
+                    && previous.Profile.Version == profile.Version && SameIdentifiers(previous.Profile, saved))
+                {
+                    Remember(db, saved, indexed: true);
+                    return saved;
+                }
+
                 if (profile.Version > 0)
                 {
                     ReleaseDroppedIdentifiers(db, saved);
@@ -97,7 +108,9 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                     index.ExecuteNonQuery();
                 }
 
-                Remember(db, saved);
+                var owned = db.Command("SELECT COUNT(*) FROM identifiers WHERE customer_id = $id");
+                owned.Parameters.AddWithValue("$id", saved.Id.Value);
+                Remember(db, saved, indexed: owned.ExecuteScalar() is long count && count == saved.Identifiers.Length);
                 return saved;
             },
             cancellationToken);
@@ -142,6 +155,25 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
     }
 
     // Identifiers the profile no longer holds (after a merge or an unmerge) are released, so that their new holder owns them.
+    private static bool SameIdentifiers(CustomerProfile before, CustomerProfile after)
+    {
+        var (was, now) = (before.Identifiers, after.Identifiers);
+        if (was.Length != now.Length)
+        {
+            return false;
+        }
+
+        foreach (var identifier in now)
+        {
+            if (!was.Contains(identifier))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static void ReleaseDroppedIdentifiers(SqliteDatabase db, CustomerProfile saved)
     {
         var held = db.Command("SELECT kind, value FROM identifiers WHERE customer_id = $id");
