@@ -198,6 +198,37 @@ public sealed class BgBbModel
         return Alpha / (Alpha + Beta) * Delta / (Gamma - 1) * (1 - ratio);
     }
 
+    /// <summary>
+    /// P(X(n) = x): the probability that a new customer transacts at exactly x of the first n opportunities (Fader, Hardie
+    /// and Shang 2010: alive throughout, plus dying after opportunity i for each i from x to n − 1), every term in log space.
+    /// </summary>
+    /// <param name="x">The count, from 0 to n.</param>
+    /// <param name="n">Opportunities, at least 0.</param>
+    /// <returns>The probability.</returns>
+    public double ProbabilityOfTransactions(int x, int n)
+    {
+        if (n < 0)
+        {
+            throw new EngagementValidationException("n", n, "must be at least 0");
+        }
+
+        if (x < 0 || x > n)
+        {
+            throw new EngagementValidationException("x", x, $"must be between 0 and the number of opportunities ({n})");
+        }
+
+        var (lbAb, lbGd) = (LogBeta(Alpha, Beta), LogBeta(Gamma, Delta));
+        var total = Math.Exp(LogChoose(n, x) + LogBeta(Alpha + x, Beta + n - x) - lbAb + LogBeta(Gamma, Delta + n) - lbGd);
+        for (var i = x; i < n; i++)
+        {
+            total += Math.Exp(LogChoose(i, x) + LogBeta(Alpha + x, Beta + i - x) - lbAb + LogBeta(Gamma + 1, Delta + i) - lbGd);
+        }
+
+        return total;
+
+        static double LogChoose(int m, int k) => LogGamma(m + 1) - LogGamma(k + 1) - LogGamma(m - k + 1);
+    }
+
     /// <summary>P(alive at opportunity n + 1 | x, tₓ, n).</summary>
     /// <param name="x">Transactions.</param>
     /// <param name="tx">Opportunity of the last transaction.</param>

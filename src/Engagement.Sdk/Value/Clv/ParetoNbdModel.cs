@@ -182,6 +182,61 @@ public sealed class ParetoNbdModel : ITransactionModel
             : R * Beta / (Alpha * (S - 1)) * -double.ExpM1((S - 1) * Math.Log(Beta / (Beta + t)));
     }
 
+    /// <summary>
+    /// P(X(t) = n): the probability that a new customer makes exactly n transactions in (0, t] (Fader and Hardie's closed
+    /// form: the customer alive throughout, plus dying at some τ &lt; t after n purchases, with the Gauss hypergeometric terms
+    /// in log space and their difference taken without cancellation).
+    /// </summary>
+    /// <param name="n">The count, at least 0.</param>
+    /// <param name="t">The horizon, positive.</param>
+    /// <returns>The probability.</returns>
+    public double ProbabilityOfTransactions(int n, double t)
+    {
+        if (n < 0)
+        {
+            throw new EngagementValidationException("n", n, "must be at least 0");
+        }
+
+        if (!(t > 0) || double.IsInfinity(t))
+        {
+            throw new EngagementValidationException("t", t, "must be a positive, finite horizon");
+        }
+
+        var (r, a, s, b) = (R, Alpha, S, Beta);
+        var alive = LogGamma(r + n) - LogGamma(r) - LogGamma(n + 1) + (r * Math.Log(a / (a + t))) + (n == 0 ? 0 : n * Math.Log(t / (a + t))) + (s * Math.Log(b / (b + t)));
+
+        // The customer dies at τ < t after n purchases: α^r β^s B(r+n, s+1)/B(r, s) × {B₁ − Σⱼ Γ(r+s+j)/(Γ(r+s) j!) tʲ B₂ⱼ}.
+        var c = r + s + n + 1;
+        double logB1;
+        var terms = new double[n + 1];
+        if (a >= b)
+        {
+            logB1 = LogHypergeometric2F1(r + s, s + 1, c, (a - b) / a).Log - ((r + s) * Math.Log(a));
+            for (var j = 0; j <= n; j++)
+            {
+                terms[j] = LogHypergeometric2F1(r + s + j, s + 1, c, (a - b) / (a + t)).Log - ((r + s + j) * Math.Log(a + t));
+            }
+        }
+        else
+        {
+            logB1 = LogHypergeometric2F1(r + s, r + n, c, (b - a) / b).Log - ((r + s) * Math.Log(b));
+            for (var j = 0; j <= n; j++)
+            {
+                terms[j] = LogHypergeometric2F1(r + s + j, r + n, c, (b - a) / (b + t)).Log - ((r + s + j) * Math.Log(b + t));
+            }
+        }
+
+        var logSum = double.NegativeInfinity;
+        for (var j = 0; j <= n; j++)
+        {
+            logSum = LogSumExp(logSum, LogGamma(r + s + j) - LogGamma(r + s) - LogGamma(j + 1) + (j == 0 ? 0 : j * Math.Log(t)) + terms[j]);
+        }
+
+        var lead = (r * Math.Log(a)) + (s * Math.Log(b)) + LogBeta(r + n, s + 1) - LogBeta(r, s);
+        var died = logSum >= logB1 ? double.NegativeInfinity : lead + LogDiffExp(logB1, logSum);
+        return Math.Exp(alive) + Math.Exp(died);
+    }
+
     /// <summary>E[Y(t) | x, tₓ, T].</summary>
     /// <param name="t">The horizon.</param>
     /// <param name="x">Repeat transactions.</param>
