@@ -44,33 +44,16 @@ public static class CohortMetrics
     /// <param name="currency">The currency every amount must be in.</param>
     /// <returns>The cohorts, oldest first.</returns>
     /// <exception cref="CurrencyMismatchException">An amount is in another currency.</exception>
+    /// <exception cref="EngagementValidationException">A refund names no order of its customer, or an order's refunds exceed it.</exception>
     public static ImmutableArray<Cohort> Compute(IEnumerable<EngagementEvent> events, CohortPeriod period, Currency currency)
     {
         ArgumentNullException.ThrowIfNull(events);
-        var orders = new Dictionary<string, (CustomerId Customer, int Period, Money Net)>(StringComparer.Ordinal);
-        var refunds = new List<Refunded>();
-        foreach (var e in events)
-        {
-            if (e is Purchased purchase)
-            {
-                orders.TryAdd(purchase.OrderId, (purchase.CustomerId, Index(DateOnly.FromDateTime(purchase.Timestamp.UtcDateTime), period), purchase.Total));
-            }
-            else if (e is Refunded refund)
-            {
-                refunds.Add(refund);
-            }
-        }
-
-        foreach (var refund in refunds)
-        {
-            if (orders.TryGetValue(refund.OrderId, out var order) && order.Customer == refund.CustomerId)
-            {
-                orders[refund.OrderId] = order with { Net = order.Net - refund.Amount };
-            }
-        }
+        var orders = OrderRefunds.Match(events, currency).Values
+            .Select(o => (o.Customer, Period: Index(DateOnly.FromDateTime(o.PlacedAt.UtcDateTime), period), o.Net))
+            .ToList();
 
         var firstPeriod = new Dictionary<CustomerId, int>();
-        foreach (var (customer, index, _) in orders.Values)
+        foreach (var (customer, index, _) in orders)
         {
             firstPeriod[customer] = firstPeriod.TryGetValue(customer, out var p) ? Math.Min(p, index) : index;
         }
@@ -80,10 +63,10 @@ public static class CohortMetrics
             return [];
         }
 
-        var last = orders.Values.Max(o => o.Period);
+        var last = orders.Max(o => o.Period);
         var active = new Dictionary<int, HashSet<CustomerId>[]>();
         var revenue = new Dictionary<int, Money[]>();
-        foreach (var (customer, index, net) in orders.Values)
+        foreach (var (customer, index, net) in orders)
         {
             if (net.Currency != currency)
             {

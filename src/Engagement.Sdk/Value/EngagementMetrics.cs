@@ -11,7 +11,7 @@ namespace Engagement.Sdk.Value;
 /// <param name="Buyers">Customers with at least one purchase.</param>
 /// <param name="Orders">Purchases.</param>
 /// <param name="Revenue">The amount paid, before refunds.</param>
-/// <param name="Refunds">The amount refunded.</param>
+/// <param name="Refunds">The amount refunded against the period's orders, whenever the refunds arrived.</param>
 /// <param name="ConversionRate">Buyers ÷ visitors; <see langword="null"/> without visitors.</param>
 /// <param name="AverageOrderValue">Revenue ÷ orders; <see langword="null"/> without orders.</param>
 /// <param name="Arpu">Average revenue per user: net revenue ÷ visitors; <see langword="null"/> without visitors.</param>
@@ -42,13 +42,18 @@ public static class EngagementMetrics
     /// <summary>The inactivity after which a customer's next event starts a new session: 30 minutes, the web analytics convention.</summary>
     public static readonly TimeSpan SessionTimeout = TimeSpan.FromMinutes(30);
 
-    /// <summary>Computes the metrics of the events with <paramref name="from"/> ≤ timestamp &lt; <paramref name="to"/>.</summary>
-    /// <param name="events">The events (others are ignored).</param>
+    /// <summary>
+    /// Computes the metrics of the events with <paramref name="from"/> ≤ timestamp &lt; <paramref name="to"/>. Refunds net
+    /// out against their orders: the period's refunds are those of the period's orders, whenever they arrived, so pass every
+    /// event (also those after the period); the same rule as <see cref="CohortMetrics"/>.
+    /// </summary>
+    /// <param name="events">The events (others are ignored); enumerated twice.</param>
     /// <param name="from">The inclusive start.</param>
     /// <param name="to">The exclusive end.</param>
     /// <param name="currency">The currency every amount must be in.</param>
     /// <returns>The metrics.</returns>
     /// <exception cref="CurrencyMismatchException">An amount is in another currency.</exception>
+    /// <exception cref="EngagementValidationException">A refund names no order of its customer, or an order's refunds exceed it.</exception>
     public static PeriodMetrics Compute(IEnumerable<EngagementEvent> events, DateTimeOffset from, DateTimeOffset to, Currency currency)
     {
         ArgumentNullException.ThrowIfNull(events);
@@ -82,16 +87,19 @@ public static class EngagementMetrics
                 list.Add(e.Timestamp);
             }
 
-            switch (e)
+            if (e is Purchased)
             {
-                case Purchased order:
-                    buyers.Add(e.CustomerId);
-                    orders++;
-                    revenue += order.Total;
-                    break;
-                case Refunded refund:
-                    refunds += refund.Amount;
-                    break;
+                buyers.Add(e.CustomerId);
+            }
+        }
+
+        foreach (var order in OrderRefunds.Match(events, currency).Values)
+        {
+            if (order.PlacedAt >= from && order.PlacedAt < to)
+            {
+                orders++;
+                revenue += order.Total;
+                refunds += order.Refunded;
             }
         }
 

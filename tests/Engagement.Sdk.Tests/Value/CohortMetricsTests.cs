@@ -75,6 +75,16 @@ public sealed class CohortMetricsTests
         byStage["attraction"].Should().Be((1, Money.Of(0m, "EUR")));
     }
 
+    [Fact]
+    public void Compute_RefundOfAnUnknownOrder_IsATypedErrorAsInPeriodMetrics()
+    {
+        var refund = new Refunded { EventId = "r1", CustomerId = new CustomerId("a"), Timestamp = new DateTimeOffset(2026, 2, 1, 0, 0, 0, TimeSpan.Zero), OrderId = "o9", Amount = Money.Of(5m, "EUR") };
+
+        var act = () => CohortMetrics.Compute([Order("a", "o1", new DateTimeOffset(2026, 1, 8, 10, 0, 0, TimeSpan.Zero), 10m), refund], CohortPeriod.Month, Eur);
+
+        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("refund.orderId");
+    }
+
     private static Purchased Order(string customer, string order, DateTimeOffset at, decimal amount, string currency = "EUR") => new()
     {
         EventId = order,

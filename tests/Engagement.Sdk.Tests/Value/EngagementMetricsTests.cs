@@ -55,6 +55,40 @@ public sealed class EngagementMetricsTests
         act.Should().Throw<CurrencyMismatchException>();
     }
 
+    [Fact]
+    public void Compute_Refunds_NetAgainstTheirOrdersPeriodWheneverTheyArrive()
+    {
+        var events = new EngagementEvent[]
+        {
+            Order("a", "before", T0.AddDays(-3), 50m),
+            Order("a", "inside", T0.AddDays(1), 80m),
+            Refund("a", "r1", "before", T0.AddDays(2), 50m), // in the period, against an earlier order: not this period's
+            Refund("a", "r2", "inside", T0.AddDays(40), 30m), // after the period, against its order: this period's
+        };
+
+        var m = EngagementMetrics.Compute(events, T0, T0.AddDays(30), Currency.EUR);
+
+        m.Orders.Should().Be(1);
+        m.Revenue.Should().Be(Money.Of(80m, "EUR"));
+        m.Refunds.Should().Be(Money.Of(30m, "EUR"));
+        m.NetRevenue.Should().Be(Money.Of(50m, "EUR"));
+    }
+
+    [Fact]
+    public void Compute_RefundOfAnUnknownOrderOrBeyondItsTotal_IsATypedError()
+    {
+        var unknown = () => EngagementMetrics.Compute([Order("a", "o1", T0, 10m), Refund("a", "r1", "o9", T0, 5m)], T0, T0.AddDays(1), Currency.EUR);
+        var othersOrder = () => EngagementMetrics.Compute([Order("a", "o1", T0, 10m), Refund("b", "r1", "o1", T0, 5m)], T0, T0.AddDays(1), Currency.EUR);
+        var tooMuch = () => EngagementMetrics.Compute([Order("a", "o1", T0, 10m), Refund("a", "r1", "o1", T0, 6m), Refund("a", "r2", "o1", T0, 5m)], T0, T0.AddDays(1), Currency.EUR);
+
+        unknown.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("refund.orderId");
+        othersOrder.Should().Throw<EngagementValidationException>().Which.Value.Should().Be("o1");
+        tooMuch.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("refund.amount");
+    }
+
+    private static Refunded Refund(string customer, string id, string order, DateTimeOffset at, decimal amount)
+        => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = at, OrderId = order, Amount = Money.Of(amount, "EUR") };
+
     private static ProductViewed View(string customer, string id, DateTimeOffset at) => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = at, ProductId = "p" };
 
     private static Purchased Order(string customer, string id, DateTimeOffset at, decimal amount, string currency = "EUR")
