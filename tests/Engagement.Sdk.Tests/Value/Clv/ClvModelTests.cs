@@ -16,6 +16,28 @@ public sealed class ClvModelTests
         => SpecialFunctions.LogGamma(x).Should().BeApproximately(expected, 1e-12 * Math.Max(1, Math.Abs(expected)));
 
     [Theory]
+    [InlineData(2.5, 0.7, 0.5)]
+    [InlineData(0.3, 4.0, 0.99)]
+    [InlineData(30.0, 1.5, 0.9999)]
+    public void Hypergeometric2F1_BEqualsC_EqualsOneMinusZToTheMinusA(double a, double b, double z)
+        => SpecialFunctions.LogHypergeometric2F1(a, b, b, z).Log.Should().BeApproximately(-a * Math.Log(1 - z), 1e-11 * Math.Max(1, -a * Math.Log(1 - z)));
+
+    [Fact]
+    public void Hypergeometric2F1_LargeParameters_StaysFiniteInLogSpace()
+    {
+        // 2F1(a, b; b; z) = (1 − z)^−a: with a = 2000 the value is e^9210, far beyond double, but its logarithm is exact.
+        SpecialFunctions.LogHypergeometric2F1(2000, 3, 3, 0.99).Log.Should().BeApproximately(-2000 * Math.Log(0.01), 1e-8);
+    }
+
+    [Fact]
+    public void Hypergeometric2F1_TooCloseToOne_IsATypedErrorNotAWrongValue()
+    {
+        var act = () => SpecialFunctions.LogHypergeometric2F1(1, 1, 2, 1 - 1e-9);
+
+        act.Should().Throw<ClvModelException>().WithMessage("*did not converge*");
+    }
+
+    [Theory]
     [InlineData(0.3)]
     [InlineData(0.9)]
     [InlineData(0.999)]
