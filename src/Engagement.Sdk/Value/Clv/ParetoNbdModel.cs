@@ -312,6 +312,39 @@ public sealed class ParetoNbdModel : ITransactionModel
             }
         }
 
+        // The per-customer combination is independent across customers: split it over the cores for large batches. The spans
+        // are pinned for the duration (Parallel.For returns only when every range is done).
+        const int Chunk = 32_768;
+        if (x.Length < 2 * Chunk)
+        {
+            Combine(t, x, age, result, terms);
+            return;
+        }
+
+        unsafe
+        {
+            fixed (double* px = x, page = age, presult = result)
+            {
+                var (ax, aage, aresult, length) = ((nint)px, (nint)page, (nint)presult, x.Length);
+                Parallel.For(0, (length + Chunk - 1) / Chunk, c =>
+                {
+                    var from = c * Chunk;
+                    var count = Math.Min(Chunk, length - from);
+                    Combine(
+                        t,
+                        new ReadOnlySpan<double>((double*)ax + from, count),
+                        new ReadOnlySpan<double>((double*)aage + from, count),
+                        new Span<double>((double*)aresult + from, count),
+                        terms);
+                });
+            }
+        }
+    }
+
+    // result[i] holds customer i's two packed term positions (or 0 when tₓ = T) and receives the expectation.
+    private void Combine(double t, ReadOnlySpan<double> x, ReadOnlySpan<double> age, Span<double> result, double[] terms)
+    {
+        var logS = Math.Log(S);
         for (var i = 0; i < x.Length; i++)
         {
             if (t <= 0)
@@ -322,11 +355,11 @@ public sealed class ParetoNbdModel : ITransactionModel
 
             double xi = x[i], ti = age[i];
             var alive = 1.0;
-            if (tx[i] < ti)
+            var packed = BitConverter.DoubleToInt64Bits(result[i]);
+            if (packed != 0)
             {
-                var packed = BitConverter.DoubleToInt64Bits(result[i]);
                 var logA0 = SpecialFunctions.LogDiffExp(terms[(int)(packed >> 32)], terms[(int)(uint)packed]);
-                alive = 1 / (1 + Math.Exp(Math.Log(S) - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + ti)) + (S * Math.Log(Beta + ti)) + logA0));
+                alive = 1 / (1 + Math.Exp(logS - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + ti)) + (S * Math.Log(Beta + ti)) + logA0));
             }
 
             var growth = Math.Abs(S - 1) < 1e-12

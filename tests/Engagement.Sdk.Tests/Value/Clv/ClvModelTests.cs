@@ -88,11 +88,12 @@ public sealed class ClvModelTests
         double.IsFinite(ParetoNbdModel.LogLikelihood([0.5533, 10.578, 0.6063, 11.669], RfmData.Create([(x, tx, age, 1)]), new double[4])).Should().BeTrue();
     }
 
-    [Fact]
-    public void ConditionalExpectedTransactions_Batch_EqualsOneByOne()
+    [Theory]
+    [InlineData(2000)]
+    [InlineData(100_000)] // large enough for the batch to be split over the cores
+    public void ConditionalExpectedTransactions_Batch_EqualsOneByOne(int n)
     {
         var random = new Random(9);
-        var n = 2000;
         var x = new double[n];
         var tx = new double[n];
         var t = new double[n];
