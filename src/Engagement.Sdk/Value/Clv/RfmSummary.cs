@@ -86,36 +86,10 @@ public sealed class RfmSummary
 
         // Customers become dense indices in order of first appearance; a counting sort groups each customer's
         // transactions in O(n), and only each customer's few transactions are sorted by day.
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
-        var names = new List<string>();
         var customerOf = new int[transactions.Count];
         var dayOf = new int[transactions.Count];
         var amountOf = new decimal[transactions.Count];
-        for (var i = 0; i < transactions.Count; i++)
-        {
-            var t = transactions[i];
-            dayOf[i] = t.Date.DayNumber;
-            amountOf[i] = t.Amount;
-            if (string.IsNullOrEmpty(t.CustomerId))
-            {
-                throw new EngagementValidationException($"transactions[{i}].customerId", t.CustomerId, "must not be empty");
-            }
-
-            if (t.Amount < 0)
-            {
-                throw new EngagementValidationException($"transactions[{i}].amount", t.Amount, "must not be negative (net refunds out before summarising)");
-            }
-
-            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(index, t.CustomerId, out var exists);
-            if (!exists)
-            {
-                slot = names.Count;
-                names.Add(t.CustomerId);
-            }
-
-            customerOf[i] = slot;
-        }
-
+        var names = MapCustomers(transactions, customerOf, dayOf, amountOf);
         var start = new int[names.Count + 1];
         foreach (var c in customerOf)
         {
@@ -220,6 +194,101 @@ public sealed class RfmSummary
     /// <summary>The calibration data as weighted model input.</summary>
     /// <returns>The data.</returns>
     public RfmData ToData() => RfmData.FromCustomers(Customers);
+
+    /// <summary>
+    /// Validates the transactions, copies their days and amounts, and numbers the customers densely in order of first
+    /// appearance. Large inputs are split into consecutive slices mapped in parallel, each with its own dictionary; the
+    /// slices' customers are then numbered in slice order, which is the order of first appearance over the whole input.
+    /// </summary>
+    private static List<string> MapCustomers(IReadOnlyList<Transaction> transactions, int[] customerOf, int[] dayOf, decimal[] amountOf)
+    {
+        var n = transactions.Count;
+        var slices = n >= 1_000_000 ? Math.Min(Environment.ProcessorCount, 8) : 1;
+        var local = new (Dictionary<string, int> Index, List<string> Names)[slices];
+        void MapSlice(int slice)
+        {
+            var (from, to) = ((int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices));
+            var index = new Dictionary<string, int>(StringComparer.Ordinal);
+            var names = new List<string>();
+            for (var i = from; i < to; i++)
+            {
+                var t = transactions[i];
+                if (string.IsNullOrEmpty(t.CustomerId))
+                {
+                    throw new EngagementValidationException($"transactions[{i}].customerId", t.CustomerId, "must not be empty");
+                }
+
+                if (t.Amount < 0)
+                {
+                    throw new EngagementValidationException($"transactions[{i}].amount", t.Amount, "must not be negative (net refunds out before summarising)");
+                }
+
+                dayOf[i] = t.Date.DayNumber;
+                amountOf[i] = t.Amount;
+                ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(index, t.CustomerId, out var exists);
+                if (!exists)
+                {
+                    slot = names.Count;
+                    names.Add(t.CustomerId);
+                }
+
+                customerOf[i] = slot;
+            }
+
+            local[slice] = (index, names);
+        }
+
+        if (slices == 1)
+        {
+            MapSlice(0);
+            return local[0].Names;
+        }
+
+        // Each slice stops at its first bad transaction; the lowest slice's error is the first in the input, as a sequential
+        // pass would report it.
+        var errors = new EngagementValidationException?[slices];
+        Parallel.For(0, slices, slice =>
+        {
+            try
+            {
+                MapSlice(slice);
+            }
+            catch (EngagementValidationException e)
+            {
+                errors[slice] = e;
+            }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } first)
+        {
+            throw first;
+        }
+
+        var (global, all) = local[0];
+        for (var slice = 1; slice < slices; slice++)
+        {
+            var (_, sliceNames) = local[slice];
+            var remap = new int[sliceNames.Count];
+            for (var k = 0; k < sliceNames.Count; k++)
+            {
+                ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(global, sliceNames[k], out var exists);
+                if (!exists)
+                {
+                    slot = all.Count;
+                    all.Add(sliceNames[k]);
+                }
+
+                remap[k] = slot;
+            }
+
+            var (from, to) = ((int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices));
+            for (var i = from; i < to; i++)
+            {
+                customerOf[i] = remap[customerOf[i]];
+            }
+        }
+
+        return all;
+    }
 
     /// <summary>Sorts a customer's purchases by day: insertion sort for the usual handful, introsort beyond.</summary>
     private static void SortByDay(Span<int> days, Span<decimal> amounts)

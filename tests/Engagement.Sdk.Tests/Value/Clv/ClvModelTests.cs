@@ -241,4 +241,51 @@ public sealed class ClvModelTests
         a.Age.Should().Be(21);
         a.MeanRepeatSpend.Should().Be(7.5m);
     }
+
+    [Fact]
+    public void FromTransactions_MillionsSplitOverTheCores_EqualsAStraightforwardGrouping()
+    {
+        var random = new Random(17);
+        var start = new DateOnly(2024, 1, 1);
+        var ids = Enumerable.Range(0, 60_000).Select(i => "c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var transactions = Enumerable.Range(0, 1_200_000)
+            .Select(_ => new Transaction(new string(ids[random.Next(ids.Length)]), start.AddDays(random.Next(730)), random.Next(1, 5000) / 100m))
+            .ToArray();
+        var calibrationEnd = new DateOnly(2024, 12, 31);
+        var holdoutEnd = new DateOnly(2025, 12, 31);
+
+        var summary = RfmSummary.FromTransactions(transactions, calibrationEnd, holdoutEnd, TimeUnit.Days);
+
+        var expected = transactions.GroupBy(t => t.CustomerId) // GroupBy keeps the order of first appearance
+            .Select(g => (Id: g.Key, Days: g.GroupBy(t => t.Date).Select(d => (Day: d.Key, Amount: d.Sum(t => t.Amount))).OrderBy(d => d.Day).ToList()))
+            .Where(c => c.Days[0].Day <= calibrationEnd)
+            .Select(c =>
+            {
+                var calibration = c.Days.Where(d => d.Day <= calibrationEnd).ToList();
+                var x = calibration.Count - 1;
+                return new CustomerRfm(
+                    c.Id,
+                    x,
+                    x == 0 ? 0 : calibration[^1].Day.DayNumber - calibration[0].Day.DayNumber,
+                    calibrationEnd.DayNumber - calibration[0].Day.DayNumber,
+                    x == 0 ? 0 : calibration.Skip(1).Sum(d => d.Amount) / x,
+                    c.Days.Count(d => d.Day > calibrationEnd && d.Day <= holdoutEnd),
+                    calibration[0].Day);
+            })
+            .ToList();
+        summary.Customers.Should().Equal(expected);
+    }
+
+    [Fact]
+    public void FromTransactions_BadTransactionsInSeveralSlices_ReportsTheFirstOne()
+    {
+        var day = new DateOnly(2024, 1, 1);
+        var transactions = Enumerable.Range(0, 1_000_000).Select(i => new Transaction("c" + (i % 1000).ToString(System.Globalization.CultureInfo.InvariantCulture), day, 1m)).ToArray();
+        transactions[900_000] = transactions[900_000] with { Amount = -1m };
+        transactions[300_001] = transactions[300_001] with { CustomerId = string.Empty };
+
+        var act = () => RfmSummary.FromTransactions(transactions, day.AddDays(10));
+
+        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("transactions[300001].customerId");
+    }
 }
