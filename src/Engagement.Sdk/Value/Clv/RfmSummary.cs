@@ -87,9 +87,7 @@ public sealed class RfmSummary
         // Customers become dense indices in order of first appearance; a counting sort groups each customer's
         // transactions in O(n), and only each customer's few transactions are sorted by day.
         var customerOf = new int[transactions.Count];
-        var dayOf = new int[transactions.Count];
-        var amountOf = new decimal[transactions.Count];
-        var names = MapCustomers(transactions, customerOf, dayOf, amountOf);
+        var names = MapCustomers(transactions, customerOf);
         var start = new int[names.Count + 1];
         foreach (var c in customerOf)
         {
@@ -108,8 +106,9 @@ public sealed class RfmSummary
         for (var i = 0; i < customerOf.Length; i++)
         {
             var at = next[customerOf[i]]++;
-            groupedDays[at] = dayOf[i];
-            groupedAmounts[at] = amountOf[i];
+            var t = transactions[i];
+            groupedDays[at] = t.Date.DayNumber;
+            groupedAmounts[at] = t.Amount;
         }
 
         var calibrationDay = calibrationEnd.DayNumber;
@@ -196,11 +195,11 @@ public sealed class RfmSummary
     public RfmData ToData() => RfmData.FromCustomers(Customers);
 
     /// <summary>
-    /// Validates the transactions, copies their days and amounts, and numbers the customers densely in order of first
+    /// Validates the transactions and numbers the customers densely in order of first
     /// appearance. Large inputs are split into consecutive slices mapped in parallel, each with its own dictionary; the
     /// slices' customers are then numbered in slice order, which is the order of first appearance over the whole input.
     /// </summary>
-    private static List<string> MapCustomers(IReadOnlyList<Transaction> transactions, int[] customerOf, int[] dayOf, decimal[] amountOf)
+    private static List<string> MapCustomers(IReadOnlyList<Transaction> transactions, int[] customerOf)
     {
         var n = transactions.Count;
         var slices = n >= 1_000_000 ? Math.Min(Environment.ProcessorCount, 8) : 1;
@@ -223,8 +222,6 @@ public sealed class RfmSummary
                     throw new EngagementValidationException($"transactions[{i}].amount", t.Amount, "must not be negative (net refunds out before summarising)");
                 }
 
-                dayOf[i] = t.Date.DayNumber;
-                amountOf[i] = t.Amount;
                 ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(index, t.CustomerId, out var exists);
                 if (!exists)
                 {
