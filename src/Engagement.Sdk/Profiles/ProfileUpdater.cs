@@ -105,10 +105,10 @@ public static class ProfileUpdater
             ProductViewed view => b with
             {
                 ProductViews = b.ProductViews + 1,
-                ItemsViewed = b.ItemsViewed.Add(view.ProductId),
-                CategoryViews = view.Category is null ? b.CategoryViews : Increment(b.CategoryViews, view.Category),
+                ItemsViewed = b.ItemsViewed.Add(CatalogueStrings.Share(view.ProductId)),
+                CategoryViews = view.Category is null ? b.CategoryViews : Increment(b.CategoryViews, CatalogueStrings.Share(view.Category)),
             },
-            AddedToCart cart => b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b : b with { ItemsInCart = b.ItemsInCart.Add(cart.ProductId) },
+            AddedToCart cart => b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b : b with { ItemsInCart = b.ItemsInCart.Add(CatalogueStrings.Share(cart.ProductId)) },
             Purchased order => ApplyPurchase(b, order),
             Refunded refund => b with
             {
@@ -132,11 +132,11 @@ public static class ProfileUpdater
         var categories = b.CategoriesBought;
         foreach (var line in order.Lines)
         {
-            bought.Add(line.ProductId);
+            bought.Add(CatalogueStrings.Share(line.ProductId));
             cart.Remove(line.ProductId);
             if (line.Category is { } category)
             {
-                categories = categories.Add(category);
+                categories = categories.Add(CatalogueStrings.Share(category));
             }
         }
 
