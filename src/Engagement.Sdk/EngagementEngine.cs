@@ -507,6 +507,7 @@ public sealed class EngagementEngine : IEngagementEngine
         var anySent = false;
         DispatchSummary? liveSummary = null;
         Recheck? liveDeferred = null;
+        var releasedActions = new HashSet<string>(StringComparer.Ordinal);
 
         async ValueTask SendLiveAsync()
         {
@@ -547,6 +548,11 @@ public sealed class EngagementEngine : IEngagementEngine
 
             var outcome = await ReleaseOneAsync(held, now, cancellationToken).ConfigureAwait(false);
             outcomes.Add(outcome);
+            if (outcome.Status == HeldMessageStatus.Released)
+            {
+                releasedActions.Add(held.ActionId);
+            }
+
             queue.Remove(held);
             if (outcome.Status == HeldMessageStatus.Rescheduled)
             {
@@ -562,7 +568,7 @@ public sealed class EngagementEngine : IEngagementEngine
         if (decision is not null && _holding)
         {
             var sentPriority = liveSummary?.Result.Status == DispatchStatus.Sent ? live!.Action.Priority : int.MinValue;
-            var candidate = HoldCandidate(decision, live, liveDeferred, sentPriority, queue);
+            var candidate = HoldCandidate(decision, live, liveDeferred, sentPriority, queue, releasedActions);
             if (candidate is { } c)
             {
                 await HoldAsync(profile, queueOwner, triggerId!, c.Action, c.Channel, c.Until, c.Why, queue, outcomes, now, cancellationToken).ConfigureAwait(false);
@@ -615,11 +621,12 @@ public sealed class EngagementEngine : IEngagementEngine
     }
 
     /// <summary>The deferred action worth holding: the live one if a held message took its slot, else the highest-priority deferred candidate that outranks what was sent.</summary>
-    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int sentPriority, List<DispatchRecord> queue)
+    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int sentPriority, List<DispatchRecord> queue, HashSet<string> releasedActions)
     {
+        // An action is never held twice for one customer, nor held again just after its held copy went out.
         if (live is not null && liveDeferred?.Permission is { Verdict: PermissionVerdict.Defer, DeferUntil: { } liveUntil } deferred && live.Action.HoldFor is not null)
         {
-            return queue.Any(h => h.ActionId == live.Action.Id) ? null : (live.Action, live.Channel!.Value, liveUntil, deferred.Code);
+            return queue.Any(h => h.ActionId == live.Action.Id) || releasedActions.Contains(live.Action.Id) ? null : (live.Action, live.Channel!.Value, liveUntil, deferred.Code);
         }
 
         (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? best = null;
@@ -627,7 +634,7 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             if (candidate.Status != CandidateStatus.Rejected || candidate.Reason != DecisionReasons.NoPermittedChannel
                 || !_catalog.TryGet(candidate.ActionId, out var action) || action.HoldFor is null || action.Priority <= sentPriority
-                || (best is { } b && action.Priority <= b.Action.Priority) || queue.Any(h => h.ActionId == action.Id))
+                || (best is { } b && action.Priority <= b.Action.Priority) || queue.Any(h => h.ActionId == action.Id) || releasedActions.Contains(action.Id))
             {
                 continue;
             }

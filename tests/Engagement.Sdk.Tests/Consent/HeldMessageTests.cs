@@ -135,6 +135,22 @@ public sealed class HeldMessageTests
     }
 
     [Fact]
+    public async Task TrackAsync_HeldCopyOfTheLiveActionGoesFirst_TheLiveOneIsNotHeldAgain()
+    {
+        await using var shop = await Shop.CreateAsync(actions: [Promo]);
+        await shop.CartAsync("c1", T0); // promo sent
+        await shop.CartAsync("c2", T0.AddHours(1)); // promo held
+        shop.Clock.Now = T0.AddDays(1).AddMinutes(1);
+
+        var result = await shop.CartAsync("c3", shop.Clock.Now);
+
+        result.HeldMessages.Should().ContainSingle().Which.Status.Should().Be(HeldMessageStatus.Released, "the tie goes to the message held first");
+        result.Dispatch.Should().BeNull("the live promo lost its slot to the held copy of itself");
+        (await shop.LogAsync()).Should().NotContain(d => d.Status == DispatchStatus.Held, "the action that just went out is not queued again");
+        shop.Email.Messages.Select(m => m.ActionId).Should().Equal("promo", "promo");
+    }
+
+    [Fact]
     public async Task ReleaseHeldAsync_ConsentWithdrawnWhileHeld_CancelsInsteadOfSending()
     {
         await using var shop = await Shop.CreateAsync();
