@@ -57,7 +57,6 @@ public static class CustomerLifetimeValue
     {
         ArgumentNullException.ThrowIfNull(transactions);
         ArgumentNullException.ThrowIfNull(spend);
-        ArgumentNullException.ThrowIfNull(customer);
         if (periods < 1)
         {
             throw new EngagementValidationException("periods", periods, "must be at least 1");

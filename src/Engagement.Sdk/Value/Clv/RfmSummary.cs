@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Engagement.Sdk.Value.Clv;
 
@@ -26,7 +28,7 @@ public enum TimeUnit
 /// <param name="MeanRepeatSpend">The mean amount per repeat purchase day (the first day excluded); 0 when x = 0.</param>
 /// <param name="HoldoutFrequency">Purchase days after the calibration end up to the holdout end; 0 without a holdout.</param>
 /// <param name="FirstPurchase">The first purchase day.</param>
-public sealed record CustomerRfm(string CustomerId, int Frequency, double Recency, double Age, decimal MeanRepeatSpend, int HoldoutFrequency, DateOnly FirstPurchase);
+public readonly record struct CustomerRfm(string CustomerId, int Frequency, double Recency, double Age, decimal MeanRepeatSpend, int HoldoutFrequency, DateOnly FirstPurchase);
 
 /// <summary>
 /// Per-customer (x, tₓ, T, mean repeat spend) for a calibration end, and holdout counts, built from transactions with the
@@ -35,6 +37,9 @@ public sealed record CustomerRfm(string CustomerId, int Frequency, double Recenc
 /// </summary>
 public sealed class RfmSummary
 {
+    /// <summary>From this many transactions on, the passes are split over the cores.</summary>
+    private const int ParallelThreshold = 200_000;
+
     private RfmSummary(ImmutableArray<CustomerRfm> customers, DateOnly calibrationEnd, DateOnly? holdoutEnd, TimeUnit unit)
     {
         Customers = customers;
@@ -84,110 +89,9 @@ public sealed class RfmSummary
             throw new EngagementValidationException("holdoutEnd", h.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), "must be later than the calibration end");
         }
 
-        // Customers become dense indices in order of first appearance; a counting sort groups each customer's
-        // transactions in O(n), and only each customer's few transactions are sorted by day.
-        var customerOf = new int[transactions.Count];
-        var names = MapCustomers(transactions, customerOf);
-        var start = new int[names.Count + 1];
-        foreach (var c in customerOf)
-        {
-            start[c + 1]++;
-        }
-
-        for (var c = 0; c < names.Count; c++)
-        {
-            start[c + 1] += start[c];
-        }
-
-        // Group days and amounts by customer (sequential reads, scattered writes), so the next pass reads sequentially.
-        var groupedDays = new int[transactions.Count];
-        var groupedAmounts = new decimal[transactions.Count];
-        var next = (int[])start.Clone();
-        for (var i = 0; i < customerOf.Length; i++)
-        {
-            var at = next[customerOf[i]]++;
-            var t = transactions[i];
-            groupedDays[at] = t.Date.DayNumber;
-            groupedAmounts[at] = t.Amount;
-        }
-
-        var calibrationDay = calibrationEnd.DayNumber;
-        var holdoutDay = holdoutEnd?.DayNumber ?? calibrationDay;
-        var summaries = new CustomerRfm?[names.Count];
-        void Summarise(int c)
-        {
-            var count = start[c + 1] - start[c];
-            var days = groupedDays.AsSpan(start[c], count);
-            var amounts = groupedAmounts.AsSpan(start[c], count);
-            SortByDay(days, amounts);
-            var first = days[0];
-            if (first > calibrationDay)
-            {
-                return;
-            }
-
-            var x = -1;
-            var last = first;
-            var holdout = 0;
-            decimal repeatSpend = 0;
-            for (var k = 0; k < count;)
-            {
-                var day = days[k];
-                decimal dayAmount = 0;
-                while (k < count && days[k] == day)
-                {
-                    dayAmount += amounts[k];
-                    k++;
-                }
-
-                if (day <= calibrationDay)
-                {
-                    x++;
-                    last = day;
-                    if (x > 0)
-                    {
-                        repeatSpend += dayAmount;
-                    }
-                }
-                else if (day <= holdoutDay)
-                {
-                    holdout++;
-                }
-            }
-
-            summaries[c] = new CustomerRfm(
-                names[c],
-                x,
-                x == 0 ? 0 : Convert(last - first, unit),
-                Convert(calibrationDay - first, unit),
-                x == 0 ? 0 : repeatSpend / x,
-                holdout,
-                DateOnly.FromDayNumber(first));
-        }
-
-        if (names.Count > 50_000)
-        {
-            Parallel.For(0, names.Count, Summarise);
-        }
-        else
-        {
-            for (var c = 0; c < names.Count; c++)
-            {
-                Summarise(c);
-            }
-        }
-
-        var customers = ImmutableArray.CreateBuilder<CustomerRfm>(names.Count);
-        foreach (var summary in summaries)
-        {
-            if (summary is not null)
-            {
-                customers.Add(summary);
-            }
-        }
-
-        var result = customers.ToImmutable();
-        return new RfmSummary(result, calibrationEnd, holdoutEnd, unit);
+        return transactions is Transaction[] array
+            ? Summarise(new ArraySource(array), calibrationEnd, holdoutEnd, unit)
+            : Summarise(new ListSource(transactions), calibrationEnd, holdoutEnd, unit);
     }
 
     /// <summary>The calibration data as weighted model input.</summary>
@@ -195,125 +99,350 @@ public sealed class RfmSummary
     public RfmData ToData() => RfmData.FromCustomers(Customers);
 
     /// <summary>
-    /// Validates the transactions and numbers the customers densely in order of first
-    /// appearance. Large inputs are split into consecutive slices mapped in parallel, each with its own dictionary; the
-    /// slices' customers are then numbered in slice order, which is the order of first appearance over the whole input.
+    /// The summary in five passes, each split over the cores for large inputs: validate and hash the customer ids; find
+    /// each transaction's customer (its first transaction) in hash tables partitioned by the hash's top bits, so that no
+    /// two threads share a table; number the customers in order of first appearance; group the transaction indices by
+    /// customer (a counting sort with a histogram per slice, which keeps the input order within a customer); and summarise
+    /// each customer's handful of transactions. Only the per-transaction index arrays grow with the input.
     /// </summary>
-    private static List<string> MapCustomers(IReadOnlyList<Transaction> transactions, int[] customerOf)
+    private static RfmSummary Summarise<TSource>(TSource transactions, DateOnly calibrationEnd, DateOnly? holdoutEnd, TimeUnit unit)
+        where TSource : struct, ITransactionSource
     {
         var n = transactions.Count;
-        var slices = n >= 1_000_000 ? Math.Min(Environment.ProcessorCount, 8) : 1;
-        var local = new (Dictionary<string, int> Index, List<string> Names)[slices];
-        void MapSlice(int slice)
+        var slices = n >= ParallelThreshold ? Math.Min(Environment.ProcessorCount, 16) : 1;
+        var hashes = new int[n];
+        HashCustomers(transactions, hashes, slices);
+
+        // customerOf[i] is first the index of customer i's first transaction, then the customer's dense number.
+        var customerOf = new int[n];
+        FindFirstTransactions(transactions, hashes, customerOf, slices);
+        var rank = hashes; // no longer needed as hashes: reused for the rank of each first transaction
+        var customers = 0;
+        for (var i = 0; i < n; i++)
         {
-            var (from, to) = ((int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices));
-            var index = new Dictionary<string, int>(StringComparer.Ordinal);
-            var names = new List<string>();
+            if (customerOf[i] == i)
+            {
+                rank[i] = customers++;
+            }
+        }
+
+        var names = new string[customers];
+        ForEachSlice(n, slices, (slice, from, to) =>
+        {
             for (var i = from; i < to; i++)
             {
-                var t = transactions[i];
-                if (string.IsNullOrEmpty(t.CustomerId))
+                var first = customerOf[i];
+                if (first == i)
                 {
-                    throw new EngagementValidationException($"transactions[{i}].customerId", t.CustomerId, "must not be empty");
+                    names[rank[i]] = transactions[i].CustomerId;
                 }
 
-                if (t.Amount < 0)
-                {
-                    throw new EngagementValidationException($"transactions[{i}].amount", t.Amount, "must not be negative (net refunds out before summarising)");
-                }
-
-                ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(index, t.CustomerId, out var exists);
-                if (!exists)
-                {
-                    slot = names.Count;
-                    names.Add(t.CustomerId);
-                }
-
-                customerOf[i] = slot;
-            }
-
-            local[slice] = (index, names);
-        }
-
-        if (slices == 1)
-        {
-            MapSlice(0);
-            return local[0].Names;
-        }
-
-        // Each slice stops at its first bad transaction; the lowest slice's error is the first in the input, as a sequential
-        // pass would report it.
-        var errors = new EngagementValidationException?[slices];
-        Parallel.For(0, slices, slice =>
-        {
-            try
-            {
-                MapSlice(slice);
-            }
-            catch (EngagementValidationException e)
-            {
-                errors[slice] = e;
+                customerOf[i] = rank[first];
             }
         });
-        if (errors.FirstOrDefault(e => e is not null) is { } first)
+
+        // Counting sort of the transaction indices by customer: each slice counts its own, so that each can scatter its
+        // own indices to positions computed up front.
+        var histograms = new int[slices][];
+        ForEachSlice(n, slices, (slice, from, to) =>
         {
-            throw first;
-        }
-
-        var (global, all) = local[0];
-        for (var slice = 1; slice < slices; slice++)
-        {
-            var (_, sliceNames) = local[slice];
-            var remap = new int[sliceNames.Count];
-            for (var k = 0; k < sliceNames.Count; k++)
-            {
-                ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(global, sliceNames[k], out var exists);
-                if (!exists)
-                {
-                    slot = all.Count;
-                    all.Add(sliceNames[k]);
-                }
-
-                remap[k] = slot;
-            }
-
-            var (from, to) = ((int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices));
+            var histogram = new int[customers];
             for (var i = from; i < to; i++)
             {
-                customerOf[i] = remap[customerOf[i]];
+                histogram[customerOf[i]]++;
+            }
+
+            histograms[slice] = histogram;
+        });
+        var start = new int[customers + 1];
+        var running = 0;
+        for (var c = 0; c < customers; c++)
+        {
+            start[c] = running;
+            foreach (var histogram in histograms)
+            {
+                var count = histogram[c];
+                histogram[c] = running;
+                running += count;
             }
         }
 
-        return all;
+        start[customers] = running;
+        var grouped = rank; // the ranks were read in the numbering pass: reused for the grouped transaction indices
+        ForEachSlice(n, slices, (slice, from, to) =>
+        {
+            var next = histograms[slice];
+            for (var i = from; i < to; i++)
+            {
+                grouped[next[customerOf[i]]++] = i;
+            }
+        });
+
+        var calibrationDay = calibrationEnd.DayNumber;
+        var holdoutDay = holdoutEnd?.DayNumber ?? calibrationDay;
+        var summaries = new CustomerRfm[customers];
+        ForEachSlice(customers, customers >= ParallelThreshold / 10 ? slices : 1, (slice, from, to) =>
+        {
+            Span<DayAmount> buffer = stackalloc DayAmount[32];
+            for (var c = from; c < to; c++)
+            {
+                var count = start[c + 1] - start[c];
+                var purchases = count <= buffer.Length ? buffer[..count] : new DayAmount[count];
+                for (var k = 0; k < count; k++)
+                {
+                    var t = transactions[grouped[start[c] + k]];
+                    purchases[k] = new DayAmount(t.Date.DayNumber, t.Amount);
+                }
+
+                summaries[c] = Summarise(names[c], purchases, calibrationDay, holdoutDay, unit);
+            }
+        });
+
+        // Customers whose first purchase is after the calibration end are left out (their id is null).
+        var kept = 0;
+        foreach (var summary in summaries)
+        {
+            if (summary.CustomerId is not null)
+            {
+                summaries[kept++] = summary;
+            }
+        }
+
+        if (kept < summaries.Length)
+        {
+            Array.Resize(ref summaries, kept);
+        }
+
+        return new RfmSummary(ImmutableCollectionsMarshal.AsImmutableArray(summaries), calibrationEnd, holdoutEnd, unit);
     }
 
-    /// <summary>Sorts a customer's purchases by day: insertion sort for the usual handful, introsort beyond.</summary>
-    private static void SortByDay(Span<int> days, Span<decimal> amounts)
+    /// <summary>One customer's summary from their purchases (in input order), or a default value when the first is after the calibration end.</summary>
+    private static CustomerRfm Summarise(string customerId, Span<DayAmount> purchases, int calibrationDay, int holdoutDay, TimeUnit unit)
     {
-        if (days.Length > 32)
+        SortByDay(purchases);
+        var first = purchases[0].Day;
+        if (first > calibrationDay)
         {
-            days.Sort(amounts);
+            return default;
+        }
+
+        var x = -1;
+        var last = first;
+        var holdout = 0;
+        decimal repeatSpend = 0;
+        for (var k = 0; k < purchases.Length;)
+        {
+            var day = purchases[k].Day;
+            decimal dayAmount = 0;
+            while (k < purchases.Length && purchases[k].Day == day)
+            {
+                dayAmount += purchases[k].Amount;
+                k++;
+            }
+
+            if (day <= calibrationDay)
+            {
+                x++;
+                last = day;
+                if (x > 0)
+                {
+                    repeatSpend += dayAmount;
+                }
+            }
+            else if (day <= holdoutDay)
+            {
+                holdout++;
+            }
+        }
+
+        return new CustomerRfm(
+            customerId,
+            x,
+            x == 0 ? 0 : Convert(last - first, unit),
+            Convert(calibrationDay - first, unit),
+            x == 0 ? 0 : repeatSpend / x,
+            holdout,
+            DateOnly.FromDayNumber(first));
+    }
+
+    /// <summary>
+    /// Validates every transaction and stores the hash of its customer id. Each slice stops at its first bad transaction;
+    /// the lowest slice's error is the first in the input, as a sequential pass would report it.
+    /// </summary>
+    private static void HashCustomers<TSource>(TSource transactions, int[] hashes, int slices)
+        where TSource : struct, ITransactionSource
+    {
+        var errors = new EngagementValidationException?[slices];
+        ForEachSlice(transactions.Count, slices, (slice, from, to) =>
+        {
+            // In blocks: the validation reads every id's length, which brings the ids (scattered over the heap) into the
+            // cache many at a time, so that hashing them next does not wait for memory one id at a time.
+            for (var block = from; block < to; block += 64)
+            {
+                var end = Math.Min(to, block + 64);
+                for (var i = block; i < end; i++)
+                {
+                    var t = transactions[i];
+                    if (string.IsNullOrEmpty(t.CustomerId))
+                    {
+                        errors[slice] = new EngagementValidationException($"transactions[{i}].customerId", t.CustomerId, "must not be empty");
+                        return;
+                    }
+
+                    if (t.Amount < 0)
+                    {
+                        errors[slice] = new EngagementValidationException($"transactions[{i}].amount", t.Amount, "must not be negative (net refunds out before summarising)");
+                        return;
+                    }
+                }
+
+                for (var i = block; i < end; i++)
+                {
+                    hashes[i] = string.GetHashCode(transactions[i].CustomerId.AsSpan());
+                }
+            }
+        });
+        if (Array.Find(errors, e => e is not null) is { } firstError)
+        {
+            throw firstError;
+        }
+    }
+
+    /// <summary>
+    /// Sets <paramref name="firstOf"/>[i] to the index of the first transaction of transaction i's customer. The customers
+    /// are split by the top bits of their hash into partitions, one open-addressing table each, so the partitions run in
+    /// parallel without sharing anything.
+    /// </summary>
+    private static void FindFirstTransactions<TSource>(TSource transactions, int[] hashes, int[] firstOf, int slices)
+        where TSource : struct, ITransactionSource
+    {
+        var bits = slices == 1 ? 0 : BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)slices * 2));
+        Parallel.For(0, 1 << bits, new ParallelOptions { MaxDegreeOfParallelism = slices }, partition =>
+        {
+            var n = hashes.Length;
+            var slots = new CustomerSlot[1 << 10];
+            var used = 0;
+            for (var i = 0; i < n; i++)
+            {
+                var hash = hashes[i];
+                if (bits > 0 && (int)((uint)hash >> (32 - bits)) != partition)
+                {
+                    continue;
+                }
+
+                var id = transactions[i].CustomerId;
+                var mask = slots.Length - 1;
+                for (var s = hash & mask; ; s = (s + 1) & mask)
+                {
+                    ref var slot = ref slots[s];
+                    if (slot.CustomerId is null)
+                    {
+                        slot = new CustomerSlot(hash, i, id);
+                        firstOf[i] = i;
+                        if (++used * 2 > slots.Length)
+                        {
+                            slots = Grow(slots);
+                        }
+
+                        break;
+                    }
+
+                    if (slot.Hash == hash && string.Equals(slot.CustomerId, id, StringComparison.Ordinal))
+                    {
+                        firstOf[i] = slot.FirstTransaction;
+                        break;
+                    }
+                }
+            }
+        });
+
+        static CustomerSlot[] Grow(CustomerSlot[] slots)
+        {
+            var grown = new CustomerSlot[slots.Length * 2];
+            var mask = grown.Length - 1;
+            foreach (var slot in slots)
+            {
+                if (slot.CustomerId is null)
+                {
+                    continue;
+                }
+
+                var s = slot.Hash & mask;
+                while (grown[s].CustomerId is not null)
+                {
+                    s = (s + 1) & mask;
+                }
+
+                grown[s] = slot;
+            }
+
+            return grown;
+        }
+    }
+
+    /// <summary>Runs <paramref name="body"/> over <paramref name="slices"/> consecutive ranges of [0, <paramref name="n"/>), in parallel when there are several.</summary>
+    private static void ForEachSlice(int n, int slices, Action<int, int, int> body)
+    {
+        if (slices == 1)
+        {
+            body(0, 0, n);
             return;
         }
 
-        for (var i = 1; i < days.Length; i++)
+        Parallel.For(0, slices, new ParallelOptions { MaxDegreeOfParallelism = slices }, slice =>
+            body(slice, (int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices)));
+    }
+
+    /// <summary>Sorts a customer's purchases by day: insertion sort for the usual handful, introsort beyond.</summary>
+    private static void SortByDay(Span<DayAmount> purchases)
+    {
+        if (purchases.Length > 32)
         {
-            var day = days[i];
-            var amount = amounts[i];
+            purchases.Sort(static (a, b) => a.Day.CompareTo(b.Day));
+            return;
+        }
+
+        for (var i = 1; i < purchases.Length; i++)
+        {
+            var purchase = purchases[i];
             var j = i - 1;
-            while (j >= 0 && days[j] > day)
+            while (j >= 0 && purchases[j].Day > purchase.Day)
             {
-                days[j + 1] = days[j];
-                amounts[j + 1] = amounts[j];
+                purchases[j + 1] = purchases[j];
                 j--;
             }
 
-            days[j + 1] = day;
-            amounts[j + 1] = amount;
+            purchases[j + 1] = purchase;
         }
     }
 
     private static double Convert(int days, TimeUnit unit) => unit == TimeUnit.Weeks ? days / 7.0 : days;
+
+    private readonly record struct DayAmount(int Day, decimal Amount);
+
+    private readonly record struct CustomerSlot(int Hash, int FirstTransaction, string CustomerId);
+
+    /// <summary>Read access to the transactions; a struct per source, so that arrays are read without interface calls.</summary>
+    private interface ITransactionSource
+    {
+        int Count { get; }
+
+        Transaction this[int index] { get; }
+    }
+
+    private readonly struct ArraySource(Transaction[] transactions) : ITransactionSource
+    {
+        public int Count => transactions.Length;
+
+        public Transaction this[int index] => transactions[index];
+    }
+
+    private readonly struct ListSource(IReadOnlyList<Transaction> transactions) : ITransactionSource
+    {
+        public int Count => transactions.Count;
+
+        public Transaction this[int index] => transactions[index];
+    }
 }
 
 /// <summary>

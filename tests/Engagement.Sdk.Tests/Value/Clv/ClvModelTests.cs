@@ -277,6 +277,23 @@ public sealed class ClvModelTests
     }
 
     [Fact]
+    public void FromTransactions_AnyReadOnlyList_GivesTheSameSummaryAsAnArray()
+    {
+        var random = new Random(23);
+        var start = new DateOnly(2024, 1, 1);
+        var transactions = Enumerable.Range(0, 400_000)
+            .Select(_ => new Transaction("c" + random.Next(50_000).ToString(System.Globalization.CultureInfo.InvariantCulture), start.AddDays(random.Next(400)), random.Next(1, 900) / 100m))
+            .ToArray();
+
+        var fromArray = RfmSummary.FromTransactions(transactions, new DateOnly(2024, 9, 30), new DateOnly(2025, 2, 1), TimeUnit.Weeks);
+        var fromList = RfmSummary.FromTransactions(transactions.ToList(), new DateOnly(2024, 9, 30), new DateOnly(2025, 2, 1), TimeUnit.Weeks);
+
+        fromList.Customers.Should().Equal(fromArray.Customers);
+        fromArray.Customers.Select(c => c.CustomerId).Should().OnlyHaveUniqueItems().And.HaveCountGreaterThan(49_000);
+        fromArray.RepeatTransactions.Should().Be(fromArray.Customers.Sum(c => c.Frequency));
+    }
+
+    [Fact]
     public void FromTransactions_BadTransactionsInSeveralSlices_ReportsTheFirstOne()
     {
         var day = new DateOnly(2024, 1, 1);
