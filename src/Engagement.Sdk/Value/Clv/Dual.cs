@@ -92,8 +92,13 @@ internal readonly struct Dual
         return new(u.V + Math.Log(-double.ExpM1(v.V - u.V)), (u.D0 - (r * v.D0)) / d, (u.D1 - (r * v.D1)) / d, (u.D2 - (r * v.D2)) / d, (u.D3 - (r * v.D3)) / d);
     }
 
-    /// <summary>ln ₂F₁(a, b; c; z) for positive a, b, c and 0 ≤ z &lt; 1, by the power series with a bounded tail.</summary>
+    /// <summary>ln ₂F₁(a, b; c; z) for positive a, b, c and 0 ≤ z &lt; 1, by the power series with a bounded tail (or Euler's transformation of it, as <see cref="SpecialFunctions.LogHypergeometric2F1"/> chooses).</summary>
     public static Dual LogHypergeometric2F1(Dual a, Dual b, Dual c, Dual z)
+        => SpecialFunctions.PreferEuler(a.V, b.V, c.V)
+            ? ((c - a - b) * Log(1 - z)) + LogSeries(c - a, c - b, c, z) // Euler's transformation; see SpecialFunctions
+            : LogSeries(a, b, c, z);
+
+    private static Dual LogSeries(Dual a, Dual b, Dual c, Dual z)
     {
         Dual sum = 1;
         Dual term = 1;

@@ -91,11 +91,17 @@ public static class SpecialFunctions
 
     /// <summary>
     /// The Gauss hypergeometric function ₂F₁(a, b; c; z) for 0 ≤ z &lt; 1 and c &gt; 0, with its partial derivatives in a,
-    /// b and c, by the power series summed until the terms are below 1e-16 of the total. Every term is positive when a, b,
+    /// b and c, by a power series summed until the terms are below 1e-16 of the total. Every term is positive when a, b,
     /// c &gt; 0, so there is no cancellation, and partial sums are rescaled so that large values do not overflow. The tail
     /// is bounded by a geometric series once the term ratio falls below 1, so the result is accurate to about 1e-16 relative.
-    /// Close to z = 1 the series needs about 40/(1 − z) terms; beyond two million terms the function stops with a typed error
-    /// instead of returning an inaccurate value.
+    /// <para>
+    /// When a + b &gt; c the terms of the series first grow, for about z(a + b − c)/(1 − z) terms — millions when a or b is
+    /// large (a customer with many transactions) and z is near 1. Then, if c − a and c − b are positive, Euler's
+    /// transformation ₂F₁(a, b; c; z) = (1 − z)^(c−a−b) ₂F₁(c − a, c − b; c; z) is summed instead: its terms are positive too
+    /// and shrink from the start (Pareto/NBD's c = a + 1 always qualifies). Close to z = 1 either series needs about
+    /// 40/(1 − z) terms; beyond two million terms the function stops with a typed error instead of returning an inaccurate
+    /// value.
+    /// </para>
     /// </summary>
     /// <param name="a">The first parameter.</param>
     /// <param name="b">The second parameter.</param>
@@ -110,6 +116,22 @@ public static class SpecialFunctions
             throw new ClvModelException($"₂F₁ is evaluated here only for 0 ≤ z < 1 and c > 0 (got a={a}, b={b}, c={c}, z={z}).");
         }
 
+        if (PreferEuler(a, b, c))
+        {
+            // ln F = (c − a − b) ln(1 − z) + ln G(c − a, c − b; c; z); the chain rule gives F's partial derivatives.
+            var log1mz = Math.Log(1 - z);
+            var g = LogSeries(c - a, c - b, c, z);
+            return ((c - a - b) * log1mz + g.Log, -log1mz - g.DLogA, -log1mz - g.DLogB, log1mz + g.DLogA + g.DLogB + g.DLogC);
+        }
+
+        return LogSeries(a, b, c, z);
+    }
+
+    /// <summary>Whether Euler's transformation of ₂F₁(a, b; c; z) is the better series: the direct one's terms grow first and the transformed one's are all positive.</summary>
+    internal static bool PreferEuler(double a, double b, double c) => a + b > c && c - a > 0 && c - b > 0;
+
+    private static (double Log, double DLogA, double DLogB, double DLogC) LogSeries(double a, double b, double c, double z)
+    {
         // Terms t_k = Π_{j<k} (a+j)(b+j) / ((c+j)(1+j)) z^k, accumulated in a scaled form to avoid overflow;
         // the derivative of t_k in a is t_k Σ_{j<k} 1/(a+j), and likewise in b and c (with a minus sign).
         double sum = 1, sumA = 0, sumB = 0, sumC = 0;
