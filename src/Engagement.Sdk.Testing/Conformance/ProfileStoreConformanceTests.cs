@@ -33,7 +33,7 @@ public abstract class ProfileStoreConformanceTests
         {
             TimeZone = "Europe/Kyiv",
             Locale = "uk-UA",
-            Journeys = ImmutableDictionary<string, JourneyPosition>.Empty.Add("lifecycle", new JourneyPosition("lifecycle", [new StageVisit("attraction", new DateTimeOffset(2026, 1, 1, 10, 0, 0, TimeSpan.FromHours(2)), "seen")])),
+            Journeys = KeyedValues<JourneyPosition>.Empty.SetItem("lifecycle", new JourneyPosition("lifecycle", [new StageVisit("attraction", new DateTimeOffset(2026, 1, 1, 10, 0, 0, TimeSpan.FromHours(2)), "seen")])),
         };
 
         var saved = await store.SaveAsync(profile);

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 using Engagement.Sdk.Channels;
 
 namespace Engagement.Sdk.Profiles;
@@ -32,7 +33,8 @@ public sealed record BehaviourAggregates
     public Money? Refunds { get; init; }
 
     /// <summary>What is left to refund of each order (order id → amount paid less refunds so far).</summary>
-    public ImmutableDictionary<string, Money> RefundableByOrder { get; init; } = Empty.MoneyByKey;
+    [JsonConverter(typeof(KeyedValuesJsonConverter<Money>))]
+    public KeyedValues<Money> RefundableByOrder { get; init; }
 
     /// <summary>The number of searches.</summary>
     public int Searches { get; init; }
@@ -44,19 +46,20 @@ public sealed record BehaviourAggregates
     public int PageViews { get; init; }
 
     /// <summary>Views per product category.</summary>
-    public ImmutableDictionary<string, int> CategoryViews { get; init; } = Empty.CountByKey;
+    [JsonConverter(typeof(KeyedValuesJsonConverter<int>))]
+    public KeyedValues<int> CategoryViews { get; init; }
 
     /// <summary>The products bought at least once.</summary>
-    public ImmutableHashSet<string> ItemsBought { get; init; } = Empty.Keys;
+    public KeySet ItemsBought { get; init; }
 
     /// <summary>The products in the cart now (added and not yet bought).</summary>
-    public ImmutableHashSet<string> ItemsInCart { get; init; } = Empty.Keys;
+    public KeySet ItemsInCart { get; init; }
 
     /// <summary>The product ids the customer viewed.</summary>
-    public ImmutableHashSet<string> ItemsViewed { get; init; } = Empty.Keys;
+    public KeySet ItemsViewed { get; init; }
 
     /// <summary>The categories of the order lines the customer bought (lines with a category).</summary>
-    public ImmutableHashSet<string> CategoriesBought { get; init; } = Empty.Keys;
+    public KeySet CategoriesBought { get; init; }
 
     /// <summary>The channel of the latest event that named one.</summary>
     public Channel? LastChannel { get; init; }

@@ -67,7 +67,8 @@ public sealed record CustomerProfile
     public BehaviourAggregates Behaviour { get; init; } = new();
 
     /// <summary>The customer's position in each journey, by journey id.</summary>
-    public ImmutableDictionary<string, JourneyPosition> Journeys { get; init; } = Empty.Journeys;
+    [System.Text.Json.Serialization.JsonConverter(typeof(KeyedValuesJsonConverter<JourneyPosition>))]
+    public KeyedValues<JourneyPosition> Journeys { get; init; }
 
     /// <summary>Creates an empty profile for a customer seen for the first time.</summary>
     /// <param name="id">The customer's id.</param>

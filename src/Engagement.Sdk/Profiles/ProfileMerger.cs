@@ -70,14 +70,7 @@ public static class ProfileMerger
             }
         }
 
-        var journeys = survivor.Journeys;
-        foreach (var (journey, position) in merged.Journeys)
-        {
-            if (!journeys.ContainsKey(journey))
-            {
-                journeys = journeys.Add(journey, position);
-            }
-        }
+        var journeys = survivor.Journeys.Combine(merged.Journeys, static (ours, _) => ours);
 
         return survivor with
         {
@@ -101,11 +94,7 @@ public static class ProfileMerger
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        var refundable = a.RefundableByOrder;
-        foreach (var (order, left) in b.RefundableByOrder)
-        {
-            refundable = refundable.ContainsKey(order) ? refundable : refundable.Add(order, left);
-        }
+        var refundable = a.RefundableByOrder.Combine(b.RefundableByOrder, static (ours, _) => ours);
 
         var bought = a.ItemsBought.Union(b.ItemsBought);
         var bLater = b.LastSeen is { } bl && (a.LastSeen is not { } al || bl > al);
@@ -122,7 +111,7 @@ public static class ProfileMerger
             Searches = a.Searches + b.Searches,
             ProductViews = a.ProductViews + b.ProductViews,
             PageViews = a.PageViews + b.PageViews,
-            CategoryViews = Add(a.CategoryViews, b.CategoryViews),
+            CategoryViews = a.CategoryViews.Combine(b.CategoryViews, static (m, n) => m + n),
             ItemsBought = bought,
             ItemsInCart = a.ItemsInCart.Union(b.ItemsInCart),
             ItemsViewed = a.ItemsViewed.Union(b.ItemsViewed),

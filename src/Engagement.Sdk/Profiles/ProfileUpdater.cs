@@ -127,13 +127,13 @@ public static class ProfileUpdater
 
     private static BehaviourAggregates ApplyPurchase(BehaviourAggregates b, Purchased order)
     {
-        var bought = b.ItemsBought.ToBuilder();
-        var cart = b.ItemsInCart.ToBuilder();
+        var bought = b.ItemsBought;
+        var cart = b.ItemsInCart;
         var categories = b.CategoriesBought;
         foreach (var line in order.Lines)
         {
-            bought.Add(CatalogueStrings.Share(line.ProductId));
-            cart.Remove(line.ProductId);
+            bought = bought.Add(CatalogueStrings.Share(line.ProductId));
+            cart = cart.Remove(line.ProductId);
             if (line.Category is { } category)
             {
                 categories = categories.Add(CatalogueStrings.Share(category));
@@ -147,8 +147,8 @@ public static class ProfileUpdater
             Revenue = b.Revenue is { } revenue ? revenue + total : total,
             FirstPurchase = Min(b.FirstPurchase, order.Timestamp),
             LastPurchase = Max(b.LastPurchase, order.Timestamp),
-            ItemsBought = bought.ToImmutable(),
-            ItemsInCart = cart.ToImmutable(),
+            ItemsBought = bought,
+            ItemsInCart = cart,
             CategoriesBought = categories,
             RefundableByOrder = b.RefundableByOrder.SetItem(order.OrderId, total),
         };
@@ -161,4 +161,6 @@ public static class ProfileUpdater
     private static ImmutableDictionary<TKey, int> Increment<TKey>(ImmutableDictionary<TKey, int> counts, TKey key)
         where TKey : notnull
         => counts.SetItem(key, counts.TryGetValue(key, out var n) ? n + 1 : 1);
+
+    private static KeyedValues<int> Increment(KeyedValues<int> counts, string key) => counts.SetItem(key, counts.GetValueOrDefault(key, 0) + 1);
 }

@@ -24,7 +24,7 @@ public sealed class NextBestActionDeciderTests
             new ActionDefinition { Id = "gone", Name = "G", ProductId = "p2", Channels = [Channel.Email], Value = 9m },
             new ActionDefinition { Id = "fine", Name = "F", ProductId = "p3", Channels = [Channel.Email], Value = 1m },
         ], stock: new FixedStock("p2"));
-        var profile = Profile() with { Behaviour = new BehaviourAggregates { ItemsBought = ImmutableHashSet.Create("p1") } };
+        var profile = Profile() with { Behaviour = new BehaviourAggregates { ItemsBought = ["p1"] } };
 
         var decision = await decider.DecideAsync(profile, Now);
 
@@ -138,7 +138,7 @@ public sealed class NextBestActionDeciderTests
     private static CustomerProfile Profile(string stage = "conversion") => CustomerProfile.New(Ann).WithIdentifier(AnnEmail).WithIdentifier(AnnPhone) with
     {
         TimeZone = "Europe/Kyiv",
-        Journeys = ImmutableDictionary<string, JourneyPosition>.Empty.Add("lifecycle", new JourneyPosition("lifecycle", [new StageVisit(stage, Now.AddDays(-1), "test")])),
+        Journeys = KeyedValues<JourneyPosition>.Empty.SetItem("lifecycle", new JourneyPosition("lifecycle", [new StageVisit(stage, Now.AddDays(-1), "test")])),
     };
 
     private static async Task<NextBestActionDecider> DeciderAsync(ActionDefinition[] actions, IStockProvider? stock = null)

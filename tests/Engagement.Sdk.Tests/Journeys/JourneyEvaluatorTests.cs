@@ -67,7 +67,7 @@ public sealed class JourneyEvaluatorTests
         var profiles = new[] { "attraction", "attraction", "relationship", "conversion", "engagement" }
             .Select((stage, i) => CustomerProfile.New(new CustomerId("c" + i)) with
             {
-                Journeys = System.Collections.Immutable.ImmutableDictionary<string, JourneyPosition>.Empty.Add("lifecycle", new JourneyPosition("lifecycle", [new StageVisit(stage, T0, "test")])),
+                Journeys = KeyedValues<JourneyPosition>.Empty.SetItem("lifecycle", new JourneyPosition("lifecycle", [new StageVisit(stage, T0, "test")])),
             });
 
         var funnel = JourneyFunnel.Compute(JourneyDefinition.Lifecycle, profiles);

@@ -97,6 +97,6 @@ public sealed class CohortMetricsTests
     private static CustomerProfile Profile(string id, int orders, decimal? revenue, string stage) => CustomerProfile.New(new CustomerId(id)) with
     {
         Behaviour = new BehaviourAggregates { Orders = orders, Revenue = revenue is { } r ? Money.Of(r, "EUR") : null },
-        Journeys = System.Collections.Immutable.ImmutableDictionary<string, JourneyPosition>.Empty.Add("lifecycle", new JourneyPosition("lifecycle", [new StageVisit(stage, DateTimeOffset.UnixEpoch, "test")])),
+        Journeys = KeyedValues<JourneyPosition>.Empty.SetItem("lifecycle", new JourneyPosition("lifecycle", [new StageVisit(stage, DateTimeOffset.UnixEpoch, "test")])),
     };
 }

@@ -1,0 +1,155 @@
+using System.Text.Json;
+using Engagement.Sdk.Journeys;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Serialization;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace Engagement.Sdk.Tests.Profiles;
+
+/// <summary>
+/// The compact sets and maps of a profile against the framework's sorted collections as the reference: whatever sequence of
+/// changes is applied, they hold the same items in the same (ordinal) order; and their JSON is the shape stored documents
+/// already have.
+/// </summary>
+public sealed class CompactCollectionsTests
+{
+    private static readonly Config Config = Config.QuickThrowOnFailure.WithMaxTest(300);
+
+    // Keys that sort differently by culture and by ordinal, with combining marks, right-to-left text and emoji.
+    private static readonly string[] Keys = ["a", "B", "b", "é", "e\u0301", "ب", "😀", "p-10", "p-9", "", "Z"];
+
+    private static readonly Arbitrary<(int Op, string Key, int Value)[]> Operations =
+        Gen.ListOf(
+            from op in Gen.Choose(0, 3)
+            from key in Gen.Elements(Keys)
+            from value in Gen.Choose(-5, 5)
+            select (op, key, value))
+        .Select(list => list.ToArray())
+        .ToArbitrary();
+
+    [Fact]
+    public void KeySet_AnySequenceOfChanges_AgreesWithASortedSet()
+    {
+        Check.One(Config, Prop.ForAll(Operations, operations =>
+        {
+            var set = KeySet.Empty;
+            var other = KeySet.Empty;
+            var reference = new SortedSet<string>(StringComparer.Ordinal);
+            var otherReference = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var (op, key, _) in operations)
+            {
+                switch (op)
+                {
+                    case 0:
+                        set = set.Add(key);
+                        reference.Add(key);
+                        break;
+                    case 1:
+                        set = set.Remove(key);
+                        reference.Remove(key);
+                        break;
+                    case 2:
+                        other = other.Add(key);
+                        otherReference.Add(key);
+                        break;
+                    default:
+                        set = set.Union(other);
+                        reference.UnionWith(otherReference);
+                        break;
+                }
+            }
+
+            return set.SequenceEqual(reference)
+                && set.Count == reference.Count
+                && set.IsEmpty == (reference.Count == 0)
+                && Keys.All(k => set.Contains(k) == reference.Contains(k))
+                && set == KeySet.Create(reference.Reverse())
+                && set.GetHashCode() == KeySet.Create(reference).GetHashCode();
+        }));
+    }
+
+    [Fact]
+    public void KeyedValues_AnySequenceOfChanges_AgreesWithASortedDictionary()
+    {
+        Check.One(Config, Prop.ForAll(Operations, operations =>
+        {
+            var map = KeyedValues<int>.Empty;
+            var other = KeyedValues<int>.Empty;
+            var reference = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            var otherReference = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            foreach (var (op, key, value) in operations)
+            {
+                switch (op)
+                {
+                    case 0:
+                        map = map.SetItem(key, value);
+                        reference[key] = value;
+                        break;
+                    case 1:
+                        map = map.Remove(key);
+                        reference.Remove(key);
+                        break;
+                    case 2:
+                        other = other.SetItem(key, value);
+                        otherReference[key] = value;
+                        break;
+                    default:
+                        map = map.Combine(other, static (m, n) => m + n);
+                        foreach (var (k, n) in otherReference)
+                        {
+                            reference[k] = reference.TryGetValue(k, out var m) ? m + n : n;
+                        }
+
+                        break;
+                }
+            }
+
+            return map.SequenceEqual(reference)
+                && map.Count == reference.Count
+                && Keys.All(k => map.ContainsKey(k) == reference.ContainsKey(k) && map.GetValueOrDefault(k, 99) == (reference.TryGetValue(k, out var v) ? v : 99))
+                && map == KeyedValues<int>.Create(reference.Reverse());
+        }));
+    }
+
+    [Fact]
+    public void KeySet_ThroughJson_IsAnArrayInOrdinalOrderAndReadsBackEqual()
+    {
+        KeySet set = ["p-9", "p-10", "😀", "é"];
+        var behaviour = new BehaviourAggregates { ItemsViewed = set, CategoryViews = KeyedValues<int>.Empty.SetItem("shoes", 2).SetItem("bags", 1) };
+
+        var json = JsonSerializer.Serialize(behaviour, EngagementJsonContext.Default.BehaviourAggregates);
+        var read = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.BehaviourAggregates)!;
+
+        json.Should().Contain("\"itemsViewed\":[\"p-10\",\"p-9\",\"\\u00E9\",\"\\uD83D\\uDE00\"]").And.Contain("\"categoryViews\":{\"bags\":1,\"shoes\":2}");
+        read.Should().Be(behaviour, "sets and maps compare by content, so the record compares equal after a round trip");
+    }
+
+    [Fact]
+    public void Journeys_StoredInAnyKeyOrder_ReadBackAndARepeatedKeyIsRejected()
+    {
+        var position = new JourneyPosition("lifecycle", [new StageVisit("attraction", new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), "seen")]);
+        var profile = CustomerProfile.New(new CustomerId("c1")) with { Journeys = KeyedValues<JourneyPosition>.Empty.SetItem("b", position).SetItem("a", position with { JourneyId = "a" }) };
+        var json = JsonSerializer.Serialize(profile, EngagementJsonContext.Default.CustomerProfile);
+
+        var read = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.CustomerProfile)!;
+        var repeated = json.Replace("\"a\":{", "\"b\":{", StringComparison.Ordinal);
+
+        read.Journeys.Keys.Should().Equal("a", "b");
+        read.Journeys["b"].StageId.Should().Be("attraction");
+        FluentActions.Invoking(() => JsonSerializer.Deserialize(repeated, EngagementJsonContext.Default.CustomerProfile)).Should().Throw<JsonException>().WithMessage("*'b' is repeated*");
+    }
+
+    [Fact]
+    public void KeySet_Add_OfAnItemAlreadyThere_ReturnsTheSameSetWithoutCopying()
+    {
+        KeySet set = ["a", "b"];
+
+        var again = set.Add("a");
+
+        again.Should().Equal("a", "b");
+        (again == set).Should().BeTrue();
+        KeySet.Empty.Remove("x").IsEmpty.Should().BeTrue();
+        FluentActions.Invoking(() => set.Add(null!)).Should().Throw<ArgumentNullException>();
+    }
+}
