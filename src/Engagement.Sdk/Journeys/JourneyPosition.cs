@@ -6,7 +6,7 @@ namespace Engagement.Sdk.Journeys;
 /// <param name="StageId">The stage.</param>
 /// <param name="EnteredAt">When the customer entered it.</param>
 /// <param name="Reason">Why (the rule that held).</param>
-public sealed record StageVisit(string StageId, DateTimeOffset EnteredAt, string Reason);
+public readonly record struct StageVisit(string StageId, DateTimeOffset EnteredAt, string Reason);
 
 /// <summary>Where a customer is in one journey, and how they got there.</summary>
 /// <param name="JourneyId">The journey.</param>

@@ -10,6 +10,10 @@ namespace Engagement.Sdk.Profiles;
 /// </summary>
 public sealed record CustomerProfile
 {
+    // What most profiles never set (traits, preferences, time zone, locale, merges, a pause) lives in one shared-empty
+    // object, allocated only for the profiles that have some of it: about 90 bytes less per profile.
+    private readonly ProfileDetails? _details;
+
     /// <summary>The customer's id.</summary>
     public required CustomerId Id { get; init; }
 
@@ -25,33 +29,33 @@ public sealed record CustomerProfile
 
     /// <summary>Traits the host recorded (name → typed value).</summary>
     [PersonalData]
-    public ImmutableDictionary<string, TraitValue> Traits { get; init; } = Empty.Traits;
+    public ImmutableDictionary<string, TraitValue> Traits { get => _details?.Traits ?? Empty.Traits; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { Traits = value }); }
 
     /// <summary>The channel the customer prefers per kind of message (for example <c>shipping</c> → SMS, <c>new_arrivals</c> → email).</summary>
-    public ImmutableDictionary<string, Channel> ChannelPreferences { get; init; } = Empty.ChannelByKey;
+    public ImmutableDictionary<string, Channel> ChannelPreferences { get => _details?.ChannelPreferences ?? Empty.ChannelByKey; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { ChannelPreferences = value }); }
 
     /// <summary>The customer's IANA time zone (for example <c>Europe/Kyiv</c>), used for quiet hours; <see langword="null"/> when unknown.</summary>
     [PersonalData]
-    public string? TimeZone { get; init; }
+    public string? TimeZone { get => _details?.TimeZone; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { TimeZone = value }); }
 
     /// <summary>The customer's locale (for example <c>uk-UA</c>); <see langword="null"/> when unknown.</summary>
     [PersonalData]
-    public string? Locale { get; init; }
+    public string? Locale { get => _details?.Locale; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { Locale = value }); }
 
     /// <summary>
     /// When each trait was last set (the time of the event that set it). A late event never overwrites a trait set by a newer
     /// one, and merges use these times for <see cref="TraitMergeRule.NewestWins"/> and <see cref="TraitMergeRule.OldestWins"/>.
     /// </summary>
-    public ImmutableDictionary<string, DateTimeOffset> TraitTimes { get; init; } = Empty.TimeByKey;
+    public ImmutableDictionary<string, DateTimeOffset> TraitTimes { get => _details?.TraitTimes ?? Empty.TimeByKey; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { TraitTimes = value }); }
 
     /// <summary>The merges this profile survived, oldest first; the last one can be undone.</summary>
-    public ImmutableArray<ProfileMerge> Merges { get; init; } = [];
+    public ImmutableArray<ProfileMerge> Merges { get => _details?.Merges ?? []; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { Merges = value }); }
 
     /// <summary>
     /// Set when this profile was merged into another: it then holds nothing else, and events and calls that name it go to
     /// <see cref="ProfileRedirect.SurvivorId"/>.
     /// </summary>
-    public ProfileRedirect? MergedInto { get; init; }
+    public ProfileRedirect? MergedInto { get => _details?.MergedInto; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { MergedInto = value }); }
 
     /// <summary>Whether this profile was merged into another and now only redirects.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -61,7 +65,7 @@ public sealed record CustomerProfile
     /// Until when the customer asked for a break from marketing (a "pause" preference): marketing is deferred until then;
     /// transactional messages are not affected. <see langword="null"/> when not paused.
     /// </summary>
-    public DateTimeOffset? PausedUntil { get; init; }
+    public DateTimeOffset? PausedUntil { get => _details?.PausedUntil; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { PausedUntil = value }); }
 
     /// <summary>Behavioural aggregates kept up to date from events.</summary>
     public BehaviourAggregates Behaviour { get; init; } = new();
@@ -113,4 +117,33 @@ public sealed record CustomerProfile
     /// <returns>The profile.</returns>
     public CustomerProfile WithChannelPreference(string messageType, Channel channel)
         => this with { ChannelPreferences = ChannelPreferences.SetItem(Names.Require("messageType", messageType), channel) };
+}
+
+/// <summary>The rarely set parts of a <see cref="CustomerProfile"/>; <see langword="null"/> in a profile that has none of them.</summary>
+internal sealed record ProfileDetails
+{
+    public static readonly ProfileDetails None = new();
+
+    public ImmutableDictionary<string, TraitValue> Traits { get; init; } = Empty.Traits;
+
+    public ImmutableDictionary<string, Channel> ChannelPreferences { get; init; } = Empty.ChannelByKey;
+
+    public string? TimeZone { get; init; }
+
+    public string? Locale { get; init; }
+
+    public ImmutableDictionary<string, DateTimeOffset> TraitTimes { get; init; } = Empty.TimeByKey;
+
+    public ImmutableArray<ProfileMerge> Merges { get; init; } = [];
+
+    public ProfileRedirect? MergedInto { get; init; }
+
+    public DateTimeOffset? PausedUntil { get; init; }
+
+    /// <summary>The details, or <see langword="null"/> when they hold nothing (so that such profiles compare equal and allocate nothing).</summary>
+    public static ProfileDetails? Normalise(ProfileDetails details)
+        => details.Traits.IsEmpty && details.ChannelPreferences.IsEmpty && details.TimeZone is null && details.Locale is null
+            && details.TraitTimes.IsEmpty && details.Merges.IsDefaultOrEmpty && details.MergedInto is null && details.PausedUntil is null
+            ? null
+            : details;
 }
