@@ -27,17 +27,14 @@ public readonly struct Currency : IEquatable<Currency>
 
     private readonly string? _code;
 
-    private Currency(string code, int minorUnits)
-    {
-        _code = code;
-        MinorUnits = minorUnits;
-    }
+    // Only the code is kept (8 bytes, so a Money is 24): the minor units are looked up when asked for.
+    private Currency(string code) => _code = code;
 
     /// <summary>The three-letter upper-case ISO 4217 code; empty for <c>default(Currency)</c>.</summary>
     public string Code => _code ?? string.Empty;
 
     /// <summary>The number of decimals the currency is quoted in (2 for EUR, 0 for JPY, 3 for KWD).</summary>
-    public int MinorUnits { get; }
+    public int MinorUnits => _code is null ? 0 : Known[_code];
 
     /// <summary>Whether this is <c>default(Currency)</c>, which is no currency.</summary>
     public bool IsEmpty => _code is null;
@@ -74,9 +71,9 @@ public readonly struct Currency : IEquatable<Currency>
     /// <returns>Whether the code names an active currency.</returns>
     public static bool TryFromCode(string? code, out Currency currency)
     {
-        if (code is not null && Known.TryGetValue(code, out var minor))
+        if (code is not null && Known.ContainsKey(code))
         {
-            currency = new Currency(code.Length == 3 ? string.Intern(code) : code, minor);
+            currency = new Currency(code.Length == 3 ? string.Intern(code) : code);
             return true;
         }
 

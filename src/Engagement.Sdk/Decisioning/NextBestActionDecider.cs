@@ -53,7 +53,7 @@ public sealed class NextBestActionDecider
         ArgumentNullException.ThrowIfNull(profile);
         var rejected = new List<CandidateEvaluation>();
         var survivors = new List<(ActionDefinition Action, Channel Channel, Identifier? Address, double Propensity, double Score, ImmutableArray<ChannelCheck> Checks)>();
-        profile.Journeys.TryGetValue(_journeyId, out var position);
+        Journeys.JourneyPosition? position = profile.Journeys.TryGetValue(_journeyId, out var found) ? found : null;
 
         // Candidates sharing a channel, purpose and address get the same answer within one decision: ask the gate once.
         var permissions = new Dictionary<(Channel, Consent.Purpose, Identifier?), PermissionDecision>();
@@ -65,7 +65,7 @@ public sealed class NextBestActionDecider
                 continue;
             }
 
-            if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.StageId)))
+            if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.Value.StageId)))
             {
                 rejected.Add(Reject(action, DecisionReasons.NotInStage, $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {position?.StageId ?? "no stage"}."));
                 continue;
@@ -171,8 +171,8 @@ public sealed class NextBestActionDecider
     /// <returns>The outcome: a rejection code and why, or the gate's answer and the address.</returns>
     internal async ValueTask<Recheck> RecheckAsync(CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken)
     {
-        profile.Journeys.TryGetValue(_journeyId, out var position);
-        if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.StageId)))
+        Journeys.JourneyPosition? position = profile.Journeys.TryGetValue(_journeyId, out var found) ? found : null;
+        if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.Value.StageId)))
         {
             return new Recheck(DecisionReasons.NotInStage, $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {position?.StageId ?? "no stage"}.", null, null);
         }

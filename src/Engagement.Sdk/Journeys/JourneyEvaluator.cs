@@ -26,8 +26,8 @@ public static class JourneyEvaluator
         ArgumentNullException.ThrowIfNull(profile);
         transition = null;
         var context = new StageContext(profile, engagementEvent, now);
-        profile.Journeys.TryGetValue(journey.Id, out var position);
-        var current = position is null ? -1 : journey.IndexOf(position.StageId);
+        JourneyPosition? position = profile.Journeys.TryGetValue(journey.Id, out var found) ? found : null;
+        var current = position is null ? -1 : journey.IndexOf(position.Value.StageId);
         var at = engagementEvent?.Timestamp ?? now;
 
         int target = -1;

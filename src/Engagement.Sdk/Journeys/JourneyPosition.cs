@@ -11,7 +11,7 @@ public readonly record struct StageVisit(string StageId, DateTimeOffset EnteredA
 /// <summary>Where a customer is in one journey, and how they got there.</summary>
 /// <param name="JourneyId">The journey.</param>
 /// <param name="History">The stages visited, oldest first; the last one is the current stage.</param>
-public sealed record JourneyPosition(string JourneyId, ImmutableArray<StageVisit> History)
+public readonly record struct JourneyPosition(string JourneyId, ImmutableArray<StageVisit> History)
 {
     /// <summary>The current stage's id.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -17,6 +17,11 @@ public sealed record BehaviourAggregates
     private readonly CompactInstant _firstPurchase;
     private readonly CompactInstant _lastPurchase;
 
+    // Money and a channel without the nullable wrapper: a default value (no currency, no name) stands for none.
+    private readonly Money _revenue;
+    private readonly Money _refunds;
+    private readonly Channel _lastChannel;
+
     /// <summary>The earliest event's time.</summary>
     public DateTimeOffset? FirstSeen { get => _firstSeen.Value; init => _firstSeen = new CompactInstant(value); }
 
@@ -33,10 +38,10 @@ public sealed record BehaviourAggregates
     public int Orders { get; init; }
 
     /// <summary>The total paid over all orders, before refunds; <see langword="null"/> before the first purchase.</summary>
-    public Money? Revenue { get; init; }
+    public Money? Revenue { get => _revenue.Currency.IsEmpty ? null : _revenue; init => _revenue = value ?? default; }
 
     /// <summary>The total refunded; <see langword="null"/> before the first refund.</summary>
-    public Money? Refunds { get; init; }
+    public Money? Refunds { get => _refunds.Currency.IsEmpty ? null : _refunds; init => _refunds = value ?? default; }
 
     /// <summary>What is left to refund of each order (order id → amount paid less refunds so far).</summary>
     [JsonConverter(typeof(KeyedValuesJsonConverter<Money>))]
@@ -68,7 +73,7 @@ public sealed record BehaviourAggregates
     public KeySet CategoriesBought { get; init; }
 
     /// <summary>The channel of the latest event that named one.</summary>
-    public Channel? LastChannel { get; init; }
+    public Channel? LastChannel { get => _lastChannel.IsEmpty ? null : _lastChannel; init => _lastChannel = value ?? default; }
 
     /// <summary>Messages sent, per channel.</summary>
     public ImmutableDictionary<Channel, int> MessagesSent { get; init; } = ImmutableDictionary<Channel, int>.Empty;

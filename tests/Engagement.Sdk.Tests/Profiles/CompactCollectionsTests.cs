@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Engagement.Sdk.Channels;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Serialization;
@@ -151,5 +152,28 @@ public sealed class CompactCollectionsTests
         (again == set).Should().BeTrue();
         KeySet.Empty.Remove("x").IsEmpty.Should().BeTrue();
         FluentActions.Invoking(() => set.Add(null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
+    public void BehaviourAndProfile_CompactFields_KeepNullsOffsetsAndValuesThroughJson()
+    {
+        var kyiv = new DateTimeOffset(2026, 5, 1, 9, 30, 0, TimeSpan.FromHours(3));
+        var behaviour = new BehaviourAggregates { FirstSeen = kyiv, LastSeen = kyiv.AddDays(2).ToOffset(TimeSpan.FromHours(-5.5)), Revenue = Money.Of(12.5m, "JPY"), LastChannel = Channel.Sms };
+        var profile = CustomerProfile.New(new CustomerId("c1")) with { Behaviour = behaviour, Locale = "uk-UA" };
+
+        var json = JsonSerializer.Serialize(profile, EngagementJsonContext.Default.CustomerProfile);
+        var read = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.CustomerProfile)!;
+
+        new BehaviourAggregates().Should().Match<BehaviourAggregates>(b => b.FirstSeen == null && b.LastPurchase == null && b.Revenue == null && b.Refunds == null && b.LastChannel == null);
+        read.Behaviour.FirstSeen!.Value.Offset.Should().Be(TimeSpan.FromHours(3));
+        read.Behaviour.LastSeen!.Value.Offset.Should().Be(TimeSpan.FromHours(-5.5));
+        read.Behaviour.LastSeen.Should().Be(kyiv.AddDays(2));
+        read.Behaviour.Revenue.Should().Be(Money.Of(12.5m, "JPY"));
+        read.Behaviour.Revenue!.Value.Currency.MinorUnits.Should().Be(0);
+        read.Behaviour.Refunds.Should().BeNull();
+        read.Behaviour.LastChannel.Should().Be(Channel.Sms);
+        read.Behaviour.Should().Be(behaviour);
+        read.Locale.Should().Be("uk-UA");
+        (CustomerProfile.New(new CustomerId("c1")) with { Locale = "uk-UA" } with { Locale = null }).Should().Be(CustomerProfile.New(new CustomerId("c1")), "a profile whose rare parts are all cleared again equals a new one");
     }
 }
