@@ -265,109 +265,159 @@ public sealed class ParetoNbdModel : ITransactionModel
             throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
         }
 
-        // P(alive) needs two hypergeometric terms per customer, each depending on (x, y) only: collect the distinct pairs,
-        // compute their terms once (in parallel when there are many), then combine per customer.
-        var positions = new Dictionary<(double, double), int>();
-        var pairs = new List<(double X, double Y)>();
-        int Position(double xi, double y)
+        if (t <= 0)
         {
-            ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(positions, (xi, y), out var exists);
-            if (!exists)
-            {
-                slot = pairs.Count;
-                pairs.Add((xi, y));
-            }
-
-            return slot;
-        }
-
-        // Each customer's two pair positions are parked in its own result slot (two 32-bit integers in one 64-bit value)
-        // until the slot receives the expectation, so memory grows with the distinct pairs only, not with the customers.
-        for (var i = 0; i < x.Length; i++)
-        {
-            result[i] = tx[i] < age[i]
-                ? BitConverter.Int64BitsToDouble(((long)Position(x[i], tx[i]) << 32) | (uint)Position(x[i], age[i]))
-                : 0;
-        }
-
-        var terms = new double[pairs.Count];
-        void Compute(int k)
-        {
-            var (xi, y) = pairs[k];
-            var rsx = R + S + xi;
-            terms[k] = Alpha >= Beta
-                ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
-                : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
-        }
-
-        if (pairs.Count > 4096)
-        {
-            Parallel.For(0, pairs.Count, Compute);
-        }
-        else
-        {
-            for (var k = 0; k < pairs.Count; k++)
-            {
-                Compute(k);
-            }
-        }
-
-        // The per-customer combination is independent across customers: split it over the cores for large batches. The spans
-        // are pinned for the duration (Parallel.For returns only when every range is done).
-        const int Chunk = 32_768;
-        if (x.Length < 2 * Chunk)
-        {
-            Combine(t, x, age, result, terms);
+            result[..x.Length].Clear();
             return;
         }
 
+        // P(alive) needs two hypergeometric terms per customer, each depending on (x, y) only: collect the distinct pairs,
+        // compute their terms once (in parallel when there are many), then combine per customer. Each customer's two pair
+        // positions are parked in its own result slot (two 32-bit integers in one 64-bit value) until the slot receives the
+        // expectation, so memory grows with the distinct pairs only, not with the customers. Large batches find their pairs
+        // in one slice per core, each with its own table; the slices' pairs are then numbered into one list.
+        var n = x.Length;
+        var slices = n >= 2 * Chunk ? Math.Min(Environment.ProcessorCount, 8) : 1;
+        var local = new (Dictionary<(double, double), int> Positions, List<(double X, double Y)> Pairs)[slices];
         unsafe
         {
-            fixed (double* px = x, page = age, presult = result)
+            fixed (double* px = x, ptx = tx, page = age, presult = result)
             {
-                var (ax, aage, aresult, length) = ((nint)px, (nint)page, (nint)presult, x.Length);
-                Parallel.For(0, (length + Chunk - 1) / Chunk, c =>
+                var (ax, atx, aage, aresult) = ((nint)px, (nint)ptx, (nint)page, (nint)presult);
+                void FindPairs(int slice)
                 {
-                    var from = c * Chunk;
-                    var count = Math.Min(Chunk, length - from);
-                    Combine(
-                        t,
-                        new ReadOnlySpan<double>((double*)ax + from, count),
-                        new ReadOnlySpan<double>((double*)aage + from, count),
-                        new Span<double>((double*)aresult + from, count),
-                        terms);
-                });
+                    var (from, to) = Slice(n, slices, slice);
+                    var positions = new Dictionary<(double, double), int>();
+                    var pairs = new List<(double X, double Y)>();
+                    int Position(double xi, double y)
+                    {
+                        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(positions, (xi, y), out var exists);
+                        if (!exists)
+                        {
+                            slot = pairs.Count;
+                            pairs.Add((xi, y));
+                        }
+
+                        return slot;
+                    }
+
+                    for (var i = from; i < to; i++)
+                    {
+                        var xi = ((double*)ax)[i];
+                        ((double*)aresult)[i] = BitConverter.Int64BitsToDouble(((long)Position(xi, ((double*)atx)[i]) << 32) | (uint)Position(xi, ((double*)aage)[i]));
+                    }
+
+                    local[slice] = (positions, pairs);
+                }
+
+                if (slices == 1)
+                {
+                    FindPairs(0);
+                }
+                else
+                {
+                    Parallel.For(0, slices, FindPairs);
+                }
+
+                // Number the later slices' pairs after the first slice's; their customers are renumbered as they are combined.
+                var (allPositions, allPairs) = local[0];
+                var remaps = new int[]?[slices];
+                var bounds = new int[slices + 1];
+                for (var slice = 0; slice <= slices; slice++)
+                {
+                    bounds[slice] = slice == slices ? n : Slice(n, slices, slice).From;
+                }
+
+                for (var slice = 1; slice < slices; slice++)
+                {
+                    var pairs = local[slice].Pairs;
+                    var remap = remaps[slice] = new int[pairs.Count];
+                    for (var k = 0; k < pairs.Count; k++)
+                    {
+                        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(allPositions, pairs[k], out var exists);
+                        if (!exists)
+                        {
+                            slot = allPairs.Count;
+                            allPairs.Add(pairs[k]);
+                        }
+
+                        remap[k] = slot;
+                    }
+                }
+
+                // Per pair: its hypergeometric term, and — for the pair as (x, T) — the parts of P(alive) and of the
+                // expectation that depend on x and T only, so that each customer needs three transcendental functions.
+                var terms = new double[allPairs.Count];
+                var lead = new double[allPairs.Count];
+                var scale = new double[allPairs.Count];
+                var logS = Math.Log(S);
+                void Compute(int k)
+                {
+                    var (xi, y) = allPairs[k];
+                    var rsx = R + S + xi;
+                    terms[k] = Alpha >= Beta
+                        ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
+                        : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
+                    lead[k] = logS - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + y)) + (S * Math.Log(Beta + y));
+                    var growth = Math.Abs(S - 1) < 1e-12
+                        ? Math.Log((Beta + y + t) / (Beta + y))
+                        : -double.ExpM1((S - 1) * Math.Log((Beta + y) / (Beta + y + t))) / (S - 1);
+                    scale[k] = (R + xi) * (Beta + y) / (Alpha + y) * growth;
+                }
+
+                if (allPairs.Count > 4096)
+                {
+                    Parallel.For(0, allPairs.Count, Compute);
+                }
+                else
+                {
+                    for (var k = 0; k < allPairs.Count; k++)
+                    {
+                        Compute(k);
+                    }
+                }
+
+                void Combine(int chunk)
+                {
+                    var (from, to) = (chunk * Chunk, Math.Min(n, (chunk + 1) * Chunk));
+                    var slice = 0;
+                    for (var i = from; i < to; i++)
+                    {
+                        var packed = BitConverter.DoubleToInt64Bits(((double*)aresult)[i]);
+                        int atTx = (int)(packed >> 32), atT = (int)(uint)packed;
+                        while (i >= bounds[slice + 1])
+                        {
+                            slice++;
+                        }
+
+                        if (remaps[slice] is { } remap)
+                        {
+                            (atTx, atT) = (remap[atTx], remap[atT]);
+                        }
+
+                        // tₓ = T makes A₀ = 0 (the same term twice), so P(alive) = 1.
+                        var logA0 = SpecialFunctions.LogDiffExp(terms[atTx], terms[atT]);
+                        var alive = double.IsNegativeInfinity(logA0) ? 1 : 1 / (1 + Math.Exp(lead[atT] + logA0));
+                        ((double*)aresult)[i] = alive * scale[atT];
+                    }
+                }
+
+                var chunks = (n + Chunk - 1) / Chunk;
+                if (chunks > 1)
+                {
+                    Parallel.For(0, chunks, Combine);
+                }
+                else if (n > 0)
+                {
+                    Combine(0);
+                }
             }
         }
     }
 
-    // result[i] holds customer i's two packed term positions (or 0 when tₓ = T) and receives the expectation.
-    private void Combine(double t, ReadOnlySpan<double> x, ReadOnlySpan<double> age, Span<double> result, double[] terms)
-    {
-        var logS = Math.Log(S);
-        for (var i = 0; i < x.Length; i++)
-        {
-            if (t <= 0)
-            {
-                result[i] = 0;
-                continue;
-            }
+    private const int Chunk = 32_768;
 
-            double xi = x[i], ti = age[i];
-            var alive = 1.0;
-            var packed = BitConverter.DoubleToInt64Bits(result[i]);
-            if (packed != 0)
-            {
-                var logA0 = SpecialFunctions.LogDiffExp(terms[(int)(packed >> 32)], terms[(int)(uint)packed]);
-                alive = 1 / (1 + Math.Exp(logS - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + ti)) + (S * Math.Log(Beta + ti)) + logA0));
-            }
-
-            var growth = Math.Abs(S - 1) < 1e-12
-                ? Math.Log((Beta + ti + t) / (Beta + ti))
-                : -double.ExpM1((S - 1) * Math.Log((Beta + ti) / (Beta + ti + t))) / (S - 1);
-            result[i] = alive * (R + xi) * (Beta + ti) / (Alpha + ti) * growth;
-        }
-    }
+    private static (int From, int To) Slice(int n, int slices, int slice) => ((int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices));
 
     /// <summary>Simulates customers observed for an age drawn uniformly from [<paramref name="minAge"/>, <paramref name="maxAge"/>].</summary>
     /// <param name="customers">How many.</param>

@@ -155,6 +155,20 @@ public sealed class ClvModelTests
     }
 
     [Fact]
+    public void ConditionalExpectedTransactions_BatchWithZeroHorizonOrNoCustomers_IsZerosAndNothing()
+    {
+        var pareto = ParetoNbdModel.FromParameters(0.5533, 10.578, 0.6063, 11.669);
+        double[] x = [0, 3, 5], tx = [0, 10, 20], t = [5, 20, 20];
+        var batch = new double[] { 7, 7, 7 };
+
+        pareto.ConditionalExpectedTransactions(0, x, tx, t, batch);
+        pareto.ConditionalExpectedTransactions(26, [], [], [], []);
+
+        batch.Should().Equal(0, 0, 0);
+        pareto.ConditionalExpectedTransactions(26, 5, 20, 20).Should().BeApproximately(pareto.ConditionalExpectedTransactions(26, 5, 20, 20.0000001), 1e-6, "a customer whose last purchase is at T is alive for sure, continuously so");
+    }
+
+    [Fact]
     public void Fit_NoRepeatBuyers_ThrowsATypedErrorThatSaysWhy()
     {
         var data = RfmData.Create([(0, 0, 10, 5), (0, 0, 20, 5)]);
