@@ -241,32 +241,71 @@ public sealed class BgNbdModel : ITransactionModel
         }
 
         RequireA("E[Y(t) | x, t_x, T]");
+        if (t <= 0)
+        {
+            result[..x.Length].Clear();
+            return;
+        }
+
         var shift = IsModified ? 1.0 : 0.0;
         var logA = Math.Log(A);
 
-        // The hypergeometric factor depends on (x, T) only.
-        var numerators = new Dictionary<(double, double), double>();
-        for (var i = 0; i < x.Length; i++)
+        // The hypergeometric factor and most of P(alive) depend on (x, T) only: find the distinct pairs (each customer's
+        // position parked in its result slot), compute those parts once per pair, then combine per customer.
+        var n = x.Length;
+        unsafe
         {
-            if (t <= 0)
+            fixed (double* px = x, ptx = tx, page = age, presult = result)
             {
-                result[i] = 0;
-                continue;
-            }
+                var (ax, atx, aage, aresult) = ((nint)px, (nint)ptx, (nint)page, (nint)presult);
+                var found = BatchPairs.Find(n, (index, from, to) =>
+                {
+                    for (var i = from; i < to; i++)
+                    {
+                        ((double*)aresult)[i] = BitConverter.Int64BitsToDouble(index.Position(((double*)ax)[i], ((double*)aage)[i]));
+                    }
+                });
 
-            double xi = x[i], ti = age[i];
-            if (!numerators.TryGetValue((xi, ti), out var numerator))
-            {
-                var c = A + B + xi - 1 + shift;
-                var f = LogHypergeometric2F1(R + xi, B + xi + shift, c, t / (Alpha + ti + t)).Log;
-                numerator = c / (A - 1) * -double.ExpM1(((R + xi) * Math.Log((Alpha + ti) / (Alpha + ti + t))) + f);
-                numerators.Add((xi, ti), numerator);
-            }
+                var pairs = found.All.Pairs;
+                var numerators = new double[pairs.Count];
+                var lead = new double[pairs.Count];
+                void Compute(int k)
+                {
+                    var (xi, ti) = pairs[k];
+                    var c = A + B + xi - 1 + shift;
+                    var f = LogHypergeometric2F1(R + xi, B + xi + shift, c, t / (Alpha + ti + t)).Log;
+                    numerators[k] = c / (A - 1) * -double.ExpM1(((R + xi) * Math.Log((Alpha + ti) / (Alpha + ti + t))) + f);
+                    lead[k] = IsModified || xi > 0 ? logA - Math.Log(B + xi - 1 + shift) + ((R + xi) * Math.Log(Alpha + ti)) : double.NaN;
+                }
 
-            var alive = IsModified || xi > 0
-                ? 1 + Math.Exp(logA - Math.Log(B + xi - 1 + shift) + ((R + xi) * (Math.Log(Alpha + ti) - Math.Log(Alpha + tx[i]))))
-                : 1;
-            result[i] = numerator / alive;
+                if (pairs.Count > 4096)
+                {
+                    Parallel.For(0, pairs.Count, Compute);
+                }
+                else
+                {
+                    for (var k = 0; k < pairs.Count; k++)
+                    {
+                        Compute(k);
+                    }
+                }
+
+                BatchPairs.ForEachChunk(n, n, (from, to) => found.Combine(from, to, (start, end, remap) =>
+                {
+                    for (var i = start; i < end; i++)
+                    {
+                        var at = (int)BitConverter.DoubleToInt64Bits(((double*)aresult)[i]);
+                        if (remap is not null)
+                        {
+                            at = remap[at];
+                        }
+
+                        // P(alive) is 1 for a BG/NBD customer without repeat purchases (lead is NaN then).
+                        var alive = double.IsNaN(lead[at]) ? 1 : 1 + Math.Exp(lead[at] - ((R + ((double*)ax)[i]) * Math.Log(Alpha + ((double*)atx)[i])));
+                        ((double*)aresult)[i] = numerators[at] / alive;
+                    }
+                }));
+            }
         }
     }
 

@@ -274,86 +274,32 @@ public sealed class ParetoNbdModel : ITransactionModel
         // P(alive) needs two hypergeometric terms per customer, each depending on (x, y) only: collect the distinct pairs,
         // compute their terms once (in parallel when there are many), then combine per customer. Each customer's two pair
         // positions are parked in its own result slot (two 32-bit integers in one 64-bit value) until the slot receives the
-        // expectation, so memory grows with the distinct pairs only, not with the customers. Large batches find their pairs
-        // in one slice per core, each with its own table; the slices' pairs are then numbered into one list.
+        // expectation, so memory grows with the distinct pairs only, not with the customers.
         var n = x.Length;
-        var slices = n >= 2 * Chunk ? Math.Min(Environment.ProcessorCount, 8) : 1;
-        var local = new (Dictionary<(double, double), int> Positions, List<(double X, double Y)> Pairs)[slices];
         unsafe
         {
             fixed (double* px = x, ptx = tx, page = age, presult = result)
             {
                 var (ax, atx, aage, aresult) = ((nint)px, (nint)ptx, (nint)page, (nint)presult);
-                void FindPairs(int slice)
+                var found = BatchPairs.Find(n, (index, from, to) =>
                 {
-                    var (from, to) = Slice(n, slices, slice);
-                    var positions = new Dictionary<(double, double), int>();
-                    var pairs = new List<(double X, double Y)>();
-                    int Position(double xi, double y)
-                    {
-                        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(positions, (xi, y), out var exists);
-                        if (!exists)
-                        {
-                            slot = pairs.Count;
-                            pairs.Add((xi, y));
-                        }
-
-                        return slot;
-                    }
-
                     for (var i = from; i < to; i++)
                     {
                         var xi = ((double*)ax)[i];
-                        ((double*)aresult)[i] = BitConverter.Int64BitsToDouble(((long)Position(xi, ((double*)atx)[i]) << 32) | (uint)Position(xi, ((double*)aage)[i]));
+                        ((double*)aresult)[i] = BitConverter.Int64BitsToDouble(((long)index.Position(xi, ((double*)atx)[i]) << 32) | (uint)index.Position(xi, ((double*)aage)[i]));
                     }
-
-                    local[slice] = (positions, pairs);
-                }
-
-                if (slices == 1)
-                {
-                    FindPairs(0);
-                }
-                else
-                {
-                    Parallel.For(0, slices, FindPairs);
-                }
-
-                // Number the later slices' pairs after the first slice's; their customers are renumbered as they are combined.
-                var (allPositions, allPairs) = local[0];
-                var remaps = new int[]?[slices];
-                var bounds = new int[slices + 1];
-                for (var slice = 0; slice <= slices; slice++)
-                {
-                    bounds[slice] = slice == slices ? n : Slice(n, slices, slice).From;
-                }
-
-                for (var slice = 1; slice < slices; slice++)
-                {
-                    var pairs = local[slice].Pairs;
-                    var remap = remaps[slice] = new int[pairs.Count];
-                    for (var k = 0; k < pairs.Count; k++)
-                    {
-                        ref var slot = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(allPositions, pairs[k], out var exists);
-                        if (!exists)
-                        {
-                            slot = allPairs.Count;
-                            allPairs.Add(pairs[k]);
-                        }
-
-                        remap[k] = slot;
-                    }
-                }
+                });
 
                 // Per pair: its hypergeometric term, and — for the pair as (x, T) — the parts of P(alive) and of the
                 // expectation that depend on x and T only, so that each customer needs three transcendental functions.
-                var terms = new double[allPairs.Count];
-                var lead = new double[allPairs.Count];
-                var scale = new double[allPairs.Count];
+                var pairs = found.All.Pairs;
+                var terms = new double[pairs.Count];
+                var lead = new double[pairs.Count];
+                var scale = new double[pairs.Count];
                 var logS = Math.Log(S);
                 void Compute(int k)
                 {
-                    var (xi, y) = allPairs[k];
+                    var (xi, y) = pairs[k];
                     var rsx = R + S + xi;
                     terms[k] = Alpha >= Beta
                         ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
@@ -365,32 +311,25 @@ public sealed class ParetoNbdModel : ITransactionModel
                     scale[k] = (R + xi) * (Beta + y) / (Alpha + y) * growth;
                 }
 
-                if (allPairs.Count > 4096)
+                if (pairs.Count > 4096)
                 {
-                    Parallel.For(0, allPairs.Count, Compute);
+                    Parallel.For(0, pairs.Count, Compute);
                 }
                 else
                 {
-                    for (var k = 0; k < allPairs.Count; k++)
+                    for (var k = 0; k < pairs.Count; k++)
                     {
                         Compute(k);
                     }
                 }
 
-                void Combine(int chunk)
+                BatchPairs.ForEachChunk(n, n, (from, to) => found.Combine(from, to, (start, end, remap) =>
                 {
-                    var (from, to) = (chunk * Chunk, Math.Min(n, (chunk + 1) * Chunk));
-                    var slice = 0;
-                    for (var i = from; i < to; i++)
+                    for (var i = start; i < end; i++)
                     {
                         var packed = BitConverter.DoubleToInt64Bits(((double*)aresult)[i]);
                         int atTx = (int)(packed >> 32), atT = (int)(uint)packed;
-                        while (i >= bounds[slice + 1])
-                        {
-                            slice++;
-                        }
-
-                        if (remaps[slice] is { } remap)
+                        if (remap is not null)
                         {
                             (atTx, atT) = (remap[atTx], remap[atT]);
                         }
@@ -400,24 +339,10 @@ public sealed class ParetoNbdModel : ITransactionModel
                         var alive = double.IsNegativeInfinity(logA0) ? 1 : 1 / (1 + Math.Exp(lead[atT] + logA0));
                         ((double*)aresult)[i] = alive * scale[atT];
                     }
-                }
-
-                var chunks = (n + Chunk - 1) / Chunk;
-                if (chunks > 1)
-                {
-                    Parallel.For(0, chunks, Combine);
-                }
-                else if (n > 0)
-                {
-                    Combine(0);
-                }
+                }));
             }
         }
     }
-
-    private const int Chunk = 32_768;
-
-    private static (int From, int To) Slice(int n, int slices, int slice) => ((int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices));
 
     /// <summary>Simulates customers observed for an age drawn uniformly from [<paramref name="minAge"/>, <paramref name="maxAge"/>].</summary>
     /// <param name="customers">How many.</param>
