@@ -98,7 +98,7 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
 
         if (failFor is not null)
         {
-            services.AddSingleton<IProfileStore>(sp => new FailingProfileStore(new PostgreSqlProfileStore(sp.GetRequiredService<PostgreSqlDatabase>()), failFor, rejection));
+            services.AddSingleton<IProfileStore>(sp => new FailingProfileStore(new PostgreSqlProfileStore(sp.GetRequiredService<PostgreSqlDatabase>()), new CustomerId(failFor), rejection ? ProfileSaveFailure.Rejection : ProfileSaveFailure.StoreFault));
         }
 
         return services.BuildServiceProvider();
@@ -106,18 +106,4 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
 
     private static ProductViewed View(string id, string customer)
         => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = Now.AddMinutes(-1), ProductId = "boots" };
-
-    private sealed class FailingProfileStore(IProfileStore inner, string failFor, bool rejection) : IProfileStore
-    {
-        public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default) => inner.GetAsync(customerId, cancellationToken);
-
-        public ValueTask<CustomerProfile?> FindByIdentifierAsync(Identifier identifier, CancellationToken cancellationToken = default) => inner.FindByIdentifierAsync(identifier, cancellationToken);
-
-        public ValueTask<CustomerProfile> SaveAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
-            => profile.Id.Value != failFor ? inner.SaveAsync(profile, cancellationToken)
-                : rejection ? throw new EngagementValidationException("customerId", failFor, "rejected by a host rule at save time")
-                : throw new IOException("disk full");
-
-        public IAsyncEnumerable<CustomerProfile> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
-    }
 }

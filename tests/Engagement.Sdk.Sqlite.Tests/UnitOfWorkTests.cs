@@ -134,7 +134,7 @@ public sealed class UnitOfWorkTests : IDisposable
         services.AddEngagement(o => o.DecisionTriggers.Clear()).UseSqlite($"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
         if (failFor is not null)
         {
-            services.AddSingleton<IProfileStore>(sp => new FailingProfileStore(new SqliteProfileStore(sp.GetRequiredService<SqliteDatabase>()), failFor, rejection));
+            services.AddSingleton<IProfileStore>(sp => new FailingProfileStore(new SqliteProfileStore(sp.GetRequiredService<SqliteDatabase>()), new CustomerId(failFor), rejection ? ProfileSaveFailure.Rejection : ProfileSaveFailure.StoreFault));
         }
 
         return services.BuildServiceProvider();
@@ -142,20 +142,6 @@ public sealed class UnitOfWorkTests : IDisposable
 
     private static ProductViewed View(string id, string customer)
         => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = Now.AddMinutes(-1), ProductId = "boots" };
-
-    private sealed class FailingProfileStore(IProfileStore inner, string failFor, bool rejection) : IProfileStore
-    {
-        public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default) => inner.GetAsync(customerId, cancellationToken);
-
-        public ValueTask<CustomerProfile?> FindByIdentifierAsync(Identifier identifier, CancellationToken cancellationToken = default) => inner.FindByIdentifierAsync(identifier, cancellationToken);
-
-        public ValueTask<CustomerProfile> SaveAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
-            => profile.Id.Value != failFor ? inner.SaveAsync(profile, cancellationToken)
-                : rejection ? throw new EngagementValidationException("customerId", failFor, "rejected by a host rule at save time")
-                : throw new IOException("disk full");
-
-        public IAsyncEnumerable<CustomerProfile> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
-    }
 
     private sealed class ObservingSender(string path) : IChannelSender
     {
