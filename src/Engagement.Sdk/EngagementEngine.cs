@@ -493,6 +493,15 @@ public sealed class EngagementEngine : IEngagementEngine
         var now = _time.GetUtcNow();
         var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
         var queue = _holding || decision is null ? await _dispatcher.ListHeldAsync(queueOwner, now, cancellationToken).ConfigureAwait(false) : [];
+        if ((_holding || decision is null) && queueOwner == profile.Id)
+        {
+            // Messages held for profiles merged into this one are the survivor's now: they compete on its live events too,
+            // not only in the sweep. Each release is a compare-and-set, so a sweep running at the same time sends none twice.
+            foreach (var merge in profile.Merges)
+            {
+                queue.AddRange(await _dispatcher.ListHeldAsync(merge.MergedId, now, cancellationToken).ConfigureAwait(false));
+            }
+        }
 
         foreach (var expired in queue.Where(h => h.ExpiresAt <= now).ToList())
         {

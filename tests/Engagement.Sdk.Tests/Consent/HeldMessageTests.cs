@@ -135,6 +135,28 @@ public sealed class HeldMessageTests
     }
 
     [Fact]
+    public async Task TrackAsync_MessageHeldForAProfileMergedSince_CompetesOnTheSurvivorsNextEvent()
+    {
+        await using var shop = await Shop.CreateAsync();
+        await shop.CartAsync("c1", T0);
+        await shop.CartAsync("c2", T0.AddHours(1)); // urgent held for ann
+        var account = new CustomerId("ann-account");
+        var loyalty = new Identifier(IdentifierKind.Loyalty, "L-1");
+        shop.Clock.Now = T0.AddHours(2);
+        await shop.Engine.TrackAsync(new PageViewed { EventId = "p1", CustomerId = account, Timestamp = T0.AddHours(2), Identifiers = [loyalty], Url = "https://shop.example/" });
+        await shop.Engine.RecordConsentAsync(Grant("g2", T0.AddHours(2)) with { CustomerId = account });
+        shop.Clock.Now = T0.AddHours(3);
+        var merged = await shop.Engine.TrackAsync(new PageViewed { EventId = "p2", CustomerId = account, Timestamp = shop.Clock.Now, Identifiers = [loyalty, AnnEmail], Url = "https://shop.example/" });
+        merged.Identity!.Merges.Should().ContainSingle(m => m.MergedId == Ann, "ann's profile merged into the account the event named");
+        shop.Clock.Now = T0.AddDays(1).AddHours(4); // past the held message's release and the cap's slot
+
+        var result = await shop.Engine.TrackAsync(new AddedToCart { EventId = "c3", CustomerId = account, Timestamp = shop.Clock.Now, ProductId = "sku-c3" });
+
+        result.HeldMessages.Should().Contain(h => h.Record.ActionId == "urgent" && h.Status == HeldMessageStatus.Released, "the survivor's own event releases what was held for the profile merged into it, without waiting for the sweep");
+        shop.Email.Messages.Should().Contain(m => m.ActionId == "urgent");
+    }
+
+    [Fact]
     public async Task TrackAsync_HeldCopyOfTheLiveActionGoesFirst_TheLiveOneIsNotHeldAgain()
     {
         await using var shop = await Shop.CreateAsync(actions: [Promo]);
