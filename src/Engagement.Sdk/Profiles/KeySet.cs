@@ -45,18 +45,20 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
     public static KeySet Create(IEnumerable<string> items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        return Create(items.ToArray().AsSpan());
+        return FromOwnedArray(items.ToArray());
     }
 
     /// <summary>A set of the given items (duplicates collapse); also what a collection expression such as <c>["p1", "p2"]</c> calls.</summary>
     /// <param name="items">The items; none may be <see langword="null"/>.</param>
     /// <returns>The set.</returns>
-    public static KeySet Create(ReadOnlySpan<string> items)
+    public static KeySet Create(ReadOnlySpan<string> items) => FromOwnedArray(items.ToArray());
+
+    // Sorts and de-duplicates an array no one else holds, and keeps it.
+    private static KeySet FromOwnedArray(string[] array)
     {
-        var array = items.ToArray();
         foreach (var item in array)
         {
-            ArgumentNullException.ThrowIfNull(item, nameof(items));
+            ArgumentNullException.ThrowIfNull(item, "items");
         }
 
         Array.Sort(array, StringComparer.Ordinal);
