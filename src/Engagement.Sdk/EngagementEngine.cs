@@ -497,7 +497,9 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             // Messages held for profiles merged into this one are the survivor's now: they compete on its live events too,
             // not only in the sweep. Each release is a compare-and-set, so a sweep running at the same time sends none twice.
-            foreach (var merge in profile.Merges)
+            // A merged profile's messages were held before its merge and expire within the longest hold, so only merges that
+            // recent are looked at: a profile with years of merged sessions does not query each of them on every event.
+            foreach (var merge in profile.Merges.Where(m => m.At >= now - ActionCatalog.MaxHoldFor))
             {
                 queue.AddRange(await _dispatcher.ListHeldAsync(merge.MergedId, now, cancellationToken).ConfigureAwait(false));
             }

@@ -14,6 +14,8 @@ public sealed record CustomerProfile
     // object, allocated only for the profiles that have some of it: about 90 bytes less per profile.
     private readonly ProfileDetails? _details;
 
+    private ProfileDetails Details => _details ?? ProfileDetails.None;
+
     /// <summary>The customer's id.</summary>
     public required CustomerId Id { get; init; }
 
@@ -29,33 +31,33 @@ public sealed record CustomerProfile
 
     /// <summary>Traits the host recorded (name → typed value).</summary>
     [PersonalData]
-    public ImmutableDictionary<string, TraitValue> Traits { get => _details?.Traits ?? Empty.Traits; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { Traits = value }); }
+    public ImmutableDictionary<string, TraitValue> Traits { get => Details.Traits; init => _details = ProfileDetails.Normalise(Details with { Traits = value }); }
 
     /// <summary>The channel the customer prefers per kind of message (for example <c>shipping</c> → SMS, <c>new_arrivals</c> → email).</summary>
-    public ImmutableDictionary<string, Channel> ChannelPreferences { get => _details?.ChannelPreferences ?? Empty.ChannelByKey; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { ChannelPreferences = value }); }
+    public ImmutableDictionary<string, Channel> ChannelPreferences { get => Details.ChannelPreferences; init => _details = ProfileDetails.Normalise(Details with { ChannelPreferences = value }); }
 
     /// <summary>The customer's IANA time zone (for example <c>Europe/Kyiv</c>), used for quiet hours; <see langword="null"/> when unknown.</summary>
     [PersonalData]
-    public string? TimeZone { get => _details?.TimeZone; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { TimeZone = value }); }
+    public string? TimeZone { get => Details.TimeZone; init => _details = ProfileDetails.Normalise(Details with { TimeZone = value }); }
 
     /// <summary>The customer's locale (for example <c>uk-UA</c>); <see langword="null"/> when unknown.</summary>
     [PersonalData]
-    public string? Locale { get => _details?.Locale; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { Locale = value }); }
+    public string? Locale { get => Details.Locale; init => _details = ProfileDetails.Normalise(Details with { Locale = value }); }
 
     /// <summary>
     /// When each trait was last set (the time of the event that set it). A late event never overwrites a trait set by a newer
     /// one, and merges use these times for <see cref="TraitMergeRule.NewestWins"/> and <see cref="TraitMergeRule.OldestWins"/>.
     /// </summary>
-    public ImmutableDictionary<string, DateTimeOffset> TraitTimes { get => _details?.TraitTimes ?? Empty.TimeByKey; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { TraitTimes = value }); }
+    public ImmutableDictionary<string, DateTimeOffset> TraitTimes { get => Details.TraitTimes; init => _details = ProfileDetails.Normalise(Details with { TraitTimes = value }); }
 
     /// <summary>The merges this profile survived, oldest first; the last one can be undone.</summary>
-    public ImmutableArray<ProfileMerge> Merges { get => _details?.Merges ?? []; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { Merges = value }); }
+    public ImmutableArray<ProfileMerge> Merges { get => Details.Merges; init => _details = ProfileDetails.Normalise(Details with { Merges = value }); }
 
     /// <summary>
     /// Set when this profile was merged into another: it then holds nothing else, and events and calls that name it go to
     /// <see cref="ProfileRedirect.SurvivorId"/>.
     /// </summary>
-    public ProfileRedirect? MergedInto { get => _details?.MergedInto; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { MergedInto = value }); }
+    public ProfileRedirect? MergedInto { get => Details.MergedInto; init => _details = ProfileDetails.Normalise(Details with { MergedInto = value }); }
 
     /// <summary>Whether this profile was merged into another and now only redirects.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
@@ -65,7 +67,7 @@ public sealed record CustomerProfile
     /// Until when the customer asked for a break from marketing (a "pause" preference): marketing is deferred until then;
     /// transactional messages are not affected. <see langword="null"/> when not paused.
     /// </summary>
-    public DateTimeOffset? PausedUntil { get => _details?.PausedUntil; init => _details = ProfileDetails.Normalise((_details ?? ProfileDetails.None) with { PausedUntil = value }); }
+    public DateTimeOffset? PausedUntil { get => Details.PausedUntil; init => _details = ProfileDetails.Normalise(Details with { PausedUntil = value }); }
 
     /// <summary>Behavioural aggregates kept up to date from events.</summary>
     public BehaviourAggregates Behaviour { get; init; } = new();

@@ -278,19 +278,8 @@ public sealed class BgNbdModel : ITransactionModel
                     lead[k] = IsModified || xi > 0 ? logA - Math.Log(B + xi - 1 + shift) + ((R + xi) * Math.Log(Alpha + ti)) : double.NaN;
                 }
 
-                if (pairs.Count > 4096)
-                {
-                    Parallel.For(0, pairs.Count, Compute);
-                }
-                else
-                {
-                    for (var k = 0; k < pairs.Count; k++)
-                    {
-                        Compute(k);
-                    }
-                }
-
-                BatchPairs.ForEachChunk(n, n, (from, to) => found.Combine(from, to, (start, end, remap) =>
+                found.ForEachPair(Compute);
+                BatchPairs.ForEachChunk(n, (from, to) => found.Combine(from, to, (start, end, remap) =>
                 {
                     for (var i = start; i < end; i++)
                     {

@@ -144,11 +144,27 @@ internal sealed class BatchPairs
         return new BatchPairs(local[0], remaps, bounds);
     }
 
+    /// <summary>Runs <paramref name="compute"/> for each of the <see cref="All"/> pairs, in parallel when there are many.</summary>
+    public void ForEachPair(Action<int> compute)
+    {
+        var count = All.Pairs.Count;
+        if (count > 4096)
+        {
+            Parallel.For(0, count, compute);
+            return;
+        }
+
+        for (var k = 0; k < count; k++)
+        {
+            compute(k);
+        }
+    }
+
     /// <summary>Runs <paramref name="body"/> over [0, n) in chunks, in parallel when there are several.</summary>
-    public static void ForEachChunk(int n, int count, Action<int, int> body)
+    public static void ForEachChunk(int n, Action<int, int> body)
     {
         var chunks = (n + Chunk - 1) / Chunk;
-        if (chunks > 1 && count > Chunk)
+        if (chunks > 1)
         {
             Parallel.For(0, chunks, chunk => body(chunk * Chunk, Math.Min(n, (chunk + 1) * Chunk)));
         }

@@ -250,11 +250,16 @@ public sealed class ParetoNbdModel : ITransactionModel
             return 0;
         }
 
-        var alive = ProbabilityAlive(x, tx, age);
+        return ProbabilityAlive(x, tx, age) * AliveExpectation(t, x, age);
+    }
+
+    /// <summary>E[Y(t) | alive at T] for a customer with x repeat purchases and age T: (r + x)(β + T)/(α + T) times the growth of the death-rate term over t.</summary>
+    private double AliveExpectation(double t, double x, double age)
+    {
         var growth = Math.Abs(S - 1) < 1e-12
             ? Math.Log((Beta + age + t) / (Beta + age))
             : -double.ExpM1((S - 1) * Math.Log((Beta + age) / (Beta + age + t))) / (S - 1);
-        return alive * (R + x) * (Beta + age) / (Alpha + age) * growth;
+        return (R + x) * (Beta + age) / (Alpha + age) * growth;
     }
 
     /// <inheritdoc />
@@ -305,25 +310,11 @@ public sealed class ParetoNbdModel : ITransactionModel
                         ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
                         : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
                     lead[k] = logS - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + y)) + (S * Math.Log(Beta + y));
-                    var growth = Math.Abs(S - 1) < 1e-12
-                        ? Math.Log((Beta + y + t) / (Beta + y))
-                        : -double.ExpM1((S - 1) * Math.Log((Beta + y) / (Beta + y + t))) / (S - 1);
-                    scale[k] = (R + xi) * (Beta + y) / (Alpha + y) * growth;
+                    scale[k] = AliveExpectation(t, xi, y);
                 }
 
-                if (pairs.Count > 4096)
-                {
-                    Parallel.For(0, pairs.Count, Compute);
-                }
-                else
-                {
-                    for (var k = 0; k < pairs.Count; k++)
-                    {
-                        Compute(k);
-                    }
-                }
-
-                BatchPairs.ForEachChunk(n, n, (from, to) => found.Combine(from, to, (start, end, remap) =>
+                found.ForEachPair(Compute);
+                BatchPairs.ForEachChunk(n, (from, to) => found.Combine(from, to, (start, end, remap) =>
                 {
                     for (var i = start; i < end; i++)
                     {

@@ -35,7 +35,7 @@ public sealed class PairIndexTests
             }
         });
         var resolved = new int[n];
-        BatchPairs.ForEachChunk(n, n, (from, to) => found.Combine(from, to, (start, end, remap) =>
+        BatchPairs.ForEachChunk(n, (from, to) => found.Combine(from, to, (start, end, remap) =>
         {
             for (var i = start; i < end; i++)
             {
