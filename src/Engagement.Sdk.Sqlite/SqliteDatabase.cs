@@ -62,6 +62,8 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly AsyncLocal<SqliteUnitOfWork?> _current = new();
     private int _rollbacks;
+    private int _epoch;
+    private long _dataVersion = -1;
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly SqliteConnection _connection;
     private SqliteTransaction? _transaction;
@@ -135,7 +137,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
                 }
                 catch
                 {
-                    Interlocked.Increment(ref db._rollbacks);
+                    db.RolledBack();
                     throw;
                 }
                 finally
@@ -178,6 +180,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
         _transaction.Commit();
         _transaction.Dispose();
         _transaction = _connection.BeginTransaction(IsolationLevel.Serializable);
+        ObserveOtherWriters(); // another connection may have committed between the two transactions
         var chain = new Stack<SqliteUnitOfWork>();
         for (var unit = Current; unit is not null && unit != root; unit = unit.Parent)
         {
@@ -216,6 +219,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
         {
             EnsureOpen();
             _transaction = _connection.BeginTransaction(IsolationLevel.Serializable);
+            ObserveOtherWriters();
         }
         catch
         {
@@ -235,7 +239,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             else
             {
                 _transaction!.Rollback();
-                Interlocked.Increment(ref _rollbacks);
+                RolledBack();
             }
         }
         finally
@@ -257,10 +261,45 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     /// <summary>How many times written work was rolled back: caches of what was read or written compare it.</summary>
     internal int Rollbacks => Volatile.Read(ref _rollbacks);
 
+    /// <summary>
+    /// Changes whenever what this connection read or wrote earlier may no longer be what the database holds: when written
+    /// work is rolled back, and when another connection (or process) is seen to have committed. Caches of rows keep the
+    /// epoch at which they were read or written.
+    /// </summary>
+    internal int Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>
+    /// Whether a cache entry of <paramref name="epoch"/> can be used without reading the database: only inside a unit of work
+    /// (whose transaction holds the write lock, so no other connection can commit until it ends, and which checked at its
+    /// start that none had since the last check), and only when nothing was rolled back or written by others since the entry
+    /// was made. Outside a unit another connection could commit at any moment, so callers read the database.
+    /// </summary>
+    /// <param name="epoch">The entry's epoch.</param>
+    /// <returns>Whether the entry is certainly current.</returns>
+    internal bool IsCurrent(int epoch) => epoch == Epoch && _transaction is not null && Current is { IsStarted: true };
+
     internal void RollbackTo(string savepoint)
     {
         Execute("ROLLBACK TO " + savepoint);
+        RolledBack();
+    }
+
+    private void RolledBack()
+    {
         Interlocked.Increment(ref _rollbacks);
+        Interlocked.Increment(ref _epoch);
+    }
+
+    // PRAGMA data_version changes between two reads on one connection exactly when another connection committed in between.
+    // Read at the start of every unit's transaction (which holds the write lock); a change ends the current epoch.
+    private void ObserveOtherWriters()
+    {
+        var version = (long)Command("PRAGMA data_version").ExecuteScalar()!;
+        if (version != _dataVersion)
+        {
+            _dataVersion = version;
+            Interlocked.Increment(ref _epoch);
+        }
     }
 
     internal void Execute(string sql)

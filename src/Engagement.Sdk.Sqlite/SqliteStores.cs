@@ -15,11 +15,13 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
 {
     private const int CacheLimit = 100_000;
 
-    // Profiles this store read or wrote, with the database's rollback count at the time: reading a profile's version is far
-    // cheaper than parsing its document, so an entry is used when the stored version still matches and nothing was rolled
-    // back since (a rolled-back write could have left an entry whose version another process then wrote differently).
-    // Indexed: this store saw every identifier of that version owned by the profile in the identifier index.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<CustomerId, (CustomerProfile Profile, int Rollbacks, bool Indexed)> _cache = new();
+    // Profiles this store read or wrote, with the database's rollback count and epoch at the time. Inside a unit of work, an
+    // entry of the current epoch is the stored profile (nothing rolled back, no other connection committed since), used as
+    // it is. Otherwise reading a profile's version is still far cheaper than parsing its document, so an entry is used when
+    // the stored version matches and nothing was rolled back since (a rolled-back write could have left an entry whose
+    // version another process then wrote differently). Indexed: this store saw every identifier of that version owned by
+    // the profile in the identifier index.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<CustomerId, (CustomerProfile Profile, int Rollbacks, int Epoch, bool Indexed)> _cache = new();
 
     /// <inheritdoc />
     public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
@@ -32,7 +34,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             _cache.Clear();
         }
 
-        _cache[profile.Id] = (profile, db.Rollbacks, indexed);
+        _cache[profile.Id] = (profile, db.Rollbacks, db.Epoch, indexed);
     }
 
     /// <inheritdoc />
@@ -220,10 +222,16 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
     {
         if (_cache.TryGetValue(customerId, out var cached) && cached.Rollbacks == db.Rollbacks)
         {
+            if (db.IsCurrent(cached.Epoch))
+            {
+                return cached.Profile;
+            }
+
             var version = db.Command("SELECT version FROM profiles WHERE customer_id = $id");
             version.Parameters.AddWithValue("$id", customerId.Value);
             if (version.ExecuteScalar() is long stored && stored == cached.Profile.Version)
             {
+                _cache[customerId] = cached with { Epoch = db.Epoch };
                 return cached.Profile;
             }
         }
@@ -521,6 +529,12 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 /// <param name="database">The database.</param>
 public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressionStore
 {
+    private const int CacheLimit = 65_536;
+
+    // What each looked-up hash had, with the database's epoch at the time: every tracked event looks up its customer's
+    // tombstone, and inside a unit of work an entry of the current epoch is what the table holds (see SqliteDatabase.IsCurrent).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IReadOnlyList<Suppression> Found, int Epoch)> _cache = new(StringComparer.Ordinal);
+
     /// <inheritdoc />
     public ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
     {
@@ -528,6 +542,7 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
         var done = database.RunAsync(
             db =>
             {
+                _cache.TryRemove(suppression.IdentifierHash, out _);
                 var insert = db.Command("INSERT INTO suppressions (identifier_hash, reason, at, at_offset, source) VALUES ($hash, $reason, $at, $offset, $source) ON CONFLICT DO NOTHING");
                 insert.Parameters.AddWithValue("$hash", suppression.IdentifierHash);
                 insert.Parameters.AddWithValue("$reason", suppression.Reason.ToString());
@@ -545,6 +560,11 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
         => database.RunAsync<IReadOnlyList<Suppression>>(
             db =>
             {
+                if (_cache.TryGetValue(identifierHash, out var cached) && db.IsCurrent(cached.Epoch))
+                {
+                    return cached.Found;
+                }
+
                 var command = db.Command("SELECT reason, at, at_offset, source FROM suppressions WHERE identifier_hash = $hash ORDER BY at");
                 command.Parameters.AddWithValue("$hash", identifierHash);
                 var list = new List<Suppression>();
@@ -556,7 +576,14 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
                     list.Add(new Suppression(identifierHash, Enum.Parse<SuppressionReason>(reader.GetString(0)), at, reader.GetString(3)));
                 }
 
-                return list;
+                if (_cache.Count >= CacheLimit)
+                {
+                    _cache.Clear();
+                }
+
+                IReadOnlyList<Suppression> found = list.Count == 0 ? [] : list.AsReadOnly();
+                _cache[identifierHash] = (found, db.Epoch);
+                return found;
             },
             cancellationToken);
 }

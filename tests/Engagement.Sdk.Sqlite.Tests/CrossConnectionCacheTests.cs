@@ -1,0 +1,80 @@
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Engagement.Sdk.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Engagement.Sdk.Sqlite.Tests;
+
+/// <summary>
+/// Inside a unit of work the SQLite stores answer repeated reads (a profile, a customer's tombstone) from what they read or
+/// wrote before, as long as no other connection committed since: two engines on one file, as two processes would be, must
+/// each see what the other wrote.
+/// </summary>
+public sealed class CrossConnectionCacheTests : IDisposable
+{
+    private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-cache-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task TrackBatch_CustomerErasedByAnotherProcess_LaterEventsAreIgnored()
+    {
+        var path = Path.Combine(_directory, "shop.db");
+        await using var first = Provider(path);
+        await using var second = Provider(path);
+        var engine = first.GetRequiredService<IEngagementEngine>();
+
+        (await engine.TrackBatchAsync([View("e1", "ann")])).Single().Result!.IsErasedSubject.Should().BeFalse();
+        await second.GetRequiredService<CustomerErasure>().EraseAsync(new CustomerId("ann"));
+        var after = (await engine.TrackBatchAsync([View("e2", "ann")])).Single();
+
+        after.Result!.IsErasedSubject.Should().BeTrue("the tombstone written by the other process must be seen");
+        (await second.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann"))).Should().BeNull("a late event must not recreate an erased customer");
+        (await second.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task TrackBatch_ProfileUpdatedByAnotherProcess_BuildsOnTheStoredVersion()
+    {
+        var path = Path.Combine(_directory, "shop.db");
+        await using var first = Provider(path);
+        await using var second = Provider(path);
+
+        await first.GetRequiredService<IEngagementEngine>().TrackBatchAsync([View("e1", "ann"), View("e2", "ann")]);
+        await second.GetRequiredService<IEngagementEngine>().TrackBatchAsync([View("e3", "ann")]);
+        var results = await first.GetRequiredService<IEngagementEngine>().TrackBatchAsync([View("e4", "ann")]);
+
+        results.Single().IsSuccess.Should().BeTrue();
+        results.Single().Result!.Profile!.Behaviour.ProductViews.Should().Be(4, "the other process's view is counted, not overwritten");
+        var stored = await second.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann"));
+        stored!.Behaviour.ProductViews.Should().Be(4);
+        stored.Version.Should().Be(4);
+    }
+
+    [Fact]
+    public async Task TrackBatch_RepeatedCustomerInOneBatch_EachEventBuildsOnTheLast()
+    {
+        await using var provider = Provider(Path.Combine(_directory, "shop.db"));
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+
+        var results = await engine.TrackBatchAsync(Enumerable.Range(0, 5).Select(i => View("e" + i, i % 2 == 0 ? "ann" : "bob")));
+
+        results.Select(r => r.Result!.Profile!.Behaviour.ProductViews).Should().Equal(1, 1, 2, 2, 3);
+        var fresh = new SqliteProfileStore(new SqliteDatabase(Microsoft.Extensions.Options.Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={Path.Combine(_directory, "shop.db")}" })));
+        (await fresh.GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(3);
+        (await fresh.GetAsync(new CustomerId("bob")))!.Behaviour.ProductViews.Should().Be(2);
+    }
+
+    private static ServiceProvider Provider(string path)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddEngagement(o => o.DecisionTriggers.Clear()).UseSqlite(o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={path}", TimeSpan.FromSeconds(30)));
+        return services.BuildServiceProvider();
+    }
+
+    private static ProductViewed View(string id, string customer)
+        => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = Now.AddMinutes(-1), ProductId = "boots" };
+}
