@@ -67,6 +67,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly SqliteConnection _connection;
     private SqliteTransaction? _transaction;
+    private readonly int _walAutoCheckpointPages;
     private bool _initialised;
 
     /// <summary>Creates the database handle (the file is opened on first use).</summary>
@@ -83,6 +84,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
         var builder = new SqliteConnectionStringBuilder(o.ConnectionString) { Pooling = false, DefaultTimeout = (int)Math.Ceiling(o.BusyTimeout.TotalSeconds) };
         _connection = new SqliteConnection(builder.ToString());
         BusyTimeout = o.BusyTimeout;
+        _walAutoCheckpointPages = o.WalAutoCheckpointPages >= 0
+            ? o.WalAutoCheckpointPages
+            : throw new EngagementValidationException("SqliteStoreOptions.WalAutoCheckpointPages", o.WalAutoCheckpointPages, "must be 0 (off) or a positive number of pages");
     }
 
     /// <summary>How long a writer waits for another process's lock.</summary>
@@ -350,7 +354,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
         _connection.Open();
         using (var pragmas = _connection.CreateCommand())
         {
-            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};";
+            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};";
             pragmas.ExecuteNonQuery();
         }
 

@@ -10,4 +10,13 @@ public sealed class SqliteStoreOptions
     /// <summary>How long a writer waits for a lock held by another process before failing.</summary>
     /// <value>Defaults to 5 seconds.</value>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many pages (4 KiB each) the write-ahead log may hold before a commit copies them into the database file (SQLite's
+    /// <c>wal_autocheckpoint</c>). A checkpoint waits for the disk; a larger log means fewer, cheaper checkpoints (a page
+    /// rewritten many times is copied once), at the price of a larger <c>-wal</c> file beside the database. 0 turns automatic
+    /// checkpoints off (then the host must run them).
+    /// </summary>
+    /// <value>Defaults to 8,192 pages (32 MiB); SQLite's own default is 1,000.</value>
+    public int WalAutoCheckpointPages { get; set; } = 8192;
 }

@@ -51,6 +51,42 @@ public sealed class SqliteDatabaseTests : IDisposable
         read.Traits["plan"].AsString().Should().Be("theirs", "a rolled-back write must not be served from the cache under the version another writer took");
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task WalAutoCheckpointPages_DecidesWhenCommitsReachTheDatabaseFile(int pages)
+    {
+        var path = _databases.NewPath();
+        using (var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}", WalAutoCheckpointPages = pages })))
+        {
+            var store = new SqliteProfileStore(database);
+            var padding = new string('x', 1_000);
+            for (var i = 0; i < 300; i++)
+            {
+                await store.SaveAsync(CustomerProfile.New(new CustomerId("c" + i)).WithTrait("note", TraitValue.Of(padding)));
+            }
+
+            var (file, log) = (new FileInfo(path).Length, new FileInfo(path + "-wal").Length);
+            if (pages == 0)
+            {
+                file.Should().BeLessThan(64 * 1024, "with automatic checkpoints off, commits stay in the write-ahead log");
+                log.Should().BeGreaterThan(300 * 1_000);
+            }
+            else
+            {
+                file.Should().BeGreaterThan(300 * 1_000, "a one-page threshold copies every commit into the database file");
+            }
+        }
+    }
+
+    [Fact]
+    public void WalAutoCheckpointPages_Negative_IsRejectedWithTheFieldAndRule()
+    {
+        var act = () => new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = "Data Source=unused.db", WalAutoCheckpointPages = -1 }));
+
+        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("SqliteStoreOptions.WalAutoCheckpointPages");
+    }
+
     [Fact]
     public async Task Stores_ReopenedFile_StillHoldTheData()
     {
