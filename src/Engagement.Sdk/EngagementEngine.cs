@@ -111,6 +111,7 @@ public sealed class EngagementEngine : IEngagementEngine
 {
     private const int MaxSaveAttempts = 5;
     private readonly SemaphoreSlim[] _locks = CreateLocks(64);
+    private readonly TombstoneHashCache _tombstones = new(16_384); // about 3 MB when full
     private readonly IProfileStore _profiles;
     private readonly IEventStore _events;
     private readonly ConsentLedger _ledger;
@@ -210,7 +211,7 @@ public sealed class EngagementEngine : IEngagementEngine
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (await CustomerErasure.IsErasedAsync(_suppressions, engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false))
+            if (await CustomerErasure.IsErasedAsync(_suppressions, _tombstones.HashOf(engagementEvent.CustomerId), cancellationToken).ConfigureAwait(false))
             {
                 return new TrackResult(engagementEvent, false, null, [], null, null) { IsErasedSubject = true };
             }

@@ -149,13 +149,63 @@ public sealed class CustomerErasure
     /// <param name="customerId">The customer.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns><see langword="true"/> when a tombstone exists.</returns>
-    public static async ValueTask<bool> IsErasedAsync(ISuppressionStore suppressions, CustomerId customerId, CancellationToken cancellationToken = default)
+    public static ValueTask<bool> IsErasedAsync(ISuppressionStore suppressions, CustomerId customerId, CancellationToken cancellationToken = default)
+        => IsErasedAsync(suppressions, TombstoneHash(customerId), cancellationToken);
+
+    /// <summary>Whether the customer whose tombstone hash is <paramref name="tombstoneHash"/> was erased.</summary>
+    internal static async ValueTask<bool> IsErasedAsync(ISuppressionStore suppressions, string tombstoneHash, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(suppressions);
+        return (await suppressions.FindAsync(tombstoneHash, cancellationToken).ConfigureAwait(false)).Count > 0;
+    }
+
+    /// <summary>The hash of a customer's tombstone in the suppression list.</summary>
+    internal static string TombstoneHash(CustomerId customerId)
+    {
         var value = customerId.Value;
-        var hash = value.Length > 0 && !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1])
+        return value.Length > 0 && !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1])
             ? IdentifierHashing.HashParts(TombstoneKind.Name, value) // what Tombstone(customerId) hashes to, without building it
             : IdentifierHashing.Hash(Tombstone(customerId));
-        return (await suppressions.FindAsync(hash, cancellationToken).ConfigureAwait(false)).Count > 0;
     }
+}
+
+/// <summary>
+/// The tombstone hashes of recently seen customer ids: every tracked event checks its customer's tombstone, and a SHA-256
+/// through the platform's cryptography costs about a microsecond, most of an event's budget. Direct-mapped (a slot per
+/// id's hash code, the newest id wins a slot), so it is bounded, needs no lock and keeps the customers of current sessions.
+/// </summary>
+internal sealed class TombstoneHashCache
+{
+    private readonly Entry?[] _slots;
+
+    /// <summary>Creates the cache.</summary>
+    /// <param name="slots">The number of slots, a power of two.</param>
+    public TombstoneHashCache(int slots)
+    {
+        if (slots <= 0 || (slots & (slots - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(slots), slots, "must be a power of two");
+        }
+
+        _slots = new Entry?[slots];
+    }
+
+    /// <summary>The tombstone hash of <paramref name="customerId"/>: <see cref="CustomerErasure.TombstoneHash"/>, remembered.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <returns>The hash.</returns>
+    public string HashOf(CustomerId customerId)
+    {
+        var value = customerId.Value;
+        ref var slot = ref _slots[string.GetHashCode(value, StringComparison.Ordinal) & (_slots.Length - 1)];
+        if (Volatile.Read(ref slot) is { } entry && string.Equals(entry.CustomerId, value, StringComparison.Ordinal))
+        {
+            return entry.Hash;
+        }
+
+        var hash = CustomerErasure.TombstoneHash(customerId);
+        Volatile.Write(ref slot, new Entry(value, hash));
+        return hash;
+    }
+
+    private sealed record Entry(string CustomerId, string Hash);
 }
