@@ -248,12 +248,9 @@ public sealed class EngagementEngine : IEngagementEngine
                 _propensity.RecordResponse(clicked.ActionId, clicked.Channel!.Value);
             }
 
-            if (engagementEvent is MessageBounced { IsHard: true } bounce && ChannelAddress.KindFor(bounce.Channel!.Value) is { } kind)
+            if (engagementEvent is MessageBounced { IsHard: true } bounce)
             {
-                foreach (var address in bounce.Identifiers.Where(i => i.Kind == kind))
-                {
-                    await _ledger.SuppressAsync(address, SuppressionReason.HardBounce, "bounce:" + bounce.DispatchId, cancellationToken).ConfigureAwait(false);
-                }
+                await SuppressBouncedAsync(bounce, cancellationToken).ConfigureAwait(false);
             }
 
             var identity = await _identity.ResolveAsync(engagementEvent.CustomerId, engagementEvent.Identifiers, cancellationToken).ConfigureAwait(false);
@@ -268,8 +265,8 @@ public sealed class EngagementEngine : IEngagementEngine
                 await unit.LockAsync(CustomerLockKey(identity.CustomerId), cancellationToken).ConfigureAwait(false);
             }
 
-            var withheld = identity.Conflicts.IsEmpty ? [] : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-            var transitions = ImmutableArray.CreateBuilder<StageTransition>();
+            IReadOnlyCollection<Identifier> withheld = identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
+            var transitions = ImmutableArray.CreateBuilder<StageTransition>(0); // most events move no stage
             var profile = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, transitions, cancellationToken, identity.Profile).ConfigureAwait(false);
 
             var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && transitions.Count > 0);
@@ -285,6 +282,23 @@ public sealed class EngagementEngine : IEngagementEngine
         finally
         {
             gate.Release();
+        }
+    }
+
+    // A hard bounce suppresses the addresses of the bounced channel's kind the event names.
+    private async ValueTask SuppressBouncedAsync(MessageBounced bounce, CancellationToken cancellationToken)
+    {
+        if (ChannelAddress.KindFor(bounce.Channel!.Value) is not { } kind)
+        {
+            return;
+        }
+
+        foreach (var address in bounce.Identifiers)
+        {
+            if (address.Kind == kind)
+            {
+                await _ledger.SuppressAsync(address, SuppressionReason.HardBounce, "bounce:" + bounce.DispatchId, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
@@ -395,23 +409,24 @@ public sealed class EngagementEngine : IEngagementEngine
             // The profile identity resolution just read, then (after a conflict) a fresh read that follows any merge made meanwhile.
             var stored = (attempt == 1 && known is not null && known.Id == target ? known : await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false)) ?? CustomerProfile.New(target);
             var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld);
-            var moved = new List<StageTransition>();
-            foreach (var journey in _options.Journeys)
+            List<StageTransition>? moved = null;
+            var journeys = _options.Journeys;
+            for (var j = 0; j < journeys.Count; j++)
             {
-                profile = JourneyEvaluator.Evaluate(journey, profile, engagementEvent, _time.GetUtcNow(), out var transition);
+                profile = JourneyEvaluator.Evaluate(journeys[j], profile, engagementEvent, _time.GetUtcNow(), out var transition);
                 if (transition is not null)
                 {
-                    moved.Add(transition);
+                    (moved ??= []).Add(transition);
                 }
             }
 
             try
             {
                 var saved = await _profiles.SaveAsync(profile, cancellationToken).ConfigureAwait(false);
-                foreach (var t in moved)
+                for (var t = 0; t < (moved?.Count ?? 0); t++)
                 {
-                    transitions.Add(t);
-                    Log.StageChanged(_logger, saved.Id.Value, t.FromStageId, t.ToStageId, t.JourneyId);
+                    transitions.Add(moved![t]);
+                    Log.StageChanged(_logger, saved.Id.Value, moved[t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
                 }
 
                 return saved;

@@ -106,8 +106,8 @@ public sealed class IdentityResolver
             return new IdentityResolution(target, [], []) { Profile = profile };
         }
 
-        var merges = ImmutableArray.CreateBuilder<ProfileMerge>();
-        var conflicts = ImmutableArray.CreateBuilder<IdentityConflict>();
+        ImmutableArray<ProfileMerge>.Builder? merges = null; // made only when needed: most events merge nothing
+        ImmutableArray<IdentityConflict>.Builder? conflicts = null;
         foreach (var identifier in identifiers)
         {
             if (!_rules.RuleFor(identifier.Kind).MergeOnMatch || (profile is not null && profile.Identifiers.Contains(identifier)))
@@ -125,7 +125,7 @@ public sealed class IdentityResolver
             var blocking = _rules.ExclusiveConflicts(current, owner);
             if (!blocking.IsEmpty)
             {
-                conflicts.Add(new IdentityConflict(identifier, owner.Id, $"'{owner.Id}' holds {blocking[0].Right} and this customer presents {blocking[0].Left}: {blocking[0].Left.Kind} is exclusive, so they are two people"));
+                (conflicts ??= ImmutableArray.CreateBuilder<IdentityConflict>()).Add(new IdentityConflict(identifier, owner.Id, $"'{owner.Id}' holds {blocking[0].Right} and this customer presents {blocking[0].Left}: {blocking[0].Left.Kind} is exclusive, so they are two people"));
                 continue;
             }
 
@@ -135,12 +135,12 @@ public sealed class IdentityResolver
             var ownerSurvives = ownerKnown != currentKnown ? ownerKnown : profile is null;
             var (survivorId, mergedId) = ownerSurvives ? (owner.Id, target) : (target, owner.Id);
             var merge = await MergeCoreAsync(survivorId, mergedId, MergeReason.SharedIdentifier, identifier, cancellationToken).ConfigureAwait(false);
-            merges.Add(merge.Merge);
+            (merges ??= ImmutableArray.CreateBuilder<ProfileMerge>()).Add(merge.Merge);
             target = survivorId;
             profile = merge.Survivor;
         }
 
-        return new IdentityResolution(target, merges.ToImmutable(), conflicts.ToImmutable()) { Profile = profile };
+        return new IdentityResolution(target, merges?.ToImmutable() ?? [], conflicts?.ToImmutable() ?? []) { Profile = profile };
     }
 
     /// <summary>Merges <paramref name="mergedId"/> into <paramref name="survivorId"/> because the host knows they are one person.</summary>

@@ -91,35 +91,44 @@ public static class ProfileUpdater
             }
         }
 
+        // Recency fields and the event's own aggregates are set in one copy of the aggregates (an event's largest allocation).
         var at = engagementEvent.Timestamp;
-        b = b with
-        {
-            FirstSeen = Min(b.FirstSeen, at),
-            LastSeen = Max(b.LastSeen, at),
-            LastChannel = engagementEvent.Channel is { } channel && (b.LastSeen is null || at >= b.LastSeen) ? channel : b.LastChannel,
-        };
-
+        var first = Min(b.FirstSeen, at);
+        var last = Max(b.LastSeen, at);
+        var lastChannel = engagementEvent.Channel is { } channel && (b.LastSeen is null || at >= b.LastSeen) ? channel : b.LastChannel;
         b = engagementEvent switch
         {
-            PageViewed => b with { PageViews = b.PageViews + 1 },
+            PageViewed => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel, PageViews = b.PageViews + 1 },
             ProductViewed view => b with
             {
+                FirstSeen = first,
+                LastSeen = last,
+                LastChannel = lastChannel,
                 ProductViews = b.ProductViews + 1,
                 ItemsViewed = b.ItemsViewed.Add(CatalogueStrings.Share(view.ProductId)),
                 CategoryViews = view.Category is null ? b.CategoryViews : Increment(b.CategoryViews, CatalogueStrings.Share(view.Category)),
             },
-            AddedToCart cart => b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b : b with { ItemsInCart = b.ItemsInCart.Add(CatalogueStrings.Share(cart.ProductId)) },
-            Purchased order => ApplyPurchase(b, order),
+            AddedToCart cart => b with
+            {
+                FirstSeen = first,
+                LastSeen = last,
+                LastChannel = lastChannel,
+                ItemsInCart = b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b.ItemsInCart : b.ItemsInCart.Add(CatalogueStrings.Share(cart.ProductId)),
+            },
+            Purchased order => ApplyPurchase(b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel }, order),
             Refunded refund => b with
             {
+                FirstSeen = first,
+                LastSeen = last,
+                LastChannel = lastChannel,
                 Refunds = b.Refunds is { } sum ? sum + refund.Amount : refund.Amount,
                 RefundableByOrder = b.RefundableByOrder.TryGetValue(refund.OrderId, out var left) ? b.RefundableByOrder.SetItem(refund.OrderId, left - refund.Amount) : b.RefundableByOrder,
             },
-            Searched => b with { Searches = b.Searches + 1 },
-            RemovedFromCart removed => b with { ItemsInCart = b.ItemsInCart.Remove(removed.ProductId) },
-            MessageSent sent => b with { MessagesSent = Increment(b.MessagesSent, sent.Channel!.Value) },
-            MessageOpened or MessageClicked => b with { Engagements = Increment(b.Engagements, engagementEvent.Channel!.Value) },
-            _ => b,
+            Searched => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel, Searches = b.Searches + 1 },
+            RemovedFromCart removed => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel, ItemsInCart = b.ItemsInCart.Remove(removed.ProductId) },
+            MessageSent sent => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel, MessagesSent = Increment(b.MessagesSent, sent.Channel!.Value) },
+            MessageOpened or MessageClicked => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel, Engagements = Increment(b.Engagements, engagementEvent.Channel!.Value) },
+            _ => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel },
         };
 
         return profile with { Behaviour = b };
