@@ -411,9 +411,10 @@ public sealed class EngagementEngine : IEngagementEngine
             var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld);
             List<StageTransition>? moved = null;
             var journeys = _options.Journeys;
+            var now = _time.GetUtcNow();
             for (var j = 0; j < journeys.Count; j++)
             {
-                profile = JourneyEvaluator.Evaluate(journeys[j], profile, engagementEvent, _time.GetUtcNow(), out var transition);
+                profile = JourneyEvaluator.Evaluate(journeys[j], profile, engagementEvent, now, out var transition);
                 if (transition is not null)
                 {
                     (moved ??= []).Add(transition);

@@ -50,13 +50,14 @@ public sealed class EventValidator
             throw new EngagementValidationException("timestamp", engagementEvent.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture), "an event needs a real timestamp, not the default value");
         }
 
-        var latest = _timeProvider.GetUtcNow() + _maxFutureSkew;
+        var now = _timeProvider.GetUtcNow();
+        var latest = now + _maxFutureSkew;
         if (engagementEvent.Timestamp > latest)
         {
             throw new EngagementValidationException("timestamp", engagementEvent.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture), $"must not be later than the clock plus the allowed skew ({latest:O})");
         }
 
-        if (_latenessWindow is { } window && engagementEvent.Timestamp < _timeProvider.GetUtcNow() - window)
+        if (_latenessWindow is { } window && engagementEvent.Timestamp < now - window)
         {
             throw new EngagementValidationException("timestamp", engagementEvent.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture), $"arrived more than the lateness window ({window}) after it happened; replay history through an import instead");
         }

@@ -171,20 +171,21 @@ public sealed class CustomerErasure
 
 /// <summary>
 /// The tombstone hashes of recently seen customer ids: every tracked event checks its customer's tombstone, and a SHA-256
-/// through the platform's cryptography costs about a microsecond, most of an event's budget. Direct-mapped (a slot per
-/// id's hash code, the newest id wins a slot), so it is bounded, needs no lock and keeps the customers of current sessions.
+/// through the platform's cryptography costs about a microsecond, most of an event's budget. Two-way set-associative (an
+/// id may sit in either slot of the pair its hash code picks; a new id takes the first and moves the first's id to the
+/// second), so it is bounded, needs no lock and keeps the customers of current sessions.
 /// </summary>
 internal sealed class TombstoneHashCache
 {
     private readonly Entry?[] _slots;
 
     /// <summary>Creates the cache.</summary>
-    /// <param name="slots">The number of slots, a power of two.</param>
+    /// <param name="slots">The number of slots, a power of two (at least two).</param>
     public TombstoneHashCache(int slots)
     {
-        if (slots <= 0 || (slots & (slots - 1)) != 0)
+        if (slots < 2 || (slots & (slots - 1)) != 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(slots), slots, "must be a power of two");
+            throw new ArgumentOutOfRangeException(nameof(slots), slots, "must be a power of two, at least two");
         }
 
         _slots = new Entry?[slots];
@@ -196,14 +197,25 @@ internal sealed class TombstoneHashCache
     public string HashOf(CustomerId customerId)
     {
         var value = customerId.Value;
-        ref var slot = ref _slots[string.GetHashCode(value, StringComparison.Ordinal) & (_slots.Length - 1)];
-        if (Volatile.Read(ref slot) is { } entry && string.Equals(entry.CustomerId, value, StringComparison.Ordinal))
+        var first = string.GetHashCode(value, StringComparison.Ordinal) & (_slots.Length - 2);
+        var recent = Volatile.Read(ref _slots[first]);
+        if (recent is not null && string.Equals(recent.CustomerId, value, StringComparison.Ordinal))
         {
-            return entry.Hash;
+            return recent.Hash;
+        }
+
+        if (Volatile.Read(ref _slots[first + 1]) is { } older && string.Equals(older.CustomerId, value, StringComparison.Ordinal))
+        {
+            return older.Hash;
         }
 
         var hash = CustomerErasure.TombstoneHash(customerId);
-        Volatile.Write(ref slot, new Entry(value, hash));
+        if (recent is not null)
+        {
+            Volatile.Write(ref _slots[first + 1], recent);
+        }
+
+        Volatile.Write(ref _slots[first], new Entry(value, hash));
         return hash;
     }
 

@@ -30,8 +30,22 @@ public sealed class TombstoneHashCacheTests
         cache.HashOf(new CustomerId(new string("ann".ToCharArray()))).Should().BeSameAs(first, "an equal id (another string instance) hits the slot");
     }
 
+    [Fact]
+    public void HashOf_TwoIdsSharingASlotPair_BothStayRemembered()
+    {
+        var cache = new TombstoneHashCache(2); // one pair: every id maps to it
+        var ann = cache.HashOf(new CustomerId("ann"));
+        var bob = cache.HashOf(new CustomerId("bob"));
+
+        cache.HashOf(new CustomerId("ann")).Should().BeSameAs(ann);
+        cache.HashOf(new CustomerId("bob")).Should().BeSameAs(bob);
+        cache.HashOf(new CustomerId("cid")).Should().Be(CustomerErasure.TombstoneHash(new CustomerId("cid")));
+        cache.HashOf(new CustomerId("ann")).Should().NotBeSameAs(ann, "a third id pushed the older of the two out").And.Be(ann);
+    }
+
     [Theory]
     [InlineData(0)]
+    [InlineData(1)]
     [InlineData(3)]
     [InlineData(-8)]
     public void New_SlotsNotAPowerOfTwo_Throws(int slots)
