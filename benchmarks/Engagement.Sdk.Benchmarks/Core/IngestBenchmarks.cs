@@ -34,7 +34,7 @@ public class IngestBenchmarks
         for (var i = 0; i < SteadyEvents; i++)
         {
             var customer = new CustomerId("c" + (i % 2_000).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var at = now.AddSeconds(i - Events);
+            var at = now.AddSeconds(i - SteadyEvents);
             var product = "p" + (i % 50).ToString(System.Globalization.CultureInfo.InvariantCulture);
             _steady[i] = i % 10 == 0
                 ? new AddedToCart { EventId = "e" + i, CustomerId = customer, Timestamp = at, ProductId = product }
@@ -102,7 +102,7 @@ public class IngestBenchmarks
     {
         for (var start = 0; start < _events.Length; start += 1_000)
         {
-            await _engine.TrackBatchAsync(new ArraySegment<EngagementEvent>(_events, start, 1_000)).ConfigureAwait(false);
+            RequireAllAccepted(await _engine.TrackBatchAsync(new ArraySegment<EngagementEvent>(_events, start, 1_000)).ConfigureAwait(false));
         }
     }
 
@@ -113,7 +113,19 @@ public class IngestBenchmarks
     {
         for (var start = 0; start < _steady.Length; start += 1_000)
         {
-            await _engine.TrackBatchAsync(new ArraySegment<EngagementEvent>(_steady, start, 1_000)).ConfigureAwait(false);
+            RequireAllAccepted(await _engine.TrackBatchAsync(new ArraySegment<EngagementEvent>(_steady, start, 1_000)).ConfigureAwait(false));
+        }
+    }
+
+    // A rejected event is cheap: a benchmark whose events were rejected would measure nothing.
+    private static void RequireAllAccepted(System.Collections.Immutable.ImmutableArray<BatchItemResult> results)
+    {
+        foreach (var result in results)
+        {
+            if (!result.IsSuccess || result.Result!.IsDuplicate)
+            {
+                throw new InvalidOperationException($"Event {result.Index} of a batch was not applied: {result.Error?.Message ?? "a duplicate"}");
+            }
         }
     }
 
