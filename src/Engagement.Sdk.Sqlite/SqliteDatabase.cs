@@ -97,20 +97,30 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     /// <param name="work">The work; it receives this database to get prepared commands from.</param>
     /// <param name="cancellationToken">Cancels waiting for the connection.</param>
     /// <returns>The work's result.</returns>
-    internal async ValueTask<T> RunAsync<T>(Func<SqliteDatabase, T> work, CancellationToken cancellationToken)
+    internal ValueTask<T> RunAsync<T>(Func<SqliteDatabase, T> work, CancellationToken cancellationToken)
+        => RunAsync(work, static (db, w) => w(db), cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> on <paramref name="state"/> with the connection, one operation at a time (the hot paths pass their arguments as state instead of capturing them in a new closure per call).</summary>
+    /// <typeparam name="TState">The state's type.</typeparam>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="state">The work's arguments.</param>
+    /// <param name="work">The work; it receives this database and the state.</param>
+    /// <param name="cancellationToken">Cancels waiting for the connection.</param>
+    /// <returns>The work's result.</returns>
+    internal async ValueTask<T> RunAsync<TState, T>(TState state, Func<SqliteDatabase, TState, T> work, CancellationToken cancellationToken)
     {
         if (Current is { } unit)
         {
             // Inside a unit of work: its outermost unit holds the connection and the transaction.
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            return work(this);
+            return work(this, state);
         }
 
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             EnsureOpen();
-            return work(this);
+            return work(this, state);
         }
         finally
         {
@@ -196,7 +206,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
 
         foreach (var unit in chain)
         {
-            Execute("SAVEPOINT " + unit.Savepoint);
+            Execute("SAVEPOINT " + unit.Savepoint); // rare: after a flush
         }
 
         return ValueTask.CompletedTask;
@@ -282,9 +292,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     /// <returns>Whether the entry is certainly current.</returns>
     internal bool IsCurrent(int epoch) => epoch == Epoch && _transaction is not null && Current is { IsStarted: true };
 
-    internal void RollbackTo(string savepoint)
+    internal void RollbackTo(string rollbackStatement)
     {
-        Execute("ROLLBACK TO " + savepoint);
+        Execute(rollbackStatement);
         RolledBack();
     }
 
@@ -322,12 +332,15 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             db =>
             {
                 var delete = db.Command($"DELETE FROM {table} WHERE customer_id = $customer");
-                delete.Parameters.AddWithValue("$customer", customerId.Value);
+                delete.Bind("$customer", customerId.Value);
                 return delete.ExecuteNonQuery();
             },
             cancellationToken);
 
-    /// <summary>A prepared command for <paramref name="sql"/>, reused across calls; parameters are cleared of values by the caller setting them.</summary>
+    /// <summary>
+    /// A prepared command for <paramref name="sql"/>, reused across calls with its parameters: every caller sets each of its
+    /// parameters with <see cref="SqliteCommandExtensions.Bind"/> before executing it.
+    /// </summary>
     /// <param name="sql">The SQL text, with named parameters.</param>
     /// <returns>The command.</returns>
     internal SqliteCommand Command(string sql)
@@ -339,7 +352,6 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             _commands[sql] = command;
         }
 
-        command.Parameters.Clear();
         command.Transaction = _transaction;
         return command;
     }
@@ -400,5 +412,28 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     {
         Dispose();
         return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Binds parameter values on the reused commands of <see cref="SqliteDatabase"/>.</summary>
+internal static class SqliteCommandExtensions
+{
+    /// <summary>Sets the value of the parameter <paramref name="name"/>, adding it the first time the command is used.</summary>
+    /// <param name="command">The command.</param>
+    /// <param name="name">The parameter's name, with its prefix (<c>$id</c>).</param>
+    /// <param name="value">The value.</param>
+    internal static void Bind(this SqliteCommand command, string name, object value)
+    {
+        var parameters = command.Parameters;
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            if (string.Equals(parameters[i].ParameterName, name, StringComparison.Ordinal))
+            {
+                parameters[i].Value = value;
+                return;
+            }
+        }
+
+        parameters.AddWithValue(name, value);
     }
 }

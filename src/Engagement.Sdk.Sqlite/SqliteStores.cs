@@ -25,7 +25,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
 
     /// <inheritdoc />
     public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.RunAsync(db => Read(db, customerId), cancellationToken);
+        => database.RunAsync((Store: this, customerId), static (db, a) => a.Store.Read(db, a.customerId), cancellationToken);
 
     private void Remember(SqliteDatabase db, CustomerProfile profile, bool indexed = false)
     {
@@ -45,8 +45,8 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             db =>
             {
                 var command = db.Command("SELECT customer_id FROM identifiers WHERE kind = $kind AND value = $value");
-                command.Parameters.AddWithValue("$kind", identifier.Kind.Name);
-                command.Parameters.AddWithValue("$value", identifier.Value);
+                command.Bind("$kind", identifier.Kind.Name);
+                command.Bind("$value", identifier.Value);
                 return command.ExecuteScalar() is string id ? Read(db, new CustomerId(id)) : null;
             },
             cancellationToken);
@@ -65,24 +65,24 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                 if (profile.Version == 0)
                 {
                     var insert = db.Command("INSERT INTO profiles (customer_id, version, document) VALUES ($id, 1, $doc) ON CONFLICT (customer_id) DO NOTHING");
-                    insert.Parameters.AddWithValue("$id", profile.Id.Value);
-                    insert.Parameters.AddWithValue("$doc", json);
+                    insert.Bind("$id", profile.Id.Value);
+                    insert.Bind("$doc", json);
                     changed = insert.ExecuteNonQuery();
                 }
                 else
                 {
                     var update = db.Command("UPDATE profiles SET version = $next, document = $doc WHERE customer_id = $id AND version = $expected");
-                    update.Parameters.AddWithValue("$id", profile.Id.Value);
-                    update.Parameters.AddWithValue("$next", saved.Version);
-                    update.Parameters.AddWithValue("$expected", profile.Version);
-                    update.Parameters.AddWithValue("$doc", json);
+                    update.Bind("$id", profile.Id.Value);
+                    update.Bind("$next", saved.Version);
+                    update.Bind("$expected", profile.Version);
+                    update.Bind("$doc", json);
                     changed = update.ExecuteNonQuery();
                 }
 
                 if (changed == 0)
                 {
                     var current = db.Command("SELECT version FROM profiles WHERE customer_id = $id");
-                    current.Parameters.AddWithValue("$id", profile.Id.Value);
+                    current.Bind("$id", profile.Id.Value);
                     throw new ConcurrencyConflictException(profile.Id, profile.Version, current.ExecuteScalar() is long v ? v : 0);
                 }
 
@@ -104,14 +104,14 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                 foreach (var identifier in saved.Identifiers)
                 {
                     var index = db.Command("INSERT INTO identifiers (kind, value, customer_id) VALUES ($kind, $value, $id) ON CONFLICT (kind, value) DO NOTHING");
-                    index.Parameters.AddWithValue("$kind", identifier.Kind.Name);
-                    index.Parameters.AddWithValue("$value", identifier.Value);
-                    index.Parameters.AddWithValue("$id", saved.Id.Value);
+                    index.Bind("$kind", identifier.Kind.Name);
+                    index.Bind("$value", identifier.Value);
+                    index.Bind("$id", saved.Id.Value);
                     index.ExecuteNonQuery();
                 }
 
                 var owned = db.Command("SELECT COUNT(*) FROM identifiers WHERE customer_id = $id");
-                owned.Parameters.AddWithValue("$id", saved.Id.Value);
+                owned.Bind("$id", saved.Id.Value);
                 Remember(db, saved, indexed: owned.ExecuteScalar() is long count && count == saved.Identifiers.Length);
                 return saved;
             },
@@ -129,8 +129,8 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                 db =>
                 {
                     var command = db.Command("SELECT customer_id, document FROM profiles WHERE customer_id > $after ORDER BY customer_id LIMIT $page");
-                    command.Parameters.AddWithValue("$after", after);
-                    command.Parameters.AddWithValue("$page", Page);
+                    command.Bind("$after", after);
+                    command.Bind("$page", Page);
                     var list = new List<(string Id, CustomerProfile Profile)>(Page);
                     using var reader = command.ExecuteReader();
                     while (reader.Read())
@@ -179,7 +179,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
     private static void ReleaseDroppedIdentifiers(SqliteDatabase db, CustomerProfile saved)
     {
         var held = db.Command("SELECT kind, value FROM identifiers WHERE customer_id = $id");
-        held.Parameters.AddWithValue("$id", saved.Id.Value);
+        held.Bind("$id", saved.Id.Value);
         List<(string Kind, string Value)>? dropped = null;
         using (var reader = held.ExecuteReader())
         {
@@ -196,9 +196,9 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
         foreach (var (kind, value) in dropped ?? [])
         {
             var delete = db.Command("DELETE FROM identifiers WHERE kind = $kind AND value = $value AND customer_id = $id");
-            delete.Parameters.AddWithValue("$kind", kind);
-            delete.Parameters.AddWithValue("$value", value);
-            delete.Parameters.AddWithValue("$id", saved.Id.Value);
+            delete.Bind("$kind", kind);
+            delete.Bind("$value", value);
+            delete.Bind("$id", saved.Id.Value);
             delete.ExecuteNonQuery();
         }
     }
@@ -210,10 +210,10 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             {
                 _cache.TryRemove(customerId, out _);
                 var identifiers = db.Command("DELETE FROM identifiers WHERE customer_id = $id");
-                identifiers.Parameters.AddWithValue("$id", customerId.Value);
+                identifiers.Bind("$id", customerId.Value);
                 identifiers.ExecuteNonQuery();
                 var profile = db.Command("DELETE FROM profiles WHERE customer_id = $id");
-                profile.Parameters.AddWithValue("$id", customerId.Value);
+                profile.Bind("$id", customerId.Value);
                 return profile.ExecuteNonQuery();
             },
             cancellationToken);
@@ -228,7 +228,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             }
 
             var version = db.Command("SELECT version FROM profiles WHERE customer_id = $id");
-            version.Parameters.AddWithValue("$id", customerId.Value);
+            version.Bind("$id", customerId.Value);
             if (version.ExecuteScalar() is long stored && stored == cached.Profile.Version)
             {
                 _cache[customerId] = cached with { Epoch = db.Epoch };
@@ -237,7 +237,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
         }
 
         var command = db.Command("SELECT document FROM profiles WHERE customer_id = $id");
-        command.Parameters.AddWithValue("$id", customerId.Value);
+        command.Bind("$id", customerId.Value);
         if (command.ExecuteScalar() is not string json)
         {
             _cache.TryRemove(customerId, out _);
@@ -262,7 +262,7 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
             db =>
             {
                 var delete = db.Command("DELETE FROM events WHERE ts < $cutoff");
-                delete.Parameters.AddWithValue("$cutoff", cutoff.UtcTicks);
+                delete.Bind("$cutoff", cutoff.UtcTicks);
                 return delete.ExecuteNonQuery();
             },
             cancellationToken);
@@ -273,20 +273,22 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
         ArgumentNullException.ThrowIfNull(engagementEvent);
         var json = JsonSerializer.Serialize(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
         return database.RunAsync(
-            db =>
+            (engagementEvent, json),
+            static (db, a) =>
             {
+                var (engagementEvent, json) = a;
                 var insert = db.Command("INSERT INTO events (event_id, customer_id, ts, document) VALUES ($id, $customer, $ts, $doc) ON CONFLICT (event_id) DO NOTHING");
-                insert.Parameters.AddWithValue("$id", engagementEvent.EventId);
-                insert.Parameters.AddWithValue("$customer", engagementEvent.CustomerId.Value);
-                insert.Parameters.AddWithValue("$ts", engagementEvent.Timestamp.UtcTicks);
-                insert.Parameters.AddWithValue("$doc", json);
+                insert.Bind("$id", engagementEvent.EventId);
+                insert.Bind("$customer", engagementEvent.CustomerId.Value);
+                insert.Bind("$ts", engagementEvent.Timestamp.UtcTicks);
+                insert.Bind("$doc", json);
                 if (insert.ExecuteNonQuery() == 1)
                 {
                     return AppendOutcome.Appended;
                 }
 
                 var stored = db.Command("SELECT document FROM events WHERE event_id = $id");
-                stored.Parameters.AddWithValue("$id", engagementEvent.EventId);
+                stored.Bind("$id", engagementEvent.EventId);
                 return string.Equals(stored.ExecuteScalar() as string, json, StringComparison.Ordinal)
                     ? AppendOutcome.Duplicate
                     : throw new EventConflictException(engagementEvent.EventId);
@@ -298,7 +300,7 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
     public IAsyncEnumerable<EngagementEvent> ReadAsync(CustomerId customerId, DateTimeOffset? from = null, DateTimeOffset? to = null, CancellationToken cancellationToken = default)
         => Page(
             "SELECT ts, event_id, document FROM events WHERE customer_id = $customer AND ts >= $from AND ts < $to AND (ts > $afterTs OR (ts = $afterTs AND event_id > $afterId)) ORDER BY ts, event_id LIMIT 1000",
-            command => command.Parameters.AddWithValue("$customer", customerId.Value),
+            command => command.Bind("$customer", customerId.Value),
             from?.UtcTicks ?? long.MinValue,
             to?.UtcTicks ?? long.MaxValue,
             cancellationToken);
@@ -327,10 +329,10 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
                 {
                     var command = db.Command(sql);
                     bind(command);
-                    command.Parameters.AddWithValue("$from", from);
-                    command.Parameters.AddWithValue("$to", to);
-                    command.Parameters.AddWithValue("$afterTs", afterTs);
-                    command.Parameters.AddWithValue("$afterId", afterId);
+                    command.Bind("$from", from);
+                    command.Bind("$to", to);
+                    command.Bind("$afterTs", afterTs);
+                    command.Bind("$afterId", afterId);
                     var list = new List<(long Ts, string Id, EngagementEvent Event)>(1000);
                     using var reader = command.ExecuteReader();
                     while (reader.Read())
@@ -370,16 +372,16 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
             db =>
             {
                 var insert = db.Command("INSERT INTO consent_records (record_id, customer_id, document) VALUES ($id, $customer, $doc) ON CONFLICT (record_id) DO NOTHING");
-                insert.Parameters.AddWithValue("$id", record.RecordId);
-                insert.Parameters.AddWithValue("$customer", record.CustomerId.Value);
-                insert.Parameters.AddWithValue("$doc", json);
+                insert.Bind("$id", record.RecordId);
+                insert.Bind("$customer", record.CustomerId.Value);
+                insert.Bind("$doc", json);
                 if (insert.ExecuteNonQuery() == 1)
                 {
                     return AppendOutcome.Appended;
                 }
 
                 var stored = db.Command("SELECT document FROM consent_records WHERE record_id = $id");
-                stored.Parameters.AddWithValue("$id", record.RecordId);
+                stored.Bind("$id", record.RecordId);
                 return stored.ExecuteScalar() is string existing
                     && JsonSerializer.Deserialize(existing, EngagementJsonContext.Default.ConsentRecord) == record
                     ? AppendOutcome.Duplicate
@@ -394,7 +396,7 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
             db =>
             {
                 var command = db.Command("SELECT document FROM consent_records WHERE customer_id = $customer ORDER BY seq");
-                command.Parameters.AddWithValue("$customer", customerId.Value);
+                command.Bind("$customer", customerId.Value);
                 var list = new List<ConsentRecord>();
                 using var reader = command.ExecuteReader();
                 while (reader.Read())
@@ -425,11 +427,11 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             db =>
             {
                 var insert = db.Command("INSERT INTO dispatches (dispatch_id, customer_id, created, status, document) VALUES ($id, $customer, $created, $status, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
-                insert.Parameters.AddWithValue("$id", pending.DispatchId);
-                insert.Parameters.AddWithValue("$customer", pending.CustomerId.Value);
-                insert.Parameters.AddWithValue("$created", pending.CreatedAt.UtcTicks);
-                insert.Parameters.AddWithValue("$status", pending.Status.ToString());
-                insert.Parameters.AddWithValue("$doc", json);
+                insert.Bind("$id", pending.DispatchId);
+                insert.Bind("$customer", pending.CustomerId.Value);
+                insert.Bind("$created", pending.CreatedAt.UtcTicks);
+                insert.Bind("$status", pending.Status.ToString());
+                insert.Bind("$doc", json);
                 return insert.ExecuteNonQuery() == 1;
             },
             cancellationToken);
@@ -442,7 +444,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             db =>
             {
                 var read = db.Command("SELECT document FROM dispatches WHERE dispatch_id = $id");
-                read.Parameters.AddWithValue("$id", dispatchId);
+                read.Bind("$id", dispatchId);
                 if (read.ExecuteScalar() is not string json)
                 {
                     throw new EngagementValidationException("dispatchId", dispatchId, "no dispatch with this id was begun");
@@ -450,9 +452,9 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
                 var record = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.DispatchRecord)! with { Status = status, Attempts = attempts, Error = error, CompletedAt = completedAt };
                 var update = db.Command("UPDATE dispatches SET status = $status, document = $doc WHERE dispatch_id = $id");
-                update.Parameters.AddWithValue("$id", dispatchId);
-                update.Parameters.AddWithValue("$status", status.ToString());
-                update.Parameters.AddWithValue("$doc", JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
+                update.Bind("$id", dispatchId);
+                update.Bind("$status", status.ToString());
+                update.Bind("$doc", JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
                 return update.ExecuteNonQuery();
             },
             cancellationToken);
@@ -468,12 +470,12 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             db =>
             {
                 var update = db.Command("UPDATE dispatches SET created = $created, status = $status, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = $expected");
-                update.Parameters.AddWithValue("$id", record.DispatchId);
-                update.Parameters.AddWithValue("$customer", record.CustomerId.Value);
-                update.Parameters.AddWithValue("$created", record.CreatedAt.UtcTicks);
-                update.Parameters.AddWithValue("$status", record.Status.ToString());
-                update.Parameters.AddWithValue("$expected", expected.ToString());
-                update.Parameters.AddWithValue("$doc", json);
+                update.Bind("$id", record.DispatchId);
+                update.Bind("$customer", record.CustomerId.Value);
+                update.Bind("$created", record.CreatedAt.UtcTicks);
+                update.Bind("$status", record.Status.ToString());
+                update.Bind("$expected", expected.ToString());
+                update.Bind("$doc", json);
                 return update.ExecuteNonQuery() == 1;
             },
             cancellationToken);
@@ -485,8 +487,8 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             db =>
             {
                 var command = db.Command("SELECT document FROM dispatches WHERE customer_id = $customer AND created >= $since ORDER BY created, dispatch_id");
-                command.Parameters.AddWithValue("$customer", customerId.Value);
-                command.Parameters.AddWithValue("$since", since.UtcTicks);
+                command.Bind("$customer", customerId.Value);
+                command.Bind("$since", since.UtcTicks);
                 return ReadAll(command);
             },
             cancellationToken);
@@ -498,7 +500,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             db =>
             {
                 var command = db.Command("SELECT document FROM dispatches WHERE status = $status ORDER BY created, dispatch_id");
-                command.Parameters.AddWithValue("$status", status.ToString());
+                command.Bind("$status", status.ToString());
                 return ReadAll(command);
             },
             cancellationToken).ConfigureAwait(false);
@@ -544,11 +546,11 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
             {
                 _cache.TryRemove(suppression.IdentifierHash, out _);
                 var insert = db.Command("INSERT INTO suppressions (identifier_hash, reason, at, at_offset, source) VALUES ($hash, $reason, $at, $offset, $source) ON CONFLICT DO NOTHING");
-                insert.Parameters.AddWithValue("$hash", suppression.IdentifierHash);
-                insert.Parameters.AddWithValue("$reason", suppression.Reason.ToString());
-                insert.Parameters.AddWithValue("$at", suppression.At.UtcTicks);
-                insert.Parameters.AddWithValue("$offset", (int)suppression.At.Offset.TotalMinutes);
-                insert.Parameters.AddWithValue("$source", suppression.Source);
+                insert.Bind("$hash", suppression.IdentifierHash);
+                insert.Bind("$reason", suppression.Reason.ToString());
+                insert.Bind("$at", suppression.At.UtcTicks);
+                insert.Bind("$offset", (int)suppression.At.Offset.TotalMinutes);
+                insert.Bind("$source", suppression.Source);
                 return insert.ExecuteNonQuery();
             },
             cancellationToken);
@@ -557,16 +559,19 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default)
-        => database.RunAsync<IReadOnlyList<Suppression>>(
-            db =>
+        => database.RunAsync<(SqliteSuppressionStore Store, string Hash), IReadOnlyList<Suppression>>(
+            (this, identifierHash),
+            static (db, a) =>
             {
-                if (_cache.TryGetValue(identifierHash, out var cached) && db.IsCurrent(cached.Epoch))
+                var (store, identifierHash) = a;
+                var cache = store._cache;
+                if (cache.TryGetValue(identifierHash, out var cached) && db.IsCurrent(cached.Epoch))
                 {
                     return cached.Found;
                 }
 
                 var command = db.Command("SELECT reason, at, at_offset, source FROM suppressions WHERE identifier_hash = $hash ORDER BY at");
-                command.Parameters.AddWithValue("$hash", identifierHash);
+                command.Bind("$hash", identifierHash);
                 var list = new List<Suppression>();
                 using var reader = command.ExecuteReader();
                 while (reader.Read())
@@ -576,13 +581,13 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
                     list.Add(new Suppression(identifierHash, Enum.Parse<SuppressionReason>(reader.GetString(0)), at, reader.GetString(3)));
                 }
 
-                if (_cache.Count >= CacheLimit)
+                if (cache.Count >= CacheLimit)
                 {
-                    _cache.Clear();
+                    cache.Clear();
                 }
 
                 IReadOnlyList<Suppression> found = list.Count == 0 ? [] : list.AsReadOnly();
-                _cache[identifierHash] = (found, db.Epoch);
+                cache[identifierHash] = (found, db.Epoch);
                 return found;
             },
             cancellationToken);

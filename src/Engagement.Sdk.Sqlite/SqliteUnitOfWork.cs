@@ -15,8 +15,20 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
     {
         _database = database;
         Parent = parent;
-        Savepoint = "unit_" + depth.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Savepoint = depth < Names.Length ? Names[depth].Name : "unit_" + depth.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        (_begin, _release, _rollback) = depth < Names.Length ? (Names[depth].Begin, Names[depth].Release, Names[depth].Rollback) : ("SAVEPOINT " + Savepoint, "RELEASE " + Savepoint, "ROLLBACK TO " + Savepoint);
     }
+
+    // The statements of the usual nesting depths, made once (a batch nests one unit per event).
+    private static readonly (string Name, string Begin, string Release, string Rollback)[] Names = [.. Enumerable.Range(0, 8).Select(static depth =>
+    {
+        var name = "unit_" + depth.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return (name, "SAVEPOINT " + name, "RELEASE " + name, "ROLLBACK TO " + name);
+    })];
+
+    private readonly string _begin;
+    private readonly string _release;
+    private readonly string _rollback;
 
     internal SqliteUnitOfWork? Parent { get; }
 
@@ -41,7 +53,7 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
         else
         {
             await Parent.StartAsync(cancellationToken).ConfigureAwait(false);
-            _database.Execute("SAVEPOINT " + Savepoint);
+            _database.Execute(_begin);
         }
 
         IsStarted = true;
@@ -82,12 +94,12 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
         }
         else if (commit)
         {
-            _database.Execute("RELEASE " + Savepoint);
+            _database.Execute(_release);
         }
         else
         {
-            _database.RollbackTo(Savepoint);
-            _database.Execute("RELEASE " + Savepoint);
+            _database.RollbackTo(_rollback);
+            _database.Execute(_release);
         }
     }
 }
