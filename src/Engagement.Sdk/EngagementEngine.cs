@@ -195,14 +195,16 @@ public sealed class EngagementEngine : IEngagementEngine
         await using (unit.ConfigureAwait(false))
         {
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            await unit.LockAsync(CustomerLockKey(engagementEvent.CustomerId), cancellationToken).ConfigureAwait(false);
+            await LockCustomerAsync(unit, engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
             var result = await TrackLockedAsync(engagementEvent, unit, cancellationToken).ConfigureAwait(false);
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
         }
     }
 
-    private static string CustomerLockKey(CustomerId customerId) => "customer:" + customerId.Value;
+    // Units of work without transactions (the in-memory stores) lock nothing: no key is built for them.
+    private ValueTask LockCustomerAsync(IUnitOfWork unit, CustomerId customerId, CancellationToken cancellationToken)
+        => _transactions is NoTransactions ? ValueTask.CompletedTask : unit.LockAsync("customer:" + customerId.Value, cancellationToken);
 
     private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, IUnitOfWork unit, CancellationToken cancellationToken)
     {
@@ -262,17 +264,23 @@ public sealed class EngagementEngine : IEngagementEngine
             if (identity.CustomerId != engagementEvent.CustomerId)
             {
                 // The event belongs to another profile (a merge): its decisions and caps are that customer's.
-                await unit.LockAsync(CustomerLockKey(identity.CustomerId), cancellationToken).ConfigureAwait(false);
+                await LockCustomerAsync(unit, identity.CustomerId, cancellationToken).ConfigureAwait(false);
             }
 
             IReadOnlyCollection<Identifier> withheld = identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-            var transitions = ImmutableArray.CreateBuilder<StageTransition>(0); // most events move no stage
-            var profile = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, transitions, cancellationToken, identity.Profile).ConfigureAwait(false);
+            var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, cancellationToken, identity.Profile).ConfigureAwait(false);
 
-            var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && transitions.Count > 0);
+            var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && moved is not null);
             if (!trigger || engagementEvent is MessageEvent)
             {
-                return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), null, null) { Identity = identity };
+                // Most events move no stage: no builder is made for them.
+                return new TrackResult(engagementEvent, false, profile, moved is null ? [] : [.. moved], null, null) { Identity = identity };
+            }
+
+            var transitions = ImmutableArray.CreateBuilder<StageTransition>();
+            if (moved is not null)
+            {
+                transitions.AddRange(moved);
             }
 
             var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
@@ -344,7 +352,7 @@ public sealed class EngagementEngine : IEngagementEngine
         var unit = _transactions.Begin();
         await using var scope = unit.ConfigureAwait(false);
         await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-        await unit.LockAsync(CustomerLockKey(record.CustomerId), cancellationToken).ConfigureAwait(false);
+        await LockCustomerAsync(unit, record.CustomerId, cancellationToken).ConfigureAwait(false);
         var gate = LockFor(record.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -402,7 +410,8 @@ public sealed class EngagementEngine : IEngagementEngine
         => code is PermissionReasons.NoConsent or PermissionReasons.Withdrawn or PermissionReasons.Denied or PermissionReasons.Objected
             or PermissionReasons.PendingConfirmation or PermissionReasons.Expired or PermissionReasons.StoreUnavailable;
 
-    private async ValueTask<CustomerProfile> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken, CustomerProfile? known = null)
+    // Returns the saved profile and the stage transitions the event made (null when none, as for most events).
+    private async ValueTask<(CustomerProfile Saved, List<StageTransition>? Moved)> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, CancellationToken cancellationToken, CustomerProfile? known = null)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -426,11 +435,10 @@ public sealed class EngagementEngine : IEngagementEngine
                 var saved = await _profiles.SaveAsync(profile, cancellationToken).ConfigureAwait(false);
                 for (var t = 0; t < (moved?.Count ?? 0); t++)
                 {
-                    transitions.Add(moved![t]);
-                    Log.StageChanged(_logger, saved.Id.Value, moved[t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
+                    Log.StageChanged(_logger, saved.Id.Value, moved![t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
                 }
 
-                return saved;
+                return (saved, moved);
             }
             catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
             {
@@ -474,7 +482,7 @@ public sealed class EngagementEngine : IEngagementEngine
             var unit = _transactions.Begin();
             await using var scope = unit.ConfigureAwait(false);
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            await unit.LockAsync(CustomerLockKey(owner), cancellationToken).ConfigureAwait(false);
+            await LockCustomerAsync(unit, owner, cancellationToken).ConfigureAwait(false);
             var gate = LockFor(owner);
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
@@ -483,7 +491,7 @@ public sealed class EngagementEngine : IEngagementEngine
                 var profile = await _identity.GetAsync(owner, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(owner);
                 if (profile.Id != owner)
                 {
-                    await unit.LockAsync(CustomerLockKey(profile.Id), cancellationToken).ConfigureAwait(false);
+                    await LockCustomerAsync(unit, profile.Id, cancellationToken).ConfigureAwait(false);
                 }
 
                 var contest = await ContendAsync(profile, owner, null, null, ImmutableArray.CreateBuilder<StageTransition>(), cancellationToken).ConfigureAwait(false);
@@ -744,9 +752,18 @@ public sealed class EngagementEngine : IEngagementEngine
             DispatchId = dispatchId,
             ActionId = action.Id,
         };
-        return await _events.AppendAsync(sent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended
-            ? await ApplyAndSaveAsync(sent, profile.Id, [], transitions, cancellationToken).ConfigureAwait(false)
-            : profile;
+        if (await _events.AppendAsync(sent, cancellationToken).ConfigureAwait(false) != AppendOutcome.Appended)
+        {
+            return profile;
+        }
+
+        var (saved, moved) = await ApplyAndSaveAsync(sent, profile.Id, [], cancellationToken).ConfigureAwait(false);
+        if (moved is not null)
+        {
+            transitions.AddRange(moved);
+        }
+
+        return saved;
     }
 
     private SemaphoreSlim LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];
