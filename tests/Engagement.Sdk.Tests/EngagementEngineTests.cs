@@ -112,6 +112,39 @@ public sealed class EngagementEngineTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task TrackAsync_EventThatMovesAStage_ReportsTheTransitionAndDecides()
+    {
+        // product_viewed is not a decision trigger: only a stage change makes a decision.
+        var first = await Engine.TrackAsync(new ProductViewed { EventId = "v1", CustomerId = Ann, Timestamp = Start, ProductId = "p" });
+        var second = await Engine.TrackAsync(new ProductViewed { EventId = "v2", CustomerId = Ann, Timestamp = Start.AddMinutes(1), ProductId = "p" });
+        var identified = await Engine.TrackAsync(new ProductViewed { EventId = "v3", CustomerId = Ann, Timestamp = Start.AddMinutes(2), ProductId = "p", Identifiers = [AnnEmail] });
+
+        first.Transitions.Should().ContainSingle().Which.Should().Match<Engagement.Sdk.Journeys.StageTransition>(t => t.FromStageId == null && t.ToStageId == "attraction");
+        first.Decision.Should().NotBeNull();
+        second.Transitions.Should().BeEmpty();
+        second.Decision.Should().BeNull();
+        identified.Transitions.Should().ContainSingle().Which.Should().Match<Engagement.Sdk.Journeys.StageTransition>(t => t.FromStageId == "attraction" && t.ToStageId == "relationship");
+        identified.Decision.Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task TrackAsync_StageChangeWithoutDecisions_StillReportsTheTransition()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_clock);
+        services.AddEngagement(o => o.DecideOnStageChange = false);
+        await using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+
+        var first = await engine.TrackAsync(new ProductViewed { EventId = "v1", CustomerId = Ann, Timestamp = Start, ProductId = "p" });
+        var second = await engine.TrackAsync(new ProductViewed { EventId = "v2", CustomerId = Ann, Timestamp = Start.AddMinutes(1), ProductId = "p" });
+
+        first.Transitions.Should().ContainSingle().Which.ToStageId.Should().Be("attraction");
+        first.Decision.Should().BeNull();
+        second.Transitions.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task TrackAsync_PurchaseInAnotherCurrency_IsRejected()
     {
         var act = async () => await Engine.TrackAsync(new Purchased { EventId = "o", CustomerId = Ann, Timestamp = Start, OrderId = "1", Lines = [new OrderLine("boots", 1, Money.Of(10m, "USD"))] });
