@@ -26,9 +26,20 @@ internal sealed class StrictDateTimeOffsetConverter : JsonConverter<DateTimeOffs
         return value;
     }
 
-    // The round-trip format holds only digits, '-', ':', '.', 'T' and '+', so it is written unescaped ("+02:00", not "\u002B02:00").
+    // The round-trip format holds only digits, '-', ':', '.', 'T' and '+', so it is written unescaped ("+02:00", not
+    // "\u002B02:00"), formatted straight into UTF-8 on the stack: profile and event documents hold several instants each.
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
-        => writer.WriteRawValue("\"" + value.ToString("O", CultureInfo.InvariantCulture) + "\"");
+    {
+        Span<byte> quoted = stackalloc byte[64];
+        quoted[0] = (byte)'"';
+        if (!value.TryFormat(quoted[1..], out var written, "O", CultureInfo.InvariantCulture))
+        {
+            throw new JsonException($"The instant {value.UtcTicks} ticks could not be formatted.");
+        }
+
+        quoted[written + 1] = (byte)'"';
+        writer.WriteRawValue(quoted[..(written + 2)], skipInputValidation: true);
+    }
 
     private static bool HasExplicitOffset(string text)
     {

@@ -26,6 +26,21 @@ public sealed class EventJsonBoundaryTests
         json.Should().Contain("\"timestamp\":\"2026-01-01T10:00:00.0000000+02:00\"");
     }
 
+    [Theory]
+    [InlineData(2026, 1, 1, 10, 0, 0, 1234567, -570, "2026-01-01T10:00:00.1234567-09:30")]
+    [InlineData(9999, 12, 31, 23, 59, 59, 9999999, 840, "9999-12-31T23:59:59.9999999+14:00")]
+    [InlineData(1, 1, 1, 0, 0, 0, 0, 0, "0001-01-01T00:00:00.0000000+00:00")]
+    public void Serialize_Instant_WritesTheRoundTripFormatWithItsOffset(int year, int month, int day, int hour, int minute, int second, int ticks, int offsetMinutes, string expected)
+    {
+        var at = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.FromMinutes(offsetMinutes)).AddTicks(ticks);
+        var view = new ProductViewed { EventId = "e1", CustomerId = new CustomerId("c1"), Timestamp = at, ProductId = "sku-1" };
+
+        var json = Encoding.UTF8.GetString(EventJson.Serialize(view));
+
+        json.Should().Contain($"\"timestamp\":\"{expected}\"");
+        EventJson.Deserialize(Encoding.UTF8.GetBytes(json)).Timestamp.Should().Be(at).And.Subject!.Value.Offset.Should().Be(at.Offset);
+    }
+
     [Fact]
     public void Deserialize_TypeAfterOtherProperties_IsAccepted()
     {
