@@ -208,12 +208,11 @@ public sealed class EngagementEngine : IEngagementEngine
 
     private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, IUnitOfWork unit, CancellationToken cancellationToken)
     {
-
         var gate = LockFor(engagementEvent.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (await CustomerErasure.IsErasedAsync(_suppressions, _tombstones.HashOf(engagementEvent.CustomerId), cancellationToken).ConfigureAwait(false))
+            if (await _tombstones.IsErasedAsync(engagementEvent.CustomerId, _suppressions, cancellationToken).ConfigureAwait(false))
             {
                 return new TrackResult(engagementEvent, false, null, [], null, null) { IsErasedSubject = true };
             }

@@ -173,7 +173,9 @@ public sealed class CustomerErasure
 /// The tombstone hashes of recently seen customer ids: every tracked event checks its customer's tombstone, and a SHA-256
 /// through the platform's cryptography costs about a microsecond, most of an event's budget. Two-way set-associative (an
 /// id may sit in either slot of the pair its hash code picks; a new id takes the first and moves the first's id to the
-/// second), so it is bounded, needs no lock and keeps the customers of current sessions.
+/// second), so it is bounded, needs no lock and keeps the customers of current sessions. With a store that counts its
+/// additions (<see cref="ICountedSuppressions"/>), an entry also remembers the count at which its customer was found not
+/// erased, and the store is not asked again until the count moves.
 /// </summary>
 internal sealed class TombstoneHashCache
 {
@@ -194,30 +196,75 @@ internal sealed class TombstoneHashCache
     /// <summary>The tombstone hash of <paramref name="customerId"/>: <see cref="CustomerErasure.TombstoneHash"/>, remembered.</summary>
     /// <param name="customerId">The customer.</param>
     /// <returns>The hash.</returns>
-    public string HashOf(CustomerId customerId)
+    public string HashOf(CustomerId customerId) => EntryFor(customerId).Hash;
+
+    /// <summary>Whether <paramref name="customerId"/> was erased (has a tombstone in <paramref name="suppressions"/>).</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="suppressions">The suppression store.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns><see langword="true"/> for an erased customer.</returns>
+    public ValueTask<bool> IsErasedAsync(CustomerId customerId, ISuppressionStore suppressions, CancellationToken cancellationToken)
+    {
+        var entry = EntryFor(customerId);
+        if (suppressions is not ICountedSuppressions counted)
+        {
+            return CustomerErasure.IsErasedAsync(suppressions, entry.Hash, cancellationToken);
+        }
+
+        // The count is read before the look-up: an addition made after it moves the count, and the memo no longer holds.
+        var additions = counted.Additions;
+        if (Volatile.Read(ref entry.ClearAt) == additions)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        var found = suppressions.FindAsync(entry.Hash, cancellationToken);
+        if (!found.IsCompletedSuccessfully)
+        {
+            return CustomerErasure.IsErasedAsync(suppressions, entry.Hash, cancellationToken);
+        }
+
+        var erased = found.Result.Count > 0;
+        if (!erased)
+        {
+            Volatile.Write(ref entry.ClearAt, additions);
+        }
+
+        return new ValueTask<bool>(erased);
+    }
+
+    private Entry EntryFor(CustomerId customerId)
     {
         var value = customerId.Value;
         var first = string.GetHashCode(value, StringComparison.Ordinal) & (_slots.Length - 2);
         var recent = Volatile.Read(ref _slots[first]);
         if (recent is not null && string.Equals(recent.CustomerId, value, StringComparison.Ordinal))
         {
-            return recent.Hash;
+            return recent;
         }
 
         if (Volatile.Read(ref _slots[first + 1]) is { } older && string.Equals(older.CustomerId, value, StringComparison.Ordinal))
         {
-            return older.Hash;
+            return older;
         }
 
-        var hash = CustomerErasure.TombstoneHash(customerId);
+        var entry = new Entry(value, CustomerErasure.TombstoneHash(customerId));
         if (recent is not null)
         {
             Volatile.Write(ref _slots[first + 1], recent);
         }
 
-        Volatile.Write(ref _slots[first], new Entry(value, hash));
-        return hash;
+        Volatile.Write(ref _slots[first], entry);
+        return entry;
     }
 
-    private sealed record Entry(string CustomerId, string Hash);
+    private sealed class Entry(string customerId, string hash)
+    {
+        public string CustomerId { get; } = customerId;
+
+        public string Hash { get; } = hash;
+
+        // The suppression store's addition count at which the customer was last found not erased; -1 for never.
+        public long ClearAt = -1;
+    }
 }

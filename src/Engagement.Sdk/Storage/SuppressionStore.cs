@@ -19,10 +19,23 @@ public interface ISuppressionStore
     ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// A suppression store that counts its additions, so that a caller which found nothing for a hash can trust that answer
+/// for as long as the count has not moved (the engine's check of each event's customer against erasure tombstones).
+/// </summary>
+internal interface ICountedSuppressions
+{
+    /// <summary>How many additions have been made; it moves only after an addition can be found.</summary>
+    long Additions { get; }
+}
+
 /// <summary>An in-memory <see cref="ISuppressionStore"/>: thread-safe.</summary>
-public sealed class InMemorySuppressionStore : ISuppressionStore
+public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppressions
 {
     private readonly ConcurrentDictionary<string, List<Suppression>> _byHash = new(StringComparer.Ordinal);
+    private long _additions;
+
+    long ICountedSuppressions.Additions => Volatile.Read(ref _additions);
 
     /// <inheritdoc />
     public ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
@@ -39,6 +52,8 @@ public sealed class InMemorySuppressionStore : ISuppressionStore
             }
         }
 
+        // After the suppression is in place: a reader that saw the old count looked before it and must look again.
+        Interlocked.Increment(ref _additions);
         return ValueTask.CompletedTask;
     }
 

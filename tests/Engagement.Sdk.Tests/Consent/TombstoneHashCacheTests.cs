@@ -1,5 +1,6 @@
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
 
 namespace Engagement.Sdk.Tests.Consent;
 
@@ -54,4 +55,77 @@ public sealed class TombstoneHashCacheTests
 
         act.Should().Throw<ArgumentOutOfRangeException>().WithParameterName("slots");
     }
+    [Fact]
+    public async Task IsErased_AfterTheTombstoneIsAdded_IsSeenAtOnce()
+    {
+        var cache = new TombstoneHashCache(16);
+        var store = new InMemorySuppressionStore();
+        var ann = new CustomerId("ann");
+        (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
+        (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse("the memo of a customer not erased");
+
+        await store.AddAsync(Tombstone(ann));
+
+        (await cache.IsErasedAsync(ann, store, default)).Should().BeTrue("an addition to the store ends every memo");
+        (await cache.IsErasedAsync(new CustomerId("bob"), store, default)).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task IsErased_CountedStoreUnchanged_IsAskedOncePerCustomer()
+    {
+        var cache = new TombstoneHashCache(16);
+        var store = new CountedStore();
+        var ann = new CustomerId("ann");
+
+        for (var i = 0; i < 5; i++)
+        {
+            (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
+        }
+
+        store.Finds.Should().Be(1);
+        await store.AddAsync(Tombstone(new CustomerId("someone-else")));
+        (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
+        store.Finds.Should().Be(2, "the count moved, so the store is asked again");
+    }
+
+    [Fact]
+    public async Task IsErased_StoreWithoutACount_IsAskedEveryTime()
+    {
+        var cache = new TombstoneHashCache(16);
+        var store = new CountingStore();
+
+        for (var i = 0; i < 3; i++)
+        {
+            (await cache.IsErasedAsync(new CustomerId("ann"), store, default)).Should().BeFalse();
+        }
+
+        store.Finds.Should().Be(3);
+    }
+
+    private static Suppression Tombstone(CustomerId customer)
+        => new(IdentifierHashing.Hash(CustomerErasure.Tombstone(customer)), SuppressionReason.Erasure, DateTimeOffset.UnixEpoch, "test");
+
+    // Counts the look-ups; CountedStore also offers the count of additions.
+    private class CountingStore : ISuppressionStore
+    {
+        private readonly InMemorySuppressionStore _inner = new();
+
+        public int Finds { get; private set; }
+
+        public long Additions { get; private set; }
+
+        public async ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
+        {
+            await _inner.AddAsync(suppression, cancellationToken);
+            Additions++;
+        }
+
+        public ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default)
+        {
+            Finds++;
+            return _inner.FindAsync(identifierHash, cancellationToken);
+        }
+    }
+
+    private sealed class CountedStore : CountingStore, ICountedSuppressions;
 }
