@@ -15,16 +15,17 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
     {
         _database = database;
         Parent = parent;
-        Savepoint = depth < Names.Length ? Names[depth].Name : "unit_" + depth.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        (_begin, _release, _rollback) = depth < Names.Length ? (Names[depth].Begin, Names[depth].Release, Names[depth].Rollback) : ("SAVEPOINT " + Savepoint, "RELEASE " + Savepoint, "ROLLBACK TO " + Savepoint);
+        (Savepoint, _begin, _release, _rollback) = depth < Usual.Length ? Usual[depth] : Statements(depth);
     }
 
     // The statements of the usual nesting depths, made once (a batch nests one unit per event).
-    private static readonly (string Name, string Begin, string Release, string Rollback)[] Names = [.. Enumerable.Range(0, 8).Select(static depth =>
+    private static readonly (string Name, string Begin, string Release, string Rollback)[] Usual = [.. Enumerable.Range(0, 8).Select(Statements)];
+
+    private static (string Name, string Begin, string Release, string Rollback) Statements(int depth)
     {
         var name = "unit_" + depth.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return (name, "SAVEPOINT " + name, "RELEASE " + name, "ROLLBACK TO " + name);
-    })];
+    }
 
     private readonly string _begin;
     private readonly string _release;
