@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Data;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Engagement.Sdk.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -65,6 +68,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     private int _epoch;
     private long _dataVersion = -1;
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
+    private readonly ArrayBufferWriter<byte> _document = new(4096);
+    private Utf8JsonWriter? _documentWriter;
     private readonly SqliteConnection _connection;
     private SqliteTransaction? _transaction;
     private readonly int _walAutoCheckpointPages;
@@ -134,18 +140,29 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     /// <param name="cancellationToken">Cancels waiting for the connection.</param>
     /// <returns>The work's result.</returns>
     internal ValueTask<T> RunInTransactionAsync<T>(Func<SqliteDatabase, T> work, CancellationToken cancellationToken)
+        => RunInTransactionAsync(work, static (db, w) => w(db), cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> on <paramref name="state"/> inside one transaction: all of it is written, or none.</summary>
+    /// <typeparam name="TState">The state's type.</typeparam>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <param name="state">The work's arguments.</param>
+    /// <param name="work">The work.</param>
+    /// <param name="cancellationToken">Cancels waiting for the connection.</param>
+    /// <returns>The work's result.</returns>
+    internal ValueTask<T> RunInTransactionAsync<TState, T>(TState state, Func<SqliteDatabase, TState, T> work, CancellationToken cancellationToken)
         // Inside a unit of work the unit's transaction holds the operation: an operation that fails either wrote nothing
         // (a version or id conflict is detected before any write) or fails its unit, which is then rolled back.
         => Current is not null
-            ? RunAsync(work, cancellationToken)
+            ? RunAsync(state, work, cancellationToken)
             : RunAsync(
-            db =>
+            (State: state, Work: work),
+            static (db, a) =>
             {
                 using var transaction = db._connection.BeginTransaction(IsolationLevel.Serializable);
                 db._transaction = transaction;
                 try
                 {
-                    var result = work(db);
+                    var result = a.Work(db, a.State);
                     transaction.Commit();
                     return result;
                 }
@@ -316,10 +333,42 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
         }
     }
 
-    internal void Execute(string sql)
+    internal void Execute(string sql) => Statement(sql).Execute();
+
+    /// <summary>
+    /// A statement for <paramref name="sql"/> prepared on the connection's handle, reused across calls: for the statements
+    /// every tracked event runs. Only while the connection is held (inside <see cref="RunAsync{T}"/> or a unit of work).
+    /// </summary>
+    /// <param name="sql">The SQL text, with positional parameters (<c>?1</c>).</param>
+    /// <returns>The statement.</returns>
+    internal SqliteStatement Statement(string sql)
     {
-        var command = Command(sql);
-        command.ExecuteNonQuery();
+        if (!_statements.TryGetValue(sql, out var statement))
+        {
+            statement = new SqliteStatement(_connection.Handle!, sql);
+            _statements[sql] = statement;
+        }
+
+        return statement;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="value"/> as JSON into this database's reused buffer and returns the UTF-8 text, valid until the
+    /// next call: the same bytes as serializing to a string, without the string and its UTF-8 copy. Only while the connection
+    /// is held.
+    /// </summary>
+    /// <typeparam name="T">The document type.</typeparam>
+    /// <param name="value">The document.</param>
+    /// <param name="type">Its source-generated contract.</param>
+    /// <returns>The document's UTF-8 JSON.</returns>
+    internal ReadOnlySpan<byte> Utf8Document<T>(T value, JsonTypeInfo<T> type)
+    {
+        _document.ResetWrittenCount();
+        var writer = _documentWriter ??= new Utf8JsonWriter(_document, new JsonWriterOptions { Encoder = type.Options.Encoder, Indented = type.Options.WriteIndented });
+        writer.Reset(_document);
+        JsonSerializer.Serialize(writer, value, type);
+        writer.Flush();
+        return _document.WrittenSpan;
     }
 
     /// <summary>Deletes one customer's rows from a table (erasure).</summary>
@@ -403,6 +452,13 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
         }
 
         _commands.Clear();
+        foreach (var statement in _statements.Values)
+        {
+            statement.Dispose();
+        }
+
+        _statements.Clear();
+        _documentWriter?.Dispose();
         _connection.Dispose();
         _gate.Dispose();
     }

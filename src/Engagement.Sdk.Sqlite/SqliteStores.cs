@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
@@ -57,28 +58,17 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
     {
         ArgumentNullException.ThrowIfNull(profile);
         var saved = profile with { Version = profile.Version + 1 };
-        var json = JsonSerializer.Serialize(saved, EngagementJsonContext.Default.CustomerProfile);
         return database.RunInTransactionAsync(
-            db =>
+            (Store: this, Profile: profile, Saved: saved),
+            static (db, a) =>
             {
-                int changed;
-                if (profile.Version == 0)
-                {
-                    var insert = db.Command("INSERT INTO profiles (customer_id, version, document) VALUES ($id, 1, $doc) ON CONFLICT (customer_id) DO NOTHING");
-                    insert.Bind("$id", profile.Id.Value);
-                    insert.Bind("$doc", json);
-                    changed = insert.ExecuteNonQuery();
-                }
-                else
-                {
-                    var update = db.Command("UPDATE profiles SET version = $next, document = $doc WHERE customer_id = $id AND version = $expected");
-                    update.Bind("$id", profile.Id.Value);
-                    update.Bind("$next", saved.Version);
-                    update.Bind("$expected", profile.Version);
-                    update.Bind("$doc", json);
-                    changed = update.ExecuteNonQuery();
-                }
-
+                var (store, profile, saved) = a;
+                var json = db.Utf8Document(saved, EngagementJsonContext.Default.CustomerProfile);
+                var changed = profile.Version == 0
+                    ? db.Statement("INSERT INTO profiles (customer_id, version, document) VALUES (?1, 1, ?2) ON CONFLICT (customer_id) DO NOTHING")
+                        .Text(1, profile.Id.Value).Utf8(2, json).Execute()
+                    : db.Statement("UPDATE profiles SET version = ?2, document = ?3 WHERE customer_id = ?1 AND version = ?4")
+                        .Text(1, profile.Id.Value).Integer(2, saved.Version).Utf8(3, json).Integer(4, profile.Version).Execute();
                 if (changed == 0)
                 {
                     var current = db.Command("SELECT version FROM profiles WHERE customer_id = $id");
@@ -89,10 +79,10 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                 // When this store wrote the stored version itself (its cache entry is that state, nothing rolled back since), saw
                 // the profile own every one of its identifiers in the index, and the identifiers did not change, the index is
                 // already right: an owned identifier is only released by its owner.
-                if (profile.Version > 0 && _cache.TryGetValue(profile.Id, out var previous) && previous.Indexed && previous.Rollbacks == db.Rollbacks
+                if (profile.Version > 0 && store._cache.TryGetValue(profile.Id, out var previous) && previous.Indexed && previous.Rollbacks == db.Rollbacks
                     && previous.Profile.Version == profile.Version && SameIdentifiers(previous.Profile, saved))
                 {
-                    Remember(db, saved, indexed: true);
+                    store.Remember(db, saved, indexed: true);
                     return saved;
                 }
 
@@ -112,7 +102,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
 
                 var owned = db.Command("SELECT COUNT(*) FROM identifiers WHERE customer_id = $id");
                 owned.Bind("$id", saved.Id.Value);
-                Remember(db, saved, indexed: owned.ExecuteScalar() is long count && count == saved.Identifiers.Length);
+                store.Remember(db, saved, indexed: owned.ExecuteScalar() is long count && count == saved.Identifiers.Length);
                 return saved;
             },
             cancellationToken);
@@ -271,25 +261,22 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
-        var json = JsonSerializer.Serialize(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
         return database.RunAsync(
-            (engagementEvent, json),
-            static (db, a) =>
+            engagementEvent,
+            static (db, engagementEvent) =>
             {
-                var (engagementEvent, json) = a;
-                var insert = db.Command("INSERT INTO events (event_id, customer_id, ts, document) VALUES ($id, $customer, $ts, $doc) ON CONFLICT (event_id) DO NOTHING");
-                insert.Bind("$id", engagementEvent.EventId);
-                insert.Bind("$customer", engagementEvent.CustomerId.Value);
-                insert.Bind("$ts", engagementEvent.Timestamp.UtcTicks);
-                insert.Bind("$doc", json);
-                if (insert.ExecuteNonQuery() == 1)
+                var json = db.Utf8Document(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
+                var inserted = db.Statement("INSERT INTO events (event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (event_id) DO NOTHING")
+                    .Text(1, engagementEvent.EventId).Text(2, engagementEvent.CustomerId.Value).Integer(3, engagementEvent.Timestamp.UtcTicks).Utf8(4, json)
+                    .Execute();
+                if (inserted == 1)
                 {
                     return AppendOutcome.Appended;
                 }
 
                 var stored = db.Command("SELECT document FROM events WHERE event_id = $id");
                 stored.Bind("$id", engagementEvent.EventId);
-                return string.Equals(stored.ExecuteScalar() as string, json, StringComparison.Ordinal)
+                return string.Equals(stored.ExecuteScalar() as string, Encoding.UTF8.GetString(json), StringComparison.Ordinal)
                     ? AppendOutcome.Duplicate
                     : throw new EventConflictException(engagementEvent.EventId);
             },
