@@ -22,7 +22,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
     // the stored version matches and nothing was rolled back since (a rolled-back write could have left an entry whose
     // version another process then wrote differently). Indexed: this store saw every identifier of that version owned by
     // the profile in the identifier index.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<CustomerId, (CustomerProfile Profile, int Rollbacks, int Epoch, bool Indexed)> _cache = new();
+    private readonly BoundedCache<CustomerId, (CustomerProfile Profile, int Rollbacks, int Epoch, bool Indexed)> _cache = new(CacheLimit);
 
     /// <inheritdoc />
     public ValueTask<CustomerProfile?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
@@ -30,12 +30,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
 
     private void Remember(SqliteDatabase db, CustomerProfile profile, bool indexed = false)
     {
-        if (_cache.Count >= CacheLimit)
-        {
-            _cache.Clear();
-        }
-
-        _cache[profile.Id] = (profile, db.Rollbacks, db.Epoch, indexed);
+        _cache.Set(profile.Id, (profile, db.Rollbacks, db.Epoch, indexed));
     }
 
     /// <inheritdoc />
@@ -198,7 +193,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
         => database.RunInTransactionAsync(
             db =>
             {
-                _cache.TryRemove(customerId, out _);
+                _cache.Remove(customerId);
                 var identifiers = db.Command("DELETE FROM identifiers WHERE customer_id = $id");
                 identifiers.Bind("$id", customerId.Value);
                 identifiers.ExecuteNonQuery();
@@ -221,7 +216,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             version.Bind("$id", customerId.Value);
             if (version.ExecuteScalar() is long stored && stored == cached.Profile.Version)
             {
-                _cache[customerId] = cached with { Epoch = db.Epoch };
+                _cache.Set(customerId, cached with { Epoch = db.Epoch });
                 return cached.Profile;
             }
         }
@@ -230,7 +225,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
         command.Bind("$id", customerId.Value);
         if (command.ExecuteScalar() is not string json)
         {
-            _cache.TryRemove(customerId, out _);
+            _cache.Remove(customerId);
             return null;
         }
 
@@ -522,7 +517,7 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
 
     // What each looked-up hash had, with the database's epoch at the time: every tracked event looks up its customer's
     // tombstone, and inside a unit of work an entry of the current epoch is what the table holds (see SqliteDatabase.IsCurrent).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (IReadOnlyList<Suppression> Found, int Epoch)> _cache = new(StringComparer.Ordinal);
+    private readonly BoundedCache<string, (IReadOnlyList<Suppression> Found, int Epoch)> _cache = new(CacheLimit, StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
@@ -531,7 +526,7 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
         var done = database.RunAsync(
             db =>
             {
-                _cache.TryRemove(suppression.IdentifierHash, out _);
+                _cache.Remove(suppression.IdentifierHash);
                 var insert = db.Command("INSERT INTO suppressions (identifier_hash, reason, at, at_offset, source) VALUES ($hash, $reason, $at, $offset, $source) ON CONFLICT DO NOTHING");
                 insert.Bind("$hash", suppression.IdentifierHash);
                 insert.Bind("$reason", suppression.Reason.ToString());
@@ -568,13 +563,8 @@ public sealed class SqliteSuppressionStore(SqliteDatabase database) : ISuppressi
                     list.Add(new Suppression(identifierHash, Enum.Parse<SuppressionReason>(reader.GetString(0)), at, reader.GetString(3)));
                 }
 
-                if (cache.Count >= CacheLimit)
-                {
-                    cache.Clear();
-                }
-
                 IReadOnlyList<Suppression> found = list.Count == 0 ? [] : list.AsReadOnly();
-                cache[identifierHash] = (found, db.Epoch);
+                cache.Set(identifierHash, (found, db.Epoch));
                 return found;
             },
             cancellationToken);
