@@ -14,6 +14,10 @@ internal static class CatalogueStrings
 
     private static readonly ConcurrentDictionary<string, string> Pool = new(StringComparer.Ordinal);
 
+    // Strings added so far (at least the pool's size): asking the concurrent dictionary for its count would take all of its
+    // locks on every miss, and once the pool is full every new id is a miss.
+    private static int _added;
+
     /// <summary>The shared instance equal to <paramref name="value"/>.</summary>
     /// <param name="value">A catalogue string.</param>
     /// <returns>The shared instance, or <paramref name="value"/> itself when the pool is full.</returns>
@@ -24,6 +28,17 @@ internal static class CatalogueStrings
             return shared;
         }
 
-        return Pool.Count < Capacity ? Pool.GetOrAdd(value, value) : value;
+        if (Volatile.Read(ref _added) >= Capacity)
+        {
+            return value;
+        }
+
+        shared = Pool.GetOrAdd(value, value);
+        if (ReferenceEquals(shared, value))
+        {
+            Interlocked.Increment(ref _added);
+        }
+
+        return shared;
     }
 }
