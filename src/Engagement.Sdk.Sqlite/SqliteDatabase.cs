@@ -2,6 +2,8 @@ using System.Buffers;
 using System.Data;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Serialization;
 using Engagement.Sdk.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
@@ -363,12 +365,30 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     /// <returns>The document's UTF-8 JSON.</returns>
     internal ReadOnlySpan<byte> Utf8Document<T>(T value, JsonTypeInfo<T> type)
     {
-        _document.ResetWrittenCount();
-        var writer = _documentWriter ??= new Utf8JsonWriter(_document, new JsonWriterOptions { Encoder = type.Options.Encoder, Indented = type.Options.WriteIndented });
-        writer.Reset(_document);
+        var writer = DocumentWriter();
         JsonSerializer.Serialize(writer, value, type);
         writer.Flush();
         return _document.WrittenSpan;
+    }
+
+    /// <summary>As <see cref="Utf8Document{T}"/> for a profile, written by <see cref="ProfileJson"/> (the same bytes, faster).</summary>
+    /// <param name="profile">The profile.</param>
+    /// <returns>The profile's UTF-8 JSON.</returns>
+    internal ReadOnlySpan<byte> Utf8Profile(CustomerProfile profile)
+    {
+        var writer = DocumentWriter();
+        ProfileJson.Write(writer, profile);
+        writer.Flush();
+        return _document.WrittenSpan;
+    }
+
+    // The context's options write with the default encoder, unindented: the writer's defaults.
+    private Utf8JsonWriter DocumentWriter()
+    {
+        _document.ResetWrittenCount();
+        var writer = _documentWriter ??= new Utf8JsonWriter(_document, new JsonWriterOptions { SkipValidation = true });
+        writer.Reset(_document);
+        return writer;
     }
 
     /// <summary>Deletes one customer's rows from a table (erasure).</summary>

@@ -58,7 +58,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             static (db, a) =>
             {
                 var (store, profile, saved) = a;
-                var json = db.Utf8Document(saved, EngagementJsonContext.Default.CustomerProfile);
+                var json = db.Utf8Profile(saved);
                 var changed = profile.Version == 0
                     ? db.Statement("INSERT INTO profiles (customer_id, version, document) VALUES (?1, 1, ?2) ON CONFLICT (customer_id) DO NOTHING")
                         .Text(1, profile.Id.Value).Utf8(2, json).Execute()
