@@ -148,7 +148,8 @@ public sealed class CustomerErasure
     /// <param name="suppressions">The suppression list.</param>
     /// <param name="customerId">The customer.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns><see langword="true"/> when a tombstone exists.</returns>
+    /// <returns><see langword="true"/> when a tombstone exists: a suppression of the customer's tombstone hash with
+    /// <see cref="SuppressionReason.Erasure"/> (what <see cref="EraseAsync"/> adds).</returns>
     public static ValueTask<bool> IsErasedAsync(ISuppressionStore suppressions, CustomerId customerId, CancellationToken cancellationToken = default)
         => IsErasedAsync(suppressions, TombstoneHash(customerId), cancellationToken);
 
@@ -156,7 +157,21 @@ public sealed class CustomerErasure
     internal static async ValueTask<bool> IsErasedAsync(ISuppressionStore suppressions, string tombstoneHash, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(suppressions);
-        return (await suppressions.FindAsync(tombstoneHash, cancellationToken).ConfigureAwait(false)).Count > 0;
+        return IsErasure(await suppressions.FindAsync(tombstoneHash, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Whether the suppressions of a tombstone hash include an erasure (only an erasure makes a customer erased).</summary>
+    internal static bool IsErasure(IReadOnlyList<Suppression> suppressions)
+    {
+        for (var i = 0; i < suppressions.Count; i++)
+        {
+            if (suppressions[i].Reason == SuppressionReason.Erasure)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The hash of a customer's tombstone in the suppression list.</summary>
@@ -174,8 +189,9 @@ public sealed class CustomerErasure
 /// through the platform's cryptography costs about a microsecond, most of an event's budget. Two-way set-associative (an
 /// id may sit in either slot of the pair its hash code picks; a new id takes the first and moves the first's id to the
 /// second), so it is bounded, needs no lock and keeps the customers of current sessions. With a store that counts its
-/// additions (<see cref="ICountedSuppressions"/>), an entry also remembers the count at which its customer was found not
-/// erased, and the store is not asked again until the count moves.
+/// erasures (<see cref="ICountedSuppressions"/>), nothing is hashed or asked while the store holds no erasure, and an entry
+/// remembers the count at which its customer was found not erased, so the store is not asked again until another erasure
+/// (not a bounce or an opt-out) moves the count.
 /// </summary>
 internal sealed class TombstoneHashCache
 {
@@ -205,15 +221,21 @@ internal sealed class TombstoneHashCache
     /// <returns><see langword="true"/> for an erased customer.</returns>
     public ValueTask<bool> IsErasedAsync(CustomerId customerId, ISuppressionStore suppressions, CancellationToken cancellationToken)
     {
-        var entry = EntryFor(customerId);
         if (suppressions is not ICountedSuppressions counted)
         {
-            return CustomerErasure.IsErasedAsync(suppressions, entry.Hash, cancellationToken);
+            return CustomerErasure.IsErasedAsync(suppressions, EntryFor(customerId).Hash, cancellationToken);
         }
 
-        // The count is read before the look-up: an addition made after it moves the count, and the memo no longer holds.
-        var additions = counted.Additions;
-        if (Volatile.Read(ref entry.ClearAt) == additions)
+        // The count is read before the look-up: an erasure added after it moves the count, and the memo no longer holds.
+        // Until the store holds an erasure, no customer is erased and nothing need be looked up or remembered.
+        var erasures = counted.Erasures;
+        if (erasures == 0)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        var entry = EntryFor(customerId);
+        if (Volatile.Read(ref entry.ClearAt) == erasures)
         {
             return new ValueTask<bool>(false);
         }
@@ -224,10 +246,10 @@ internal sealed class TombstoneHashCache
             return CustomerErasure.IsErasedAsync(suppressions, entry.Hash, cancellationToken);
         }
 
-        var erased = found.Result.Count > 0;
+        var erased = CustomerErasure.IsErasure(found.Result);
         if (!erased)
         {
-            Volatile.Write(ref entry.ClearAt, additions);
+            Volatile.Write(ref entry.ClearAt, erasures);
         }
 
         return new ValueTask<bool>(erased);
@@ -264,7 +286,7 @@ internal sealed class TombstoneHashCache
 
         public string Hash { get; } = hash;
 
-        // The suppression store's addition count at which the customer was last found not erased; -1 for never.
+        // The suppression store's erasure count at which the customer was last found not erased; -1 for never.
         public long ClearAt = -1;
     }
 }

@@ -20,22 +20,23 @@ public interface ISuppressionStore
 }
 
 /// <summary>
-/// A suppression store that counts its additions, so that a caller which found nothing for a hash can trust that answer
-/// for as long as the count has not moved (the engine's check of each event's customer against erasure tombstones).
+/// A suppression store that counts its erasures (additions with <see cref="SuppressionReason.Erasure"/>), so that a caller
+/// which found no erasure for a hash can trust that answer for as long as the count has not moved (the engine's check of
+/// each event's customer against erasure tombstones), and need not look at all while the count is zero.
 /// </summary>
 internal interface ICountedSuppressions
 {
-    /// <summary>How many additions have been made; it moves only after an addition can be found.</summary>
-    long Additions { get; }
+    /// <summary>How many erasure suppressions have been added; it moves only after the addition can be found.</summary>
+    long Erasures { get; }
 }
 
 /// <summary>An in-memory <see cref="ISuppressionStore"/>: thread-safe.</summary>
 public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppressions
 {
     private readonly ConcurrentDictionary<string, List<Suppression>> _byHash = new(StringComparer.Ordinal);
-    private long _additions;
+    private long _erasures;
 
-    long ICountedSuppressions.Additions => Volatile.Read(ref _additions);
+    long ICountedSuppressions.Erasures => Volatile.Read(ref _erasures);
 
     /// <inheritdoc />
     public ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
@@ -53,7 +54,11 @@ public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppre
         }
 
         // After the suppression is in place: a reader that saw the old count looked before it and must look again.
-        Interlocked.Increment(ref _additions);
+        if (suppression.Reason == SuppressionReason.Erasure)
+        {
+            Interlocked.Increment(ref _erasures);
+        }
+
         return ValueTask.CompletedTask;
     }
 

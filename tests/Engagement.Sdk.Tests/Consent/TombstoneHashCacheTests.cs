@@ -66,7 +66,7 @@ public sealed class TombstoneHashCacheTests
 
         await store.AddAsync(Tombstone(ann));
 
-        (await cache.IsErasedAsync(ann, store, default)).Should().BeTrue("an addition to the store ends every memo");
+        (await cache.IsErasedAsync(ann, store, default)).Should().BeTrue("an erasure added to the store ends every memo");
         (await cache.IsErasedAsync(new CustomerId("bob"), store, default)).Should().BeFalse();
     }
 
@@ -82,10 +82,50 @@ public sealed class TombstoneHashCacheTests
             (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
         }
 
-        store.Finds.Should().Be(1);
+        store.Finds.Should().Be(0, "the store holds no erasure, so no customer is erased");
+        await store.AddAsync(Tombstone(new CustomerId("someone-else")));
+        for (var i = 0; i < 5; i++)
+        {
+            (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
+        }
+
+        store.Finds.Should().Be(1, "the count moved, so the store is asked again, once");
+    }
+
+    [Fact]
+    public async Task IsErased_BouncesAndOptOuts_DoNotEndTheMemo()
+    {
+        var cache = new TombstoneHashCache(16);
+        var store = new CountedStore();
+        var ann = new CustomerId("ann");
         await store.AddAsync(Tombstone(new CustomerId("someone-else")));
         (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
-        store.Finds.Should().Be(2, "the count moved, so the store is asked again");
+
+        await store.AddAsync(new Suppression(IdentifierHashing.Hash(Identifier.Email("ann@example.com")), SuppressionReason.HardBounce, DateTimeOffset.UnixEpoch, "esp"));
+        await store.AddAsync(new Suppression(IdentifierHashing.Hash(Identifier.Phone("+447700900123")), SuppressionReason.Keyword, DateTimeOffset.UnixEpoch, "sms"));
+        (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
+
+        store.Finds.Should().Be(1, "only an erasure can make a customer erased");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task IsErased_ASuppressionOfTheTombstoneHashThatIsNoErasure_IsNotAnErasure(bool counted)
+    {
+        var cache = new TombstoneHashCache(16);
+        ISuppressionStore store = counted ? new CountedStore() : new CountingStore();
+        var ann = new CustomerId("ann");
+        var hash = IdentifierHashing.Hash(CustomerErasure.Tombstone(ann));
+        await store.AddAsync(Tombstone(new CustomerId("someone-else")));
+
+        await store.AddAsync(new Suppression(hash, SuppressionReason.Complaint, DateTimeOffset.UnixEpoch, "test"));
+
+        (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
+        (await CustomerErasure.IsErasedAsync(store, ann)).Should().BeFalse();
+        await store.AddAsync(Tombstone(ann));
+        (await cache.IsErasedAsync(ann, store, default)).Should().BeTrue();
+        (await CustomerErasure.IsErasedAsync(store, ann)).Should().BeTrue();
     }
 
     [Fact]
@@ -105,19 +145,19 @@ public sealed class TombstoneHashCacheTests
     private static Suppression Tombstone(CustomerId customer)
         => new(IdentifierHashing.Hash(CustomerErasure.Tombstone(customer)), SuppressionReason.Erasure, DateTimeOffset.UnixEpoch, "test");
 
-    // Counts the look-ups; CountedStore also offers the count of additions.
+    // Counts the look-ups; CountedStore also offers the count of erasures.
     private class CountingStore : ISuppressionStore
     {
         private readonly InMemorySuppressionStore _inner = new();
 
         public int Finds { get; private set; }
 
-        public long Additions { get; private set; }
+        public long Erasures { get; private set; }
 
         public async ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
         {
             await _inner.AddAsync(suppression, cancellationToken);
-            Additions++;
+            Erasures += suppression.Reason == SuppressionReason.Erasure ? 1 : 0;
         }
 
         public ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default)
