@@ -6,6 +6,12 @@ internal static class Text
     /// <summary>Whether <paramref name="value"/> holds a surrogate that is not part of a valid pair.</summary>
     public static bool HasLoneSurrogate(string value)
     {
+        // Most text holds no surrogate at all: one vectorised scan answers for it.
+        if (!value.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF'))
+        {
+            return false;
+        }
+
         for (var i = 0; i < value.Length; i++)
         {
             var c = value[i];
@@ -55,6 +61,12 @@ internal static class Text
     /// <summary>Validates free text: no control characters other than tab, CR and LF, and valid UTF-16.</summary>
     public static string RequireCleanText(string field, string value)
     {
+        // Printable ASCII (most ids and names) has neither control characters nor surrogates: one vectorised scan clears it.
+        if (!value.AsSpan().ContainsAnyExceptInRange(' ', '~'))
+        {
+            return value;
+        }
+
         foreach (var c in value)
         {
             if (char.IsControl(c) && c is not ('\t' or '\r' or '\n'))
