@@ -10,6 +10,7 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -110,7 +111,7 @@ public interface IEngagementEngine
 public sealed class EngagementEngine : IEngagementEngine
 {
     private const int MaxSaveAttempts = 5;
-    private readonly SemaphoreSlim[] _locks = CreateLocks(64);
+    private readonly AsyncGate[] _locks = CreateLocks(64);
     private readonly TombstoneHashCache _tombstones = new(16_384); // about 3 MB when full
     private readonly IProfileStore _profiles;
     private readonly IEventStore _events;
@@ -765,14 +766,14 @@ public sealed class EngagementEngine : IEngagementEngine
         return saved;
     }
 
-    private SemaphoreSlim LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];
+    private AsyncGate LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];
 
-    private static SemaphoreSlim[] CreateLocks(int count)
+    private static AsyncGate[] CreateLocks(int count)
     {
-        var locks = new SemaphoreSlim[count];
+        var locks = new AsyncGate[count];
         for (var i = 0; i < count; i++)
         {
-            locks[i] = new SemaphoreSlim(1, 1);
+            locks[i] = new AsyncGate();
         }
 
         return locks;
