@@ -185,7 +185,9 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <inheritdoc />
     public async ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {
-        _validator.Validate(engagementEvent);
+        // One reading of the clock an event: the validation's "not in the future" and the journeys' "now".
+        var now = _time.GetUtcNow();
+        _validator.Validate(engagementEvent, now);
         RequireShopCurrency(engagementEvent);
         using var activity = EngagementTelemetry.Source.StartActivity("engagement.track");
         activity?.SetTag("event.type", engagementEvent.TypeName);
@@ -197,7 +199,7 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
             await LockCustomerAsync(unit, engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
-            var result = await TrackLockedAsync(engagementEvent, unit, cancellationToken).ConfigureAwait(false);
+            var result = await TrackLockedAsync(engagementEvent, unit, now, cancellationToken).ConfigureAwait(false);
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return result;
         }
@@ -207,7 +209,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private ValueTask LockCustomerAsync(IUnitOfWork unit, CustomerId customerId, CancellationToken cancellationToken)
         => _transactions is NoTransactions ? ValueTask.CompletedTask : unit.LockAsync("customer:" + customerId.Value, cancellationToken);
 
-    private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, IUnitOfWork unit, CancellationToken cancellationToken)
+    private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, IUnitOfWork unit, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var gate = LockFor(engagementEvent.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -268,7 +270,7 @@ public sealed class EngagementEngine : IEngagementEngine
             }
 
             IReadOnlyCollection<Identifier> withheld = identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-            var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, cancellationToken, identity.Profile).ConfigureAwait(false);
+            var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, now, identity.Profile, cancellationToken).ConfigureAwait(false);
 
             var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && moved is not null);
             if (!trigger || engagementEvent is MessageEvent)
@@ -410,40 +412,102 @@ public sealed class EngagementEngine : IEngagementEngine
         => code is PermissionReasons.NoConsent or PermissionReasons.Withdrawn or PermissionReasons.Denied or PermissionReasons.Objected
             or PermissionReasons.PendingConfirmation or PermissionReasons.Expired or PermissionReasons.StoreUnavailable;
 
-    // Returns the saved profile and the stage transitions the event made (null when none, as for most events).
-    private async ValueTask<(CustomerProfile Saved, List<StageTransition>? Moved)> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, CancellationToken cancellationToken, CustomerProfile? known = null)
+    // Returns the saved profile and the stage transitions the event made (null when none, as for most events). The first
+    // attempt runs without an asynchronous state machine when the store answers at once (in memory, or from a cache).
+    private ValueTask<(CustomerProfile Saved, List<StageTransition>? Moved)> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, CustomerProfile? known, CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        if (known is null || known.Id != target)
         {
-            // The profile identity resolution just read, then (after a conflict) a fresh read that follows any merge made meanwhile.
-            var stored = (attempt == 1 && known is not null && known.Id == target ? known : await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false)) ?? CustomerProfile.New(target);
-            var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld);
-            List<StageTransition>? moved = null;
-            var journeys = _options.Journeys;
-            var now = _time.GetUtcNow();
-            for (var j = 0; j < journeys.Count; j++)
+            return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 1, cancellationToken);
+        }
+
+        var (profile, moved) = Apply(known, engagementEvent, withheld, now);
+        ValueTask<CustomerProfile> save;
+        try
+        {
+            save = _profiles.SaveAsync(profile, cancellationToken);
+        }
+        catch (ConcurrencyConflictException)
+        {
+            Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, 1);
+            return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 2, cancellationToken);
+        }
+
+        if (!save.IsCompletedSuccessfully)
+        {
+            return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, (save, moved), 1, cancellationToken);
+        }
+
+        var saved = save.Result;
+        LogStageChanges(saved, moved);
+        return new ValueTask<(CustomerProfile, List<StageTransition>?)>((saved, moved));
+    }
+
+    // From attempt `first` on: a save already under way for it is awaited, later attempts re-read the profile (following any
+    // merge made meanwhile) and apply the event again.
+    private async ValueTask<(CustomerProfile Saved, List<StageTransition>? Moved)> ApplyAndSaveSlowAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, (ValueTask<CustomerProfile> Save, List<StageTransition>? Moved)? pending, int first, CancellationToken cancellationToken)
+    {
+        for (var attempt = first; ; attempt++)
+        {
+            ValueTask<CustomerProfile> save;
+            List<StageTransition>? moved;
+            if (pending is { } underway)
             {
-                profile = JourneyEvaluator.Evaluate(journeys[j], profile, engagementEvent, now, out var transition);
-                if (transition is not null)
+                (save, moved) = underway;
+                pending = null;
+            }
+            else
+            {
+                var stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
+                (var profile, moved) = Apply(stored, engagementEvent, withheld, now);
+                save = default;
+                try
                 {
-                    (moved ??= []).Add(transition);
+                    save = _profiles.SaveAsync(profile, cancellationToken);
+                }
+                catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
+                {
+                    Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, attempt);
+                    continue;
                 }
             }
 
             try
             {
-                var saved = await _profiles.SaveAsync(profile, cancellationToken).ConfigureAwait(false);
-                for (var t = 0; t < (moved?.Count ?? 0); t++)
-                {
-                    Log.StageChanged(_logger, saved.Id.Value, moved![t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
-                }
-
+                var saved = await save.ConfigureAwait(false);
+                LogStageChanges(saved, moved);
                 return (saved, moved);
             }
             catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
             {
                 Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, attempt);
             }
+        }
+    }
+
+    // The event applied to the profile, and the journeys evaluated after it.
+    private (CustomerProfile Profile, List<StageTransition>? Moved) Apply(CustomerProfile stored, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now)
+    {
+        var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld);
+        List<StageTransition>? moved = null;
+        var journeys = _options.Journeys;
+        for (var j = 0; j < journeys.Count; j++)
+        {
+            profile = JourneyEvaluator.Evaluate(journeys[j], profile, engagementEvent, now, out var transition);
+            if (transition is not null)
+            {
+                (moved ??= []).Add(transition);
+            }
+        }
+
+        return (profile, moved);
+    }
+
+    private void LogStageChanges(CustomerProfile saved, List<StageTransition>? moved)
+    {
+        for (var t = 0; t < (moved?.Count ?? 0); t++)
+        {
+            Log.StageChanged(_logger, saved.Id.Value, moved![t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
         }
     }
 
@@ -757,7 +821,7 @@ public sealed class EngagementEngine : IEngagementEngine
             return profile;
         }
 
-        var (saved, moved) = await ApplyAndSaveAsync(sent, profile.Id, [], cancellationToken).ConfigureAwait(false);
+        var (saved, moved) = await ApplyAndSaveAsync(sent, profile.Id, [], _time.GetUtcNow(), null, cancellationToken).ConfigureAwait(false);
         if (moved is not null)
         {
             transitions.AddRange(moved);

@@ -98,14 +98,51 @@ public sealed class IdentityResolver
     /// <param name="identifiers">The identifiers it carries.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The profile the event belongs to, the merges performed, and the identifiers that were not stitched.</returns>
-    public async ValueTask<IdentityResolution> ResolveAsync(CustomerId customerId, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken = default)
+    public ValueTask<IdentityResolution> ResolveAsync(CustomerId customerId, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
-        var (target, profile) = await FollowAsync(customerId, cancellationToken).ConfigureAwait(false);
-        if (identifiers.IsDefaultOrEmpty)
+        // The usual case, without an asynchronous state machine: the store answers at once, and the event brings no
+        // identifier that could stitch (none, or only ones the profile holds already).
+        var follow = FollowAsync(customerId, cancellationToken);
+        if (!follow.IsCompletedSuccessfully)
         {
-            return new IdentityResolution(target, [], []) { Profile = profile };
+            return ResolveAfterAsync(follow, identifiers, cancellationToken);
         }
 
+        var (target, profile) = follow.Result;
+        return NothingToStitch(profile, identifiers)
+            ? new ValueTask<IdentityResolution>(new IdentityResolution(target, [], []) { Profile = profile })
+            : StitchAsync(target, profile, identifiers, cancellationToken);
+    }
+
+    private async ValueTask<IdentityResolution> ResolveAfterAsync(ValueTask<(CustomerId Id, CustomerProfile? Profile)> follow, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken)
+    {
+        var (target, profile) = await follow.ConfigureAwait(false);
+        return NothingToStitch(profile, identifiers)
+            ? new IdentityResolution(target, [], []) { Profile = profile }
+            : await StitchAsync(target, profile, identifiers, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Whether no identifier can stitch: each is held by the profile already or is of a kind that does not merge on match.
+    private bool NothingToStitch(CustomerProfile? profile, ImmutableArray<Identifier> identifiers)
+    {
+        if (identifiers.IsDefaultOrEmpty)
+        {
+            return true;
+        }
+
+        foreach (var identifier in identifiers)
+        {
+            if (_rules.RuleFor(identifier.Kind).MergeOnMatch && (profile is null || !profile.Identifiers.Contains(identifier)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private async ValueTask<IdentityResolution> StitchAsync(CustomerId target, CustomerProfile? profile, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken)
+    {
         ImmutableArray<ProfileMerge>.Builder? merges = null; // made only when needed: most events merge nothing
         ImmutableArray<IdentityConflict>.Builder? conflicts = null;
         foreach (var identifier in identifiers)
@@ -269,12 +306,29 @@ public sealed class IdentityResolver
         }
     }
 
-    private async ValueTask<(CustomerId Id, CustomerProfile? Profile)> FollowAsync(CustomerId customerId, CancellationToken cancellationToken)
+    // The usual case, a profile that is no redirect read at once, needs no asynchronous state machine.
+    private ValueTask<(CustomerId Id, CustomerProfile? Profile)> FollowAsync(CustomerId customerId, CancellationToken cancellationToken)
+    {
+        var read = _profiles.GetAsync(customerId, cancellationToken);
+        if (!read.IsCompletedSuccessfully)
+        {
+            return FollowFromAsync(customerId, read, cancellationToken);
+        }
+
+        var profile = read.Result;
+        return profile?.MergedInto is null
+            ? new ValueTask<(CustomerId, CustomerProfile?)>((customerId, profile))
+            : FollowFromAsync(customerId, new ValueTask<CustomerProfile?>(profile), cancellationToken);
+    }
+
+    // Follows redirects from the read of the first id (under way or done).
+    private async ValueTask<(CustomerId Id, CustomerProfile? Profile)> FollowFromAsync(CustomerId customerId, ValueTask<CustomerProfile?> first, CancellationToken cancellationToken)
     {
         var id = customerId;
+        var read = first;
         for (var hop = 0; hop < MaxRedirects; hop++)
         {
-            var profile = await _profiles.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var profile = await read.ConfigureAwait(false);
             if (profile?.MergedInto is not { } redirect)
             {
                 return (id, profile);
@@ -282,6 +336,7 @@ public sealed class IdentityResolver
 
             await CompleteAsync(profile, redirect, null, MergeReason.Requested, [], cancellationToken).ConfigureAwait(false);
             id = redirect.SurvivorId;
+            read = _profiles.GetAsync(id, cancellationToken);
         }
 
         throw new EngagementValidationException("customerId", customerId.Value, $"more than {MaxRedirects} merges chain from this id; the merge history is inconsistent");

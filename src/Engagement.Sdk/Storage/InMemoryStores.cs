@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
@@ -48,13 +49,20 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
         var saved = profile with { Version = profile.Version + 1 };
         lock (_lock)
         {
-            var exists = _profiles.TryGetValue(profile.Id, out var current);
+            // One look-up finds the entry and, for a new customer, adds it (taken out again if the save is refused).
+            ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_profiles, profile.Id, out var exists);
+            var current = entry;
             if (exists ? current!.Version != profile.Version : profile.Version != 0)
             {
+                if (!exists)
+                {
+                    _profiles.Remove(profile.Id);
+                }
+
                 throw new ConcurrencyConflictException(profile.Id, profile.Version, exists ? current!.Version : 0);
             }
 
-            _profiles[profile.Id] = saved;
+            entry = saved;
             if (current is not null && current.Identifiers != saved.Identifiers)
             {
                 // Identifiers the profile no longer holds (after a merge or an unmerge) are released.
