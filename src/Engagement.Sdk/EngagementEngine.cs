@@ -183,25 +183,48 @@ public sealed class EngagementEngine : IEngagementEngine
     }
 
     /// <inheritdoc />
-    public async ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
+    public ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {
         // One reading of the clock an event: the validation's "not in the future" and the journeys' "now".
         var now = _time.GetUtcNow();
-        _validator.Validate(engagementEvent, now);
-        RequireShopCurrency(engagementEvent);
-        using var activity = EngagementTelemetry.Source.StartActivity("engagement.track");
-        activity?.SetTag("event.type", engagementEvent.TypeName);
-
-        // One unit of work per event: the event, its effect on the profile and the dispatch log are written together.
-        // The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks never cross.
-        var unit = _transactions.Begin();
-        await using (unit.ConfigureAwait(false))
+        try
         {
-            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            await LockCustomerAsync(unit, engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
-            var result = await TrackLockedAsync(engagementEvent, unit, now, cancellationToken).ConfigureAwait(false);
-            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            return result;
+            _validator.Validate(engagementEvent, now);
+            RequireShopCurrency(engagementEvent);
+        }
+        catch (Exception ex)
+        {
+            // Whatever the checks throw is reported through the returned task, as every failure of an asynchronous method is.
+            return ValueTask.FromException<TrackResult>(ex);
+        }
+
+        var activity = EngagementTelemetry.Source.StartActivity("engagement.track");
+        if (activity is null && _transactions is NoTransactions)
+        {
+            // Nothing to trace and no unit of work to open (the in-memory stores): the locked part is the whole of it.
+            return TrackLockedAsync(engagementEvent, NoTransactions.Instance, now, cancellationToken);
+        }
+
+        return TrackInUnitAsync(engagementEvent, now, activity, cancellationToken);
+    }
+
+    private async ValueTask<TrackResult> TrackInUnitAsync(EngagementEvent engagementEvent, DateTimeOffset now, Activity? activity, CancellationToken cancellationToken)
+    {
+        using (activity)
+        {
+            activity?.SetTag("event.type", engagementEvent.TypeName);
+
+            // One unit of work per event: the event, its effect on the profile and the dispatch log are written together.
+            // The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks never cross.
+            var unit = _transactions.Begin();
+            await using (unit.ConfigureAwait(false))
+            {
+                await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+                await LockCustomerAsync(unit, engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
+                var result = await TrackLockedAsync(engagementEvent, unit, now, cancellationToken).ConfigureAwait(false);
+                await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                return result;
+            }
         }
     }
 
