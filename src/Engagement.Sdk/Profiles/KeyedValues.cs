@@ -109,7 +109,18 @@ public readonly struct KeyedValues<TValue> : IReadOnlyDictionary<string, TValue>
     public KeyedValues<TValue> SetItem(string key, TValue value)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var at = IndexOf(key);
+        return SetFound(IndexOf(key), key, value);
+    }
+
+    /// <summary>Where <paramref name="key"/> is: its index, or the complement of the index it would be inserted at.</summary>
+    internal int Find(string key) => IndexOf(key);
+
+    /// <summary>The value at an index <see cref="Find"/> returned.</summary>
+    internal TValue ValueAt(int index) => _entries![index].Value;
+
+    /// <summary>As <see cref="SetItem"/>, with the key already found (<paramref name="at"/> from <see cref="Find"/>).</summary>
+    internal KeyedValues<TValue> SetFound(int at, string key, TValue value)
+    {
         var entries = Entries;
         if (at >= 0)
         {

@@ -105,15 +105,15 @@ public static class ProfileUpdater
                 LastSeen = last,
                 LastChannel = lastChannel,
                 ProductViews = b.ProductViews + 1,
-                ItemsViewed = b.ItemsViewed.Add(CatalogueStrings.Share(view.ProductId)),
-                CategoryViews = view.Category is null ? b.CategoryViews : Increment(b.CategoryViews, CatalogueStrings.Share(view.Category)),
+                ItemsViewed = Add(b.ItemsViewed, view.ProductId),
+                CategoryViews = view.Category is null ? b.CategoryViews : Increment(b.CategoryViews, view.Category),
             },
             AddedToCart cart => b with
             {
                 FirstSeen = first,
                 LastSeen = last,
                 LastChannel = lastChannel,
-                ItemsInCart = b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b.ItemsInCart : b.ItemsInCart.Add(CatalogueStrings.Share(cart.ProductId)),
+                ItemsInCart = b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b.ItemsInCart : Add(b.ItemsInCart, cart.ProductId),
             },
             Purchased order => ApplyPurchase(b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel }, order),
             Refunded refund => b with
@@ -171,5 +171,13 @@ public static class ProfileUpdater
         where TKey : notnull
         => counts.SetItem(key, counts.TryGetValue(key, out var n) ? n + 1 : 1);
 
-    private static KeyedValues<int> Increment(KeyedValues<int> counts, string key) => counts.SetItem(key, counts.GetValueOrDefault(key, 0) + 1);
+    // A key already counted keeps its stored string: only a new one is shared through the catalogue pool.
+    private static KeyedValues<int> Increment(KeyedValues<int> counts, string key)
+    {
+        var at = counts.Find(key);
+        return at >= 0 ? counts.SetFound(at, key, counts.ValueAt(at) + 1) : counts.SetFound(at, CatalogueStrings.Share(key), 1);
+    }
+
+    // An item already in the set costs one search; only a new one is shared through the catalogue pool.
+    private static KeySet Add(KeySet set, string item) => set.Contains(item) ? set : set.Add(CatalogueStrings.Share(item));
 }
