@@ -176,7 +176,37 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
     /// <inheritdoc/>
     public override string ToString() => "[" + string.Join(", ", _items ?? []) + "]";
 
-    private int IndexOf(string item) => _items is null ? ~0 : Array.BinarySearch(_items, item, StringComparer.Ordinal);
+    // A binary search in ordinal order, written out: the framework's generic one calls its comparer through an interface.
+    private int IndexOf(string item)
+    {
+        var items = _items;
+        if (items is null)
+        {
+            return ~0;
+        }
+
+        int low = 0, high = items.Length - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) >> 1);
+            var order = string.CompareOrdinal(items[middle], item);
+            if (order == 0)
+            {
+                return middle;
+            }
+
+            if (order < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return ~low;
+    }
 }
 
 /// <summary>Reads and writes a <see cref="KeySet"/> as a JSON array of strings.</summary>

@@ -124,7 +124,9 @@ public readonly struct KeyedValues<TValue> : IReadOnlyDictionary<string, TValue>
         var entries = Entries;
         if (at >= 0)
         {
-            var replaced = (KeyValuePair<string, TValue>[])entries.Clone();
+            // A new array and a copy, not Clone(): cloning takes the runtime's slow allocation path.
+            var replaced = new KeyValuePair<string, TValue>[entries.Length];
+            entries.CopyTo(replaced);
             replaced[at] = new(entries[at].Key, value);
             return new KeyedValues<TValue>(replaced);
         }
