@@ -32,6 +32,8 @@ public sealed record DispatchSummary(string ActionId, Channel Channel, DispatchR
 /// <param name="Dispatch">The dispatch of the chosen action, when one was sent.</param>
 public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, CustomerProfile? Profile, ImmutableArray<StageTransition> Transitions, Decision? Decision, DispatchSummary? Dispatch)
 {
+    private readonly IdentityResolution? _identity;
+
     /// <summary>Whether the event was ignored because its customer was erased (a late or replayed event never recreates them).</summary>
     public bool IsErasedSubject { get; init; }
 
@@ -39,7 +41,15 @@ public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, Custom
     /// How identity resolution routed the event: the profile it was applied to, the merges it caused and the identifiers it
     /// presented that belong to another person (not added). <see langword="null"/> for duplicates and erased subjects.
     /// </summary>
-    public IdentityResolution? Identity { get; init; }
+    public IdentityResolution? Identity
+    {
+        // When resolution merged and withheld nothing, the resolution is made only if asked for.
+        get => _identity ?? (IsRouted && Profile is { } profile ? new IdentityResolution(profile.Id, [], []) : null);
+        init => _identity = value;
+    }
+
+    // Whether identity resolution routed the event (it was applied), so that Identity can be made when not stored.
+    internal bool IsRouted { get; init; }
 
     /// <summary>
     /// Messages contact policy held back, released, rescheduled or cancelled while the event was handled: due held messages
@@ -280,26 +290,28 @@ public sealed class EngagementEngine : IEngagementEngine
                 await SuppressBouncedAsync(bounce, cancellationToken).ConfigureAwait(false);
             }
 
-            var identity = await _identity.ResolveAsync(engagementEvent.CustomerId, engagementEvent.Identifiers, cancellationToken).ConfigureAwait(false);
-            foreach (var merge in identity.Merges)
+            // Most events stitch nothing: then no resolution object is made (the result makes one if asked for it).
+            var route = await _identity.RouteAsync(engagementEvent.CustomerId, engagementEvent.Identifiers, cancellationToken).ConfigureAwait(false);
+            var identity = route.Resolution;
+            foreach (var merge in identity?.Merges ?? [])
             {
                 Log.Merged(_logger, merge.MergedId.Value, merge.SurvivorId.Value, merge.MatchedOn?.Kind.Name);
             }
 
-            if (identity.CustomerId != engagementEvent.CustomerId)
+            if (route.CustomerId != engagementEvent.CustomerId)
             {
                 // The event belongs to another profile (a merge): its decisions and caps are that customer's.
-                await LockCustomerAsync(unit, identity.CustomerId, cancellationToken).ConfigureAwait(false);
+                await LockCustomerAsync(unit, route.CustomerId, cancellationToken).ConfigureAwait(false);
             }
 
-            IReadOnlyCollection<Identifier> withheld = identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-            var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, identity.CustomerId, withheld, now, identity.Profile, cancellationToken).ConfigureAwait(false);
+            IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
+            var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
 
             var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && moved is not null);
             if (!trigger || engagementEvent is MessageEvent)
             {
                 // Most events move no stage: no builder is made for them.
-                return new TrackResult(engagementEvent, false, profile, moved is null ? [] : [.. moved], null, null) { Identity = identity };
+                return new TrackResult(engagementEvent, false, profile, moved is null ? [] : [.. moved], null, null) { Identity = identity, IsRouted = true };
             }
 
             var transitions = ImmutableArray.CreateBuilder<StageTransition>();
@@ -310,7 +322,7 @@ public sealed class EngagementEngine : IEngagementEngine
 
             var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
             var contest = await ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, transitions, cancellationToken).ConfigureAwait(false);
-            return new TrackResult(engagementEvent, false, contest.Profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, HeldMessages = contest.Held };
+            return new TrackResult(engagementEvent, false, contest.Profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
         }
         finally
         {

@@ -54,6 +54,27 @@ public sealed class EngineStorePathTests
         (await inner.GetAsync(ann))!.Should().BeSameAs(result.Profile);
     }
 
+    [Fact]
+    public async Task TrackAsync_EventThatStitchesNothing_ReportsWhereItWentAndADuplicateReportsNothing()
+    {
+        await using var provider = Build(new InMemoryProfileStore());
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var ann = new CustomerId("ann");
+        var cookie = Identifier.Anonymous("cookie-ann");
+        await engine.TrackAsync(View("v1", ann, 0) with { Identifiers = [cookie] });
+
+        var again = await engine.TrackAsync(View("v2", ann, 1) with { Identifiers = [cookie] });
+        var duplicate = await engine.TrackAsync(View("v2", ann, 1) with { Identifiers = [cookie] });
+
+        again.Identity.Should().NotBeNull();
+        again.Identity!.CustomerId.Should().Be(ann);
+        again.Identity.Merges.Should().BeEmpty();
+        again.Identity.Conflicts.Should().BeEmpty();
+        again.Identity.Should().Be(again.Identity, "asked twice, the same resolution");
+        duplicate.IsDuplicate.Should().BeTrue();
+        duplicate.Identity.Should().BeNull("a duplicate is not routed");
+    }
+
     private static async Task<Dictionary<string, string>> RunAsync(Func<IProfileStore, IProfileStore> wrap)
     {
         var inner = new InMemoryProfileStore();

@@ -25,6 +25,16 @@ public sealed record IdentityResolution(CustomerId CustomerId, ImmutableArray<Pr
     internal CustomerProfile? Profile { get; init; }
 }
 
+/// <summary>Where an event belongs, as the engine needs it: the resolution itself only when identifiers were stitched or withheld.</summary>
+/// <param name="CustomerId">The profile it belongs to.</param>
+/// <param name="Profile">That profile as read during resolution (<see langword="null"/> for a new customer).</param>
+/// <param name="Resolution">The full resolution, or <see langword="null"/> when nothing was merged or withheld.</param>
+internal readonly record struct Routing(CustomerId CustomerId, CustomerProfile? Profile, IdentityResolution? Resolution)
+{
+    /// <summary>The resolution, made for the usual case in which none was needed.</summary>
+    public IdentityResolution ToResolution() => Resolution ?? new IdentityResolution(CustomerId, [], []) { Profile = Profile };
+}
+
 /// <summary>The outcome of undoing a merge.</summary>
 /// <param name="Survivor">The surviving profile as restored.</param>
 /// <param name="Restored">The merged profile, restored to a profile of its own.</param>
@@ -100,25 +110,36 @@ public sealed class IdentityResolver
     /// <returns>The profile the event belongs to, the merges performed, and the identifiers that were not stitched.</returns>
     public ValueTask<IdentityResolution> ResolveAsync(CustomerId customerId, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
-        // The usual case, without an asynchronous state machine: the store answers at once, and the event brings no
-        // identifier that could stitch (none, or only ones the profile holds already).
+        var route = RouteAsync(customerId, identifiers, cancellationToken);
+        return route.IsCompletedSuccessfully ? new ValueTask<IdentityResolution>(route.Result.ToResolution()) : ResolveAfterAsync(route);
+
+        static async ValueTask<IdentityResolution> ResolveAfterAsync(ValueTask<Routing> route) => (await route.ConfigureAwait(false)).ToResolution();
+    }
+
+    /// <summary>
+    /// As <see cref="ResolveAsync"/>, for the engine: the usual case, where the store answers at once and the event brings no
+    /// identifier that could stitch (none, or only ones the profile holds already), needs neither an asynchronous state
+    /// machine nor a resolution object.
+    /// </summary>
+    internal ValueTask<Routing> RouteAsync(CustomerId customerId, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken)
+    {
         var follow = FollowAsync(customerId, cancellationToken);
         if (!follow.IsCompletedSuccessfully)
         {
-            return ResolveAfterAsync(follow, identifiers, cancellationToken);
+            return RouteAfterAsync(follow, identifiers, cancellationToken);
         }
 
         var (target, profile) = follow.Result;
         return NothingToStitch(profile, identifiers)
-            ? new ValueTask<IdentityResolution>(new IdentityResolution(target, [], []) { Profile = profile })
+            ? new ValueTask<Routing>(new Routing(target, profile, null))
             : StitchAsync(target, profile, identifiers, cancellationToken);
     }
 
-    private async ValueTask<IdentityResolution> ResolveAfterAsync(ValueTask<(CustomerId Id, CustomerProfile? Profile)> follow, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken)
+    private async ValueTask<Routing> RouteAfterAsync(ValueTask<(CustomerId Id, CustomerProfile? Profile)> follow, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken)
     {
         var (target, profile) = await follow.ConfigureAwait(false);
         return NothingToStitch(profile, identifiers)
-            ? new IdentityResolution(target, [], []) { Profile = profile }
+            ? new Routing(target, profile, null)
             : await StitchAsync(target, profile, identifiers, cancellationToken).ConfigureAwait(false);
     }
 
@@ -141,7 +162,7 @@ public sealed class IdentityResolver
         return true;
     }
 
-    private async ValueTask<IdentityResolution> StitchAsync(CustomerId target, CustomerProfile? profile, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken)
+    private async ValueTask<Routing> StitchAsync(CustomerId target, CustomerProfile? profile, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken)
     {
         ImmutableArray<ProfileMerge>.Builder? merges = null; // made only when needed: most events merge nothing
         ImmutableArray<IdentityConflict>.Builder? conflicts = null;
@@ -177,7 +198,7 @@ public sealed class IdentityResolver
             profile = merge.Survivor;
         }
 
-        return new IdentityResolution(target, merges?.ToImmutable() ?? [], conflicts?.ToImmutable() ?? []) { Profile = profile };
+        return new Routing(target, profile, new IdentityResolution(target, merges?.ToImmutable() ?? [], conflicts?.ToImmutable() ?? []) { Profile = profile });
     }
 
     /// <summary>Merges <paramref name="mergedId"/> into <paramref name="survivorId"/> because the host knows they are one person.</summary>
