@@ -124,6 +124,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly AsyncGate[] _locks = CreateLocks(1024); // two writers meet on a stripe about once in 1,000 events
     private readonly TombstoneHashCache _tombstones = new(16_384); // about 3 MB when full
     private readonly IProfileStore _profiles;
+    private readonly InMemoryProfileStore? _memoryProfiles;
     private readonly IEventStore _events;
     private readonly ConsentLedger _ledger;
     private readonly ISuppressionStore _suppressions;
@@ -175,6 +176,7 @@ public sealed class EngagementEngine : IEngagementEngine
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
+        _memoryProfiles = profiles as InMemoryProfileStore;
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
@@ -460,7 +462,7 @@ public sealed class EngagementEngine : IEngagementEngine
         ValueTask<CustomerProfile> save;
         try
         {
-            save = _profiles.SaveAsync(profile, cancellationToken);
+            save = SaveApplied(profile, cancellationToken);
         }
         catch (ConcurrencyConflictException)
         {
@@ -498,7 +500,7 @@ public sealed class EngagementEngine : IEngagementEngine
                 save = default;
                 try
                 {
-                    save = _profiles.SaveAsync(profile, cancellationToken);
+                    save = SaveApplied(profile, cancellationToken);
                 }
                 catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
                 {
@@ -520,10 +522,23 @@ public sealed class EngagementEngine : IEngagementEngine
         }
     }
 
-    // The event applied to the profile, and the journeys evaluated after it.
+    // Saves what Apply made: the in-memory store takes it as the next version as it is, without copying it again.
+    private ValueTask<CustomerProfile> SaveApplied(CustomerProfile applied, CancellationToken cancellationToken)
+    {
+        if (_memoryProfiles is not { } memory)
+        {
+            return _profiles.SaveAsync(applied, cancellationToken);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ValueTask<CustomerProfile>(memory.SaveNext(applied));
+    }
+
+    // The event applied to the profile, and the journeys evaluated after it (with the next version already, for the
+    // in-memory store).
     private (CustomerProfile Profile, List<StageTransition>? Moved) Apply(CustomerProfile stored, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now)
     {
-        var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld);
+        var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld, _memoryProfiles is null ? 0 : 1);
         List<StageTransition>? moved = null;
         var journeys = _options.Journeys;
         for (var j = 0; j < journeys.Count; j++)

@@ -55,6 +55,45 @@ public sealed class EngineStorePathTests
     }
 
     [Fact]
+    public async Task TrackAsync_TwoEnginesWritingOneCustomerInOneStore_NoUpdateIsLostOrAppliedTwice()
+    {
+        // Two engines (as two processes would) share the profile store but not their per-customer locks, so their saves
+        // of the same customer conflict and are retried; an event whose retries run out is reported, never half-applied.
+        var shared = new InMemoryProfileStore();
+        await using var first = Build(shared);
+        await using var second = Build(shared);
+        var ann = new CustomerId("ann");
+        var engines = new[] { first.GetRequiredService<IEngagementEngine>(), second.GetRequiredService<IEngagementEngine>() };
+
+        using var start = new Barrier(2);
+        var outcomes = await Task.WhenAll(engines.Select((engine, e) => Task.Run(async () =>
+        {
+            start.SignalAndWait(TimeSpan.FromSeconds(30));
+            var (applied, refused) = (0, 0);
+            for (var i = 0; i < 2_000; i++)
+            {
+                try
+                {
+                    await engine.TrackAsync(View($"e{e}-{i}", ann, i % 50));
+                    applied++;
+                }
+                catch (ConcurrencyConflictException)
+                {
+                    refused++;
+                }
+            }
+
+            return (applied, refused);
+        })));
+
+        var profile = (await shared.GetAsync(ann))!;
+        var appliedTotal = outcomes.Sum(o => o.applied);
+        outcomes.Sum(o => o.applied + o.refused).Should().Be(4_000);
+        profile.Behaviour.ProductViews.Should().Be(appliedTotal, "every accepted event counted once, every refused one not at all");
+        profile.Version.Should().Be(appliedTotal);
+    }
+
+    [Fact]
     public async Task TrackAsync_EventThatStitchesNothing_ReportsWhereItWentAndADuplicateReportsNothing()
     {
         await using var provider = Build(new InMemoryProfileStore());

@@ -38,6 +38,13 @@ public static class ProfileUpdater
     /// <returns>The updated profile.</returns>
     /// <exception cref="EngagementValidationException">A refund does not match an order of the customer, or exceeds it.</exception>
     public static CustomerProfile ApplyTo(CustomerProfile profile, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld)
+        => ApplyTo(profile, engagementEvent, withheld, 0);
+
+    /// <summary>
+    /// As <see cref="ApplyTo(CustomerProfile, EngagementEvent, IReadOnlyCollection{Identifier})"/>, with the version moved on
+    /// by <paramref name="versionStep"/> in the same copy (for a store that takes the next version as it is).
+    /// </summary>
+    internal static CustomerProfile ApplyTo(CustomerProfile profile, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld, long versionStep)
     {
         ArgumentNullException.ThrowIfNull(profile);
         ArgumentNullException.ThrowIfNull(engagementEvent);
@@ -131,7 +138,7 @@ public static class ProfileUpdater
             _ => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel },
         };
 
-        return profile with { Behaviour = b };
+        return profile with { Behaviour = b, Version = profile.Version + versionStep };
     }
 
     private static BehaviourAggregates ApplyPurchase(BehaviourAggregates b, Purchased order)
