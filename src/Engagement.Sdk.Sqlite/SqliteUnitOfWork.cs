@@ -63,6 +63,9 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
     // The outermost unit holds the database's write lock, which already excludes every other unit.
     public ValueTask LockAsync(string key, CancellationToken cancellationToken = default) => StartAsync(cancellationToken);
 
+    // As LockAsync, without building a key that would not be used.
+    public ValueTask LockCustomerAsync(CustomerId customerId, CancellationToken cancellationToken = default) => StartAsync(cancellationToken);
+
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_closed, this);

@@ -232,17 +232,13 @@ public sealed class EngagementEngine : IEngagementEngine
             await using (unit.ConfigureAwait(false))
             {
                 await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-                await LockCustomerAsync(unit, engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
+                await unit.LockCustomerAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
                 var result = await TrackLockedAsync(engagementEvent, unit, now, cancellationToken).ConfigureAwait(false);
                 await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 return result;
             }
         }
     }
-
-    // Units of work without transactions (the in-memory stores) lock nothing: no key is built for them.
-    private ValueTask LockCustomerAsync(IUnitOfWork unit, CustomerId customerId, CancellationToken cancellationToken)
-        => _transactions is NoTransactions ? ValueTask.CompletedTask : unit.LockAsync("customer:" + customerId.Value, cancellationToken);
 
     private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, IUnitOfWork unit, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -303,7 +299,7 @@ public sealed class EngagementEngine : IEngagementEngine
             if (route.CustomerId != engagementEvent.CustomerId)
             {
                 // The event belongs to another profile (a merge): its decisions and caps are that customer's.
-                await LockCustomerAsync(unit, route.CustomerId, cancellationToken).ConfigureAwait(false);
+                await unit.LockCustomerAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
             }
 
             IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
@@ -391,7 +387,7 @@ public sealed class EngagementEngine : IEngagementEngine
         var unit = _transactions.Begin();
         await using var scope = unit.ConfigureAwait(false);
         await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-        await LockCustomerAsync(unit, record.CustomerId, cancellationToken).ConfigureAwait(false);
+        await unit.LockCustomerAsync(record.CustomerId, cancellationToken).ConfigureAwait(false);
         var gate = LockFor(record.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -596,7 +592,7 @@ public sealed class EngagementEngine : IEngagementEngine
             var unit = _transactions.Begin();
             await using var scope = unit.ConfigureAwait(false);
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            await LockCustomerAsync(unit, owner, cancellationToken).ConfigureAwait(false);
+            await unit.LockCustomerAsync(owner, cancellationToken).ConfigureAwait(false);
             var gate = LockFor(owner);
             await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
@@ -605,7 +601,7 @@ public sealed class EngagementEngine : IEngagementEngine
                 var profile = await _identity.GetAsync(owner, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(owner);
                 if (profile.Id != owner)
                 {
-                    await LockCustomerAsync(unit, profile.Id, cancellationToken).ConfigureAwait(false);
+                    await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
                 }
 
                 var contest = await ContendAsync(profile, owner, null, null, ImmutableArray.CreateBuilder<StageTransition>(), cancellationToken).ConfigureAwait(false);

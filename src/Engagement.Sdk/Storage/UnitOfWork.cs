@@ -48,6 +48,16 @@ public interface IUnitOfWork : IAsyncDisposable
     /// <returns>A task.</returns>
     ValueTask LockAsync(string key, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Takes the lock of one customer: <see cref="LockAsync"/> on the key <c>customer:</c> followed by the id (the engine
+    /// locks every customer it writes). Storage whose units lock nothing by key may answer without building the key.
+    /// </summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels waiting.</param>
+    /// <returns>A task.</returns>
+    ValueTask LockCustomerAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => LockAsync("customer:" + customerId.Value, cancellationToken);
+
     /// <summary>Keeps the unit's writes (commits them, or releases them into the enclosing unit).</summary>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>A task.</returns>
@@ -75,6 +85,9 @@ public sealed class NoTransactions : IStoreTransactions, IUnitOfWork
 
     /// <inheritdoc />
     public ValueTask LockAsync(string key, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public ValueTask LockCustomerAsync(CustomerId customerId, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
     /// <inheritdoc />
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
