@@ -408,7 +408,8 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
 
     /// <summary>
     /// A prepared command for <paramref name="sql"/>, reused across calls with its parameters: every caller sets each of its
-    /// parameters with <see cref="SqliteCommandExtensions.Bind"/> before executing it.
+    /// parameters with <see cref="SqliteCommandExtensions.Bind"/> before executing it. The values of the previous use are
+    /// cleared, so that a parameter left unbound fails the command instead of running it with a stale value.
     /// </summary>
     /// <param name="sql">The SQL text, with named parameters.</param>
     /// <returns>The command.</returns>
@@ -419,6 +420,14 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             command = _connection.CreateCommand();
             command.CommandText = sql;
             _commands[sql] = command;
+        }
+        else
+        {
+            var parameters = command.Parameters;
+            for (var i = 0; i < parameters.Count; i++)
+            {
+                parameters[i].Value = null;
+            }
         }
 
         command.Transaction = _transaction;

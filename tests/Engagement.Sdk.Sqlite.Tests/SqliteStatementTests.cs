@@ -85,6 +85,44 @@ public sealed class SqliteStatementTests : IDisposable
     }
 
     [Fact]
+    public async Task Command_AParameterNotBoundSinceTheLastUse_FailsAndWritesNothing()
+    {
+        var path = Path.Combine(_directory, "shop.db");
+        var database = Database(path);
+        await using (database)
+        {
+            await database.RunAsync(
+                static db =>
+                {
+                    db.Execute("CREATE TABLE t (a TEXT NOT NULL, b INTEGER NOT NULL)");
+                    const string Sql = "INSERT INTO t (a, b) VALUES ($a, $b)";
+                    var first = db.Command(Sql);
+                    first.Bind("$a", "first");
+                    first.Bind("$b", 1);
+                    first.ExecuteNonQuery().Should().Be(1);
+
+                    // The reused command binds only $a: $b must not silently keep the first use's value.
+                    var stale = db.Command(Sql);
+                    stale.Should().BeSameAs(first, "the command is reused");
+                    stale.Bind("$a", "second");
+                    var act = () => stale.ExecuteNonQuery();
+                    act.Should().Throw<InvalidOperationException>();
+
+                    var third = db.Command(Sql);
+                    third.Bind("$a", "third");
+                    third.Bind("$b", 3);
+                    third.ExecuteNonQuery().Should().Be(1, "the command is usable again once all values are bound");
+                    return 0;
+                },
+                CancellationToken.None);
+
+            await using var reader = new SqliteConnection($"Data Source={path}");
+            reader.Open();
+            Stored(reader, "SELECT group_concat(a || ':' || b, ',') FROM t").Should().Be("first:1,third:3");
+        }
+    }
+
+    [Fact]
     public async Task Execute_AConstraintFails_ThrowsTheSqliteErrorAndTheStatementRunsAgain()
     {
         var database = Database(Path.Combine(_directory, "shop.db"));
