@@ -626,7 +626,6 @@ public sealed class EngagementEngine : IEngagementEngine
         CustomerProfile profile, CustomerId queueOwner, Decision? decision, string? triggerId, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
         var queue = _holding || decision is null ? await _dispatcher.ListHeldAsync(queueOwner, now, cancellationToken).ConfigureAwait(false) : [];
         if ((_holding || decision is null) && queueOwner == profile.Id)
         {
@@ -640,6 +639,14 @@ public sealed class EngagementEngine : IEngagementEngine
             }
         }
 
+        var live = decision is { IsNoAction: false, Channel: { } liveChannel } ? decision : null;
+        if (queue.Count == 0 && live is null && (decision is null || !_holding))
+        {
+            // Nothing held, nothing to send and nothing to hold: the usual end of a decision that chose no action.
+            return (profile, null, []);
+        }
+
+        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
         foreach (var expired in queue.Where(h => h.ExpiresAt <= now).ToList())
         {
             outcomes.Add(await CancelHeldAsync(expired, HoldReasons.Expired, $"Held until {expired.ExpiresAt:O} and not allowed before then.", now, cancellationToken).ConfigureAwait(false));
@@ -648,7 +655,6 @@ public sealed class EngagementEngine : IEngagementEngine
 
         var due = queue.Where(h => h.ReleaseAt is not { } release || release <= now)
             .OrderByDescending(h => h.Priority).ThenBy(h => h.HeldAt).ThenBy(h => h.DispatchId, StringComparer.Ordinal).ToList();
-        var live = decision is { IsNoAction: false, Channel: { } liveChannel } ? decision : null;
         var liveDone = live is null;
         var anySent = false;
         DispatchSummary? liveSummary = null;
