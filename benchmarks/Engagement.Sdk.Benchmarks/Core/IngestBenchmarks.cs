@@ -11,7 +11,7 @@ namespace Engagement.Sdk.Benchmarks.Core;
 /// (no decisions are triggered), into fresh stores each iteration. Results are per event.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8, invocationCount: 1)]
+[SimpleJob(launchCount: 1, warmupCount: 5, iterationCount: 10, invocationCount: 1)]
 public class IngestBenchmarks
 {
     private const int Events = 20_000;
