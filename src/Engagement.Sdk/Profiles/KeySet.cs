@@ -176,37 +176,9 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
     /// <inheritdoc/>
     public override string ToString() => "[" + string.Join(", ", _items ?? []) + "]";
 
-    // A binary search in ordinal order, written out: the framework's generic one calls its comparer through an interface.
-    private int IndexOf(string item)
-    {
-        var items = _items;
-        if (items is null)
-        {
-            return ~0;
-        }
-
-        int low = 0, high = items.Length - 1;
-        while (low <= high)
-        {
-            var middle = low + ((high - low) >> 1);
-            var order = string.CompareOrdinal(items[middle], item);
-            if (order == 0)
-            {
-                return middle;
-            }
-
-            if (order < 0)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle - 1;
-            }
-        }
-
-        return ~low;
-    }
+    // The span search with a struct comparand is specialised and inlined (the array search with a comparer object calls it
+    // through an interface for every step).
+    private int IndexOf(string item) => _items is null ? ~0 : _items.AsSpan().BinarySearch(new OrdinalKey(item));
 }
 
 /// <summary>Reads and writes a <see cref="KeySet"/> as a JSON array of strings.</summary>
@@ -241,4 +213,12 @@ public sealed class KeySetJsonConverter : JsonConverter<KeySet>
 
         writer.WriteEndArray();
     }
+}
+
+/// <summary>A key to find in a sorted span of strings, compared in ordinal order (for the span's binary search).</summary>
+/// <param name="key">The key.</param>
+internal readonly struct OrdinalKey(string key) : IComparable<string>
+{
+    /// <inheritdoc />
+    public int CompareTo(string? other) => string.CompareOrdinal(key, other);
 }

@@ -238,35 +238,12 @@ public readonly struct KeyedValues<TValue> : IReadOnlyDictionary<string, TValue>
     /// <inheritdoc/>
     public override string ToString() => "{" + string.Join(", ", Entries.Select(e => $"{e.Key}: {e.Value}")) + "}";
 
-    private int IndexOf(string key)
+    private int IndexOf(string key) => _entries is null ? ~0 : _entries.AsSpan().BinarySearch(new EntryKey(key));
+
+    // Orders a key against an entry by the entry's key, in ordinal order.
+    private readonly struct EntryKey(string key) : IComparable<KeyValuePair<string, TValue>>
     {
-        var entries = _entries;
-        if (entries is null)
-        {
-            return ~0;
-        }
-
-        int low = 0, high = entries.Length - 1;
-        while (low <= high)
-        {
-            var middle = low + ((high - low) >> 1);
-            var order = string.CompareOrdinal(entries[middle].Key, key);
-            if (order == 0)
-            {
-                return middle;
-            }
-
-            if (order < 0)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle - 1;
-            }
-        }
-
-        return ~low;
+        public int CompareTo(KeyValuePair<string, TValue> other) => string.CompareOrdinal(key, other.Key);
     }
 }
 
