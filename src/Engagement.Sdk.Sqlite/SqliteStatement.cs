@@ -30,6 +30,12 @@ internal sealed class SqliteStatement : IDisposable
         }
 
         _parameters = raw.sqlite3_bind_parameter_count(_statement);
+        if (_parameters > 30)
+        {
+            // Which values were bound is kept in the bits of one int.
+            _statement.Dispose();
+            throw new ArgumentException($"A prepared statement takes at most 30 parameters; '{sql}' has {_parameters}.", nameof(sql));
+        }
     }
 
     /// <summary>Binds text to the parameter at <paramref name="index"/> (from 1).</summary>

@@ -110,7 +110,17 @@ public sealed class IdentityResolver
     /// <returns>The profile the event belongs to, the merges performed, and the identifiers that were not stitched.</returns>
     public ValueTask<IdentityResolution> ResolveAsync(CustomerId customerId, ImmutableArray<Identifier> identifiers, CancellationToken cancellationToken = default)
     {
-        var route = RouteAsync(customerId, identifiers, cancellationToken);
+        ValueTask<Routing> route;
+        try
+        {
+            route = RouteAsync(customerId, identifiers, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            // A store that fails at once fails the returned task, as from any asynchronous step.
+            return ValueTask.FromException<IdentityResolution>(ex);
+        }
+
         return route.IsCompletedSuccessfully ? new ValueTask<IdentityResolution>(route.Result.ToResolution()) : ResolveAfterAsync(route);
 
         static async ValueTask<IdentityResolution> ResolveAfterAsync(ValueTask<Routing> route) => (await route.ConfigureAwait(false)).ToResolution();
@@ -346,10 +356,9 @@ public sealed class IdentityResolver
     private async ValueTask<(CustomerId Id, CustomerProfile? Profile)> FollowFromAsync(CustomerId customerId, ValueTask<CustomerProfile?> first, CancellationToken cancellationToken)
     {
         var id = customerId;
-        var read = first;
         for (var hop = 0; hop < MaxRedirects; hop++)
         {
-            var profile = await read.ConfigureAwait(false);
+            var profile = await (hop == 0 ? first : _profiles.GetAsync(id, cancellationToken)).ConfigureAwait(false);
             if (profile?.MergedInto is not { } redirect)
             {
                 return (id, profile);
@@ -357,7 +366,6 @@ public sealed class IdentityResolver
 
             await CompleteAsync(profile, redirect, null, MergeReason.Requested, [], cancellationToken).ConfigureAwait(false);
             id = redirect.SurvivorId;
-            read = _profiles.GetAsync(id, cancellationToken);
         }
 
         throw new EngagementValidationException("customerId", customerId.Value, $"more than {MaxRedirects} merges chain from this id; the merge history is inconsistent");

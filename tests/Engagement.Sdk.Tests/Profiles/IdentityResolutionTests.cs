@@ -37,6 +37,15 @@ public sealed class IdentityResolutionTests : IAsyncDisposable
 
     private IEngagementEngine Engine => _provider.GetRequiredService<IEngagementEngine>();
 
+    [Fact]
+    public async Task ResolveAsync_TokenAlreadyCancelled_FailsTheReturnedTaskInsteadOfThrowingAtTheCall()
+    {
+        var pending = Identity.ResolveAsync(Ann, [AnnEmail], new CancellationToken(canceled: true));
+
+        pending.IsCompleted.Should().BeTrue();
+        await FluentActions.Awaiting(() => pending.AsTask()).Should().ThrowAsync<OperationCanceledException>();
+    }
+
     private IdentityResolver Identity => _provider.GetRequiredService<IdentityResolver>();
 
     private IProfileStore Profiles => _provider.GetRequiredService<IProfileStore>();
