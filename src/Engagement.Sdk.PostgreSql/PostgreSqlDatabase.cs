@@ -13,7 +13,7 @@ namespace Engagement.Sdk.PostgreSql;
 public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     /// <summary>The session setting that a subject-erasure transaction sets so that the consent ledger's trigger lets its deletes through.</summary>
     internal const string ErasureSetting = "engagement.subject_erasure";
@@ -116,22 +116,35 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
                             : null;
                     }
 
+                    int current;
                     if (stored is null or DBNull)
                     {
+                        // A new schema: version 1's tables, which the migrations bring up to date.
                         await using (var ddl = new NpgsqlCommand(SchemaDdl(QuotedSchema), connection))
                         {
                             await ddl.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                         }
 
-                        await using (var version = new NpgsqlCommand($"INSERT INTO {QuotedSchema}.schema_version (version) VALUES (@version)", connection))
+                        await using (var version = new NpgsqlCommand($"INSERT INTO {QuotedSchema}.schema_version (version) VALUES (1)", connection))
                         {
-                            version.Parameters.AddWithValue("version", SchemaVersion);
                             await version.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                         }
+
+                        current = 1;
                     }
-                    else if (Convert.ToInt32(stored, CultureInfo.InvariantCulture) > SchemaVersion)
+                    else
                     {
-                        throw new InvalidOperationException($"The schema {Schema} was written by a newer version of this package (schema version {stored}); this package understands version {SchemaVersion}.");
+                        current = Convert.ToInt32(stored, CultureInfo.InvariantCulture);
+                        if (current > SchemaVersion)
+                        {
+                            throw new InvalidOperationException($"The schema {Schema} was written by a newer version of this package (schema version {stored}); this package understands version {SchemaVersion}.");
+                        }
+                    }
+
+                    for (; current < SchemaVersion; current++)
+                    {
+                        await using var migration = new NpgsqlCommand(Migration(QuotedSchema, current + 1) + $"; UPDATE {QuotedSchema}.schema_version SET version = {current + 1};", connection);
+                        await migration.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
 
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -336,6 +349,26 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
         await using var command = new NpgsqlCommand(sql, connection);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    // The step that brings the schema to version `to`, run in the schema lock's transaction.
+    private static string Migration(string s, int to) => to switch
+    {
+        // 2: the transactional outbox. A claimable dispatch (queued, unknown, or sending under a lease) carries the instant it
+        // falls due (its lease's end, for a sending one); a dispatch that was pending when an older version stopped may have
+        // been sent (unknown, to reconcile), and a failed one is a dead letter.
+        2 => $"""
+            ALTER TABLE {s}.dispatches ADD COLUMN IF NOT EXISTS due bigint;
+            ALTER TABLE {s}.dispatches ADD COLUMN IF NOT EXISTS lease_owner text;
+            UPDATE {s}.dispatches SET status = 'Unknown', due = created,
+                document = (document::jsonb || jsonb_build_object('status', 'Unknown', 'dueAt', document::jsonb -> 'createdAt', 'reason', 'outcome_unknown'))::text
+                WHERE status = 'Pending';
+            UPDATE {s}.dispatches SET status = 'DeadLettered',
+                document = (document::jsonb || jsonb_build_object('status', 'DeadLettered', 'reason', 'retries_exhausted'))::text
+                WHERE status = 'Failed';
+            CREATE INDEX IF NOT EXISTS dispatches_due ON {s}.dispatches (due, dispatch_id) WHERE due IS NOT NULL;
+            """,
+        _ => throw new InvalidOperationException($"No migration to schema version {to}."),
+    };
 
     // Text documents (not jsonb) so that a document reads back byte for byte as it was written, as in the SQLite store;
     // times are UTC ticks (bigint) so that no precision is lost; keys use the "C" collation so that they sort by code point.

@@ -353,7 +353,10 @@ public sealed class PostgreSqlConsentStore(PostgreSqlDatabase database) : IConse
         => database.DeleteByCustomerAsync("consent_records", customerId, cancellationToken);
 }
 
-/// <summary>An <see cref="IDispatchStore"/> on PostgreSQL: a dispatch id is begun at most once, across every process (<c>INSERT … ON CONFLICT DO NOTHING</c>).</summary>
+/// <summary>
+/// An <see cref="IDispatchStore"/> on PostgreSQL: a dispatch id is begun at most once; claims lock the rows they take with
+/// <c>FOR UPDATE SKIP LOCKED</c>, so workers in several processes claim disjoint dispatches without waiting on each other.
+/// </summary>
 /// <param name="database">The database.</param>
 public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDispatchStore, ISubjectErasure
 {
@@ -363,65 +366,93 @@ public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDisp
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var pending = DispatchRecords.AsBegun(record);
-        var json = JsonSerializer.Serialize(pending, EngagementJsonContext.Default.DispatchRecord);
+        var begun = DispatchRecords.AsBegun(record);
         return database.RunAsync(
             async (connection, ct) =>
             {
-                await using var insert = new NpgsqlCommand($"INSERT INTO {_s}.dispatches (dispatch_id, customer_id, created, status, document) VALUES (@id, @customer, @created, @status, @doc) ON CONFLICT (dispatch_id) DO NOTHING", connection);
-                insert.Parameters.AddWithValue("id", pending.DispatchId);
-                insert.Parameters.AddWithValue("customer", pending.CustomerId.Value);
-                insert.Parameters.AddWithValue("created", pending.CreatedAt.UtcTicks);
-                insert.Parameters.AddWithValue("status", pending.Status.ToString());
-                insert.Parameters.AddWithValue("doc", json);
+                await using var insert = new NpgsqlCommand($"INSERT INTO {_s}.dispatches (dispatch_id, customer_id, created, status, due, lease_owner, document) VALUES (@id, @customer, @created, @status, @due, @owner, @doc) ON CONFLICT (dispatch_id) DO NOTHING", connection);
+                BindRow(insert, begun);
                 return await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
             cancellationToken);
     }
 
     /// <inheritdoc />
-    public async ValueTask CompleteAsync(string dispatchId, DispatchStatus status, int attempts, string? error, DateTimeOffset completedAt, CancellationToken cancellationToken = default)
-        => await database.RunInTransactionAsync(
-            async (connection, ct) =>
-            {
-                string? json;
-                await using (var read = new NpgsqlCommand($"SELECT document FROM {_s}.dispatches WHERE dispatch_id = @id FOR UPDATE", connection))
-                {
-                    read.Parameters.AddWithValue("id", dispatchId);
-                    json = await read.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
-                }
-
-                if (json is null)
-                {
-                    throw new EngagementValidationException("dispatchId", dispatchId, "no dispatch with this id was begun");
-                }
-
-                var record = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.DispatchRecord)! with { Status = status, Attempts = attempts, Error = error, CompletedAt = completedAt };
-                await using var update = new NpgsqlCommand($"UPDATE {_s}.dispatches SET status = @status, document = @doc WHERE dispatch_id = @id", connection);
-                update.Parameters.AddWithValue("id", dispatchId);
-                update.Parameters.AddWithValue("status", status.ToString());
-                update.Parameters.AddWithValue("doc", JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
-                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            },
-            cancellationToken).ConfigureAwait(false);
-
-    /// <inheritdoc />
     public ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var json = JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord);
         return database.RunAsync(
             async (connection, ct) =>
             {
                 // One statement: the row lock and the re-checked status make it a compare-and-set across processes.
-                await using var update = new NpgsqlCommand($"UPDATE {_s}.dispatches SET created = @created, status = @status, document = @doc WHERE dispatch_id = @id AND customer_id = @customer AND status = @expected", connection);
-                update.Parameters.AddWithValue("id", record.DispatchId);
-                update.Parameters.AddWithValue("customer", record.CustomerId.Value);
-                update.Parameters.AddWithValue("created", record.CreatedAt.UtcTicks);
-                update.Parameters.AddWithValue("status", record.Status.ToString());
+                await using var update = new NpgsqlCommand($"UPDATE {_s}.dispatches SET created = @created, status = @status, due = @due, lease_owner = @owner, document = @doc WHERE dispatch_id = @id AND customer_id = @customer AND status = @expected", connection);
+                BindRow(update, record);
                 update.Parameters.AddWithValue("expected", expected.ToString());
-                update.Parameters.AddWithValue("doc", json);
                 return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<DispatchRecord>> ClaimAsync(DateTimeOffset now, string owner, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken = default)
+    {
+        DispatchRecords.RequireClaim(owner, max);
+        return database.RunInTransactionAsync<IReadOnlyList<DispatchRecord>>(
+            async (connection, ct) =>
+            {
+                List<DispatchRecord> due;
+                await using (var select = new NpgsqlCommand($"SELECT document FROM {_s}.dispatches WHERE due <= @now ORDER BY due, dispatch_id LIMIT @max FOR UPDATE SKIP LOCKED", connection))
+                {
+                    select.Parameters.AddWithValue("now", now.UtcTicks);
+                    select.Parameters.AddWithValue("max", max);
+                    due = await ReadAllAsync(select, ct).ConfigureAwait(false);
+                }
+
+                var claimed = new List<DispatchRecord>(due.Count);
+                foreach (var current in due)
+                {
+                    if (!DispatchRecords.IsClaimable(current, now))
+                    {
+                        continue;
+                    }
+
+                    var leased = current with { Status = DispatchStatus.Sending, LeaseOwner = owner, LeaseUntil = leaseUntil };
+                    await using var update = new NpgsqlCommand($"UPDATE {_s}.dispatches SET status = @status, due = @due, lease_owner = @owner, document = @doc WHERE dispatch_id = @id", connection);
+                    BindRow(update, leased);
+                    await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                    claimed.Add(current);
+                }
+
+                return claimed;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TrySettleAsync(DispatchRecord record, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return database.RunAsync(
+            async (connection, ct) =>
+            {
+                await using var update = new NpgsqlCommand($"UPDATE {_s}.dispatches SET created = @created, status = @status, due = @due, lease_owner = @owner, document = @doc WHERE dispatch_id = @id AND customer_id = @customer AND status = 'Sending' AND lease_owner = @holder", connection);
+                BindRow(update, record);
+                update.Parameters.AddWithValue("holder", owner);
+                return await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<DispatchRecord?> GetAsync(string dispatchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dispatchId);
+        return database.RunAsync(
+            async (connection, ct) =>
+            {
+                await using var read = new NpgsqlCommand($"SELECT document FROM {_s}.dispatches WHERE dispatch_id = @id", connection);
+                read.Parameters.AddWithValue("id", dispatchId);
+                return await read.ExecuteScalarAsync(ct).ConfigureAwait(false) is string json ? JsonSerializer.Deserialize(json, EngagementJsonContext.Default.DispatchRecord) : null;
             },
             cancellationToken);
     }
@@ -458,6 +489,18 @@ public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDisp
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
+
+    // The row's columns from the record: a claimable record carries the instant it falls due.
+    private static void BindRow(NpgsqlCommand command, DispatchRecord record)
+    {
+        command.Parameters.AddWithValue("id", record.DispatchId);
+        command.Parameters.AddWithValue("customer", record.CustomerId.Value);
+        command.Parameters.AddWithValue("created", record.CreatedAt.UtcTicks);
+        command.Parameters.AddWithValue("status", record.Status.ToString());
+        command.Parameters.AddWithValue("due", record.Status is DispatchStatus.Queued or DispatchStatus.Unknown or DispatchStatus.Sending ? DispatchRecords.DueOf(record).UtcTicks : DBNull.Value);
+        command.Parameters.AddWithValue("owner", record.Status == DispatchStatus.Sending && record.LeaseOwner is { } owner ? owner : DBNull.Value);
+        command.Parameters.AddWithValue("doc", JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
+    }
 
     private static async Task<List<DispatchRecord>> ReadAllAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

@@ -18,7 +18,22 @@ namespace Engagement.Sdk.Sqlite;
 public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
+
+    // The steps from each version to the next, run in order in one write transaction each; index 0 takes version 1 to 2.
+    private static readonly string[] Migrations =
+    [
+        // 2: the transactional outbox. A claimable dispatch (queued, unknown, or sending under a lease) carries the instant it
+        // falls due (its lease's end, for a sending one); a dispatch that was pending when an older version stopped may have been
+        // sent (unknown, to reconcile), and a failed one is a dead letter.
+        """
+        ALTER TABLE dispatches ADD COLUMN due INTEGER;
+        ALTER TABLE dispatches ADD COLUMN lease_owner TEXT;
+        UPDATE dispatches SET status = 'Unknown', due = created, document = json_set(document, '$.status', 'Unknown', '$.dueAt', json_extract(document, '$.createdAt'), '$.reason', 'outcome_unknown') WHERE status = 'Pending';
+        UPDATE dispatches SET status = 'DeadLettered', document = json_set(document, '$.status', 'DeadLettered', '$.reason', 'retries_exhausted') WHERE status = 'Failed';
+        CREATE INDEX IF NOT EXISTS dispatches_due ON dispatches (due) WHERE due IS NOT NULL;
+        """,
+    ];
 
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -456,16 +471,44 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
 
         using (var version = _connection.CreateCommand())
         {
-            version.CommandText = "SELECT version FROM schema_version LIMIT 1";
-            var stored = version.ExecuteScalar();
-            if (stored is null)
+            version.CommandText = "BEGIN IMMEDIATE";
+            version.ExecuteNonQuery();
+            try
             {
-                version.CommandText = $"INSERT INTO schema_version (version) VALUES ({SchemaVersion})";
+                // Read and migrated under the write lock: two processes opening an older file migrate it once.
+                version.CommandText = "SELECT version FROM schema_version LIMIT 1";
+                var stored = version.ExecuteScalar();
+                var current = SchemaVersion;
+                if (stored is null)
+                {
+                    // A new file: the tables above are version 1's; the migrations bring them up to date.
+                    version.CommandText = "INSERT INTO schema_version (version) VALUES (1)";
+                    version.ExecuteNonQuery();
+                    current = 1;
+                }
+                else
+                {
+                    current = Convert.ToInt32(stored, System.Globalization.CultureInfo.InvariantCulture);
+                    if (current > SchemaVersion)
+                    {
+                        throw new InvalidOperationException($"The database was written by a newer schema (version {stored}); this package understands version {SchemaVersion}.");
+                    }
+                }
+
+                for (; current < SchemaVersion; current++)
+                {
+                    version.CommandText = Migrations[current - 1] + $"; UPDATE schema_version SET version = {current + 1};";
+                    version.ExecuteNonQuery();
+                }
+
+                version.CommandText = "COMMIT";
                 version.ExecuteNonQuery();
             }
-            else if (Convert.ToInt32(stored, System.Globalization.CultureInfo.InvariantCulture) > SchemaVersion)
+            catch
             {
-                throw new InvalidOperationException($"The database was written by a newer schema (version {stored}); this package understands version {SchemaVersion}.");
+                version.CommandText = "ROLLBACK";
+                version.ExecuteNonQuery();
+                throw;
             }
         }
 

@@ -395,70 +395,109 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
         => database.DeleteByCustomerAsync("consent_records", customerId, cancellationToken);
 }
 
-/// <summary>An <see cref="IDispatchStore"/> on SQLite: a dispatch id is begun at most once.</summary>
+/// <summary>
+/// An <see cref="IDispatchStore"/> on SQLite: a dispatch id is begun at most once; claims are made in one write transaction,
+/// which SQLite serialises across processes, so two workers never hold one lease.
+/// </summary>
 /// <param name="database">The database.</param>
 public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStore, ISubjectErasure
 {
+    private const string Columns = "dispatch_id, customer_id, created, status, due, lease_owner, document";
+
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var pending = DispatchRecords.AsBegun(record);
-        var json = JsonSerializer.Serialize(pending, EngagementJsonContext.Default.DispatchRecord);
+        var begun = DispatchRecords.AsBegun(record);
         return database.RunAsync(
-            db =>
+            begun,
+            static (db, r) =>
             {
-                var insert = db.Command("INSERT INTO dispatches (dispatch_id, customer_id, created, status, document) VALUES ($id, $customer, $created, $status, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
-                insert.Bind("$id", pending.DispatchId);
-                insert.Bind("$customer", pending.CustomerId.Value);
-                insert.Bind("$created", pending.CreatedAt.UtcTicks);
-                insert.Bind("$status", pending.Status.ToString());
-                insert.Bind("$doc", json);
+                var insert = db.Command($"INSERT INTO dispatches ({Columns}) VALUES ($id, $customer, $created, $status, $due, $owner, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
+                BindRow(insert, r);
                 return insert.ExecuteNonQuery() == 1;
             },
             cancellationToken);
     }
 
     /// <inheritdoc />
-    public ValueTask CompleteAsync(string dispatchId, DispatchStatus status, int attempts, string? error, DateTimeOffset completedAt, CancellationToken cancellationToken = default)
-    {
-        var done = database.RunInTransactionAsync(
-            db =>
-            {
-                var read = db.Command("SELECT document FROM dispatches WHERE dispatch_id = $id");
-                read.Bind("$id", dispatchId);
-                if (read.ExecuteScalar() is not string json)
-                {
-                    throw new EngagementValidationException("dispatchId", dispatchId, "no dispatch with this id was begun");
-                }
-
-                var record = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.DispatchRecord)! with { Status = status, Attempts = attempts, Error = error, CompletedAt = completedAt };
-                var update = db.Command("UPDATE dispatches SET status = $status, document = $doc WHERE dispatch_id = $id");
-                update.Bind("$id", dispatchId);
-                update.Bind("$status", status.ToString());
-                update.Bind("$doc", JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
-                return update.ExecuteNonQuery();
-            },
-            cancellationToken);
-        return done.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(done.AsTask());
-    }
-
-    /// <inheritdoc />
     public ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var json = JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord);
         return database.RunAsync(
-            db =>
+            (Record: record, Expected: expected.ToString()),
+            static (db, a) =>
             {
-                var update = db.Command("UPDATE dispatches SET created = $created, status = $status, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = $expected");
-                update.Bind("$id", record.DispatchId);
-                update.Bind("$customer", record.CustomerId.Value);
-                update.Bind("$created", record.CreatedAt.UtcTicks);
-                update.Bind("$status", record.Status.ToString());
-                update.Bind("$expected", expected.ToString());
-                update.Bind("$doc", json);
+                var update = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = $expected");
+                BindRow(update, a.Record);
+                update.Bind("$expected", a.Expected);
                 return update.ExecuteNonQuery() == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<DispatchRecord>> ClaimAsync(DateTimeOffset now, string owner, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken = default)
+    {
+        DispatchRecords.RequireClaim(owner, max);
+        return database.RunInTransactionAsync<(DateTimeOffset Now, string Owner, DateTimeOffset LeaseUntil, int Max), IReadOnlyList<DispatchRecord>>(
+            (now, owner, leaseUntil, max),
+            static (db, a) =>
+            {
+                var select = db.Command("SELECT document FROM dispatches WHERE due <= $now ORDER BY due, dispatch_id LIMIT $max");
+                select.Bind("$now", a.Now.UtcTicks);
+                select.Bind("$max", a.Max);
+                var claimed = new List<DispatchRecord>();
+                foreach (var current in ReadAll(select))
+                {
+                    if (!DispatchRecords.IsClaimable(current, a.Now))
+                    {
+                        continue;
+                    }
+
+                    var leased = current with { Status = DispatchStatus.Sending, LeaseOwner = a.Owner, LeaseUntil = a.LeaseUntil };
+                    var update = db.Command("UPDATE dispatches SET status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id");
+                    update.Bind("$id", leased.DispatchId);
+                    update.Bind("$status", leased.Status.ToString());
+                    update.Bind("$due", leased.LeaseUntil!.Value.UtcTicks);
+                    update.Bind("$owner", a.Owner);
+                    update.Bind("$doc", JsonSerializer.Serialize(leased, EngagementJsonContext.Default.DispatchRecord));
+                    update.ExecuteNonQuery();
+                    claimed.Add(current);
+                }
+
+                return claimed;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TrySettleAsync(DispatchRecord record, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return database.RunAsync(
+            (Record: record, Owner: owner),
+            static (db, a) =>
+            {
+                var update = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
+                BindRow(update, a.Record);
+                update.Bind("$holder", a.Owner);
+                return update.ExecuteNonQuery() == 1;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<DispatchRecord?> GetAsync(string dispatchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dispatchId);
+        return database.RunAsync(
+            dispatchId,
+            static (db, id) =>
+            {
+                var read = db.Command("SELECT document FROM dispatches WHERE dispatch_id = $id");
+                read.Bind("$id", id);
+                return read.ExecuteScalar() is string json ? JsonSerializer.Deserialize(json, EngagementJsonContext.Default.DispatchRecord) : null;
             },
             cancellationToken);
     }
@@ -495,6 +534,18 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
+
+    // The row's columns from the record: a claimable record carries the instant it falls due.
+    private static void BindRow(SqliteCommand command, DispatchRecord record)
+    {
+        command.Bind("$id", record.DispatchId);
+        command.Bind("$customer", record.CustomerId.Value);
+        command.Bind("$created", record.CreatedAt.UtcTicks);
+        command.Bind("$status", record.Status.ToString());
+        command.Bind("$due", record.Status is DispatchStatus.Queued or DispatchStatus.Unknown or DispatchStatus.Sending ? DispatchRecords.DueOf(record).UtcTicks : DBNull.Value);
+        command.Bind("$owner", record.Status == DispatchStatus.Sending && record.LeaseOwner is { } owner ? owner : DBNull.Value);
+        command.Bind("$doc", JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
+    }
 
     private static List<DispatchRecord> ReadAll(SqliteCommand command)
     {

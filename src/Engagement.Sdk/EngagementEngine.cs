@@ -129,7 +129,8 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly ConsentLedger _ledger;
     private readonly ISuppressionStore _suppressions;
     private readonly NextBestActionDecider _decider;
-    private readonly ChannelDispatcher _dispatcher;
+    private readonly DispatchOutbox _outbox;
+    private readonly HeldMessageContest _contest;
     private readonly IPropensityModel _propensity;
     private readonly TimeProvider _time;
     private readonly EngagementOptions _options;
@@ -137,8 +138,6 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly IdentityResolver _identity;
     private readonly IStoreTransactions _transactions;
     private readonly ActionCatalog _catalog;
-    private readonly ContactPolicyOptions _policy;
-    private readonly bool _holding;
     private readonly ILogger _logger;
 
     /// <summary>Creates the engine.</summary>
@@ -149,7 +148,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="catalog">The action catalogue.</param>
     /// <param name="propensity">The propensity model.</param>
     /// <param name="stock">The stock provider.</param>
-    /// <param name="dispatcher">The channel dispatcher.</param>
+    /// <param name="outbox">The outbox decided messages are queued in.</param>
     /// <param name="time">The clock.</param>
     /// <param name="options">The options.</param>
     /// <param name="suppressions">The suppression list, which holds the tombstones of erased customers.</param>
@@ -165,7 +164,7 @@ public sealed class EngagementEngine : IEngagementEngine
         ActionCatalog catalog,
         IPropensityModel propensity,
         IStockProvider stock,
-        ChannelDispatcher dispatcher,
+        DispatchOutbox outbox,
         TimeProvider time,
         IOptions<EngagementOptions> options,
         ISuppressionStore suppressions,
@@ -180,18 +179,17 @@ public sealed class EngagementEngine : IEngagementEngine
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
-        _dispatcher = dispatcher ?? throw new ArgumentNullException(nameof(dispatcher));
+        _outbox = outbox ?? throw new ArgumentNullException(nameof(outbox));
         _propensity = propensity ?? throw new ArgumentNullException(nameof(propensity));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _options = options.Value;
         _validator = new EventValidator(time, _options.MaxClockSkew, _options.LatenessWindow);
-        _decider = new NextBestActionDecider(catalog, gate, propensity, stock, dispatcher.CanSend, _options.DecisionJourneyId);
+        _decider = new NextBestActionDecider(catalog, gate, propensity, stock, outbox.CanSend, _options.DecisionJourneyId);
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
-        _policy = contactPolicy?.Value ?? new ContactPolicyOptions();
-        _holding = _catalog.Actions.Any(static a => a.HoldFor is not null);
+        _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger);
     }
 
     /// <inheritdoc />
@@ -278,7 +276,12 @@ public sealed class EngagementEngine : IEngagementEngine
             }
 
             EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: false);
-            if (engagementEvent is MessageClicked clicked)
+            if (engagementEvent is MessageSent sent)
+            {
+                // The delivery worker's receipt: the send is counted once, when the channel accepted it.
+                _propensity.RecordSent(sent.ActionId, sent.Channel!.Value);
+            }
+            else if (engagementEvent is MessageClicked clicked)
             {
                 _propensity.RecordResponse(clicked.ActionId, clicked.Channel!.Value);
             }
@@ -319,8 +322,8 @@ public sealed class EngagementEngine : IEngagementEngine
             }
 
             var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
-            var contest = await ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, transitions, cancellationToken).ConfigureAwait(false);
-            return new TrackResult(engagementEvent, false, contest.Profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
+            var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, cancellationToken).ConfigureAwait(false);
+            return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
         }
         finally
         {
@@ -578,7 +581,7 @@ public sealed class EngagementEngine : IEngagementEngine
         var now = _time.GetUtcNow();
         var owners = new List<CustomerId>();
         var seen = new HashSet<CustomerId>();
-        await foreach (var held in _dispatcher.ListHeldAsync(cancellationToken).ConfigureAwait(false))
+        await foreach (var held in _outbox.ListHeldAsync(cancellationToken).ConfigureAwait(false))
         {
             if ((held.ReleaseAt <= now || held.ExpiresAt <= now) && seen.Add(held.CustomerId))
             {
@@ -604,7 +607,7 @@ public sealed class EngagementEngine : IEngagementEngine
                     await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
                 }
 
-                var contest = await ContendAsync(profile, owner, null, null, ImmutableArray.CreateBuilder<StageTransition>(), cancellationToken).ConfigureAwait(false);
+                var contest = await _contest.ContendAsync(profile, owner, null, null, cancellationToken).ConfigureAwait(false);
                 outcomes.AddRange(contest.Held);
                 await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -615,271 +618,6 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         return outcomes.ToImmutable();
-    }
-
-    /// <summary>
-    /// Lets a customer's due held messages and the live decision compete for contact-policy slots by priority (ties go to the
-    /// message held first, then to the live one), sends what policy allows in that order, and holds the best deferred action
-    /// that is worth holding.
-    /// </summary>
-    private async ValueTask<(CustomerProfile Profile, DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held)> ContendAsync(
-        CustomerProfile profile, CustomerId queueOwner, Decision? decision, string? triggerId, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
-    {
-        var now = _time.GetUtcNow();
-        var queue = _holding || decision is null ? await _dispatcher.ListHeldAsync(queueOwner, now, cancellationToken).ConfigureAwait(false) : [];
-        if ((_holding || decision is null) && queueOwner == profile.Id)
-        {
-            // Messages held for profiles merged into this one are the survivor's now: they compete on its live events too,
-            // not only in the sweep. Each release is a compare-and-set, so a sweep running at the same time sends none twice.
-            // A merged profile's messages were held before its merge and expire within the longest hold, so only merges that
-            // recent are looked at: a profile with years of merged sessions does not query each of them on every event.
-            foreach (var merge in profile.Merges.Where(m => m.At >= now - ActionCatalog.MaxHoldFor))
-            {
-                queue.AddRange(await _dispatcher.ListHeldAsync(merge.MergedId, now, cancellationToken).ConfigureAwait(false));
-            }
-        }
-
-        var live = decision is { IsNoAction: false, Channel: { } liveChannel } ? decision : null;
-        if (queue.Count == 0 && live is null && (decision is null || !_holding))
-        {
-            // Nothing held, nothing to send and nothing to hold: the usual end of a decision that chose no action.
-            return (profile, null, []);
-        }
-
-        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
-        foreach (var expired in queue.Where(h => h.ExpiresAt <= now).ToList())
-        {
-            outcomes.Add(await CancelHeldAsync(expired, HoldReasons.Expired, $"Held until {expired.ExpiresAt:O} and not allowed before then.", now, cancellationToken).ConfigureAwait(false));
-            queue.Remove(expired);
-        }
-
-        var due = queue.Where(h => h.ReleaseAt is not { } release || release <= now)
-            .OrderByDescending(h => h.Priority).ThenBy(h => h.HeldAt).ThenBy(h => h.DispatchId, StringComparer.Ordinal).ToList();
-        var liveDone = live is null;
-        var anySent = false;
-        DispatchSummary? liveSummary = null;
-        Recheck? liveDeferred = null;
-        var releasedActions = new HashSet<string>(StringComparer.Ordinal);
-
-        async ValueTask SendLiveAsync()
-        {
-            liveDone = true;
-            var action = live!.Action;
-            var channel = live.Channel!.Value;
-            var address = live.Address;
-            if (anySent)
-            {
-                // A held message took a slot since the decision was taken: ask again.
-                var check = await _decider.RecheckAsync(profile, action, channel, now, cancellationToken).ConfigureAwait(false);
-                if (check.Permission is not { IsAllowed: true })
-                {
-                    liveDeferred = check;
-                    return;
-                }
-
-                address = check.Address;
-            }
-
-            var dispatchId = DispatchIdFor(triggerId!, action.Id, channel);
-            var result = await _dispatcher.DispatchAsync(new OutboundMessage(dispatchId, profile.Id, channel, action.Purpose, address, action.Id, profile.Locale), cancellationToken).ConfigureAwait(false);
-            if (result.Status == DispatchStatus.Sent)
-            {
-                anySent = true;
-                profile = await RecordSentAsync(profile, dispatchId, action, channel, transitions, cancellationToken).ConfigureAwait(false);
-            }
-
-            liveSummary = new DispatchSummary(action.Id, channel, result);
-        }
-
-        foreach (var held in due)
-        {
-            if (!liveDone && live!.Action.Priority > held.Priority)
-            {
-                await SendLiveAsync().ConfigureAwait(false);
-            }
-
-            var outcome = await ReleaseOneAsync(held, now, cancellationToken).ConfigureAwait(false);
-            outcomes.Add(outcome);
-            if (outcome.Status == HeldMessageStatus.Released)
-            {
-                releasedActions.Add(held.ActionId);
-            }
-
-            queue.Remove(held);
-            if (outcome.Status == HeldMessageStatus.Rescheduled)
-            {
-                queue.Add(outcome.Record);
-            }
-        }
-
-        if (!liveDone)
-        {
-            await SendLiveAsync().ConfigureAwait(false);
-        }
-
-        if (decision is not null && _holding)
-        {
-            var sentPriority = liveSummary?.Result.Status == DispatchStatus.Sent ? live!.Action.Priority : int.MinValue;
-            var candidate = HoldCandidate(decision, live, liveDeferred, sentPriority, queue, releasedActions);
-            if (candidate is { } c)
-            {
-                await HoldAsync(profile, queueOwner, triggerId!, c.Action, c.Channel, c.Until, c.Why, queue, outcomes, now, cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        return (profile, liveSummary, outcomes.ToImmutable());
-
-        async ValueTask<HeldMessageOutcome> ReleaseOneAsync(DispatchRecord held, DateTimeOffset at, CancellationToken ct)
-        {
-            if (!_catalog.TryGet(held.ActionId, out var action))
-            {
-                return await CancelHeldAsync(held, HoldReasons.ActionRemoved, $"{held.ActionId} is no longer in the catalogue.", at, ct).ConfigureAwait(false);
-            }
-
-            var check = await _decider.RecheckAsync(profile, action, held.Channel, at, ct).ConfigureAwait(false);
-            if (check.Rejection is { } rejection)
-            {
-                return await CancelHeldAsync(held, HoldReasons.NotEligible, rejection + ": " + check.Detail, at, ct).ConfigureAwait(false);
-            }
-
-            var permission = check.Permission!;
-            if (permission.IsAllowed)
-            {
-                var message = new OutboundMessage(held.DispatchId, profile.Id, held.Channel, action.Purpose, check.Address, action.Id, profile.Locale);
-                var result = await _dispatcher.ReleaseAsync(message, held, ct).ConfigureAwait(false);
-                if (result.Status == DispatchStatus.Sent)
-                {
-                    anySent = true;
-                    profile = await RecordSentAsync(profile, held.DispatchId, action, held.Channel, transitions, ct).ConfigureAwait(false);
-                }
-
-                var released = held with { Status = result.Status, CreatedAt = at, Attempts = result.Attempts, Error = result.Error };
-                return new HeldMessageOutcome(released, HeldMessageStatus.Released, HoldReasons.Allowed, $"{action.Id} on {held.Channel}: allowed now.") { Dispatch = result };
-            }
-
-            if (permission.Verdict == PermissionVerdict.Defer && permission.DeferUntil is { } until && (held.ExpiresAt is not { } expires || until < expires))
-            {
-                var rescheduled = held with { ReleaseAt = until };
-                if (await _dispatcher.UpdateHeldAsync(rescheduled, ct).ConfigureAwait(false))
-                {
-                    return new HeldMessageOutcome(rescheduled, HeldMessageStatus.Rescheduled, HoldReasons.Deferred, $"{permission.Code}: {permission.Reasons[0].Detail}");
-                }
-            }
-
-            return permission.Verdict == PermissionVerdict.Defer
-                ? await CancelHeldAsync(held, HoldReasons.Expired, $"{permission.Code}: not allowed before it expires at {held.ExpiresAt:O}.", at, ct).ConfigureAwait(false)
-                : await CancelHeldAsync(held, HoldReasons.NotPermitted, $"{permission.Code}: {permission.Reasons[0].Detail}", at, ct).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The deferred action worth holding: the live one if a held message took its slot, else the highest-priority deferred candidate that outranks what was sent.</summary>
-    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int sentPriority, List<DispatchRecord> queue, HashSet<string> releasedActions)
-    {
-        // An action is never held twice for one customer, nor held again just after its held copy went out.
-        if (live is not null && liveDeferred?.Permission is { Verdict: PermissionVerdict.Defer, DeferUntil: { } liveUntil } deferred && live.Action.HoldFor is not null)
-        {
-            return queue.Any(h => h.ActionId == live.Action.Id) || releasedActions.Contains(live.Action.Id) ? null : (live.Action, live.Channel!.Value, liveUntil, deferred.Code);
-        }
-
-        (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? best = null;
-        foreach (var candidate in decision.Candidates)
-        {
-            if (candidate.Status != CandidateStatus.Rejected || candidate.Reason != DecisionReasons.NoPermittedChannel
-                || !_catalog.TryGet(candidate.ActionId, out var action) || action.HoldFor is null || action.Priority <= sentPriority
-                || (best is { } b && action.Priority <= b.Action.Priority) || queue.Any(h => h.ActionId == action.Id) || releasedActions.Contains(action.Id))
-            {
-                continue;
-            }
-
-            foreach (var check in candidate.ChannelChecks)
-            {
-                if (check.Decision is { Verdict: PermissionVerdict.Defer, DeferUntil: { } until })
-                {
-                    best = (action, check.Channel, until, check.Decision.Code);
-                    break;
-                }
-            }
-        }
-
-        return best;
-    }
-
-    private async ValueTask HoldAsync(CustomerProfile profile, CustomerId queueOwner, string triggerId, ActionDefinition action, Channel channel, DateTimeOffset until, string why, List<DispatchRecord> queue, ImmutableArray<HeldMessageOutcome>.Builder outcomes, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var record = new DispatchRecord
-        {
-            DispatchId = DispatchIdFor(triggerId, action.Id, channel),
-            CustomerId = queueOwner,
-            Channel = channel,
-            Purpose = action.Purpose,
-            ActionId = action.Id,
-            CreatedAt = now,
-            Status = DispatchStatus.Held,
-            Priority = action.Priority,
-            HeldAt = now,
-            ReleaseAt = until,
-            ExpiresAt = now + action.HoldFor!.Value,
-        };
-        if (until >= record.ExpiresAt)
-        {
-            outcomes.Add(new HeldMessageOutcome(record with { Status = DispatchStatus.Cancelled }, HeldMessageStatus.Cancelled, HoldReasons.Expired, $"{why}: not allowed before {until:O}, after it would expire."));
-            return;
-        }
-
-        if (queue.Count >= _policy.MaxHeldPerCustomer)
-        {
-            // The lowest priority goes; among equals, the one held last.
-            var lowest = queue.OrderBy(h => h.Priority).ThenByDescending(h => h.HeldAt).ThenByDescending(h => h.DispatchId, StringComparer.Ordinal).First();
-            if (action.Priority <= lowest.Priority)
-            {
-                outcomes.Add(new HeldMessageOutcome(record with { Status = DispatchStatus.Cancelled }, HeldMessageStatus.Cancelled, HoldReasons.QueueFull, $"{queue.Count} message(s) of priority {lowest.Priority} or more are already held for {profile.Id}."));
-                return;
-            }
-
-            outcomes.Add(await CancelHeldAsync(lowest, HoldReasons.Preempted, $"Its place was taken by {action.Id} (priority {action.Priority} over {lowest.Priority}).", now, cancellationToken).ConfigureAwait(false));
-            queue.Remove(lowest);
-        }
-
-        if (await _dispatcher.HoldAsync(record, cancellationToken).ConfigureAwait(false))
-        {
-            queue.Add(record);
-            Log.Held(_logger, action.Id, profile.Id.Value, channel.Name, why, until);
-            outcomes.Add(new HeldMessageOutcome(record, HeldMessageStatus.Held, HoldReasons.Deferred, $"{why}: held until {until:O}, cancelled if still not allowed by {record.ExpiresAt:O}."));
-        }
-    }
-
-    private async ValueTask<HeldMessageOutcome> CancelHeldAsync(DispatchRecord held, string reason, string detail, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var cancelled = held with { Status = DispatchStatus.Cancelled, Error = reason + ": " + detail, CompletedAt = now };
-        await _dispatcher.UpdateHeldAsync(cancelled, cancellationToken).ConfigureAwait(false);
-        Log.HeldCancelled(_logger, held.ActionId, held.CustomerId.Value, reason);
-        return new HeldMessageOutcome(cancelled, HeldMessageStatus.Cancelled, reason, detail);
-    }
-
-    private async ValueTask<CustomerProfile> RecordSentAsync(CustomerProfile profile, string dispatchId, ActionDefinition action, Channel channel, ImmutableArray<StageTransition>.Builder transitions, CancellationToken cancellationToken)
-    {
-        _propensity.RecordSent(action.Id, channel);
-        var sent = new MessageSent
-        {
-            EventId = "sent-" + dispatchId,
-            CustomerId = profile.Id,
-            Timestamp = _time.GetUtcNow(),
-            Channel = channel,
-            DispatchId = dispatchId,
-            ActionId = action.Id,
-        };
-        if (await _events.AppendAsync(sent, cancellationToken).ConfigureAwait(false) != AppendOutcome.Appended)
-        {
-            return profile;
-        }
-
-        var (saved, moved) = await ApplyAndSaveAsync(sent, profile.Id, [], _time.GetUtcNow(), null, cancellationToken).ConfigureAwait(false);
-        if (moved is not null)
-        {
-            transitions.AddRange(moved);
-        }
-
-        return saved;
     }
 
     private AsyncGate LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];

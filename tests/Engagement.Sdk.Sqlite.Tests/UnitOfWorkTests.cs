@@ -88,7 +88,7 @@ public sealed class UnitOfWorkTests : IDisposable
     }
 
     [Fact]
-    public async Task Dispatch_TheLogEntryIsDurableBeforeTheChannelIsCalled()
+    public async Task Dispatch_QueuedWithTheEventAndLeasedDurablyBeforeTheChannelIsCalled()
     {
         var path = Path.Combine(_directory, "durable.db");
         var observer = new ObservingSender(path);
@@ -108,10 +108,16 @@ public sealed class UnitOfWorkTests : IDisposable
 
         var result = await engine.TrackAsync(new AddedToCart { EventId = "cart-1", CustomerId = new CustomerId("ann"), Timestamp = Now, Identifiers = [email], ProductId = "boots" });
 
-        result.Dispatch!.Result.Status.Should().Be(DispatchStatus.Sent);
-        observer.SeenFromAnotherConnection.Should().ContainSingle().Which.Should().Be(DispatchStatus.Pending,
-            "while the channel is called, another connection already sees the pending log entry and the event that caused it");
+        result.Dispatch!.Result.Status.Should().Be(DispatchStatus.Queued);
+        observer.SeenFromAnotherConnection.Should().BeEmpty("tracking only queues the message");
+        var settled = await provider.GetRequiredService<DispatchWorker>().DeliverDueAsync();
+
+        settled.Should().ContainSingle().Which.Status.Should().Be(DispatchStatus.Sent);
+        observer.SeenFromAnotherConnection.Should().ContainSingle().Which.Should().Be(DispatchStatus.Sending,
+            "while the channel is called, another connection already sees the leased entry and the event that caused it");
         observer.EventSeenFromAnotherConnection.Should().BeTrue();
+        var events = await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync();
+        events.OfType<MessageSent>().Should().ContainSingle().Which.DispatchId.Should().Be(result.Dispatch.Result.DispatchId, "the receipt is written with the settlement");
     }
 
     [Fact]

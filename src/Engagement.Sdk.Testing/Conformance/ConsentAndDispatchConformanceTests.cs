@@ -100,68 +100,55 @@ public abstract class DispatchStoreConformanceTests
         results.Count(r => r).Should().Be(1);
     }
 
-    /// <summary>A completed dispatch keeps its outcome and cannot be begun again.</summary>
+    /// <summary>A new dispatch is queued, due when it was created unless it says otherwise, and cannot be begun again.</summary>
     /// <returns>A task.</returns>
     [Fact]
-    public async Task CompleteAsync_BegunDispatch_RecordsTheOutcome()
+    public async Task TryBeginAsync_NewDispatch_IsQueuedAndDue()
     {
         var store = CreateStore();
-        await store.TryBeginAsync(Dispatch("d1", T0));
+        (await store.TryBeginAsync(Dispatch("d1", T0))).Should().BeTrue();
+        (await store.TryBeginAsync(Dispatch("d2", T0) with { DueAt = T0.AddMinutes(5) })).Should().BeTrue();
 
-        await store.CompleteAsync("d1", DispatchStatus.Failed, 4, "timeout", T0.AddSeconds(30));
-
-        var record = (await store.ListAsync(new CustomerId("c1"), T0)).Should().ContainSingle().Subject;
-        record.Status.Should().Be(DispatchStatus.Failed);
-        record.Attempts.Should().Be(4);
-        record.Error.Should().Be("timeout");
-        record.CompletedAt.Should().Be(T0.AddSeconds(30));
+        (await store.GetAsync("d1")).Should().Be(Dispatch("d1", T0) with { Status = DispatchStatus.Queued, DueAt = T0 });
+        (await store.GetAsync("d2"))!.DueAt.Should().Be(T0.AddMinutes(5));
+        (await store.GetAsync("nope")).Should().BeNull();
         (await store.TryBeginAsync(Dispatch("d1", T0.AddHours(1)))).Should().BeFalse();
     }
 
-    /// <summary>Completing a dispatch that was never begun is an error that names it.</summary>
-    /// <returns>A task.</returns>
-    [Fact]
-    public async Task CompleteAsync_UnknownDispatch_Throws()
-    {
-        var act = async () => await CreateStore().CompleteAsync("nope", DispatchStatus.Sent, 1, null, T0);
-
-        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Value.Should().Be("nope");
-    }
-
-    /// <summary>Listing by customer honours the start; listing by status finds pending ones oldest first.</summary>
+    /// <summary>Listing by customer honours the start; listing by status finds queued ones oldest first.</summary>
     /// <returns>A task.</returns>
     [Fact]
     public async Task ListAsync_SinceAndByStatus_FilterAndOrder()
     {
         var store = CreateStore();
-        await store.TryBeginAsync(Dispatch("d2", T0.AddHours(2)));
+        await store.TryBeginAsync(Dispatch("d2", T0.AddHours(2)) with { Status = DispatchStatus.Sent });
         await store.TryBeginAsync(Dispatch("d1", T0.AddHours(1)));
         await store.TryBeginAsync(Dispatch("d0", T0));
         await store.TryBeginAsync(Dispatch("other", T0) with { CustomerId = new CustomerId("c2") });
-        await store.CompleteAsync("d2", DispatchStatus.Sent, 1, null, T0.AddHours(2));
 
         (await store.ListAsync(new CustomerId("c1"), T0.AddHours(1))).Select(d => d.DispatchId).Should().Equal("d1", "d2");
-        var pending = new List<string>();
-        await foreach (var d in store.ListByStatusAsync(DispatchStatus.Pending))
+        var queued = new List<string>();
+        await foreach (var d in store.ListByStatusAsync(DispatchStatus.Queued))
         {
-            pending.Add(d.DispatchId);
+            queued.Add(d.DispatchId);
         }
 
-        pending.Should().Equal("d0", "other", "d1");
+        queued.Should().Equal("d0", "other", "d1");
     }
 
-    /// <summary>A held dispatch is stored as held with its schedule, and is listed by that status, not as pending.</summary>
+    /// <summary>A held dispatch is stored as held with its schedule, a settled one (an import) as given; neither is queued.</summary>
     /// <returns>A task.</returns>
     [Fact]
-    public async Task TryBeginAsync_HeldRecord_IsStoredHeldWithItsSchedule()
+    public async Task TryBeginAsync_HeldOrSettledRecord_IsStoredAsGiven()
     {
         var store = CreateStore();
         var held = Dispatch("h1", T0) with { Status = DispatchStatus.Held, Priority = 7, HeldAt = T0, ReleaseAt = T0.AddHours(9), ExpiresAt = T0.AddDays(2) };
+        var sent = Dispatch("p1", T0) with { Status = DispatchStatus.Sent, Attempts = 2, CompletedAt = T0.AddSeconds(3), Reason = DispatchReasons.Accepted };
 
         (await store.TryBeginAsync(held)).Should().BeTrue();
-        (await store.TryBeginAsync(Dispatch("p1", T0) with { Status = DispatchStatus.Sent })).Should().BeTrue();
+        (await store.TryBeginAsync(sent)).Should().BeTrue();
 
-        (await store.ListAsync(new CustomerId("c1"), T0)).Should().BeEquivalentTo([held, Dispatch("p1", T0)]);
+        (await store.ListAsync(new CustomerId("c1"), T0)).Should().BeEquivalentTo([held, sent]);
         var byStatus = new List<string>();
         await foreach (var d in store.ListByStatusAsync(DispatchStatus.Held))
         {
@@ -169,6 +156,7 @@ public abstract class DispatchStoreConformanceTests
         }
 
         byStatus.Should().Equal("h1");
+        (await store.ClaimAsync(T0.AddDays(3), "w1", T0.AddDays(3).AddMinutes(5), 10)).Should().BeEmpty("neither is for a worker");
     }
 
     /// <summary>An update applies only while the stored status is the expected one, and also moves the record's creation time.</summary>
@@ -179,15 +167,17 @@ public abstract class DispatchStoreConformanceTests
         var store = CreateStore();
         var held = Dispatch("h1", T0) with { Status = DispatchStatus.Held, HeldAt = T0, ReleaseAt = T0.AddHours(9), ExpiresAt = T0.AddDays(2) };
         await store.TryBeginAsync(held);
-        var released = held with { Status = DispatchStatus.Pending, CreatedAt = T0.AddHours(9) };
+        var released = held with { Status = DispatchStatus.Queued, CreatedAt = T0.AddHours(9), DueAt = T0.AddHours(9) };
 
         (await store.TryUpdateAsync(released, DispatchStatus.Held)).Should().BeTrue();
         (await store.TryUpdateAsync(held with { Status = DispatchStatus.Cancelled, Error = "expired" }, DispatchStatus.Held)).Should().BeFalse("it is no longer held");
         (await store.TryUpdateAsync(Dispatch("missing", T0), DispatchStatus.Held)).Should().BeFalse();
-        (await store.TryUpdateAsync(released with { CustomerId = new CustomerId("c2") }, DispatchStatus.Pending)).Should().BeFalse("another customer's update never applies");
+        (await store.TryUpdateAsync(released with { CustomerId = new CustomerId("c2") }, DispatchStatus.Queued)).Should().BeFalse("another customer's update never applies");
 
         (await store.ListAsync(new CustomerId("c1"), T0.AddHours(1))).Should().ContainSingle().Which.Should().Be(released);
         (await store.ListAsync(new CustomerId("c1"), T0.AddHours(10))).Should().BeEmpty("the listing follows the new creation time");
+        (await store.ClaimAsync(T0.AddHours(8), "w1", T0.AddHours(9), 10)).Should().BeEmpty("a released message is due when released");
+        (await store.ClaimAsync(T0.AddHours(9), "w1", T0.AddHours(10), 10)).Should().ContainSingle().Which.DispatchId.Should().Be("h1");
     }
 
     /// <summary>Of many concurrent updates expecting one status, exactly one applies.</summary>
@@ -200,9 +190,113 @@ public abstract class DispatchStoreConformanceTests
         await store.TryBeginAsync(held);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(async () =>
-            await store.TryUpdateAsync(held with { Status = DispatchStatus.Pending, Attempts = i }, DispatchStatus.Held))));
+            await store.TryUpdateAsync(held with { Status = DispatchStatus.Queued, Attempts = i }, DispatchStatus.Held))));
 
         results.Count(r => r).Should().Be(1);
+    }
+
+    /// <summary>A claim takes only what is due, oldest due first, up to the limit, leases it, and returns it as it stood.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task ClaimAsync_DueDispatches_AreLeasedOldestDueFirst()
+    {
+        var store = CreateStore();
+        await store.TryBeginAsync(Dispatch("late", T0) with { DueAt = T0.AddMinutes(30) });
+        await store.TryBeginAsync(Dispatch("second", T0.AddMinutes(2)));
+        await store.TryBeginAsync(Dispatch("first", T0.AddMinutes(1)));
+        await store.TryBeginAsync(Dispatch("third", T0.AddMinutes(3)));
+
+        var claimed = await store.ClaimAsync(T0.AddMinutes(10), "w1", T0.AddMinutes(15), 2);
+
+        claimed.Select(d => d.DispatchId).Should().Equal("first", "second");
+        claimed.Should().OnlyContain(d => d.Status == DispatchStatus.Queued && d.LeaseOwner == null, "a claim returns what it took as it stood");
+        var leased = await store.GetAsync("first");
+        leased!.Status.Should().Be(DispatchStatus.Sending);
+        leased.LeaseOwner.Should().Be("w1");
+        leased.LeaseUntil.Should().Be(T0.AddMinutes(15));
+        (await store.ClaimAsync(T0.AddMinutes(10), "w2", T0.AddMinutes(15), 10)).Select(d => d.DispatchId).Should().Equal("third");
+        (await store.ClaimAsync(T0.AddMinutes(14), "w2", T0.AddMinutes(20), 10)).Should().BeEmpty("the leases still run");
+    }
+
+    /// <summary>A lease that runs out makes its dispatch claimable again, returned as sending (its outcome is unknown).</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task ClaimAsync_LeaseRanOut_ClaimableAgainAsSending()
+    {
+        var store = CreateStore();
+        await store.TryBeginAsync(Dispatch("d1", T0));
+        await store.ClaimAsync(T0, "w1", T0.AddMinutes(5), 10);
+
+        var again = await store.ClaimAsync(T0.AddMinutes(5), "w2", T0.AddMinutes(10), 10);
+
+        again.Should().ContainSingle().Which.Should().Match<DispatchRecord>(d => d.Status == DispatchStatus.Sending && d.LeaseOwner == "w1");
+        (await store.TrySettleAsync((await store.GetAsync("d1"))! with { Status = DispatchStatus.Sent }, "w1")).Should().BeFalse("w1's lease was taken over");
+        (await store.GetAsync("d1"))!.LeaseOwner.Should().Be("w2");
+    }
+
+    /// <summary>Workers claiming at once get disjoint dispatches, and every due one exactly once.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task ClaimAsync_ConcurrentWorkers_ClaimEachDispatchOnce()
+    {
+        var store = CreateStore();
+        for (var i = 0; i < 200; i++)
+        {
+            await store.TryBeginAsync(Dispatch($"d{i:D3}", T0.AddSeconds(i)));
+        }
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var mine = new List<string>();
+            while (true)
+            {
+                var batch = await store.ClaimAsync(T0.AddHours(1), $"w{w}", T0.AddHours(2), 7);
+                if (batch.Count == 0)
+                {
+                    return mine;
+                }
+
+                mine.AddRange(batch.Select(d => d.DispatchId));
+            }
+        })));
+
+        claims.SelectMany(c => c).Should().OnlyHaveUniqueItems().And.HaveCount(200);
+    }
+
+    /// <summary>Only the lease's owner settles, only while sending; a dispatch queued again falls due at its new time.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task TrySettleAsync_OwnerWhileSending_SettlesOnce()
+    {
+        var store = CreateStore();
+        await store.TryBeginAsync(Dispatch("d1", T0));
+        await store.TryBeginAsync(Dispatch("d2", T0));
+        await store.ClaimAsync(T0, "w1", T0.AddMinutes(5), 10);
+        var sent = Dispatch("d1", T0) with { Status = DispatchStatus.Sent, Attempts = 1, CompletedAt = T0.AddSeconds(1), Reason = DispatchReasons.Accepted };
+        var retry = Dispatch("d2", T0) with { Status = DispatchStatus.Queued, Attempts = 1, DueAt = T0.AddMinutes(2), Reason = DispatchReasons.Transient, Error = "throttled" };
+
+        (await store.TrySettleAsync(sent, "w2")).Should().BeFalse("w2 holds no lease");
+        (await store.TrySettleAsync(sent, "w1")).Should().BeTrue();
+        (await store.TrySettleAsync(sent with { Attempts = 2 }, "w1")).Should().BeFalse("it is settled");
+        (await store.TrySettleAsync(retry, "w1")).Should().BeTrue();
+        (await store.TrySettleAsync(Dispatch("missing", T0), "w1")).Should().BeFalse();
+
+        (await store.GetAsync("d1")).Should().Be(sent);
+        (await store.ClaimAsync(T0.AddMinutes(1), "w1", T0.AddMinutes(6), 10)).Should().BeEmpty();
+        (await store.ClaimAsync(T0.AddMinutes(2), "w1", T0.AddMinutes(7), 10)).Should().ContainSingle().Which.Should().Be(retry);
+    }
+
+    /// <summary>Claim arguments are checked.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task ClaimAsync_BadArguments_AreTypedErrors()
+    {
+        var store = CreateStore();
+        var noOwner = async () => await store.ClaimAsync(T0, " ", T0.AddMinutes(1), 1);
+        var noMax = async () => await store.ClaimAsync(T0, "w1", T0.AddMinutes(1), 0);
+
+        (await noOwner.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("owner");
+        (await noMax.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("max");
     }
 
     private static DispatchRecord Dispatch(string id, DateTimeOffset at) => new()

@@ -10,7 +10,11 @@ namespace Engagement.Sdk.Consent;
 /// <param name="Purpose">The purpose.</param>
 /// <param name="Address">The identifier the message would go to, or <see langword="null"/> for on-site channels.</param>
 /// <param name="At">The instant the message would be sent.</param>
-public readonly record struct PermissionRequest(CustomerProfile Profile, Channel Channel, Purpose Purpose, Identifier? Address, DateTimeOffset At);
+public readonly record struct PermissionRequest(CustomerProfile Profile, Channel Channel, Purpose Purpose, Identifier? Address, DateTimeOffset At)
+{
+    /// <summary>The dispatch being checked at hand-off, if any: frequency caps do not count it against itself.</summary>
+    public string? DispatchId { get; init; }
+}
 
 /// <summary>The answer's kind.</summary>
 public enum PermissionVerdict

@@ -197,8 +197,10 @@ public sealed class PermissionGate : IPermissionGate
             DateTimeOffset? oldest = null;
             foreach (var d in recent)
             {
-                if (d.Status is DispatchStatus.Failed or DispatchStatus.Undeliverable or DispatchStatus.Held or DispatchStatus.Cancelled || d.CreatedAt < since || d.CreatedAt > request.At || d.Purpose != cap.Purpose
-                    || (cap.Channel is { } c && d.Channel != c))
+                // Every message that is, may be or will be with a channel counts, whatever its time relative to this clock's
+                // (another process's clock may run ahead, or this one may have been set back): only the window's start bounds it.
+                if (!DispatchRecords.CountsAgainstCaps(d) || d.CreatedAt < since || d.Purpose != cap.Purpose
+                    || (cap.Channel is { } c && d.Channel != c) || (request.DispatchId is { } self && d.DispatchId == self))
                 {
                     continue;
                 }

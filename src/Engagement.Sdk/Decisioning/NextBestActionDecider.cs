@@ -168,8 +168,9 @@ public sealed class NextBestActionDecider
     /// <param name="channel">The channel it was held for.</param>
     /// <param name="at">The instant.</param>
     /// <param name="cancellationToken">Cancels the check.</param>
+    /// <param name="dispatchId">The queued dispatch being handed over, which caps do not count against itself.</param>
     /// <returns>The outcome: a rejection code and why, or the gate's answer and the address.</returns>
-    internal async ValueTask<Recheck> RecheckAsync(CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken)
+    internal async ValueTask<Recheck> RecheckAsync(CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken, string? dispatchId = null)
     {
         Journeys.JourneyPosition? position = profile.Journeys.TryGetValue(_journeyId, out var found) ? found : null;
         if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.Value.StageId)))
@@ -200,7 +201,7 @@ public sealed class NextBestActionDecider
             return new Recheck(PermissionReasons.NoAddress, $"The customer has no {ChannelAddress.KindFor(channel)} for {channel}.", null, null);
         }
 
-        var permission = await _gate.CheckAsync(new PermissionRequest(profile, channel, action.Purpose, address, at), cancellationToken).ConfigureAwait(false);
+        var permission = await _gate.CheckAsync(new PermissionRequest(profile, channel, action.Purpose, address, at) { DispatchId = dispatchId }, cancellationToken).ConfigureAwait(false);
         return new Recheck(null, permission.Code, permission, address);
     }
 

@@ -13,7 +13,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class EngagementServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the engagement engine with in-memory stores, the system clock (unless a <see cref="TimeProvider"/> is registered),
+    /// Adds the engagement engine with in-memory stores, the outbox and its <see cref="DispatchWorker"/> (run it, or call
+    /// <see cref="DispatchWorker.RunOnceAsync"/>, to deliver what the engine queues), the system clock (unless a <see cref="TimeProvider"/> is registered),
     /// the permission gate, the Beta-Bernoulli propensity model and an empty action catalogue. Options are validated when the
     /// host starts. Calling it again adds nothing twice.
     /// </summary>
@@ -30,7 +31,8 @@ public static class EngagementServiceCollectionExtensions
         }
 
         services.AddOptions<ContactPolicyOptions>().ValidateOnStart();
-        services.AddOptions<DispatchOptions>().Validate(o => o.MaxRetries is >= 0 and <= 10 && o.RetryDelay >= TimeSpan.Zero && o.AttemptTimeout > TimeSpan.Zero, "DispatchOptions: MaxRetries must be 0..10, RetryDelay not negative and AttemptTimeout positive.").ValidateOnStart();
+        services.AddOptions<DispatchOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DispatchOptions>, DispatchOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ContactPolicyOptions>, ContactPolicyOptionsValidator>());
 
@@ -50,7 +52,8 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();
         services.TryAddSingleton(ActionCatalog.Empty);
-        services.TryAddSingleton<ChannelDispatcher>();
+        services.TryAddSingleton<DispatchOutbox>();
+        services.TryAddSingleton<DispatchWorker>();
         services.TryAddSingleton<IEngagementEngine, EngagementEngine>();
         return new EngagementBuilder(services);
     }

@@ -20,6 +20,7 @@ public static class EngagementTelemetry
 
     private static readonly Counter<long> EventsTracked = Meter.CreateCounter<long>("engagement.events.tracked", "{event}", "Events applied to profiles.");
     private static readonly Counter<long> EventsDuplicate = Meter.CreateCounter<long>("engagement.events.duplicate", "{event}", "Events ignored because their id was already applied.");
+    private static readonly Counter<long> SendAttempts = Meter.CreateCounter<long>("engagement.send_attempts", "{call}", "Calls to channels, by channel and outcome.");
     private static readonly Counter<long> Dispatches = Meter.CreateCounter<long>("engagement.dispatches", "{message}", "Messages dispatched, by channel and status.");
     private static readonly Counter<long> Suppressed = Meter.CreateCounter<long>("engagement.messages.suppressed", "{message}", "Messages a decision chose but the permission gate stopped, by channel and reason.");
     private static readonly Histogram<double> DecisionDuration = Meter.CreateHistogram<double>("engagement.decision.duration", "ms", "Time to take one next-best-action decision.");
@@ -38,6 +39,9 @@ public static class EngagementTelemetry
 
     internal static void RecordDispatch(Channel channel, DispatchStatus status)
         => Dispatches.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("status", status.ToString()));
+
+    internal static void RecordSendAttempt(Channel channel, SendOutcome outcome)
+        => SendAttempts.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("outcome", outcome.ToString()));
 
     internal static void RecordSuppressed(Channel channel, string reason)
         => Suppressed.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("reason", reason));

@@ -20,6 +20,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "Dispatch {DispatchId} on {Channel} ended {Status} after {Attempts} attempt(s)")]
     public static partial void DispatchFailed(ILogger logger, string dispatchId, string channel, string status, int attempts);
 
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "A delivery pass failed ({ExceptionType}); the claimed dispatches are reconciled when their leases run out")]
+    public static partial void DeliveryPassFailed(ILogger logger, string exceptionType);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Dispatch {DispatchId} on {Channel}: the lease ran out before it was settled; another worker reconciles it")]
+    public static partial void LeaseLost(ILogger logger, string dispatchId, string channel);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Dispatch {DispatchId}: its receipt was refused ({ExceptionType})")]
+    public static partial void ReceiptRefused(ILogger logger, string dispatchId, string exceptionType);
+
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Action {ActionId} for customer {CustomerId} on {Channel} held ({Reason}) until {ReleaseAt}")]
     public static partial void Held(ILogger logger, string actionId, string customerId, string channel, string reason, DateTimeOffset releaseAt);
 

@@ -174,6 +174,11 @@ public sealed class CustomerErasure
         return false;
     }
 
+    /// <summary>The customer id an audit row of an erased customer carries: <c>erased-</c> and the first 32 hex digits of the tombstone hash, no personal data.</summary>
+    /// <param name="customerId">The erased customer.</param>
+    /// <returns>The pseudonymous id.</returns>
+    public static string ErasedSubjectId(CustomerId customerId) => "erased-" + TombstoneHash(customerId)[..32];
+
     /// <summary>The hash of a customer's tombstone in the suppression list.</summary>
     internal static string TombstoneHash(CustomerId customerId)
     {

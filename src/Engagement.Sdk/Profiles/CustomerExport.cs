@@ -144,13 +144,13 @@ public sealed class CustomerDataPortability
         var dispatches = 0;
         foreach (var dispatch in export.Dispatches)
         {
-            if (await _dispatches.TryBeginAsync(dispatch with { Status = DispatchStatus.Pending, Attempts = 0, Error = null, CompletedAt = null }, cancellationToken).ConfigureAwait(false))
+            // Settled and held dispatches are stored as they were; one that was with a channel under another store's lease may
+            // have been sent (unknown, reconciled before anything is sent again); queued ones are checked at hand-off as always.
+            var imported = dispatch.Status == DispatchStatus.Sending
+                ? dispatch with { Status = DispatchStatus.Unknown, DueAt = dispatch.LeaseUntil ?? dispatch.CreatedAt, Reason = DispatchReasons.OutcomeUnknown, LeaseOwner = null, LeaseUntil = null }
+                : dispatch with { LeaseOwner = null, LeaseUntil = null };
+            if (await _dispatches.TryBeginAsync(imported, cancellationToken).ConfigureAwait(false))
             {
-                if (dispatch.Status != DispatchStatus.Pending)
-                {
-                    await _dispatches.CompleteAsync(dispatch.DispatchId, dispatch.Status, dispatch.Attempts, dispatch.Error, dispatch.CompletedAt ?? dispatch.CreatedAt, cancellationToken).ConfigureAwait(false);
-                }
-
                 dispatches++;
             }
         }

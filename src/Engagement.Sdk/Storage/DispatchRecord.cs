@@ -3,20 +3,39 @@ using Engagement.Sdk.Consent;
 
 namespace Engagement.Sdk.Storage;
 
-/// <summary>Where a dispatch stands.</summary>
+/// <summary>Where a dispatch stands in the outbox.</summary>
+/// <remarks>
+/// A dispatch is written as <see cref="Queued"/> (or <see cref="Held"/>) in the same unit of work as the event that decided it;
+/// a <see cref="DispatchWorker"/> claims it under a lease (<see cref="Sending"/>), hands it to the channel and settles it as
+/// <see cref="Sent"/>, <see cref="Undeliverable"/>, <see cref="DeadLettered"/> or <see cref="Cancelled"/>, or queues it again
+/// (a transient failure, a deferral) or marks it <see cref="Unknown"/> (the channel may have accepted it). Queued, sending,
+/// unknown and sent dispatches count against frequency caps.
+/// </remarks>
 public enum DispatchStatus
 {
-    /// <summary>Decided and permitted; the channel has not confirmed yet.</summary>
-    Pending,
+    /// <summary>Decided and permitted; waiting in the outbox for <see cref="DispatchRecord.DueAt"/> and a worker.</summary>
+    Queued,
+
+    /// <summary>Claimed by a worker until <see cref="DispatchRecord.LeaseUntil"/>; a lease that runs out means the worker stopped mid-send.</summary>
+    Sending,
 
     /// <summary>The channel accepted the message.</summary>
     Sent,
 
-    /// <summary>The channel failed after every retry; the message may be resumed.</summary>
-    Failed,
+    /// <summary>
+    /// The channel may or may not have accepted it (a time-out after the request went out, a worker that stopped mid-send):
+    /// it is reconciled through the channel's status query or idempotency keys, never sent again blindly.
+    /// </summary>
+    Unknown,
 
-    /// <summary>The channel refused the message for good (an invalid address).</summary>
+    /// <summary>The channel refused the address for good (it does not exist); the address is suppressed.</summary>
     Undeliverable,
+
+    /// <summary>
+    /// Set aside for a person to decide (content rejected, retries exhausted, an outcome that cannot be reconciled);
+    /// <see cref="DispatchRecord.Reason"/> says why. <see cref="DispatchWorker.ReplayAsync"/> queues it again.
+    /// </summary>
+    DeadLettered,
 
     /// <summary>
     /// Held back by contact policy (a frequency cap, quiet hours, a pause) and waiting for <see cref="DispatchRecord.ReleaseAt"/>;
@@ -25,8 +44,54 @@ public enum DispatchStatus
     /// </summary>
     Held,
 
-    /// <summary>A held message that was never sent (expired, pre-empted, or no longer permitted); <see cref="DispatchRecord.Error"/> says why.</summary>
+    /// <summary>Never sent: a held message that expired or was pre-empted, or a queued one the gate refused at hand-off; <see cref="DispatchRecord.Reason"/> says why.</summary>
     Cancelled,
+}
+
+/// <summary>The stable reason codes a dispatch is settled with (<see cref="DispatchRecord.Reason"/>), besides the permission gate's codes.</summary>
+public static class DispatchReasons
+{
+    /// <summary>The channel accepted the message.</summary>
+    public const string Accepted = "accepted";
+
+    /// <summary>A transient failure: tried again later.</summary>
+    public const string Transient = "transient_failure";
+
+    /// <summary>Transient failures went on past the retry budget (attempts or time).</summary>
+    public const string RetriesExhausted = "retries_exhausted";
+
+    /// <summary>The channel refused the address for good; it is suppressed.</summary>
+    public const string AddressInvalid = "address_invalid";
+
+    /// <summary>The channel refused the content for good.</summary>
+    public const string ContentRejected = "content_rejected";
+
+    /// <summary>The channel refused the message for good for another reason.</summary>
+    public const string Rejected = "rejected";
+
+    /// <summary>The outcome is unknown and waits for reconciliation.</summary>
+    public const string OutcomeUnknown = "outcome_unknown";
+
+    /// <summary>The outcome is unknown and the channel can neither be asked nor deduplicates: a person decides.</summary>
+    public const string Unreconcilable = "unreconcilable";
+
+    /// <summary>The channel's circuit is open or its rate limit reached: the dispatch waits (no attempt is counted).</summary>
+    public const string ChannelBusy = "channel_busy";
+
+    /// <summary>Contact policy defers it (quiet hours, a cap): it waits.</summary>
+    public const string Deferred = "deferred";
+
+    /// <summary>The customer was erased before the message went out.</summary>
+    public const string Erased = "erased";
+
+    /// <summary>The customer was erased while the message was with the channel: the audit row holds no personal data.</summary>
+    public const string ErasedInFlight = "erased_in_flight";
+
+    /// <summary>The action is no longer eligible, no longer in the catalogue, or its channel has no sender.</summary>
+    public const string NotEligible = "not_eligible";
+
+    /// <summary>A dead letter was queued again by a person.</summary>
+    public const string Replayed = "replayed";
 }
 
 /// <summary>One entry of the dispatch log.</summary>
@@ -47,20 +112,32 @@ public sealed record DispatchRecord
     /// <summary>The action sent.</summary>
     public required string ActionId { get; init; }
 
-    /// <summary>When it was decided.</summary>
+    /// <summary>When it was decided (or, for a held message, released into the outbox): what frequency caps count.</summary>
     public required DateTimeOffset CreatedAt { get; init; }
 
     /// <summary>Where it stands.</summary>
-    public DispatchStatus Status { get; init; } = DispatchStatus.Pending;
+    public DispatchStatus Status { get; init; } = DispatchStatus.Queued;
 
     /// <summary>How many times the channel was called.</summary>
     public int Attempts { get; init; }
 
-    /// <summary>The last error, when it failed.</summary>
+    /// <summary>The last error, when it failed (redacted: no address or message content).</summary>
     public string? Error { get; init; }
+
+    /// <summary>A stable code from <see cref="DispatchReasons"/> or <see cref="Consent.PermissionReasons"/>: why it stands where it does.</summary>
+    public string? Reason { get; init; }
 
     /// <summary>When it ended.</summary>
     public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>For a queued or unknown dispatch: the earliest instant a worker may take it (after a back-off or a deferral).</summary>
+    public DateTimeOffset? DueAt { get; init; }
+
+    /// <summary>For a sending dispatch: the worker that holds it.</summary>
+    public string? LeaseOwner { get; init; }
+
+    /// <summary>For a sending dispatch: when the worker's lease runs out (then the outcome is unknown).</summary>
+    public DateTimeOffset? LeaseUntil { get; init; }
 
     /// <summary>The action's priority (higher goes first when messages compete for a cap's slots).</summary>
     public int Priority { get; init; }
@@ -78,13 +155,72 @@ public sealed record DispatchRecord
 /// <summary>Helpers for dispatch stores.</summary>
 public static class DispatchRecords
 {
-    /// <summary>The record as a store begins it: held when it is held, otherwise pending.</summary>
+    /// <summary>The record as a store begins it: as given when it is held, unknown or already settled (an import or an audit row), otherwise queued and due at once.</summary>
     /// <param name="record">The record given to <see cref="IDispatchStore.TryBeginAsync"/>.</param>
     /// <returns>The record to store.</returns>
     public static DispatchRecord AsBegun(DispatchRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var status = record.Status == DispatchStatus.Held ? DispatchStatus.Held : DispatchStatus.Pending;
-        return record.Status == status ? record : record with { Status = status };
+        if (record.Status is DispatchStatus.Held or DispatchStatus.Sent or DispatchStatus.Undeliverable or DispatchStatus.DeadLettered or DispatchStatus.Cancelled)
+        {
+            return record;
+        }
+
+        if (record.Status == DispatchStatus.Unknown)
+        {
+            return record with { DueAt = record.DueAt ?? record.CreatedAt, LeaseOwner = null, LeaseUntil = null };
+        }
+
+        return record with { Status = DispatchStatus.Queued, DueAt = record.DueAt ?? record.CreatedAt, LeaseOwner = null, LeaseUntil = null };
+    }
+
+    /// <summary>Whether a worker may claim <paramref name="record"/> at <paramref name="now"/>: queued or unknown and due, or sending under a lease that ran out.</summary>
+    /// <param name="record">The record.</param>
+    /// <param name="now">The instant.</param>
+    /// <returns><see langword="true"/> when it is claimable.</returns>
+    public static bool IsClaimable(DispatchRecord record, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return record.Status switch
+        {
+            DispatchStatus.Queued or DispatchStatus.Unknown => (record.DueAt ?? record.CreatedAt) <= now,
+            DispatchStatus.Sending => record.LeaseUntil is not { } until || until <= now,
+            _ => false,
+        };
+    }
+
+    /// <summary>The instant from which a claimable record is due, for ordering claims (oldest due first).</summary>
+    /// <param name="record">The record.</param>
+    /// <returns>The instant.</returns>
+    public static DateTimeOffset DueOf(DispatchRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return record.Status == DispatchStatus.Sending ? record.LeaseUntil ?? record.CreatedAt : record.DueAt ?? record.CreatedAt;
+    }
+
+    /// <summary>Whether frequency caps count the record: a message that is, may be, or will be with the channel.</summary>
+    /// <param name="record">The record.</param>
+    /// <returns><see langword="true"/> for queued, sending, unknown and sent dispatches.</returns>
+    public static bool CountsAgainstCaps(DispatchRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return record.Status is DispatchStatus.Queued or DispatchStatus.Sending or DispatchStatus.Unknown or DispatchStatus.Sent;
+    }
+
+    /// <summary>Checks the arguments of <see cref="IDispatchStore.ClaimAsync"/>.</summary>
+    /// <param name="owner">The worker's identity.</param>
+    /// <param name="max">The most to claim.</param>
+    /// <exception cref="EngagementValidationException">The owner is empty or <paramref name="max"/> is not positive.</exception>
+    public static void RequireClaim(string owner, int max)
+    {
+        if (string.IsNullOrWhiteSpace(owner))
+        {
+            throw new EngagementValidationException("owner", owner, "a claim needs the worker's identity");
+        }
+
+        if (max <= 0)
+        {
+            throw new EngagementValidationException("max", max, "must be positive");
+        }
     }
 }

@@ -239,17 +239,36 @@ public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
     }
 }
 
-/// <summary>An in-memory <see cref="IDispatchStore"/>: thread-safe; a dispatch id is begun at most once.</summary>
+/// <summary>
+/// An in-memory <see cref="IDispatchStore"/>: thread-safe; a dispatch id is begun at most once, and claimable dispatches wait
+/// in a queue ordered by when they fall due, so a claim costs what it takes, not a scan of the log.
+/// </summary>
 public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
 {
+    private readonly Lock _lock = new();
     private readonly CustomerIndex<DispatchRecord> _dispatches = new();
+
+    // (due, id) of every record that is or will become claimable; entries made stale by a later change are skipped when met.
+    private readonly PriorityQueue<string, (DateTimeOffset Due, long Seq)> _due = new();
+    private long _seq;
 
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_dispatches.TryAdd(record.DispatchId, record.CustomerId, DispatchRecords.AsBegun(record), out _));
+        var begun = DispatchRecords.AsBegun(record);
+        lock (_lock)
+        {
+            if (!_dispatches.TryAdd(begun.DispatchId, begun.CustomerId, begun, out _))
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            Schedule(begun);
+        }
+
+        return ValueTask.FromResult(true);
     }
 
     /// <inheritdoc />
@@ -257,24 +276,69 @@ public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
     {
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(
-            _dispatches.TryGet(record.DispatchId, out var current)
-            && current.Status == expected
-            && current.CustomerId == record.CustomerId
-            && _dispatches.TryReplace(record.DispatchId, current, record));
+        lock (_lock)
+        {
+            if (!_dispatches.TryGet(record.DispatchId, out var current) || current.Status != expected || current.CustomerId != record.CustomerId)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            _dispatches.Replace(record.DispatchId, record);
+            Schedule(record);
+            return ValueTask.FromResult(true);
+        }
     }
 
     /// <inheritdoc />
-    public ValueTask CompleteAsync(string dispatchId, DispatchStatus status, int attempts, string? error, DateTimeOffset completedAt, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<DispatchRecord>> ClaimAsync(DateTimeOffset now, string owner, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken = default)
     {
+        DispatchRecords.RequireClaim(owner, max);
         cancellationToken.ThrowIfCancellationRequested();
-        if (!_dispatches.TryGet(dispatchId, out var current))
+        var claimed = new List<DispatchRecord>();
+        lock (_lock)
         {
-            throw new EngagementValidationException("dispatchId", dispatchId, "no dispatch with this id was begun");
+            while (claimed.Count < max && _due.TryPeek(out var id, out var key) && key.Due <= now)
+            {
+                _due.Dequeue();
+                if (!_dispatches.TryGet(id, out var current) || !DispatchRecords.IsClaimable(current, now) || DispatchRecords.DueOf(current) != key.Due)
+                {
+                    continue; // stale: settled, erased, or queued again under another due time
+                }
+
+                var leased = current with { Status = DispatchStatus.Sending, LeaseOwner = owner, LeaseUntil = leaseUntil };
+                _dispatches.Replace(id, leased);
+                Schedule(leased);
+                claimed.Add(current);
+            }
         }
 
-        _dispatches.Replace(dispatchId, current with { Status = status, Attempts = attempts, Error = error, CompletedAt = completedAt });
-        return ValueTask.CompletedTask;
+        return ValueTask.FromResult<IReadOnlyList<DispatchRecord>>(claimed);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> TrySettleAsync(DispatchRecord record, string owner, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_lock)
+        {
+            if (!_dispatches.TryGet(record.DispatchId, out var current) || current.Status != DispatchStatus.Sending || current.LeaseOwner != owner)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            _dispatches.Replace(record.DispatchId, record);
+            Schedule(record);
+            return ValueTask.FromResult(true);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<DispatchRecord?> GetAsync(string dispatchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dispatchId);
+        cancellationToken.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(_dispatches.TryGet(dispatchId, out var record) ? record : null);
     }
 
     /// <inheritdoc />
@@ -289,7 +353,10 @@ public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_dispatches.Erase(customerId));
+        lock (_lock)
+        {
+            return ValueTask.FromResult(_dispatches.Erase(customerId));
+        }
     }
 
     /// <inheritdoc />
@@ -302,5 +369,14 @@ public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    // Called under the lock after every change: a record a worker may claim now or later is queued under its due time.
+    private void Schedule(DispatchRecord record)
+    {
+        if (record.Status is DispatchStatus.Queued or DispatchStatus.Unknown or DispatchStatus.Sending)
+        {
+            _due.Enqueue(record.DispatchId, (DispatchRecords.DueOf(record), _seq++));
+        }
     }
 }

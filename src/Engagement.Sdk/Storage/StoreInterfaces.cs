@@ -89,14 +89,16 @@ public interface IConsentStore
 }
 
 /// <summary>
-/// The dispatch log (an outbox): one entry per message the SDK decided to send, begun before the channel is called and
-/// completed after, so that a dispatch id is sent at most once and no decided message is lost.
+/// The dispatch log and transactional outbox: one entry per message the SDK decided to send, written in the same unit of work
+/// as the event that decided it and settled by a <see cref="Channels.DispatchWorker"/>, so that a decided message is never
+/// lost and a dispatch id is handed to a channel only under a lease.
 /// </summary>
 public interface IDispatchStore
 {
     /// <summary>
-    /// Records a new dispatch unless one with the same id exists: as <see cref="DispatchStatus.Held"/> when the record is held,
-    /// otherwise as <see cref="DispatchStatus.Pending"/>.
+    /// Records a new dispatch unless one with the same id exists: held, or already settled (an import, an audit row), as
+    /// given; otherwise <see cref="DispatchStatus.Queued"/> and due at <see cref="DispatchRecord.DueAt"/> (by default at once).
+    /// See <see cref="DispatchRecords.AsBegun"/>.
     /// </summary>
     /// <param name="record">The dispatch.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
@@ -105,8 +107,8 @@ public interface IDispatchStore
 
     /// <summary>
     /// Replaces a dispatch with <paramref name="record"/> (same id and customer) if its stored status is still
-    /// <paramref name="expected"/>, atomically: how a held message is released, rescheduled or cancelled without two callers
-    /// both acting on it.
+    /// <paramref name="expected"/>, atomically: how a held message is released, rescheduled or cancelled, or a dead letter
+    /// replayed, without two callers both acting on it.
     /// </summary>
     /// <param name="record">The new state of the dispatch.</param>
     /// <param name="expected">The status the stored dispatch must have.</param>
@@ -114,15 +116,31 @@ public interface IDispatchStore
     /// <returns><see langword="true"/> when it was replaced; <see langword="false"/> when it does not exist or its status differs.</returns>
     ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default);
 
-    /// <summary>Records how a dispatch ended.</summary>
-    /// <param name="dispatchId">The dispatch.</param>
-    /// <param name="status">The final status.</param>
-    /// <param name="attempts">How many times the channel was called.</param>
-    /// <param name="error">The last error, when it failed.</param>
-    /// <param name="completedAt">When.</param>
+    /// <summary>
+    /// Claims up to <paramref name="max"/> dispatches that <see cref="DispatchRecords.IsClaimable"/> at <paramref name="now"/>,
+    /// oldest due first, atomically across processes: each becomes <see cref="DispatchStatus.Sending"/> with
+    /// <paramref name="owner"/>'s lease until <paramref name="leaseUntil"/>, and no other caller claims it while the lease runs.
+    /// </summary>
+    /// <param name="now">The claiming worker's clock.</param>
+    /// <param name="owner">The worker's identity (unique per worker).</param>
+    /// <param name="leaseUntil">When the lease runs out.</param>
+    /// <param name="max">The most to claim (positive).</param>
+    /// <param name="cancellationToken">Cancels the claim.</param>
+    /// <returns>The claimed dispatches <em>as they stood before the claim</em> (so the worker can tell a queued dispatch from one whose earlier lease ran out).</returns>
+    ValueTask<IReadOnlyList<DispatchRecord>> ClaimAsync(DateTimeOffset now, string owner, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces a dispatch with <paramref name="record"/> if it is still <see cref="DispatchStatus.Sending"/> under <paramref name="owner"/>'s lease: how a worker settles what it claimed.</summary>
+    /// <param name="record">The new state.</param>
+    /// <param name="owner">The worker that claimed it.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
-    /// <returns>A task.</returns>
-    ValueTask CompleteAsync(string dispatchId, DispatchStatus status, int attempts, string? error, DateTimeOffset completedAt, CancellationToken cancellationToken = default);
+    /// <returns><see langword="false"/> when the lease was lost (another worker took it over) or the dispatch was erased.</returns>
+    ValueTask<bool> TrySettleAsync(DispatchRecord record, string owner, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads one dispatch.</summary>
+    /// <param name="dispatchId">The dispatch.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The dispatch, or <see langword="null"/>.</returns>
+    ValueTask<DispatchRecord?> GetAsync(string dispatchId, CancellationToken cancellationToken = default);
 
     /// <summary>Lists one customer's dispatches created at or after <paramref name="since"/>, oldest first.</summary>
     /// <param name="customerId">The customer.</param>
@@ -131,7 +149,7 @@ public interface IDispatchStore
     /// <returns>The dispatches.</returns>
     ValueTask<IReadOnlyList<DispatchRecord>> ListAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default);
 
-    /// <summary>Lists every dispatch in a status, oldest first (for example <see cref="DispatchStatus.Pending"/> ones to resume after a crash).</summary>
+    /// <summary>Lists every dispatch in a status, oldest first (for example the held ones, or the dead letters).</summary>
     /// <param name="status">The status.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The dispatches.</returns>

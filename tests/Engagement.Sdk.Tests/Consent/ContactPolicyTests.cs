@@ -95,8 +95,7 @@ public sealed class ContactPolicyTests
 
         // 23:30 in Tokyo on 5 May is 14:30 UTC; one email then.
         var first = new DateTimeOffset(2026, 5, 5, 14, 30, 0, TimeSpan.Zero);
-        await dispatches.TryBeginAsync(Dispatch("d1", first));
-        await dispatches.CompleteAsync("d1", DispatchStatus.Sent, 1, null, first);
+        await dispatches.TryBeginAsync(Dispatch("d1", first) with { Status = DispatchStatus.Sent, Attempts = 1, CompletedAt = first });
 
         var sameLocalDay = await gate.CheckAsync(new PermissionRequest(profile, Channel.Email, Purpose.Marketing, AnnEmail, first.AddMinutes(20)));
         sameLocalDay.Verdict.Should().Be(PermissionVerdict.Defer);

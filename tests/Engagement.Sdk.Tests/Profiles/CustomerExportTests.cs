@@ -28,8 +28,7 @@ public sealed class CustomerExportTests
             Source = "signup", Evidence = new ConsentEvidence("v3", "signup"), EffectiveAt = Now.AddHours(-3),
         });
         var dispatches = source.GetRequiredService<IDispatchStore>();
-        await dispatches.TryBeginAsync(new DispatchRecord { DispatchId = "d1", CustomerId = Ann, Channel = Channel.Email, Purpose = Purpose.Marketing, ActionId = "welcome", CreatedAt = Now.AddHours(-2) });
-        await dispatches.CompleteAsync("d1", DispatchStatus.Sent, 1, null, Now.AddHours(-2));
+        await dispatches.TryBeginAsync(new DispatchRecord { DispatchId = "d1", CustomerId = Ann, Channel = Channel.Email, Purpose = Purpose.Marketing, ActionId = "welcome", CreatedAt = Now.AddHours(-2), Status = DispatchStatus.Sent, Attempts = 1, CompletedAt = Now.AddHours(-2) });
         await engine.TrackAsync(new ProductViewed { EventId = "someone-else", CustomerId = new("bob"), Timestamp = Now.AddHours(-1), ProductId = "hat" });
 
         var exported = await source.GetRequiredService<CustomerDataPortability>().ExportAsync(new CustomerId("anon-1"));

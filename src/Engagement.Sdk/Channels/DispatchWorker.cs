@@ -1,0 +1,562 @@
+using System.Collections.Immutable;
+using System.Threading.RateLimiting;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Diagnostics;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.RateLimiting;
+using Polly.Timeout;
+
+namespace Engagement.Sdk.Channels;
+
+/// <summary>What one pass of the <see cref="DispatchWorker"/> did.</summary>
+/// <param name="Claimed">How many dispatches it claimed.</param>
+/// <param name="Settled">Each claimed dispatch as it was left (sent, queued again, unknown, undeliverable, dead-lettered or cancelled).</param>
+public sealed record DeliveryReport(int Claimed, ImmutableArray<DispatchRecord> Settled)
+{
+    /// <summary>How many of the settled dispatches stand in <paramref name="status"/>.</summary>
+    /// <param name="status">The status.</param>
+    /// <returns>The count.</returns>
+    public int Count(DispatchStatus status) => Settled.Count(d => d.Status == status);
+}
+
+/// <summary>
+/// Delivers the outbox. Each pass claims the dispatches that are due under a lease (safe with several workers and processes on
+/// one store), checks every gate again at hand-off (the erasure tombstone, eligibility, consent, suppressions, quiet hours and
+/// caps: a withdrawal between decision and send cancels the dispatch with its reason), hands each to its channel with the
+/// dispatch id as the provider's idempotency key, through the channel's rate limiter, circuit breaker and attempt time-out, and
+/// settles it:
+/// <list type="bullet">
+/// <item>accepted: <see cref="DispatchStatus.Sent"/>, and a <see cref="MessageSent"/> receipt tracked in the same unit of work;</item>
+/// <item>a transient failure: queued again after an exponential back-off with jitter (or the provider's <c>Retry-After</c>), a
+/// durable schedule rather than an in-memory delay; dead-lettered when the attempts or the time run out;</item>
+/// <item>a permanent failure: an invalid address is suppressed (<see cref="DispatchStatus.Undeliverable"/>); rejected content is dead-lettered;</item>
+/// <item>an unknown outcome (a time-out after the request went out, a lease that ran out mid-send): reconciled on a later pass
+/// through the channel's status query, or sent again under the same idempotency key where the provider deduplicates,
+/// otherwise dead-lettered for a person to decide; never sent again blindly;</item>
+/// <item>an open circuit or a rate limit: queued again without counting an attempt; nothing is dropped.</item>
+/// </list>
+/// </summary>
+public sealed class DispatchWorker
+{
+    private readonly Dictionary<Channel, IChannelSender> _senders = [];
+    private readonly Dictionary<Channel, ResiliencePipeline<SendResult>> _pipelines = [];
+    private readonly IDispatchStore _store;
+    private readonly ISuppressionStore _suppressions;
+    private readonly IdentityResolver _identity;
+    private readonly ConsentLedger _ledger;
+    private readonly ActionCatalog _catalog;
+    private readonly NextBestActionDecider _decider;
+    private readonly IEngagementEngine _engine;
+    private readonly IStoreTransactions _transactions;
+    private readonly TimeProvider _time;
+    private readonly DispatchOptions _options;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates the worker.</summary>
+    /// <param name="senders">The channel senders (one per channel).</param>
+    /// <param name="store">The dispatch log.</param>
+    /// <param name="suppressions">The suppression list (erasure tombstones, suppressed addresses).</param>
+    /// <param name="identity">Identity resolution, to find the customer a dispatch is for (following merges).</param>
+    /// <param name="ledger">The consent ledger, which suppresses an address a channel reports invalid.</param>
+    /// <param name="gate">The permission gate.</param>
+    /// <param name="catalog">The action catalogue.</param>
+    /// <param name="propensity">The propensity model.</param>
+    /// <param name="stock">The stock provider.</param>
+    /// <param name="engine">The engine, which takes the receipts.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="options">The delivery settings.</param>
+    /// <param name="engagementOptions">The engine's options (the journey decisions read).</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="transactions">The storage's units of work.</param>
+    /// <param name="workerId">This worker's identity in leases; by default a new one.</param>
+    /// <exception cref="EngagementValidationException">Two senders serve one channel.</exception>
+    public DispatchWorker(
+        IEnumerable<IChannelSender> senders,
+        IDispatchStore store,
+        ISuppressionStore suppressions,
+        IdentityResolver identity,
+        ConsentLedger ledger,
+        IPermissionGate gate,
+        ActionCatalog catalog,
+        IPropensityModel propensity,
+        IStockProvider stock,
+        IEngagementEngine engine,
+        TimeProvider time,
+        IOptions<DispatchOptions> options,
+        IOptions<EngagementOptions> engagementOptions,
+        ILogger<DispatchWorker>? logger = null,
+        IStoreTransactions? transactions = null,
+        string? workerId = null)
+    {
+        ArgumentNullException.ThrowIfNull(senders);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(engagementOptions);
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
+        _identity = identity ?? throw new ArgumentNullException(nameof(identity));
+        _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
+        _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
+        _engine = engine ?? throw new ArgumentNullException(nameof(engine));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _options = options.Value;
+        _logger = logger ?? NullLogger<DispatchWorker>.Instance;
+        _transactions = transactions ?? NoTransactions.Instance;
+        WorkerId = workerId ?? "worker-" + Guid.NewGuid().ToString("N");
+        var invalid = new DispatchOptionsValidator().Validate(null, _options);
+        if (invalid.Failed)
+        {
+            throw new EngagementValidationException("DispatchOptions", null, invalid.FailureMessage);
+        }
+
+        foreach (var sender in senders)
+        {
+            if (!_senders.TryAdd(sender.Channel, sender))
+            {
+                throw new EngagementValidationException("senders", sender.Channel.Name, "one sender per channel: a second one would silently replace the first");
+            }
+
+            _pipelines[sender.Channel] = BuildPipeline(_options.For(sender.Channel), _options.AttemptTimeout, time);
+        }
+
+        _decider = new NextBestActionDecider(catalog, gate, propensity ?? throw new ArgumentNullException(nameof(propensity)), stock ?? throw new ArgumentNullException(nameof(stock)), _senders.ContainsKey, engagementOptions.Value.DecisionJourneyId);
+    }
+
+    /// <summary>This worker's identity in the leases it takes.</summary>
+    public string WorkerId { get; }
+
+    /// <summary>Claims the dispatches that are due (at most <see cref="DispatchOptions.BatchSize"/>), delivers and settles them.</summary>
+    /// <param name="cancellationToken">Stops the pass; a dispatch in flight is settled as unknown.</param>
+    /// <returns>What the pass did.</returns>
+    public async ValueTask<DeliveryReport> RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        var now = _time.GetUtcNow();
+        var leaseUntil = now + _options.LeaseDuration;
+        var claimed = await _store.ClaimAsync(now, WorkerId, leaseUntil, _options.BatchSize, cancellationToken).ConfigureAwait(false);
+        if (claimed.Count == 0)
+        {
+            return new DeliveryReport(0, []);
+        }
+
+        var settlements = new List<Settlement>(claimed.Count);
+        try
+        {
+            foreach (var dispatch in claimed)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                settlements.Add(await DeliverAsync(dispatch, leaseUntil, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: what was sent is settled; the rest go back to the queue untouched (the one in flight is unknown).
+            var done = settlements.Select(s => s.Record.DispatchId).ToHashSet(StringComparer.Ordinal);
+            foreach (var dispatch in claimed.Where(d => !done.Contains(d.DispatchId)))
+            {
+                settlements.Add(new Settlement(dispatch with { LeaseOwner = null, LeaseUntil = null }, null, null, false));
+            }
+
+            await SettleAsync(settlements, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+
+        return new DeliveryReport(claimed.Count, await SettleAsync(settlements, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Runs passes until nothing more is due now (for tests, samples and hosts that deliver on demand).</summary>
+    /// <param name="cancellationToken">Stops the work.</param>
+    /// <returns>Every dispatch settled, in order.</returns>
+    public async ValueTask<ImmutableArray<DispatchRecord>> DeliverDueAsync(CancellationToken cancellationToken = default)
+    {
+        var settled = ImmutableArray.CreateBuilder<DispatchRecord>();
+        while (true)
+        {
+            var report = await RunOnceAsync(cancellationToken).ConfigureAwait(false);
+            settled.AddRange(report.Settled);
+            if (report.Claimed == 0)
+            {
+                return settled.ToImmutable();
+            }
+        }
+    }
+
+    /// <summary>Runs passes until stopped, waiting <see cref="DispatchOptions.PollInterval"/> (on the clock) whenever nothing is due.</summary>
+    /// <param name="cancellationToken">Stops the worker; a dispatch in flight is settled as unknown and reconciled later.</param>
+    /// <returns>A task that ends when the worker is stopped.</returns>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            DeliveryReport report;
+            try
+            {
+                report = await RunOnceAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // A store that cannot be reached: nothing was lost (claims run out and are reconciled); try again later.
+                Log.DeliveryPassFailed(_logger, ex.GetType().Name);
+                report = new DeliveryReport(0, []);
+            }
+
+            if (report.Claimed == 0)
+            {
+                try
+                {
+                    await Task.Delay(_options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>Queues a dead letter again, due now; every gate is checked again when it is handed over.</summary>
+    /// <param name="dispatchId">The dead-lettered dispatch.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns><see langword="true"/> when it was queued; <see langword="false"/> when it is not (or no longer) a dead letter.</returns>
+    public async ValueTask<bool> ReplayAsync(string dispatchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dispatchId);
+        if (await _store.GetAsync(dispatchId, cancellationToken).ConfigureAwait(false) is not { Status: DispatchStatus.DeadLettered } dead)
+        {
+            return false;
+        }
+
+        var now = _time.GetUtcNow();
+        var queued = dead with { Status = DispatchStatus.Queued, DueAt = now, CreatedAt = now, Attempts = 0, Reason = DispatchReasons.Replayed, CompletedAt = null };
+        return await _store.TryUpdateAsync(queued, DispatchStatus.DeadLettered, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The dead letters, oldest first.</summary>
+    /// <param name="cancellationToken">Cancels the enumeration.</param>
+    /// <returns>The dispatches set aside for a person.</returns>
+    public IAsyncEnumerable<DispatchRecord> ListDeadLettersAsync(CancellationToken cancellationToken = default)
+        => _store.ListByStatusAsync(DispatchStatus.DeadLettered, cancellationToken);
+
+    /// <summary>The delay before attempt <paramref name="attempts"/> + 1: exponential from <see cref="DispatchOptions.RetryBaseDelay"/>, capped, with jitter (half to all of it).</summary>
+    internal TimeSpan Backoff(int attempts)
+    {
+        var exponent = Math.Clamp(attempts - 1, 0, 30);
+        var ceiling = Math.Min(_options.RetryMaxDelay.Ticks, _options.RetryBaseDelay.Ticks * Math.Pow(2, exponent));
+        return TimeSpan.FromTicks((long)(ceiling * (0.5 + (Random.Shared.NextDouble() * 0.5))));
+    }
+
+    private async ValueTask<Settlement> DeliverAsync(DispatchRecord dispatch, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var leased = dispatch with { Status = DispatchStatus.Sending, LeaseOwner = WorkerId, LeaseUntil = leaseUntil };
+        if (!_senders.TryGetValue(dispatch.Channel, out var sender))
+        {
+            return Dead(leased, DispatchReasons.NotEligible, $"No sender is registered for {dispatch.Channel}.", now);
+        }
+
+        if (now + _options.AttemptTimeout > leaseUntil)
+        {
+            // The lease would run out during the call: hand it back untouched rather than send without a lease.
+            return new Settlement(leased with { Status = dispatch.Status, DueAt = now, LeaseOwner = null, LeaseUntil = null }, null, null, false);
+        }
+
+        if (dispatch.Status is DispatchStatus.Sending or DispatchStatus.Unknown)
+        {
+            // The last attempt may have reached the provider: ask it, or resend under the same key only where it deduplicates.
+            var reconciled = await ReconcileAsync(leased, sender, now, cancellationToken).ConfigureAwait(false);
+            if (reconciled is not null)
+            {
+                return reconciled;
+            }
+        }
+
+        if (await CustomerErasure.IsErasedAsync(_suppressions, dispatch.CustomerId, cancellationToken).ConfigureAwait(false))
+        {
+            return Cancel(leased, DispatchReasons.Erased, "The customer was erased.", now);
+        }
+
+        var profile = await _identity.GetAsync(dispatch.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(dispatch.CustomerId);
+        if (!_catalog.TryGet(dispatch.ActionId, out var action))
+        {
+            return Cancel(leased, DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.", now);
+        }
+
+        var check = await _decider.RecheckAsync(profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
+        if (check.Rejection is { } rejection)
+        {
+            return Cancel(leased, rejection, check.Detail, now);
+        }
+
+        var permission = check.Permission!;
+        if (permission.Verdict == PermissionVerdict.Deny)
+        {
+            return Cancel(leased, permission.Code, permission.Reasons[0].Detail, now);
+        }
+
+        if (permission.Verdict == PermissionVerdict.Defer)
+        {
+            var until = permission.DeferUntil ?? now + _options.RetryBaseDelay;
+            return until > dispatch.CreatedAt + _options.GiveUpAfter
+                ? Cancel(leased, permission.Code, $"{permission.Reasons[0].Detail} Not allowed before {until:O}, after the dispatch gives up.", now)
+                : Requeue(leased, until, DispatchReasons.Deferred, permission.Code + ": " + permission.Reasons[0].Detail, countAttempt: false);
+        }
+
+        var message = new OutboundMessage(dispatch.DispatchId, profile.Id, dispatch.Channel, dispatch.Purpose, check.Address, dispatch.ActionId, profile.Locale);
+        return await SendAsync(leased, sender, message, profile, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Null when the dispatch may be sent (again): the provider never had it, or deduplicates by its id.
+    private async ValueTask<Settlement?> ReconcileAsync(DispatchRecord leased, IChannelSender sender, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (sender.Capabilities.HasFlag(ChannelCapabilities.StatusQuery) && sender is IChannelStatusQuery query)
+        {
+            DeliveryStatus status;
+            try
+            {
+                status = await query.QueryAsync(leased.DispatchId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                status = DeliveryStatus.Unavailable;
+            }
+
+            switch (status)
+            {
+                case DeliveryStatus.Accepted:
+                    var profile = await _identity.GetAsync(leased.CustomerId, cancellationToken).ConfigureAwait(false);
+                    return Sent(leased, profile?.Id ?? leased.CustomerId, now, "Reconciled: the provider had accepted it.");
+                case DeliveryStatus.NotFound:
+                    return null;
+                default:
+                    return Uncertain(leased, now, "The provider could not say whether it had the message.", countAttempt: false);
+            }
+        }
+
+        if (sender.Capabilities.HasFlag(ChannelCapabilities.IdempotencyKeys))
+        {
+            return null;
+        }
+
+        return Dead(leased, DispatchReasons.Unreconcilable, "The outcome of the last attempt is unknown and the channel can neither be asked nor deduplicates: a person decides whether to replay it.", now);
+    }
+
+    private async ValueTask<Settlement> SendAsync(DispatchRecord leased, IChannelSender sender, OutboundMessage message, CustomerProfile profile, CancellationToken cancellationToken)
+    {
+        SendResult result;
+        var attempted = leased with { Attempts = leased.Attempts + 1 };
+        try
+        {
+            result = await _pipelines[sender.Channel].ExecuteAsync(static (state, token) => state.Sender.SendAsync(state.Message, token), (Sender: sender, Message: message), cancellationToken).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            return Requeue(leased, _time.GetUtcNow() + (ex.RetryAfter ?? _options.For(sender.Channel).BreakerBreakDuration), DispatchReasons.ChannelBusy, "The channel's circuit is open.", countAttempt: false);
+        }
+        catch (RateLimiterRejectedException ex)
+        {
+            return Requeue(leased, _time.GetUtcNow() + (ex.RetryAfter ?? TimeSpan.FromSeconds(1)), DispatchReasons.ChannelBusy, "The channel's rate limit is reached.", countAttempt: false);
+        }
+        catch (TimeoutRejectedException)
+        {
+            result = SendResult.Unknown($"No answer within {_options.AttemptTimeout}.");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopped mid-send: the request may have gone out.
+            result = SendResult.Unknown("The worker stopped during the call.");
+        }
+        catch (Exception ex)
+        {
+            // A sender that throws may have sent: an unknown outcome, with the exception's type only (its text may hold an address).
+            result = SendResult.Unknown(ex.GetType().Name);
+        }
+
+        var now = _time.GetUtcNow();
+        EngagementTelemetry.RecordSendAttempt(sender.Channel, result.Outcome);
+        switch (result.Outcome)
+        {
+            case SendOutcome.Accepted:
+                return Sent(attempted, profile.Id, now, null);
+            case SendOutcome.TransientFailure:
+                var due = now + Max(Backoff(attempted.Attempts), result.RetryAfter ?? TimeSpan.Zero);
+                return attempted.Attempts >= _options.MaxAttempts || due > leased.CreatedAt + _options.GiveUpAfter
+                    ? Dead(attempted, DispatchReasons.RetriesExhausted, $"{attempted.Attempts} attempt(s); the last: {result.Detail}", now)
+                    : Requeue(attempted, due, DispatchReasons.Transient, result.Detail, countAttempt: true);
+            case SendOutcome.PermanentFailure when result.FailureKind == PermanentFailureKind.AddressInvalid:
+                var undeliverable = attempted with { Status = DispatchStatus.Undeliverable, Reason = DispatchReasons.AddressInvalid, Error = result.Detail, CompletedAt = now, DueAt = null, LeaseOwner = null, LeaseUntil = null };
+                return new Settlement(undeliverable, null, message.Address, true);
+            case SendOutcome.PermanentFailure:
+                return Dead(attempted, result.FailureKind == PermanentFailureKind.ContentRejected ? DispatchReasons.ContentRejected : DispatchReasons.Rejected, result.Detail, now);
+            default:
+                return Uncertain(attempted, now, result.Detail, countAttempt: true);
+        }
+    }
+
+    private Settlement Uncertain(DispatchRecord record, DateTimeOffset now, string? detail, bool countAttempt)
+    {
+        var due = now + Backoff(Math.Max(1, record.Attempts));
+        if ((countAttempt && record.Attempts >= _options.MaxAttempts) || due > record.CreatedAt + _options.GiveUpAfter)
+        {
+            return Dead(record, DispatchReasons.Unreconcilable, "The outcome stayed unknown: " + detail, now);
+        }
+
+        return new Settlement(record with { Status = DispatchStatus.Unknown, DueAt = due, Reason = DispatchReasons.OutcomeUnknown, Error = detail, LeaseOwner = null, LeaseUntil = null }, null, null, true);
+    }
+
+    private static Settlement Sent(DispatchRecord record, CustomerId recipient, DateTimeOffset now, string? detail)
+        => new(record with { Status = DispatchStatus.Sent, Reason = DispatchReasons.Accepted, Error = detail, CompletedAt = now, DueAt = null, LeaseOwner = null, LeaseUntil = null }, recipient, null, true);
+
+    private static Settlement Requeue(DispatchRecord record, DateTimeOffset due, string reason, string? detail, bool countAttempt)
+        => new(record with { Status = DispatchStatus.Queued, DueAt = due, Reason = reason, Error = detail, LeaseOwner = null, LeaseUntil = null }, null, null, countAttempt);
+
+    private static Settlement Cancel(DispatchRecord record, string reason, string detail, DateTimeOffset now)
+        => new(record with { Status = DispatchStatus.Cancelled, Reason = reason, Error = detail, CompletedAt = now, DueAt = null, LeaseOwner = null, LeaseUntil = null }, null, null, false);
+
+    private static Settlement Dead(DispatchRecord record, string reason, string? detail, DateTimeOffset now)
+        => new(record with { Status = DispatchStatus.DeadLettered, Reason = reason, Error = detail, CompletedAt = now, DueAt = null, LeaseOwner = null, LeaseUntil = null }, null, null, true);
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a >= b ? a : b;
+
+    // Writes the outcomes of one pass in one unit of work: each dispatch only if this worker still holds its lease, with its
+    // receipt (a sent message) or the suppression of its address (an invalid one).
+    private async ValueTask<ImmutableArray<DispatchRecord>> SettleAsync(List<Settlement> settlements, CancellationToken cancellationToken)
+    {
+        var settled = ImmutableArray.CreateBuilder<DispatchRecord>(settlements.Count);
+        var unit = _transactions.Begin();
+        await using (unit.ConfigureAwait(false))
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var settlement in settlements)
+            {
+                var record = settlement.Record;
+                if (!await _store.TrySettleAsync(record, WorkerId, cancellationToken).ConfigureAwait(false))
+                {
+                    await LostLeaseAsync(record, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (settlement.Recipient is { } recipient)
+                {
+                    await TrackReceiptAsync(
+                        new MessageSent
+                        {
+                            EventId = "sent-" + record.DispatchId,
+                            CustomerId = recipient,
+                            Timestamp = record.CompletedAt ?? _time.GetUtcNow(),
+                            Channel = record.Channel,
+                            DispatchId = record.DispatchId,
+                            ActionId = record.ActionId,
+                        },
+                        cancellationToken).ConfigureAwait(false);
+                }
+
+                if (settlement.InvalidAddress is { } address)
+                {
+                    await _ledger.SuppressAsync(address, SuppressionReason.InvalidAddress, "dispatch:" + record.DispatchId, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (settlement.Counted)
+                {
+                    EngagementTelemetry.RecordDispatch(record.Channel, record.Status);
+                }
+
+                if (record.Status is DispatchStatus.DeadLettered or DispatchStatus.Undeliverable)
+                {
+                    Log.DispatchFailed(_logger, record.DispatchId, record.Channel.Name, record.Status.ToString(), record.Attempts);
+                }
+
+                settled.Add(record);
+            }
+
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return settled.ToImmutable();
+    }
+
+    // A receipt the engine refuses (its own rules) is logged; the dispatch stays settled.
+    private async ValueTask TrackReceiptAsync(MessageSent receipt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _engine.TrackAsync(receipt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is EngagementValidationException or EventConflictException)
+        {
+            Log.ReceiptRefused(_logger, receipt.DispatchId, ex.GetType().Name);
+        }
+    }
+
+    // The lease was lost: another worker took the dispatch over (this one ran past its lease) or the customer was erased.
+    private async ValueTask LostLeaseAsync(DispatchRecord record, CancellationToken cancellationToken)
+    {
+        if (await _store.GetAsync(record.DispatchId, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            Log.LeaseLost(_logger, record.DispatchId, record.Channel.Name);
+            return;
+        }
+
+        if (record.Status is DispatchStatus.Sent or DispatchStatus.Unknown)
+        {
+            // Erased while the message was with the channel: an audit row that says a message went out, with no personal data.
+            var audit = record with
+            {
+                CustomerId = new CustomerId(CustomerErasure.ErasedSubjectId(record.CustomerId)),
+                Status = record.Status,
+                Reason = DispatchReasons.ErasedInFlight,
+                Error = null,
+                DueAt = null,
+                LeaseOwner = null,
+                LeaseUntil = null,
+                CompletedAt = record.CompletedAt ?? _time.GetUtcNow(),
+            };
+            await _store.TryBeginAsync(audit, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static ResiliencePipeline<SendResult> BuildPipeline(ChannelResilienceOptions o, TimeSpan attemptTimeout, TimeProvider time)
+    {
+        var builder = new ResiliencePipelineBuilder<SendResult> { TimeProvider = time };
+        if (o.PermitsPerSecond is { } permits)
+        {
+            builder.AddRateLimiter(new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = permits,
+                TokensPerPeriod = permits,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+        }
+
+        // No retry and no hedging here: a retry is a durable reschedule in the outbox, and a hedged send would be a duplicate.
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<SendResult>
+        {
+            FailureRatio = o.BreakerFailureRatio,
+            MinimumThroughput = o.BreakerMinimumThroughput,
+            SamplingDuration = o.BreakerSamplingDuration,
+            BreakDuration = o.BreakerBreakDuration,
+            ShouldHandle = new PredicateBuilder<SendResult>()
+                .Handle<Exception>(static ex => ex is not OperationCanceledException || ex is TimeoutRejectedException)
+                .HandleResult(static r => r.Outcome is SendOutcome.TransientFailure or SendOutcome.Unknown),
+        });
+        return builder.AddTimeout(attemptTimeout).Build();
+    }
+
+    /// <summary>One dispatch's outcome, to be written.</summary>
+    /// <param name="Record">The dispatch as it is to be left.</param>
+    /// <param name="Recipient">For a sent message: the customer its receipt is tracked for.</param>
+    /// <param name="InvalidAddress">For an address the channel refused for good: the address to suppress.</param>
+    /// <param name="Counted">Whether the outcome is reported to telemetry (a deferral or a hand-back is not).</param>
+    private sealed record Settlement(DispatchRecord Record, CustomerId? Recipient, Profiles.Identifier? InvalidAddress, bool Counted);
+}

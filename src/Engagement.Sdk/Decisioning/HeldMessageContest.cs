@@ -1,0 +1,280 @@
+using System.Collections.Immutable;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Diagnostics;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Engagement.Sdk.Decisioning;
+
+/// <summary>
+/// The contest for a customer's contact-policy slots: the live decision and the customer's due held messages compete by
+/// priority, what policy allows is queued in the outbox in that order, and the best deferred action worth holding is held.
+/// Runs under the customer's lock, in the unit of work of the event (or of the sweep) that started it.
+/// </summary>
+internal sealed class HeldMessageContest
+{
+    private readonly NextBestActionDecider _decider;
+    private readonly DispatchOutbox _outbox;
+    private readonly ActionCatalog _catalog;
+    private readonly ContactPolicyOptions _policy;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly bool _holding;
+
+    public HeldMessageContest(NextBestActionDecider decider, DispatchOutbox outbox, ActionCatalog catalog, ContactPolicyOptions policy, TimeProvider time, ILogger logger)
+    {
+        _decider = decider;
+        _outbox = outbox;
+        _catalog = catalog;
+        _policy = policy;
+        _time = time;
+        _logger = logger;
+        _holding = catalog.Actions.Any(static a => a.HoldFor is not null);
+    }
+
+    /// <summary>
+    /// Lets a customer's due held messages and the live decision compete for contact-policy slots by priority (ties go to the
+    /// message held first, then to the live one), sends what policy allows in that order, and holds the best deferred action
+    /// that is worth holding.
+    /// </summary>
+    internal async ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held)> ContendAsync(
+        CustomerProfile profile, CustomerId queueOwner, Decision? decision, string? triggerId, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var queue = _holding || decision is null ? await _outbox.ListHeldAsync(queueOwner, now, cancellationToken).ConfigureAwait(false) : [];
+        if ((_holding || decision is null) && queueOwner == profile.Id)
+        {
+            // Messages held for profiles merged into this one are the survivor's now: they compete on its live events too,
+            // not only in the sweep. Each release is a compare-and-set, so a sweep running at the same time sends none twice.
+            // A merged profile's messages were held before its merge and expire within the longest hold, so only merges that
+            // recent are looked at: a profile with years of merged sessions does not query each of them on every event.
+            foreach (var merge in profile.Merges.Where(m => m.At >= now - ActionCatalog.MaxHoldFor))
+            {
+                queue.AddRange(await _outbox.ListHeldAsync(merge.MergedId, now, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        var live = decision is { IsNoAction: false, Channel: { } liveChannel } ? decision : null;
+        if (queue.Count == 0 && live is null && (decision is null || !_holding))
+        {
+            // Nothing held, nothing to send and nothing to hold: the usual end of a decision that chose no action.
+            return (null, []);
+        }
+
+        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
+        foreach (var expired in queue.Where(h => h.ExpiresAt <= now).ToList())
+        {
+            outcomes.Add(await CancelHeldAsync(expired, HoldReasons.Expired, $"Held until {expired.ExpiresAt:O} and not allowed before then.", now, cancellationToken).ConfigureAwait(false));
+            queue.Remove(expired);
+        }
+
+        var due = queue.Where(h => h.ReleaseAt is not { } release || release <= now)
+            .OrderByDescending(h => h.Priority).ThenBy(h => h.HeldAt).ThenBy(h => h.DispatchId, StringComparer.Ordinal).ToList();
+        var liveDone = live is null;
+        var anyQueued = false;
+        DispatchSummary? liveSummary = null;
+        Recheck? liveDeferred = null;
+        var releasedActions = new HashSet<string>(StringComparer.Ordinal);
+
+        async ValueTask SendLiveAsync()
+        {
+            liveDone = true;
+            var action = live!.Action;
+            var channel = live.Channel!.Value;
+            if (anyQueued)
+            {
+                // A held message took a slot since the decision was taken: ask again.
+                var check = await _decider.RecheckAsync(profile, action, channel, now, cancellationToken).ConfigureAwait(false);
+                if (check.Permission is not { IsAllowed: true })
+                {
+                    liveDeferred = check;
+                    return;
+                }
+            }
+
+            var dispatchId = EngagementEngine.DispatchIdFor(triggerId!, action.Id, channel);
+            var result = await _outbox.EnqueueAsync(
+                new DispatchRecord
+                {
+                    DispatchId = dispatchId,
+                    CustomerId = profile.Id,
+                    Channel = channel,
+                    Purpose = action.Purpose,
+                    ActionId = action.Id,
+                    CreatedAt = now,
+                    Priority = action.Priority,
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (!result.WasReplay)
+            {
+                anyQueued = true;
+            }
+
+            liveSummary = new DispatchSummary(action.Id, channel, result);
+        }
+
+        foreach (var held in due)
+        {
+            if (!liveDone && live!.Action.Priority > held.Priority)
+            {
+                await SendLiveAsync().ConfigureAwait(false);
+            }
+
+            var outcome = await ReleaseOneAsync(held, now, cancellationToken).ConfigureAwait(false);
+            outcomes.Add(outcome);
+            if (outcome.Status == HeldMessageStatus.Released)
+            {
+                releasedActions.Add(held.ActionId);
+            }
+
+            queue.Remove(held);
+            if (outcome.Status == HeldMessageStatus.Rescheduled)
+            {
+                queue.Add(outcome.Record);
+            }
+        }
+
+        if (!liveDone)
+        {
+            await SendLiveAsync().ConfigureAwait(false);
+        }
+
+        if (decision is not null && _holding)
+        {
+            var sentPriority = liveSummary is { Result.WasReplay: false } ? live!.Action.Priority : int.MinValue;
+            var candidate = HoldCandidate(decision, live, liveDeferred, sentPriority, queue, releasedActions);
+            if (candidate is { } c)
+            {
+                await HoldAsync(profile, queueOwner, triggerId!, c.Action, c.Channel, c.Until, c.Why, queue, outcomes, now, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return (liveSummary, outcomes.ToImmutable());
+
+        async ValueTask<HeldMessageOutcome> ReleaseOneAsync(DispatchRecord held, DateTimeOffset at, CancellationToken ct)
+        {
+            if (!_catalog.TryGet(held.ActionId, out var action))
+            {
+                return await CancelHeldAsync(held, HoldReasons.ActionRemoved, $"{held.ActionId} is no longer in the catalogue.", at, ct).ConfigureAwait(false);
+            }
+
+            var check = await _decider.RecheckAsync(profile, action, held.Channel, at, ct).ConfigureAwait(false);
+            if (check.Rejection is { } rejection)
+            {
+                return await CancelHeldAsync(held, HoldReasons.NotEligible, rejection + ": " + check.Detail, at, ct).ConfigureAwait(false);
+            }
+
+            var permission = check.Permission!;
+            if (permission.IsAllowed)
+            {
+                var result = await _outbox.ReleaseAsync(held, ct).ConfigureAwait(false);
+                if (!result.WasReplay)
+                {
+                    anyQueued = true;
+                }
+
+                var released = held with { Status = result.Status, CreatedAt = at, DueAt = at };
+                return new HeldMessageOutcome(released, HeldMessageStatus.Released, HoldReasons.Allowed, $"{action.Id} on {held.Channel}: allowed now.") { Dispatch = result };
+            }
+
+            if (permission.Verdict == PermissionVerdict.Defer && permission.DeferUntil is { } until && (held.ExpiresAt is not { } expires || until < expires))
+            {
+                var rescheduled = held with { ReleaseAt = until };
+                if (await _outbox.UpdateHeldAsync(rescheduled, ct).ConfigureAwait(false))
+                {
+                    return new HeldMessageOutcome(rescheduled, HeldMessageStatus.Rescheduled, HoldReasons.Deferred, $"{permission.Code}: {permission.Reasons[0].Detail}");
+                }
+            }
+
+            return permission.Verdict == PermissionVerdict.Defer
+                ? await CancelHeldAsync(held, HoldReasons.Expired, $"{permission.Code}: not allowed before it expires at {held.ExpiresAt:O}.", at, ct).ConfigureAwait(false)
+                : await CancelHeldAsync(held, HoldReasons.NotPermitted, $"{permission.Code}: {permission.Reasons[0].Detail}", at, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The deferred action worth holding: the live one if a held message took its slot, else the highest-priority deferred candidate that outranks what was sent.</summary>
+    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int sentPriority, List<DispatchRecord> queue, HashSet<string> releasedActions)
+    {
+        // An action is never held twice for one customer, nor held again just after its held copy went out.
+        if (live is not null && liveDeferred?.Permission is { Verdict: PermissionVerdict.Defer, DeferUntil: { } liveUntil } deferred && live.Action.HoldFor is not null)
+        {
+            return queue.Any(h => h.ActionId == live.Action.Id) || releasedActions.Contains(live.Action.Id) ? null : (live.Action, live.Channel!.Value, liveUntil, deferred.Code);
+        }
+
+        (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? best = null;
+        foreach (var candidate in decision.Candidates)
+        {
+            if (candidate.Status != CandidateStatus.Rejected || candidate.Reason != DecisionReasons.NoPermittedChannel
+                || !_catalog.TryGet(candidate.ActionId, out var action) || action.HoldFor is null || action.Priority <= sentPriority
+                || (best is { } b && action.Priority <= b.Action.Priority) || queue.Any(h => h.ActionId == action.Id) || releasedActions.Contains(action.Id))
+            {
+                continue;
+            }
+
+            foreach (var check in candidate.ChannelChecks)
+            {
+                if (check.Decision is { Verdict: PermissionVerdict.Defer, DeferUntil: { } until })
+                {
+                    best = (action, check.Channel, until, check.Decision.Code);
+                    break;
+                }
+            }
+        }
+
+        return best;
+    }
+
+    private async ValueTask HoldAsync(CustomerProfile profile, CustomerId queueOwner, string triggerId, ActionDefinition action, Channel channel, DateTimeOffset until, string why, List<DispatchRecord> queue, ImmutableArray<HeldMessageOutcome>.Builder outcomes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var record = new DispatchRecord
+        {
+            DispatchId = EngagementEngine.DispatchIdFor(triggerId, action.Id, channel),
+            CustomerId = queueOwner,
+            Channel = channel,
+            Purpose = action.Purpose,
+            ActionId = action.Id,
+            CreatedAt = now,
+            Status = DispatchStatus.Held,
+            Priority = action.Priority,
+            HeldAt = now,
+            ReleaseAt = until,
+            ExpiresAt = now + action.HoldFor!.Value,
+        };
+        if (until >= record.ExpiresAt)
+        {
+            outcomes.Add(new HeldMessageOutcome(record with { Status = DispatchStatus.Cancelled }, HeldMessageStatus.Cancelled, HoldReasons.Expired, $"{why}: not allowed before {until:O}, after it would expire."));
+            return;
+        }
+
+        if (queue.Count >= _policy.MaxHeldPerCustomer)
+        {
+            // The lowest priority goes; among equals, the one held last.
+            var lowest = queue.OrderBy(h => h.Priority).ThenByDescending(h => h.HeldAt).ThenByDescending(h => h.DispatchId, StringComparer.Ordinal).First();
+            if (action.Priority <= lowest.Priority)
+            {
+                outcomes.Add(new HeldMessageOutcome(record with { Status = DispatchStatus.Cancelled }, HeldMessageStatus.Cancelled, HoldReasons.QueueFull, $"{queue.Count} message(s) of priority {lowest.Priority} or more are already held for {profile.Id}."));
+                return;
+            }
+
+            outcomes.Add(await CancelHeldAsync(lowest, HoldReasons.Preempted, $"Its place was taken by {action.Id} (priority {action.Priority} over {lowest.Priority}).", now, cancellationToken).ConfigureAwait(false));
+            queue.Remove(lowest);
+        }
+
+        if (await _outbox.HoldAsync(record, cancellationToken).ConfigureAwait(false))
+        {
+            queue.Add(record);
+            Log.Held(_logger, action.Id, profile.Id.Value, channel.Name, why, until);
+            outcomes.Add(new HeldMessageOutcome(record, HeldMessageStatus.Held, HoldReasons.Deferred, $"{why}: held until {until:O}, cancelled if still not allowed by {record.ExpiresAt:O}."));
+        }
+    }
+
+    private async ValueTask<HeldMessageOutcome> CancelHeldAsync(DispatchRecord held, string reason, string detail, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var cancelled = held with { Status = DispatchStatus.Cancelled, Error = reason + ": " + detail, CompletedAt = now };
+        await _outbox.UpdateHeldAsync(cancelled, cancellationToken).ConfigureAwait(false);
+        Log.HeldCancelled(_logger, held.ActionId, held.CustomerId.Value, reason);
+        return new HeldMessageOutcome(cancelled, HeldMessageStatus.Cancelled, reason, detail);
+    }
+}
