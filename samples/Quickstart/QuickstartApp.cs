@@ -76,6 +76,7 @@ public static class QuickstartApp
         await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         provider.GetRequiredService<IStartupValidator>().Validate();
         var engine = provider.GetRequiredService<IEngagementEngine>();
+        var worker = provider.GetRequiredService<DispatchWorker>(); // a host runs it in the background (RunAsync); here it runs as the simulated clock moves
 
         var report = new LoopTally();
         var clicks = new PriorityQueue<MessageClicked, (DateTimeOffset, long)>();
@@ -114,14 +115,25 @@ public static class QuickstartApp
 
                 var result = await engine.TrackAsync(happening.Event!, cancellationToken).ConfigureAwait(false);
                 report.Add(result);
-                if (result.Dispatch is { Result.Status: DispatchStatus.Sent } sent
-                    && ShopSimulator.Clicks(seed, sent.Result.DispatchId, ShopActions.ClickProbability(sent.ActionId)))
+                if (result.Dispatch is null && result.HeldMessages.IsDefaultOrEmpty)
                 {
+                    continue;
+                }
+
+                // The decision queued a message (or released a held one): the worker hands it to its channel.
+                foreach (var sent in await worker.DeliverDueAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (sent.Status != DispatchStatus.Sent)
+                    {
+                        continue;
+                    }
+
+                    report.AddSent(sent);
                     var at = happening.At.AddHours(2);
-                    if (at < simulator.End)
+                    if (at < simulator.End && ShopSimulator.Clicks(seed, sent.DispatchId, ShopActions.ClickProbability(sent.ActionId)))
                     {
                         clicks.Enqueue(
-                            new MessageClicked { EventId = "click-" + sent.Result.DispatchId, CustomerId = result.Event.CustomerId, Timestamp = at, Channel = sent.Channel, DispatchId = sent.Result.DispatchId, ActionId = sent.ActionId },
+                            new MessageClicked { EventId = "click-" + sent.DispatchId, CustomerId = sent.CustomerId, Timestamp = at, Channel = sent.Channel, DispatchId = sent.DispatchId, ActionId = sent.ActionId },
                             (at, clickSequence++));
                     }
                 }
@@ -187,6 +199,14 @@ public sealed class LoopTally
     /// <summary>Decisions kept for the report.</summary>
     public List<Decision> Examples { get; } = [];
 
+    /// <summary>Counts a message the worker handed to its channel and the channel accepted.</summary>
+    /// <param name="sent">The settled dispatch.</param>
+    public void AddSent(DispatchRecord sent)
+    {
+        ArgumentNullException.ThrowIfNull(sent);
+        Increment(Sent, sent.Channel.Name);
+    }
+
     /// <summary>Counts one result.</summary>
     /// <param name="result">The result.</param>
     public void Add(TrackResult result)
@@ -223,11 +243,6 @@ public sealed class LoopTally
                     Increment(Deferred, check.Channel.Name);
                 }
             }
-        }
-
-        if (result.Dispatch is { Result.Status: DispatchStatus.Sent } dispatch)
-        {
-            Increment(Sent, dispatch.Channel.Name);
         }
 
         if (Examples.Count < 5 && Examples.TrueForAll(e => e.CustomerId != decision.CustomerId) && IsInstructive(decision))

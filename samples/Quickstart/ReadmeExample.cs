@@ -35,6 +35,8 @@ public static class ReadmeExample
         var result = await engine.TrackAsync(new AddedToCart { EventId = "evt-1", CustomerId = ann, Timestamp = DateTimeOffset.UtcNow,
             Identifiers = [email], ProductId = "sku-1" });
         Console.WriteLine(result.Decision?.Explain()); // welcome on email: value 10 × propensity 0.100 × lever 1 = 1.000, …
+        // Tracking only queued the message; the delivery worker hands it to the channel (a host runs worker.RunAsync in the background).
+        await provider.GetRequiredService<DispatchWorker>().DeliverDueAsync();
         // README example: end
         return result.Decision?.Explain();
     }

@@ -173,7 +173,7 @@ public sealed class PostgreSqlDatabaseTests(PostgreSqlServerFixture server) : ID
             provider.GetRequiredService<IDispatchStore>().Should().BeOfType<PostgreSqlDispatchStore>();
             provider.GetRequiredService<ISuppressionStore>().Should().BeOfType<PostgreSqlSuppressionStore>();
             provider.GetRequiredService<PostgreSqlDatabase>().Schema.Should().Be("engagement");
-            var engine = provider.GetRequiredService<IEngagementEngine>();
+            var engine = DeliveringEngine.From(provider);
             var now = DateTimeOffset.UtcNow;
 
             (await engine.RecordConsentAsync(new ConsentRecord

@@ -20,7 +20,7 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
     {
         var schema = "t_" + Guid.NewGuid().ToString("N");
         await using var provider = Provider(schema, failFor: "doomed");
-        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var engine = DeliveringEngine.From(provider);
 
         var act = () => engine.TrackAsync(View("e1", "doomed")).AsTask();
 
@@ -33,7 +33,7 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
     {
         var schema = "t_" + Guid.NewGuid().ToString("N");
         await using var provider = Provider(schema, failFor: "doomed", rejection: true);
-        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var engine = DeliveringEngine.From(provider);
 
         var results = await engine.TrackBatchAsync([View("a", "ann"), View("b", "doomed"), View("c", "ann")]);
 
@@ -55,14 +55,14 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
         try
         {
             var email = Identifier.Email("ann@example.com");
-            await providers[0].GetRequiredService<IEngagementEngine>().RecordConsentAsync(new ConsentRecord
+            await DeliveringEngine.From(providers[0]).RecordConsentAsync(new ConsentRecord
             {
                 RecordId = "g1", CustomerId = new CustomerId("ann"), Channel = Channel.Email, Identifier = email, Purpose = Purpose.Marketing,
                 Status = ConsentStatus.Granted, Source = "form", Evidence = new ConsentEvidence("v1", "form"), EffectiveAt = Now.AddDays(-1),
             });
 
             await Task.WhenAll(Enumerable.Range(0, 48).Select(i => Task.Run(async () =>
-                await providers[i % providers.Length].GetRequiredService<IEngagementEngine>().TrackAsync(new AddedToCart
+                await DeliveringEngine.From(providers[i % providers.Length]).TrackAsync(new AddedToCart
                 {
                     EventId = "cart-" + i, CustomerId = new CustomerId("ann"), Timestamp = Now, Identifiers = [email], ProductId = "sku-" + i,
                 }))));

@@ -29,7 +29,7 @@ public sealed class HeldMessageTests : IDisposable
         var before = new InMemoryChannelSender(Channel.Email);
         await using (var provider = Provider(clock, before))
         {
-            var engine = provider.GetRequiredService<IEngagementEngine>();
+            var engine = DeliveringEngine.From(provider);
             await engine.RecordConsentAsync(new ConsentRecord
             {
                 RecordId = "g1", CustomerId = new CustomerId("ann"), Channel = Channel.Email, Identifier = AnnEmail, Purpose = Purpose.Marketing,
@@ -44,12 +44,12 @@ public sealed class HeldMessageTests : IDisposable
         var after = new InMemoryChannelSender(Channel.Email);
         await using (var provider = Provider(clock, after))
         {
-            var engine = provider.GetRequiredService<IEngagementEngine>();
+            var engine = DeliveringEngine.From(provider);
 
             var first = await engine.ReleaseHeldAsync();
             var second = await engine.ReleaseHeldAsync();
 
-            first.Should().ContainSingle().Which.Dispatch!.Status.Should().Be(DispatchStatus.Sent);
+            first.Should().ContainSingle().Which.Dispatch!.Status.Should().Be(DispatchStatus.Queued);
             second.Should().BeEmpty();
             after.Messages.Should().ContainSingle().Which.ActionId.Should().Be("urgent");
             var log = await provider.GetRequiredService<IDispatchStore>().ListAsync(new CustomerId("ann"), T0);

@@ -196,14 +196,14 @@ public sealed class CrossProcessCapTests : IDisposable
         try
         {
             var email = Identifier.Email("ann@example.com");
-            await providers[0].GetRequiredService<IEngagementEngine>().RecordConsentAsync(new ConsentRecord
+            await DeliveringEngine.From(providers[0]).RecordConsentAsync(new ConsentRecord
             {
                 RecordId = "g1", CustomerId = new CustomerId("ann"), Channel = Channel.Email, Identifier = email, Purpose = Purpose.Marketing,
                 Status = ConsentStatus.Granted, Source = "form", Evidence = new ConsentEvidence("v1", "form"), EffectiveAt = Now.AddDays(-1),
             });
 
             var carts = Enumerable.Range(0, 24).Select(i => Task.Run(async () =>
-                await providers[i % 2].GetRequiredService<IEngagementEngine>().TrackAsync(new AddedToCart
+                await DeliveringEngine.From(providers[i % 2]).TrackAsync(new AddedToCart
                 {
                     EventId = "cart-" + i, CustomerId = new CustomerId("ann"), Timestamp = Now, Identifiers = [email], ProductId = "sku-" + i,
                 })));

@@ -31,7 +31,7 @@ public sealed class EngagementEngineTests : IAsyncDisposable
         _provider = services.BuildServiceProvider();
     }
 
-    private IEngagementEngine Engine => _provider.GetRequiredService<IEngagementEngine>();
+    private IEngagementEngine Engine => DeliveringEngine.From(_provider);
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();
 
@@ -134,7 +134,7 @@ public sealed class EngagementEngineTests : IAsyncDisposable
         services.AddSingleton<TimeProvider>(_clock);
         services.AddEngagement(o => o.DecideOnStageChange = false);
         await using var provider = services.BuildServiceProvider();
-        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var engine = DeliveringEngine.From(provider);
 
         var first = await engine.TrackAsync(new ProductViewed { EventId = "v1", CustomerId = Ann, Timestamp = Start, ProductId = "p" });
         var second = await engine.TrackAsync(new ProductViewed { EventId = "v2", CustomerId = Ann, Timestamp = Start.AddMinutes(1), ProductId = "p" });

@@ -97,6 +97,18 @@ public sealed class PermissionGate : IPermissionGate
         {
             var longest = _policy.Caps.Count == 0 ? TimeSpan.Zero : _policy.Caps.Max(LookBack);
             recent = longest == TimeSpan.Zero ? [] : await _dispatches.ListAsync(request.Profile.Id, request.At - longest, cancellationToken).ConfigureAwait(false);
+            if (longest > TimeSpan.Zero)
+            {
+                // Caps are per person: a message queued under a profile merged into this one since (a held message released
+                // under its first owner) counts too. Such messages were held at most the longest hold before the merge.
+                foreach (var merge in request.Profile.Merges)
+                {
+                    if (merge.At >= request.At - longest - Decisioning.ActionCatalog.MaxHoldFor)
+                    {
+                        recent = [.. recent, .. await _dispatches.ListAsync(merge.MergedId, request.At - longest, cancellationToken).ConfigureAwait(false)];
+                    }
+                }
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -4,6 +4,7 @@ using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Testing;
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.DependencyInjection;
@@ -63,7 +64,7 @@ public sealed class HeldMessagePropertyTests
         services.AddSingleton<TimeProvider>(clock);
         services.AddEngagement().AddChannel(email).UseActions(ActionCatalog.Create(actions));
         using var provider = services.BuildServiceProvider();
-        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var engine = DeliveringEngine.From(provider);
         var granted = true;
         var grants = 0;
         engine.RecordConsentAsync(Consent("g0", ConsentStatus.Granted, T0.AddMinutes(-1))).AsTask().GetAwaiter().GetResult();

@@ -4,6 +4,7 @@ using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Engagement.Sdk.Tests.Consent;
@@ -58,7 +59,7 @@ public sealed class HeldMessageTests
         first.Should().HaveCount(2);
         first[0].Record.ActionId.Should().Be("urgent");
         first[0].Status.Should().Be(HeldMessageStatus.Released);
-        first[0].Dispatch!.Status.Should().Be(DispatchStatus.Sent);
+        first[0].Dispatch!.Status.Should().Be(DispatchStatus.Queued);
         first[1].Record.ActionId.Should().Be("promo");
         first[1].Status.Should().Be(HeldMessageStatus.Rescheduled, "urgent took the only slot");
         first[1].Record.ReleaseAt.Should().Be(shop.Clock.Now.AddDays(1));
@@ -128,7 +129,7 @@ public sealed class HeldMessageTests
 
         var result = await shop.CartAsync("c3", shop.Clock.Now);
 
-        result.Dispatch!.Result.Status.Should().Be(DispatchStatus.Sent);
+        result.Dispatch!.Result.Status.Should().Be(DispatchStatus.Queued);
         result.Dispatch.ActionId.Should().Be("welcome");
         result.HeldMessages.Should().ContainSingle().Which.Status.Should().Be(HeldMessageStatus.Rescheduled);
         shop.Email.Messages.Select(m => m.ActionId).Should().Equal("welcome", "welcome");
@@ -276,7 +277,7 @@ public sealed class HeldMessageTests
 
         public InMemoryChannelSender Email { get; }
 
-        public IEngagementEngine Engine => _provider.GetRequiredService<IEngagementEngine>();
+        public IEngagementEngine Engine => DeliveringEngine.From(_provider);
 
         public static async Task<Shop> CreateAsync(int maxHeld = 3, ActionDefinition[]? actions = null)
         {
