@@ -83,7 +83,8 @@ public sealed class DispatchOptionsValidator : IValidateOptions<DispatchOptions>
         Range(failures, "DispatchOptions.BatchSize", options.BatchSize, 1, 10_000);
         Range(failures, "DispatchOptions.MaxAttempts", options.MaxAttempts, 1, 100);
         Range(failures, "DispatchOptions.AttemptTimeout", options.AttemptTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
-        Range(failures, "DispatchOptions.LeaseDuration", options.LeaseDuration, options.AttemptTimeout * 2, TimeSpan.FromDays(1), "at least twice AttemptTimeout");
+        var twiceTheAttempt = options.AttemptTimeout <= TimeSpan.FromDays(1) ? options.AttemptTimeout * 2 : TimeSpan.MaxValue;
+        Range(failures, "DispatchOptions.LeaseDuration", options.LeaseDuration, twiceTheAttempt, TimeSpan.FromDays(1), "at least twice AttemptTimeout");
         Range(failures, "DispatchOptions.PollInterval", options.PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
         Range(failures, "DispatchOptions.RetryBaseDelay", options.RetryBaseDelay, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));
         Range(failures, "DispatchOptions.RetryMaxDelay", options.RetryMaxDelay, options.RetryBaseDelay, TimeSpan.FromDays(1), "at least RetryBaseDelay");

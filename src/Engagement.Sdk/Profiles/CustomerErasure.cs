@@ -177,7 +177,12 @@ public sealed class CustomerErasure
     /// <summary>The customer id an audit row of an erased customer carries: <c>erased-</c> and the first 32 hex digits of the tombstone hash, no personal data.</summary>
     /// <param name="customerId">The erased customer.</param>
     /// <returns>The pseudonymous id.</returns>
-    public static string ErasedSubjectId(CustomerId customerId) => "erased-" + TombstoneHash(customerId)[..32];
+    public static string ErasedSubjectId(CustomerId customerId)
+    {
+        var hash = TombstoneHash(customerId);
+        var hex = hash[(hash.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        return "erased-" + hex[..Math.Min(32, hex.Length)];
+    }
 
     /// <summary>The hash of a customer's tombstone in the suppression list.</summary>
     internal static string TombstoneHash(CustomerId customerId)
