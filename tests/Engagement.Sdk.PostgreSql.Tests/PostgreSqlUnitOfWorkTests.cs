@@ -107,3 +107,19 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
     private static ProductViewed View(string id, string customer)
         => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = Now.AddMinutes(-1), ProductId = "boots" };
 }
+
+/// <summary>The outbox's fault guarantees on PostgreSQL: two processes (two providers, two connection pools) on one schema.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlOutboxFaultTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.OutboxFaultConformanceTests
+{
+    protected override IReadOnlyList<IServiceProvider> CreateProcesses(TimeProvider clock, IChannelSender sender, int count)
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        return [.. Enumerable.Range(0, count).Select(_ =>
+        {
+            var services = new ServiceCollection();
+            AddShop(services, clock, sender).UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, schema));
+            return services.BuildServiceProvider();
+        })];
+    }
+}

@@ -6,6 +6,7 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
+using Engagement.Sdk.Testing.Conformance;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -218,5 +219,28 @@ public sealed class CrossProcessCapTests : IDisposable
                 await provider.DisposeAsync();
             }
         }
+    }
+}
+
+/// <summary>The outbox's fault guarantees on SQLite: two processes (two providers, two connections) on one file.</summary>
+public sealed class SqliteOutboxFaultTests : OutboxFaultConformanceTests, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-outbox-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    protected override IReadOnlyList<IServiceProvider> CreateProcesses(TimeProvider clock, IChannelSender sender, int count)
+    {
+        var path = Path.Combine(_directory, "outbox.db");
+        return [.. Enumerable.Range(0, count).Select(_ =>
+        {
+            var services = new ServiceCollection();
+            AddShop(services, clock, sender).UseSqlite(o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={path}", TimeSpan.FromSeconds(30)));
+            return services.BuildServiceProvider();
+        })];
     }
 }

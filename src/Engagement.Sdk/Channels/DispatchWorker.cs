@@ -270,16 +270,8 @@ public sealed class DispatchWorker
             return new Settlement(leased with { Status = dispatch.Status, DueAt = now, LeaseOwner = null, LeaseUntil = null }, null, null, false);
         }
 
-        if (dispatch.Status is DispatchStatus.Sending or DispatchStatus.Unknown)
-        {
-            // The last attempt may have reached the provider: ask it, or resend under the same key only where it deduplicates.
-            var reconciled = await ReconcileAsync(leased, sender, now, cancellationToken).ConfigureAwait(false);
-            if (reconciled is not null)
-            {
-                return reconciled;
-            }
-        }
-
+        // The gates first: a message that may not go out now is not sent, whatever became of an earlier attempt.
+        var uncertain = dispatch.Status is DispatchStatus.Sending or DispatchStatus.Unknown;
         if (await CustomerErasure.IsErasedAsync(_suppressions, dispatch.CustomerId, cancellationToken).ConfigureAwait(false))
         {
             return Cancel(leased, DispatchReasons.Erased, "The customer was erased.", now);
@@ -288,31 +280,72 @@ public sealed class DispatchWorker
         var profile = await _identity.GetAsync(dispatch.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(dispatch.CustomerId);
         if (!_catalog.TryGet(dispatch.ActionId, out var action))
         {
-            return Cancel(leased, DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.", now);
+            return await RefuseAsync(leased, sender, uncertain, DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.", profile, now, cancellationToken).ConfigureAwait(false);
         }
 
         var check = await _decider.RecheckAsync(profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
         if (check.Rejection is { } rejection)
         {
-            return Cancel(leased, rejection, check.Detail, now);
+            return await RefuseAsync(leased, sender, uncertain, rejection, check.Detail, profile, now, cancellationToken).ConfigureAwait(false);
         }
 
         var permission = check.Permission!;
         if (permission.Verdict == PermissionVerdict.Deny)
         {
-            return Cancel(leased, permission.Code, permission.Reasons[0].Detail, now);
+            return await RefuseAsync(leased, sender, uncertain, permission.Code, permission.Reasons[0].Detail, profile, now, cancellationToken).ConfigureAwait(false);
         }
 
         if (permission.Verdict == PermissionVerdict.Defer)
         {
             var until = permission.DeferUntil ?? now + _options.RetryBaseDelay;
-            return until > dispatch.CreatedAt + _options.GiveUpAfter
-                ? Cancel(leased, permission.Code, $"{permission.Reasons[0].Detail} Not allowed before {until:O}, after the dispatch gives up.", now)
-                : Requeue(leased, until, DispatchReasons.Deferred, permission.Code + ": " + permission.Reasons[0].Detail, countAttempt: false);
+            if (until > dispatch.CreatedAt + _options.GiveUpAfter)
+            {
+                return await RefuseAsync(leased, sender, uncertain, permission.Code, $"{permission.Reasons[0].Detail} Not allowed before {until:O}, after the dispatch gives up.", profile, now, cancellationToken).ConfigureAwait(false);
+            }
+
+            // An uncertain dispatch stays uncertain while it waits: it is reconciled before anything is sent.
+            var waiting = Requeue(leased, until, DispatchReasons.Deferred, permission.Code + ": " + permission.Reasons[0].Detail, countAttempt: false);
+            return uncertain ? waiting with { Record = waiting.Record with { Status = DispatchStatus.Unknown } } : waiting;
+        }
+
+        if (uncertain)
+        {
+            // The last attempt may have reached the provider: ask it, or send again under the same key only where it deduplicates.
+            var reconciled = await ReconcileAsync(leased, sender, now, cancellationToken).ConfigureAwait(false);
+            if (reconciled is not null)
+            {
+                return reconciled;
+            }
         }
 
         var message = new OutboundMessage(dispatch.DispatchId, profile.Id, dispatch.Channel, dispatch.Purpose, check.Address, dispatch.ActionId, profile.Locale);
         return await SendAsync(leased, sender, message, profile, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The gate refuses the dispatch: it is cancelled, unless an earlier attempt's outcome is unknown and the provider can tell
+    // that it had accepted it (then it was sent, whatever the gate says now).
+    private async ValueTask<Settlement> RefuseAsync(DispatchRecord leased, IChannelSender sender, bool uncertain, string reason, string detail, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (uncertain && sender.Capabilities.HasFlag(ChannelCapabilities.StatusQuery) && sender is IChannelStatusQuery query)
+        {
+            try
+            {
+                if (await query.QueryAsync(leased.DispatchId, cancellationToken).ConfigureAwait(false) == DeliveryStatus.Accepted)
+                {
+                    return Sent(leased, profile.Id, now, "Reconciled: the provider had accepted it.");
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                detail += " The outcome of an earlier attempt could not be confirmed.";
+            }
+        }
+        else if (uncertain)
+        {
+            detail += " The outcome of an earlier attempt is unknown.";
+        }
+
+        return Cancel(leased, reason, detail, now);
     }
 
     // Null when the dispatch may be sent (again): the provider never had it, or deduplicates by its id.

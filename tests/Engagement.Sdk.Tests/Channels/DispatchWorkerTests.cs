@@ -533,3 +533,14 @@ public sealed class DispatchWorkerTests
         private static Identifier Email(CustomerId customer) => Identifier.Email(customer.Value + "@example.com");
     }
 }
+
+/// <summary>The outbox's fault guarantees on the in-memory stores (two workers on one set of stores).</summary>
+public sealed class InMemoryOutboxFaultTests : Engagement.Sdk.Testing.Conformance.OutboxFaultConformanceTests
+{
+    protected override IReadOnlyList<IServiceProvider> CreateProcesses(TimeProvider clock, IChannelSender sender, int count)
+    {
+        var services = new ServiceCollection();
+        AddShop(services, clock, sender);
+        return [services.BuildServiceProvider()];
+    }
+}
