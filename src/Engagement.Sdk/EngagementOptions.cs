@@ -39,11 +39,16 @@ public sealed class EngagementOptions
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// How late an event may arrive (its timestamp behind the clock) and still be tracked; <see langword="null"/> (the default)
-    /// for no limit. Within the window, aggregates are the same whatever order events arrive in (counts are sums, first and
-    /// last times are minimum and maximum, a trait keeps the value of the newest event that set it).
+    /// How late an event may arrive (its timestamp behind the clock) and still be tracked; <see langword="null"/> for no limit
+    /// (then an event stamped in 1970 is accepted: only for a host that replays its whole history through the engine). Within
+    /// the window, aggregates are the same whatever order events arrive in (counts are sums, first and last times are minimum
+    /// and maximum, a trait keeps the value of the newest event that set it).
     /// </summary>
-    public TimeSpan? LatenessWindow { get; set; }
+    /// <value>Defaults to 30 days (<see cref="DefaultLatenessWindow"/>); when set, from 1 minute to 3,650 days.</value>
+    public TimeSpan? LatenessWindow { get; set; } = DefaultLatenessWindow;
+
+    /// <summary>The default <see cref="LatenessWindow"/>: 30 days, longer than any producer's retry or outage should last.</summary>
+    public static TimeSpan DefaultLatenessWindow { get; } = TimeSpan.FromDays(30);
 
     /// <summary>
     /// How long raw events are kept; <see langword="null"/> (the default) keeps them forever. Applied by

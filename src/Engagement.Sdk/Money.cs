@@ -67,6 +67,18 @@ public readonly struct Money : IEquatable<Money>, IComparable<Money>
     /// <returns>The rounded amount.</returns>
     public Money Round() => new(Math.Round(Amount, Currency.MinorUnits, MidpointRounding.AwayFromZero), Currency);
 
+    /// <summary>Whether the amount has more decimals than the currency is quoted in (0.001 EUR, 1.5 JPY); trailing zeros do not count.</summary>
+    internal bool HasExcessPrecision => decimal.Round(Amount, Currency.MinorUnits) != Amount;
+
+    /// <summary>
+    /// Throws <see cref="EngagementValidationException"/> for <paramref name="field"/> when the amount has more decimals than the
+    /// currency's minor units: amounts the SDK receives are never rounded silently.
+    /// </summary>
+    internal Money RequireMinorUnits(string field)
+        => HasExcessPrecision
+            ? throw new EngagementValidationException(field, Amount.ToString(CultureInfo.InvariantCulture) + " " + Currency.Code, $"must have at most {Currency.MinorUnits} decimals, the minor units of {Currency.Code} (amounts are not rounded)")
+            : this;
+
     /// <summary>Sum.</summary>
     /// <param name="left">The left amount.</param>
     /// <param name="right">The right amount.</param>

@@ -178,7 +178,8 @@ public sealed class CustomerErasure
     internal static string TombstoneHash(CustomerId customerId)
     {
         var value = customerId.Value;
-        return value.Length > 0 && !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1])
+        // An identifier's value is trimmed and NFC-normalised; an id that is already both hashes as it is.
+        return value.Length > 0 && !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1]) && value.IsNormalized(System.Text.NormalizationForm.FormC)
             ? IdentifierHashing.HashParts(TombstoneKind.Name, value) // what Tombstone(customerId) hashes to, without building it
             : IdentifierHashing.Hash(Tombstone(customerId));
     }
