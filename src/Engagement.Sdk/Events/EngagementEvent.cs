@@ -151,6 +151,7 @@ public sealed record AddedToCart : EngagementEvent
             throw new EngagementValidationException("unitPrice", price, "must not be negative");
         }
 
+        UnitPrice?.RequireWithinLimit("unitPrice", "a price");
         UnitPrice?.RequireMinorUnits("unitPrice");
     }
 }
@@ -224,11 +225,25 @@ public sealed record Purchased : EngagementEvent
                 throw new EngagementValidationException($"lines[{i}].unitPrice", line.UnitPrice, "must not be negative");
             }
 
+            line.UnitPrice.RequireWithinLimit($"lines[{i}].unitPrice", "a price");
             line.UnitPrice.RequireMinorUnits($"lines[{i}].unitPrice");
 
             if (line.UnitPrice.Currency != Lines[0].UnitPrice.Currency)
             {
                 throw new EngagementValidationException($"lines[{i}].unitPrice.currency", line.UnitPrice.Currency.Code, $"all lines of an order must be in one currency ({Lines[0].UnitPrice.Currency.Code})");
+            }
+        }
+
+        // Each price is at most Money.MaxAmount and each quantity at most int.MaxValue, so neither a line's total nor a sum
+        // that stops as soon as it passes the limit can overflow a decimal.
+        var total = 0m;
+        for (var i = 0; i < Lines.Length; i++)
+        {
+            Lines[i].Total.RequireWithinLimit($"lines[{i}]", "a line's total (quantity × unit price)");
+            total += Lines[i].Total.Amount;
+            if (total > Money.MaxAmount)
+            {
+                new Money(total, Lines[0].UnitPrice.Currency).RequireWithinLimit("lines", "an order's total");
             }
         }
     }
@@ -256,6 +271,7 @@ public sealed record Refunded : EngagementEvent
             throw new EngagementValidationException("amount", Amount, "a refund must be a positive amount with a currency");
         }
 
+        Amount.RequireWithinLimit("amount", "a refund");
         Amount.RequireMinorUnits("amount");
     }
 }
@@ -480,6 +496,7 @@ public sealed record CheckoutStarted : EngagementEvent
             throw new EngagementValidationException("cartValue", value, "must not be negative");
         }
 
+        CartValue?.RequireWithinLimit("cartValue", "a cart's value");
         CartValue?.RequireMinorUnits("cartValue");
     }
 }
