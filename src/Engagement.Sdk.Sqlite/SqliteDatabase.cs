@@ -89,6 +89,11 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             throw new EngagementValidationException("SqliteStoreOptions.ConnectionString", o.ConnectionString, "a connection string such as 'Data Source=shop.db' is required");
         }
 
+        if (BusyTimeoutProblem(o.BusyTimeout) is { } busyProblem)
+        {
+            throw new EngagementValidationException("SqliteStoreOptions.BusyTimeout", o.BusyTimeout, busyProblem);
+        }
+
         var builder = new SqliteConnectionStringBuilder(o.ConnectionString) { Pooling = false, DefaultTimeout = (int)Math.Ceiling(o.BusyTimeout.TotalSeconds) };
         _connection = new SqliteConnection(builder.ToString());
         BusyTimeout = o.BusyTimeout;
@@ -96,6 +101,12 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             ? o.WalAutoCheckpointPages
             : throw new EngagementValidationException("SqliteStoreOptions.WalAutoCheckpointPages", o.WalAutoCheckpointPages, "must be 0 (off) or a positive number of pages");
     }
+
+    /// <summary>What is wrong with a busy timeout, or <see langword="null"/> when it is in its range (10 milliseconds to 10 minutes).</summary>
+    internal static string? BusyTimeoutProblem(TimeSpan timeout)
+        => timeout < TimeSpan.FromMilliseconds(10) || timeout > TimeSpan.FromMinutes(10)
+            ? "it must be from 10 milliseconds to 10 minutes (00:00:00.0100000 to 00:10:00)"
+            : null;
 
     /// <summary>How long a writer waits for another process's lock.</summary>
     public TimeSpan BusyTimeout { get; }
