@@ -145,6 +145,23 @@ public sealed class UnitOfWorkTests : IDisposable
         profile.Behaviour.Revenue.Should().Be(Money.Of(6e17m, "EUR"));
     }
 
+    [Fact]
+    public async Task Import_AConflictFoundOnlyWhileWriting_UndoesTheWholeImport()
+    {
+        await using var source = Provider();
+        await source.GetRequiredService<IEngagementEngine>().TrackAsync(View("shared-id", "ann"));
+        var export = await source.GetRequiredService<CustomerDataPortability>().ExportAsync(new CustomerId("ann"));
+
+        // The target holds the event id already, for another customer: the import learns it only when it appends the event,
+        // after the profile was written.
+        await using var target = Provider();
+        await target.GetRequiredService<IEngagementEngine>().TrackAsync(View("shared-id", "bob"));
+        var act = async () => await target.GetRequiredService<CustomerDataPortability>().ImportAsync(export);
+
+        await act.Should().ThrowAsync<EventConflictException>();
+        (await target.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann"))).Should().BeNull("the profile written before the conflict is undone with the rest");
+    }
+
     private ServiceProvider Provider(string? failFor = null, bool rejection = false)
     {
         var services = new ServiceCollection();
