@@ -349,6 +349,27 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     internal void Execute(string sql) => Statement(sql).Execute();
 
     /// <summary>
+    /// Copies the write-ahead log into the database file and truncates the log to zero bytes (<c>wal_checkpoint(TRUNCATE)</c>),
+    /// so that the rows an erasure deleted, which <c>secure_delete</c> overwrote in the database file, leave no older copy in
+    /// the <c>-wal</c> file. Inside a unit of work it does nothing (the erasure is not committed yet: checkpoint after the
+    /// unit). A reader in another process that holds an older snapshot keeps the log from being truncated until it ends.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels waiting for the connection.</param>
+    /// <returns>A task.</returns>
+    internal ValueTask CheckpointAsync(CancellationToken cancellationToken)
+        => Current is not null
+            ? ValueTask.CompletedTask
+            : new ValueTask(RunAsync(
+                static db =>
+                {
+                    using var checkpoint = db._connection.CreateCommand();
+                    checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                    checkpoint.ExecuteNonQuery();
+                    return 0;
+                },
+                cancellationToken).AsTask());
+
+    /// <summary>
     /// A statement for <paramref name="sql"/> prepared on the connection's handle, reused across calls: for the statements
     /// every tracked event runs. Only while the connection is held (inside <see cref="RunAsync{T}"/> or a unit of work).
     /// </summary>

@@ -107,6 +107,12 @@ public sealed class CustomerErasure
             }
         }
 
+        // Storage that keeps copies of deleted rows (SQLite's write-ahead log) removes them now, so no file holds the person.
+        foreach (var store in _stores.OfType<IErasureCompaction>())
+        {
+            await store.CompactAfterErasureAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return new ErasureReport(customerId, removed.ToImmutable(), identifiers.Count);
     }
 
