@@ -328,7 +328,9 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
     /// <param name="timeout">The timeout.</param>
     /// <returns>The broken rule, or <see langword="null"/>.</returns>
     internal static string? CommandTimeoutProblem(TimeSpan timeout)
-        => timeout <= TimeSpan.Zero || timeout.TotalSeconds > int.MaxValue ? "the command timeout must be positive (it is rounded up to whole seconds)" : null;
+        => timeout < TimeSpan.FromSeconds(1) || timeout > TimeSpan.FromHours(1)
+            ? "the command timeout must be from 1 second to 1 hour (00:00:01 to 01:00:00; it is rounded up to whole seconds)"
+            : null;
 
     /// <inheritdoc />
     public void Dispose()

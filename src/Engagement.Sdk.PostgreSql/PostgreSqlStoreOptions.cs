@@ -15,6 +15,6 @@ public sealed class PostgreSqlStoreOptions
     public string Schema { get; set; } = "engagement";
 
     /// <summary>How long one command may run before it is cancelled.</summary>
-    /// <value>Defaults to 30 seconds.</value>
+    /// <value>Defaults to 30 seconds; from 1 second to 1 hour.</value>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -5,7 +5,7 @@ namespace Engagement.Sdk.PostgreSql;
 
 /// <summary>
 /// Validates <see cref="PostgreSqlStoreOptions"/> at start-up: an empty or unreadable connection string, a schema name that
-/// is not a plain identifier, or a command timeout that is not a positive whole number of seconds fails.
+/// is not a plain identifier, or a command timeout outside 1 second to 1 hour fails.
 /// </summary>
 public sealed class PostgreSqlStoreOptionsValidator : IValidateOptions<PostgreSqlStoreOptions>
 {
@@ -37,7 +37,7 @@ public sealed class PostgreSqlStoreOptionsValidator : IValidateOptions<PostgreSq
 
         if (PostgreSqlDatabase.CommandTimeoutProblem(options.CommandTimeout) is { } timeout)
         {
-            failures.Add($"PostgreSqlStoreOptions.CommandTimeout {options.CommandTimeout}: {timeout}.");
+            failures.Add($"PostgreSqlStoreOptions.CommandTimeout is {options.CommandTimeout}: {timeout}.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -104,6 +104,11 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             throw new EngagementValidationException("SqliteStoreOptions.ConnectionString", o.ConnectionString, "a connection string such as 'Data Source=shop.db' is required");
         }
 
+        if (BusyTimeoutProblem(o.BusyTimeout) is { } busyProblem)
+        {
+            throw new EngagementValidationException("SqliteStoreOptions.BusyTimeout", o.BusyTimeout, busyProblem);
+        }
+
         var builder = new SqliteConnectionStringBuilder(o.ConnectionString) { Pooling = false, DefaultTimeout = (int)Math.Ceiling(o.BusyTimeout.TotalSeconds) };
         _connection = new SqliteConnection(builder.ToString());
         BusyTimeout = o.BusyTimeout;
@@ -111,6 +116,12 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             ? o.WalAutoCheckpointPages
             : throw new EngagementValidationException("SqliteStoreOptions.WalAutoCheckpointPages", o.WalAutoCheckpointPages, "must be 0 (off) or a positive number of pages");
     }
+
+    /// <summary>What is wrong with a busy timeout, or <see langword="null"/> when it is in its range (10 milliseconds to 10 minutes).</summary>
+    internal static string? BusyTimeoutProblem(TimeSpan timeout)
+        => timeout < TimeSpan.FromMilliseconds(10) || timeout > TimeSpan.FromMinutes(10)
+            ? "it must be from 10 milliseconds to 10 minutes (00:00:00.0100000 to 00:10:00)"
+            : null;
 
     /// <summary>How long a writer waits for another process's lock.</summary>
     public TimeSpan BusyTimeout { get; }
@@ -351,6 +362,27 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     }
 
     internal void Execute(string sql) => Statement(sql).Execute();
+
+    /// <summary>
+    /// Copies the write-ahead log into the database file and truncates the log to zero bytes (<c>wal_checkpoint(TRUNCATE)</c>),
+    /// so that the rows an erasure deleted, which <c>secure_delete</c> overwrote in the database file, leave no older copy in
+    /// the <c>-wal</c> file. Inside a unit of work it does nothing (the erasure is not committed yet: checkpoint after the
+    /// unit). A reader in another process that holds an older snapshot keeps the log from being truncated until it ends.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels waiting for the connection.</param>
+    /// <returns>A task.</returns>
+    internal ValueTask CheckpointAsync(CancellationToken cancellationToken)
+        => Current is not null
+            ? ValueTask.CompletedTask
+            : new ValueTask(RunAsync(
+                static db =>
+                {
+                    using var checkpoint = db._connection.CreateCommand();
+                    checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                    checkpoint.ExecuteNonQuery();
+                    return 0;
+                },
+                cancellationToken).AsTask());
 
     /// <summary>
     /// A statement for <paramref name="sql"/> prepared on the connection's handle, reused across calls: for the statements

@@ -25,10 +25,8 @@ public static class SqliteEngagementBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<SqliteStoreOptions>()
             .Configure(configure)
-            .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString), "SqliteStoreOptions.ConnectionString is empty: give a connection string such as 'Data Source=shop.db'.")
-            .Validate(o => o.BusyTimeout > TimeSpan.Zero, "SqliteStoreOptions.BusyTimeout must be positive.")
-            .Validate(o => o.WalAutoCheckpointPages >= 0, "SqliteStoreOptions.WalAutoCheckpointPages must be 0 (automatic checkpoints off) or a positive number of pages.")
             .ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteStoreOptions>, SqliteStoreOptionsValidator>());
         builder.Services.TryAddSingleton<SqliteDatabase>();
         builder.Services.Replace(ServiceDescriptor.Singleton<IProfileStore, SqliteProfileStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<IEventStore, SqliteEventStore>());

@@ -8,7 +8,7 @@ public sealed class SqliteStoreOptions
     public string ConnectionString { get; set; } = string.Empty;
 
     /// <summary>How long a writer waits for a lock held by another process before failing.</summary>
-    /// <value>Defaults to 5 seconds.</value>
+    /// <value>Defaults to 5 seconds; from 10 milliseconds to 10 minutes.</value>
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>

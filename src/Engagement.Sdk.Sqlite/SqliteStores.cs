@@ -12,7 +12,7 @@ namespace Engagement.Sdk.Sqlite;
 
 /// <summary>An <see cref="IProfileStore"/> on SQLite: profiles as JSON documents, an identifier index, compare-and-set on the version.</summary>
 /// <param name="database">The database.</param>
-public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore, ISubjectErasure
+public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore, ISubjectErasure, IErasureCompaction
 {
     private const int CacheLimit = 100_000;
 
@@ -189,6 +189,9 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
     }
 
     /// <inheritdoc />
+    public ValueTask CompactAfterErasureAsync(CancellationToken cancellationToken = default) => database.CheckpointAsync(cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.RunInTransactionAsync(
             db =>
@@ -239,7 +242,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
 
 /// <summary>An <see cref="IEventStore"/> on SQLite: events as JSON documents, idempotent by id.</summary>
 /// <param name="database">The database.</param>
-public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISubjectErasure, IEventRetention
+public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISubjectErasure, IEventRetention, IErasureCompaction
 {
     /// <inheritdoc />
     public ValueTask<int> PurgeBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
@@ -297,6 +300,9 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
             cancellationToken);
 
     /// <inheritdoc />
+    public ValueTask CompactAfterErasureAsync(CancellationToken cancellationToken = default) => database.CheckpointAsync(cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.DeleteByCustomerAsync("events", customerId, cancellationToken);
 
@@ -343,7 +349,7 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
 
 /// <summary>An <see cref="IConsentStore"/> on SQLite: append-only (a trigger refuses updates), idempotent by record id.</summary>
 /// <param name="database">The database.</param>
-public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore, ISubjectErasure
+public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore, ISubjectErasure, IErasureCompaction
 {
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default)
@@ -389,6 +395,9 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
                 return list;
             },
             cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask CompactAfterErasureAsync(CancellationToken cancellationToken = default) => database.CheckpointAsync(cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)

@@ -249,11 +249,11 @@ public sealed class EngagementEngine : IEngagementEngine
                 return new TrackResult(engagementEvent, false, null, [], null, null) { IsErasedSubject = true };
             }
 
-            if (engagementEvent is Refunded)
+            if (engagementEvent is Refunded or Purchased)
             {
-                // A refund is checked against its order before anything is written.
+                // A refund is checked against its order, and a purchase against the revenue limit, before anything is written.
                 var current = await _identity.GetAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(engagementEvent.CustomerId);
-                ProfileUpdater.ApplyTo(current, engagementEvent, []);
+                ProfileUpdater.CheckAgainst(current.Behaviour, engagementEvent);
             }
 
             if (engagementEvent is ConsentChanged change)
@@ -374,6 +374,12 @@ public sealed class EngagementEngine : IEngagementEngine
             catch (Exception ex) when (ex is EngagementValidationException or EventConflictException or ConsentConflictException or CurrencyMismatchException)
             {
                 results.Add(new BatchItemResult(index, null, ex));
+            }
+            catch (ArithmeticException ex)
+            {
+                // Arithmetic on one event's data (amounts are checked against Money.MaxAmount first, so this is a safety net)
+                // rejects that event alone, as a validation error.
+                results.Add(new BatchItemResult(index, null, new EngagementValidationException($"events[{index}]", engagementEvent?.EventId, $"its values cannot be computed ({ex.Message})")));
             }
 
             index++;

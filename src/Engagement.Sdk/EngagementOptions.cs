@@ -35,28 +35,37 @@ public sealed class EngagementOptions
     public ISet<string> CustomChannels { get; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>How far ahead of the clock an event or consent record may be stamped (producers' clocks drift).</summary>
-    /// <value>Defaults to 5 minutes.</value>
+    /// <value>Defaults to 5 minutes; from 0 to 1 day.</value>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
-    /// How late an event may arrive (its timestamp behind the clock) and still be tracked; <see langword="null"/> (the default)
-    /// for no limit. Within the window, aggregates are the same whatever order events arrive in (counts are sums, first and
-    /// last times are minimum and maximum, a trait keeps the value of the newest event that set it).
+    /// How late an event may arrive (its timestamp behind the clock) and still be tracked; <see langword="null"/> for no limit
+    /// (then an event stamped in 1970 is accepted: only for a host that replays its whole history through the engine). Within
+    /// the window, aggregates are the same whatever order events arrive in (counts are sums, first and last times are minimum
+    /// and maximum, a trait keeps the value of the newest event that set it).
     /// </summary>
-    public TimeSpan? LatenessWindow { get; set; }
+    /// <value>Defaults to 30 days (<see cref="DefaultLatenessWindow"/>); when set, from 1 minute to 3,650 days.</value>
+    public TimeSpan? LatenessWindow { get; set; } = DefaultLatenessWindow;
+
+    /// <summary>The default <see cref="LatenessWindow"/>: 30 days, longer than any producer's retry or outage should last.</summary>
+    public static TimeSpan DefaultLatenessWindow { get; } = TimeSpan.FromDays(30);
 
     /// <summary>
     /// How long raw events are kept; <see langword="null"/> (the default) keeps them forever. Applied by
     /// <see cref="Storage.EventRetentionPolicy.ApplyAsync"/>. When set, <see cref="LatenessWindow"/> must be set too and not
     /// exceed it, so that a purged event cannot be ingested again as new.
     /// </summary>
+    /// <value>Defaults to <see langword="null"/>; when set, from 1 day to 36,500 days.</value>
     public TimeSpan? EventRetention { get; set; }
 
     /// <summary>The identity-resolution rules: which identifiers stitch profiles, which mean two people, how traits merge.</summary>
     public Profiles.IdentityOptions Identity { get; } = new();
 }
 
-/// <summary>Validates <see cref="EngagementOptions"/> at start-up.</summary>
+/// <summary>
+/// Validates <see cref="EngagementOptions"/> at start-up: every time option must lie in its documented range (the message
+/// names the option, its value and the range).
+/// </summary>
 public sealed class EngagementOptionsValidator : IValidateOptions<EngagementOptions>
 {
     /// <inheritdoc />
@@ -69,23 +78,16 @@ public sealed class EngagementOptionsValidator : IValidateOptions<EngagementOpti
             failures.Add("Currency is not set: choose the shop's ISO 4217 currency.");
         }
 
-        if (options.MaxClockSkew < TimeSpan.Zero || options.MaxClockSkew > TimeSpan.FromDays(1))
+        OptionRange.Check(failures, nameof(options.MaxClockSkew), options.MaxClockSkew, OptionRange.MaxClockSkew);
+        if (options.LatenessWindow is { } window)
         {
-            failures.Add($"MaxClockSkew is {options.MaxClockSkew}: it must be between 0 and 1 day.");
-        }
-
-        if (options.LatenessWindow is { } window && window <= TimeSpan.Zero)
-        {
-            failures.Add($"LatenessWindow is {window}: it must be positive, or null for no limit.");
+            OptionRange.Check(failures, nameof(options.LatenessWindow), window, OptionRange.LatenessWindow);
         }
 
         if (options.EventRetention is { } retention)
         {
-            if (retention <= TimeSpan.Zero)
-            {
-                failures.Add($"EventRetention is {retention}: it must be positive, or null to keep events forever.");
-            }
-            else if (options.LatenessWindow is not { } lateness || lateness > retention)
+            OptionRange.Check(failures, nameof(options.EventRetention), retention, OptionRange.EventRetention);
+            if (options.LatenessWindow is not { } lateness || lateness > retention)
             {
                 failures.Add($"EventRetention is {retention} but LatenessWindow is {options.LatenessWindow?.ToString() ?? "unbounded"}: set a lateness window no longer than the retention, or purged events could be ingested again.");
             }

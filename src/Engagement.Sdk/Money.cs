@@ -67,6 +67,32 @@ public readonly struct Money : IEquatable<Money>, IComparable<Money>
     /// <returns>The rounded amount.</returns>
     public Money Round() => new(Math.Round(Amount, Currency.MinorUnits, MidpointRounding.AwayFromZero), Currency);
 
+    /// <summary>
+    /// The largest amount the SDK accepts or keeps in one place: a price, a line's or an order's total, a customer's revenue
+    /// or refunds (10^18 major units, beyond any real order in any currency). Below it no sum the SDK makes can overflow a
+    /// <see cref="decimal"/>: an event that would take an amount past it is rejected with
+    /// <see cref="EngagementValidationException"/>, never an <see cref="OverflowException"/>.
+    /// </summary>
+    public const decimal MaxAmount = 1_000_000_000_000_000_000m;
+
+    /// <summary>Throws <see cref="EngagementValidationException"/> for <paramref name="field"/> when the amount is above <see cref="MaxAmount"/>.</summary>
+    internal Money RequireWithinLimit(string field, string what)
+        => Amount > MaxAmount
+            ? throw new EngagementValidationException(field, Amount.ToString(CultureInfo.InvariantCulture) + " " + Currency.Code, $"{what} must be at most {MaxAmount.ToString("N0", CultureInfo.InvariantCulture)} {Currency.Code} (Money.MaxAmount)")
+            : this;
+
+    /// <summary>Whether the amount has more decimals than the currency is quoted in (0.001 EUR, 1.5 JPY); trailing zeros do not count.</summary>
+    internal bool HasExcessPrecision => decimal.Round(Amount, Currency.MinorUnits) != Amount;
+
+    /// <summary>
+    /// Throws <see cref="EngagementValidationException"/> for <paramref name="field"/> when the amount has more decimals than the
+    /// currency's minor units: amounts the SDK receives are never rounded silently.
+    /// </summary>
+    internal Money RequireMinorUnits(string field)
+        => HasExcessPrecision
+            ? throw new EngagementValidationException(field, Amount.ToString(CultureInfo.InvariantCulture) + " " + Currency.Code, $"must have at most {Currency.MinorUnits} decimals, the minor units of {Currency.Code} (amounts are not rounded)")
+            : this;
+
     /// <summary>Sum.</summary>
     /// <param name="left">The left amount.</param>
     /// <param name="right">The right amount.</param>

@@ -58,7 +58,10 @@ internal static class Text
         return value;
     }
 
-    /// <summary>Validates free text: no control characters other than tab, CR and LF, and valid UTF-16.</summary>
+    /// <summary>
+    /// Validates text that may reach a channel, a header or a log: no control characters at all (CR, LF, tab, NUL and every
+    /// other C0 or C1 control, which could split a header or inject a line), and valid UTF-16.
+    /// </summary>
     public static string RequireCleanText(string field, string value)
     {
         // Printable ASCII (most ids and names) has neither control characters nor surrogates: one vectorised scan clears it.
@@ -67,12 +70,10 @@ internal static class Text
             return value;
         }
 
-        foreach (var c in value)
+        // C0 (U+0000-U+001F), DEL and C1 (U+007F-U+009F): exactly the characters char.IsControl reports.
+        if (value.AsSpan().ContainsAnyInRange('\u0000', '\u001F') || value.AsSpan().ContainsAnyInRange('\u007F', '\u009F'))
         {
-            if (char.IsControl(c) && c is not ('\t' or '\r' or '\n'))
-            {
-                throw new EngagementValidationException(field, value, "must not contain control characters such as NUL");
-            }
+            throw new EngagementValidationException(field, value, "must not contain control characters such as CR, LF, tab or NUL");
         }
 
         if (HasLoneSurrogate(value))

@@ -80,6 +80,24 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
         }
     }
 
+    [Fact]
+    public async Task TrackBatch_ViewOrderPastTheMoneyLimitView_RejectsOnlyTheOrderAndIngestsTheViews()
+    {
+        await using var provider = Provider("t_" + Guid.NewGuid().ToString("N"));
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        await engine.TrackAsync(Order("o1", 6e17m));
+
+        var results = await engine.TrackBatchAsync([View("v1", "ann"), Order("o2", 6e17m), View("v2", "ann"), Order("o3", decimal.MaxValue / 2)]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, false, true, false);
+        results[1].Error.Should().BeOfType<EngagementValidationException>().Which.Rule.Should().Contain("Money.MaxAmount");
+        results[3].Error.Should().BeOfType<EngagementValidationException>().Which.Field.Should().Be("lines[0].unitPrice");
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Select(e => e.EventId).Should().BeEquivalentTo(["o1", "v1", "v2"]);
+        var profile = (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!;
+        profile.Behaviour.ProductViews.Should().Be(2);
+        profile.Behaviour.Revenue.Should().Be(Money.Of(6e17m, "EUR"));
+    }
+
     private ServiceProvider Provider(string schema, string? failFor = null, bool rejection = false, InMemoryChannelSender? sender = null)
     {
         var services = new ServiceCollection();
@@ -106,6 +124,9 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
 
     private static ProductViewed View(string id, string customer)
         => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = Now.AddMinutes(-1), ProductId = "boots" };
+
+    private static Purchased Order(string id, decimal price)
+        => new() { EventId = id, CustomerId = new CustomerId("ann"), Timestamp = Now.AddMinutes(-1), OrderId = id, Lines = [new OrderLine("boots", 1, Money.Of(price, "EUR"))] };
 }
 
 /// <summary>The outbox's fault guarantees on PostgreSQL: two processes (two providers, two connection pools) on one schema.</summary>

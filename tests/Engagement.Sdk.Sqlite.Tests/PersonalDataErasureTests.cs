@@ -88,4 +88,52 @@ public sealed class PersonalDataErasureTests : IDisposable
 
         File.Exists(path + "-wal").Should().BeFalse("the write-ahead log is checkpointed and removed when the database closes");
     }
+
+    [Fact]
+    public async Task Erase_WhileTheConnectionIsOpen_LeavesNoEmailSurnameOrPhoneInTheDatabaseWalOrShmFile()
+    {
+        var path = Path.Combine(_directory, "live.db");
+        var ann = new CustomerId("customer-9120");
+        string[] secrets = ["quill.livewire@example.com", "Livewire-Surname-Oddfellow", "6435550177"];
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddEngagement().UseSqlite($"Data Source={path}");
+        await using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        await engine.TrackAsync(new ProfileUpdated
+        {
+            EventId = "e1", CustomerId = ann, Timestamp = Now.AddHours(-1), Identifiers = [Identifier.Email(secrets[0]), Identifier.Phone("+64 3 555 0177")],
+            Traits = ImmutableDictionary<string, TraitValue>.Empty.Add("surname", TraitValue.Of(secrets[1])),
+        });
+        await engine.TrackAsync(new PageViewed { EventId = "e2", CustomerId = new("bob"), Timestamp = Now, Url = "/after" });
+        var before = AllFileBytes(path);
+        before.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secrets[0])).Should().BeGreaterThanOrEqualTo(0, "the scan must see the data before the erasure, or it proves nothing");
+
+        await provider.GetRequiredService<CustomerErasure>().EraseAsync(ann);
+
+        // The engine (and its open connection) is still alive: the files are read as they are now.
+        var after = AllFileBytes(path);
+        foreach (var secret in secrets)
+        {
+            after.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)).Should().Be(-1, $"'{secret}' must be in none of the database, -wal and -shm files after the erasure");
+        }
+
+        (await engine.TrackAsync(new PageViewed { EventId = "e3", CustomerId = new("bob"), Timestamp = Now, Url = "/still-works" })).Profile!.Behaviour.PageViews.Should().Be(2);
+    }
+
+    // Reads each file with sharing, as another process would while the database is open.
+    private static byte[] AllFileBytes(string path)
+    {
+        using var all = new MemoryStream();
+        foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+        {
+            if (File.Exists(file))
+            {
+                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                stream.CopyTo(all);
+            }
+        }
+
+        return all.ToArray();
+    }
 }

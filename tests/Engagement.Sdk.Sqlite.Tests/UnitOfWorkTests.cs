@@ -134,6 +134,41 @@ public sealed class UnitOfWorkTests : IDisposable
         (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann"))).Should().BeNull();
     }
 
+    [Fact]
+    public async Task TrackBatch_ViewOrderPastTheMoneyLimitView_RejectsOnlyTheOrderAndIngestsTheViews()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        await engine.TrackAsync(Order("o1", 6e17m));
+
+        var results = await engine.TrackBatchAsync([View("v1", "ann"), Order("o2", 6e17m), View("v2", "ann"), Order("o3", decimal.MaxValue / 2)]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, false, true, false);
+        results[1].Error.Should().BeOfType<EngagementValidationException>().Which.Rule.Should().Contain("Money.MaxAmount");
+        results[3].Error.Should().BeOfType<EngagementValidationException>().Which.Field.Should().Be("lines[0].unitPrice");
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Select(e => e.EventId).Should().BeEquivalentTo(["o1", "v1", "v2"]);
+        var profile = (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!;
+        profile.Behaviour.ProductViews.Should().Be(2);
+        profile.Behaviour.Revenue.Should().Be(Money.Of(6e17m, "EUR"));
+    }
+
+    [Fact]
+    public async Task Import_AConflictFoundOnlyWhileWriting_UndoesTheWholeImport()
+    {
+        await using var source = Provider();
+        await source.GetRequiredService<IEngagementEngine>().TrackAsync(View("shared-id", "ann"));
+        var export = await source.GetRequiredService<CustomerDataPortability>().ExportAsync(new CustomerId("ann"));
+
+        // The target holds the event id already, for another customer: the import learns it only when it appends the event,
+        // after the profile was written.
+        await using var target = Provider();
+        await target.GetRequiredService<IEngagementEngine>().TrackAsync(View("shared-id", "bob"));
+        var act = async () => await target.GetRequiredService<CustomerDataPortability>().ImportAsync(export);
+
+        await act.Should().ThrowAsync<EventConflictException>();
+        (await target.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann"))).Should().BeNull("the profile written before the conflict is undone with the rest");
+    }
+
     private ServiceProvider Provider(string? failFor = null, bool rejection = false)
     {
         var services = new ServiceCollection();
@@ -149,6 +184,9 @@ public sealed class UnitOfWorkTests : IDisposable
 
     private static ProductViewed View(string id, string customer)
         => new() { EventId = id, CustomerId = new CustomerId(customer), Timestamp = Now.AddMinutes(-1), ProductId = "boots" };
+
+    private static Purchased Order(string id, decimal price)
+        => new() { EventId = id, CustomerId = new CustomerId("ann"), Timestamp = Now.AddMinutes(-1), OrderId = id, Lines = [new OrderLine("boots", 1, Money.Of(price, "EUR"))] };
 
     private sealed class ObservingSender(string path) : IChannelSender
     {

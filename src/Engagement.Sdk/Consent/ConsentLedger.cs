@@ -96,6 +96,14 @@ public sealed class ConsentLedger
     /// <returns>Whether it was appended or was a duplicate.</returns>
     public async ValueTask<AppendOutcome> RecordAsync(ConsentRecord record, CancellationToken cancellationToken = default)
     {
+        await CheckAsync(record, cancellationToken).ConfigureAwait(false);
+        return await _store.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every check <see cref="RecordAsync"/> makes, without writing: an import checks its whole document first.</summary>
+    /// <exception cref="EngagementValidationException">The record breaks a rule.</exception>
+    internal async ValueTask CheckAsync(ConsentRecord record, CancellationToken cancellationToken)
+    {
         ConsentRecordValidator.Validate(record, _time.GetUtcNow(), _options.MaxClockSkew);
         if (!Purpose.WellKnown.Contains(record.Purpose) && !_options.CustomPurposes.Contains(record.Purpose.Name))
         {
@@ -122,8 +130,6 @@ public sealed class ConsentLedger
                 }
             }
         }
-
-        return await _store.AppendAsync(record, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reads and folds a customer's ledger.</summary>

@@ -62,6 +62,16 @@ public static class ConsentRecordValidator
             }
         }
 
+        if (record.Evidence is { } evidence)
+        {
+            // Optional evidence is text that is shown, exported and logged like the rest: no control characters either.
+            RequireOptionalToken("evidence.ipAddress", evidence.IpAddress, 64);
+            RequireOptionalToken("evidence.userAgent", evidence.UserAgent, 1024);
+            RequireOptionalToken("evidence.tokenHash", evidence.TokenHash, 128);
+            RequireOptionalToken("evidence.confirmsRecordId", evidence.ConfirmsRecordId, 128);
+            RequireOptionalToken("evidence.orderReference", evidence.OrderReference, 128);
+        }
+
         if (record.Status == ConsentStatus.PendingConfirmation && string.IsNullOrEmpty(record.Evidence?.TokenHash))
         {
             throw new EngagementValidationException("evidence.tokenHash", null, "a pending double opt-in must carry the hash of its confirmation token");
@@ -83,6 +93,14 @@ public static class ConsentRecordValidator
         if (record.Status == ConsentStatus.Granted && record.LawfulBasis == LawfulBasis.Contract && !record.Purpose.IsTransactional)
         {
             throw new EngagementValidationException("lawfulBasis", record.LawfulBasis, $"the contract is no lawful basis for {record.Purpose}; it covers transactional messages only");
+        }
+    }
+
+    private static void RequireOptionalToken(string field, string? value, int maxLength)
+    {
+        if (value is not null)
+        {
+            Text.RequireToken(field, value, maxLength);
         }
     }
 

@@ -36,8 +36,8 @@ public sealed class FrequencyCap
     /// <value>Defaults to 1.</value>
     public int Limit { get; set; } = 1;
 
-    /// <summary>The rolling window (positive); ignored for calendar periods.</summary>
-    /// <value>Defaults to one day.</value>
+    /// <summary>The rolling window; ignored for calendar periods (but still validated).</summary>
+    /// <value>Defaults to one day; from 1 minute to 366 days.</value>
     public TimeSpan Window { get; set; } = TimeSpan.FromDays(1);
 }
 

@@ -2,7 +2,10 @@ using Microsoft.Extensions.Options;
 
 namespace Engagement.Sdk.Consent;
 
-/// <summary>Validates <see cref="ContactPolicyOptions"/> at start-up: a cap of 0 or less, an empty window or an inverted quiet-hours range fails.</summary>
+/// <summary>
+/// Validates <see cref="ContactPolicyOptions"/> at start-up: a cap of 0 or less, a window outside 1 minute to 366 days (one
+/// tick and <see cref="TimeSpan.MaxValue"/> included) or an inverted quiet-hours range fails, naming the option, its value and the rule.
+/// </summary>
 public sealed class ContactPolicyOptionsValidator : IValidateOptions<ContactPolicyOptions>
 {
     /// <inheritdoc />
@@ -24,10 +27,8 @@ public sealed class ContactPolicyOptionsValidator : IValidateOptions<ContactPoli
                 failures.Add($"Caps[{i}].Limit is {cap.Limit}: a cap must allow at least 1 message (remove the channel's consent or the action instead).");
             }
 
-            if (cap.Period == CapPeriod.Rolling && cap.Window <= TimeSpan.Zero)
-            {
-                failures.Add($"Caps[{i}].Window is {cap.Window}: the window must be positive.");
-            }
+            // Checked for calendar periods too (where it is ignored), so that an absurd value never waits to matter.
+            OptionRange.Check(failures, $"Caps[{i}].Window", cap.Window, OptionRange.CapWindow);
 
             if (cap.Purpose.IsEmpty)
             {

@@ -130,7 +130,7 @@ public sealed record AddedToCart : EngagementEvent
     /// <summary>How many units (at least 1).</summary>
     public int Quantity { get; init; } = 1;
 
-    /// <summary>The unit price, when known.</summary>
+    /// <summary>The unit price, when known (not negative; no more decimals than the currency's minor units).</summary>
     public Money? UnitPrice { get; init; }
 
     /// <inheritdoc />
@@ -150,13 +150,16 @@ public sealed record AddedToCart : EngagementEvent
         {
             throw new EngagementValidationException("unitPrice", price, "must not be negative");
         }
+
+        UnitPrice?.RequireWithinLimit("unitPrice", "a price");
+        UnitPrice?.RequireMinorUnits("unitPrice");
     }
 }
 
 /// <summary>One line of an order.</summary>
 /// <param name="ProductId">The product's id (SKU).</param>
 /// <param name="Quantity">How many units (at least 1).</param>
-/// <param name="UnitPrice">The price of one unit (not negative).</param>
+/// <param name="UnitPrice">The price of one unit (not negative; no more decimals than the currency's minor units: 9.99 EUR, 500 JPY).</param>
 /// <param name="Category">The product's category, when known.</param>
 public sealed record OrderLine(string ProductId, int Quantity, Money UnitPrice, string? Category = null)
 {
@@ -222,9 +225,25 @@ public sealed record Purchased : EngagementEvent
                 throw new EngagementValidationException($"lines[{i}].unitPrice", line.UnitPrice, "must not be negative");
             }
 
+            line.UnitPrice.RequireWithinLimit($"lines[{i}].unitPrice", "a price");
+            line.UnitPrice.RequireMinorUnits($"lines[{i}].unitPrice");
+
             if (line.UnitPrice.Currency != Lines[0].UnitPrice.Currency)
             {
                 throw new EngagementValidationException($"lines[{i}].unitPrice.currency", line.UnitPrice.Currency.Code, $"all lines of an order must be in one currency ({Lines[0].UnitPrice.Currency.Code})");
+            }
+        }
+
+        // Each price is at most Money.MaxAmount and each quantity at most int.MaxValue, so neither a line's total nor a sum
+        // that stops as soon as it passes the limit can overflow a decimal.
+        var total = 0m;
+        for (var i = 0; i < Lines.Length; i++)
+        {
+            Lines[i].Total.RequireWithinLimit($"lines[{i}]", "a line's total (quantity × unit price)");
+            total += Lines[i].Total.Amount;
+            if (total > Money.MaxAmount)
+            {
+                new Money(total, Lines[0].UnitPrice.Currency).RequireWithinLimit("lines", "an order's total");
             }
         }
     }
@@ -236,7 +255,7 @@ public sealed record Refunded : EngagementEvent
     /// <summary>The refunded order's id.</summary>
     public required string OrderId { get; init; }
 
-    /// <summary>The amount returned (positive).</summary>
+    /// <summary>The amount returned (positive; no more decimals than the currency's minor units).</summary>
     public required Money Amount { get; init; }
 
     /// <inheritdoc />
@@ -251,6 +270,9 @@ public sealed record Refunded : EngagementEvent
         {
             throw new EngagementValidationException("amount", Amount, "a refund must be a positive amount with a currency");
         }
+
+        Amount.RequireWithinLimit("amount", "a refund");
+        Amount.RequireMinorUnits("amount");
     }
 }
 
@@ -459,7 +481,7 @@ public sealed record RemovedFromCart : EngagementEvent
 /// <summary>The customer started checking out.</summary>
 public sealed record CheckoutStarted : EngagementEvent
 {
-    /// <summary>The cart's value, when known.</summary>
+    /// <summary>The cart's value, when known (not negative; no more decimals than the currency's minor units).</summary>
     public Money? CartValue { get; init; }
 
     /// <inheritdoc />
@@ -473,6 +495,9 @@ public sealed record CheckoutStarted : EngagementEvent
         {
             throw new EngagementValidationException("cartValue", value, "must not be negative");
         }
+
+        CartValue?.RequireWithinLimit("cartValue", "a cart's value");
+        CartValue?.RequireMinorUnits("cartValue");
     }
 }
 

@@ -107,6 +107,12 @@ public sealed class CustomerErasure
             }
         }
 
+        // Storage that keeps copies of deleted rows (SQLite's write-ahead log) removes them now, so no file holds the person.
+        foreach (var store in _stores.OfType<IErasureCompaction>())
+        {
+            await store.CompactAfterErasureAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         return new ErasureReport(customerId, removed.ToImmutable(), identifiers.Count);
     }
 
@@ -188,7 +194,8 @@ public sealed class CustomerErasure
     internal static string TombstoneHash(CustomerId customerId)
     {
         var value = customerId.Value;
-        return value.Length > 0 && !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1])
+        // An identifier's value is trimmed and NFC-normalised; an id that is already both hashes as it is.
+        return value.Length > 0 && !char.IsWhiteSpace(value[0]) && !char.IsWhiteSpace(value[^1]) && value.IsNormalized(System.Text.NormalizationForm.FormC)
             ? IdentifierHashing.HashParts(TombstoneKind.Name, value) // what Tombstone(customerId) hashes to, without building it
             : IdentifierHashing.Hash(Tombstone(customerId));
     }

@@ -40,6 +40,9 @@ public sealed class CustomerDataPortability
     private readonly IConsentStore _consents;
     private readonly IDispatchStore _dispatches;
     private readonly TimeProvider _time;
+    private readonly ISuppressionStore? _suppressions;
+    private readonly IStoreTransactions _transactions;
+    private readonly TimeSpan _maxClockSkew;
 
     /// <summary>Creates the service.</summary>
     /// <param name="profiles">The profile store.</param>
@@ -48,8 +51,14 @@ public sealed class CustomerDataPortability
     /// <param name="consents">The consent store.</param>
     /// <param name="dispatches">The dispatch log.</param>
     /// <param name="time">The clock.</param>
-    public CustomerDataPortability(IProfileStore profiles, IEventStore events, ConsentLedger ledger, IConsentStore consents, IDispatchStore dispatches, TimeProvider time)
+    /// <param name="suppressions">The suppression list, whose erasure tombstones an import honours (none: no tombstone is checked).</param>
+    /// <param name="transactions">The storage's units of work, so that an import is written all or nothing (none for the in-memory stores).</param>
+    /// <param name="options">The SDK's options (the clock skew events and consent records may have).</param>
+    public CustomerDataPortability(IProfileStore profiles, IEventStore events, ConsentLedger ledger, IConsentStore consents, IDispatchStore dispatches, TimeProvider time, ISuppressionStore? suppressions = null, IStoreTransactions? transactions = null, Microsoft.Extensions.Options.IOptions<EngagementOptions>? options = null)
     {
+        _suppressions = suppressions;
+        _transactions = transactions ?? NoTransactions.Instance;
+        _maxClockSkew = options?.Value.MaxClockSkew ?? new EngagementOptions().MaxClockSkew;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
@@ -92,34 +101,33 @@ public sealed class CustomerDataPortability
     }
 
     /// <summary>
-    /// Imports an export into stores that do not know the person yet. Everything is checked before anything is written: the
-    /// schema version, that every item belongs to one of the exported ids, and that none of those ids has a profile already.
-    /// Consent records pass the ledger's validation again. Events and consent records already present are skipped.
+    /// Imports an export into stores that do not know the person yet. The whole document is checked before anything is
+    /// written: the schema version; that every item belongs to one of the exported ids; every event (as tracking checks it,
+    /// except the lateness window: an import is how history is backfilled) and every consent record (as the ledger checks
+    /// it); that no event id appears twice with different payloads; that none of the ids has a profile already; and that
+    /// none of the ids, nor any identifier of the exported profiles, was erased (an erased person is never re-created). Then
+    /// everything is written in one unit of work (one transaction on SQLite and PostgreSQL), so an import is all or nothing.
+    /// Events and consent records already present are skipped.
     /// </summary>
     /// <param name="export">The export.</param>
     /// <param name="cancellationToken">Cancels the writes.</param>
     /// <returns>How many profiles, events, consent records and dispatches were written.</returns>
-    /// <exception cref="EngagementValidationException">The document is not a valid export, or one of its profiles exists.</exception>
+    /// <exception cref="EngagementValidationException">The document is not a valid export, one of its profiles exists, or it holds an erased person; nothing was written.</exception>
     public async ValueTask<ImportCounts> ImportAsync(CustomerExport export, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(export);
-        if (export.SchemaVersion != SchemaVersion)
+        var ids = await CheckAsync(export, cancellationToken).ConfigureAwait(false);
+
+        var unit = _transactions.Begin();
+        await using var scope = unit.ConfigureAwait(false);
+        await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var id in ids.Order())
         {
-            throw new EngagementValidationException("schemaVersion", export.SchemaVersion, $"only customer export schema version {SchemaVersion} is understood");
+            await unit.LockCustomerAsync(id, cancellationToken).ConfigureAwait(false);
         }
 
-        var ids = export.Profiles.Select(p => p.Id).ToHashSet();
-        ids.Add(export.CustomerId);
-        Require("events", export.Events.Select(e => e.CustomerId), ids);
-        Require("consent", export.Consent.Select(r => r.CustomerId), ids);
-        Require("dispatches", export.Dispatches.Select(d => d.CustomerId), ids);
-        foreach (var profile in export.Profiles)
-        {
-            if (await _profiles.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false) is not null)
-            {
-                throw new EngagementValidationException("profiles.id", profile.Id.Value, "a profile with this id exists already: an export is imported into a store that does not know the customer");
-            }
-        }
+        // Checked again inside the unit: another writer may have created one of the profiles since.
+        await RequireUnknownAsync(export, cancellationToken).ConfigureAwait(false);
 
         // Redirects last, so that the live profile takes the identifiers first.
         var profiles = 0;
@@ -155,7 +163,99 @@ public sealed class CustomerDataPortability
             }
         }
 
+        await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
         return new ImportCounts(profiles, events, consent, dispatches);
+    }
+
+    // Every check of an import, before the first write; returns the exported ids.
+    private async ValueTask<HashSet<CustomerId>> CheckAsync(CustomerExport export, CancellationToken cancellationToken)
+    {
+        if (export.SchemaVersion != SchemaVersion)
+        {
+            throw new EngagementValidationException("schemaVersion", export.SchemaVersion, $"only customer export schema version {SchemaVersion} is understood");
+        }
+
+        if (export.CustomerId.IsEmpty || export.Profiles.IsDefault || export.Events.IsDefault || export.Consent.IsDefault || export.Dispatches.IsDefault)
+        {
+            throw new EngagementValidationException("export", null, "an export needs its customer id, profiles, events, consent and dispatches (empty arrays when there are none)");
+        }
+
+        var ids = export.Profiles.Select(p => p?.Id ?? throw new EngagementValidationException("profiles", null, "must not hold null")).ToHashSet();
+        ids.Add(export.CustomerId);
+        Require("events", export.Events.Select(e => e?.CustomerId ?? throw new EngagementValidationException("events", null, "must not hold null")), ids);
+        Require("consent", export.Consent.Select(r => r?.CustomerId ?? throw new EngagementValidationException("consent", null, "must not hold null")), ids);
+        Require("dispatches", export.Dispatches.Select(d => d?.CustomerId ?? throw new EngagementValidationException("dispatches", null, "must not hold null")), ids);
+
+        // History is backfilled through an import, so events are checked without a lateness window.
+        var validator = new EventValidator(_time, _maxClockSkew, null);
+        var seen = new Dictionary<string, EngagementEvent>(StringComparer.Ordinal);
+        for (var i = 0; i < export.Events.Length; i++)
+        {
+            var e = export.Events[i];
+            try
+            {
+                validator.Validate(e);
+            }
+            catch (EngagementValidationException ex)
+            {
+                throw new EngagementValidationException($"events[{i}].{ex.Field}", ex.Value, ex.Rule);
+            }
+
+            if (seen.TryGetValue(e.EventId, out var earlier) && !EventJson.Serialize(earlier).AsSpan().SequenceEqual(EventJson.Serialize(e)))
+            {
+                throw new EngagementValidationException($"events[{i}].eventId", e.EventId, "appears twice in the export with different payloads");
+            }
+
+            seen[e.EventId] = e;
+        }
+
+        for (var i = 0; i < export.Consent.Length; i++)
+        {
+            try
+            {
+                await _ledger.CheckAsync(export.Consent[i], cancellationToken).ConfigureAwait(false);
+            }
+            catch (EngagementValidationException ex)
+            {
+                throw new EngagementValidationException($"consent[{i}].{ex.Field}", ex.Value, ex.Rule);
+            }
+        }
+
+        if (_suppressions is not null)
+        {
+            foreach (var id in ids)
+            {
+                if (await CustomerErasure.IsErasedAsync(_suppressions, id, cancellationToken).ConfigureAwait(false))
+                {
+                    throw new EngagementValidationException("customerId", id.Value, "this customer's data was erased; an import cannot re-create them");
+                }
+            }
+
+            foreach (var identifier in export.Profiles.SelectMany(p => p.Identifiers))
+            {
+                foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(identifier), cancellationToken).ConfigureAwait(false))
+                {
+                    if (suppression.Reason == SuppressionReason.Erasure)
+                    {
+                        throw new EngagementValidationException("profiles.identifiers", "(erased)", $"a {identifier.Kind} of the export belonged to a customer whose data was erased; an import cannot re-create them");
+                    }
+                }
+            }
+        }
+
+        await RequireUnknownAsync(export, cancellationToken).ConfigureAwait(false);
+        return ids;
+    }
+
+    private async ValueTask RequireUnknownAsync(CustomerExport export, CancellationToken cancellationToken)
+    {
+        foreach (var profile in export.Profiles)
+        {
+            if (await _profiles.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                throw new EngagementValidationException("profiles.id", profile.Id.Value, "a profile with this id exists already: an export is imported into a store that does not know the customer");
+            }
+        }
     }
 
     /// <summary>Writes an export as UTF-8 JSON.</summary>

@@ -5,8 +5,10 @@ namespace Engagement.Sdk.Profiles;
 
 /// <summary>
 /// One way of recognising a customer: an email address, a phone number, a device, an anonymous cookie, a loyalty card.
-/// The value is normalised on creation, so two spellings of one address are one identifier: emails keep their local
-/// part and lower-case their domain; phone numbers become E.164 (<c>+</c> and 8 to 15 digits); other kinds are kept as given.
+/// The value is normalised on creation, so two spellings of one address are one identifier: every value is trimmed and put
+/// in Unicode normalisation form C (composed characters); emails keep their local part and lower-case their domain; phone
+/// numbers become E.164 (<c>+</c> and 8 to 15 digits); other kinds are kept as given. Control characters (CR, LF, tab, NUL
+/// and the other C0 and C1 controls) are refused in every kind.
 /// </summary>
 public sealed record Identifier
 {
@@ -66,6 +68,13 @@ public sealed record Identifier
 
         Text.RequireCleanText(field, value);
         var trimmed = value.Trim();
+
+        // One text, one identifier: a decomposed "a\u0301" and the precomposed "\u00E1" are the same character (Unicode NFC).
+        if (!trimmed.IsNormalized(NormalizationForm.FormC))
+        {
+            trimmed = trimmed.Normalize(NormalizationForm.FormC);
+        }
+
         if (kind == IdentifierKind.Email)
         {
             return NormaliseEmail(field, trimmed);

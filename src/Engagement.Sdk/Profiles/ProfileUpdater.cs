@@ -36,7 +36,7 @@ public static class ProfileUpdater
     /// <param name="engagementEvent">The validated event.</param>
     /// <param name="withheld">Identifiers not to add.</param>
     /// <returns>The updated profile.</returns>
-    /// <exception cref="EngagementValidationException">A refund does not match an order of the customer, or exceeds it.</exception>
+    /// <exception cref="EngagementValidationException">A refund does not match an order of the customer, or exceeds it; or a purchase would take the customer's revenue past <see cref="Money.MaxAmount"/>.</exception>
     public static CustomerProfile ApplyTo(CustomerProfile profile, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld)
         => ApplyTo(profile, engagementEvent, withheld, 0);
 
@@ -85,18 +85,7 @@ public static class ProfileUpdater
         }
 
         var b = profile.Behaviour;
-        if (engagementEvent is Refunded r)
-        {
-            if (!b.RefundableByOrder.TryGetValue(r.OrderId, out var refundable))
-            {
-                throw new EngagementValidationException("orderId", r.OrderId, "a refund must reference an order of the same customer that was tracked before it");
-            }
-
-            if (r.Amount > refundable)
-            {
-                throw new EngagementValidationException("amount", r.Amount, $"a refund must not exceed what is left to refund of order '{r.OrderId}' ({refundable})");
-            }
-        }
+        CheckAgainst(b, engagementEvent);
 
         // Recency fields and the event's own aggregates are set in one copy of the aggregates (an event's largest allocation).
         var at = engagementEvent.Timestamp;
@@ -139,6 +128,36 @@ public static class ProfileUpdater
         };
 
         return profile with { Behaviour = b, Version = profile.Version + versionStep };
+    }
+
+    /// <summary>
+    /// The checks an event must pass against the customer's aggregates before anything of it is written: a refund must match
+    /// an order and not exceed what is left of it; a purchase must not take the customer's revenue past <see cref="Money.MaxAmount"/>.
+    /// </summary>
+    /// <exception cref="EngagementValidationException">The event breaks one of them.</exception>
+    internal static void CheckAgainst(BehaviourAggregates b, EngagementEvent engagementEvent)
+    {
+        if (engagementEvent is Refunded r)
+        {
+            if (!b.RefundableByOrder.TryGetValue(r.OrderId, out var refundable))
+            {
+                throw new EngagementValidationException("orderId", r.OrderId, "a refund must reference an order of the same customer that was tracked before it");
+            }
+
+            if (r.Amount > refundable)
+            {
+                throw new EngagementValidationException("amount", r.Amount, $"a refund must not exceed what is left to refund of order '{r.OrderId}' ({refundable})");
+            }
+        }
+        else if (engagementEvent is Purchased order && b.Revenue is { } revenue)
+        {
+            // Both are at most Money.MaxAmount (the event was validated), so their sum is a decimal.
+            var total = order.Total;
+            if (revenue.Currency == total.Currency && revenue.Amount + total.Amount > Money.MaxAmount)
+            {
+                throw new EngagementValidationException("lines", total, $"the customer's revenue ({revenue}) plus this order's total must be at most {Money.MaxAmount.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} {total.Currency.Code} (Money.MaxAmount)");
+            }
+        }
     }
 
     private static BehaviourAggregates ApplyPurchase(BehaviourAggregates b, Purchased order)

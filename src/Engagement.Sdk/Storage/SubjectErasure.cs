@@ -12,3 +12,15 @@ public interface ISubjectErasure
     /// <returns>How many items were removed.</returns>
     ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// Implemented by stores whose storage can keep copies of erased data outside their live rows (a write-ahead log, freed
+/// pages): <see cref="Profiles.CustomerErasure"/> calls it once every store has erased the subject, to remove those copies.
+/// </summary>
+public interface IErasureCompaction
+{
+    /// <summary>Removes every copy of deleted data the storage still keeps (for SQLite: a checkpoint that truncates the write-ahead log).</summary>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>A task.</returns>
+    ValueTask CompactAfterErasureAsync(CancellationToken cancellationToken = default);
+}

@@ -36,7 +36,9 @@ public sealed class PermissionGateTests
 
     [Theory]
     [InlineData("zero-limit", "Limit is 0")]
-    [InlineData("zero-window", "window must be positive")]
+    [InlineData("zero-window", "Caps[0].Window is 00:00:00: it must be from 1 minute to 366 days")]
+    [InlineData("one-tick-window", "Caps[0].Window is 00:00:00.0000001: it must be from 1 minute to 366 days")]
+    [InlineData("endless-window", "Caps[3].Window is 10675199.02:48:05.4775807: it must be from 1 minute to 366 days")]
     [InlineData("inverted", "end must be later")]
     [InlineData("no-queue", "MaxHeldPerCustomer is 0")]
     public async Task StartUp_InvalidContactPolicy_Fails(string problem, string message)
@@ -49,6 +51,8 @@ public sealed class PermissionGateTests
             {
                 case "zero-limit": p.Caps[0].Limit = 0; break;
                 case "zero-window": p.Caps[0].Window = TimeSpan.Zero; break;
+                case "one-tick-window": p.Caps[0].Window = TimeSpan.FromTicks(1); break;
+                case "endless-window": p.Caps[3].Window = TimeSpan.MaxValue; break;
                 case "no-queue": p.MaxHeldPerCustomer = 0; break;
                 default: p.QuietHours[0].End = new TimeOnly(7, 0); break;
             }

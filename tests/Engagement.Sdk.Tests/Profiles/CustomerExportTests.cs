@@ -64,6 +64,83 @@ public sealed class CustomerExportTests
         (await target.GetRequiredService<IEventStore>().ReadAsync(Ann).ToListAsync()).Select(e => e.EventId).Should().Equal("p2");
     }
 
+    [Fact]
+    public async Task Import_OfAnErasedCustomer_IsRejectedAndWritesNothing()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        await engine.TrackAsync(new PageViewed { EventId = "p1", Url = "/account", CustomerId = Ann, Timestamp = Now, Identifiers = [Identifier.Email("ann@example.com")] });
+        var export = await provider.GetRequiredService<CustomerDataPortability>().ExportAsync(Ann);
+        await provider.GetRequiredService<CustomerErasure>().EraseAsync(Ann);
+
+        var act = async () => await provider.GetRequiredService<CustomerDataPortability>().ImportAsync(export);
+
+        var error = (await act.Should().ThrowAsync<EngagementValidationException>()).Which;
+        error.Field.Should().Be("customerId");
+        error.Rule.Should().Contain("erased");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(Ann)).Should().BeNull();
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(Ann).ToListAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Import_UnderAnotherIdOfAnErasedAddress_IsRejectedAndWritesNothing()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        await engine.TrackAsync(new PageViewed { EventId = "p1", Url = "/account", CustomerId = Ann, Timestamp = Now, Identifiers = [Identifier.Email("ann@example.com")] });
+        var export = await provider.GetRequiredService<CustomerDataPortability>().ExportAsync(Ann);
+        await provider.GetRequiredService<CustomerErasure>().EraseAsync(Ann);
+        var renamed = export with
+        {
+            CustomerId = new("ann-2"),
+            Profiles = [.. export.Profiles.Select(p => p with { Id = new("ann-2") })],
+            Events = [.. export.Events.Select(e => e with { CustomerId = new("ann-2") })],
+        };
+
+        var act = async () => await provider.GetRequiredService<CustomerDataPortability>().ImportAsync(renamed);
+
+        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("profiles.identifiers");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann-2"))).Should().BeNull();
+    }
+
+    [Fact]
+    public async Task Import_ABadRecordLateInTheDocument_WritesNothingAtAll()
+    {
+        await using var source = Provider();
+        var engine = source.GetRequiredService<IEngagementEngine>();
+        await engine.TrackAsync(new PageViewed { EventId = "p1", Url = "/account", CustomerId = Ann, Timestamp = Now });
+        var export = await source.GetRequiredService<CustomerDataPortability>().ExportAsync(Ann);
+        var grant = new ConsentRecord
+        {
+            RecordId = "g1", CustomerId = Ann, Channel = Channel.Email, Identifier = Identifier.Email("ann@example.com"), Purpose = Purpose.Marketing,
+            Status = ConsentStatus.Granted, Source = "signup", Evidence = new ConsentEvidence("v3", "signup"), EffectiveAt = Now.AddHours(-1),
+        };
+        var broken = export with { Consent = [grant, grant with { RecordId = "g2", Evidence = null }] };
+
+        await using var target = Provider();
+        var act = async () => await target.GetRequiredService<CustomerDataPortability>().ImportAsync(broken);
+
+        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("consent[1].evidence");
+        (await target.GetRequiredService<IProfileStore>().GetAsync(Ann)).Should().BeNull();
+        (await target.GetRequiredService<IEventStore>().ReadAsync(Ann).ToListAsync()).Should().BeEmpty();
+        (await target.GetRequiredService<IConsentStore>().ReadAsync(Ann)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Import_AnEventWithAControlCharacter_NamesItsPositionAndWritesNothing()
+    {
+        await using var source = Provider();
+        await source.GetRequiredService<IEngagementEngine>().TrackAsync(new PageViewed { EventId = "p1", Url = "/account", CustomerId = Ann, Timestamp = Now });
+        var export = await source.GetRequiredService<CustomerDataPortability>().ExportAsync(Ann);
+        var broken = export with { Events = [export.Events[0], new ProductViewed { EventId = "v\r\n1", CustomerId = Ann, Timestamp = Now, ProductId = "boots" }] };
+
+        await using var target = Provider();
+        var act = async () => await target.GetRequiredService<CustomerDataPortability>().ImportAsync(broken);
+
+        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("events[1].eventId");
+        (await target.GetRequiredService<IProfileStore>().GetAsync(Ann)).Should().BeNull();
+    }
+
     [Theory]
     [InlineData("""{"schemaVersion":2,"customerId":"a","exportedAt":"2026-01-01T00:00:00Z","profiles":[],"events":[],"consent":[],"dispatches":[]}""", "schemaVersion")]
     [InlineData("""{"schemaVersion":1,"customerId":"a","exportedAt":"2026-01-01T00:00:00Z","profiles":[],"events":[{"type":"page_viewed","url":"/","eventId":"e","customerId":"b","timestamp":"2026-01-01T00:00:00Z"}],"consent":[],"dispatches":[]}""", "events.customerId")]

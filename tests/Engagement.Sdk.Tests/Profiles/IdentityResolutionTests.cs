@@ -388,7 +388,9 @@ public sealed class LatenessWindowTests
     public void Options_RetentionWithoutALatenessWindowWithinIt_FailsValidation()
     {
         var validator = new EngagementOptionsValidator();
-        validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(30) }).FailureMessage.Should().Contain("LatenessWindow");
+        validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(30), LatenessWindow = null }).FailureMessage.Should().Contain("LatenessWindow");
+        validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(7) }).FailureMessage.Should().Contain("LatenessWindow", "the default window (30 days) is longer than the retention");
+        validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(30) }).Succeeded.Should().BeTrue("the default window is 30 days");
         validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(30), LatenessWindow = TimeSpan.FromDays(31) }).Failed.Should().BeTrue();
         validator.Validate(null, new EngagementOptions { EventRetention = TimeSpan.FromDays(30), LatenessWindow = TimeSpan.FromDays(7) }).Succeeded.Should().BeTrue();
     }
