@@ -131,7 +131,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly NextBestActionDecider _decider;
     private readonly DispatchOutbox _outbox;
     private readonly HeldMessageContest _contest;
-    private readonly IPropensityModel _propensity;
+    private readonly DeliveryReceipts _receipts;
     private readonly TimeProvider _time;
     private readonly EngagementOptions _options;
     private readonly EventValidator _validator;
@@ -180,7 +180,7 @@ public sealed class EngagementEngine : IEngagementEngine
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _outbox = outbox ?? throw new ArgumentNullException(nameof(outbox));
-        _propensity = propensity ?? throw new ArgumentNullException(nameof(propensity));
+        ArgumentNullException.ThrowIfNull(propensity);
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _options = options.Value;
         _validator = new EventValidator(time, _options.MaxClockSkew, _options.LatenessWindow);
@@ -189,6 +189,7 @@ public sealed class EngagementEngine : IEngagementEngine
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
+        _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, propensity, time);
         _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger);
     }
 
@@ -268,6 +269,10 @@ public sealed class EngagementEngine : IEngagementEngine
                 await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
             }
 
+            // A receipt is matched to the dispatch it reports on before anything is written.
+            var receipt = engagementEvent as MessageEvent;
+            var receiptOf = receipt is null ? null : await _receipts.MatchAsync(receipt, cancellationToken).ConfigureAwait(false);
+
             if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
             {
                 EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: true);
@@ -276,20 +281,6 @@ public sealed class EngagementEngine : IEngagementEngine
             }
 
             EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: false);
-            if (engagementEvent is MessageSent sent)
-            {
-                // The delivery worker's receipt: the send is counted once, when the channel accepted it.
-                _propensity.RecordSent(sent.ActionId, sent.Channel!.Value);
-            }
-            else if (engagementEvent is MessageClicked clicked)
-            {
-                _propensity.RecordResponse(clicked.ActionId, clicked.Channel!.Value);
-            }
-
-            if (engagementEvent is MessageBounced { IsHard: true } bounce)
-            {
-                await SuppressBouncedAsync(bounce, cancellationToken).ConfigureAwait(false);
-            }
 
             // Most events stitch nothing: then no resolution object is made (the result makes one if asked for it).
             var route = await _identity.RouteAsync(engagementEvent.CustomerId, engagementEvent.Identifiers, cancellationToken).ConfigureAwait(false);
@@ -308,8 +299,14 @@ public sealed class EngagementEngine : IEngagementEngine
             IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
             var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
 
+            if (receipt is not null)
+            {
+                // Learning from sends and clicks, suppressions from hard bounces and complaints.
+                await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken).ConfigureAwait(false);
+            }
+
             var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && moved is not null);
-            if (!trigger || engagementEvent is MessageEvent)
+            if (!trigger || receipt is not null)
             {
                 // Most events move no stage: no builder is made for them.
                 return new TrackResult(engagementEvent, false, profile, moved is null ? [] : [.. moved], null, null) { Identity = identity, IsRouted = true };
@@ -328,23 +325,6 @@ public sealed class EngagementEngine : IEngagementEngine
         finally
         {
             gate.Release();
-        }
-    }
-
-    // A hard bounce suppresses the addresses of the bounced channel's kind the event names.
-    private async ValueTask SuppressBouncedAsync(MessageBounced bounce, CancellationToken cancellationToken)
-    {
-        if (ChannelAddress.KindFor(bounce.Channel!.Value) is not { } kind)
-        {
-            return;
-        }
-
-        foreach (var address in bounce.Identifiers)
-        {
-            if (address.Kind == kind)
-            {
-                await _ledger.SuppressAsync(address, SuppressionReason.HardBounce, "bounce:" + bounce.DispatchId, cancellationToken).ConfigureAwait(false);
-            }
         }
     }
 

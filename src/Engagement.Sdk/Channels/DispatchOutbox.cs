@@ -41,6 +41,9 @@ public sealed class DispatchOutbox
         _channels = [.. senders.Select(static s => s.Channel)];
     }
 
+    /// <summary>The dispatch log the outbox writes to.</summary>
+    internal IDispatchStore Store => _store;
+
     /// <summary>Whether a sender is registered for <paramref name="channel"/>.</summary>
     /// <param name="channel">The channel.</param>
     /// <returns><see langword="true"/> when messages can be sent on it.</returns>

@@ -25,6 +25,7 @@ namespace Engagement.Sdk.Events;
 [JsonDerivedType(typeof(RemovedFromCart), "removed_from_cart")]
 [JsonDerivedType(typeof(CheckoutStarted), "checkout_started")]
 [JsonDerivedType(typeof(MessageBounced), "message_bounced")]
+[JsonDerivedType(typeof(MessageComplained), "message_complained")]
 [JsonDerivedType(typeof(CustomEvent), "custom")]
 [JsonDerivedType(typeof(ConsentChanged), "consent_changed")]
 public abstract record EngagementEvent
@@ -510,4 +511,12 @@ public sealed record MessageBounced : MessageEvent
     /// <inheritdoc />
     [JsonIgnore]
     public override string TypeName => "message_bounced";
+}
+
+/// <summary>The recipient marked a message as spam (a feedback-loop report): marketing to that address stops.</summary>
+public sealed record MessageComplained : MessageEvent
+{
+    /// <inheritdoc />
+    [JsonIgnore]
+    public override string TypeName => "message_complained";
 }

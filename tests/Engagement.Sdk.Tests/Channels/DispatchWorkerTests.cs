@@ -328,6 +328,70 @@ public sealed class DispatchWorkerTests
     }
 
     [Fact]
+    public async Task TrackAsync_ReceiptForADispatchNeverHandedOver_IsRefusedAndNothingWritten()
+    {
+        await using var shop = await Shop.CreateAsync(new ScriptedSender());
+        var queued = (await shop.CartAsync("c1")).Dispatch!.Result.DispatchId;
+
+        var unknownId = () => shop.Engine.TrackAsync(new MessageClicked { EventId = "k1", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = "d-made-up", ActionId = "offer" }).AsTask();
+        var notYetSent = () => shop.Engine.TrackAsync(new MessageClicked { EventId = "k2", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = queued, ActionId = "offer" }).AsTask();
+
+        (await unknownId.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("dispatchId");
+        (await notYetSent.Should().ThrowAsync<EngagementValidationException>()).Which.Message.Should().Contain("never handed to a channel");
+        (await shop.Services.GetRequiredService<IEventStore>().ReadAsync(Ann).OfType<MessageClicked>().ToListAsync()).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task TrackAsync_ReceiptNamingAnotherChannelActionOrCustomer_IsRefused()
+    {
+        await using var shop = await Shop.CreateAsync(new ScriptedSender(), customers: 2);
+        await shop.CartAsync("c1");
+        var sent = (await shop.Worker.RunOnceAsync()).Settled.Single();
+        MessageClicked Click(string id) => new() { EventId = id, CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = sent.DispatchId, ActionId = "offer" };
+
+        var channel = () => shop.Engine.TrackAsync(Click("k1") with { Channel = Channel.Sms }).AsTask();
+        var action = () => shop.Engine.TrackAsync(Click("k2") with { ActionId = "other" }).AsTask();
+        var customer = () => shop.Engine.TrackAsync(Click("k3") with { CustomerId = shop.Customers[1] }).AsTask();
+
+        (await channel.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("channel");
+        (await action.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("actionId");
+        (await customer.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("customerId");
+        (await shop.Engine.TrackAsync(Click("k4"))).IsDuplicate.Should().BeFalse("the matching receipt is taken");
+    }
+
+    [Fact]
+    public async Task TrackAsync_Complaint_SuppressesMarketingToTheAddressButNotTransactionalMail()
+    {
+        await using var shop = await Shop.CreateAsync(new ScriptedSender());
+        await shop.CartAsync("c1");
+        var sent = (await shop.Worker.RunOnceAsync()).Settled.Single();
+
+        await shop.Engine.TrackAsync(new MessageComplained { EventId = "fbl-1", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = sent.DispatchId, ActionId = "offer" });
+
+        var suppression = (await shop.Services.GetRequiredService<ISuppressionStore>().FindAsync(IdentifierHashing.Hash(AnnEmail))).Should().ContainSingle().Subject;
+        suppression.Reason.Should().Be(SuppressionReason.Complaint);
+        suppression.BlocksEverything.Should().BeFalse("a complaint stops marketing, not receipts and password resets");
+        shop.Clock.Advance(TimeSpan.FromDays(2));
+        (await shop.CartAsync("c2")).Decision!.Candidates.Should().Contain(c => c.ChannelChecks.Any(k => k.Decision.Code == PermissionReasons.Suppressed));
+    }
+
+    [Fact]
+    public async Task TrackAsync_DeliveryReportForAnUnknownOutcome_SettlesItAsSent()
+    {
+        var sender = new ScriptedSender(SendResult.Unknown("timed out")) { AcceptsOnUnknown = true };
+        await using var shop = await Shop.CreateAsync(sender);
+        await shop.CartAsync("c1");
+        var unknown = (await shop.Worker.RunOnceAsync()).Settled.Single();
+
+        await shop.Engine.TrackAsync(new MessageDelivered { EventId = "dlr-1", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = unknown.DispatchId, ActionId = "offer" });
+
+        (await shop.DispatchAsync()).Should().Match<DispatchRecord>(d => d.Status == DispatchStatus.Sent && d.Reason == DispatchReasons.Accepted);
+        shop.Clock.Advance(TimeSpan.FromHours(1));
+        (await shop.Worker.RunOnceAsync()).Claimed.Should().Be(0, "a settled dispatch is not reconciled again");
+        sender.Calls.Should().Be(1);
+    }
+
+    [Fact]
     public async Task Worker_TwoSendersForOneChannel_IsATypedError()
     {
         var services = new ServiceCollection();

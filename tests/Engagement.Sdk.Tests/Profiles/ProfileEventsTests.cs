@@ -74,6 +74,12 @@ public sealed class ProfileEventsTests : IAsyncDisposable
     {
         var hard = Identifier.Email("gone@example.com");
         var soft = Identifier.Email("full@example.com");
+        var dispatches = _provider.GetRequiredService<IDispatchStore>();
+        foreach (var id in new[] { "d1", "d2" })
+        {
+            await dispatches.TryBeginAsync(new DispatchRecord { DispatchId = id, CustomerId = Ann, Channel = Channel.Email, Purpose = Purpose.Marketing, ActionId = "a", CreatedAt = T0, Status = DispatchStatus.Sent });
+        }
+
         await Engine.TrackAsync(new MessageBounced { EventId = "b1", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = "d1", ActionId = "a", IsHard = true, Identifiers = [hard] });
         await Engine.TrackAsync(new MessageBounced { EventId = "b2", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = "d2", ActionId = "a", IsHard = false, Identifiers = [soft] });
 

@@ -1,0 +1,107 @@
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Storage;
+
+namespace Engagement.Sdk.Channels;
+
+/// <summary>
+/// Receipts: the events a channel reports about a dispatch (sent, delivered, opened, clicked, bounced, complained). Each is
+/// matched to the dispatch it names before anything is written, so a receipt for a message the outbox never handed over (or
+/// handed to someone else, on another channel, for another action) is refused; once stored, it feeds learning (a send, a
+/// click), suppresses the address (a hard bounce for everything, a complaint for marketing), and settles a dispatch whose
+/// outcome was unknown (a delivery report proves the provider accepted it).
+/// </summary>
+internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolver identity, ConsentLedger ledger, IPropensityModel propensity, TimeProvider time)
+{
+    /// <summary>Checks that <paramref name="receipt"/> reports on a dispatch handed to this customer's channel.</summary>
+    /// <returns>The dispatch.</returns>
+    /// <exception cref="EngagementValidationException">It does not.</exception>
+    public async ValueTask<DispatchRecord> MatchAsync(MessageEvent receipt, CancellationToken cancellationToken)
+    {
+        var dispatch = await dispatches.GetAsync(receipt.DispatchId, cancellationToken).ConfigureAwait(false)
+            ?? throw new EngagementValidationException("dispatchId", receipt.DispatchId, "no dispatch with this id is in the outbox: a receipt reports on a message the SDK handed to a channel");
+        if (dispatch.Status is not (DispatchStatus.Sent or DispatchStatus.Sending or DispatchStatus.Unknown))
+        {
+            throw new EngagementValidationException("dispatchId", receipt.DispatchId, $"the dispatch was never handed to a channel (it is {dispatch.Status})");
+        }
+
+        if (dispatch.Channel != receipt.Channel)
+        {
+            throw new EngagementValidationException("channel", receipt.Channel?.Name, $"the dispatch went out on {dispatch.Channel}");
+        }
+
+        if (!string.Equals(dispatch.ActionId, receipt.ActionId, StringComparison.Ordinal))
+        {
+            throw new EngagementValidationException("actionId", receipt.ActionId, $"the dispatch carried {dispatch.ActionId}");
+        }
+
+        if (dispatch.CustomerId != receipt.CustomerId && !await SamePersonAsync(dispatch.CustomerId, receipt.CustomerId, cancellationToken).ConfigureAwait(false))
+        {
+            throw new EngagementValidationException("customerId", receipt.CustomerId.Value, "the dispatch was sent to another customer");
+        }
+
+        return dispatch;
+    }
+
+    /// <summary>Applies a stored receipt: learning, suppressions, and the settlement of an unknown outcome.</summary>
+    public async ValueTask ApplyAsync(MessageEvent receipt, DispatchRecord dispatch, CustomerProfile? profile, CancellationToken cancellationToken)
+    {
+        var channel = receipt.Channel!.Value;
+        switch (receipt)
+        {
+            case MessageSent:
+                propensity.RecordSent(receipt.ActionId, channel);
+                break;
+            case MessageClicked:
+                propensity.RecordResponse(receipt.ActionId, channel);
+                break;
+            case MessageBounced { IsHard: true }:
+                await SuppressAsync(receipt, profile, SuppressionReason.HardBounce, "bounce:", cancellationToken).ConfigureAwait(false);
+                break;
+            case MessageComplained:
+                await SuppressAsync(receipt, profile, SuppressionReason.Complaint, "complaint:", cancellationToken).ConfigureAwait(false);
+                break;
+        }
+
+        if (dispatch.Status == DispatchStatus.Unknown && receipt is MessageDelivered or MessageOpened or MessageClicked or MessageComplained)
+        {
+            // The provider had the message after all: the outcome is known now, and the dispatch is not reconciled again.
+            var sent = dispatch with { Status = DispatchStatus.Sent, Reason = DispatchReasons.Accepted, Error = $"Reconciled by a {receipt.TypeName} receipt.", CompletedAt = time.GetUtcNow(), DueAt = null };
+            await dispatches.TryUpdateAsync(sent, DispatchStatus.Unknown, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The addresses of the channel's kind the receipt names, else the customer's address on that channel.
+    private async ValueTask SuppressAsync(MessageEvent receipt, CustomerProfile? profile, SuppressionReason reason, string source, CancellationToken cancellationToken)
+    {
+        var channel = receipt.Channel!.Value;
+        if (ChannelAddress.KindFor(channel) is not { } kind)
+        {
+            return;
+        }
+
+        var any = false;
+        foreach (var address in receipt.Identifiers)
+        {
+            if (address.Kind == kind)
+            {
+                any = true;
+                await ledger.SuppressAsync(address, reason, source + receipt.DispatchId, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (!any && profile is not null && ChannelAddress.TryFind(profile, channel, out var current) && current is not null)
+        {
+            await ledger.SuppressAsync(current, reason, source + receipt.DispatchId, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<bool> SamePersonAsync(CustomerId a, CustomerId b, CancellationToken cancellationToken)
+    {
+        var first = await identity.GetAsync(a, cancellationToken).ConfigureAwait(false);
+        var second = await identity.GetAsync(b, cancellationToken).ConfigureAwait(false);
+        return first is not null && second is not null && first.Id == second.Id;
+    }
+}
