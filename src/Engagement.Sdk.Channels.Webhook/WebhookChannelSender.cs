@@ -178,6 +178,11 @@ public sealed class WebhookChannelSender : ChannelSender, IChannelStatusQuery
                 ? SendResult.Unknown($"No reply within {_timeout} after the request was sent.")
                 : SendResult.Transient($"The request could not be sent within {_timeout}.");
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !content.Started)
+        {
+            // Stopped before any of the body went out: the endpoint cannot have it.
+            return SendResult.Transient("The send was stopped before the request was sent.");
+        }
         catch (HttpRequestException ex) when (!content.Started)
         {
             return SendResult.Transient($"The request was not sent: {Describe(ex)}.");

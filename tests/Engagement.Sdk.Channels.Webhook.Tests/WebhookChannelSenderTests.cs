@@ -219,6 +219,19 @@ public sealed class WebhookChannelSenderTests : IDisposable
     }
 
     [Fact]
+    public async Task SendAsync_StoppedBeforeTheRequestWentOut_TransientNotUnknown()
+    {
+        using var endpoint = WebhookEndpoint.Replying(200);
+        using var stopped = new CancellationTokenSource();
+        await stopped.CancelAsync();
+
+        var result = await Sender(endpoint.Uri).SendAsync(Message(), stopped.Token);
+
+        result.Outcome.Should().Be(SendOutcome.TransientFailure);
+        endpoint.Requests.Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task SendAsync_MessageForAnotherChannel_PermanentWithoutARequest()
     {
         using var endpoint = WebhookEndpoint.Replying(200);
