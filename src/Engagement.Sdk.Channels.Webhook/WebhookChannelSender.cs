@@ -190,17 +190,15 @@ public sealed class WebhookChannelSender : ChannelSender, IChannelStatusQuery
     }
 
     /// <summary>
-    /// A <see cref="HttpRequestException"/> that failed while connecting (a refused connection, a name that does not resolve,
-    /// a TLS or proxy failure) is transient; anything else, after the request may have gone out, is unknown.
+    /// What escapes the send happened after some of the body was written (a failure before that is caught as transient), so
+    /// the endpoint may have the message: an unknown outcome, described by the request error's kind and the exception types.
     /// </summary>
     /// <param name="exception">The exception.</param>
     /// <returns>The outcome.</returns>
     protected override SendResult Classify(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        return exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError or HttpRequestError.ProxyTunnelError } http
-            ? SendResult.Transient($"The request was not sent: {Describe(http)}.")
-            : SendResult.Unknown(exception is HttpRequestException other ? $"The request may have been sent: {Describe(other)}." : exception.GetType().Name);
+        return SendResult.Unknown(exception is HttpRequestException http ? $"The request may have been sent: {Describe(http)}." : exception.GetType().Name);
     }
 
     private SendResult Map(HttpResponseMessage response)
