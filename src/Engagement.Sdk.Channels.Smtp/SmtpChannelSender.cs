@@ -285,11 +285,11 @@ public sealed class SmtpChannelSender : ChannelSender
     }
 
     // After the message was accepted, a failed goodbye changes nothing.
-    private static async ValueTask QuitAsync(SmtpClient client)
+    private async ValueTask QuitAsync(SmtpClient client)
     {
         try
         {
-            using var quit = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            using var quit = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
             await client.DisconnectAsync(true, quit.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or ProtocolException or SmtpCommandException or System.Net.Sockets.SocketException)
