@@ -10,6 +10,8 @@ public sealed class PublicApiTests
 {
     [Theory]
     [InlineData("Engagement.Sdk")]
+    [InlineData("Engagement.Sdk.Channels.Smtp")]
+    [InlineData("Engagement.Sdk.Channels.Webhook")]
     [InlineData("Engagement.Sdk.PostgreSql")]
     [InlineData("Engagement.Sdk.Sqlite")]
     [InlineData("Engagement.Sdk.Testing")]
