@@ -290,6 +290,13 @@ public sealed class DispatchWorker
         }
 
         var permission = check.Permission!;
+        if (permission.Code == PermissionReasons.ClockSkew)
+        {
+            // This process's clock is behind the store's: it hands nothing over, and leaves the message for a worker whose clock is right.
+            var later = Requeue(leased, now + _options.RetryBaseDelay, PermissionReasons.ClockSkew, permission.Reasons[0].Detail, countAttempt: false);
+            return uncertain ? later with { Record = later.Record with { Status = DispatchStatus.Unknown } } : later;
+        }
+
         if (permission.Verdict == PermissionVerdict.Deny)
         {
             return await RefuseAsync(leased, sender, uncertain, permission.Code, permission.Reasons[0].Detail, profile, now, cancellationToken).ConfigureAwait(false);

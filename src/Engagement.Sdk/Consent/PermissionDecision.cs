@@ -81,6 +81,12 @@ public static class PermissionReasons
 
     /// <summary>The consent ledger or dispatch log could not be read: the gate fails closed.</summary>
     public const string StoreUnavailable = "store_unavailable";
+
+    /// <summary>
+    /// This process's clock is behind a dispatch another process wrote by more than <see cref="EngagementOptions.MaxClockSkew"/>:
+    /// it refuses to send until its clock is corrected, since its caps and consent times cannot be trusted.
+    /// </summary>
+    public const string ClockSkew = "clock_skew";
 }
 
 /// <summary>The answer to a <see cref="PermissionRequest"/>, with its reasons and the ledger entries it relied on.</summary>

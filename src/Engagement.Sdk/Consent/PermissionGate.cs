@@ -25,14 +25,17 @@ public sealed class PermissionGate : IPermissionGate
     private readonly IDispatchStore _dispatches;
     private readonly ISuppressionStore _suppressions;
     private readonly ContactPolicyOptions _policy;
+    private readonly TimeSpan _maxClockSkew;
 
     /// <summary>Creates the gate.</summary>
     /// <param name="consents">The consent ledger.</param>
     /// <param name="dispatches">The dispatch log, which frequency caps count.</param>
     /// <param name="policy">The contact policy.</param>
     /// <param name="suppressions">The identifier-level suppression list; none when <see langword="null"/>.</param>
-    public PermissionGate(IConsentStore consents, IDispatchStore dispatches, IOptions<ContactPolicyOptions> policy, ISuppressionStore? suppressions = null)
+    /// <param name="options">The engine's options, for the largest clock skew between processes that is tolerated (<see cref="EngagementOptions.MaxClockSkew"/>).</param>
+    public PermissionGate(IConsentStore consents, IDispatchStore dispatches, IOptions<ContactPolicyOptions> policy, ISuppressionStore? suppressions = null, IOptions<EngagementOptions>? options = null)
     {
+        _maxClockSkew = options?.Value.MaxClockSkew ?? new EngagementOptions().MaxClockSkew;
         _suppressions = suppressions ?? new InMemorySuppressionStore();
         ArgumentNullException.ThrowIfNull(consents);
         ArgumentNullException.ThrowIfNull(dispatches);
@@ -113,6 +116,16 @@ public sealed class PermissionGate : IPermissionGate
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return PermissionDecision.Deny(PermissionReasons.StoreUnavailable, "The dispatch log could not be read: " + ex.GetType().Name);
+        }
+
+        foreach (var d in recent)
+        {
+            // A dispatch written "later" than this clock by more than the tolerated skew: this clock is behind (or was set
+            // back), and a cap counted on it cannot be trusted. Fail closed until the clock is right.
+            if (d.CreatedAt > request.At + _maxClockSkew && DispatchRecords.CountsAgainstCaps(d))
+            {
+                return PermissionDecision.Deny(PermissionReasons.ClockSkew, $"A dispatch was written at {d.CreatedAt:O}, more than {_maxClockSkew} after this process's clock ({request.At:O}).");
+            }
         }
 
         var capped = CheckCaps(request, recent);
