@@ -423,6 +423,9 @@ public sealed class DispatchWorker
 
         var now = _time.GetUtcNow();
         EngagementTelemetry.RecordSendAttempt(sender.Channel, result.Outcome);
+
+        // The provider's words are stored with the dispatch; an address it quotes is not.
+        result = result with { Detail = Redaction.RedactContacts(result.Detail) };
         switch (result.Outcome)
         {
             case SendOutcome.Accepted:

@@ -27,6 +27,7 @@ public sealed class CustomerErasure
     private readonly ISuppressionStore _suppressions;
     private readonly TimeProvider _time;
     private readonly ImmutableArray<object> _stores;
+    private readonly IStoreTransactions _transactions;
 
     /// <summary>Creates the service.</summary>
     /// <param name="profiles">The profile store.</param>
@@ -35,8 +36,13 @@ public sealed class CustomerErasure
     /// <param name="dispatches">The dispatch log.</param>
     /// <param name="suppressions">The suppression list.</param>
     /// <param name="time">The clock.</param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time)
+    /// <param name="transactions">
+    /// The storage's units of work: the erasure runs in one, holding each subject's customer lock, so it never interleaves with
+    /// the engine deciding for the customer in another process (none for the in-memory stores).
+    /// </param>
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null)
     {
+        _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
         _consents = consents ?? throw new ArgumentNullException(nameof(consents));
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
@@ -62,8 +68,39 @@ public sealed class CustomerErasure
             throw new InvalidOperationException($"Cannot erase: {string.Join(", ", missing)} cannot erase a subject (implement ISubjectErasure).");
         }
 
+        // One unit of work for the whole person, under each subject's customer lock: all of it is erased or none, and a tracked
+        // event or a decision for the customer (which take the same lock) runs before or after, never in between.
+        ErasureReport report;
+        var unit = _transactions.Begin();
+        await using (unit.ConfigureAwait(false))
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            await unit.LockCustomerAsync(customerId, cancellationToken).ConfigureAwait(false);
+            report = await EraseLockedAsync(unit, customerId, cancellationToken).ConfigureAwait(false);
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Storage that keeps copies of deleted rows (SQLite's write-ahead log) removes them now, so no file holds the person.
+        foreach (var store in _stores.OfType<IErasureCompaction>())
+        {
+            await store.CompactAfterErasureAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return report;
+    }
+
+    private async ValueTask<ErasureReport> EraseLockedAsync(IUnitOfWork unit, CustomerId customerId, CancellationToken cancellationToken)
+    {
         // The person is every id merged into one profile: erase them all, and the state each redirect keeps.
         var subjects = await CollectSubjectsAsync(_profiles, customerId, cancellationToken).ConfigureAwait(false);
+        foreach (var subject in subjects)
+        {
+            if (subject != customerId)
+            {
+                await unit.LockCustomerAsync(subject, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         var identifiers = new HashSet<Identifier>();
         foreach (var subject in subjects)
         {
@@ -105,12 +142,6 @@ public sealed class CustomerErasure
                 var name = store.GetType().Name;
                 removed[name] = removed.GetValueOrDefault(name) + await ((ISubjectErasure)store).EraseSubjectAsync(subject, cancellationToken).ConfigureAwait(false);
             }
-        }
-
-        // Storage that keeps copies of deleted rows (SQLite's write-ahead log) removes them now, so no file holds the person.
-        foreach (var store in _stores.OfType<IErasureCompaction>())
-        {
-            await store.CompactAfterErasureAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return new ErasureReport(customerId, removed.ToImmutable(), identifiers.Count);

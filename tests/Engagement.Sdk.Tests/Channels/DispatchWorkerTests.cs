@@ -129,6 +129,17 @@ public sealed class DispatchWorkerTests
     }
 
     [Fact]
+    public async Task RunOnceAsync_ProviderErrorQuotingTheAddress_IsStoredWithoutIt()
+    {
+        await using var shop = await Shop.CreateAsync(new ScriptedSender(SendResult.Permanent(PermanentFailureKind.ContentRejected, "554 5.7.1 <ann@example.com>: rejected; call +44 20 7946 0958")));
+        await shop.CartAsync("c1");
+
+        var settled = (await shop.Worker.RunOnceAsync()).Settled.Single();
+
+        settled.Error.Should().Be("554 5.7.1 <[email]>: rejected; call [phone]", "the reply code stays, the contact data goes");
+    }
+
+    [Fact]
     public async Task RunOnceAsync_UnknownOutcomeWithIdempotentProvider_IsSentAgainUnderTheSameKeyAndDeliveredOnce()
     {
         // The provider accepts the first call but the answer is lost.
