@@ -232,3 +232,43 @@ public sealed class PostgreSqlDatabaseTests(PostgreSqlServerFixture server) : ID
         EffectiveAt = at,
     };
 }
+
+/// <summary>A schema written by version 1 (before the outbox) is migrated when it is opened.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlSchemaMigrationTests(PostgreSqlServerFixture server)
+{
+    [Fact]
+    public async Task Open_Version1Schema_PendingBecomesUnknownFailedBecomesDeadLetteredAndTheOutboxWorks()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        var created = new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+        await using (var connection = new NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"""
+                CREATE SCHEMA {schema};
+                CREATE TABLE {schema}.schema_version (version integer NOT NULL);
+                INSERT INTO {schema}.schema_version (version) VALUES (1);
+                CREATE TABLE {schema}.dispatches (dispatch_id text COLLATE "C" NOT NULL PRIMARY KEY, customer_id text COLLATE "C" NOT NULL, created bigint NOT NULL, status text NOT NULL, document text NOT NULL);
+                """, connection);
+            await command.ExecuteNonQueryAsync();
+            foreach (var (id, status) in new[] { ("p1", "Pending"), ("f1", "Failed"), ("s1", "Sent") })
+            {
+                await using var insert = new NpgsqlCommand($"INSERT INTO {schema}.dispatches VALUES (@id, 'ann', @created, @status, @doc)", connection);
+                insert.Parameters.AddWithValue("id", id);
+                insert.Parameters.AddWithValue("created", created.UtcTicks);
+                insert.Parameters.AddWithValue("status", status);
+                insert.Parameters.AddWithValue("doc", $$"""{"dispatchId":"{{id}}","customerId":"ann","channel":"email","purpose":"marketing","actionId":"offer","createdAt":"2026-03-01T12:00:00.0000000+00:00","status":"{{status}}","attempts":{{(status == "Pending" ? 0 : 4)}},"priority":0}""");
+                await insert.ExecuteNonQueryAsync();
+            }
+        }
+
+        using var database = new PostgreSqlDatabase(Options.Create(new PostgreSqlStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }));
+        var store = new PostgreSqlDispatchStore(database);
+
+        (await store.GetAsync("p1")).Should().Match<DispatchRecord>(d => d.Status == DispatchStatus.Unknown && d.DueAt == created && d.Reason == DispatchReasons.OutcomeUnknown);
+        (await store.GetAsync("f1")).Should().Match<DispatchRecord>(d => d.Status == DispatchStatus.DeadLettered && d.Attempts == 4);
+        (await store.GetAsync("s1"))!.Status.Should().Be(DispatchStatus.Sent);
+        (await store.ClaimAsync(created.AddHours(1), "w1", created.AddHours(2), 10)).Should().ContainSingle().Which.DispatchId.Should().Be("p1");
+    }
+}

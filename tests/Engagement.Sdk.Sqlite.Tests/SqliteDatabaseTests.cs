@@ -164,3 +164,55 @@ public sealed class SqliteDatabaseTests : IDisposable
         act.Should().Throw<OptionsValidationException>().WithMessage("*ConnectionString*");
     }
 }
+
+/// <summary>A file written by schema version 1 (before the outbox) is migrated when it is opened.</summary>
+public sealed class SqliteSchemaMigrationTests : IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    [Fact]
+    public async Task Open_Version1File_PendingBecomesUnknownFailedBecomesDeadLetteredAndTheOutboxWorks()
+    {
+        var path = _databases.NewPath();
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE schema_version (version INTEGER NOT NULL);
+                INSERT INTO schema_version (version) VALUES (1);
+                CREATE TABLE dispatches (dispatch_id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, created INTEGER NOT NULL, status TEXT NOT NULL, document TEXT NOT NULL);
+                CREATE INDEX dispatches_by_customer ON dispatches (customer_id, created);
+                CREATE INDEX dispatches_by_status ON dispatches (status, created, dispatch_id);
+                """;
+            command.ExecuteNonQuery();
+            foreach (var (id, status) in new[] { ("p1", "Pending"), ("f1", "Failed"), ("s1", "Sent") })
+            {
+                command.CommandText = "INSERT INTO dispatches VALUES ($id, 'ann', $created, $status, $doc)";
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$id", id);
+                command.Parameters.AddWithValue("$created", new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero).UtcTicks);
+                command.Parameters.AddWithValue("$status", status);
+                command.Parameters.AddWithValue("$doc", $$"""{"dispatchId":"{{id}}","customerId":"ann","channel":"email","purpose":"marketing","actionId":"offer","createdAt":"2026-03-01T12:00:00.0000000+00:00","status":"{{status}}","attempts":{{(status == "Pending" ? 0 : 4)}},"priority":0}""");
+                command.ExecuteNonQuery();
+            }
+        }
+
+        var store = new SqliteDispatchStore(_databases.Open(path));
+
+        var pending = await store.GetAsync("p1");
+        pending.Should().Match<DispatchRecord>(d => d.Status == DispatchStatus.Unknown && d.DueAt == new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero) && d.Reason == DispatchReasons.OutcomeUnknown,
+            "a dispatch pending when an older version stopped may have been sent");
+        (await store.GetAsync("f1")).Should().Match<DispatchRecord>(d => d.Status == DispatchStatus.DeadLettered && d.Attempts == 4);
+        (await store.GetAsync("s1"))!.Status.Should().Be(DispatchStatus.Sent);
+        var claimed = await store.ClaimAsync(new DateTimeOffset(2026, 3, 1, 13, 0, 0, TimeSpan.Zero), "w1", new DateTimeOffset(2026, 3, 1, 13, 5, 0, TimeSpan.Zero), 10);
+        claimed.Should().ContainSingle().Which.DispatchId.Should().Be("p1", "only the unknown one is for a worker, to reconcile");
+        using var check = new SqliteConnection($"Data Source={path};Pooling=False");
+        check.Open();
+        using var version = check.CreateCommand();
+        version.CommandText = "SELECT version FROM schema_version";
+        Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(SqliteDatabase.SchemaVersion);
+    }
+}
