@@ -457,22 +457,26 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 select.Bind("$now", a.Now.UtcTicks);
                 select.Bind("$max", a.Max);
                 var claimed = new List<DispatchRecord>();
+                var ids = new List<string>();
                 foreach (var current in ReadAll(select))
                 {
-                    if (!DispatchRecords.IsClaimable(current, a.Now))
+                    if (DispatchRecords.IsClaimable(current, a.Now))
                     {
-                        continue;
+                        claimed.Add(current);
+                        ids.Add(current.DispatchId);
                     }
+                }
 
-                    var leased = current with { Status = DispatchStatus.Sending, LeaseOwner = a.Owner, LeaseUntil = a.LeaseUntil };
-                    var update = db.Command("UPDATE dispatches SET status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id");
-                    update.Bind("$id", leased.DispatchId);
-                    update.Bind("$status", leased.Status.ToString());
-                    update.Bind("$due", leased.LeaseUntil!.Value.UtcTicks);
+                if (claimed.Count > 0)
+                {
+                    // One statement leases the whole batch: the columns, and the same fields of each document in place.
+                    var leaseText = JsonSerializer.Serialize(claimed[0] with { LeaseUntil = a.LeaseUntil }, EngagementJsonContext.Default.DispatchRecord);
+                    var update = db.Command("UPDATE dispatches SET status = 'Sending', due = $due, lease_owner = $owner, document = json_set(document, '$.status', 'Sending', '$.leaseOwner', $owner, '$.leaseUntil', json_extract($lease, '$.leaseUntil')) WHERE dispatch_id IN (SELECT value FROM json_each($ids))");
+                    update.Bind("$due", a.LeaseUntil.UtcTicks);
                     update.Bind("$owner", a.Owner);
-                    update.Bind("$doc", JsonSerializer.Serialize(leased, EngagementJsonContext.Default.DispatchRecord));
+                    update.Bind("$lease", leaseText);
+                    update.Bind("$ids", JsonArray(ids));
                     update.ExecuteNonQuery();
-                    claimed.Add(current);
                 }
 
                 return claimed;
@@ -543,6 +547,23 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
+
+    private static string JsonArray(List<string> values)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var value in values)
+            {
+                writer.WriteStringValue(value);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     // The row's columns from the record: a claimable record carries the instant it falls due.
     private static void BindRow(SqliteCommand command, DispatchRecord record)

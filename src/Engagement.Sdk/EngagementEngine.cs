@@ -195,6 +195,13 @@ public sealed class EngagementEngine : IEngagementEngine
 
     /// <inheritdoc />
     public ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
+        => TrackAsync(engagementEvent, null, cancellationToken);
+
+    /// <summary>Tracks the delivery worker's receipt of a dispatch it has just settled (the dispatch is not read again to match it).</summary>
+    internal ValueTask<TrackResult> TrackReceiptAsync(MessageSent receipt, DispatchRecord settled, CancellationToken cancellationToken)
+        => TrackAsync(receipt, settled, cancellationToken);
+
+    private ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, DispatchRecord? settled, CancellationToken cancellationToken)
     {
         // One reading of the clock an event: the validation's "not in the future" and the journeys' "now".
         var now = _time.GetUtcNow();
@@ -213,13 +220,13 @@ public sealed class EngagementEngine : IEngagementEngine
         if (activity is null && _transactions is NoTransactions)
         {
             // Nothing to trace and no unit of work to open (the in-memory stores): the locked part is the whole of it.
-            return TrackLockedAsync(engagementEvent, NoTransactions.Instance, now, cancellationToken);
+            return TrackLockedAsync(engagementEvent, NoTransactions.Instance, now, settled, cancellationToken);
         }
 
-        return TrackInUnitAsync(engagementEvent, now, activity, cancellationToken);
+        return TrackInUnitAsync(engagementEvent, now, activity, settled, cancellationToken);
     }
 
-    private async ValueTask<TrackResult> TrackInUnitAsync(EngagementEvent engagementEvent, DateTimeOffset now, Activity? activity, CancellationToken cancellationToken)
+    private async ValueTask<TrackResult> TrackInUnitAsync(EngagementEvent engagementEvent, DateTimeOffset now, Activity? activity, DispatchRecord? settled, CancellationToken cancellationToken)
     {
         using (activity)
         {
@@ -232,14 +239,14 @@ public sealed class EngagementEngine : IEngagementEngine
             {
                 await unit.StartAsync(cancellationToken).ConfigureAwait(false);
                 await unit.LockCustomerAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
-                var result = await TrackLockedAsync(engagementEvent, unit, now, cancellationToken).ConfigureAwait(false);
+                var result = await TrackLockedAsync(engagementEvent, unit, now, settled, cancellationToken).ConfigureAwait(false);
                 await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 return result;
             }
         }
     }
 
-    private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, IUnitOfWork unit, DateTimeOffset now, CancellationToken cancellationToken)
+    private async ValueTask<TrackResult> TrackLockedAsync(EngagementEvent engagementEvent, IUnitOfWork unit, DateTimeOffset now, DispatchRecord? settled, CancellationToken cancellationToken)
     {
         var gate = LockFor(engagementEvent.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -271,7 +278,7 @@ public sealed class EngagementEngine : IEngagementEngine
 
             // A receipt is matched to the dispatch it reports on before anything is written.
             var receipt = engagementEvent as MessageEvent;
-            var receiptOf = receipt is null ? null : await _receipts.MatchAsync(receipt, cancellationToken).ConfigureAwait(false);
+            var receiptOf = receipt is null ? null : await _receipts.MatchAsync(receipt, settled, cancellationToken).ConfigureAwait(false);
 
             if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
             {

@@ -15,12 +15,12 @@ namespace Engagement.Sdk.Channels;
 /// </summary>
 internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolver identity, ConsentLedger ledger, IPropensityModel propensity, TimeProvider time)
 {
-    /// <summary>Checks that <paramref name="receipt"/> reports on a dispatch handed to this customer's channel.</summary>
+    /// <summary>Checks that <paramref name="receipt"/> reports on a dispatch handed to this customer's channel (<paramref name="known"/>: the dispatch as its worker just settled it, not read again).</summary>
     /// <returns>The dispatch.</returns>
     /// <exception cref="EngagementValidationException">It does not.</exception>
-    public async ValueTask<DispatchRecord> MatchAsync(MessageEvent receipt, CancellationToken cancellationToken)
+    public async ValueTask<DispatchRecord> MatchAsync(MessageEvent receipt, DispatchRecord? known, CancellationToken cancellationToken)
     {
-        var dispatch = await dispatches.GetAsync(receipt.DispatchId, cancellationToken).ConfigureAwait(false)
+        var dispatch = (known is not null && known.DispatchId == receipt.DispatchId ? known : await dispatches.GetAsync(receipt.DispatchId, cancellationToken).ConfigureAwait(false))
             ?? throw new EngagementValidationException("dispatchId", receipt.DispatchId, "no dispatch with this id is in the outbox: a receipt reports on a message the SDK handed to a channel");
         if (dispatch.Status is not (DispatchStatus.Sent or DispatchStatus.Sending or DispatchStatus.Unknown))
         {

@@ -145,13 +145,29 @@ public sealed class DispatchWorker
             return new DeliveryReport(0, []);
         }
 
+        // The gates for the whole batch, in one unit of work where the storage has them (its reads are cheaper there, and its
+        // caches valid); nothing is written and no channel is called in it.
+        var plans = new List<Plan>(claimed.Count);
+        var unit = _transactions.Begin();
+        await using (unit.ConfigureAwait(false))
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var dispatch in claimed)
+            {
+                plans.Add(await PlanAsync(dispatch, leaseUntil, cancellationToken).ConfigureAwait(false));
+            }
+
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Then the channels, outside any unit of work.
         var settlements = new List<Settlement>(claimed.Count);
         try
         {
-            foreach (var dispatch in claimed)
+            foreach (var plan in plans)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                settlements.Add(await DeliverAsync(dispatch, leaseUntil, cancellationToken).ConfigureAwait(false));
+                settlements.Add(await CarryOutAsync(plan, leaseUntil, cancellationToken).ConfigureAwait(false));
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -255,67 +271,89 @@ public sealed class DispatchWorker
         return TimeSpan.FromTicks((long)(ceiling * (0.5 + (Random.Shared.NextDouble() * 0.5))));
     }
 
-    private async ValueTask<Settlement> DeliverAsync(DispatchRecord dispatch, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    // What to do with one claimed dispatch, from the gates alone: a settlement that needs no channel, a refusal of an uncertain
+    // dispatch (the channel may be asked whether it had it), or a message to hand over (after reconciling an uncertain one).
+    private async ValueTask<Plan> PlanAsync(DispatchRecord dispatch, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var leased = dispatch with { Status = DispatchStatus.Sending, LeaseOwner = WorkerId, LeaseUntil = leaseUntil };
+        var uncertain = dispatch.Status is DispatchStatus.Sending or DispatchStatus.Unknown;
         if (!_senders.TryGetValue(dispatch.Channel, out var sender))
         {
-            return Dead(leased, DispatchReasons.NotEligible, $"No sender is registered for {dispatch.Channel}.", now);
-        }
-
-        if (now + _options.AttemptTimeout > leaseUntil)
-        {
-            // The lease would run out during the call: hand it back untouched rather than send without a lease.
-            return new Settlement(leased with { Status = dispatch.Status, DueAt = now, LeaseOwner = null, LeaseUntil = null }, null, null, false);
+            return Plan.Settled(Dead(leased, DispatchReasons.NotEligible, $"No sender is registered for {dispatch.Channel}.", now));
         }
 
         // The gates first: a message that may not go out now is not sent, whatever became of an earlier attempt.
-        var uncertain = dispatch.Status is DispatchStatus.Sending or DispatchStatus.Unknown;
         if (await CustomerErasure.IsErasedAsync(_suppressions, dispatch.CustomerId, cancellationToken).ConfigureAwait(false))
         {
-            return Cancel(leased, DispatchReasons.Erased, "The customer was erased.", now);
+            return Plan.Settled(Cancel(leased, DispatchReasons.Erased, "The customer was erased.", now));
         }
 
         var profile = await _identity.GetAsync(dispatch.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(dispatch.CustomerId);
         if (!_catalog.TryGet(dispatch.ActionId, out var action))
         {
-            return await RefuseAsync(leased, sender, uncertain, DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.", profile, now, cancellationToken).ConfigureAwait(false);
+            return Refuse(DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.");
         }
 
         var check = await _decider.RecheckAsync(profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
         if (check.Rejection is { } rejection)
         {
-            return await RefuseAsync(leased, sender, uncertain, rejection, check.Detail, profile, now, cancellationToken).ConfigureAwait(false);
+            return Refuse(rejection, check.Detail);
         }
 
         var permission = check.Permission!;
         if (permission.Code == PermissionReasons.ClockSkew)
         {
             // This process's clock is behind the store's: it hands nothing over, and leaves the message for a worker whose clock is right.
-            var later = Requeue(leased, now + _options.RetryBaseDelay, PermissionReasons.ClockSkew, permission.Reasons[0].Detail, countAttempt: false);
-            return uncertain ? later with { Record = later.Record with { Status = DispatchStatus.Unknown } } : later;
+            return Plan.Settled(Wait(Requeue(leased, now + _options.RetryBaseDelay, PermissionReasons.ClockSkew, permission.Reasons[0].Detail, countAttempt: false)));
         }
 
         if (permission.Verdict == PermissionVerdict.Deny)
         {
-            return await RefuseAsync(leased, sender, uncertain, permission.Code, permission.Reasons[0].Detail, profile, now, cancellationToken).ConfigureAwait(false);
+            return Refuse(permission.Code, permission.Reasons[0].Detail);
         }
 
         if (permission.Verdict == PermissionVerdict.Defer)
         {
             var until = permission.DeferUntil ?? now + _options.RetryBaseDelay;
-            if (until > dispatch.CreatedAt + _options.GiveUpAfter)
-            {
-                return await RefuseAsync(leased, sender, uncertain, permission.Code, $"{permission.Reasons[0].Detail} Not allowed before {until:O}, after the dispatch gives up.", profile, now, cancellationToken).ConfigureAwait(false);
-            }
-
-            // An uncertain dispatch stays uncertain while it waits: it is reconciled before anything is sent.
-            var waiting = Requeue(leased, until, DispatchReasons.Deferred, permission.Code + ": " + permission.Reasons[0].Detail, countAttempt: false);
-            return uncertain ? waiting with { Record = waiting.Record with { Status = DispatchStatus.Unknown } } : waiting;
+            return until > dispatch.CreatedAt + _options.GiveUpAfter
+                ? Refuse(permission.Code, $"{permission.Reasons[0].Detail} Not allowed before {until:O}, after the dispatch gives up.")
+                : Plan.Settled(Wait(Requeue(leased, until, DispatchReasons.Deferred, permission.Code + ": " + permission.Reasons[0].Detail, countAttempt: false)));
         }
 
-        if (uncertain)
+        var message = new OutboundMessage(dispatch.DispatchId, profile.Id, dispatch.Channel, dispatch.Purpose, check.Address, dispatch.ActionId, profile.Locale);
+        return new Plan(leased, sender, profile, uncertain, null, null, message);
+
+        Plan Refuse(string reason, string detail)
+            => uncertain ? new Plan(leased, sender, profile, true, null, (reason, detail), null) : Plan.Settled(Cancel(leased, reason, detail, now));
+
+        // An uncertain dispatch stays uncertain while it waits: it is reconciled before anything is sent.
+        Settlement Wait(Settlement waiting) => uncertain ? waiting with { Record = waiting.Record with { Status = DispatchStatus.Unknown } } : waiting;
+    }
+
+    // Carries out a plan: the channel is asked or called only while the lease outlasts the attempt.
+    private async ValueTask<Settlement> CarryOutAsync(Plan plan, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    {
+        if (plan.Done is { } done)
+        {
+            return done;
+        }
+
+        var now = _time.GetUtcNow();
+        var leased = plan.Leased;
+        if (now + _options.AttemptTimeout > leaseUntil)
+        {
+            // The lease would run out during the call: hand it back untouched rather than contact the channel without a lease.
+            return new Settlement(leased with { Status = plan.Uncertain ? DispatchStatus.Unknown : DispatchStatus.Queued, DueAt = now, LeaseOwner = null, LeaseUntil = null }, null, null, false);
+        }
+
+        var sender = plan.Sender!;
+        if (plan.Refusal is { } refusal)
+        {
+            return await RefuseAsync(leased, sender, refusal.Reason, refusal.Detail, plan.Profile!, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (plan.Uncertain)
         {
             // The last attempt may have reached the provider: ask it, or send again under the same key only where it deduplicates.
             var reconciled = await ReconcileAsync(leased, sender, now, cancellationToken).ConfigureAwait(false);
@@ -325,15 +363,14 @@ public sealed class DispatchWorker
             }
         }
 
-        var message = new OutboundMessage(dispatch.DispatchId, profile.Id, dispatch.Channel, dispatch.Purpose, check.Address, dispatch.ActionId, profile.Locale);
-        return await SendAsync(leased, sender, message, profile, cancellationToken).ConfigureAwait(false);
+        return await SendAsync(leased, sender, plan.Message!, plan.Profile!, cancellationToken).ConfigureAwait(false);
     }
 
     // The gate refuses the dispatch: it is cancelled, unless an earlier attempt's outcome is unknown and the provider can tell
     // that it had accepted it (then it was sent, whatever the gate says now).
-    private async ValueTask<Settlement> RefuseAsync(DispatchRecord leased, IChannelSender sender, bool uncertain, string reason, string detail, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
+    private async ValueTask<Settlement> RefuseAsync(DispatchRecord leased, IChannelSender sender, string reason, string detail, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (uncertain && sender.Capabilities.HasFlag(ChannelCapabilities.StatusQuery) && sender is IChannelStatusQuery query)
+        if (sender.Capabilities.HasFlag(ChannelCapabilities.StatusQuery) && sender is IChannelStatusQuery query)
         {
             try
             {
@@ -347,7 +384,7 @@ public sealed class DispatchWorker
                 detail += " The outcome of an earlier attempt could not be confirmed.";
             }
         }
-        else if (uncertain)
+        else
         {
             detail += " The outcome of an earlier attempt is unknown.";
         }
@@ -490,17 +527,16 @@ public sealed class DispatchWorker
 
                 if (settlement.Recipient is { } recipient)
                 {
-                    await TrackReceiptAsync(
-                        new MessageSent
-                        {
-                            EventId = "sent-" + record.DispatchId,
-                            CustomerId = recipient,
-                            Timestamp = record.CompletedAt ?? _time.GetUtcNow(),
-                            Channel = record.Channel,
-                            DispatchId = record.DispatchId,
-                            ActionId = record.ActionId,
-                        },
-                        cancellationToken).ConfigureAwait(false);
+                    var receipt = new MessageSent
+                    {
+                        EventId = "sent-" + record.DispatchId,
+                        CustomerId = recipient,
+                        Timestamp = record.CompletedAt ?? _time.GetUtcNow(),
+                        Channel = record.Channel,
+                        DispatchId = record.DispatchId,
+                        ActionId = record.ActionId,
+                    };
+                    await TrackReceiptAsync(receipt, record, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (settlement.InvalidAddress is { } address)
@@ -528,11 +564,12 @@ public sealed class DispatchWorker
     }
 
     // A receipt the engine refuses (its own rules) is logged; the dispatch stays settled.
-    private async ValueTask TrackReceiptAsync(MessageSent receipt, CancellationToken cancellationToken)
+    private async ValueTask TrackReceiptAsync(MessageSent receipt, DispatchRecord settled, CancellationToken cancellationToken)
     {
         try
         {
-            await _engine.TrackAsync(receipt, cancellationToken).ConfigureAwait(false);
+            // The engine of this library matches the receipt to the dispatch as settled here, without reading it again.
+            await (_engine is EngagementEngine engine ? engine.TrackReceiptAsync(receipt, settled, cancellationToken) : _engine.TrackAsync(receipt, cancellationToken)).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is EngagementValidationException or EventConflictException)
         {
@@ -594,6 +631,19 @@ public sealed class DispatchWorker
                 .HandleResult(static r => r.Outcome is SendOutcome.TransientFailure or SendOutcome.Unknown),
         });
         return builder.AddTimeout(attemptTimeout).Build();
+    }
+
+    /// <summary>What the gates decided for one claimed dispatch.</summary>
+    /// <param name="Leased">The dispatch under this worker's lease.</param>
+    /// <param name="Sender">Its channel.</param>
+    /// <param name="Profile">The recipient.</param>
+    /// <param name="Uncertain">Whether an earlier attempt's outcome is unknown.</param>
+    /// <param name="Done">The settlement, when no channel needs to be contacted.</param>
+    /// <param name="Refusal">For an uncertain dispatch the gates refuse: why (the channel may still confirm it had it).</param>
+    /// <param name="Message">The message to hand over.</param>
+    private sealed record Plan(DispatchRecord Leased, IChannelSender? Sender, CustomerProfile? Profile, bool Uncertain, Settlement? Done, (string Reason, string Detail)? Refusal, OutboundMessage? Message)
+    {
+        public static Plan Settled(Settlement settlement) => new(settlement.Record, null, null, false, settlement, null, null);
     }
 
     /// <summary>One dispatch's outcome, to be written.</summary>
