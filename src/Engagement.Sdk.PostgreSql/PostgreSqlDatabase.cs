@@ -361,6 +361,9 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
         2 => $"""
             ALTER TABLE {s}.dispatches ADD COLUMN IF NOT EXISTS due bigint;
             ALTER TABLE {s}.dispatches ADD COLUMN IF NOT EXISTS lease_owner text;
+            ALTER TABLE {s}.dispatches ADD COLUMN IF NOT EXISTS channel text;
+            ALTER TABLE {s}.dispatches ADD COLUMN IF NOT EXISTS purpose text;
+            UPDATE {s}.dispatches SET channel = document::jsonb ->> 'channel', purpose = document::jsonb ->> 'purpose';
             UPDATE {s}.dispatches SET status = 'Unknown', due = created,
                 document = (document::jsonb || jsonb_build_object('status', 'Unknown', 'dueAt', document::jsonb -> 'createdAt', 'reason', 'outcome_unknown'))::text
                 WHERE status = 'Pending';

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
@@ -358,7 +359,7 @@ public sealed class PostgreSqlConsentStore(PostgreSqlDatabase database) : IConse
 /// <c>FOR UPDATE SKIP LOCKED</c>, so workers in several processes claim disjoint dispatches without waiting on each other.
 /// </summary>
 /// <param name="database">The database.</param>
-public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDispatchStore, ISubjectErasure
+public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDispatchStore, IDispatchCapLog, ISubjectErasure
 {
     private readonly string _s = database.QuotedSchema;
 
@@ -370,8 +371,10 @@ public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDisp
         return database.RunAsync(
             async (connection, ct) =>
             {
-                await using var insert = new NpgsqlCommand($"INSERT INTO {_s}.dispatches (dispatch_id, customer_id, created, status, due, lease_owner, document) VALUES (@id, @customer, @created, @status, @due, @owner, @doc) ON CONFLICT (dispatch_id) DO NOTHING", connection);
+                await using var insert = new NpgsqlCommand($"INSERT INTO {_s}.dispatches (dispatch_id, customer_id, created, status, due, lease_owner, channel, purpose, document) VALUES (@id, @customer, @created, @status, @due, @owner, @channel, @purpose, @doc) ON CONFLICT (dispatch_id) DO NOTHING", connection);
                 BindRow(insert, begun);
+                insert.Parameters.AddWithValue("channel", begun.Channel.Name);
+                insert.Parameters.AddWithValue("purpose", begun.Purpose.Name);
                 return await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
             cancellationToken);
@@ -485,6 +488,25 @@ public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDisp
             yield return record;
         }
     }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
+        => database.RunAsync<IReadOnlyList<CappedDispatch>>(
+            async (connection, ct) =>
+            {
+                await using var command = new NpgsqlCommand($"SELECT dispatch_id, created, channel, purpose FROM {_s}.dispatches WHERE customer_id = @customer AND created >= @since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')", connection);
+                command.Parameters.AddWithValue("customer", customerId.Value);
+                command.Parameters.AddWithValue("since", since.UtcTicks);
+                var counted = new List<CappedDispatch>();
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    counted.Add(new CappedDispatch(reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), new Channel(reader.GetString(2)), new Purpose(reader.GetString(3))));
+                }
+
+                return counted;
+            },
+            cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)

@@ -23,12 +23,16 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     // The steps from each version to the next, run in order in one write transaction each; index 0 takes version 1 to 2.
     private static readonly string[] Migrations =
     [
-        // 2: the transactional outbox. A claimable dispatch (queued, unknown, or sending under a lease) carries the instant it
+        // 2: the transactional outbox. Channel and purpose are columns, so frequency caps are counted without reading documents.
+        // A claimable dispatch (queued, unknown, or sending under a lease) carries the instant it
         // falls due (its lease's end, for a sending one); a dispatch that was pending when an older version stopped may have been
         // sent (unknown, to reconcile), and a failed one is a dead letter.
         """
         ALTER TABLE dispatches ADD COLUMN due INTEGER;
         ALTER TABLE dispatches ADD COLUMN lease_owner TEXT;
+        ALTER TABLE dispatches ADD COLUMN channel TEXT;
+        ALTER TABLE dispatches ADD COLUMN purpose TEXT;
+        UPDATE dispatches SET channel = json_extract(document, '$.channel'), purpose = json_extract(document, '$.purpose');
         UPDATE dispatches SET status = 'Unknown', due = created, document = json_set(document, '$.status', 'Unknown', '$.dueAt', json_extract(document, '$.createdAt'), '$.reason', 'outcome_unknown') WHERE status = 'Pending';
         UPDATE dispatches SET status = 'DeadLettered', document = json_set(document, '$.status', 'DeadLettered', '$.reason', 'retries_exhausted') WHERE status = 'Failed';
         CREATE INDEX IF NOT EXISTS dispatches_due ON dispatches (due) WHERE due IS NOT NULL;

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
@@ -409,9 +410,9 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
 /// which SQLite serialises across processes, so two workers never hold one lease.
 /// </summary>
 /// <param name="database">The database.</param>
-public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStore, ISubjectErasure
+public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStore, IDispatchCapLog, ISubjectErasure
 {
-    private const string Columns = "dispatch_id, customer_id, created, status, due, lease_owner, document";
+    private const string Columns = "dispatch_id, customer_id, created, status, due, lease_owner, channel, purpose, document";
 
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
@@ -422,8 +423,10 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             begun,
             static (db, r) =>
             {
-                var insert = db.Command($"INSERT INTO dispatches ({Columns}) VALUES ($id, $customer, $created, $status, $due, $owner, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
+                var insert = db.Command($"INSERT INTO dispatches ({Columns}) VALUES ($id, $customer, $created, $status, $due, $owner, $channel, $purpose, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
                 BindRow(insert, r);
+                insert.Bind("$channel", r.Channel.Name);
+                insert.Bind("$purpose", r.Purpose.Name);
                 return insert.ExecuteNonQuery() == 1;
             },
             cancellationToken);
@@ -545,8 +548,50 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     }
 
     /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
+        => database.RunAsync<(CustomerId Customer, DateTimeOffset Since), IReadOnlyList<CappedDispatch>>(
+            (customerId, since),
+            static (db, a) =>
+            {
+                var command = db.Command("SELECT dispatch_id, created, channel, purpose FROM dispatches WHERE customer_id = $customer AND created >= $since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')");
+                command.Bind("$customer", a.Customer.Value);
+                command.Bind("$since", a.Since.UtcTicks);
+                var counted = new List<CappedDispatch>();
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    counted.Add(new CappedDispatch(reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), ChannelNamed(reader.GetString(2)), PurposeNamed(reader.GetString(3))));
+                }
+
+                return counted;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
+
+    // The well-known channels and purposes without building (and checking) a new name each time.
+    private static Channel ChannelNamed(string name)
+    {
+        foreach (var channel in Channel.WellKnown)
+        {
+            if (string.Equals(channel.Name, name, StringComparison.Ordinal))
+            {
+                return channel;
+            }
+        }
+
+        return new Channel(name);
+    }
+
+    private static Purpose PurposeNamed(string name)
+        => name switch
+        {
+            "marketing" => Purpose.Marketing,
+            "transactional" => Purpose.Transactional,
+            _ => new Purpose(name),
+        };
 
     private static string JsonArray(List<string> values)
     {

@@ -286,6 +286,34 @@ public abstract class DispatchStoreConformanceTests
         (await store.ClaimAsync(T0.AddMinutes(2), "w1", T0.AddMinutes(7), 10)).Should().ContainSingle().Which.Should().Be(retry);
     }
 
+    /// <summary>The cap log lists exactly the dispatches caps count — queued, sending, unknown and sent — from its start.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task ListCountedAsync_CountsWhatCapsCountAndNothingElse()
+    {
+        var store = CreateStore();
+        store.Should().BeAssignableTo<IDispatchCapLog>("every store of this library lists what caps count without reading documents");
+        await store.TryBeginAsync(Dispatch("queued", T0.AddHours(1)));
+        await store.TryBeginAsync(Dispatch("sending", T0.AddHours(1)) with { Channel = Channel.Sms, Purpose = Purpose.Transactional });
+        await store.ClaimAsync(T0.AddHours(1), "w1", T0.AddHours(2), 1);
+        await store.TryBeginAsync(Dispatch("sent", T0.AddHours(2)) with { Status = DispatchStatus.Sent });
+        await store.TryBeginAsync(Dispatch("unknown", T0.AddHours(2)) with { Status = DispatchStatus.Unknown });
+        await store.TryBeginAsync(Dispatch("held", T0.AddHours(2)) with { Status = DispatchStatus.Held });
+        await store.TryBeginAsync(Dispatch("cancelled", T0.AddHours(2)) with { Status = DispatchStatus.Cancelled });
+        await store.TryBeginAsync(Dispatch("dead", T0.AddHours(2)) with { Status = DispatchStatus.DeadLettered });
+        await store.TryBeginAsync(Dispatch("gone", T0.AddHours(2)) with { Status = DispatchStatus.Undeliverable });
+        await store.TryBeginAsync(Dispatch("old", T0));
+        await store.TryBeginAsync(Dispatch("other", T0.AddHours(2)) with { CustomerId = new CustomerId("c2") });
+
+        var counted = await ((IDispatchCapLog)store).ListCountedAsync(new CustomerId("c1"), T0.AddHours(1));
+
+        counted.OrderBy(c => c.DispatchId, StringComparer.Ordinal).Should().Equal(
+            new CappedDispatch("queued", T0.AddHours(1), Channel.Email, Purpose.Marketing),
+            new CappedDispatch("sending", T0.AddHours(1), Channel.Sms, Purpose.Transactional),
+            new CappedDispatch("sent", T0.AddHours(2), Channel.Email, Purpose.Marketing),
+            new CappedDispatch("unknown", T0.AddHours(2), Channel.Email, Purpose.Marketing));
+    }
+
     /// <summary>Claim arguments are checked.</summary>
     /// <returns>A task.</returns>
     [Fact]

@@ -95,11 +95,11 @@ public sealed class PermissionGate : IPermissionGate
             return quiet with { ReliedOn = consent.ReliedOn };
         }
 
-        IReadOnlyList<DispatchRecord> recent;
+        IReadOnlyList<CappedDispatch> recent;
         try
         {
             var longest = _policy.Caps.Count == 0 ? TimeSpan.Zero : _policy.Caps.Max(LookBack);
-            recent = longest == TimeSpan.Zero ? [] : await _dispatches.ListAsync(request.Profile.Id, request.At - longest, cancellationToken).ConfigureAwait(false);
+            recent = longest == TimeSpan.Zero ? [] : await CountedAsync(request.Profile.Id, request.At - longest, cancellationToken).ConfigureAwait(false);
             if (longest > TimeSpan.Zero)
             {
                 // Caps are per person: a message queued under a profile merged into this one since (a held message released
@@ -108,7 +108,7 @@ public sealed class PermissionGate : IPermissionGate
                 {
                     if (merge.At >= request.At - longest - Decisioning.ActionCatalog.MaxHoldFor)
                     {
-                        recent = [.. recent, .. await _dispatches.ListAsync(merge.MergedId, request.At - longest, cancellationToken).ConfigureAwait(false)];
+                        recent = [.. recent, .. await CountedAsync(merge.MergedId, request.At - longest, cancellationToken).ConfigureAwait(false)];
                     }
                 }
             }
@@ -122,7 +122,7 @@ public sealed class PermissionGate : IPermissionGate
         {
             // A dispatch written "later" than this clock by more than the tolerated skew: this clock is behind (or was set
             // back), and a cap counted on it cannot be trusted. Fail closed until the clock is right.
-            if (d.CreatedAt > request.At + _maxClockSkew && DispatchRecords.CountsAgainstCaps(d))
+            if (d.CreatedAt > request.At + _maxClockSkew)
             {
                 return PermissionDecision.Deny(PermissionReasons.ClockSkew, $"A dispatch was written at {d.CreatedAt:O}, more than {_maxClockSkew} after this process's clock ({request.At:O}).");
             }
@@ -184,7 +184,27 @@ public sealed class PermissionGate : IPermissionGate
         _ => cap.Window,
     };
 
-    private PermissionDecision? CheckCaps(PermissionRequest request, IReadOnlyList<DispatchRecord> recent)
+    // What caps count of one customer's dispatches since an instant: through the store's cap log when it has one.
+    private async ValueTask<IReadOnlyList<CappedDispatch>> CountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        if (_dispatches is IDispatchCapLog log)
+        {
+            return await log.ListCountedAsync(customerId, since, cancellationToken).ConfigureAwait(false);
+        }
+
+        var counted = new List<CappedDispatch>();
+        foreach (var d in await _dispatches.ListAsync(customerId, since, cancellationToken).ConfigureAwait(false))
+        {
+            if (DispatchRecords.CountsAgainstCaps(d))
+            {
+                counted.Add(new CappedDispatch(d.DispatchId, d.CreatedAt, d.Channel, d.Purpose));
+            }
+        }
+
+        return counted;
+    }
+
+    private PermissionDecision? CheckCaps(PermissionRequest request, IReadOnlyList<CappedDispatch> recent)
     {
         DateTimeOffset? until = null;
         string? detail = null;
@@ -224,7 +244,7 @@ public sealed class PermissionGate : IPermissionGate
             {
                 // Every message that is, may be or will be with a channel counts, whatever its time relative to this clock's
                 // (another process's clock may run ahead, or this one may have been set back): only the window's start bounds it.
-                if (!DispatchRecords.CountsAgainstCaps(d) || d.CreatedAt < since || d.Purpose != cap.Purpose
+                if (d.CreatedAt < since || d.Purpose != cap.Purpose
                     || (cap.Channel is { } c && d.Channel != c) || (request.DispatchId is { } self && d.DispatchId == self))
                 {
                     continue;

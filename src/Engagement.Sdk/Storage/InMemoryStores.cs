@@ -243,7 +243,7 @@ public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
 /// An in-memory <see cref="IDispatchStore"/>: thread-safe; a dispatch id is begun at most once, and claimable dispatches wait
 /// in a queue ordered by when they fall due, so a claim costs what it takes, not a scan of the log.
 /// </summary>
-public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
+public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISubjectErasure
 {
     private readonly Lock _lock = new();
     private readonly CustomerIndex<DispatchRecord> _dispatches = new();
@@ -347,6 +347,22 @@ public sealed class InMemoryDispatchStore : IDispatchStore, ISubjectErasure
         cancellationToken.ThrowIfCancellationRequested();
         IReadOnlyList<DispatchRecord> result = [.. _dispatches.ForCustomer(customerId).Where(d => d.CreatedAt >= since).OrderBy(d => d.CreatedAt)];
         return ValueTask.FromResult(result);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        List<CappedDispatch>? counted = null;
+        foreach (var d in _dispatches.ForCustomer(customerId))
+        {
+            if (d.CreatedAt >= since && DispatchRecords.CountsAgainstCaps(d))
+            {
+                (counted ??= []).Add(new CappedDispatch(d.DispatchId, d.CreatedAt, d.Channel, d.Purpose));
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<CappedDispatch>>(counted is null ? [] : counted);
     }
 
     /// <inheritdoc />

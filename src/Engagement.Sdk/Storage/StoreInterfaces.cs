@@ -1,3 +1,4 @@
+using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
@@ -154,4 +155,26 @@ public interface IDispatchStore
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The dispatches.</returns>
     IAsyncEnumerable<DispatchRecord> ListByStatusAsync(DispatchStatus status, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What a frequency cap counts of one dispatch.</summary>
+/// <param name="DispatchId">The dispatch.</param>
+/// <param name="CreatedAt">When it was queued (what the cap's window is measured on).</param>
+/// <param name="Channel">Its channel.</param>
+/// <param name="Purpose">Its purpose.</param>
+public readonly record struct CappedDispatch(string DispatchId, DateTimeOffset CreatedAt, Channel Channel, Purpose Purpose);
+
+/// <summary>
+/// Implemented by dispatch stores that can list what frequency caps count — the customer's queued, sending, unknown and sent
+/// dispatches — without reading whole records: the permission gate asks it on every decision and every hand-off. Stores that
+/// do not implement it are read through <see cref="IDispatchStore.ListAsync"/>.
+/// </summary>
+public interface IDispatchCapLog
+{
+    /// <summary>Lists one customer's dispatches created at or after <paramref name="since"/> that count against caps (<see cref="DispatchRecords.CountsAgainstCaps"/>), in any order.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="since">The inclusive start.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The dispatches.</returns>
+    ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default);
 }
