@@ -221,7 +221,7 @@ public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
             return ValueTask.FromResult(AppendOutcome.Appended);
         }
 
-        return stored == record ? ValueTask.FromResult(AppendOutcome.Duplicate) : throw new ConsentConflictException(record.RecordId);
+        return stored.HasSameContent(record) ? ValueTask.FromResult(AppendOutcome.Duplicate) : throw new ConsentConflictException(record.RecordId);
     }
 
     /// <inheritdoc />
