@@ -224,16 +224,26 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             activity?.SetTag("event.type", engagementEvent.TypeName);
 
-            // One unit of work per event: the event, its effect on the profile and the dispatch log are written together.
-            // The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks never cross.
+            // One unit of work per event: the event and all its effects (ledger, suppressions, profile, dispatch log) are
+            // written together. The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks
+            // never cross; the customer's lock is released after the unit ended, so that no one builds on writes it undoes.
             var unit = _transactions.Begin();
-            await using (unit.ConfigureAwait(false))
+            AsyncGate? gate = null;
+            try
             {
                 await unit.StartAsync(cancellationToken).ConfigureAwait(false);
                 await unit.LockCustomerAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
-                var result = await TrackLockedAsync(engagementEvent, unit, now, cancellationToken).ConfigureAwait(false);
+                var customerGate = LockFor(engagementEvent.CustomerId);
+                await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                gate = customerGate;
+                var result = await TrackCoreAsync(engagementEvent, unit, now, cancellationToken).ConfigureAwait(false);
                 await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 return result;
+            }
+            finally
+            {
+                await unit.DisposeAsync().ConfigureAwait(false);
+                gate?.Release();
             }
         }
     }
@@ -243,6 +253,18 @@ public sealed class EngagementEngine : IEngagementEngine
         var gate = LockFor(engagementEvent.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
+        {
+            return await TrackCoreAsync(engagementEvent, unit, now, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    // Called holding the customer's lock.
+    private async ValueTask<TrackResult> TrackCoreAsync(EngagementEvent engagementEvent, IUnitOfWork unit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         {
             if (await _tombstones.IsErasedAsync(engagementEvent.CustomerId, _suppressions, cancellationToken).ConfigureAwait(false))
             {
@@ -324,10 +346,6 @@ public sealed class EngagementEngine : IEngagementEngine
             var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
             var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, cancellationToken).ConfigureAwait(false);
             return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 

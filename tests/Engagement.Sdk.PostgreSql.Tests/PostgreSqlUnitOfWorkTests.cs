@@ -144,3 +144,11 @@ public sealed class PostgreSqlOutboxFaultTests(PostgreSqlServerFixture server) :
         })];
     }
 }
+
+/// <summary>An event and its effects are all or nothing on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlEventAtomicityTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.EventAtomicityConformanceTests
+{
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
+}

@@ -32,3 +32,11 @@ public sealed class InMemoryEventRetentionTests : EventRetentionConformanceTests
 {
     protected override IEventRetention CreateStore() => new InMemoryEventStore();
 }
+
+/// <summary>An event and its effects are all or nothing on the in-memory stores (their units of work undo what a fault interrupted).</summary>
+public sealed class InMemoryEventAtomicityTests : Engagement.Sdk.Testing.Conformance.EventAtomicityConformanceTests
+{
+    protected override void AddStore(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+    {
+    }
+}
