@@ -297,3 +297,18 @@ public sealed class SqliteEventAtomicityTests : EventAtomicityConformanceTests, 
     protected override void AddStore(EngagementBuilder builder)
         => builder.UseSqlite(o => o.ConnectionString = $"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
 }
+
+/// <summary>The storage items of the bad-input list on SQLite.</summary>
+public sealed class SqliteBadInputTests : BadInputConformanceTests, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-bad-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UseSqlite(o => o.ConnectionString = $"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
+}

@@ -40,3 +40,11 @@ public sealed class InMemoryEventAtomicityTests : Engagement.Sdk.Testing.Conform
     {
     }
 }
+
+/// <summary>The storage items of the bad-input list on the in-memory stores.</summary>
+public sealed class InMemoryBadInputTests : Engagement.Sdk.Testing.Conformance.BadInputConformanceTests
+{
+    protected override void AddStore(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+    {
+    }
+}
