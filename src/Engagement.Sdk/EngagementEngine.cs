@@ -154,7 +154,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="suppressions">The suppression list, which holds the tombstones of erased customers.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="identity">Identity resolution; by default one over the same stores, ledger and options.</param>
-    /// <param name="transactions">The storage's units of work (none for the in-memory stores).</param>
+    /// <param name="transactions">The storage's units of work (<see cref="InMemoryTransactions"/> for the in-memory stores, as <c>AddEngagement</c> registers; none when omitted).</param>
     /// <param name="contactPolicy">The contact policy (for the size of each customer's queue of held messages).</param>
     public EngagementEngine(
         IProfileStore profiles,
