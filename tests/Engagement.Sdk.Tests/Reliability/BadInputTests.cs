@@ -209,6 +209,27 @@ public sealed class BadInputTests : IAsyncDisposable
         => ParseFails(PurchaseJson().Replace("2026-06-01T11:00:00Z", "2026-06-01T11:00:00", StringComparison.Ordinal)).Field.Should().Be("timestamp");
 
     [Fact]
+    public async Task Item16_WindowOpeningInTheRepeatedHourOfAFallBack_OpensAtTheEarlierOccurrenceNeverInThePast()
+    {
+        // New York repeats 01:00-02:00 on 1 November 2026 (EDT -04:00, then EST -05:00). A window from 01:30 opens at the
+        // first 01:30; in the second pass of the hour (the recipient's clock reads 01:15 again) it is quiet again until the
+        // second 01:30, and the deferral never points to an instant already gone by.
+        var policy = new ContactPolicyOptions();
+        policy.QuietHours.Clear();
+        policy.QuietHours.Add(new QuietHours { Channel = Channel.Sms, Purpose = Purpose.Marketing, Start = new TimeOnly(1, 30), End = new TimeOnly(21, 0) });
+        var phone = Identifier.Phone("+12025550123");
+        await Ledger.RecordAsync(Grant("g", Now.AddDays(-1)) with { Channel = Channel.Sms, Identifier = phone });
+        var gate = new PermissionGate(_services.GetRequiredService<IConsentStore>(), new InMemoryDispatchStore(), Options.Create(policy), new InMemorySuppressionStore());
+        var profile = CustomerProfile.New(Ann) with { TimeZone = "America/New_York", Identifiers = [phone] };
+
+        var early = await gate.CheckAsync(new PermissionRequest(profile, Channel.Sms, Purpose.Marketing, phone, new DateTimeOffset(2026, 11, 1, 0, 45, 0, TimeSpan.FromHours(-4))));
+        var inTheSecondPass = await gate.CheckAsync(new PermissionRequest(profile, Channel.Sms, Purpose.Marketing, phone, new DateTimeOffset(2026, 11, 1, 1, 15, 0, TimeSpan.FromHours(-5))));
+
+        early.DeferUntil.Should().Be(new DateTimeOffset(2026, 11, 1, 1, 30, 0, TimeSpan.FromHours(-4)));
+        inTheSecondPass.DeferUntil.Should().Be(new DateTimeOffset(2026, 11, 1, 1, 30, 0, TimeSpan.FromHours(-5)), "in the second pass of the hour the clock reads 01:15 again: the window opens at the second 01:30, never at an instant gone by");
+    }
+
+    [Fact]
     public async Task Item17_UnknownTimeZone_DeniesMarketingSmsNeverFallsBack()
     {
         var phone = Identifier.Phone("+12025550123");
