@@ -412,13 +412,15 @@ public sealed class EngagementEngine : IEngagementEngine
     {
         ArgumentNullException.ThrowIfNull(record);
         var unit = _transactions.Begin();
-        await using var scope = unit.ConfigureAwait(false);
-        await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-        await unit.LockCustomerAsync(record.CustomerId, cancellationToken).ConfigureAwait(false);
-        var gate = LockFor(record.CustomerId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        AsyncGate? gate = null;
         try
         {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            await unit.LockCustomerAsync(record.CustomerId, cancellationToken).ConfigureAwait(false);
+            var customerGate = LockFor(record.CustomerId);
+            await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            gate = customerGate;
+
             // Consent given under an id that was merged belongs to the person it was merged into.
             if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
             {
@@ -431,7 +433,9 @@ public sealed class EngagementEngine : IEngagementEngine
         }
         finally
         {
-            gate.Release();
+            // The unit ends (and undoes its writes if it was not completed) before anyone else may build on them.
+            await unit.DisposeAsync().ConfigureAwait(false);
+            gate?.Release();
         }
     }
 
@@ -617,13 +621,15 @@ public sealed class EngagementEngine : IEngagementEngine
         foreach (var owner in owners)
         {
             var unit = _transactions.Begin();
-            await using var scope = unit.ConfigureAwait(false);
-            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            await unit.LockCustomerAsync(owner, cancellationToken).ConfigureAwait(false);
-            var gate = LockFor(owner);
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            AsyncGate? gate = null;
             try
             {
+                await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+                await unit.LockCustomerAsync(owner, cancellationToken).ConfigureAwait(false);
+                var customerGate = LockFor(owner);
+                await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                gate = customerGate;
+
                 // The messages were held for this customer; if the profile was merged since, the survivor receives them.
                 var profile = await _identity.GetAsync(owner, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(owner);
                 if (profile.Id != owner)
@@ -637,7 +643,8 @@ public sealed class EngagementEngine : IEngagementEngine
             }
             finally
             {
-                gate.Release();
+                await unit.DisposeAsync().ConfigureAwait(false);
+                gate?.Release();
             }
         }
 

@@ -117,6 +117,24 @@ public abstract class EventAtomicityConformanceTests
         (await provider.GetRequiredService<IConsentStore>().ReadAsync(Ann)).Select(r => r.RecordId).Should().Equal("g-3");
     }
 
+    /// <summary>A consent record whose append fails after the write is not kept, and its retry is appended, not a duplicate.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task RecordConsent_FaultAfterTheAppend_KeepsNothingAndTheRetryAppends()
+    {
+        var faults = new Faults { Armed = EventWrite.ConsentAppend };
+        await using var provider = Build(faults);
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var grant = Change("unused", "g-1").Record;
+
+        var act = async () => await engine.RecordConsentAsync(grant);
+
+        await act.Should().ThrowAsync<IOException>();
+        faults.Armed = null;
+        (await provider.GetRequiredService<IConsentStore>().ReadAsync(Ann)).Should().BeEmpty();
+        (await engine.RecordConsentAsync(grant)).Should().Be(AppendOutcome.Appended);
+    }
+
     private async Task ShouldHoldNothingOfAsync(IServiceProvider provider, long profileVersion)
     {
         (await provider.GetRequiredService<IEventStore>().ReadAsync(Ann).ToListAsync()).Select(e => e.EventId).Should().Equal(["tz"], "the event's append was undone");
