@@ -324,7 +324,7 @@ public sealed class PostgreSqlConsentStore(PostgreSqlDatabase database) : IConse
                 await using var stored = new NpgsqlCommand($"SELECT document FROM {_s}.consent_records WHERE record_id = @id", connection);
                 stored.Parameters.AddWithValue("id", record.RecordId);
                 return await stored.ExecuteScalarAsync(ct).ConfigureAwait(false) is string existing
-                    && JsonSerializer.Deserialize(existing, EngagementJsonContext.Default.ConsentRecord) == record
+                    && JsonSerializer.Deserialize(existing, EngagementJsonContext.Default.ConsentRecord)!.HasSameContent(record)
                     ? AppendOutcome.Duplicate
                     : throw new ConsentConflictException(record.RecordId);
             },

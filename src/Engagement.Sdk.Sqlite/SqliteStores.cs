@@ -372,7 +372,7 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
                 var stored = db.Command("SELECT document FROM consent_records WHERE record_id = $id");
                 stored.Bind("$id", record.RecordId);
                 return stored.ExecuteScalar() is string existing
-                    && JsonSerializer.Deserialize(existing, EngagementJsonContext.Default.ConsentRecord) == record
+                    && JsonSerializer.Deserialize(existing, EngagementJsonContext.Default.ConsentRecord)!.HasSameContent(record)
                     ? AppendOutcome.Duplicate
                     : throw new ConsentConflictException(record.RecordId);
             },

@@ -154,7 +154,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="suppressions">The suppression list, which holds the tombstones of erased customers.</param>
     /// <param name="logger">The logger.</param>
     /// <param name="identity">Identity resolution; by default one over the same stores, ledger and options.</param>
-    /// <param name="transactions">The storage's units of work (none for the in-memory stores).</param>
+    /// <param name="transactions">The storage's units of work (<see cref="InMemoryTransactions"/> for the in-memory stores, as <c>AddEngagement</c> registers; none when omitted).</param>
     /// <param name="contactPolicy">The contact policy (for the size of each customer's queue of held messages).</param>
     public EngagementEngine(
         IProfileStore profiles,
@@ -232,16 +232,26 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             activity?.SetTag("event.type", engagementEvent.TypeName);
 
-            // One unit of work per event: the event, its effect on the profile and the dispatch log are written together.
-            // The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks never cross.
+            // One unit of work per event: the event and all its effects (ledger, suppressions, profile, dispatch log) are
+            // written together. The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks
+            // never cross; the customer's lock is released after the unit ended, so that no one builds on writes it undoes.
             var unit = _transactions.Begin();
-            await using (unit.ConfigureAwait(false))
+            AsyncGate? gate = null;
+            try
             {
                 await unit.StartAsync(cancellationToken).ConfigureAwait(false);
                 await unit.LockCustomerAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false);
-                var result = await TrackLockedAsync(engagementEvent, unit, now, settled, cancellationToken).ConfigureAwait(false);
+                var customerGate = LockFor(engagementEvent.CustomerId);
+                await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                gate = customerGate;
+                var result = await TrackCoreAsync(engagementEvent, unit, now, settled, cancellationToken).ConfigureAwait(false);
                 await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 return result;
+            }
+            finally
+            {
+                await unit.DisposeAsync().ConfigureAwait(false);
+                gate?.Release();
             }
         }
     }
@@ -251,6 +261,18 @@ public sealed class EngagementEngine : IEngagementEngine
         var gate = LockFor(engagementEvent.CustomerId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
+        {
+            return await TrackCoreAsync(engagementEvent, unit, now, settled, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    // Called holding the customer's lock.
+    private async ValueTask<TrackResult> TrackCoreAsync(EngagementEvent engagementEvent, IUnitOfWork unit, DateTimeOffset now, DispatchRecord? settled, CancellationToken cancellationToken)
+    {
         {
             if (await _tombstones.IsErasedAsync(engagementEvent.CustomerId, _suppressions, cancellationToken).ConfigureAwait(false))
             {
@@ -329,10 +351,6 @@ public sealed class EngagementEngine : IEngagementEngine
             var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, cancellationToken).ConfigureAwait(false);
             return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
         }
-        finally
-        {
-            gate.Release();
-        }
     }
 
     /// <inheritdoc />
@@ -381,13 +399,15 @@ public sealed class EngagementEngine : IEngagementEngine
     {
         ArgumentNullException.ThrowIfNull(record);
         var unit = _transactions.Begin();
-        await using var scope = unit.ConfigureAwait(false);
-        await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-        await unit.LockCustomerAsync(record.CustomerId, cancellationToken).ConfigureAwait(false);
-        var gate = LockFor(record.CustomerId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        AsyncGate? gate = null;
         try
         {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            await unit.LockCustomerAsync(record.CustomerId, cancellationToken).ConfigureAwait(false);
+            var customerGate = LockFor(record.CustomerId);
+            await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            gate = customerGate;
+
             // Consent given under an id that was merged belongs to the person it was merged into.
             if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
             {
@@ -400,7 +420,9 @@ public sealed class EngagementEngine : IEngagementEngine
         }
         finally
         {
-            gate.Release();
+            // The unit ends (and undoes its writes if it was not completed) before anyone else may build on them.
+            await unit.DisposeAsync().ConfigureAwait(false);
+            gate?.Release();
         }
     }
 
@@ -586,13 +608,15 @@ public sealed class EngagementEngine : IEngagementEngine
         foreach (var owner in owners)
         {
             var unit = _transactions.Begin();
-            await using var scope = unit.ConfigureAwait(false);
-            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            await unit.LockCustomerAsync(owner, cancellationToken).ConfigureAwait(false);
-            var gate = LockFor(owner);
-            await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            AsyncGate? gate = null;
             try
             {
+                await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+                await unit.LockCustomerAsync(owner, cancellationToken).ConfigureAwait(false);
+                var customerGate = LockFor(owner);
+                await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                gate = customerGate;
+
                 // The messages were held for this customer; if the profile was merged since, the survivor receives them.
                 var profile = await _identity.GetAsync(owner, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(owner);
                 if (profile.Id != owner)
@@ -606,7 +630,8 @@ public sealed class EngagementEngine : IEngagementEngine
             }
             finally
             {
-                gate.Release();
+                await unit.DisposeAsync().ConfigureAwait(false);
+                gate?.Release();
             }
         }
 

@@ -21,7 +21,8 @@ public readonly struct Money : IEquatable<Money>, IComparable<Money>
             throw new EngagementValidationException("currency", null, "money needs an ISO 4217 currency");
         }
 
-        Amount = amount;
+        // -0 is 0: an amount never carries the sign of nothing into sums or JSON.
+        Amount = amount == 0m && decimal.IsNegative(amount) ? decimal.Zero : amount;
         Currency = currency;
     }
 

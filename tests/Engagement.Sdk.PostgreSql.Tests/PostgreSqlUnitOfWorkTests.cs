@@ -144,3 +144,19 @@ public sealed class PostgreSqlOutboxFaultTests(PostgreSqlServerFixture server) :
         })];
     }
 }
+
+/// <summary>An event and its effects are all or nothing on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlEventAtomicityTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.EventAtomicityConformanceTests
+{
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
+}
+
+/// <summary>The storage items of the bad-input list on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlBadInputTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.BadInputConformanceTests
+{
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
+}

@@ -282,3 +282,33 @@ public sealed class SqliteOutboxFaultTests : OutboxFaultConformanceTests, IDispo
         })];
     }
 }
+
+/// <summary>An event and its effects are all or nothing on SQLite.</summary>
+public sealed class SqliteEventAtomicityTests : EventAtomicityConformanceTests, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-atomic-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UseSqlite(o => o.ConnectionString = $"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
+}
+
+/// <summary>The storage items of the bad-input list on SQLite.</summary>
+public sealed class SqliteBadInputTests : BadInputConformanceTests, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-bad-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UseSqlite(o => o.ConnectionString = $"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
+}

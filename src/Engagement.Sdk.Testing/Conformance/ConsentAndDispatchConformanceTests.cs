@@ -48,6 +48,28 @@ public abstract class ConsentStoreConformanceTests
         (await store.ReadAsync(record.CustomerId)).Should().ContainSingle().Which.Status.Should().Be(ConsentStatus.Granted);
     }
 
+    /// <summary>
+    /// A retry of an append, stamped again by the ledger, is a duplicate: only <see cref="ConsentRecord.RecordedAt"/> differs.
+    /// The first stamp is kept, and comes back exactly (a record without one comes back without one).
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task AppendAsync_SameRecordStampedAgain_IsADuplicateAndKeepsTheFirstStamp()
+    {
+        var store = CreateStore();
+        var record = Record("r1", T0) with { RecordedAt = T0.AddTicks(1234567) };
+        var unstamped = Record("r2", T0);
+        await store.AppendAsync(record);
+        await store.AppendAsync(unstamped);
+
+        (await store.AppendAsync(record with { RecordedAt = T0.AddMinutes(3) })).Should().Be(AppendOutcome.Duplicate);
+        (await store.AppendAsync(unstamped with { RecordedAt = T0.AddMinutes(3) })).Should().Be(AppendOutcome.Duplicate);
+        var act = async () => await store.AppendAsync(record with { RecordedAt = T0.AddMinutes(3), Status = ConsentStatus.Withdrawn });
+
+        await act.Should().ThrowAsync<ConsentConflictException>();
+        (await store.ReadAsync(record.CustomerId)).Select(r => r.RecordedAt).Should().Equal(T0.AddTicks(1234567), null);
+    }
+
     /// <summary>Erasure removes the subject's ledger only.</summary>
     /// <returns>A task.</returns>
     [Fact]

@@ -70,6 +70,7 @@ public sealed class ConsentLedger
     private readonly IProfileStore _profiles;
     private readonly TimeProvider _time;
     private readonly EngagementOptions _options;
+    private long _lastStamp;
 
     /// <summary>Creates the service.</summary>
     /// <param name="store">The consent store.</param>
@@ -94,10 +95,39 @@ public sealed class ConsentLedger
     /// <param name="record">The record.</param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>Whether it was appended or was a duplicate.</returns>
+    /// <remarks>
+    /// The ledger stamps the record's <see cref="ConsentRecord.RecordedAt"/> with its clock (never earlier than the last stamp
+    /// it gave, so that the order of recording survives a clock set back); appending the same record again is a duplicate
+    /// whatever its stamp.
+    /// </remarks>
     public async ValueTask<AppendOutcome> RecordAsync(ConsentRecord record, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(record);
+        await CheckAsync(record, cancellationToken).ConfigureAwait(false);
+        return await _store.AppendAsync(record with { RecordedAt = Stamp() }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Appends a record of an export as it was recorded (its <see cref="ConsentRecord.RecordedAt"/> kept), after the same checks.</summary>
+    internal async ValueTask<AppendOutcome> RecordImportedAsync(ConsentRecord record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
         await CheckAsync(record, cancellationToken).ConfigureAwait(false);
         return await _store.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+    }
+
+    // The ledger's clock, strictly increasing across the records this instance stamps.
+    private DateTimeOffset Stamp()
+    {
+        var now = _time.GetUtcNow().UtcTicks;
+        while (true)
+        {
+            var last = Interlocked.Read(ref _lastStamp);
+            var next = now > last ? now : last + 1;
+            if (Interlocked.CompareExchange(ref _lastStamp, next, last) == last)
+            {
+                return new DateTimeOffset(next, TimeSpan.Zero);
+            }
+        }
     }
 
     /// <summary>Every check <see cref="RecordAsync"/> makes, without writing: an import checks its whole document first.</summary>
@@ -228,6 +258,7 @@ public sealed class ConsentLedger
             Evidence = pending.Evidence! with { TokenHash = null, ConfirmedAt = now, ConfirmsRecordId = pending.RecordId },
             EffectiveAt = now,
             ExpiresAt = null,
+            RecordedAt = Stamp(),
         };
 
         try
@@ -335,7 +366,10 @@ public sealed class ConsentLedger
     public async ValueTask<ConsentExport> ExportAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => new(1, customerId, _time.GetUtcNow(), [.. await _store.ReadAsync(customerId, cancellationToken).ConfigureAwait(false)]);
 
-    /// <summary>Re-imports an export into a (possibly empty) store: each record is validated against today's rules except the clock, and appended once.</summary>
+    /// <summary>
+    /// Re-imports an export into a (possibly empty) store: each record is validated against today's rules except the clock,
+    /// and appended once, with the recording time it was exported with.
+    /// </summary>
     /// <param name="export">The export.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>How many records were appended.</returns>
@@ -355,7 +389,7 @@ public sealed class ConsentLedger
                 throw new EngagementValidationException("records.customerId", record.CustomerId.Value, $"every record of the export must belong to '{export.CustomerId}'");
             }
 
-            if (await RecordAsync(record, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended)
+            if (await RecordImportedAsync(record, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended)
             {
                 appended++;
             }

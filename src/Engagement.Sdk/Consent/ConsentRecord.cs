@@ -93,8 +93,19 @@ public sealed record ConsentRecord
     /// <summary>The evidence (required for a grant).</summary>
     public ConsentEvidence? Evidence { get; init; }
 
-    /// <summary>From when the record applies; the fold orders records by this time.</summary>
+    /// <summary>
+    /// From when the record applies, as its producer claims (up to <see cref="EngagementOptions.MaxClockSkew"/> ahead of the
+    /// ledger's clock). The fold orders records by this time, and by <see cref="RecordedAt"/>: see <see cref="ConsentState"/>.
+    /// </summary>
     public required DateTimeOffset EffectiveAt { get; init; }
+
+    /// <summary>
+    /// When the ledger appended the record, by its own clock: <see cref="ConsentLedger.RecordAsync"/> sets it (a value given
+    /// by the caller is replaced), an import keeps the exported one. A withdrawal, denial or objection is never overtaken by
+    /// a grant recorded before it, whatever effective time the grant claims. <see langword="null"/> for records written
+    /// before the ledger stamped them; they fold by <see cref="EffectiveAt"/> alone, as they always did.
+    /// </summary>
+    public DateTimeOffset? RecordedAt { get; init; }
 
     /// <summary>When a grant lapses by itself, if it does.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
@@ -102,6 +113,21 @@ public sealed record ConsentRecord
     /// <summary>Whether the status denies (anything but <see cref="ConsentStatus.Granted"/>).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsRestrictive => Status != ConsentStatus.Granted;
+
+    /// <summary>
+    /// From when the record is in force: its <see cref="EffectiveAt"/>, except that a restrictive record is in force from
+    /// when it was recorded at the latest (a withdrawal acknowledged now counts now, even if a fast clock dated it ahead).
+    /// </summary>
+    internal DateTimeOffset InForceFrom => IsRestrictive && RecordedAt is { } recorded && recorded < EffectiveAt ? recorded : EffectiveAt;
+
+    /// <summary>
+    /// Whether <paramref name="other"/> says the same as this record, <see cref="RecordedAt"/> aside: appending it again (a
+    /// retry) is a duplicate, not a conflict. Stores compare with it.
+    /// </summary>
+    /// <param name="other">The other record.</param>
+    /// <returns><see langword="true"/> when the two differ at most in <see cref="RecordedAt"/>.</returns>
+    public bool HasSameContent(ConsentRecord? other)
+        => other is not null && (RecordedAt == other.RecordedAt ? this == other : this == other with { RecordedAt = RecordedAt });
 
     /// <summary>How restrictive the status is, for breaking ties between records with the same effective time: higher wins.</summary>
     internal int Restrictiveness => Status switch

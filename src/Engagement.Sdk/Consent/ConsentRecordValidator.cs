@@ -34,6 +34,11 @@ public static class ConsentRecordValidator
             throw new EngagementValidationException("effectiveAt", Format(record.EffectiveAt), "a consent record cannot take effect in the future");
         }
 
+        if (record.RecordedAt is { } recorded && recorded > now + maxFutureSkew)
+        {
+            throw new EngagementValidationException("recordedAt", Format(recorded), "a consent record cannot have been recorded in the future");
+        }
+
         if (record.ExpiresAt is { } expiry && expiry <= record.EffectiveAt)
         {
             throw new EngagementValidationException("expiresAt", Format(expiry), "must be later than effectiveAt");

@@ -5,20 +5,28 @@ using Engagement.Sdk.Profiles;
 namespace Engagement.Sdk.Consent;
 
 /// <summary>
-/// The current consent of one customer: a fold over their ledger. The fold does not depend on the order records arrive in:
-/// for each question the record with the latest <see cref="ConsentRecord.EffectiveAt"/> wins, a tie goes to the more
-/// restrictive status (withdrawal beats a grant), and a remaining tie to the greater record id, so a late-arriving old grant
-/// never resurrects a later withdrawal.
+/// The current consent of one customer: a fold over their ledger. The fold does not depend on the order records arrive in.
+/// For each question the records that apply are taken in the order they were recorded (<see cref="ConsentRecord.RecordedAt"/>;
+/// unstamped records first): a record takes over from the one before if its effective time is later (a tie goes to the more
+/// restrictive status, then to the greater record id), and a withdrawal, denial or objection also takes over from any grant
+/// recorded before it, whatever effective time that grant claims. So a late-arriving old grant never resurrects a later
+/// withdrawal, and a grant dated ahead never overrides a withdrawal acknowledged after it; only a grant recorded after the
+/// withdrawal, and effective after it, does. A restrictive record is in force from its recording at the latest. Records
+/// without a recording time fold by effective time alone.
 /// </summary>
 public sealed class ConsentState
 {
     private readonly ImmutableArray<ConsentRecord> _records;
+
+    // The records in recording order, when any was stamped with a recording time; otherwise the precedence order decides.
+    private readonly ConsentRecord[]? _byRecording;
     private Explained? _explained;
 
-    private ConsentState(CustomerId customerId, ImmutableArray<ConsentRecord> records)
+    private ConsentState(CustomerId customerId, ImmutableArray<ConsentRecord> records, ConsentRecord[]? byRecording)
     {
         CustomerId = customerId;
         _records = records;
+        _byRecording = byRecording;
     }
 
     /// <summary>The customer.</summary>
@@ -45,7 +53,18 @@ public sealed class ConsentState
 
         var ordered = unique.Values.ToArray();
         Array.Sort(ordered, Precedence);
-        return new ConsentState(customerId, [.. ordered]);
+        ConsentRecord[]? byRecording = null;
+        foreach (var record in ordered)
+        {
+            if (record.RecordedAt is not null)
+            {
+                byRecording = [.. ordered];
+                Array.Sort(byRecording, RecordingOrder);
+                break;
+            }
+        }
+
+        return new ConsentState(customerId, [.. ordered], byRecording);
     }
 
     /// <summary>
@@ -59,20 +78,63 @@ public sealed class ConsentState
     /// <param name="now">The instant of the question.</param>
     /// <returns>The deciding record.</returns>
     public ConsentRecord? Decisive(Channel channel, Purpose purpose, Identifier? identifier, DateTimeOffset now)
+        => Find(channel, purpose, identifier, now, exactKey: false);
+
+    /// <summary>
+    /// The record in force for exactly this key (<paramref name="channel"/> and <paramref name="identifier"/> as given, null
+    /// meaning the records for every channel or every identifier), by the same rules as <see cref="Decisive"/>.
+    /// </summary>
+    internal ConsentRecord? InForce(Channel? channel, Purpose purpose, Identifier? identifier, DateTimeOffset now)
+        => Find(channel, purpose, identifier, now, exactKey: true);
+
+    private ConsentRecord? Find(Channel? channel, Purpose purpose, Identifier? identifier, DateTimeOffset now, bool exactKey)
     {
-        // Records are sorted by precedence, highest first: the first match is the winner.
-        foreach (var record in _records)
+        if (_byRecording is null)
         {
-            if (record.Purpose == purpose
-                && record.EffectiveAt <= now
-                && (record.Channel is null || record.Channel.Value == channel)
-                && (record.Identifier is null || record.Identifier == identifier))
+            // Records are sorted by precedence, highest first: the first match is the winner.
+            foreach (var record in _records)
             {
-                return record;
+                if (Applies(record, channel, purpose, identifier, now, exactKey))
+                {
+                    return record;
+                }
+            }
+
+            return null;
+        }
+
+        // In recording order, each applicable record takes over from the one in force if it overtakes it.
+        ConsentRecord? winner = null;
+        foreach (var record in _byRecording)
+        {
+            if (Applies(record, channel, purpose, identifier, now, exactKey) && (winner is null || Overtakes(record, winner)))
+            {
+                winner = record;
             }
         }
 
-        return null;
+        return winner;
+    }
+
+    private static bool Applies(ConsentRecord record, Channel? channel, Purpose purpose, Identifier? identifier, DateTimeOffset now, bool exactKey)
+        => record.Purpose == purpose
+            && record.InForceFrom <= now
+            && (exactKey ? record.Channel == channel && record.Identifier == identifier
+                : (record.Channel is null || record.Channel == channel) && (record.Identifier is null || record.Identifier == identifier));
+
+    /// <summary>
+    /// Whether <paramref name="next"/>, recorded at or after <paramref name="current"/>, takes over from it: a restriction
+    /// recorded strictly later than a grant always does; otherwise the later effective time does (a tie goes to the more
+    /// restrictive status, then to the greater record id).
+    /// </summary>
+    private static bool Overtakes(ConsentRecord next, ConsentRecord current)
+    {
+        if (next.IsRestrictive && !current.IsRestrictive && next.RecordedAt is { } recorded && recorded > (current.RecordedAt ?? DateTimeOffset.MinValue))
+        {
+            return true;
+        }
+
+        return Precedence(next, current) < 0;
     }
 
     /// <summary>
@@ -98,7 +160,7 @@ public sealed class ConsentState
             foreach (var record in _records)
             {
                 if (record.Status == ConsentStatus.PendingConfirmation && record.Channel is { } c && c == channel && record.Identifier == identifier
-                    && record.EffectiveAt <= now && (record.ExpiresAt is null || record.ExpiresAt > now)
+                    && record.InForceFrom <= now && (record.ExpiresAt is null || record.ExpiresAt > now)
                     && ReferenceEquals(Decisive(channel, record.Purpose, identifier, now), record))
                 {
                     return new ConsentVerdict(true, PermissionReasons.PendingConfirmation, record);
@@ -113,14 +175,11 @@ public sealed class ConsentState
         {
             foreach (var record in _records)
             {
-                if (record.Status == ConsentStatus.Objected && record.Purpose == Purpose.Marketing && record.EffectiveAt <= now)
+                // The objection decides unless the record deciding profiling overtook it (by the fold's rules).
+                if (record.Status == ConsentStatus.Objected && record.Purpose == Purpose.Marketing && record.InForceFrom <= now
+                    && (decisive is null || !Overtook(decisive, record)))
                 {
-                    if (decisive is null || record.EffectiveAt >= decisive.EffectiveAt)
-                    {
-                        return new ConsentVerdict(false, PermissionReasons.Objected, record);
-                    }
-
-                    break;
+                    return new ConsentVerdict(false, PermissionReasons.Objected, record);
                 }
             }
         }
@@ -141,10 +200,23 @@ public sealed class ConsentState
         };
     }
 
-    /// <summary>Orders records by precedence: later effective time first, then more restrictive, then greater record id.</summary>
+    // Whether `decisive` would have taken over from `objection`, had both been records of one question.
+    private static bool Overtook(ConsentRecord decisive, ConsentRecord objection)
+    {
+        return RecordingOrder(decisive, objection) > 0 ? Overtakes(decisive, objection) : !Overtakes(objection, decisive);
+    }
+
+    /// <summary>Orders records by when they were recorded (unstamped first), then by precedence, lowest first.</summary>
+    private static int RecordingOrder(ConsentRecord x, ConsentRecord y)
+    {
+        var byRecording = (x.RecordedAt ?? DateTimeOffset.MinValue).CompareTo(y.RecordedAt ?? DateTimeOffset.MinValue);
+        return byRecording != 0 ? byRecording : Precedence(y, x);
+    }
+
+    /// <summary>Orders records by precedence: later time in force first, then more restrictive, then greater record id.</summary>
     private static int Precedence(ConsentRecord x, ConsentRecord y)
     {
-        var byTime = y.EffectiveAt.CompareTo(x.EffectiveAt);
+        var byTime = y.InForceFrom.CompareTo(x.InForceFrom);
         if (byTime != 0)
         {
             return byTime;

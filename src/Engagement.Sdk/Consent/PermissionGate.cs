@@ -165,8 +165,14 @@ public sealed class PermissionGate : IPermissionGate
                 resume = resume.AddMinutes(30);
             }
 
+            // A start in the repeated hour of a fall-back day opens at its earlier occurrence, or at the later one when the
+            // recipient is already in the second pass of that hour (the earlier one is past): never at an instant gone by.
             var offset = zone.IsAmbiguousTime(resume) ? zone.GetAmbiguousTimeOffsets(resume).Max() : zone.GetUtcOffset(resume);
             var until = new DateTimeOffset(resume, offset);
+            if (until <= request.At && zone.IsAmbiguousTime(resume))
+            {
+                until = new DateTimeOffset(resume, zone.GetAmbiguousTimeOffsets(resume).Min());
+            }
             return new PermissionDecision(
                 PermissionVerdict.Defer,
                 [new PermissionReason(PermissionReasons.QuietHours, $"It is {time:HH\\:mm} for the recipient; {request.Channel} {request.Purpose} goes out between {quiet.Start:HH\\:mm} and {quiet.End:HH\\:mm}.")],

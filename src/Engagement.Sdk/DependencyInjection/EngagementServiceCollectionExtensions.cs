@@ -13,7 +13,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class EngagementServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the engagement engine with in-memory stores, the outbox and its <see cref="DispatchWorker"/> (run it, or call
+    /// Adds the engagement engine with in-memory stores (and their units of work, <see cref="InMemoryTransactions"/>), the outbox and its <see cref="DispatchWorker"/> (run it, or call
     /// <see cref="DispatchWorker.RunOnceAsync"/>, to deliver what the engine queues), the system clock (unless a <see cref="TimeProvider"/> is registered),
     /// the permission gate, the Beta-Bernoulli propensity model and an empty action catalogue. Options are validated when the
     /// host starts. Calling it again adds nothing twice.
@@ -47,7 +47,7 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IdentityResolver>();
         services.TryAddSingleton<CustomerDataPortability>();
         services.TryAddSingleton<EventRetentionPolicy>();
-        services.TryAddSingleton<IStoreTransactions>(NoTransactions.Instance);
+        services.TryAddSingleton<IStoreTransactions>(InMemoryTransactions.Instance);
         services.TryAddSingleton<Engagement.Sdk.Profiles.CustomerErasure>();
         services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();

@@ -146,7 +146,7 @@ public sealed class CustomerDataPortability
         var consent = 0;
         foreach (var record in export.Consent)
         {
-            consent += await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended ? 1 : 0;
+            consent += await _ledger.RecordImportedAsync(record, cancellationToken).ConfigureAwait(false) == AppendOutcome.Appended ? 1 : 0;
         }
 
         var dispatches = 0;

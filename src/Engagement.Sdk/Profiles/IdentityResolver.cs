@@ -465,16 +465,16 @@ public sealed class IdentityResolver
         var ours = await _ledger.GetStateAsync(survivorId, cancellationToken).ConfigureAwait(false);
         var carried = ImmutableArray.CreateBuilder<string>();
         var seen = new HashSet<(Channels.Channel?, Purpose, Identifier?)>();
-        foreach (var record in theirs.Records)
+        foreach (var key in theirs.Records)
         {
-            // Records are in precedence order: the first one per key is the one in force.
-            if (record.EffectiveAt > at || !seen.Add((record.Channel, record.Purpose, record.Identifier)))
+            // Each key once, with the record in force for it (by the fold's rules, recording order included).
+            if (!seen.Add((key.Channel, key.Purpose, key.Identifier)) || theirs.InForce(key.Channel, key.Purpose, key.Identifier, at) is not { } record)
             {
                 continue;
             }
 
             if (record.Status is not (ConsentStatus.Withdrawn or ConsentStatus.Denied or ConsentStatus.Objected)
-                || ours.Records.FirstOrDefault(r => r.EffectiveAt <= at && r.Channel == record.Channel && r.Purpose == record.Purpose && r.Identifier == record.Identifier) is { IsRestrictive: true, Status: not ConsentStatus.PendingConfirmation })
+                || ours.InForce(record.Channel, record.Purpose, record.Identifier, at) is { IsRestrictive: true, Status: not ConsentStatus.PendingConfirmation })
             {
                 continue;
             }

@@ -81,6 +81,36 @@ internal sealed class CustomerIndex<T>
         }
     }
 
+    /// <summary>Removes the item stored under <paramref name="id"/> if it is still <paramref name="expected"/> (the same instance).</summary>
+    public bool TryRemove(string id, CustomerId customer, T expected)
+    {
+        lock (_lock)
+        {
+            if (!_byId.TryGetValue(id, out var current) || !ReferenceEquals(current, expected))
+            {
+                return false;
+            }
+
+            _byId.Remove(id);
+            if (_byCustomer.TryGetValue(customer, out var ids))
+            {
+                // Appends are undone newest first: the id is at the end, or near it.
+                var at = ids.LastIndexOf(id);
+                if (at >= 0)
+                {
+                    ids.RemoveAt(at);
+                }
+
+                if (ids.Count == 0)
+                {
+                    _byCustomer.Remove(customer);
+                }
+            }
+
+            return true;
+        }
+    }
+
     /// <summary>One customer's items, in the order they were added.</summary>
     public T[] ForCustomer(CustomerId customer)
     {

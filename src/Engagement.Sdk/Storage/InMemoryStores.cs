@@ -14,7 +14,7 @@ namespace Engagement.Sdk.Storage;
 /// updates the profile and its identifier index together, under one short lock; plain dictionaries (about 30 bytes an entry)
 /// keep the index small next to concurrent ones (about 60).
 /// </summary>
-public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
+public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure, IUndoable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<CustomerId, CustomerProfile> _profiles = [];
@@ -95,9 +95,48 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
             {
                 _byIdentifier.TryAdd(identifier, saved.Id);
             }
+
+            InMemoryTransactions.Record(this, saved, current, saved);
         }
 
         return saved;
+    }
+
+    /// <inheritdoc />
+    void IUndoable.Undo(object key, object? previous, object written)
+    {
+        var saved = (CustomerProfile)written;
+        var id = saved.Id;
+        var before = (CustomerProfile?)previous;
+        lock (_lock)
+        {
+            if (!_profiles.TryGetValue(id, out var current) || !ReferenceEquals(current, saved))
+            {
+                return; // written over since (or erased): what is there now stays
+            }
+
+            if (before is null)
+            {
+                _profiles.Remove(id);
+            }
+            else
+            {
+                _profiles[id] = before;
+            }
+
+            foreach (var identifier in saved.Identifiers)
+            {
+                if ((before is null || !before.Identifiers.Contains(identifier)) && _byIdentifier.TryGetValue(identifier, out var owner) && owner == id)
+                {
+                    _byIdentifier.Remove(identifier);
+                }
+            }
+
+            foreach (var identifier in before?.Identifiers ?? [])
+            {
+                _byIdentifier.TryAdd(identifier, id);
+            }
+        }
     }
 
     /// <inheritdoc />
@@ -144,7 +183,7 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure
 }
 
 /// <summary>An in-memory <see cref="IEventStore"/>: thread-safe, idempotent by event id.</summary>
-public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRetention
+public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRetention, IUndoable
 {
     /// <inheritdoc />
     public ValueTask<int> PurgeBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
@@ -162,6 +201,7 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRet
         cancellationToken.ThrowIfCancellationRequested();
         if (_events.TryAdd(engagementEvent.EventId, engagementEvent.CustomerId, engagementEvent, out var stored))
         {
+            InMemoryTransactions.Record(this, engagementEvent, null, engagementEvent);
             return ValueTask.FromResult(AppendOutcome.Appended);
         }
 
@@ -199,6 +239,13 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRet
         return ValueTask.FromResult(_events.Erase(customerId));
     }
 
+    /// <inheritdoc />
+    void IUndoable.Undo(object key, object? previous, object written)
+    {
+        var appended = (EngagementEvent)written;
+        _events.TryRemove(appended.EventId, appended.CustomerId, appended);
+    }
+
     private static IEnumerable<EngagementEvent> Order(IEnumerable<EngagementEvent> events)
         => events.OrderBy(e => e.Timestamp).ThenBy(e => e.EventId, StringComparer.Ordinal);
 
@@ -207,7 +254,7 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRet
 }
 
 /// <summary>An in-memory <see cref="IConsentStore"/>: thread-safe, append-only, idempotent by record id.</summary>
-public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
+public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure, IUndoable
 {
     private readonly CustomerIndex<ConsentRecord> _records = new();
 
@@ -218,10 +265,11 @@ public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
         cancellationToken.ThrowIfCancellationRequested();
         if (_records.TryAdd(record.RecordId, record.CustomerId, record, out var stored))
         {
+            InMemoryTransactions.Record(this, record, null, record);
             return ValueTask.FromResult(AppendOutcome.Appended);
         }
 
-        return stored == record ? ValueTask.FromResult(AppendOutcome.Duplicate) : throw new ConsentConflictException(record.RecordId);
+        return stored.HasSameContent(record) ? ValueTask.FromResult(AppendOutcome.Duplicate) : throw new ConsentConflictException(record.RecordId);
     }
 
     /// <inheritdoc />
@@ -229,6 +277,13 @@ public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
     {
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult<IReadOnlyList<ConsentRecord>>(_records.ForCustomer(customerId));
+    }
+
+    /// <inheritdoc />
+    void IUndoable.Undo(object key, object? previous, object written)
+    {
+        var appended = (ConsentRecord)written;
+        _records.TryRemove(appended.RecordId, appended.CustomerId, appended);
     }
 
     /// <inheritdoc />
@@ -243,7 +298,7 @@ public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure
 /// An in-memory <see cref="IDispatchStore"/>: thread-safe; a dispatch id is begun at most once, and claimable dispatches wait
 /// in a queue ordered by when they fall due, so a claim costs what it takes, not a scan of the log.
 /// </summary>
-public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISubjectErasure
+public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISubjectErasure, IUndoable
 {
     private readonly Lock _lock = new();
     private readonly CustomerIndex<DispatchRecord> _dispatches = new();
@@ -268,6 +323,8 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
             Schedule(begun);
         }
 
+        InMemoryTransactions.Record(this, begun.DispatchId, null, begun);
+
         return ValueTask.FromResult(true);
     }
 
@@ -285,6 +342,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
 
             _dispatches.Replace(record.DispatchId, record);
             Schedule(record);
+            InMemoryTransactions.Record(this, record.DispatchId, current, record);
             return ValueTask.FromResult(true);
         }
     }
@@ -308,6 +366,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
                 var leased = current with { Status = DispatchStatus.Sending, LeaseOwner = owner, LeaseUntil = leaseUntil };
                 _dispatches.Replace(id, leased);
                 Schedule(leased);
+                InMemoryTransactions.Record(this, id, current, leased);
                 claimed.Add(current);
             }
         }
@@ -329,6 +388,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
 
             _dispatches.Replace(record.DispatchId, record);
             Schedule(record);
+            InMemoryTransactions.Record(this, record.DispatchId, current, record);
             return ValueTask.FromResult(true);
         }
     }
@@ -385,6 +445,30 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    void IUndoable.Undo(object key, object? previous, object written)
+    {
+        var id = (string)key;
+        var record = (DispatchRecord)written;
+        lock (_lock)
+        {
+            if (!_dispatches.TryGet(id, out var current) || !ReferenceEquals(current, record))
+            {
+                return; // moved on since (or erased)
+            }
+
+            if (previous is DispatchRecord before)
+            {
+                _dispatches.Replace(id, before);
+                Schedule(before);
+            }
+            else
+            {
+                _dispatches.TryRemove(id, record.CustomerId, record);
+            }
+        }
     }
 
     // Called under the lock after every change: a record a worker may claim now or later is queued under its due time.

@@ -31,7 +31,7 @@ internal interface ICountedSuppressions
 }
 
 /// <summary>An in-memory <see cref="ISuppressionStore"/>: thread-safe.</summary>
-public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppressions
+public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppressions, IUndoable
 {
     private readonly ConcurrentDictionary<string, List<Suppression>> _byHash = new(StringComparer.Ordinal);
     private long _erasures;
@@ -46,12 +46,16 @@ public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppre
         var list = _byHash.GetOrAdd(suppression.IdentifierHash, static _ => []);
         lock (list)
         {
-            if (!list.Contains(suppression))
+            if (list.Contains(suppression))
             {
-                list.Add(suppression);
-                list.Sort(static (a, b) => a.At.CompareTo(b.At));
+                return ValueTask.CompletedTask;
             }
+
+            list.Add(suppression);
+            list.Sort(static (a, b) => a.At.CompareTo(b.At));
         }
+
+        InMemoryTransactions.Record(this, list, null, suppression);
 
         // After the suppression is in place: a reader that saw the old count looked before it and must look again.
         if (suppression.Reason == SuppressionReason.Erasure)
@@ -60,6 +64,21 @@ public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppre
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    void IUndoable.Undo(object key, object? previous, object written)
+    {
+        // The erasure count is left as it is: it only ever makes a reader look again.
+        var list = (List<Suppression>)key;
+        lock (list)
+        {
+            var at = list.FindLastIndex(s => ReferenceEquals(s, written));
+            if (at >= 0)
+            {
+                list.RemoveAt(at);
+            }
+        }
     }
 
     /// <inheritdoc />

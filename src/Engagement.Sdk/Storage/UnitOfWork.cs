@@ -1,8 +1,8 @@
 namespace Engagement.Sdk.Storage;
 
 /// <summary>
-/// Implemented by storage that can write several store operations atomically (the SQLite store does; the in-memory stores
-/// need not). The engine wraps each tracked event (event append, profile save, dispatch log) in a unit of work, and a batch
+/// Implemented by storage that can write several store operations atomically (SQLite and PostgreSQL with transactions, the
+/// in-memory stores with <see cref="InMemoryTransactions"/>, which undo their writes). The engine wraps each tracked event (event append, profile save, dispatch log) in a unit of work, and a batch
 /// in an enclosing one, so that an event is never stored without its effect on the profile, and a batch is written in one
 /// transaction.
 /// </summary>
@@ -64,7 +64,7 @@ public interface IUnitOfWork : IAsyncDisposable
     ValueTask CompleteAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>For stores without transactions (the in-memory stores): units of work that do nothing.</summary>
+/// <summary>For stores without units of work: units that do nothing (a fault part-way through an event leaves what was written).</summary>
 public sealed class NoTransactions : IStoreTransactions, IUnitOfWork
 {
     private NoTransactions()

@@ -32,3 +32,19 @@ public sealed class InMemoryEventRetentionTests : EventRetentionConformanceTests
 {
     protected override IEventRetention CreateStore() => new InMemoryEventStore();
 }
+
+/// <summary>An event and its effects are all or nothing on the in-memory stores (their units of work undo what a fault interrupted).</summary>
+public sealed class InMemoryEventAtomicityTests : Engagement.Sdk.Testing.Conformance.EventAtomicityConformanceTests
+{
+    protected override void AddStore(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+    {
+    }
+}
+
+/// <summary>The storage items of the bad-input list on the in-memory stores.</summary>
+public sealed class InMemoryBadInputTests : Engagement.Sdk.Testing.Conformance.BadInputConformanceTests
+{
+    protected override void AddStore(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+    {
+    }
+}
