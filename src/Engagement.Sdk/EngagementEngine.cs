@@ -273,84 +273,82 @@ public sealed class EngagementEngine : IEngagementEngine
     // Called holding the customer's lock.
     private async ValueTask<TrackResult> TrackCoreAsync(EngagementEvent engagementEvent, IUnitOfWork unit, DateTimeOffset now, DispatchRecord? settled, CancellationToken cancellationToken)
     {
+        if (await _tombstones.IsErasedAsync(engagementEvent.CustomerId, _suppressions, cancellationToken).ConfigureAwait(false))
         {
-            if (await _tombstones.IsErasedAsync(engagementEvent.CustomerId, _suppressions, cancellationToken).ConfigureAwait(false))
-            {
-                return new TrackResult(engagementEvent, false, null, [], null, null) { IsErasedSubject = true };
-            }
-
-            if (engagementEvent is Refunded or Purchased)
-            {
-                // A refund is checked against its order, and a purchase against the revenue limit, before anything is written.
-                var current = await _identity.GetAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(engagementEvent.CustomerId);
-                ProfileUpdater.CheckAgainst(current.Behaviour, engagementEvent);
-            }
-
-            if (engagementEvent is ConsentChanged change)
-            {
-                // The ledger validates and records the change first: a record it refuses rejects the event.
-                var record = change.Record;
-                if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-                {
-                    record = record with { CustomerId = owner.Id };
-                }
-
-                await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
-            }
-
-            // A receipt is matched to the dispatch it reports on before anything is written.
-            var receipt = engagementEvent as MessageEvent;
-            var receiptOf = receipt is null ? null : await _receipts.MatchAsync(receipt, settled, cancellationToken).ConfigureAwait(false);
-
-            if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
-            {
-                EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: true);
-                Log.DuplicateEvent(_logger, engagementEvent.EventId, engagementEvent.TypeName);
-                return new TrackResult(engagementEvent, true, null, [], null, null);
-            }
-
-            EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: false);
-
-            // Most events stitch nothing: then no resolution object is made (the result makes one if asked for it).
-            var route = await _identity.RouteAsync(engagementEvent.CustomerId, engagementEvent.Identifiers, cancellationToken).ConfigureAwait(false);
-            var identity = route.Resolution;
-            foreach (var merge in identity?.Merges ?? [])
-            {
-                Log.Merged(_logger, merge.MergedId.Value, merge.SurvivorId.Value, merge.MatchedOn?.Kind.Name);
-            }
-
-            if (route.CustomerId != engagementEvent.CustomerId)
-            {
-                // The event belongs to another profile (a merge): its decisions and caps are that customer's.
-                await unit.LockCustomerAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
-            }
-
-            IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-            var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
-
-            if (receipt is not null)
-            {
-                // Learning from sends and clicks, suppressions from hard bounces and complaints.
-                await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken).ConfigureAwait(false);
-            }
-
-            var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && moved is not null);
-            if (!trigger || receipt is not null)
-            {
-                // Most events move no stage: no builder is made for them.
-                return new TrackResult(engagementEvent, false, profile, moved is null ? [] : [.. moved], null, null) { Identity = identity, IsRouted = true };
-            }
-
-            var transitions = ImmutableArray.CreateBuilder<StageTransition>();
-            if (moved is not null)
-            {
-                transitions.AddRange(moved);
-            }
-
-            var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
-            var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, cancellationToken).ConfigureAwait(false);
-            return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
+            return new TrackResult(engagementEvent, false, null, [], null, null) { IsErasedSubject = true };
         }
+
+        if (engagementEvent is Refunded or Purchased)
+        {
+            // A refund is checked against its order, and a purchase against the revenue limit, before anything is written.
+            var current = await _identity.GetAsync(engagementEvent.CustomerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(engagementEvent.CustomerId);
+            ProfileUpdater.CheckAgainst(current.Behaviour, engagementEvent);
+        }
+
+        if (engagementEvent is ConsentChanged change)
+        {
+            // The ledger validates and records the change first: a record it refuses rejects the event.
+            var record = change.Record;
+            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
+            {
+                record = record with { CustomerId = owner.Id };
+            }
+
+            await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A receipt is matched to the dispatch it reports on before anything is written.
+        var receipt = engagementEvent as MessageEvent;
+        var receiptOf = receipt is null ? null : await _receipts.MatchAsync(receipt, settled, cancellationToken).ConfigureAwait(false);
+
+        if (await _events.AppendAsync(engagementEvent, cancellationToken).ConfigureAwait(false) == AppendOutcome.Duplicate)
+        {
+            EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: true);
+            Log.DuplicateEvent(_logger, engagementEvent.EventId, engagementEvent.TypeName);
+            return new TrackResult(engagementEvent, true, null, [], null, null);
+        }
+
+        EngagementTelemetry.RecordEvent(engagementEvent.TypeName, duplicate: false);
+
+        // Most events stitch nothing: then no resolution object is made (the result makes one if asked for it).
+        var route = await _identity.RouteAsync(engagementEvent.CustomerId, engagementEvent.Identifiers, cancellationToken).ConfigureAwait(false);
+        var identity = route.Resolution;
+        foreach (var merge in identity?.Merges ?? [])
+        {
+            Log.Merged(_logger, merge.MergedId.Value, merge.SurvivorId.Value, merge.MatchedOn?.Kind.Name);
+        }
+
+        if (route.CustomerId != engagementEvent.CustomerId)
+        {
+            // The event belongs to another profile (a merge): its decisions and caps are that customer's.
+            await unit.LockCustomerAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
+        }
+
+        IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
+        var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
+
+        if (receipt is not null)
+        {
+            // Learning from sends and clicks, suppressions from hard bounces and complaints.
+            await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken).ConfigureAwait(false);
+        }
+
+        var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && moved is not null);
+        if (!trigger || receipt is not null)
+        {
+            // Most events move no stage: no builder is made for them.
+            return new TrackResult(engagementEvent, false, profile, moved is null ? [] : [.. moved], null, null) { Identity = identity, IsRouted = true };
+        }
+
+        var transitions = ImmutableArray.CreateBuilder<StageTransition>();
+        if (moved is not null)
+        {
+            transitions.AddRange(moved);
+        }
+
+        var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
+        var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, cancellationToken).ConfigureAwait(false);
+        return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
     }
 
     /// <inheritdoc />
