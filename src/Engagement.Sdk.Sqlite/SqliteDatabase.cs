@@ -24,6 +24,8 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
     private static readonly string[] Migrations =
     [
         // 2: the transactional outbox. Channel and purpose are columns, so frequency caps are counted without reading documents.
+        // The index by status goes: every claim and settlement would move its entry; held messages and dead letters, which
+        // are listed by status, have partial indexes of their own, and the claimable ones the index on `due`.
         // A claimable dispatch (queued, unknown, or sending under a lease) carries the instant it
         // falls due (its lease's end, for a sending one); a dispatch that was pending when an older version stopped may have been
         // sent (unknown, to reconcile), and a failed one is a dead letter.
@@ -36,6 +38,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
         UPDATE dispatches SET status = 'Unknown', due = created, document = json_set(document, '$.status', 'Unknown', '$.dueAt', json_extract(document, '$.createdAt'), '$.reason', 'outcome_unknown') WHERE status = 'Pending';
         UPDATE dispatches SET status = 'DeadLettered', document = json_set(document, '$.status', 'DeadLettered', '$.reason', 'retries_exhausted') WHERE status = 'Failed';
         CREATE INDEX IF NOT EXISTS dispatches_due ON dispatches (due) WHERE due IS NOT NULL;
+        DROP INDEX IF EXISTS dispatches_by_status;
+        CREATE INDEX IF NOT EXISTS dispatches_held ON dispatches (created, dispatch_id) WHERE status = 'Held';
+        CREATE INDEX IF NOT EXISTS dispatches_dead ON dispatches (created, dispatch_id) WHERE status = 'DeadLettered';
         """,
     ];
 
@@ -73,7 +78,6 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
             status TEXT NOT NULL,
             document TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS dispatches_by_customer ON dispatches (customer_id, created);
-        CREATE INDEX IF NOT EXISTS dispatches_by_status ON dispatches (status, created, dispatch_id);
         CREATE TABLE IF NOT EXISTS suppressions (
             identifier_hash TEXT NOT NULL,
             reason TEXT NOT NULL,

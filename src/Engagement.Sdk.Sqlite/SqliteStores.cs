@@ -536,8 +536,19 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         var records = await database.RunAsync(
             db =>
             {
-                var command = db.Command("SELECT document FROM dispatches WHERE status = $status ORDER BY created, dispatch_id");
-                command.Bind("$status", status.ToString());
+                // Literal statuses, so that SQLite uses the partial index of each; the claimable ones are found through `due`.
+                var command = status switch
+                {
+                    DispatchStatus.Held => db.Command("SELECT document FROM dispatches WHERE status = 'Held' ORDER BY created, dispatch_id"),
+                    DispatchStatus.DeadLettered => db.Command("SELECT document FROM dispatches WHERE status = 'DeadLettered' ORDER BY created, dispatch_id"),
+                    DispatchStatus.Queued or DispatchStatus.Sending or DispatchStatus.Unknown => db.Command("SELECT document FROM dispatches WHERE due IS NOT NULL AND status = $status ORDER BY created, dispatch_id"),
+                    _ => db.Command("SELECT document FROM dispatches WHERE status = $status ORDER BY created, dispatch_id"),
+                };
+                if (status is not (DispatchStatus.Held or DispatchStatus.DeadLettered))
+                {
+                    command.Bind("$status", status.ToString());
+                }
+
                 return ReadAll(command);
             },
             cancellationToken).ConfigureAwait(false);

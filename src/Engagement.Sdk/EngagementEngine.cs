@@ -347,7 +347,7 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
-        var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent.EventId, cancellationToken).ConfigureAwait(false);
+        var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent, cancellationToken).ConfigureAwait(false);
         return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
     }
 
@@ -649,9 +649,12 @@ public sealed class EngagementEngine : IEngagementEngine
         return locks;
     }
 
-    internal static string DispatchIdFor(string eventId, string actionId, Channel channel)
+    // Deterministic for one trigger, action and channel (a replayed event finds its dispatch), and growing with the trigger's
+    // time: the instant's ticks lead, so stores append new dispatches (and their receipts) at the end of their id indexes
+    // instead of on a random page, as a hash alone would.
+    internal static string DispatchIdFor(EngagementEvent trigger, string actionId, Channel channel)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(eventId + "\n" + actionId + "\n" + channel.Name));
-        return "d-" + Convert.ToHexStringLower(hash.AsSpan(0, 16));
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(trigger.EventId + "\n" + actionId + "\n" + channel.Name));
+        return "d-" + trigger.Timestamp.UtcTicks.ToString("x16", System.Globalization.CultureInfo.InvariantCulture) + Convert.ToHexStringLower(hash.AsSpan(0, 12));
     }
 }

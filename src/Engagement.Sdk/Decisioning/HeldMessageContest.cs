@@ -40,7 +40,7 @@ internal sealed class HeldMessageContest
     /// that is worth holding.
     /// </summary>
     internal async ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held)> ContendAsync(
-        CustomerProfile profile, CustomerId queueOwner, Decision? decision, string? triggerId, CancellationToken cancellationToken)
+        CustomerProfile profile, CustomerId queueOwner, Decision? decision, Events.EngagementEvent? trigger, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var queue = _holding || decision is null ? await _outbox.ListHeldAsync(queueOwner, now, cancellationToken).ConfigureAwait(false) : [];
@@ -94,7 +94,7 @@ internal sealed class HeldMessageContest
                 }
             }
 
-            var dispatchId = EngagementEngine.DispatchIdFor(triggerId!, action.Id, channel);
+            var dispatchId = EngagementEngine.DispatchIdFor(trigger!, action.Id, channel);
             var result = await _outbox.EnqueueAsync(
                 new DispatchRecord
                 {
@@ -147,7 +147,7 @@ internal sealed class HeldMessageContest
             var candidate = HoldCandidate(decision, live, liveDeferred, sentPriority, queue, releasedActions);
             if (candidate is { } c)
             {
-                await HoldAsync(profile, queueOwner, triggerId!, c.Action, c.Channel, c.Until, c.Why, queue, outcomes, now, cancellationToken).ConfigureAwait(false);
+                await HoldAsync(profile, queueOwner, trigger!, c.Action, c.Channel, c.Until, c.Why, queue, outcomes, now, cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -226,11 +226,11 @@ internal sealed class HeldMessageContest
         return best;
     }
 
-    private async ValueTask HoldAsync(CustomerProfile profile, CustomerId queueOwner, string triggerId, ActionDefinition action, Channel channel, DateTimeOffset until, string why, List<DispatchRecord> queue, ImmutableArray<HeldMessageOutcome>.Builder outcomes, DateTimeOffset now, CancellationToken cancellationToken)
+    private async ValueTask HoldAsync(CustomerProfile profile, CustomerId queueOwner, Events.EngagementEvent trigger, ActionDefinition action, Channel channel, DateTimeOffset until, string why, List<DispatchRecord> queue, ImmutableArray<HeldMessageOutcome>.Builder outcomes, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var record = new DispatchRecord
         {
-            DispatchId = EngagementEngine.DispatchIdFor(triggerId, action.Id, channel),
+            DispatchId = EngagementEngine.DispatchIdFor(trigger, action.Id, channel),
             CustomerId = queueOwner,
             Channel = channel,
             Purpose = action.Purpose,
