@@ -9,8 +9,8 @@ namespace Engagement.Sdk.Channels;
 /// <summary>
 /// Receipts: the events a channel reports about a dispatch (sent, delivered, opened, clicked, bounced, complained). Each is
 /// matched to the dispatch it names before anything is written, so a receipt for a message the outbox never handed over (or
-/// handed to someone else, on another channel, for another action) is refused; once stored, it feeds learning (a send, a
-/// click), suppresses the address (a hard bounce for everything, a complaint for marketing), and settles a dispatch whose
+/// handed to someone else, on another channel, for another action) is refused; once stored, it feeds learning (a send, the
+/// first click on a message), suppresses the address (a hard bounce for everything, a complaint for marketing), and settles a dispatch whose
 /// outcome was unknown (a delivery report proves the provider accepted it).
 /// </summary>
 internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolver identity, ConsentLedger ledger, IPropensityModel propensity, TimeProvider time)
@@ -54,9 +54,6 @@ internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolv
             case MessageSent:
                 propensity.RecordSent(receipt.ActionId, channel);
                 break;
-            case MessageClicked:
-                propensity.RecordResponse(receipt.ActionId, channel);
-                break;
             case MessageBounced { IsHard: true }:
                 await SuppressAsync(receipt, profile, SuppressionReason.HardBounce, "bounce:", cancellationToken).ConfigureAwait(false);
                 break;
@@ -65,11 +62,34 @@ internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolv
                 break;
         }
 
+        if (dispatch.Status == DispatchStatus.Sending)
+        {
+            // The worker still holds it: a click is learned from, and the worker settles the dispatch.
+            if (receipt is MessageClicked)
+            {
+                propensity.RecordResponse(receipt.ActionId, channel);
+            }
+
+            return;
+        }
+
+        var updated = dispatch;
         if (dispatch.Status == DispatchStatus.Unknown && receipt is MessageDelivered or MessageOpened or MessageClicked or MessageComplained)
         {
             // The provider had the message after all: the outcome is known now, and the dispatch is not reconciled again.
-            var sent = dispatch with { Status = DispatchStatus.Sent, Reason = DispatchReasons.Accepted, Error = $"Reconciled by a {receipt.TypeName} receipt.", CompletedAt = time.GetUtcNow(), DueAt = null };
-            await dispatches.TryUpdateAsync(sent, DispatchStatus.Unknown, cancellationToken).ConfigureAwait(false);
+            updated = updated with { Status = DispatchStatus.Sent, Reason = DispatchReasons.Accepted, Error = $"Reconciled by a {receipt.TypeName} receipt.", CompletedAt = time.GetUtcNow(), DueAt = null };
+        }
+
+        var firstResponse = receipt is MessageClicked && dispatch.RespondedAt is null;
+        if (firstResponse)
+        {
+            // One response a message: ten clicks on one e-mail are one success of one send.
+            updated = updated with { RespondedAt = receipt.Timestamp };
+        }
+
+        if (!ReferenceEquals(updated, dispatch) && await dispatches.TryUpdateAsync(updated, dispatch.Status, cancellationToken).ConfigureAwait(false) && firstResponse)
+        {
+            propensity.RecordResponse(receipt.ActionId, channel);
         }
     }
 

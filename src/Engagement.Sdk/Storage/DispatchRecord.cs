@@ -139,6 +139,9 @@ public sealed record DispatchRecord
     /// <summary>For a sending dispatch: when the worker's lease runs out (then the outcome is unknown).</summary>
     public DateTimeOffset? LeaseUntil { get; init; }
 
+    /// <summary>When the recipient first responded to the message (its first click): later clicks are not learned from again.</summary>
+    public DateTimeOffset? RespondedAt { get; init; }
+
     /// <summary>The action's priority (higher goes first when messages compete for a cap's slots).</summary>
     public int Priority { get; init; }
 
