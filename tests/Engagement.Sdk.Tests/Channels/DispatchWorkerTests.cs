@@ -632,8 +632,10 @@ public sealed class DispatchWorkerTests
 }
 
 /// <summary>The outbox's fault guarantees on the in-memory stores (two workers on one set of stores).</summary>
-public sealed class InMemoryOutboxFaultTests : Engagement.Sdk.Testing.Conformance.OutboxFaultConformanceTests
+public sealed class InMemoryOutboxFaultTests(Xunit.Abstractions.ITestOutputHelper output) : Engagement.Sdk.Testing.Conformance.OutboxFaultConformanceTests
 {
+    protected override void Report(string line) => output.WriteLine(line);
+
     protected override IReadOnlyList<IServiceProvider> CreateProcesses(TimeProvider clock, IChannelSender sender, int count)
     {
         var services = new ServiceCollection();
