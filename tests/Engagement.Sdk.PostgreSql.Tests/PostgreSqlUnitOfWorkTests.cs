@@ -131,8 +131,10 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
 
 /// <summary>The outbox's fault guarantees on PostgreSQL: two processes (two providers, two connection pools) on one schema.</summary>
 [Collection(PostgreSqlCollection.Name)]
-public sealed class PostgreSqlOutboxFaultTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.OutboxFaultConformanceTests
+public sealed class PostgreSqlOutboxFaultTests(PostgreSqlServerFixture server, Xunit.Abstractions.ITestOutputHelper output) : Engagement.Sdk.Testing.Conformance.OutboxFaultConformanceTests
 {
+    protected override void Report(string line) => output.WriteLine(line);
+
     protected override IReadOnlyList<IServiceProvider> CreateProcesses(TimeProvider clock, IChannelSender sender, int count)
     {
         var schema = "t_" + Guid.NewGuid().ToString("N");

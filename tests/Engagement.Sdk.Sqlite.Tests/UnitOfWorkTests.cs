@@ -261,8 +261,10 @@ public sealed class CrossProcessCapTests : IDisposable
 }
 
 /// <summary>The outbox's fault guarantees on SQLite: two processes (two providers, two connections) on one file.</summary>
-public sealed class SqliteOutboxFaultTests : OutboxFaultConformanceTests, IDisposable
+public sealed class SqliteOutboxFaultTests(Xunit.Abstractions.ITestOutputHelper output) : OutboxFaultConformanceTests, IDisposable
 {
+    protected override void Report(string line) => output.WriteLine(line);
+
     private readonly string _directory = Directory.CreateTempSubdirectory("engagement-outbox-").FullName;
 
     public void Dispose()
