@@ -131,8 +131,19 @@ public sealed class GammaGammaModel
     /// <param name="frequency">x.</param>
     /// <param name="meanSpend">m̄.</param>
     /// <returns>The expected average spend.</returns>
+    /// <exception cref="EngagementValidationException"><paramref name="frequency"/> is negative, or <paramref name="meanSpend"/> is negative, NaN or infinite.</exception>
     public double ExpectedAverageSpend(int frequency, double meanSpend)
     {
+        if (frequency < 0)
+        {
+            throw new EngagementValidationException("frequency", frequency, "must be a number of repeat transactions, at least 0");
+        }
+
+        if (!(meanSpend >= 0) || double.IsInfinity(meanSpend))
+        {
+            throw new EngagementValidationException("meanSpend", meanSpend, "must be a finite mean spend, at least 0");
+        }
+
         if (Q <= 1)
         {
             throw new ClvModelException($"Expected spend is infinite when q ≤ 1 (q = {Q}).");

@@ -155,8 +155,10 @@ public sealed class ParetoNbdModel : ITransactionModel
     /// <param name="tx">Recency.</param>
     /// <param name="t">Age T.</param>
     /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule (x a whole number ≥ 0, 0 ≤ tₓ ≤ T finite, tₓ = 0 when x = 0); the exception names it.</exception>
     public double ProbabilityAlive(double x, double tx, double t)
     {
+        PredictionInputs.History(x, tx, t, ageName: "t");
         var logA0 = LogA0(R, Alpha, S, Beta, x, tx, t).V;
         if (double.IsNegativeInfinity(logA0))
         {
@@ -170,9 +172,11 @@ public sealed class ParetoNbdModel : ITransactionModel
     /// <summary>E[X(t)] for a new customer.</summary>
     /// <param name="t">The horizon.</param>
     /// <returns>The expectation.</returns>
+    /// <exception cref="EngagementValidationException"><paramref name="t"/> is negative or NaN (+∞ gives the limit rβ/(α(s − 1)) when s &gt; 1, +∞ otherwise).</exception>
     public double ExpectedTransactions(double t)
     {
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        if (t == 0)
         {
             return 0;
         }
@@ -243,9 +247,12 @@ public sealed class ParetoNbdModel : ITransactionModel
     /// <param name="tx">Recency.</param>
     /// <param name="age">Age T.</param>
     /// <returns>The expectation.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule (t ≥ 0 or +∞, x a whole number ≥ 0, 0 ≤ tₓ ≤ T finite, tₓ = 0 when x = 0); the exception names it.</exception>
     public double ConditionalExpectedTransactions(double t, double x, double tx, double age)
     {
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        PredictionInputs.History(x, tx, age);
+        if (t == 0)
         {
             return 0;
         }
@@ -270,7 +277,13 @@ public sealed class ParetoNbdModel : ITransactionModel
             throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
         }
 
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        for (var i = 0; i < x.Length; i++)
+        {
+            PredictionInputs.History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
+        }
+
+        if (t == 0)
         {
             result[..x.Length].Clear();
             return;
