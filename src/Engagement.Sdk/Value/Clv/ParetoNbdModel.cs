@@ -126,7 +126,7 @@ public sealed class ParetoNbdModel : ITransactionModel
         var terms = new Dual[pairs.Length];
         if (pairs.Length > 2048)
         {
-            Parallel.For(0, pairs.Length, k => terms[k] = Term(r, alpha, s, beta, pairs[k].X, values[pairs[k].Y]));
+            ClvParallel.For(0, pairs.Length, k => terms[k] = Term(r, alpha, s, beta, pairs[k].X, values[pairs[k].Y]));
         }
         else
         {
