@@ -183,7 +183,7 @@ public sealed class ParetoNbdModel : ITransactionModel
 
         return Math.Abs(S - 1) < 1e-12
             ? R * Beta / Alpha * Math.Log(1 + (t / Beta))
-            : R * Beta / (Alpha * (S - 1)) * -double.ExpM1((S - 1) * Math.Log(Beta / (Beta + t)));
+            : R * Beta / (Alpha * (S - 1)) * -SpecialFunctions.ExpMinusOne((S - 1) * Math.Log(Beta / (Beta + t)));
     }
 
     /// <summary>
@@ -265,7 +265,7 @@ public sealed class ParetoNbdModel : ITransactionModel
     {
         var growth = Math.Abs(S - 1) < 1e-12
             ? Math.Log((Beta + age + t) / (Beta + age))
-            : -double.ExpM1((S - 1) * Math.Log((Beta + age) / (Beta + age + t))) / (S - 1);
+            : -SpecialFunctions.ExpMinusOne((S - 1) * Math.Log((Beta + age) / (Beta + age + t))) / (S - 1);
         return (R + x) * (Beta + age) / (Alpha + age) * growth;
     }
 

@@ -87,7 +87,7 @@ public static class SpecialFunctions
     /// <param name="u">The larger exponent.</param>
     /// <param name="v">The smaller exponent.</param>
     /// <returns>The log of the difference (−∞ when equal).</returns>
-    public static double LogDiffExp(double u, double v) => u == v ? double.NegativeInfinity : u + Math.Log(-double.ExpM1(v - u));
+    public static double LogDiffExp(double u, double v) => u == v ? double.NegativeInfinity : u + Math.Log(-SpecialFunctions.ExpMinusOne(v - u));
 
     /// <summary>eᵘ − 1, accurate to rounding for small u too (Kahan's correction of the rounded eᵘ).</summary>
     /// <param name="u">The exponent.</param>

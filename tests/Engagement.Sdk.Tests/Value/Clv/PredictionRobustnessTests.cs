@@ -171,6 +171,21 @@ public sealed class PredictionRobustnessTests
         }
     }
 
+    [Theory]
+    [InlineData(1e-10)]
+    [InlineData(-1e-9)]
+    [InlineData(1e-7)]
+    public void Pareto_SNearOne_KeepsItsDigits(double offset)
+    {
+        // (1 − (β/(β+t))^(s−1))/(s − 1) tends to ln(1 + t/β); with e^u − 1 rounded as exp(u) − 1 it lost half the digits.
+        var near = ParetoNbdModel.FromParameters(0.55, 10.6, 1 + offset, 11.7);
+        var limit = 0.55 * 11.7 / 10.6 * Math.Log(1 + (39 / 11.7));
+
+        near.ExpectedTransactions(39).Should().BeApproximately(limit, 1e-10 * limit + (Math.Abs(offset) * limit * 2));
+        var conditionalLimit = (0.55 + 2) * (11.7 + 30) / (10.6 + 30) * Math.Log((11.7 + 30 + 39) / (11.7 + 30)) * near.ProbabilityAlive(2, 20, 30);
+        near.ConditionalExpectedTransactions(39, 2, 20, 30).Should().BeApproximately(conditionalLimit, 1e-10 * conditionalLimit + (Math.Abs(offset) * conditionalLimit * 2));
+    }
+
     [Fact]
     public void BgBb_AwayFromGammaOne_KeepsThePublishedForm()
     {
