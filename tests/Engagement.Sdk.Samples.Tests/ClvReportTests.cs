@@ -1,5 +1,6 @@
 using System.Text.Json;
 using ClvReport;
+using Engagement.Sdk.Value.Clv;
 
 namespace Engagement.Sdk.Samples.Tests;
 
@@ -114,6 +115,76 @@ public sealed class ClvReportTests : IDisposable
         stderr.Should().Contain("no customer made a repeat purchase");
     }
 
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    [InlineData("--model", "bgnbd", "--help")]
+    public void Run_Help_PrintsUsageAndSucceeds(params string[] args)
+    {
+        var (exit, stdout, stderr) = Run(args);
+
+        exit.Should().Be(0);
+        stdout.Should().StartWith("Usage: ClvReport").And.Contain("--calibration-end");
+        stderr.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Run_OneModelFails_ReportsItInTheJsonAndRunsTheOthers()
+    {
+        var file = Write("customer_id,date,amount", "a,2025-01-01,10", "a,2025-02-01,12.5", "b,2025-01-03,8", "b,2025-01-20,9", "c,2025-01-05,30", "c,2025-03-01,20", "a,2025-05-01,11");
+
+        var (exit, stdout, stderr) = Run(FailingPareto, "--transactions", file, "--calibration-end", "2025-03-31", "--unit", "days", "--json");
+
+        exit.Should().Be(0, stderr);
+        using var document = JsonDocument.Parse(stdout);
+        var models = document.RootElement.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("name").GetString()!);
+        models.Keys.Should().BeEquivalentTo("bgnbd", "mbgnbd", "pnbd");
+        models["pnbd"].GetProperty("error").GetString().Should().Contain("diverged on purpose");
+        models["pnbd"].GetProperty("logLikelihood").ValueKind.Should().Be(JsonValueKind.Null);
+        models["pnbd"].GetProperty("parameters").EnumerateObject().Should().BeEmpty();
+        foreach (var name in new[] { "bgnbd", "mbgnbd" })
+        {
+            models[name].GetProperty("error").ValueKind.Should().Be(JsonValueKind.Null);
+            models[name].GetProperty("parameters").GetProperty("r").GetDouble().Should().BePositive();
+            models[name].GetProperty("meanPAlive").GetDouble().Should().BeInRange(0, 1);
+        }
+
+        // Three customers cannot pin down four parameters: some standard errors are not finite, which JSON cannot hold (the
+        // report used to crash here); they are null.
+        new[] { "bgnbd", "mbgnbd" }.SelectMany(n => models[n].GetProperty("standardErrors").EnumerateObject())
+            .Should().Contain(p => p.Value.ValueKind == JsonValueKind.Null);
+    }
+
+    [Fact]
+    public void Run_OneModelFails_TheTextReportSaysSoAndShowsTheOthers()
+    {
+        var (exit, stdout, stderr) = Run(FailingPareto);
+
+        exit.Should().Be(0, stderr);
+        stdout.Should().Contain("pnbd    FAILED: Pareto/NBD diverged on purpose").And.Contain("Holdout").And.Contain("Top customers by 12-month CLV");
+        stdout.Should().MatchRegex(@"bgnbd\s+r \d");
+    }
+
+    [Fact]
+    public void Run_EveryModelFails_ExitsWith4AndNamesEachModel()
+    {
+        var file = Write("customer_id,date,amount", "a,2025-01-01,10", "b,2025-01-03,8", "c,2025-01-05,30");
+
+        var (exit, stdout, stderr) = Run("--transactions", file, "--calibration-end", "2025-03-31", "--json");
+
+        exit.Should().Be(4);
+        stdout.Should().BeEmpty();
+        stderr.Should().Contain("Cannot fit bgnbd").And.Contain("Cannot fit mbgnbd").And.Contain("Cannot fit pnbd");
+    }
+
+    private static (ITransactionModel, ClvFit) FailingPareto(string name, RfmData data)
+        => name switch
+        {
+            "bgnbd" => (BgNbdModel.Fit(data) is var bg ? (bg, bg.FitResult!) : default),
+            "mbgnbd" => (BgNbdModel.Fit(data, modified: true) is var mbg ? (mbg, mbg.FitResult!) : default),
+            _ => throw new ClvModelException("Pareto/NBD diverged on purpose."),
+        };
+
     private string Write(params string[] lines)
     {
         var path = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".txt");
@@ -126,6 +197,14 @@ public sealed class ClvReportTests : IDisposable
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var exit = ClvReportApp.Run(args, stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private static (int Exit, string Stdout, string Stderr) Run(Func<string, RfmData, (ITransactionModel, ClvFit)> fit, params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = ClvReportApp.Run(args, stdout, stderr, fit);
         return (exit, stdout.ToString(), stderr.ToString());
     }
 }

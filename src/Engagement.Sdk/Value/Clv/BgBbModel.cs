@@ -184,18 +184,84 @@ public sealed class BgBbModel
         return [.. counts.OrderBy(k => k.Key.Item1).ThenBy(k => k.Key.Item2).Select(k => (k.Key.Item1, k.Key.Item2, opportunities, (double)k.Value))];
     }
 
-    /// <summary>E[X(n)]: expected transactions in the first n opportunities.</summary>
-    /// <param name="n">Opportunities.</param>
+    /// <summary>
+    /// E[X(n)]: expected transactions in the first n opportunities, α/(α+β) · δ/(γ−1) · [1 − Γ(γ+δ)Γ(1+δ+n)/(Γ(γ+δ+n)Γ(1+δ))].
+    /// At γ = 1 that is 0/0; the limit α/(α+β) · δ · Σ_{j&lt;n} 1/(1+δ+j) is used, and near it the bracket is computed
+    /// without cancellation, so the answer is finite and continuous in γ.
+    /// </summary>
+    /// <param name="n">Opportunities, at least 0.</param>
     /// <returns>The expectation.</returns>
+    /// <exception cref="EngagementValidationException"><paramref name="n"/> is negative.</exception>
     public double ExpectedTransactions(int n)
     {
-        if (Gamma == 1)
+        if (n < 0)
         {
-            throw new ClvModelException("E[X(n)] of BG/BB needs γ ≠ 1.");
+            throw new EngagementValidationException("n", n, "must be a number of opportunities, at least 0");
         }
 
-        var ratio = Math.Exp(LogGamma(Gamma + Delta) + LogGamma(1 + Delta + n) - LogGamma(Gamma + Delta + n) - LogGamma(1 + Delta));
-        return Alpha / (Alpha + Beta) * Delta / (Gamma - 1) * (1 - ratio);
+        return Alpha / (Alpha + Beta) * Delta * Growth(0, n);
+    }
+
+    /// <summary>
+    /// [1 − Π_{j=from}^{from+count−1} (1+δ+j)/(γ+δ+j)] / (γ − 1): the share of the remaining drop-out "mass" used up between
+    /// opportunities <paramref name="from"/> and <paramref name="from"/> + <paramref name="count"/>, finite at γ = 1 (the
+    /// limit Σ 1/(1+δ+j)); <paramref name="count"/> = <see cref="int.MaxValue"/> stands for an infinite horizon.
+    /// </summary>
+    private double Growth(int from, long count)
+    {
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        if (count == int.MaxValue)
+        {
+            // The product tends to 0 when γ > 1 and to 1 (slowly, the sum diverging) when γ ≤ 1.
+            return Gamma > 1 ? 1 / (Gamma - 1) : double.PositiveInfinity;
+        }
+
+        var logProduct = LogRatio(from, count);
+        return Gamma == 1 ? HarmonicSum(from, count) : -ExpMinusOne(logProduct) / (Gamma - 1);
+    }
+
+    /// <summary>ln Π_{j=from}^{from+count−1} (1+δ+j)/(γ+δ+j), term by term with log1p when short (exact near γ = 1), by log-gamma otherwise.</summary>
+    private double LogRatio(int from, long count)
+    {
+        if (count <= 100_000)
+        {
+            var sum = 0.0;
+            for (var j = from; j < from + count; j++)
+            {
+                sum -= LogOnePlus((Gamma - 1) / (1 + Delta + j));
+            }
+
+            return sum;
+        }
+
+        return LogGamma(1 + Delta + from + count) - LogGamma(1 + Delta + from) - LogGamma(Gamma + Delta + from + count) + LogGamma(Gamma + Delta + from);
+    }
+
+    /// <summary>ln(1 + u), accurate for small u (Goldberg's correction of the rounded 1 + u).</summary>
+    private static double LogOnePlus(double u)
+    {
+        var v = 1 + u;
+        return v == 1 ? u : Math.Log(v) * u / (v - 1);
+    }
+
+    private double HarmonicSum(int from, long count)
+    {
+        if (count <= 100_000)
+        {
+            var sum = 0.0;
+            for (var j = from; j < from + count; j++)
+            {
+                sum += 1 / (1 + Delta + j);
+            }
+
+            return sum;
+        }
+
+        return Digamma(1 + Delta + from + count) - Digamma(1 + Delta + from);
     }
 
     /// <summary>
@@ -230,29 +296,42 @@ public sealed class BgBbModel
     }
 
     /// <summary>P(alive at opportunity n + 1 | x, tₓ, n).</summary>
-    /// <param name="x">Transactions.</param>
-    /// <param name="tx">Opportunity of the last transaction.</param>
-    /// <param name="n">Opportunities.</param>
+    /// <param name="x">Transactions, in [0, tₓ].</param>
+    /// <param name="tx">Opportunity of the last transaction, in [x, n]; 0 exactly when x = 0.</param>
+    /// <param name="n">Opportunities, at least 0.</param>
     /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
     public double ProbabilityAlive(int x, int tx, int n)
     {
+        PredictionInputs.DiscreteHistory(x, tx, n);
         var logL = LogLikelihood([Alpha, Beta, Gamma, Delta], [(x, tx, n, 1.0)], []);
         return Math.Exp(LogBeta(Alpha + x, Beta + n - x) - LogBeta(Alpha, Beta) + LogBeta(Gamma, Delta + n + 1) - LogBeta(Gamma, Delta) - logL);
     }
 
-    /// <summary>E[X(n, n + n*) | x, tₓ, n]: expected transactions in the next n* opportunities.</summary>
-    /// <param name="futureOpportunities">n*.</param>
-    /// <param name="x">Transactions.</param>
-    /// <param name="tx">Opportunity of the last transaction.</param>
-    /// <param name="n">Opportunities so far.</param>
+    /// <summary>
+    /// E[X(n, n + n*) | x, tₓ, n]: expected transactions in the next n* opportunities. Finite at γ = 1 (the limit is used);
+    /// <paramref name="futureOpportunities"/> = <see cref="int.MaxValue"/> gives the limit n* → ∞, finite when γ &gt; 1 and
+    /// +∞ when γ ≤ 1.
+    /// </summary>
+    /// <param name="futureOpportunities">n*, at least 0 (<see cref="int.MaxValue"/> for an infinite horizon).</param>
+    /// <param name="x">Transactions, in [0, tₓ].</param>
+    /// <param name="tx">Opportunity of the last transaction, in [x, n]; 0 exactly when x = 0.</param>
+    /// <param name="n">Opportunities so far, at least 0.</param>
     /// <returns>The expectation.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
     public double ConditionalExpectedTransactions(int futureOpportunities, int x, int tx, int n)
     {
+        if (futureOpportunities < 0)
+        {
+            throw new EngagementValidationException("futureOpportunities", futureOpportunities, "must be a number of opportunities, at least 0");
+        }
+
+        PredictionInputs.DiscreteHistory(x, tx, n);
         var logL = LogLikelihood([Alpha, Beta, Gamma, Delta], [(x, tx, n, 1.0)], []);
-        var lead = Math.Exp(LogBeta(Alpha + x + 1, Beta + n - x) - LogBeta(Alpha, Beta) - logL) * Delta / (Gamma - 1)
-            * Math.Exp(LogGamma(Gamma + Delta) - LogGamma(1 + Delta));
-        var a = Math.Exp(LogGamma(1 + Delta + n) - LogGamma(Gamma + Delta + n));
-        var b = Math.Exp(LogGamma(1 + Delta + n + futureOpportunities) - LogGamma(Gamma + Delta + n + futureOpportunities));
-        return lead * (a - b);
+
+        // (1/L) B(α+x+1, β+n−x)/B(α,β) · δ · [Γ(γ+δ)Γ(1+δ+n)/(Γ(1+δ)Γ(γ+δ+n))] · [1 − Π_{j=n}^{n+n*−1} (1+δ+j)/(γ+δ+j)]/(γ−1).
+        var lead = Math.Exp(LogBeta(Alpha + x + 1, Beta + n - x) - LogBeta(Alpha, Beta) - logL + LogRatio(0, n)) * Delta;
+        var growth = Growth(n, futureOpportunities);
+        return growth == 0 ? 0 : lead * growth;
     }
 }

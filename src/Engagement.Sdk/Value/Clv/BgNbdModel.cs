@@ -168,12 +168,14 @@ public sealed class BgNbdModel : ITransactionModel
     }
 
     /// <summary>P(alive | x, tₓ, T): the probability that a customer with this history is still active at T.</summary>
-    /// <param name="x">Repeat transactions.</param>
-    /// <param name="tx">Recency.</param>
-    /// <param name="t">Age T.</param>
+    /// <param name="x">Repeat transactions: a whole number, at least 0.</param>
+    /// <param name="tx">Recency, in [0, T]; 0 when x = 0.</param>
+    /// <param name="t">Age T: finite, at least 0.</param>
     /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
     public double ProbabilityAlive(double x, double tx, double t)
     {
+        PredictionInputs.History(x, tx, t, ageName: "t");
         if (!IsModified && x == 0)
         {
             return 1.0;
@@ -184,52 +186,110 @@ public sealed class BgNbdModel : ITransactionModel
         return 1 / (1 + Math.Exp(log));
     }
 
-    /// <summary>E[X(t)]: the expected number of repeat transactions in (0, t] for a new customer.</summary>
-    /// <param name="t">The horizon.</param>
+    /// <summary>
+    /// E[X(t)]: the expected number of repeat transactions in (0, t] for a new customer. Finite for every t and every
+    /// positive (r, α, a, b), including a ≤ 1 and a + b &lt; 1; at t = +∞ it is the limit (a + b − 1)/(a − 1) (MBG/NBD:
+    /// b/(a − 1)) when a &gt; 1 and +∞ when a ≤ 1.
+    /// </summary>
+    /// <param name="t">The horizon: at least 0, +∞ allowed.</param>
     /// <returns>The expectation.</returns>
+    /// <exception cref="EngagementValidationException"><paramref name="t"/> is negative or NaN.</exception>
     public double ExpectedTransactions(double t)
     {
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        if (t == 0)
         {
             return 0;
         }
 
-        RequireA("E[X(t)]");
-        var z = t / (Alpha + t);
-        if (IsModified)
+        var shift = IsModified ? 1.0 : 0.0;
+        if (double.IsPositiveInfinity(t))
         {
-            var f = LogHypergeometric2F1(R, B + 1, A + B, z).Log;
-            return B / (A - 1) * -double.ExpM1((R * Math.Log(Alpha / (Alpha + t))) + f);
+            return A > 1 ? (IsModified ? B : A + B - 1) / (A - 1) : double.PositiveInfinity;
         }
 
-        var h = LogHypergeometric2F1(R, B, A + B - 1, z).Log;
-        return (A + B - 1) / (A - 1) * -double.ExpM1((R * Math.Log(Alpha / (Alpha + t))) + h);
+        // BG/NBD: c = a + b − 1, ₂F₁(r, b; c; z). MBG/NBD: b/(a − 1) [1 − (α/(α+t))ʳ ₂F₁(r, b+1; a+b; z)], which is Growth's
+        // (a + b)/(a − 1) [...] times b/(a + b).
+        var growth = Growth(A, B - 1 + shift, R, B + shift, t / (Alpha + t), R * Math.Log(Alpha / (Alpha + t)));
+        return IsModified ? growth * B / (A + B) : growth;
     }
 
-    /// <summary>E[Y(t) | x, tₓ, T]: the expected number of transactions in the next t for a customer with this history.</summary>
-    /// <param name="t">The horizon.</param>
-    /// <param name="x">Repeat transactions.</param>
-    /// <param name="tx">Recency.</param>
-    /// <param name="age">Age T.</param>
+    /// <summary>
+    /// E[Y(t) | x, tₓ, T]: the expected number of transactions in the next t for a customer with this history. Finite for
+    /// every finite t over the whole parameter space (a ≤ 1 and a + b &lt; 1 included); at t = +∞ it is
+    /// P(alive) (a + b + x − 1)/(a − 1) (MBG/NBD: P(alive) (a + b + x)/(a − 1)) when a &gt; 1 and +∞ when a ≤ 1.
+    /// </summary>
+    /// <param name="t">The horizon: at least 0, +∞ allowed.</param>
+    /// <param name="x">Repeat transactions: a whole number, at least 0.</param>
+    /// <param name="tx">Recency, in [0, T]; 0 when x = 0.</param>
+    /// <param name="age">Age T: finite, at least 0.</param>
     /// <returns>The expectation.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
     public double ConditionalExpectedTransactions(double t, double x, double tx, double age)
     {
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        PredictionInputs.History(x, tx, age);
+        if (t == 0)
         {
             return 0;
         }
 
-        RequireA("E[Y(t) | x, t_x, T]");
-        var shift = IsModified ? 1.0 : 0.0;
-        var c = A + B + x - 1 + shift;
-        var z = t / (Alpha + age + t);
-        var f = LogHypergeometric2F1(R + x, B + x + shift, c, z).Log;
-        var bracket = -double.ExpM1(((R + x) * Math.Log((Alpha + age) / (Alpha + age + t))) + f);
-        var numerator = c / (A - 1) * bracket;
+        var numerator = Numerator(t, x, age);
         var alive = IsModified || x > 0
-            ? 1 + Math.Exp(Math.Log(A) - Math.Log(B + x - 1 + shift) + ((R + x) * (Math.Log(Alpha + age) - Math.Log(Alpha + tx))))
+            ? 1 + Math.Exp(Math.Log(A) - Math.Log(B + x - 1 + (IsModified ? 1.0 : 0.0)) + ((R + x) * (Math.Log(Alpha + age) - Math.Log(Alpha + tx))))
             : 1;
         return numerator / alive;
+    }
+
+    /// <summary>The numerator of E[Y(t) | x, tₓ, T]: (a+b+x−1+shift)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x+shift; a+b+x−1+shift; t/(α+T+t))].</summary>
+    private double Numerator(double t, double x, double age)
+    {
+        var shift = IsModified ? 1.0 : 0.0;
+        if (double.IsPositiveInfinity(t))
+        {
+            return A > 1 ? (A + B + x - 1 + shift) / (A - 1) : double.PositiveInfinity;
+        }
+
+        return Growth(A, B + x - 1 + shift, R + x, B + x + shift, t / (Alpha + age + t), (R + x) * Math.Log((Alpha + age) / (Alpha + age + t)));
+    }
+
+    /// <summary>
+    /// c/(a − 1) · [1 − e^{logLead} ₂F₁(p, q; c; z)] with c = a + <paramref name="cMinusA"/>: the expected transactions of the
+    /// BG/NBD family. It is finite for every a &gt; 0 and c &gt; −1, but the textbook form breaks twice. For c ≤ 0 (BG/NBD
+    /// with a + b ≤ 1 and no repeat purchase) the series of ₂F₁(p, q; c; z) does not exist as summed here; Gauss' contiguous
+    /// relation gives c ₂F₁(p, q; c; z) = [(c − (2c + 1 − p − q) z) ₂F₁(p, q; c + 1; z)
+    /// + (c + 1 − p)(c + 1 − q)/(c + 1) · z ₂F₁(p, q; c + 2; z)] / (1 − z), whose series have positive c + 1 and c + 2 and
+    /// which stays finite through c = 0. At a = 1 the form is 0/0; within 10⁻⁵ of it the value is interpolated between
+    /// a = 1 ± 10⁻⁵ (the function is smooth in a, so the error is of order 10⁻¹⁰).
+    /// </summary>
+    private static double Growth(double a, double cMinusA, double p, double q, double z, double logLead)
+    {
+        const double H = 1e-5;
+        if (Math.Abs(a - 1) < H)
+        {
+            var below = GrowthAwayFromOne(1 - H, cMinusA, p, q, z, logLead);
+            var above = GrowthAwayFromOne(1 + H, cMinusA, p, q, z, logLead);
+            return below + ((a - (1 - H)) / (2 * H) * (above - below));
+        }
+
+        return GrowthAwayFromOne(a, cMinusA, p, q, z, logLead);
+    }
+
+    private static double GrowthAwayFromOne(double a, double cMinusA, double p, double q, double z, double logLead)
+    {
+        var c = a + cMinusA;
+        if (c > 0)
+        {
+            var f = LogHypergeometric2F1(p, q, c, z).Log;
+            return c / (a - 1) * -ExpMinusOne(logLead + f);
+        }
+
+        var f1 = LogHypergeometric2F1(p, q, c + 1, z).Log;
+        var f2 = LogHypergeometric2F1(p, q, c + 2, z).Log;
+        var m = Math.Max(f1, f2);
+        var scaled = ((c - ((2 * c + 1 - p - q) * z)) * Math.Exp(f1 - m)) + ((c + 1 - p) * (c + 1 - q) / (c + 1) * z * Math.Exp(f2 - m));
+        var cF = scaled * Math.Exp(logLead + m) / (1 - z);
+        return (c - cF) / (a - 1);
     }
 
     /// <inheritdoc />
@@ -240,8 +300,13 @@ public sealed class BgNbdModel : ITransactionModel
             throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
         }
 
-        RequireA("E[Y(t) | x, t_x, T]");
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        for (var i = 0; i < x.Length; i++)
+        {
+            PredictionInputs.History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
+        }
+
+        if (t == 0)
         {
             result[..x.Length].Clear();
             return;
@@ -272,9 +337,7 @@ public sealed class BgNbdModel : ITransactionModel
                 void Compute(int k)
                 {
                     var (xi, ti) = pairs[k];
-                    var c = A + B + xi - 1 + shift;
-                    var f = LogHypergeometric2F1(R + xi, B + xi + shift, c, t / (Alpha + ti + t)).Log;
-                    numerators[k] = c / (A - 1) * -double.ExpM1(((R + xi) * Math.Log((Alpha + ti) / (Alpha + ti + t))) + f);
+                    numerators[k] = Numerator(t, xi, ti);
                     lead[k] = IsModified || xi > 0 ? logA - Math.Log(B + xi - 1 + shift) + ((R + xi) * Math.Log(Alpha + ti)) : double.NaN;
                 }
 
@@ -307,6 +370,11 @@ public sealed class BgNbdModel : ITransactionModel
         if (n < 0)
         {
             throw new EngagementValidationException("n", n, "must be at least 0");
+        }
+
+        if (!(t >= 0) || double.IsInfinity(t))
+        {
+            throw new EngagementValidationException("t", t, "must be a finite horizon, at least 0");
         }
 
         var shift = IsModified ? 1.0 : 0.0;
@@ -431,15 +499,6 @@ public sealed class BgNbdModel : ITransactionModel
         list.Sort(static (x, y) => x.Date.CompareTo(y.Date));
         return list;
     }
-
-    private void RequireA(string what)
-    {
-        if (A == 1)
-        {
-            throw new ClvModelException($"{what} is undefined at a = 1 in {Name}.");
-        }
-    }
-
 }
 
 /// <summary>Random variates for the simulators.</summary>

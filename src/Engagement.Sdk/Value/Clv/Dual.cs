@@ -88,8 +88,8 @@ internal readonly struct Dual
     public static Dual LogDiffExp(Dual u, Dual v)
     {
         var r = Math.Exp(v.V - u.V);
-        var d = 1 - r;
-        return new(u.V + Math.Log(-double.ExpM1(v.V - u.V)), (u.D0 - (r * v.D0)) / d, (u.D1 - (r * v.D1)) / d, (u.D2 - (r * v.D2)) / d, (u.D3 - (r * v.D3)) / d);
+        var d = -SpecialFunctions.ExpMinusOne(v.V - u.V);
+        return new(u.V + Math.Log(d), (u.D0 - (r * v.D0)) / d, (u.D1 - (r * v.D1)) / d, (u.D2 - (r * v.D2)) / d, (u.D3 - (r * v.D3)) / d);
     }
 
     /// <summary>ln ₂F₁(a, b; c; z) for positive a, b, c and 0 ≤ z &lt; 1, by the power series with a bounded tail (or Euler's transformation of it, as <see cref="SpecialFunctions.LogHypergeometric2F1"/> chooses).</summary>

@@ -50,20 +50,21 @@ public sealed class GammaGammaModel
     public static GammaGammaModel Fit(IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers)
     {
         ArgumentNullException.ThrowIfNull(customers);
-        var rows = customers.Where(c => c.Frequency > 0).ToArray();
-        for (var i = 0; i < rows.Length; i++)
+        for (var i = 0; i < customers.Count; i++)
         {
-            if (!(rows[i].MeanSpend > 0) || !double.IsFinite(rows[i].MeanSpend))
+            var (frequency, meanSpend, weight) = customers[i];
+            if (frequency > 0)
             {
-                throw new ClvModelException($"Gamma-Gamma needs a positive mean spend for every repeat buyer; row {i} has {rows[i].MeanSpend}. Leave out customers whose repeat purchases were all free, or net them differently.");
+                RequireSpend(meanSpend, $"customers[{i}]");
             }
 
-            if (!(rows[i].Weight > 0))
+            if (!(weight > 0))
             {
-                throw new EngagementValidationException($"customers[{i}].weight", rows[i].Weight, "must be positive");
+                throw new EngagementValidationException($"customers[{i}].weight", weight, "must be positive");
             }
         }
 
+        var rows = customers.Where(c => c.Frequency > 0).ToArray();
         var total = rows.Sum(r => r.Weight);
         if (total < 2)
         {
@@ -78,10 +79,27 @@ public sealed class GammaGammaModel
     /// <summary>Fits the model on the repeat buyers of a summary.</summary>
     /// <param name="summary">The summary.</param>
     /// <returns>The fitted model.</returns>
+    /// <exception cref="ClvModelException">Fewer than two repeat buyers, or a repeat buyer whose mean repeat spend is not positive (named by customer id).</exception>
     public static GammaGammaModel Fit(RfmSummary summary)
     {
         ArgumentNullException.ThrowIfNull(summary);
+        foreach (var customer in summary.Customers)
+        {
+            if (customer.Frequency > 0)
+            {
+                RequireSpend((double)customer.MeanRepeatSpend, $"customer '{customer.CustomerId}'");
+            }
+        }
+
         return Fit([.. summary.Customers.Where(c => c.Frequency > 0).Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))]);
+    }
+
+    private static void RequireSpend(double meanSpend, string who)
+    {
+        if (!(meanSpend > 0) || !double.IsFinite(meanSpend))
+        {
+            throw new ClvModelException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Gamma-Gamma needs a positive mean spend for every repeat buyer; {who} has {meanSpend}. Leave out customers whose repeat purchases were all free, or net them differently."));
+        }
     }
 
     /// <summary>The total log-likelihood of the mean spends and its gradient in (p, q, γ).</summary>
@@ -131,8 +149,19 @@ public sealed class GammaGammaModel
     /// <param name="frequency">x.</param>
     /// <param name="meanSpend">m̄.</param>
     /// <returns>The expected average spend.</returns>
+    /// <exception cref="EngagementValidationException"><paramref name="frequency"/> is negative, or <paramref name="meanSpend"/> is negative, NaN or infinite.</exception>
     public double ExpectedAverageSpend(int frequency, double meanSpend)
     {
+        if (frequency < 0)
+        {
+            throw new EngagementValidationException("frequency", frequency, "must be a number of repeat transactions, at least 0");
+        }
+
+        if (!(meanSpend >= 0) || double.IsInfinity(meanSpend))
+        {
+            throw new EngagementValidationException("meanSpend", meanSpend, "must be a finite mean spend, at least 0");
+        }
+
         if (Q <= 1)
         {
             throw new ClvModelException($"Expected spend is infinite when q ≤ 1 (q = {Q}).");

@@ -123,7 +123,7 @@ internal sealed class BatchPairs
         }
         else
         {
-            Parallel.For(0, slices, slice =>
+            ClvParallel.For(0, slices, slice =>
             {
                 local[slice] = new PairIndex();
                 find(local[slice], bounds[slice], bounds[slice + 1]);
@@ -150,7 +150,7 @@ internal sealed class BatchPairs
         var count = All.Pairs.Count;
         if (count > 4096)
         {
-            Parallel.For(0, count, compute);
+            ClvParallel.For(0, count, compute);
             return;
         }
 
@@ -166,7 +166,7 @@ internal sealed class BatchPairs
         var chunks = (n + Chunk - 1) / Chunk;
         if (chunks > 1)
         {
-            Parallel.For(0, chunks, chunk => body(chunk * Chunk, Math.Min(n, (chunk + 1) * Chunk)));
+            ClvParallel.For(0, chunks, chunk => body(chunk * Chunk, Math.Min(n, (chunk + 1) * Chunk)));
         }
         else if (n > 0)
         {

@@ -23,7 +23,7 @@ internal static class ParallelSum
         }
         else
         {
-            Parallel.For(0, chunks, c => body(c * ChunkSize, Math.Min(rows, (c + 1) * ChunkSize), partials.AsSpan(c * width, width)));
+            ClvParallel.For(0, chunks, c => body(c * ChunkSize, Math.Min(rows, (c + 1) * ChunkSize), partials.AsSpan(c * width, width)));
         }
 
         var result = new double[width];

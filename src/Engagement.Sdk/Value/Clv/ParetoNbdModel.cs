@@ -126,7 +126,7 @@ public sealed class ParetoNbdModel : ITransactionModel
         var terms = new Dual[pairs.Length];
         if (pairs.Length > 2048)
         {
-            Parallel.For(0, pairs.Length, k => terms[k] = Term(r, alpha, s, beta, pairs[k].X, values[pairs[k].Y]));
+            ClvParallel.For(0, pairs.Length, k => terms[k] = Term(r, alpha, s, beta, pairs[k].X, values[pairs[k].Y]));
         }
         else
         {
@@ -155,8 +155,10 @@ public sealed class ParetoNbdModel : ITransactionModel
     /// <param name="tx">Recency.</param>
     /// <param name="t">Age T.</param>
     /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule (x a whole number ≥ 0, 0 ≤ tₓ ≤ T finite, tₓ = 0 when x = 0); the exception names it.</exception>
     public double ProbabilityAlive(double x, double tx, double t)
     {
+        PredictionInputs.History(x, tx, t, ageName: "t");
         var logA0 = LogA0(R, Alpha, S, Beta, x, tx, t).V;
         if (double.IsNegativeInfinity(logA0))
         {
@@ -170,16 +172,18 @@ public sealed class ParetoNbdModel : ITransactionModel
     /// <summary>E[X(t)] for a new customer.</summary>
     /// <param name="t">The horizon.</param>
     /// <returns>The expectation.</returns>
+    /// <exception cref="EngagementValidationException"><paramref name="t"/> is negative or NaN (+∞ gives the limit rβ/(α(s − 1)) when s &gt; 1, +∞ otherwise).</exception>
     public double ExpectedTransactions(double t)
     {
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        if (t == 0)
         {
             return 0;
         }
 
         return Math.Abs(S - 1) < 1e-12
             ? R * Beta / Alpha * Math.Log(1 + (t / Beta))
-            : R * Beta / (Alpha * (S - 1)) * -double.ExpM1((S - 1) * Math.Log(Beta / (Beta + t)));
+            : R * Beta / (Alpha * (S - 1)) * -SpecialFunctions.ExpMinusOne((S - 1) * Math.Log(Beta / (Beta + t)));
     }
 
     /// <summary>
@@ -243,9 +247,12 @@ public sealed class ParetoNbdModel : ITransactionModel
     /// <param name="tx">Recency.</param>
     /// <param name="age">Age T.</param>
     /// <returns>The expectation.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule (t ≥ 0 or +∞, x a whole number ≥ 0, 0 ≤ tₓ ≤ T finite, tₓ = 0 when x = 0); the exception names it.</exception>
     public double ConditionalExpectedTransactions(double t, double x, double tx, double age)
     {
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        PredictionInputs.History(x, tx, age);
+        if (t == 0)
         {
             return 0;
         }
@@ -258,7 +265,7 @@ public sealed class ParetoNbdModel : ITransactionModel
     {
         var growth = Math.Abs(S - 1) < 1e-12
             ? Math.Log((Beta + age + t) / (Beta + age))
-            : -double.ExpM1((S - 1) * Math.Log((Beta + age) / (Beta + age + t))) / (S - 1);
+            : -SpecialFunctions.ExpMinusOne((S - 1) * Math.Log((Beta + age) / (Beta + age + t))) / (S - 1);
         return (R + x) * (Beta + age) / (Alpha + age) * growth;
     }
 
@@ -270,7 +277,13 @@ public sealed class ParetoNbdModel : ITransactionModel
             throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
         }
 
-        if (t <= 0)
+        PredictionInputs.Horizon(t);
+        for (var i = 0; i < x.Length; i++)
+        {
+            PredictionInputs.History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
+        }
+
+        if (t == 0)
         {
             result[..x.Length].Clear();
             return;

@@ -317,7 +317,7 @@ public sealed class RfmSummary
         where TSource : struct, ITransactionSource
     {
         var bits = slices == 1 ? 0 : BitOperations.Log2(BitOperations.RoundUpToPowerOf2((uint)slices * 2));
-        Parallel.For(0, 1 << bits, new ParallelOptions { MaxDegreeOfParallelism = slices }, partition =>
+        ClvParallel.For(0, 1 << bits, partition =>
         {
             var n = hashes.Length;
             var slots = new CustomerSlot[1 << 10];
@@ -354,7 +354,7 @@ public sealed class RfmSummary
                     }
                 }
             }
-        });
+        }, slices);
 
         static CustomerSlot[] Grow(CustomerSlot[] slots)
         {
@@ -389,8 +389,7 @@ public sealed class RfmSummary
             return;
         }
 
-        Parallel.For(0, slices, new ParallelOptions { MaxDegreeOfParallelism = slices }, slice =>
-            body(slice, (int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices)));
+        ClvParallel.For(0, slices, slice => body(slice, (int)((long)n * slice / slices), (int)((long)n * (slice + 1) / slices)), slices);
     }
 
     /// <summary>Sorts a customer's purchases by day: insertion sort for the usual handful, introsort beyond.</summary>

@@ -87,7 +87,21 @@ public static class SpecialFunctions
     /// <param name="u">The larger exponent.</param>
     /// <param name="v">The smaller exponent.</param>
     /// <returns>The log of the difference (−∞ when equal).</returns>
-    public static double LogDiffExp(double u, double v) => u == v ? double.NegativeInfinity : u + Math.Log(-double.ExpM1(v - u));
+    public static double LogDiffExp(double u, double v) => u == v ? double.NegativeInfinity : u + Math.Log(-SpecialFunctions.ExpMinusOne(v - u));
+
+    /// <summary>eᵘ − 1, accurate to rounding for small u too (Kahan's correction of the rounded eᵘ).</summary>
+    /// <param name="u">The exponent.</param>
+    /// <returns>eᵘ − 1.</returns>
+    internal static double ExpMinusOne(double u)
+    {
+        var e = Math.Exp(u);
+        if (e == 1 || double.IsInfinity(e))
+        {
+            return e == 1 ? u : e;
+        }
+
+        return e - 1 == -1 ? -1 : (e - 1) * u / Math.Log(e);
+    }
 
     /// <summary>
     /// The Gauss hypergeometric function ₂F₁(a, b; c; z) for 0 ≤ z &lt; 1 and c &gt; 0, with its partial derivatives in a,

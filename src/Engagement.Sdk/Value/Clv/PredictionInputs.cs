@@ -1,0 +1,73 @@
+using System.Globalization;
+
+namespace Engagement.Sdk.Value.Clv;
+
+/// <summary>
+/// The checks every public prediction makes on its inputs before computing anything: a bad input is an
+/// <see cref="EngagementValidationException"/> that names the argument (as the caller wrote it) and the rule, never a NaN or
+/// an exception from deep inside a special function.
+/// </summary>
+internal static class PredictionInputs
+{
+    /// <summary>A continuous-time history (x, tₓ, T): x a whole number ≥ 0, 0 ≤ tₓ ≤ T finite, tₓ = 0 when x = 0.</summary>
+    public static void History(double x, double tx, double age, string xName = "x", string txName = "tx", string ageName = "age")
+    {
+        if (!(x >= 0) || double.IsInfinity(x) || x != Math.Floor(x))
+        {
+            throw new EngagementValidationException(xName, x, "must be a whole number of repeat transactions, at least 0");
+        }
+
+        if (!(age >= 0) || double.IsInfinity(age))
+        {
+            throw new EngagementValidationException(ageName, age, "must be a finite age T, at least 0");
+        }
+
+        if (!(tx >= 0) || tx > age)
+        {
+            throw new EngagementValidationException(txName, tx, "must be a recency in [0, T = " + age.ToString(CultureInfo.InvariantCulture) + "]");
+        }
+
+        if (x == 0 && tx != 0)
+        {
+            throw new EngagementValidationException(txName, tx, "must be 0 when there are no repeat transactions (x = 0)");
+        }
+    }
+
+    /// <summary>A horizon t: at least 0 and not NaN; +∞ is allowed and gives the model's limit.</summary>
+    public static void Horizon(double t, string name = "t")
+    {
+        if (!(t >= 0))
+        {
+            throw new EngagementValidationException(name, t, "must be a horizon of at least 0 (+∞ gives the limit)");
+        }
+    }
+
+    /// <summary>A discrete history (x, tₓ, n): 0 ≤ x ≤ tₓ ≤ n, tₓ = 0 exactly when x = 0.</summary>
+    public static void DiscreteHistory(int x, int tx, int n)
+    {
+        if (n < 0)
+        {
+            throw new EngagementValidationException("n", n, "must be a number of opportunities, at least 0");
+        }
+
+        if (x < 0 || x > n)
+        {
+            throw new EngagementValidationException("x", x, "must be a number of transactions in [0, n = " + n.ToString(CultureInfo.InvariantCulture) + "]");
+        }
+
+        if (tx < 0 || tx > n)
+        {
+            throw new EngagementValidationException("tx", tx, "must be the opportunity of the last transaction, in [0, n = " + n.ToString(CultureInfo.InvariantCulture) + "]");
+        }
+
+        if (x > tx)
+        {
+            throw new EngagementValidationException("x", x, "must not exceed t_x = " + tx.ToString(CultureInfo.InvariantCulture) + " (at most one transaction per opportunity)");
+        }
+
+        if (x == 0 && tx != 0)
+        {
+            throw new EngagementValidationException("tx", tx, "must be 0 when there are no transactions (x = 0)");
+        }
+    }
+}
