@@ -17,19 +17,19 @@ using Microsoft.Extensions.Options;
 
 namespace Engagement.Sdk;
 
-/// <summary>What a dispatch attempt after a decision came to.</summary>
+/// <summary>The message a decision queued in the outbox.</summary>
 /// <param name="ActionId">The action.</param>
 /// <param name="Channel">The channel.</param>
-/// <param name="Result">The dispatcher's result.</param>
+/// <param name="Result">The outbox's result: queued, or a replay of a dispatch queued before.</param>
 public sealed record DispatchSummary(string ActionId, Channel Channel, DispatchResult Result);
 
 /// <summary>What tracking one event did.</summary>
 /// <param name="Event">The event.</param>
 /// <param name="IsDuplicate">Whether the event id had been applied before (then nothing else happened).</param>
-/// <param name="Profile">The customer's profile after the event (and after any message sent).</param>
+/// <param name="Profile">The customer's profile after the event.</param>
 /// <param name="Transitions">Journey stages entered.</param>
 /// <param name="Decision">The next-best-action decision, when the event triggered one.</param>
-/// <param name="Dispatch">The dispatch of the chosen action, when one was sent.</param>
+/// <param name="Dispatch">The dispatch of the chosen action, when one was queued (a <see cref="DispatchWorker"/> delivers it).</param>
 public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, CustomerProfile? Profile, ImmutableArray<StageTransition> Transitions, Decision? Decision, DispatchSummary? Dispatch)
 {
     private readonly IdentityResolution? _identity;
@@ -73,7 +73,8 @@ public interface IEngagementEngine
 {
     /// <summary>
     /// Runs one event through the loop: validate → append (idempotent) → update the profile → re-evaluate journeys → decide
-    /// (when the event or a stage change triggers it) → check permission → dispatch → record the outcome as an event.
+    /// (when the event or a stage change triggers it) → check permission → queue the message in the outbox, all in one unit of
+    /// work; the <see cref="DispatchWorker"/> delivers it and its receipt comes back as an event.
     /// </summary>
     /// <param name="engagementEvent">The event.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
@@ -104,7 +105,7 @@ public interface IEngagementEngine
     ValueTask<Decision> DecideAsync(CustomerId customerId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Sends the held messages that contact policy now allows, highest priority first per customer (each one checked again:
+    /// Queues the held messages that contact policy now allows, highest priority first per customer (each one checked again:
     /// consent, eligibility, caps, quiet hours); reschedules the ones still deferred and cancels the expired and the no longer
     /// permitted. Call it periodically (for example every minute); each customer is handled in one unit of work.
     /// </summary>

@@ -36,7 +36,7 @@ internal sealed class HeldMessageContest
 
     /// <summary>
     /// Lets a customer's due held messages and the live decision compete for contact-policy slots by priority (ties go to the
-    /// message held first, then to the live one), sends what policy allows in that order, and holds the best deferred action
+    /// message held first, then to the live one), queues in the outbox what policy allows in that order, and holds the best deferred action
     /// that is worth holding.
     /// </summary>
     internal async ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held)> ContendAsync(
@@ -47,7 +47,7 @@ internal sealed class HeldMessageContest
         if ((_holding || decision is null) && queueOwner == profile.Id)
         {
             // Messages held for profiles merged into this one are the survivor's now: they compete on its live events too,
-            // not only in the sweep. Each release is a compare-and-set, so a sweep running at the same time sends none twice.
+            // not only in the sweep. Each release is a compare-and-set, so a sweep running at the same time queues none twice.
             // A merged profile's messages were held before its merge and expire within the longest hold, so only merges that
             // recent are looked at: a profile with years of merged sessions does not query each of them on every event.
             foreach (var merge in profile.Merges.Where(m => m.At >= now - ActionCatalog.MaxHoldFor))
@@ -59,7 +59,7 @@ internal sealed class HeldMessageContest
         var live = decision is { IsNoAction: false, Channel: { } liveChannel } ? decision : null;
         if (queue.Count == 0 && live is null && (decision is null || !_holding))
         {
-            // Nothing held, nothing to send and nothing to hold: the usual end of a decision that chose no action.
+            // Nothing held, nothing to queue and nothing to hold: the usual end of a decision that chose no action.
             return (null, []);
         }
 
@@ -78,7 +78,7 @@ internal sealed class HeldMessageContest
         Recheck? liveDeferred = null;
         var releasedActions = new HashSet<string>(StringComparer.Ordinal);
 
-        async ValueTask SendLiveAsync()
+        async ValueTask QueueLiveAsync()
         {
             liveDone = true;
             var action = live!.Action;
@@ -119,7 +119,7 @@ internal sealed class HeldMessageContest
         {
             if (!liveDone && live!.Action.Priority > held.Priority)
             {
-                await SendLiveAsync().ConfigureAwait(false);
+                await QueueLiveAsync().ConfigureAwait(false);
             }
 
             var outcome = await ReleaseOneAsync(held, now, cancellationToken).ConfigureAwait(false);
@@ -138,13 +138,13 @@ internal sealed class HeldMessageContest
 
         if (!liveDone)
         {
-            await SendLiveAsync().ConfigureAwait(false);
+            await QueueLiveAsync().ConfigureAwait(false);
         }
 
         if (decision is not null && _holding)
         {
-            var sentPriority = liveSummary is { Result.WasReplay: false } ? live!.Action.Priority : int.MinValue;
-            var candidate = HoldCandidate(decision, live, liveDeferred, sentPriority, queue, releasedActions);
+            var queuedPriority = liveSummary is { Result.WasReplay: false } ? live!.Action.Priority : int.MinValue;
+            var candidate = HoldCandidate(decision, live, liveDeferred, queuedPriority, queue, releasedActions);
             if (candidate is { } c)
             {
                 await HoldAsync(profile, queueOwner, trigger!, c.Action, c.Channel, c.Until, c.Why, queue, outcomes, now, cancellationToken).ConfigureAwait(false);
@@ -194,8 +194,8 @@ internal sealed class HeldMessageContest
         }
     }
 
-    /// <summary>The deferred action worth holding: the live one if a held message took its slot, else the highest-priority deferred candidate that outranks what was sent.</summary>
-    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int sentPriority, List<DispatchRecord> queue, HashSet<string> releasedActions)
+    /// <summary>The deferred action worth holding: the live one if a held message took its slot, else the highest-priority deferred candidate that outranks what was queued.</summary>
+    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int queuedPriority, List<DispatchRecord> queue, HashSet<string> releasedActions)
     {
         // An action is never held twice for one customer, nor held again just after its held copy went out.
         if (live is not null && liveDeferred?.Permission is { Verdict: PermissionVerdict.Defer, DeferUntil: { } liveUntil } deferred && live.Action.HoldFor is not null)
@@ -207,7 +207,7 @@ internal sealed class HeldMessageContest
         foreach (var candidate in decision.Candidates)
         {
             if (candidate.Status != CandidateStatus.Rejected || candidate.Reason != DecisionReasons.NoPermittedChannel
-                || !_catalog.TryGet(candidate.ActionId, out var action) || action.HoldFor is null || action.Priority <= sentPriority
+                || !_catalog.TryGet(candidate.ActionId, out var action) || action.HoldFor is null || action.Priority <= queuedPriority
                 || (best is { } b && action.Priority <= b.Action.Priority) || queue.Any(h => h.ActionId == action.Id) || releasedActions.Contains(action.Id))
             {
                 continue;

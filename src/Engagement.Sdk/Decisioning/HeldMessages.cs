@@ -9,7 +9,7 @@ public enum HeldMessageStatus
     /// <summary>The message was held: it waits in the dispatch log until <see cref="DispatchRecord.ReleaseAt"/>.</summary>
     Held,
 
-    /// <summary>Policy allowed it: it was handed to the dispatcher (see <see cref="HeldMessageOutcome.Dispatch"/>).</summary>
+    /// <summary>Policy allowed it: it was queued in the outbox for the delivery worker (see <see cref="HeldMessageOutcome.Dispatch"/>).</summary>
     Released,
 
     /// <summary>Policy still defers it: it waits for the new <see cref="DispatchRecord.ReleaseAt"/>.</summary>
@@ -54,6 +54,6 @@ public static class HoldReasons
 /// <param name="Detail">A sentence for people.</param>
 public sealed record HeldMessageOutcome(DispatchRecord Record, HeldMessageStatus Status, string Reason, string Detail)
 {
-    /// <summary>The dispatcher's result, for a released message.</summary>
+    /// <summary>The outbox's result, for a released message.</summary>
     public DispatchResult? Dispatch { get; init; }
 }
