@@ -355,7 +355,9 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
     // The step that brings the schema to version `to`, run in the schema lock's transaction.
     private static string Migration(string s, int to) => to switch
     {
-        // 2: the transactional outbox. A claimable dispatch (queued, unknown, or sending under a lease) carries the instant it
+        // 2: the transactional outbox. Channel and purpose are columns, so frequency caps are counted without reading documents.
+        // The index by status goes (every claim and settlement would move its entry): held messages and dead letters have
+        // partial indexes. A claimable dispatch (queued, unknown, or sending under a lease) carries the instant it
         // falls due (its lease's end, for a sending one); a dispatch that was pending when an older version stopped may have
         // been sent (unknown, to reconcile), and a failed one is a dead letter.
         2 => $"""
@@ -371,6 +373,9 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
                 document = (document::jsonb || jsonb_build_object('status', 'DeadLettered', 'reason', 'retries_exhausted'))::text
                 WHERE status = 'Failed';
             CREATE INDEX IF NOT EXISTS dispatches_due ON {s}.dispatches (due, dispatch_id) WHERE due IS NOT NULL;
+            DROP INDEX IF EXISTS {s}.dispatches_by_status;
+            CREATE INDEX IF NOT EXISTS dispatches_held ON {s}.dispatches (created, dispatch_id) WHERE status = 'Held';
+            CREATE INDEX IF NOT EXISTS dispatches_dead ON {s}.dispatches (created, dispatch_id) WHERE status = 'DeadLettered';
             """,
         _ => throw new InvalidOperationException($"No migration to schema version {to}."),
     };

@@ -478,7 +478,9 @@ public sealed class PostgreSqlDispatchStore(PostgreSqlDatabase database) : IDisp
         var records = await database.RunAsync(
             async (connection, ct) =>
             {
-                await using var command = new NpgsqlCommand($"SELECT document FROM {_s}.dispatches WHERE status = @status ORDER BY created, dispatch_id", connection);
+                // The claimable ones are found through the index on `due`; held messages and dead letters have partial indexes.
+                var claimable = status is DispatchStatus.Queued or DispatchStatus.Sending or DispatchStatus.Unknown ? "due IS NOT NULL AND " : string.Empty;
+                await using var command = new NpgsqlCommand($"SELECT document FROM {_s}.dispatches WHERE {claimable}status = @status ORDER BY created, dispatch_id", connection);
                 command.Parameters.AddWithValue("status", status.ToString());
                 return await ReadAllAsync(command, ct).ConfigureAwait(false);
             },
