@@ -473,11 +473,10 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 if (claimed.Count > 0)
                 {
                     // One statement leases the whole batch: the columns, and the same fields of each document in place.
-                    var leaseText = JsonSerializer.Serialize(claimed[0] with { LeaseUntil = a.LeaseUntil }, EngagementJsonContext.Default.DispatchRecord);
-                    var update = db.Command("UPDATE dispatches SET status = 'Sending', due = $due, lease_owner = $owner, document = json_set(document, '$.status', 'Sending', '$.leaseOwner', $owner, '$.leaseUntil', json_extract($lease, '$.leaseUntil')) WHERE dispatch_id IN (SELECT value FROM json_each($ids))");
+                    var update = db.Command("UPDATE dispatches SET status = 'Sending', due = $due, lease_owner = $owner, document = json_set(document, '$.status', 'Sending', '$.leaseOwner', $owner, '$.leaseUntil', $lease) WHERE dispatch_id IN (SELECT value FROM json_each($ids))");
                     update.Bind("$due", a.LeaseUntil.UtcTicks);
                     update.Bind("$owner", a.Owner);
-                    update.Bind("$lease", leaseText);
+                    update.Bind("$lease", a.LeaseUntil.ToString("O", System.Globalization.CultureInfo.InvariantCulture)); // as the documents write instants
                     update.Bind("$ids", JsonArray(ids));
                     update.ExecuteNonQuery();
                 }

@@ -6,11 +6,12 @@ namespace Engagement.Sdk.Channels;
 /// <summary>What became of a message the engine decided to send.</summary>
 /// <param name="DispatchId">The dispatch.</param>
 /// <param name="Status">
-/// <see cref="DispatchStatus.Queued"/> when it was written to the outbox (a <see cref="DispatchWorker"/> delivers it), or the
-/// status it already had when the dispatch id had been begun before (a replay: nothing was queued again).
+/// <see cref="DispatchStatus.Queued"/>: the dispatch is in the outbox (a <see cref="DispatchWorker"/> delivers it). When
+/// the dispatch id had been begun before, <see cref="WasReplay"/> says so and nothing was queued again; read the dispatch
+/// (<see cref="IDispatchStore.GetAsync"/>) for where it stands now.
 /// </param>
-/// <param name="Attempts">How many times the channel was called.</param>
-/// <param name="Error">The last error, when it did not succeed.</param>
+/// <param name="Attempts">How many times the channel was called: 0 when the message is queued.</param>
+/// <param name="Error">The last error: <see langword="null"/> when the message is queued.</param>
 public sealed record DispatchResult(string DispatchId, DispatchStatus Status, int Attempts, string? Error)
 {
     /// <summary>Whether this call found the dispatch already begun and queued nothing.</summary>
