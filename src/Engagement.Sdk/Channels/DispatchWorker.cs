@@ -186,7 +186,10 @@ public sealed class DispatchWorker
             throw;
         }
 
-        return new DeliveryReport(claimed.Count, await SettleAsync(settlements, cancellationToken).ConfigureAwait(false));
+        // Stopped during the last call: what the calls did is still written (a send in flight as unknown), then the stop is reported.
+        var settled = await SettleAsync(settlements, cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new DeliveryReport(claimed.Count, settled);
     }
 
     /// <summary>Runs passes until nothing more is due now (for tests, samples and hosts that deliver on demand).</summary>
