@@ -16,6 +16,7 @@ public sealed class PublicApiTests
     [InlineData("Engagement.Sdk.Sqlite")]
     [InlineData("Engagement.Sdk.Testing")]
     [InlineData("Engagement.Sdk.Hosting")]
+    [InlineData("Engagement.Sdk.OpenTelemetry")]
     public void PublicApi_OfEachPackage_MatchesTheVerifiedFile(string package)
     {
         var assembly = System.Reflection.Assembly.Load(package);
