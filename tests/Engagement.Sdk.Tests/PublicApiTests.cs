@@ -1,10 +1,12 @@
-using Engagement.Sdk.Testing.Snapshots;
+using Engagement.Sdk.Tests.Snapshots;
+using PublicApiGenerator;
 
 namespace Engagement.Sdk.Tests;
 
 /// <summary>
 /// Pins the public surface of each shipped package to a verified file, so that any change to it is deliberate: a changed
-/// surface writes <c>*.received.txt</c> beside the verified file and fails.
+/// surface writes <c>*.received.txt</c> beside the verified file and fails. The surface is written by PublicApiGenerator as
+/// C# declarations, nullable annotations included.
 /// </summary>
 public sealed class PublicApiTests
 {
@@ -21,6 +23,6 @@ public sealed class PublicApiTests
     {
         var assembly = System.Reflection.Assembly.Load(package);
 
-        Snapshot.Verify(PublicApi.Describe(assembly), Snapshot.RepositoryPath("tests/Engagement.Sdk.Tests/PublicApi"), package);
+        Snapshot.Verify(assembly.GeneratePublicApi(new ApiGeneratorOptions { IncludeAssemblyAttributes = false }), Snapshot.RepositoryPath("tests/Engagement.Sdk.Tests/PublicApi"), package);
     }
 }
