@@ -4,6 +4,7 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Value;
+using Spectre.Console;
 
 namespace Quickstart;
 
@@ -16,16 +17,28 @@ internal static class Report
         await o.WriteLineAsync(string.Create(culture, $"{shop.Customers:N0} customers, {shop.Days} days from {shop.Start:yyyy-MM-dd}; {happenings:N0} events and consent records; {tally.Events:N0} events tracked, {tally.Decisions:N0} decisions, {tally.Clicks:N0} clicks.")).ConfigureAwait(false);
         await o.WriteLineAsync().ConfigureAwait(false);
 
+        // Tables are laid out by Spectre.Console, written as plain text (no colours or control codes) to the report's writer.
+        await o.FlushAsync().ConfigureAwait(false);
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(o),
+        });
+        console.Profile.Width = 120;
+
         foreach (var journey in options.Journeys)
         {
             await o.WriteLineAsync($"Journey '{journey.Id}': customers per stage").ConfigureAwait(false);
-            await o.WriteLineAsync("  stage          now   reached   conversion from previous").ConfigureAwait(false);
+            var funnel = NewTable("stage", "now", "reached", "conversion from previous");
             foreach (var row in JourneyFunnel.Compute(journey, profiles))
             {
                 var conversion = row.ConversionFromPrevious is { } c ? c.ToString("P1", culture) : "-";
-                await o.WriteLineAsync(string.Create(culture, $"  {row.StageId,-12} {row.Current,6:N0} {row.Reached,9:N0}   {conversion,10}")).ConfigureAwait(false);
+                AddRow(funnel, row.StageId, row.Current.ToString("N0", culture), row.Reached.ToString("N0", culture), conversion);
             }
 
+            console.Write(funnel);
             await o.WriteLineAsync().ConfigureAwait(false);
         }
 
@@ -37,11 +50,13 @@ internal static class Report
         await o.WriteLineAsync().ConfigureAwait(false);
 
         await o.WriteLineAsync("Messages").ConfigureAwait(false);
-        await o.WriteLineAsync("  channel    sent   suppressed (no consent)   deferred (quiet hours, caps)").ConfigureAwait(false);
+        var messages = NewTable("channel", "sent", "suppressed (no consent)", "deferred (quiet hours, caps)");
         foreach (var channel in tally.Sent.Keys.Union(tally.SuppressedForConsent.Keys).Union(tally.Deferred.Keys).Order(StringComparer.Ordinal))
         {
-            await o.WriteLineAsync(string.Create(culture, $"  {channel,-8} {Get(tally.Sent, channel),6:N0}   {Get(tally.SuppressedForConsent, channel),23:N0}   {Get(tally.Deferred, channel),28:N0}")).ConfigureAwait(false);
+            AddRow(messages, channel, Get(tally.Sent, channel).ToString("N0", culture), Get(tally.SuppressedForConsent, channel).ToString("N0", culture), Get(tally.Deferred, channel).ToString("N0", culture));
         }
+
+        console.Write(messages);
 
         await o.WriteLineAsync().ConfigureAwait(false);
         await o.WriteLineAsync("Five decisions and their reasons").ConfigureAwait(false);
@@ -65,11 +80,29 @@ internal static class Report
 
         await o.WriteLineAsync().ConfigureAwait(false);
         await o.WriteLineAsync("Ten most valuable customers (historical CLV = net revenue x 30% margin)").ConfigureAwait(false);
+        var valuable = NewTable("customer", "orders", "net revenue", "CLV");
         foreach (var value in HistoricalClv.Compute(profiles, 0.30m, options.Currency).Take(10))
         {
-            await o.WriteLineAsync(string.Create(culture, $"  {value.CustomerId.Value,-8} {value.Orders,3} orders   net {Format(value.NetRevenue, culture),14}   CLV {Format(value.Value, culture),12}")).ConfigureAwait(false);
+            AddRow(valuable, value.CustomerId.Value, value.Orders.ToString("N0", culture), Format(value.NetRevenue, culture), Format(value.Value, culture));
         }
+
+        console.Write(valuable);
+        await o.FlushAsync().ConfigureAwait(false);
     }
+
+    /// <summary>A borderless table with a rule under its header; the first column left-aligned, the others right-aligned.</summary>
+    private static Table NewTable(params string[] headers)
+    {
+        var table = new Table { Border = TableBorder.Simple, ShowHeaders = true };
+        for (var i = 0; i < headers.Length; i++)
+        {
+            table.AddColumn(new TableColumn(new Text(headers[i])) { Alignment = i == 0 ? Justify.Left : Justify.Right });
+        }
+
+        return table;
+    }
+
+    private static void AddRow(Table table, params string[] cells) => table.AddRow([.. cells.Select(c => (Spectre.Console.Rendering.IRenderable)new Text(c))]);
 
     private static int Get(SortedDictionary<string, int> counts, string key) => counts.TryGetValue(key, out var n) ? n : 0;
 
