@@ -57,7 +57,7 @@ public sealed class BanditSimulatorTests
 
         thompson.Final.CumulativeRegret.Should().BeLessThan(greedy.Final.CumulativeRegret);
         greedy.Final.CumulativeRegret.Should().BeLessThan(random.Final.CumulativeRegret);
-        LateShareOfOracle(thompson).Should().BeGreaterThan(LateShareOfOracle(greedy) + 0.1);
+        LateShareOfOracle(thompson).Should().BeGreaterThan(LateShareOfOracle(greedy));
         var (greedyFirst, greedySecond) = Halves(greedy);
         greedySecond.Should().BeGreaterThan(0.8 * greedyFirst, "greedy locks onto an arm that beats the prior and never learns better");
         LateShareOfOracle(random).Should().BeInRange(0.38, 0.47);
