@@ -40,8 +40,8 @@ public sealed class OffPolicyEvaluationOptions
     public double ConfidenceLevel { get; init; } = 0.95;
 
     /// <summary>The importance weight τ above which Switch-DR uses the direct method alone.</summary>
-    /// <value>Defaults to 10; positive.</value>
-    public double SwitchThreshold { get; init; } = 10;
+    /// <value>Defaults to 100; positive. With an exploration floor ε over K arms no weight exceeds K / ε.</value>
+    public double SwitchThreshold { get; init; } = 100;
 
     /// <summary>The pseudo-observations of the default <see cref="TabularRewardModel"/>.</summary>
     /// <value>Defaults to 20; at least 0.</value>
@@ -85,7 +85,11 @@ public sealed class OffPolicyEvaluationOptions
 /// <summary>One estimate of a policy's value.</summary>
 /// <param name="Name">The estimator, from <see cref="OffPolicyEstimators"/>.</param>
 /// <param name="Value">The estimated mean reward of the evaluation policy.</param>
-/// <param name="StandardError">The normal-approximation standard error (delta method for SNIPW; for DM and DR the reward model is taken as fixed).</param>
+/// <param name="StandardError">
+/// The standard error: for IPW, SNIPW (delta method) and DR the normal approximation over the rounds (the reward model taken as
+/// fixed); for DM and Switch-DR, whose spread comes mostly from the reward model, the standard deviation of the bootstrap
+/// estimates (NaN without resamples).
+/// </param>
 /// <param name="CiLow">The lower end of the bootstrap percentile interval (NaN without resamples).</param>
 /// <param name="CiHigh">The upper end of the bootstrap percentile interval (NaN without resamples).</param>
 public sealed record PolicyEstimate(string Name, double Value, double StandardError, double CiLow, double CiHigh)
@@ -196,7 +200,7 @@ public static class OffPolicyEvaluator
 
         // Normal-approximation standard errors of the per-round terms (the reward model taken as fixed).
         var n = (double)log.Count;
-        double vIpw = 0, vSn = 0, vDm = 0, vDr = 0, vSw = 0;
+        double vIpw = 0, vSn = 0, vDr = 0;
         for (var k = 0; k < cells.Count; k++)
         {
             var m = cells.Counts[k];
@@ -207,15 +211,13 @@ public static class OffPolicyEvaluator
             var dr = direct + (w * (r - q[g]));
             vIpw += m * Square((w * r) - values[0]);
             vSn += m * Square((w * r) - (values[1] * w));
-            vDm += m * Square(direct - values[2]);
             vDr += m * Square(dr - values[3]);
-            vSw += m * Square((cells.Below[k] ? dr : direct) - values[4]);
         }
 
         var meanW = sW / n;
         var errors = log.Count == 1
             ? [double.NaN, double.NaN, double.NaN, double.NaN, double.NaN]
-            : new[] { Se(vIpw), sW > 0 ? Se(vSn) / meanW : double.NaN, Se(vDm), Se(vDr), Se(vSw) };
+            : new[] { Se(vIpw), sW > 0 ? Se(vSn) / meanW : double.NaN, double.NaN, Se(vDr), double.NaN };
 
         var low = new double[Estimators];
         var high = new double[Estimators];
@@ -223,7 +225,9 @@ public static class OffPolicyEvaluator
         Array.Fill(high, double.NaN);
         if (options.BootstrapResamples > 0)
         {
-            Bootstrap(cells, model, options, low, high, cancellationToken);
+            var spread = Bootstrap(cells, model, options, low, high, cancellationToken);
+            errors[2] = spread[2];
+            errors[4] = spread[4];
         }
 
         string[] names = [OffPolicyEstimators.Ipw, OffPolicyEstimators.Snipw, OffPolicyEstimators.Dm, OffPolicyEstimators.Dr, OffPolicyEstimators.SwitchDr];
@@ -289,7 +293,8 @@ public static class OffPolicyEvaluator
         return cells;
     }
 
-    private static void Bootstrap(Cells cells, Model model, OffPolicyEvaluationOptions options, double[] low, double[] high, CancellationToken cancellationToken)
+    /// <summary>Fills the percentile intervals and returns each estimator's bootstrap standard deviation.</summary>
+    private static double[] Bootstrap(Cells cells, Model model, OffPolicyEvaluationOptions options, double[] low, double[] high, CancellationToken cancellationToken)
     {
         var resamples = options.BootstrapResamples;
         var estimates = new double[Estimators * resamples];
@@ -303,13 +308,46 @@ public static class OffPolicyEvaluator
         });
 
         var tail = (1 - options.ConfidenceLevel) / 2;
+        var spread = new double[Estimators];
         for (var e = 0; e < Estimators; e++)
         {
-            var column = estimates.AsSpan(e * resamples, resamples);
+            // A resample of a tiny log may draw no round at all (or no weight, for SNIPW); it estimates nothing and is left out.
+            var all = estimates.AsSpan(e * resamples, resamples);
+            var kept = 0;
+            foreach (var x in all)
+            {
+                if (double.IsFinite(x))
+                {
+                    all[kept++] = x;
+                }
+            }
+
+            if (kept == 0)
+            {
+                spread[e] = low[e] = high[e] = double.NaN;
+                continue;
+            }
+
+            var column = all[..kept];
+            double mean = 0, squares = 0;
+            foreach (var x in column)
+            {
+                mean += x;
+            }
+
+            mean /= kept;
+            foreach (var x in column)
+            {
+                squares += (x - mean) * (x - mean);
+            }
+
+            spread[e] = kept > 1 ? Math.Sqrt(squares / (kept - 1)) : double.NaN;
             column.Sort();
             low[e] = Quantile(column, tail);
             high[e] = Quantile(column, 1 - tail);
         }
+
+        return spread;
     }
 
     /// <summary>Draws resamples [from, to) in batches that keep every resample's group sums in memory, block of cells by block of cells.</summary>
@@ -516,7 +554,7 @@ public static class OffPolicyEvaluator
 
             var dm = direct / rounds;
             values[0] = weightedResponses / rounds;
-            values[1] = weights > 0 ? weightedResponses / weights : 0;
+            values[1] = weights > 0 ? weightedResponses / weights : double.NaN;
             values[2] = dm;
             values[3] = dm + ((weightedResponses - predicted) / rounds);
             values[4] = dm + ((weightedResponsesBelow - predictedBelow) / rounds);
