@@ -150,7 +150,7 @@ public static class ClvReportApp
         }
 
         var histories = new Histories(summary);
-        var data = summary.ToData();
+        var data = histories.ToData();
         var unitsPerYear = options.Unit == TimeUnit.Weeks ? 52.0 : 365.0;
         var horizon = options.Horizon ?? (summary.HoldoutEnd is null ? unitsPerYear : summary.HoldoutLength);
         var discountRate = options.DiscountRate ?? (Math.Log(1.10) / unitsPerYear);

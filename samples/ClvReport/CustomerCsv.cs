@@ -47,66 +47,101 @@ internal static class CustomerCsv
         }
 
         writer.WriteLine(header);
-        Span<char> buffer = stackalloc char[32];
+        var line = new Line();
         var customers = summary.Customers;
         for (var i = 0; i < customers.Length; i++)
         {
             var c = customers[i];
-            WriteId(writer, c.CustomerId);
-            Number(writer, c.Frequency, buffer);
-            Number(writer, c.Recency, buffer);
-            Number(writer, c.Age, buffer);
+            line.Clear();
+            line.Id(c.CustomerId);
+            line.Number(c.Frequency);
+            line.Number(c.Recency);
+            line.Number(c.Age);
             var row = histories.RowOf[i];
             foreach (var m in models)
             {
                 var p = m.Run.Predictions!;
-                Number(writer, p.PAlive[row], buffer);
-                Number(writer, p.Expected[row], buffer);
+                line.Number(p.PAlive[row]);
+                line.Number(p.Expected[row]);
                 if (p.Dert is { } dert)
                 {
-                    Number(writer, dert[row], buffer);
+                    line.Number(dert[row]);
                 }
 
                 if (m.Clv is { } clv)
                 {
-                    Number(writer, clv[i], buffer);
+                    line.Number(clv[i]);
                 }
 
                 foreach (var (_, values) in m.Intervals)
                 {
-                    Number(writer, values[i], buffer);
+                    line.Number(values[i]);
                 }
             }
 
             if (expectedSpend is not null)
             {
-                Number(writer, expectedSpend[i], buffer);
+                line.Number(expectedSpend[i]);
             }
 
-            writer.Write('\n');
+            line.End();
+            writer.Write(line.Text);
         }
     }
 
-    private static void WriteId(StreamWriter writer, string id)
+    /// <summary>One line, built in a reused buffer and written at once.</summary>
+    private sealed class Line
     {
-        if (id.AsSpan().IndexOfAny(",\"\r\n") < 0)
+        private char[] _buffer = new char[1024];
+        private int _length;
+
+        public ReadOnlySpan<char> Text => _buffer.AsSpan(0, _length);
+
+        public void Clear() => _length = 0;
+
+        public void End() => Append("\n");
+
+        /// <summary>The id, quoted when it holds a comma, quote or line break (RFC 4180).</summary>
+        public void Id(string id)
         {
-            writer.Write(id);
-            return;
+            if (id.AsSpan().IndexOfAny(",\"\r\n") < 0)
+            {
+                Append(id);
+                return;
+            }
+
+            Append("\"");
+            Append(id.Replace("\"", "\"\"", StringComparison.Ordinal));
+            Append("\"");
         }
 
-        writer.Write('"');
-        writer.Write(id.Replace("\"", "\"\"", StringComparison.Ordinal));
-        writer.Write('"');
-    }
-
-    /// <summary>A comma, then the number in invariant form with up to ten significant digits; empty when it is not finite.</summary>
-    private static void Number(StreamWriter writer, double value, Span<char> buffer)
-    {
-        writer.Write(',');
-        if (double.IsFinite(value) && value.TryFormat(buffer, out var written, "G10", CultureInfo.InvariantCulture))
+        /// <summary>A comma, then the number in invariant form with up to ten significant digits; empty when it is not finite.</summary>
+        public void Number(double value)
         {
-            writer.Write(buffer[..written]);
+            Append(",");
+            if (!double.IsFinite(value))
+            {
+                return;
+            }
+
+            Reserve(32);
+            value.TryFormat(_buffer.AsSpan(_length), out var written, "G10", CultureInfo.InvariantCulture);
+            _length += written;
+        }
+
+        private void Append(ReadOnlySpan<char> text)
+        {
+            Reserve(text.Length);
+            text.CopyTo(_buffer.AsSpan(_length));
+            _length += text.Length;
+        }
+
+        private void Reserve(int count)
+        {
+            if (_length + count > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + count));
+            }
         }
     }
 }

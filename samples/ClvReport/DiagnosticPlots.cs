@@ -39,6 +39,7 @@ internal static class DiagnosticPlots
             var path = Path.Combine(directory, name);
             File.WriteAllText(path, Svg(plot, title));
             written.Add(path);
+            progress.Report($"plot {name}");
         }
 
         var fitted = input.Runs.Where(r => r.Succeeded).ToList();
@@ -463,21 +464,25 @@ internal sealed class Tracking
 
         var end = (summary.HoldoutEnd ?? summary.CalibrationEnd).DayNumber;
         var weeks = ((end - start) / 7) + 1;
-        var keys = new List<long>(transactions.Count);
-        foreach (var t in transactions)
+        // (customer, day) of every repeat purchase (long.MaxValue for the rest), looked up in parallel: the table is only read.
+        var sorted = new long[transactions.Count];
+        ModelRuns.ParallelFor(transactions.Count, i =>
         {
+            var t = transactions[i];
             var day = t.Date.DayNumber;
-            if (day <= end && index.TryGetValue(t.CustomerId, out var c) && day > customers[c].FirstPurchase.DayNumber)
-            {
-                keys.Add(((long)c << 32) | (uint)day);
-            }
-        }
-
-        var sorted = keys.ToArray();
+            sorted[i] = day <= end && index.TryGetValue(t.CustomerId, out var c) && day > customers[c].FirstPurchase.DayNumber
+                ? ((long)c << 32) | (uint)day
+                : long.MaxValue;
+        });
         Array.Sort(sorted);
         var actual = new double[weeks];
         for (var i = 0; i < sorted.Length; i++)
         {
+            if (sorted[i] == long.MaxValue)
+            {
+                break;
+            }
+
             if (i == 0 || sorted[i] != sorted[i - 1])
             {
                 actual[((int)(sorted[i] & 0xFFFFFFFF) - start) / 7]++;

@@ -15,7 +15,7 @@ internal sealed class Histories
         var customers = summary.Customers;
         RowOf = new int[customers.Length];
         var index = new Dictionary<(int, double, double), int>();
-        List<double> x = [], tx = [], t = [];
+        List<double> x = [], tx = [], t = [], count = [];
         for (var i = 0; i < customers.Length; i++)
         {
             var c = customers[i];
@@ -27,15 +27,21 @@ internal sealed class Histories
                 x.Add(c.Frequency);
                 tx.Add(c.Recency);
                 t.Add(c.Age);
+                count.Add(0);
             }
 
+            count[row]++;
             RowOf[i] = row;
         }
 
         X = [.. x];
         Tx = [.. tx];
         T = [.. t];
+        Customers = [.. count];
     }
+
+    /// <summary>The model input: one weighted row per distinct history.</summary>
+    public RfmData ToData() => RfmData.Create(Enumerable.Range(0, Count).Select(i => (X[i], Tx[i], T[i], Customers[i])));
 
     /// <summary>Each customer's row.</summary>
     public int[] RowOf { get; }
@@ -45,6 +51,9 @@ internal sealed class Histories
     public double[] Tx { get; }
 
     public double[] T { get; }
+
+    /// <summary>How many customers share each history.</summary>
+    public double[] Customers { get; }
 
     public int Count => X.Length;
 }

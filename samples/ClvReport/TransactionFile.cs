@@ -120,8 +120,10 @@ public static class TransactionFile
         {
             HasHeader = true,
             Unescape = true,
-            Trim = SepTrim.All,
             ColNameComparer = StringComparer.OrdinalIgnoreCase,
+
+            // One string per distinct customer id (a hash pool per column), so a customer's many rows share it.
+            CreateToString = SepToString.PoolPerCol(maximumStringLength: 128),
         };
         using var reader = options.FromFile(path);
         var header = reader.Header;
@@ -135,7 +137,6 @@ public static class TransactionFile
         var dateColumn = Column(columns.Date, "--date-column");
         var amountColumn = Column(columns.Amount, "--amount-column");
         var orderColumn = columns.OrderId is { } orderId ? Column(orderId, "--order-id") : -1;
-        var ids = new IdPool();
         var orders = orderColumn >= 0 ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
         var orderLookup = orders?.GetAlternateLookup<ReadOnlySpan<char>>();
         var result = new List<Transaction>();
@@ -146,18 +147,18 @@ public static class TransactionFile
             {
                 rows++;
                 var line = row.LineNumberFrom;
-                var id = row[customerColumn].Span;
-                if (id.IsEmpty)
+                var id = row[customerColumn];
+                if (id.Span.IsWhiteSpace())
                 {
                     throw new InputException(line, $"the customer id ({columns.Customer}) is empty");
                 }
 
-                var date = Date(row[dateColumn].Span, columns.DateFormat, line, columns.Date);
-                var amount = Amount(row[amountColumn].Span, line);
-                var customer = ids.Get(id);
+                var date = Date(row[dateColumn].Span.Trim(), columns.DateFormat, line, columns.Date);
+                var amount = Amount(row[amountColumn].Span.Trim(), line);
+                var customer = id.Span.Length == id.Span.Trim().Length ? id.ToString() : id.Span.Trim().ToString();
                 if (orderLookup is { } lookup)
                 {
-                    var order = row[orderColumn].Span;
+                    var order = row[orderColumn].Span.Trim();
                     if (order.IsEmpty)
                     {
                         throw new InputException(line, $"the order id ({columns.OrderId}) is empty");
@@ -210,7 +211,7 @@ public static class TransactionFile
             throw new InputException(line, $"'{text}' ({column}) is not a date in the form {format}");
         }
 
-        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        if (IsoDate(text, out var date))
         {
             return date;
         }
@@ -226,8 +227,51 @@ public static class TransactionFile
         throw new InputException(line, $"'{text}' ({column}) is not an ISO date (yyyy-mm-dd) or date and time; give --date-format for other forms");
     }
 
+    /// <summary>yyyy-mm-dd, read digit by digit (the general parser costs more than the rest of a row).</summary>
+    private static bool IsoDate(ReadOnlySpan<char> text, out DateOnly date)
+    {
+        date = default;
+        if (text.Length != 10 || text[4] != '-' || text[7] != '-')
+        {
+            return false;
+        }
+
+        var year = Digits(text[..4]);
+        var month = Digits(text.Slice(5, 2));
+        var day = Digits(text.Slice(8, 2));
+        if (year < 1 || month < 1 || month > 12 || day < 1 || day > DateTime.DaysInMonth(year, month))
+        {
+            return false;
+        }
+
+        date = new DateOnly(year, month, day);
+        return true;
+
+        static int Digits(ReadOnlySpan<char> digits)
+        {
+            var value = 0;
+            foreach (var c in digits)
+            {
+                if (!char.IsAsciiDigit(c))
+                {
+                    return -1;
+                }
+
+                value = (value * 10) + (c - '0');
+            }
+
+            return value;
+        }
+    }
+
+    /// <summary>An amount: plain digits with an optional '.' and up to 18 digits in all are read directly; anything else by <see cref="decimal.TryParse(ReadOnlySpan{char}, NumberStyles, IFormatProvider?, out decimal)"/>.</summary>
     private static decimal Amount(ReadOnlySpan<char> text, int line)
     {
+        if (SimpleAmount(text) is { } simple)
+        {
+            return simple;
+        }
+
         if (!decimal.TryParse(text, NumberStyles.Number, CultureInfo.InvariantCulture, out var amount))
         {
             throw new InputException(line, $"'{text}' is not an amount");
@@ -239,6 +283,41 @@ public static class TransactionFile
         }
 
         return amount;
+    }
+
+    private static decimal? SimpleAmount(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty || text.Length > 19)
+        {
+            return null;
+        }
+
+        long mantissa = 0;
+        byte scale = 0;
+        var point = false;
+        var digits = 0;
+        foreach (var c in text)
+        {
+            if (char.IsAsciiDigit(c))
+            {
+                mantissa = (mantissa * 10) + (c - '0');
+                digits++;
+                if (point)
+                {
+                    scale++;
+                }
+            }
+            else if (c == '.' && !point)
+            {
+                point = true;
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return digits == 0 ? null : new decimal((int)(mantissa & 0xFFFFFFFF), (int)(mantissa >> 32), 0, false, scale);
     }
 
     /// <summary>One string per distinct customer id, so a customer's many rows share it.</summary>
