@@ -202,7 +202,7 @@ internal static class DiagnosticPlots
         // Up to the 99th percentile of frequency (at least 10), so a few heavy buyers do not squeeze the picture.
         var maxX = Math.Max(10, frequencies[Math.Min(frequencies.Length - 1, (int)(frequencies.Length * 0.99))]);
         maxX = Math.Min(maxX, Math.Max(1, frequencies[^1]));
-        const int RecencySteps = 40;
+        const int RecencySteps = 30;
         var cells = new double[RecencySteps + 1, maxX + 1];
         var xs = new List<double>();
         var txs = new List<double>();
@@ -275,10 +275,10 @@ internal static class DiagnosticPlots
 
                 var centre = age * row / RecencySteps;
                 var colour = heatmap.Colormap.GetColor(high > low ? (value - low) / (high - low) : 0);
-                var rectangle = plot.Add.Rectangle(x - 0.5, x + 0.5, centre - (cellHeight / 2), centre + (cellHeight / 2));
+                // A little wider and taller than the cell, so that anti-aliased edges leave no seams.
+                var rectangle = plot.Add.Rectangle(x - 0.51, x + 0.51, centre - (cellHeight * 0.51), centre + (cellHeight * 0.51));
                 rectangle.FillColor = colour;
-                rectangle.LineColor = colour;
-                rectangle.LineWidth = 0.5f;
+                rectangle.LineWidth = 0;
             }
         }
 
