@@ -1,20 +1,19 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Engines;
 using Engagement.Sdk.PostgreSql;
 using Engagement.Sdk.Value.Clv;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Engagement.Sdk.Benchmarks.Clv;
+namespace Engagement.Sdk.Benchmarks.PostgreSql;
 
 /// <summary>
 /// The lifetime-value summary computed inside PostgreSQL (<see cref="PostgreSqlRfmSummary"/>) over 10,000,000 transactions of
-/// 1,000,000 customers (the data of <see cref="ClvSummaryBenchmarks"/>), against the in-memory summary of the same rows. Needs
+/// 1,000,000 customers (the data of <see cref="Clv.ClvSummaryBenchmarks"/>), against the in-memory summary of the same rows. Needs
 /// a server: <c>ENGAGEMENT_SDK_POSTGRES</c> names it (a connection string); the table is created in a schema of its own and
-/// dropped at the end. Each operation is seconds long, so it runs a few monitored iterations.
+/// dropped at the end. Each operation takes seconds: run it in process with a few monitored iterations (the command is in
+/// docs/benchmarks.md).
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 1, iterationCount: 3)]
 public class PostgreSqlSummaryBenchmarks
 {
     private const int Rows = 10_000_000;
