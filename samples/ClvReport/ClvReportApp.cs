@@ -42,15 +42,15 @@ public static class ClvReportApp
     /// <param name="stdout">Where the report goes.</param>
     /// <param name="stderr">Where progress and errors go.</param>
     /// <returns>The exit code: <see cref="Success"/>, <see cref="BadArguments"/>, <see cref="BadInput"/>, <see cref="NoModelFitted"/>, <see cref="OutputFailed"/> or <see cref="UnexpectedFailure"/>.</returns>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, ModelRuns.Fit);
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, null);
 
     /// <summary>Runs the report with a given way of fitting each transaction model (<c>bgnbd</c>, <c>mbgnbd</c>, <c>pnbd</c>).</summary>
     /// <param name="args">The command line.</param>
     /// <param name="stdout">Where the report goes.</param>
     /// <param name="stderr">Where progress and errors go.</param>
-    /// <param name="fit">Fits the named model to the data.</param>
+    /// <param name="fit">Fits the named model to the data, or <see langword="null"/> for the library's fits with the command line's options.</param>
     /// <returns>The exit code, as for <see cref="Run(string[], TextWriter, TextWriter)"/>.</returns>
-    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<string, RfmData, (ITransactionModel Model, ClvFit Fit)> fit)
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<string, RfmData, (ITransactionModel Model, ClvFit Fit)>? fit)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
@@ -81,8 +81,10 @@ public static class ClvReportApp
         }
     }
 
-    private static int Report(ReportOptions options, TextWriter stdout, TextWriter stderr, Func<string, RfmData, (ITransactionModel, ClvFit)> fit)
+    private static int Report(ReportOptions options, TextWriter stdout, TextWriter stderr, Func<string, RfmData, (ITransactionModel, ClvFit)>? fit)
     {
+        var fitOptions = options.Penalty > 0 ? new ClvFitOptions { Penalty = options.Penalty } : null;
+        fit ??= (name, data) => ModelRuns.Fit(name, data, fitOptions);
         if (options.Transactions is not null && options.CalibrationEnd is null)
         {
             stderr.WriteLine("--calibration-end is required with --transactions.");
@@ -169,7 +171,7 @@ public static class ClvReportApp
             return NoModelFitted;
         }
 
-        var (spend, spendError, expectedSpend) = progress.Step("fitting the spend model", () => FitSpend(summary));
+        var (spend, spendError, expectedSpend) = progress.Step("fitting the spend model", () => FitSpend(summary, fitOptions));
         var fitted = runs.Where(r => r.Succeeded).ToList();
         var columns = fitted.Select(r => new CustomerColumns(r, Clv(r, summary, histories, expectedSpend, options.Margin), [])).ToList();
         var segmentRun = columns.FirstOrDefault(c => c.Run.Name == options.SegmentModel) ?? columns[0];
@@ -213,7 +215,7 @@ public static class ClvReportApp
         return Success;
     }
 
-    private static (GammaGammaModel? Spend, string? Error, double[]? ExpectedSpend) FitSpend(RfmSummary summary)
+    private static (GammaGammaModel? Spend, string? Error, double[]? ExpectedSpend) FitSpend(RfmSummary summary, ClvFitOptions? options)
     {
         var buyers = summary.Customers.Where(c => c.Frequency > 0 && c.MeanRepeatSpend > 0).ToList();
         if (buyers.Count < 2)
@@ -223,7 +225,7 @@ public static class ClvReportApp
 
         try
         {
-            var spend = GammaGammaModel.Fit([.. buyers.Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))]);
+            var spend = GammaGammaModel.Fit([.. buyers.Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))], options);
             var expected = new double[summary.Customers.Length];
             for (var i = 0; i < expected.Length; i++)
             {
@@ -292,6 +294,7 @@ public static class ClvReportApp
         private readonly Option<double?> _horizon = new("--horizon") { HelpName = "UNITS", Description = "The horizon of the expected transactions per customer, in time units. Default: the holdout's length, or a year (52 weeks, 365 days) without a holdout." };
         private readonly Option<double?> _discountRate = new("--discount-rate") { HelpName = "RATE", Description = "The continuous discount rate per time unit for DERT and CLV. Default: ln(1.10) a year (10 % a year), i.e. 0.001833 per week or 0.000261 per day." };
         private readonly Option<double> _margin = new("--margin") { HelpName = "FRACTION", Description = "The margin on spend in CLV, in [0, 1]; 1 reports expected revenue.", DefaultValueFactory = _ => 1.0 };
+        private readonly Option<double> _penalty = new("--penalty") { HelpName = "LAMBDA", Description = "An L2 penalty on the log-parameters of every fit, for data that cannot pin the parameters down (the report flags such fits); 0.001 to 0.1 is typical. Default 0: plain maximum likelihood, as published.", DefaultValueFactory = _ => 0.0 };
         private readonly Option<int> _segments = new("--segments") { HelpName = "N", Description = "Value quantiles in the P(alive) × value segments (2 to 10).", DefaultValueFactory = _ => 3 };
         private readonly Option<string?> _segmentModel = new("--segment-model") { HelpName = "MODEL", Description = "The model whose P(alive) and value the segments use; default the first fitted." };
         private readonly Option<string?> _customersOut = new("--customers-out") { HelpName = "FILE.csv", Description = "Writes one row per customer: customer_id,x,t_x,T, then per model <model>.pAlive, .expected, .dert and .clv." };
@@ -316,6 +319,13 @@ public static class ClvReportApp
                 }
             });
             _horizon.Validators.Add(result => Positive(result, "--horizon", allowZero: false));
+            _penalty.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<double>() is var p && !(p >= 0 && double.IsFinite(p)))
+                {
+                    result.AddError($"--penalty: {p.ToString(Inv)} must be a finite number of at least 0");
+                }
+            });
             _discountRate.Validators.Add(result => Positive(result, "--discount-rate", allowZero: true));
             _margin.Validators.Add(result =>
             {
@@ -340,7 +350,7 @@ public static class ClvReportApp
             });
 
             Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
-            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _segments, _segmentModel, _customersOut, _plots, _json, _quiet })
+            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _customersOut, _plots, _json, _quiet })
             {
                 Root.Options.Add(option);
             }
@@ -370,6 +380,7 @@ public static class ClvReportApp
                 r.GetValue(_horizon),
                 r.GetValue(_discountRate),
                 r.GetValue(_margin),
+                r.GetValue(_penalty),
                 r.GetValue(_segments),
                 r.GetValue(_segmentModel),
                 r.GetValue(_customersOut),
@@ -414,6 +425,7 @@ internal sealed record ReportOptions(
     double? Horizon,
     double? DiscountRate,
     double Margin,
+    double Penalty,
     int ValueQuantiles,
     string? SegmentModel,
     string? CustomersOut,

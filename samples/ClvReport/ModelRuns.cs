@@ -77,18 +77,18 @@ internal static class ModelRuns
     /// <summary>The transaction models, in report order.</summary>
     public static readonly string[] Names = ["bgnbd", "mbgnbd", "pnbd"];
 
-    public static (ITransactionModel Model, ClvFit Fit) Fit(string name, RfmData data)
+    public static (ITransactionModel Model, ClvFit Fit) Fit(string name, RfmData data, ClvFitOptions? options)
     {
         switch (name)
         {
             case "bgnbd":
-                var bg = BgNbdModel.Fit(data);
+                var bg = BgNbdModel.Fit(data, options: options);
                 return (bg, bg.FitResult!);
             case "mbgnbd":
-                var mbg = BgNbdModel.Fit(data, modified: true);
+                var mbg = BgNbdModel.Fit(data, modified: true, options);
                 return (mbg, mbg.FitResult!);
             case "pnbd":
-                var pnbd = ParetoNbdModel.Fit(data);
+                var pnbd = ParetoNbdModel.Fit(data, options);
                 return (pnbd, pnbd.FitResult!);
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, "unknown model");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Engagement.Sdk.Value.Clv;
 
 namespace ClvReport;
@@ -55,7 +56,6 @@ internal sealed class Report(
             return new ModelReport(run.Name, new Dictionary<string, double?>(), new Dictionary<string, double?>(), null, null, null, null, false, run.Error, null, null, null, null, null, null, null);
         }
 
-        var (aic, bic) = InformationCriteria(fit);
         var clv = columns.First(c => c.Run == run).Clv;
         return new ModelReport(
             run.Name,
@@ -67,20 +67,18 @@ internal sealed class Report(
             fit.Diagnostics.Elapsed.TotalMilliseconds,
             fit.Diagnostics.Converged,
             null,
-            Finite(aic),
-            Finite(bic),
+            Finite(fit.Aic),
+            Finite(fit.Bic),
             fit.Diagnostics.Iterations,
             Finite(fit.Diagnostics.GradientNorm),
             Finite(PerCustomer(p.Expected).Sum()),
             p.Dert is null ? null : Finite(PerCustomer(p.Dert).Average()),
-            clv is null ? null : Finite(clv.Sum()));
-    }
-
-    /// <summary>AIC = −2 LL + 2k and BIC = −2 LL + k ln n, n the customers.</summary>
-    private static (double Aic, double Bic) InformationCriteria(ClvFit fit)
-    {
-        var k = fit.Values.Length;
-        return ((-2 * fit.LogLikelihood) + (2 * k), (-2 * fit.LogLikelihood) + (k * Math.Log(fit.Customers)));
+            clv is null ? null : Finite(clv.Sum()))
+        {
+            Degenerate = fit.Diagnostics.IsDegenerate,
+            Issues = [.. fit.Diagnostics.Issues.Select(i => new IssueReport(JsonNamingPolicy.CamelCase.ConvertName(i.Kind.ToString()), i.Parameters, i.Message))],
+            Penalty = fit.Diagnostics.Penalty,
+        };
     }
 
     /// <summary>A per-history array read per customer.</summary>
@@ -147,9 +145,13 @@ internal sealed class Report(
             }
 
             var fit = run.Fit!;
-            var (aic, bic) = InformationCriteria(fit);
+            var (aic, bic) = (fit.Aic, fit.Bic);
             var parameters = string.Join("  ", fit.Names.Select((n, i) => string.Create(Inv, $"{n} {fit.Values[i]:F4} ({fit.StandardErrors[i]:F4})")));
-            o.WriteLine(string.Create(Inv, $"  {run.Name,-7} {parameters}   LL {fit.LogLikelihood:F2}   AIC {aic:F1}   BIC {bic:F1}   {fit.Diagnostics.Elapsed.TotalMilliseconds:F0} ms{(fit.Diagnostics.Converged ? string.Empty : "   NOT CONVERGED")}"));
+            o.WriteLine(string.Create(Inv, $"  {run.Name,-7} {parameters}   LL {fit.LogLikelihood:F2}   AIC {aic:F1}   BIC {bic:F1}   {fit.Diagnostics.Elapsed.TotalMilliseconds:F0} ms{(fit.Diagnostics.Converged ? string.Empty : "   NOT CONVERGED")}{(fit.Diagnostics.Penalty > 0 ? string.Create(Inv, $"   penalty {fit.Diagnostics.Penalty:G3}") : string.Empty)}"));
+            foreach (var issue in fit.Diagnostics.Issues)
+            {
+                o.WriteLine($"          ! {issue.Kind}: {issue.Message}");
+            }
         }
 
         if (spend is not null)

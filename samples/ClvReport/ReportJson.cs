@@ -71,7 +71,23 @@ public sealed record ModelReport(
     double? GradientNorm,
     double? ExpectedTotal,
     double? DertMean,
-    double? ClvTotal);
+    double? ClvTotal)
+{
+    /// <summary>Whether the data do not determine the estimates (a parameter at a boundary, a flat likelihood, a singular Hessian): see <see cref="Issues"/>.</summary>
+    public bool Degenerate { get; init; }
+
+    /// <summary>What the fit's diagnostics found: empty for a well-determined fit.</summary>
+    public IReadOnlyList<IssueReport> Issues { get; init; } = [];
+
+    /// <summary>The L2 penalty the fit used (0: plain maximum likelihood).</summary>
+    public double Penalty { get; init; }
+}
+
+/// <summary>One problem the fit's diagnostics found.</summary>
+/// <param name="Kind"><c>notConverged</c>, <c>parameterAtBoundary</c>, <c>flatLikelihood</c> or <c>singularHessian</c>.</param>
+/// <param name="Parameters">The parameters involved.</param>
+/// <param name="Message">What was found, with the numbers.</param>
+public sealed record IssueReport(string Kind, IReadOnlyList<string> Parameters, string Message);
 
 /// <summary>The spend model in the JSON report.</summary>
 /// <param name="Parameters">p, q, γ.</param>

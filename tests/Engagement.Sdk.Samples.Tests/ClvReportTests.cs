@@ -190,6 +190,32 @@ public sealed class ClvReportTests : IDisposable
     }
 
     [Fact]
+    public void Run_DegenerateData_FlagsTheFitAndAPenaltyTamesIt()
+    {
+        // Two identical customers: no heterogeneity to measure, so plain maximum likelihood runs a parameter away.
+        var file = Write("customer_id,date,amount", "a,2025-01-01,10", "a,2025-02-01,12", "b,2025-01-01,10", "b,2025-02-01,12");
+        string[] args = ["--transactions", file, "--calibration-end", "2025-03-31", "--unit", "days", "--model", "bgnbd", "--json", "--quiet"];
+
+        var (exit, stdout, stderr) = Run(args);
+        var (penalisedExit, penalised, penalisedErr) = Run([.. args, "--penalty", "0.01"]);
+        var (textExit, text, _) = Run([.. args[..^2], "--quiet"]);
+
+        exit.Should().Be(0, stderr);
+        penalisedExit.Should().Be(0, penalisedErr);
+        textExit.Should().Be(0);
+        using var plain = JsonDocument.Parse(stdout);
+        var model = plain.RootElement.GetProperty("models")[0];
+        model.GetProperty("degenerate").GetBoolean().Should().BeTrue();
+        model.GetProperty("issues").EnumerateArray().Should().NotBeEmpty()
+            .And.OnlyContain(i => i.GetProperty("message").GetString()!.Length > 0 && i.GetProperty("kind").GetString()!.Length > 0);
+        text.Should().Contain("          ! ");
+        using var tamed = JsonDocument.Parse(penalised);
+        var penalisedModel = tamed.RootElement.GetProperty("models")[0];
+        penalisedModel.GetProperty("penalty").GetDouble().Should().Be(0.01);
+        penalisedModel.GetProperty("parameters").EnumerateObject().Should().OnlyContain(p => p.Value.GetDouble() > 1e-4 && p.Value.GetDouble() < 1e4);
+    }
+
+    [Fact]
     public void Run_CustomersOut_WritesOneRowPerCustomerWithEveryModelsColumns()
     {
         var customers = Path.Combine(_directory, "customers.csv");
@@ -331,6 +357,7 @@ public sealed class ClvReportTests : IDisposable
     [InlineData("--horizon", "-3")]
     [InlineData("--discount-rate", "-0.1")]
     [InlineData("--segments", "1")]
+    [InlineData("--penalty", "-1")]
     [InlineData("--transactions", "x.csv")]
     [InlineData("--calibration-end", "2025-03-31", "--holdout-end", "2025-03-01")]
     [InlineData("simulate")]
@@ -385,6 +412,7 @@ public sealed class ClvReportTests : IDisposable
             ("--plots", "diagnostic plots"),
             ("--segments", "quantiles"),
             ("--quiet", "progress"),
+            ("--penalty", "L2 penalty"),
         })
         {
             stdout.Should().MatchRegex($"{option}[^\\n]*\\n?[^\\n]*{System.Text.RegularExpressions.Regex.Escape(words)}", $"{option} is explained");
