@@ -225,7 +225,9 @@ public static class ClvReportApp
 
         try
         {
-            var spend = GammaGammaModel.Fit([.. buyers.Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))], options);
+            // Buyers with the same (x, mean spend) are one weighted row: the same likelihood, fewer terms to sum.
+            var rows = buyers.GroupBy(c => (c.Frequency, c.MeanRepeatSpend)).Select(g => (g.Key.Frequency, (double)g.Key.MeanRepeatSpend, (double)g.Count())).ToList();
+            var spend = GammaGammaModel.Fit(rows, options);
             var expected = new double[summary.Customers.Length];
             for (var i = 0; i < expected.Length; i++)
             {
