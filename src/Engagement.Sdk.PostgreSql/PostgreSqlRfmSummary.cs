@@ -188,7 +188,7 @@ public sealed class PostgreSqlRfmSummary
     /// </summary>
     /// <param name="calibrationEnd">The inclusive end of the calibration period.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
-    /// <returns>The weighted rows, ready for <see cref="GammaGammaModel.Fit(IReadOnlyList{ValueTuple{int, double, double}})"/>.</returns>
+    /// <returns>The weighted rows, ready for <see cref="GammaGammaModel.Fit(IReadOnlyList{ValueTuple{int, double, double}}, ClvFitOptions)"/>.</returns>
     /// <exception cref="EngagementValidationException">A customer has a negative amount.</exception>
     public async Task<IReadOnlyList<(int Frequency, double MeanSpend, double Weight)>> ReadSpendDataAsync(DateOnly calibrationEnd, CancellationToken cancellationToken = default)
     {
