@@ -62,6 +62,9 @@ public sealed record ConditionSchema
     /// <summary>The journey a stage condition without a journey id refers to, when the conditions belong to one.</summary>
     public string? CurrentJourney { get; private init; }
 
+    /// <summary>Whether stage conditions may name journeys this schema does not know (checked later, when all journeys are registered together).</summary>
+    internal bool DeferOtherJourneys { get; init; }
+
     /// <summary>A schema that knows these traits too (a trait declared twice must have the same type).</summary>
     /// <param name="traits">The traits.</param>
     /// <param name="path">Where they are declared, for the error.</param>

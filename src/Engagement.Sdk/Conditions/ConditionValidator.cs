@@ -185,6 +185,12 @@ public static class ConditionValidator
 
         if (!schema.Journeys.TryGetValue(journey, out var stages))
         {
+            if (schema.DeferOtherJourneys && journey != schema.CurrentJourney)
+            {
+                Names.Require(path + ".journey", journey);
+                return;
+            }
+
             throw new EngagementValidationException(path + ".journey", journey, "is not a registered journey");
         }
 
