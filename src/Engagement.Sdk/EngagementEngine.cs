@@ -347,8 +347,8 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-        var profile = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
-        var journeys = await _journeys.OnEventAsync(profile, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+        var (before, profile) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
+        var journeys = await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false);
         var moved = journeys.Transitions;
 
         if (receipt is not null)
@@ -478,9 +478,9 @@ public sealed class EngagementEngine : IEngagementEngine
         => code is PermissionReasons.NoConsent or PermissionReasons.Withdrawn or PermissionReasons.Denied or PermissionReasons.Objected
             or PermissionReasons.PendingConfirmation or PermissionReasons.Expired or PermissionReasons.StoreUnavailable;
 
-    // Returns the saved profile. The first attempt runs without an asynchronous state machine when the store answers at once
-    // (in memory, or from a cache).
-    private ValueTask<CustomerProfile> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, CustomerProfile? known, CancellationToken cancellationToken)
+    // Returns the profile the event was applied to and the saved result. The first attempt runs without an asynchronous state
+    // machine when the store answers at once (in memory, or from a cache).
+    private ValueTask<(CustomerProfile Before, CustomerProfile Saved)> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, CustomerProfile? known, CancellationToken cancellationToken)
     {
         if (known is null || known.Id != target)
         {
@@ -499,24 +499,27 @@ public sealed class EngagementEngine : IEngagementEngine
             return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 2, cancellationToken);
         }
 
-        return save.IsCompletedSuccessfully ? save : ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, save, 1, cancellationToken);
+        return save.IsCompletedSuccessfully
+            ? new ValueTask<(CustomerProfile, CustomerProfile)>((known, save.Result))
+            : ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, (known, save), 1, cancellationToken);
     }
 
     // From attempt `first` on: a save already under way for it is awaited, later attempts re-read the profile (following any
     // merge made meanwhile) and apply the event again.
-    private async ValueTask<CustomerProfile> ApplyAndSaveSlowAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, ValueTask<CustomerProfile>? pending, int first, CancellationToken cancellationToken)
+    private async ValueTask<(CustomerProfile Before, CustomerProfile Saved)> ApplyAndSaveSlowAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, (CustomerProfile Before, ValueTask<CustomerProfile> Save)? pending, int first, CancellationToken cancellationToken)
     {
         for (var attempt = first; ; attempt++)
         {
             ValueTask<CustomerProfile> save;
+            CustomerProfile stored;
             if (pending is { } underway)
             {
-                save = underway;
+                (stored, save) = underway;
                 pending = null;
             }
             else
             {
-                var stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
+                stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
                 save = default;
                 try
                 {
@@ -531,7 +534,7 @@ public sealed class EngagementEngine : IEngagementEngine
 
             try
             {
-                return await save.ConfigureAwait(false);
+                return (stored, await save.ConfigureAwait(false));
             }
             catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
             {

@@ -52,16 +52,20 @@ public sealed class JourneyOrchestrator
     /// <summary>The store.</summary>
     public IJourneyStore Store { get; }
 
-    /// <summary>Evaluates the customer's journeys after <paramref name="engagementEvent"/> was applied to <paramref name="profile"/>.</summary>
+    /// <summary>
+    /// Evaluates the customer's journeys after <paramref name="engagementEvent"/> was applied to the profile: first every
+    /// instant at which a timer fell due before now (with the profile as it was before the event), then the event.
+    /// </summary>
     /// <param name="profile">The customer's profile, saved with the event (the survivor, after a merge).</param>
     /// <param name="engagementEvent">The event.</param>
     /// <param name="now">The clock's instant.</param>
+    /// <param name="before">The profile as it was before the event (what timers that fell due earlier are evaluated with); <paramref name="profile"/> when omitted.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>What the journeys did.</returns>
-    public ValueTask<JourneyOutcome> OnEventAsync(CustomerProfile profile, EngagementEvent engagementEvent, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<JourneyOutcome> OnEventAsync(CustomerProfile profile, EngagementEvent engagementEvent, DateTimeOffset now, CustomerProfile? before = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
-        return RunAsync(profile, engagementEvent, now, cancellationToken);
+        return RunAsync(profile, engagementEvent, now, before, cancellationToken);
     }
 
     /// <summary>Evaluates a customer whose timer fell due: every due instant up to <paramref name="now"/>, in order.</summary>
@@ -70,7 +74,7 @@ public sealed class JourneyOrchestrator
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>What the journeys did.</returns>
     public ValueTask<JourneyOutcome> OnTimeAsync(CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default)
-        => RunAsync(profile, null, now, cancellationToken);
+        => RunAsync(profile, null, now, null, cancellationToken);
 
     /// <summary>Lists customers whose journey timers are due.</summary>
     /// <param name="now">The instant.</param>
@@ -102,7 +106,7 @@ public sealed class JourneyOrchestrator
     /// <summary>The facts decisions read (stages of every journey, counters, consent), for the decider.</summary>
     internal JourneyFacts Facts => _facts;
 
-    private async ValueTask<JourneyOutcome> RunAsync(CustomerProfile profile, EngagementEvent? engagementEvent, DateTimeOffset now, CancellationToken cancellationToken)
+    private async ValueTask<JourneyOutcome> RunAsync(CustomerProfile profile, EngagementEvent? engagementEvent, DateTimeOffset now, CustomerProfile? before, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(profile);
         if (Catalog.Compiled.Length == 0)
@@ -120,6 +124,14 @@ public sealed class JourneyOrchestrator
         ws.Load(record);
         await FoldMergesAsync(ws, profile, cancellationToken).ConfigureAwait(false);
         ws.Consent = await _facts.ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false);
+        if (before is not null && before.Id == profile.Id && !ReferenceEquals(before, profile))
+        {
+            // Timers that fell due before the event are evaluated with the profile as it was then.
+            ws.Profile = before;
+            _evaluator.CatchUp(ws, now.UtcTicks);
+            ws.Profile = profile;
+        }
+
         _evaluator.Process(ws, engagementEvent, now.UtcTicks);
         if (!ws.Changed)
         {
