@@ -40,7 +40,8 @@ public sealed class CustomerErasure
     /// The storage's units of work: the erasure runs in one, holding each subject's customer lock, so it never interleaves with
     /// the engine deciding for the customer in another process (none for the in-memory stores).
     /// </param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null)
+    /// <param name="journeys">The journeys' store: the customer's journey state, timers and history are erased too.</param>
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null)
     {
         _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -48,6 +49,10 @@ public sealed class CustomerErasure
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _stores = [profiles, events ?? throw new ArgumentNullException(nameof(events)), consents, dispatches ?? throw new ArgumentNullException(nameof(dispatches))];
+        if (journeys is not null)
+        {
+            _stores = _stores.Add(journeys);
+        }
     }
 
     /// <summary>The tombstone identifier of a customer id.</summary>

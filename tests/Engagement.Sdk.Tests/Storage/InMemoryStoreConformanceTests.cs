@@ -48,3 +48,10 @@ public sealed class InMemoryBadInputTests : Engagement.Sdk.Testing.Conformance.B
     {
     }
 }
+
+public sealed class InMemoryJourneyStoreTests : JourneyStoreConformanceTests
+{
+    protected override Engagement.Sdk.Journeys.IJourneyStore CreateStore() => new Engagement.Sdk.Journeys.InMemoryJourneyStore();
+
+    protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => InMemoryTransactions.Instance;
+}
