@@ -268,26 +268,62 @@ public static class OffPolicyEvaluator
         }
     }
 
+    /// <summary>
+    /// Merges rounds into cells: a counting sort by group (context × arm) and reward, then, within each, a sort by propensity
+    /// so that equal propensities are adjacent. The cells come out ordered by group and reward.
+    /// </summary>
     private static Cells Aggregate(DecisionLog log, Model model, double threshold)
     {
         var ctx = log.ContextIndices;
         var arm = log.ArmIndices;
         var propensity = log.Propensities;
         var reward = log.Rewards;
-        var index = new Dictionary<(int Group, double Propensity, byte Reward), int>();
-        var cells = new Cells(Math.Min(log.Count, 1024));
+        var buckets = model.Groups * 2;
+        var starts = new int[buckets + 1];
+        var keys = new int[log.Count];
         for (var i = 0; i < log.Count; i++)
         {
-            var group = (ctx[i] * model.Arms) + arm[i];
-            var key = (group, propensity[i], reward[i]);
-            if (index.TryGetValue(key, out var cell))
+            keys[i] = ((((ctx[i] * model.Arms) + arm[i]) * 2) + reward[i]);
+            starts[keys[i] + 1]++;
+        }
+
+        for (var k = 0; k < buckets; k++)
+        {
+            starts[k + 1] += starts[k];
+        }
+
+        var next = (int[])starts.Clone();
+        var sorted = new double[log.Count];
+        for (var i = 0; i < log.Count; i++)
+        {
+            sorted[next[keys[i]]++] = propensity[i];
+        }
+
+        var cells = new Cells(Math.Min(log.Count, 1024));
+        for (var k = 0; k < buckets; k++)
+        {
+            var span = sorted.AsSpan(starts[k], starts[k + 1] - starts[k]);
+            if (span.IsEmpty)
             {
-                cells.Counts[cell]++;
                 continue;
             }
 
-            var w = model.Target[group] / propensity[i];
-            index.Add(key, cells.Add(group, w, reward[i], w <= threshold));
+            span.Sort();
+            var group = k >> 1;
+            var r = (byte)(k & 1);
+            for (var i = 0; i < span.Length;)
+            {
+                var j = i + 1;
+                while (j < span.Length && span[j] == span[i])
+                {
+                    j++;
+                }
+
+                var w = model.Target[group] / span[i];
+                var cell = cells.Add(group, w, r, w <= threshold);
+                cells.Counts[cell] = j - i;
+                i = j;
+            }
         }
 
         return cells;
@@ -643,7 +679,7 @@ public static class OffPolicyEvaluator
         /// <summary>Whether every cell holds one round (nothing merged): then each is drawn Poisson(1) times by table.</summary>
         public bool AllSingle { get; private set; }
 
-        /// <summary>Orders the cells by group and reward and returns the runs of equal group and reward (once; not thread-safe).</summary>
+        /// <summary>The runs of cells of equal group and reward (the cells are added in that order); computed once, not thread-safe.</summary>
         public Run[] Runs()
         {
             if (_runs is not null)
@@ -651,25 +687,6 @@ public static class OffPolicyEvaluator
                 return _runs;
             }
 
-            var order = new int[Count];
-            for (var i = 0; i < Count; i++)
-            {
-                order[i] = i;
-            }
-
-            var keys = new long[Count];
-            for (var i = 0; i < Count; i++)
-            {
-                keys[i] = ((long)Group[i] * 2) + Reward[i];
-            }
-
-            Array.Sort(keys, order);
-            Counts = Permute(Counts, order);
-            Group = Permute(Group, order);
-            Weight = Permute(Weight, order);
-            Reward = Permute(Reward, order);
-            Below = Permute(Below, order);
-            BelowWeight = Permute(BelowWeight, order);
             var runs = new List<Run>();
             var single = true;
             for (var i = 0; i < Count;)
@@ -688,17 +705,6 @@ public static class OffPolicyEvaluator
             AllSingle = single;
             _runs = [.. runs];
             return _runs;
-        }
-
-        private static T[] Permute<T>(T[] values, int[] order)
-        {
-            var result = new T[order.Length];
-            for (var i = 0; i < order.Length; i++)
-            {
-                result[i] = values[order[i]];
-            }
-
-            return result;
         }
 
         public int Add(int group, double weight, byte reward, bool below)
