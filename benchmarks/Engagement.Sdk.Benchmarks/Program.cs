@@ -1,6 +1,6 @@
 namespace Engagement.Sdk.Benchmarks;
 
-/// <summary>Runs the benchmarks (BenchmarkDotNet's switcher), or <c>--profile-memory [count]</c> to measure retained profile memory.</summary>
+/// <summary>Runs the benchmarks (BenchmarkDotNet's switcher), <c>--profile-memory [count]</c> to measure retained profile memory, or <c>--journey-memory [count]</c> for the journeys' state, or <c>--sweep-cpu memory|sqlite send|nosend [customers] [sweeps]</c> for the sweep's CPU time.</summary>
 public static class Program
 {
     /// <summary>The entry point.</summary>
@@ -10,6 +10,18 @@ public static class Program
         if (args.Length > 0 && args[0] == "--profile-memory")
         {
             Core.ProfileMemory.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "--journey-memory")
+        {
+            Journeys.JourneyMemory.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+            return;
+        }
+
+        if (args.Length > 2 && args[0] == "--sweep-cpu")
+        {
+            Journeys.SweepProfile.Run(args);
             return;
         }
 

@@ -625,9 +625,10 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <inheritdoc />
     public async ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default)
     {
-        const int Batch = 256;
+        const int Batch = 512;
         var now = _time.GetUtcNow();
-        var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
+        var histories = new List<ImmutableArray<JourneyHistoryEntry>>();
+        var entries = 0;
         var done = new HashSet<CustomerId>();
         while (true)
         {
@@ -646,7 +647,9 @@ public sealed class EngagementEngine : IEngagementEngine
                 await batch.StartAsync(cancellationToken).ConfigureAwait(false);
                 foreach (var customer in fresh)
                 {
-                    history.AddRange(await SweepOneAsync(customer, now, cancellationToken).ConfigureAwait(false));
+                    var history = await SweepOneAsync(customer, now, cancellationToken).ConfigureAwait(false);
+                    histories.Add(history);
+                    entries += history.Length;
                 }
 
                 await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -659,7 +662,13 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         JourneyLog.Swept(_logger, done.Count);
-        return new JourneySweepResult(done.Count, history.ToImmutable());
+        var all = ImmutableArray.CreateBuilder<JourneyHistoryEntry>(entries);
+        foreach (var history in histories)
+        {
+            all.AddRange(history);
+        }
+
+        return new JourneySweepResult(done.Count, all.MoveToImmutable());
     }
 
     private async ValueTask<ImmutableArray<JourneyHistoryEntry>> SweepOneAsync(CustomerId customer, DateTimeOffset now, CancellationToken cancellationToken)

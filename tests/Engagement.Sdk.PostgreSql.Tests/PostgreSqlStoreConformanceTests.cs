@@ -124,3 +124,16 @@ public sealed class PostgreSqlJourneyStoreTests(PostgreSqlServerFixture server) 
         return database;
     }
 }
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlJourneyRestartTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.JourneyRestartTests
+{
+    private readonly PostgreSqlStoreOptions _options = server.FreshSchema().Value;
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o =>
+        {
+            o.ConnectionString = _options.ConnectionString;
+            o.Schema = _options.Schema;
+        });
+}

@@ -106,3 +106,16 @@ public sealed class SqliteJourneyStoreTests : JourneyStoreConformanceTests, IDis
 
     protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => _paths[store].Database;
 }
+
+public sealed class SqliteJourneyRestartTests : Engagement.Sdk.SharedTests.JourneyRestartTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+    private readonly string _path;
+
+    public SqliteJourneyRestartTests() => _path = _databases.NewPath();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, "Data Source=" + _path);
+}

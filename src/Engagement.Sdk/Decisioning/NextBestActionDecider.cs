@@ -59,13 +59,16 @@ public sealed class NextBestActionDecider
     public ValueTask<Decision> DecideAsync(CustomerProfile profile, DateTimeOffset at, CancellationToken cancellationToken = default)
         => DecideAsync(profile, at, null, cancellationToken);
 
-    /// <summary>Decides among <paramref name="among"/> only (a journey's send step), or among every action when it is null.</summary>
-    internal async ValueTask<Decision> DecideAsync(CustomerProfile profile, DateTimeOffset at, IReadOnlyCollection<string>? among, CancellationToken cancellationToken)
+    /// <summary>
+    /// Decides among <paramref name="among"/> only (a journey's send step), or among every action when it is null, with the
+    /// journeys' facts given (the orchestrator's state just evaluated) or read from the journey store.
+    /// </summary>
+    internal async ValueTask<Decision> DecideAsync(CustomerProfile profile, DateTimeOffset at, IReadOnlyCollection<string>? among, CancellationToken cancellationToken, Journeys.JourneyWorkspace? known = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
         var rejected = new List<CandidateEvaluation>();
         var survivors = new List<(ActionDefinition Action, Channel Channel, Identifier? Address, double Propensity, double Score, ImmutableArray<ChannelCheck> Checks)>();
-        var facts = _journeys is null ? null : await _journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
+        var facts = _journeys is null ? null : known ?? await _journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
         var stage = StageOf(profile, facts);
 
         // Candidates sharing a channel, purpose and address get the same answer within one decision: ask the gate once.
