@@ -1,5 +1,6 @@
 using System.Globalization;
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Storage.Relational;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -10,7 +11,7 @@ namespace Engagement.Sdk.PostgreSql;
 /// the store's tables. Creates the schema on first use, in one transaction, serialised across processes by an advisory lock.
 /// Safe to share between threads; many processes may use the same schema at once.
 /// </summary>
-public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, IDisposable
+public sealed class PostgreSqlDatabase : IStoreTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
     public const int SchemaVersion = 2;
@@ -27,6 +28,7 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly AsyncLocal<PostgreSqlUnitOfWork?> _current = new();
     private volatile bool _initialised;
+    private readonly PostgreSqlDialect _dialect;
 
     /// <summary>Creates the database handle (no connection is opened until first use).</summary>
     /// <param name="options">The options.</param>
@@ -63,6 +65,7 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
         builder.CommandTimeout = (int)Math.Ceiling(o.CommandTimeout.TotalSeconds);
         Schema = o.Schema;
         QuotedSchema = "\"" + o.Schema + "\"";
+        _dialect = new PostgreSqlDialect(QuotedSchema);
         _dataSource = NpgsqlDataSource.Create(builder);
     }
 
@@ -147,6 +150,9 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
                         await migration.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                     }
 
+                    // The tables of the stores written once for every relational database, each module at its own version.
+                    await SchemaModules.ApplyAsync(_dialect, connection, transaction, SchemaModules.All, cancellationToken).ConfigureAwait(false);
+
                     await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -201,6 +207,50 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IAsyncDisposable, I
                 }
             },
             cancellationToken);
+
+    /// <inheritdoc />
+    SqlDialect IRelationalDatabase.Dialect => _dialect;
+
+    /// <inheritdoc />
+    async ValueTask<T> IRelationalDatabase.ReadAsync<TState, T>(TState state, Func<RelationalSession, TState, CancellationToken, ValueTask<T>> work, CancellationToken cancellationToken)
+    {
+        if (Current is { } unit)
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            var root = unit.Root;
+            return await work(new RelationalSession(_dialect, root.Connection!, root.Transaction, prepared: null), state, cancellationToken).ConfigureAwait(false);
+        }
+
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await work(new RelationalSession(_dialect, connection, null, prepared: null), state, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    async ValueTask<T> IRelationalDatabase.WriteAsync<TState, T>(TState state, Func<RelationalSession, TState, CancellationToken, ValueTask<T>> work, CancellationToken cancellationToken)
+    {
+        if (Current is not null)
+        {
+            // The unit's transaction holds the work: a failure fails the unit, which is then rolled back.
+            return await ((IRelationalDatabase)this).ReadAsync(state, work, cancellationToken).ConfigureAwait(false);
+        }
+
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using (transaction.ConfigureAwait(false))
+            {
+                var result = await work(new RelationalSession(_dialect, connection, transaction, prepared: null), state, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+        }
+    }
 
     /// <inheritdoc />
     public IUnitOfWork Begin()

@@ -5,6 +5,7 @@ using System.Text.Json.Serialization.Metadata;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Serialization;
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Storage.Relational;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
@@ -15,7 +16,7 @@ namespace Engagement.Sdk.Sqlite;
 /// operation at a time (SQLite serialises writers anyway), with prepared commands reused across calls. Creates the schema
 /// on first use.
 /// </summary>
-public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisposable
+public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
     public const int SchemaVersion = 2;
@@ -133,6 +134,71 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
 
     /// <summary>How long a writer waits for another process's lock.</summary>
     public TimeSpan BusyTimeout { get; }
+
+    /// <inheritdoc />
+    SqlDialect IRelationalDatabase.Dialect => SqliteDialect.Instance;
+
+    /// <inheritdoc />
+    async ValueTask<T> IRelationalDatabase.ReadAsync<TState, T>(TState state, Func<RelationalSession, TState, CancellationToken, ValueTask<T>> work, CancellationToken cancellationToken)
+    {
+        if (Current is { } unit)
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            return await work(Session(), state, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureOpen();
+            return await work(Session(), state, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    async ValueTask<T> IRelationalDatabase.WriteAsync<TState, T>(TState state, Func<RelationalSession, TState, CancellationToken, ValueTask<T>> work, CancellationToken cancellationToken)
+    {
+        if (Current is { } unit)
+        {
+            // The unit's transaction holds the work: a failure fails the unit, which is then rolled back.
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            return await work(Session(), state, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            EnsureOpen();
+            using var transaction = _connection.BeginTransaction(IsolationLevel.Serializable);
+            _transaction = transaction;
+            try
+            {
+                var result = await work(Session(), state, cancellationToken).ConfigureAwait(false);
+                transaction.Commit();
+                return result;
+            }
+            catch
+            {
+                RolledBack();
+                throw;
+            }
+            finally
+            {
+                _transaction = null;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // The connection, its transaction, and the prepared commands, for a store written once for every relational database.
+    private RelationalSession Session() => new(SqliteDialect.Instance, _connection, _transaction, Command);
 
     /// <summary>Runs <paramref name="work"/> with the connection, one operation at a time.</summary>
     /// <typeparam name="T">The result type.</typeparam>
@@ -540,6 +606,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IAsyncDisposable, IDisp
                     version.CommandText = Migrations[current - 1] + $"; UPDATE schema_version SET version = {current + 1};";
                     version.ExecuteNonQuery();
                 }
+
+                // The tables of the stores written once for every relational database, each module at its own version.
+                SchemaModules.ApplyAsync(SqliteDialect.Instance, _connection, null, SchemaModules.All, CancellationToken.None).GetAwaiter().GetResult();
 
                 version.CommandText = "COMMIT";
                 version.ExecuteNonQuery();

@@ -272,3 +272,14 @@ public sealed class PostgreSqlSchemaMigrationTests(PostgreSqlServerFixture serve
         (await store.ClaimAsync(created.AddHours(1), "w1", created.AddHours(2), 10)).Should().ContainSingle().Which.DispatchId.Should().Be("p1");
     }
 }
+
+/// <summary>The relational layer on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlRelationalLayerTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.RelationalLayerTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+
+    public void Dispose() => _schemas.Dispose();
+
+    internal override Engagement.Sdk.Storage.Relational.IRelationalDatabase Open() => _schemas.Open();
+}

@@ -216,3 +216,13 @@ public sealed class SqliteSchemaMigrationTests : IDisposable
         Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(SqliteDatabase.SchemaVersion);
     }
 }
+
+/// <summary>The relational layer on SQLite.</summary>
+public sealed class SqliteRelationalLayerTests : Engagement.Sdk.SharedTests.RelationalLayerTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    internal override Engagement.Sdk.Storage.Relational.IRelationalDatabase Open() => _databases.Open();
+}
