@@ -141,6 +141,16 @@ public static class SpecialFunctions
         return LogSeries(a, b, c, z);
     }
 
+    /// <summary>
+    /// Roughly how many terms <see cref="LogHypergeometric2F1"/> sums for ₂F₁(a, b; c; z): about 40/(1 − z) once the terms
+    /// shrink, plus z(a + b − c)/(1 − z) while they still grow (when Euler's transformation does not apply).
+    /// </summary>
+    internal static double SeriesTerms(double a, double b, double c, double z)
+    {
+        var tail = 40 / Math.Max(1 - z, 1e-300);
+        return PreferEuler(a, b, c) || a + b <= c ? tail : tail + (z * (a + b - c) / Math.Max(1 - z, 1e-300));
+    }
+
     /// <summary>Whether Euler's transformation of ₂F₁(a, b; c; z) is the better series: the direct one's terms grow first and the transformed one's are all positive.</summary>
     internal static bool PreferEuler(double a, double b, double c) => a + b > c && c - a > 0 && c - b > 0;
 
