@@ -627,34 +627,41 @@ public sealed class BgNbdModel : ITransactionModel
                 age = Math.Floor(age);
             }
 
-            var lambda = RandomVariates.Gamma(random, R) / Alpha;
-            var p = RandomVariates.Beta(random, A, B);
-            var alive = !IsModified || random.NextDouble() >= p;
-            double time = 0, last = 0, lastUnit = 0;
-            var x = 0;
-            while (alive)
-            {
-                time += RandomVariates.Exponential(random, lambda);
-                if (time > age)
-                {
-                    break;
-                }
-
-                var unit = roundToWholeUnits ? Math.Floor(time) : time;
-                if (!roundToWholeUnits || unit > lastUnit)
-                {
-                    x++;
-                    last = unit;
-                    lastUnit = unit;
-                }
-
-                alive = random.NextDouble() >= p;
-            }
-
-            rows.Add((x, x == 0 ? 0 : last, age, 1));
+            var (x, last) = SimulateOne(random, age, roundToWholeUnits);
+            rows.Add((x, last, age, 1));
         }
 
         return RfmData.Create(rows);
+    }
+
+    /// <summary>One customer observed for <paramref name="age"/>: (x, tₓ).</summary>
+    internal (int X, double Tx) SimulateOne(Random random, double age, bool roundToWholeUnits)
+    {
+        var lambda = RandomVariates.Gamma(random, R) / Alpha;
+        var p = RandomVariates.Beta(random, A, B);
+        var alive = !IsModified || random.NextDouble() >= p;
+        double time = 0, last = 0, lastUnit = 0;
+        var x = 0;
+        while (alive)
+        {
+            time += RandomVariates.Exponential(random, lambda);
+            if (time > age)
+            {
+                break;
+            }
+
+            var unit = roundToWholeUnits ? Math.Floor(time) : time;
+            if (!roundToWholeUnits || unit > lastUnit)
+            {
+                x++;
+                last = unit;
+                lastUnit = unit;
+            }
+
+            alive = random.NextDouble() >= p;
+        }
+
+        return (x, x == 0 ? 0 : last);
     }
 
     /// <summary>

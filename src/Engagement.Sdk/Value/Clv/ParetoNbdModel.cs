@@ -497,30 +497,37 @@ public sealed class ParetoNbdModel : ITransactionModel
                 age = Math.Floor(age);
             }
 
-            var lambda = RandomVariates.Gamma(random, R) / Alpha;
-            var mu = RandomVariates.Gamma(random, S) / Beta;
-            var death = Math.Min(RandomVariates.Exponential(random, mu), age);
-            double time = 0, last = 0;
-            var x = 0;
-            while (true)
-            {
-                time += RandomVariates.Exponential(random, lambda);
-                if (time > death)
-                {
-                    break;
-                }
-
-                var unit = roundToWholeUnits ? Math.Floor(time) : time;
-                if (!roundToWholeUnits || unit > last)
-                {
-                    x++;
-                    last = unit;
-                }
-            }
-
-            rows.Add((x, x == 0 ? 0 : last, age, 1));
+            var (x, last) = SimulateOne(random, age, roundToWholeUnits);
+            rows.Add((x, last, age, 1));
         }
 
         return RfmData.Create(rows);
+    }
+
+    /// <summary>One customer observed for <paramref name="age"/>: (x, tₓ).</summary>
+    internal (int X, double Tx) SimulateOne(Random random, double age, bool roundToWholeUnits)
+    {
+        var lambda = RandomVariates.Gamma(random, R) / Alpha;
+        var mu = RandomVariates.Gamma(random, S) / Beta;
+        var death = Math.Min(RandomVariates.Exponential(random, mu), age);
+        double time = 0, last = 0;
+        var x = 0;
+        while (true)
+        {
+            time += RandomVariates.Exponential(random, lambda);
+            if (time > death)
+            {
+                break;
+            }
+
+            var unit = roundToWholeUnits ? Math.Floor(time) : time;
+            if (!roundToWholeUnits || unit > last)
+            {
+                x++;
+                last = unit;
+            }
+        }
+
+        return (x, x == 0 ? 0 : last);
     }
 }
