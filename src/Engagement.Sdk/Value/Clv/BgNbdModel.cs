@@ -288,7 +288,7 @@ public sealed class BgNbdModel : ITransactionModel
     }
 
     /// <summary>The numerator of E[Y(t) | x, tₓ, T]: E[(1 − e^(−pλt))/p] over the posterior of an active customer, λ ~ Gamma(r + x, α + T), p ~ Beta(a, b + x + shift).</summary>
-    private double Numerator(double t, double x, double age)
+    internal double Numerator(double t, double x, double age)
     {
         var shift = IsModified ? 1.0 : 0.0;
         if (double.IsPositiveInfinity(t))
@@ -414,6 +414,10 @@ public sealed class BgNbdModel : ITransactionModel
         var grid = new DiscountGrid(this, discountRate, x.Length == 0 ? 0 : minAge);
         PerCustomer(x, tx, age, result, grid.Value);
     }
+
+    /// <summary>The numerator of DERT per (x, T) — DERT = numerator · P(alive) — for every T of at least <paramref name="minAge"/>; thread-safe, tables shared.</summary>
+    internal Func<double, double, double> DiscountedNumerator(double delta, double minAge)
+        => delta == 0 ? (x, _) => Numerator(double.PositiveInfinity, x, 0) : new DiscountGrid(this, delta, minAge).Value;
 
     /// <summary>
     /// (r + x) ∫₀^∞ e^(−cu) F_x(u) du with c = δ(α + T) and F_x(u) = E[(1 + p u)^(−(r+x+1))], p ~ Beta(a, b + x + shift):

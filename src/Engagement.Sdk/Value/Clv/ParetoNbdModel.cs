@@ -332,7 +332,7 @@ public sealed class ParetoNbdModel : ITransactionModel
     }
 
     /// <summary>E[Y(t) | alive at T] for a customer with x repeat purchases and age T: (r + x)(β + T)/(α + T) times the growth of the death-rate term over t.</summary>
-    private double AliveExpectation(double t, double x, double age)
+    internal double AliveExpectation(double t, double x, double age)
     {
         double growth;
         if (double.IsPositiveInfinity(t))
@@ -396,7 +396,7 @@ public sealed class ParetoNbdModel : ITransactionModel
     }
 
     /// <summary>DERT for a customer known to be active: (r + x)/(α + T) · (β + T) · h(s, δ(β + T)), h(s, z) = E[1/(z + G)], G ~ Gamma(s, 1).</summary>
-    private double DiscountedAliveExpectation(double delta, double x, double age)
+    internal double DiscountedAliveExpectation(double delta, double x, double age)
     {
         if (delta == 0)
         {
