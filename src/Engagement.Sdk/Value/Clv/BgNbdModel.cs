@@ -232,7 +232,7 @@ public sealed class BgNbdModel : ITransactionModel
         var y = t / (Alpha + age);
         var z = t / (Alpha + age + t);
         var survival = SeriesTerms(k, q, A + q, z) <= MaxSeriesTerms
-            ? Math.Exp((-k * ClvQuadrature.LogOnePlus(y)) + LogHypergeometric2F1(k, q, A + q, z).Log)
+            ? Math.Exp((-k * ClvQuadrature.LogOnePlus(y)) + LogHypergeometric2F1Value(k, q, A + q, z))
             : ClvQuadrature.BetaExpectation(A, q, p => -k * ClvQuadrature.LogOnePlus(p * y));
         return alive * survival;
     }
@@ -341,12 +341,12 @@ public sealed class BgNbdModel : ITransactionModel
         var c = a + cMinusA;
         if (c > 0)
         {
-            var f = LogHypergeometric2F1(p, q, c, z).Log;
+            var f = LogHypergeometric2F1Value(p, q, c, z);
             return c / (a - 1) * -ExpMinusOne(logLead + f);
         }
 
-        var f1 = LogHypergeometric2F1(p, q, c + 1, z).Log;
-        var f2 = LogHypergeometric2F1(p, q, c + 2, z).Log;
+        var f1 = LogHypergeometric2F1Value(p, q, c + 1, z);
+        var f2 = LogHypergeometric2F1Value(p, q, c + 2, z);
         var m = Math.Max(f1, f2);
         var scaled = ((c - ((2 * c + 1 - p - q) * z)) * Math.Exp(f1 - m)) + ((c + 1 - p) * (c + 1 - q) / (c + 1) * z * Math.Exp(f2 - m));
         var cF = scaled * Math.Exp(logLead + m) / (1 - z);
@@ -481,7 +481,7 @@ public sealed class BgNbdModel : ITransactionModel
                 f[j] = m * u <= 1e-6
                     ? 1 - (m * u * m1) + (m * (m + 1) / 2 * u * u * m2) - (m * (m + 1) * (m + 2) / 6 * u * u * u * m3)
                     : SeriesTerms(m, q, a + q, z) <= 5_000
-                        ? Math.Exp((-m * ClvQuadrature.LogOnePlus(u)) + LogHypergeometric2F1(m, q, a + q, z).Log)
+                        ? Math.Exp((-m * ClvQuadrature.LogOnePlus(u)) + LogHypergeometric2F1Value(m, q, a + q, z))
                         : ClvQuadrature.BetaExpectation(a, q, p => -m * ClvQuadrature.LogOnePlus(p * u));
             }
 

@@ -170,7 +170,12 @@ public sealed class ParetoNbdModel : ITransactionModel
 
     private double Alive(double x, double tx, double t)
     {
-        var logA0 = LogA0(R, Alpha, S, Beta, x, tx, t).V;
+        if (tx >= t)
+        {
+            return 1;
+        }
+
+        var logA0 = LogDiffExp(TermValue(x, tx), TermValue(x, t));
         if (double.IsNegativeInfinity(logA0))
         {
             return 1;
@@ -178,6 +183,15 @@ public sealed class ParetoNbdModel : ITransactionModel
 
         var log = Math.Log(S) - Math.Log(R + S + x) + ((R + x) * Math.Log(Alpha + t)) + (S * Math.Log(Beta + t)) + logA0;
         return 1 / (1 + Math.Exp(log));
+    }
+
+    /// <summary>ln[₂F₁(…; z(y)) / (max(α, β) + y)^{r+s+x}]: one half of A₀, as the batch predictions compute it.</summary>
+    private double TermValue(double x, double y)
+    {
+        var rsx = R + S + x;
+        return Alpha >= Beta
+            ? LogHypergeometric2F1Value(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)) - (rsx * Math.Log(Alpha + y))
+            : LogHypergeometric2F1Value(rsx, R + x, rsx + 1, (Beta - Alpha) / (Beta + y)) - (rsx * Math.Log(Beta + y));
     }
 
     /// <inheritdoc />
@@ -286,18 +300,18 @@ public sealed class ParetoNbdModel : ITransactionModel
         var terms = new double[n + 1];
         if (a >= b)
         {
-            logB1 = LogHypergeometric2F1(r + s, s + 1, c, (a - b) / a).Log - ((r + s) * Math.Log(a));
+            logB1 = LogHypergeometric2F1Value(r + s, s + 1, c, (a - b) / a) - ((r + s) * Math.Log(a));
             for (var j = 0; j <= n; j++)
             {
-                terms[j] = LogHypergeometric2F1(r + s + j, s + 1, c, (a - b) / (a + t)).Log - ((r + s + j) * Math.Log(a + t));
+                terms[j] = LogHypergeometric2F1Value(r + s + j, s + 1, c, (a - b) / (a + t)) - ((r + s + j) * Math.Log(a + t));
             }
         }
         else
         {
-            logB1 = LogHypergeometric2F1(r + s, r + n, c, (b - a) / b).Log - ((r + s) * Math.Log(b));
+            logB1 = LogHypergeometric2F1Value(r + s, r + n, c, (b - a) / b) - ((r + s) * Math.Log(b));
             for (var j = 0; j <= n; j++)
             {
-                terms[j] = LogHypergeometric2F1(r + s + j, r + n, c, (b - a) / (b + t)).Log - ((r + s + j) * Math.Log(b + t));
+                terms[j] = LogHypergeometric2F1Value(r + s + j, r + n, c, (b - a) / (b + t)) - ((r + s + j) * Math.Log(b + t));
             }
         }
 
@@ -442,9 +456,7 @@ public sealed class ParetoNbdModel : ITransactionModel
                 {
                     var (xi, y) = pairs[k];
                     var rsx = R + S + xi;
-                    terms[k] = Alpha >= Beta
-                        ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
-                        : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
+                    terms[k] = TermValue(xi, y);
                     lead[k] = logS - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + y)) + (S * Math.Log(Beta + y));
                     scale[k] = double.NaN;
                 }

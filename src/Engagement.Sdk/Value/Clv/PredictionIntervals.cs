@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Globalization;
 
 namespace Engagement.Sdk.Value.Clv;
@@ -157,7 +158,56 @@ public static class PredictionIntervals
     /// <summary>The (1 − level)/2 and (1 + level)/2 quantiles, interpolated between order statistics (R's type 7).</summary>
     internal static (double Lower, double Upper) Bounds(double[] values, double level)
     {
-        return (Quantile(values, (1 - level) / 2), Quantile(values, (1 + level) / 2));
+        var n = values.Length;
+        var low = (n - 1) * (1 - level) / 2;
+        var high = (n - 1) * (1 + level) / 2;
+        var kLow = (int)Math.Floor(low);
+        var kHigh = (int)Math.Floor(high);
+
+        // Usually only a few values in each tail matter (10 of 200 for 90 %): keep the smallest and the largest in small
+        // sorted buffers, one pass, instead of selecting twice.
+        var smallest = Math.Min(n, kLow + 2);
+        var largest = Math.Min(n, n - kHigh);
+        if (smallest + largest > n / 2)
+        {
+            return (Quantile(values, (1 - level) / 2), Quantile(values, (1 + level) / 2));
+        }
+
+        Span<double> small = stackalloc double[smallest];
+        Span<double> large = stackalloc double[largest];
+        int smallCount = 0, largeCount = 0;
+        foreach (var v in values)
+        {
+            if (smallCount < smallest || v < small[smallCount - 1])
+            {
+                var i = smallCount < smallest ? smallCount++ : smallest - 1;
+                while (i > 0 && small[i - 1] > v)
+                {
+                    small[i] = small[i - 1];
+                    i--;
+                }
+
+                small[i] = v;
+            }
+
+            if (largeCount < largest || v > large[largeCount - 1])
+            {
+                var i = largeCount < largest ? largeCount++ : largest - 1;
+                while (i > 0 && large[i - 1] < v)
+                {
+                    large[i] = large[i - 1];
+                    i--;
+                }
+
+                large[i] = v;
+            }
+        }
+
+        // The k-th smallest is small[k]; the k-th smallest is also the (n − 1 − k)-th largest, large[n − 1 − k].
+        var lower = kLow + 1 < n ? small[kLow] + ((low - kLow) * (small[kLow + 1] - small[kLow])) : small[kLow];
+        var above = n - 1 - kHigh;
+        var upper = kHigh + 1 < n ? large[above] + ((high - kHigh) * (large[above - 1] - large[above])) : large[above];
+        return (lower, upper);
     }
 
     private static double Quantile(double[] values, double q)
@@ -328,14 +378,40 @@ public static class PredictionIntervals
         {
             var b = _draws;
             var pair = _pair[customer] * b;
-            var recency = _recency[customer] * b;
             var x = _x[customer];
-            for (var d = 0; d < b; d++)
+            if (double.IsNaN(_lead[pair]))
             {
-                var lead = _lead[pair + d];
-                var logAlphaTx = _logAlphaTx is null ? Math.Log(_alpha[d] + _tx[customer]) : _logAlphaTx[recency + d];
-                var alive = double.IsNaN(lead) ? 1 : 1 + Math.Exp(lead - ((_r[d] + x) * logAlphaTx));
-                values[d] = _numerator[pair + d] / alive;
+                // A BG/NBD customer without repeat purchases is alive under every draw.
+                Array.Copy(_numerator, pair, values, 0, b);
+                return;
+            }
+
+            var logAlphaTx = _logAlphaTx;
+            if (logAlphaTx is null)
+            {
+                logAlphaTx = new double[b];
+                for (var d = 0; d < b; d++)
+                {
+                    logAlphaTx[d] = Math.Log(_alpha[d] + _tx[customer]);
+                }
+            }
+
+            var recency = _logAlphaTx is null ? 0 : _recency[customer] * b;
+            var d0 = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var vx = Vector256.Create(x);
+                for (; d0 + 4 <= b; d0 += 4)
+                {
+                    var exponent = Vector256.LoadUnsafe(ref _lead[pair + d0]) - ((Vector256.LoadUnsafe(ref _r[d0]) + vx) * Vector256.LoadUnsafe(ref logAlphaTx[recency + d0]));
+                    var alive = Vector256<double>.One + Vector256.Exp(exponent);
+                    (Vector256.LoadUnsafe(ref _numerator[pair + d0]) / alive).StoreUnsafe(ref values[d0]);
+                }
+            }
+
+            for (var d = d0; d < b; d++)
+            {
+                values[d] = _numerator[pair + d] / (1 + Math.Exp(_lead[pair + d] - ((_r[d] + x) * logAlphaTx[recency + d])));
             }
         }
     }
@@ -349,6 +425,7 @@ public static class PredictionIntervals
         private readonly double[] _term;
         private readonly double[] _lead;
         private readonly double[] _scale;
+        private readonly double[] _leadTerm;
 
         public ParetoPrepared(ParetoNbdModel model, ParameterDraws draws, Quantity quantity, double argument, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age)
         {
@@ -368,6 +445,7 @@ public static class PredictionIntervals
             _term = new double[pairList.Count * b];
             _lead = new double[pairList.Count * b];
             _scale = new double[pairList.Count * b];
+            _leadTerm = new double[pairList.Count * b];
             ClvParallel.For(0, b, d =>
             {
                 var m = models[d];
@@ -377,14 +455,15 @@ public static class PredictionIntervals
                     var (xi, y) = pairList[k];
                     var rsx = m.R + m.S + xi;
                     _term[(k * b) + d] = m.Alpha >= m.Beta
-                        ? SpecialFunctions.LogHypergeometric2F1(rsx, m.S + 1, rsx + 1, (m.Alpha - m.Beta) / (m.Alpha + y)).Log - (rsx * Math.Log(m.Alpha + y))
-                        : SpecialFunctions.LogHypergeometric2F1(rsx, m.R + xi, rsx + 1, (m.Beta - m.Alpha) / (m.Beta + y)).Log - (rsx * Math.Log(m.Beta + y));
+                        ? SpecialFunctions.LogHypergeometric2F1Value(rsx, m.S + 1, rsx + 1, (m.Alpha - m.Beta) / (m.Alpha + y)) - (rsx * Math.Log(m.Alpha + y))
+                        : SpecialFunctions.LogHypergeometric2F1Value(rsx, m.R + xi, rsx + 1, (m.Beta - m.Alpha) / (m.Beta + y)) - (rsx * Math.Log(m.Beta + y));
                     if (!isT[k])
                     {
                         continue;
                     }
 
                     _lead[(k * b) + d] = Math.Log(m.S) - Math.Log(rsx) + ((m.R + xi) * Math.Log(m.Alpha + y)) + (m.S * Math.Log(m.Beta + y));
+                    _leadTerm[(k * b) + d] = Math.Exp(_lead[(k * b) + d] + _term[(k * b) + d]);
                     _scale[(k * b) + d] = quantity switch
                     {
                         Quantity.ProbabilityAlive => 1,
@@ -400,12 +479,41 @@ public static class PredictionIntervals
             var b = _draws;
             var t = _pairT[customer] * b;
             var tx = _pairTx[customer] * b;
-            var same = t == tx;
-            for (var d = 0; d < b; d++)
+            if (t == tx)
             {
                 // tₓ = T makes A₀ = 0 (the same term twice), so P(alive) = 1.
-                var alive = same ? 1 : 1 / (1 + Math.Exp(_lead[t + d] + SpecialFunctions.LogDiffExp(_term[tx + d], _term[t + d])));
-                values[d] = alive * _scale[t + d];
+                Array.Copy(_scale, t, values, 0, b);
+                return;
+            }
+
+            // 1/P(alive) = 1 + e^(lead + ln A₀) = 1 + e^(lead + term(tₓ)) − e^(lead + term(T)), the second exponential per pair
+            // and draw. The difference loses digits only when the two terms are close (tₓ near T): there the exact
+            // log-difference is used.
+            var d0 = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var close = Vector256.Create(1e-3);
+                for (; d0 + 4 <= b; d0 += 4)
+                {
+                    var termTx = Vector256.LoadUnsafe(ref _term[tx + d0]);
+                    var termT = Vector256.LoadUnsafe(ref _term[t + d0]);
+                    if (Vector256.LessThanAny(termTx - termT, close))
+                    {
+                        break;
+                    }
+
+                    var inverse = Vector256<double>.One + Vector256.Exp(Vector256.LoadUnsafe(ref _lead[t + d0]) + termTx) - Vector256.LoadUnsafe(ref _leadTerm[t + d0]);
+                    (Vector256.LoadUnsafe(ref _scale[t + d0]) / inverse).StoreUnsafe(ref values[d0]);
+                }
+            }
+
+            for (var d = d0; d < b; d++)
+            {
+                var (termTx, termT) = (_term[tx + d], _term[t + d]);
+                var inverse = termTx - termT < 1e-3
+                    ? 1 + Math.Exp(_lead[t + d] + SpecialFunctions.LogDiffExp(termTx, termT))
+                    : 1 + Math.Exp(_lead[t + d] + termTx) - _leadTerm[t + d];
+                values[d] = _scale[t + d] / inverse;
             }
         }
     }

@@ -172,6 +172,31 @@ public sealed class PredictionIntervalsTests
     }
 
     [Fact]
+    public void Bounds_AreTheInterpolatedQuantilesOfTheSortedValues()
+    {
+        var random = new Random(17);
+        foreach (var n in new[] { 2, 3, 10, 101, 200, 1000 })
+        {
+            foreach (var level in new[] { 0.5, 0.8, 0.9, 0.95, 0.99, 0.999 })
+            {
+                var values = Enumerable.Range(0, n).Select(_ => random.Next(4) == 0 ? Math.Round(random.NextDouble(), 1) : random.NextDouble()).ToArray();
+                var sorted = values.Order().ToArray();
+                double Quantile(double q)
+                {
+                    var h = (n - 1) * q;
+                    var k = (int)Math.Floor(h);
+                    return k + 1 < n ? sorted[k] + ((h - k) * (sorted[k + 1] - sorted[k])) : sorted[k];
+                }
+
+                var (lower, upper) = PredictionIntervals.Bounds(values, level);
+
+                lower.Should().BeApproximately(Quantile((1 - level) / 2), 1e-15, $"n = {n}, level = {level}");
+                upper.Should().BeApproximately(Quantile((1 + level) / 2), 1e-15, $"n = {n}, level = {level}");
+            }
+        }
+    }
+
+    [Fact]
     public void Intervals_BadInputs_NameTheArgument()
     {
         var model = BgNbdModel.Fit(Sample);
