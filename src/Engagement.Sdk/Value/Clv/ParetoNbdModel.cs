@@ -342,8 +342,11 @@ public sealed class ParetoNbdModel : ITransactionModel
             return 0;
         }
 
-        return Alive(x, tx, age) * AliveExpectation(t, x, age);
+        return Combine(Alive(x, tx, age), AliveExpectation(t, x, age));
     }
+
+    /// <summary>P(alive) · scale: +∞ when the scale is (an infinite horizon with s ≤ 1), even where P(alive) underflows to 0.</summary>
+    private static double Combine(double alive, double scale) => double.IsPositiveInfinity(scale) ? scale : alive * scale;
 
     /// <summary>E[Y(t) | alive at T] for a customer with x repeat purchases and age T: (r + x)(β + T)/(α + T) times the growth of the death-rate term over t.</summary>
     internal double AliveExpectation(double t, double x, double age)
@@ -395,7 +398,7 @@ public sealed class ParetoNbdModel : ITransactionModel
     {
         PredictionInputs.DiscountRate(discountRate);
         PredictionInputs.History(x, tx, age);
-        return Alive(x, tx, age) * DiscountedAliveExpectation(discountRate, x, age);
+        return Combine(Alive(x, tx, age), DiscountedAliveExpectation(discountRate, x, age));
     }
 
     /// <inheritdoc />
@@ -483,7 +486,7 @@ public sealed class ParetoNbdModel : ITransactionModel
                         // tₓ = T makes A₀ = 0 (the same term twice), so P(alive) = 1.
                         var logA0 = SpecialFunctions.LogDiffExp(terms[atTx], terms[atT]);
                         var alive = double.IsNegativeInfinity(logA0) ? 1 : 1 / (1 + Math.Exp(lead[atT] + logA0));
-                        ((double*)aresult)[i] = alive * sc;
+                        ((double*)aresult)[i] = Combine(alive, sc);
                     }
                 }));
             }

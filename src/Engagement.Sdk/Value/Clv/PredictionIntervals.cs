@@ -296,6 +296,18 @@ public static class PredictionIntervals
             }
         }
 
+        /// <summary>An infinite numerator (an infinite horizon with no finite mean lifetime) stays +∞ where P(alive) underflowed (∞/∞, ∞·0).</summary>
+        protected static void Infinities(double[] values, double[] numerators, int offset)
+        {
+            for (var d = 0; d < values.Length; d++)
+            {
+                if (double.IsNaN(values[d]) && double.IsPositiveInfinity(numerators[offset + d]))
+                {
+                    values[d] = double.PositiveInfinity;
+                }
+            }
+        }
+
         /// <summary>Numbers the distinct (x, y) pairs and returns each customer's pair.</summary>
         protected static int[] Number(PairIndex index, ReadOnlySpan<double> x, ReadOnlySpan<double> y)
         {
@@ -413,6 +425,8 @@ public static class PredictionIntervals
             {
                 values[d] = _numerator[pair + d] / (1 + Math.Exp(_lead[pair + d] - ((_r[d] + x) * logAlphaTx[recency + d])));
             }
+
+            Infinities(values, _numerator, pair);
         }
     }
 
@@ -515,6 +529,8 @@ public static class PredictionIntervals
                     : 1 + Math.Exp(_lead[t + d] + termTx) - _leadTerm[t + d];
                 values[d] = _scale[t + d] / inverse;
             }
+
+            Infinities(values, _scale, t);
         }
     }
 
