@@ -405,7 +405,7 @@ public sealed class BgBbModel
         var rho = 1 / (1 + discountRate);
         var oneMinusRho = discountRate / (1 + discountRate);
         var logF = SeriesTerms(1, b, c, rho) <= 200_000
-            ? LogHypergeometric2F1(1, b, c, rho).Log
+            ? LogHypergeometric2F1Value(1, b, c, rho)
             : Math.Log(ClvQuadrature.BetaExpectation(b, c - b, (u, v) => -Math.Log(v + (u * oneMinusRho))));
         return Math.Exp(lead + logF);
     }

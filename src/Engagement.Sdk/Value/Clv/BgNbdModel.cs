@@ -232,9 +232,10 @@ public sealed class BgNbdModel : ITransactionModel
         var y = t / (Alpha + age);
         var z = t / (Alpha + age + t);
         var survival = SeriesTerms(k, q, A + q, z) <= MaxSeriesTerms
-            ? Math.Exp((-k * ClvQuadrature.LogOnePlus(y)) + LogHypergeometric2F1(k, q, A + q, z).Log)
+            ? Math.Exp((-k * ClvQuadrature.LogOnePlus(y)) + LogHypergeometric2F1Value(k, q, A + q, z))
             : ClvQuadrature.BetaExpectation(A, q, p => -k * ClvQuadrature.LogOnePlus(p * y));
-        return alive * survival;
+        // E[e^(−pλt)] ≤ 1; the series' rounding can put it a few ulps above at tiny t.
+        return alive * Math.Min(1, survival);
     }
 
     /// <summary>
@@ -284,11 +285,15 @@ public sealed class BgNbdModel : ITransactionModel
             return 0;
         }
 
-        return Numerator(t, x, age) / AliveDenominator(x, tx, age);
+        return Combine(Numerator(t, x, age), AliveDenominator(x, tx, age));
     }
 
+    /// <summary>numerator · P(alive): +∞ when the numerator is (an infinite horizon with a ≤ 1), even where P(alive) underflows to 0.</summary>
+    private static double Combine(double numerator, double aliveDenominator)
+        => double.IsPositiveInfinity(numerator) ? numerator : numerator / aliveDenominator;
+
     /// <summary>The numerator of E[Y(t) | x, tₓ, T]: E[(1 − e^(−pλt))/p] over the posterior of an active customer, λ ~ Gamma(r + x, α + T), p ~ Beta(a, b + x + shift).</summary>
-    private double Numerator(double t, double x, double age)
+    internal double Numerator(double t, double x, double age)
     {
         var shift = IsModified ? 1.0 : 0.0;
         if (double.IsPositiveInfinity(t))
@@ -308,32 +313,23 @@ public sealed class BgNbdModel : ITransactionModel
     /// finite y, but the closed form breaks three times. For c ≤ 0 (BG/NBD with a + b ≤ 1 and no repeat purchase) the
     /// series of ₂F₁(k, q; c; z) does not exist as summed here; Gauss' contiguous relation gives
     /// c ₂F₁(k, q; c; z) = [(c − (2c + 1 − k − q) z) ₂F₁(k, q; c + 1; z) + (c + 1 − k)(c + 1 − q)/(c + 1) · z ₂F₁(k, q; c + 2; z)] / (1 − z),
-    /// whose series have positive c + 1 and c + 2 and which stays finite through c = 0. At a = 1 the form is 0/0; within
-    /// 10⁻⁵ of it the value is interpolated between a = 1 ± 10⁻⁵ (the function is smooth in a, so the error is of order
-    /// 10⁻¹⁰). And when the series would need more than 20,000 terms (very many repeat purchases, or a horizon far beyond
-    /// α + T) the expectation is integrated over p directly.
+    /// whose series have positive c + 1 and c + 2 and which stays finite through c = 0. At a = 1 the form is 0/0, and within
+    /// 10⁻³ of it it loses digits; there, and when the series would need more than 20,000 terms (very many repeat
+    /// purchases, or a horizon far beyond α + T), the expectation is integrated over p directly (to about 10⁻¹³).
     /// </summary>
     private static double Growth(double a, double q, double k, double y)
     {
         var z = y / (1 + y);
         var c = a + q - 1;
         var terms = c > 0 ? SeriesTerms(k, q, c, z) : SeriesTerms(k, q, c + 1, z);
-        if (terms > MaxSeriesTerms)
+        if (terms > MaxSeriesTerms || Math.Abs(a - 1) < 1e-3)
         {
             // log[(1 − (1 + p y)^(−k))/p], without cancellation for small p y.
             return ClvQuadrature.BetaExpectation(a, q, p => Math.Log(-ExpMinusOne(-k * ClvQuadrature.LogOnePlus(p * y))) - Math.Log(p));
         }
 
-        var logLead = -k * ClvQuadrature.LogOnePlus(y);
-        const double H = 1e-5;
-        if (Math.Abs(a - 1) < H)
-        {
-            var below = GrowthAwayFromOne(1 - H, q - 1, k, q, z, logLead);
-            var above = GrowthAwayFromOne(1 + H, q - 1, k, q, z, logLead);
-            return below + ((a - (1 - H)) / (2 * H) * (above - below));
-        }
-
-        return GrowthAwayFromOne(a, q - 1, k, q, z, logLead);
+        // Rounding can leave a value of order 10⁻¹⁶ below 0 when the expectation itself is that small.
+        return Math.Max(0, GrowthAwayFromOne(a, q - 1, k, q, z, -k * ClvQuadrature.LogOnePlus(y)));
     }
 
     private static double GrowthAwayFromOne(double a, double cMinusA, double p, double q, double z, double logLead)
@@ -341,12 +337,12 @@ public sealed class BgNbdModel : ITransactionModel
         var c = a + cMinusA;
         if (c > 0)
         {
-            var f = LogHypergeometric2F1(p, q, c, z).Log;
+            var f = LogHypergeometric2F1Value(p, q, c, z);
             return c / (a - 1) * -ExpMinusOne(logLead + f);
         }
 
-        var f1 = LogHypergeometric2F1(p, q, c + 1, z).Log;
-        var f2 = LogHypergeometric2F1(p, q, c + 2, z).Log;
+        var f1 = LogHypergeometric2F1Value(p, q, c + 1, z);
+        var f2 = LogHypergeometric2F1Value(p, q, c + 2, z);
         var m = Math.Max(f1, f2);
         var scaled = ((c - ((2 * c + 1 - p - q) * z)) * Math.Exp(f1 - m)) + ((c + 1 - p) * (c + 1 - q) / (c + 1) * z * Math.Exp(f2 - m));
         var cF = scaled * Math.Exp(logLead + m) / (1 - z);
@@ -388,7 +384,7 @@ public sealed class BgNbdModel : ITransactionModel
         PredictionInputs.History(x, tx, age);
         if (discountRate == 0)
         {
-            return Numerator(double.PositiveInfinity, x, age) / AliveDenominator(x, tx, age);
+            return Combine(Numerator(double.PositiveInfinity, x, age), AliveDenominator(x, tx, age));
         }
 
         return new DiscountGrid(this, discountRate, age).Value(x, age) / AliveDenominator(x, tx, age);
@@ -414,6 +410,10 @@ public sealed class BgNbdModel : ITransactionModel
         var grid = new DiscountGrid(this, discountRate, x.Length == 0 ? 0 : minAge);
         PerCustomer(x, tx, age, result, grid.Value);
     }
+
+    /// <summary>The numerator of DERT per (x, T) — DERT = numerator · P(alive) — for every T of at least <paramref name="minAge"/>; thread-safe, tables shared.</summary>
+    internal Func<double, double, double> DiscountedNumerator(double delta, double minAge)
+        => delta == 0 ? (x, _) => Numerator(double.PositiveInfinity, x, 0) : new DiscountGrid(this, delta, minAge).Value;
 
     /// <summary>
     /// (r + x) ∫₀^∞ e^(−cu) F_x(u) du with c = δ(α + T) and F_x(u) = E[(1 + p u)^(−(r+x+1))], p ~ Beta(a, b + x + shift):
@@ -477,7 +477,7 @@ public sealed class BgNbdModel : ITransactionModel
                 f[j] = m * u <= 1e-6
                     ? 1 - (m * u * m1) + (m * (m + 1) / 2 * u * u * m2) - (m * (m + 1) * (m + 2) / 6 * u * u * u * m3)
                     : SeriesTerms(m, q, a + q, z) <= 5_000
-                        ? Math.Exp((-m * ClvQuadrature.LogOnePlus(u)) + LogHypergeometric2F1(m, q, a + q, z).Log)
+                        ? Math.Exp((-m * ClvQuadrature.LogOnePlus(u)) + LogHypergeometric2F1Value(m, q, a + q, z))
                         : ClvQuadrature.BetaExpectation(a, q, p => -m * ClvQuadrature.LogOnePlus(p * u));
             }
 
@@ -531,7 +531,7 @@ public sealed class BgNbdModel : ITransactionModel
 
                         // P(alive) is 1 for a BG/NBD customer without repeat purchases (lead is NaN then).
                         var alive = double.IsNaN(lead[at]) ? 1 : 1 + Math.Exp(lead[at] - ((R + ((double*)ax)[i]) * Math.Log(Alpha + ((double*)atx)[i])));
-                        ((double*)aresult)[i] = numerators[at] / alive;
+                        ((double*)aresult)[i] = Combine(numerators[at], alive);
                     }
                 }));
             }
@@ -627,34 +627,41 @@ public sealed class BgNbdModel : ITransactionModel
                 age = Math.Floor(age);
             }
 
-            var lambda = RandomVariates.Gamma(random, R) / Alpha;
-            var p = RandomVariates.Beta(random, A, B);
-            var alive = !IsModified || random.NextDouble() >= p;
-            double time = 0, last = 0, lastUnit = 0;
-            var x = 0;
-            while (alive)
-            {
-                time += RandomVariates.Exponential(random, lambda);
-                if (time > age)
-                {
-                    break;
-                }
-
-                var unit = roundToWholeUnits ? Math.Floor(time) : time;
-                if (!roundToWholeUnits || unit > lastUnit)
-                {
-                    x++;
-                    last = unit;
-                    lastUnit = unit;
-                }
-
-                alive = random.NextDouble() >= p;
-            }
-
-            rows.Add((x, x == 0 ? 0 : last, age, 1));
+            var (x, last) = SimulateOne(random, age, roundToWholeUnits);
+            rows.Add((x, last, age, 1));
         }
 
         return RfmData.Create(rows);
+    }
+
+    /// <summary>One customer observed for <paramref name="age"/>: (x, tₓ).</summary>
+    internal (int X, double Tx) SimulateOne(Random random, double age, bool roundToWholeUnits)
+    {
+        var lambda = RandomVariates.Gamma(random, R) / Alpha;
+        var p = RandomVariates.Beta(random, A, B);
+        var alive = !IsModified || random.NextDouble() >= p;
+        double time = 0, last = 0, lastUnit = 0;
+        var x = 0;
+        while (alive)
+        {
+            time += RandomVariates.Exponential(random, lambda);
+            if (time > age)
+            {
+                break;
+            }
+
+            var unit = roundToWholeUnits ? Math.Floor(time) : time;
+            if (!roundToWholeUnits || unit > lastUnit)
+            {
+                x++;
+                last = unit;
+                lastUnit = unit;
+            }
+
+            alive = random.NextDouble() >= p;
+        }
+
+        return (x, x == 0 ? 0 : last);
     }
 
     /// <summary>

@@ -170,7 +170,12 @@ public sealed class ParetoNbdModel : ITransactionModel
 
     private double Alive(double x, double tx, double t)
     {
-        var logA0 = LogA0(R, Alpha, S, Beta, x, tx, t).V;
+        if (tx >= t)
+        {
+            return 1;
+        }
+
+        var logA0 = LogDiffExp(TermValue(x, tx), TermValue(x, t));
         if (double.IsNegativeInfinity(logA0))
         {
             return 1;
@@ -178,6 +183,15 @@ public sealed class ParetoNbdModel : ITransactionModel
 
         var log = Math.Log(S) - Math.Log(R + S + x) + ((R + x) * Math.Log(Alpha + t)) + (S * Math.Log(Beta + t)) + logA0;
         return 1 / (1 + Math.Exp(log));
+    }
+
+    /// <summary>ln[₂F₁(…; z(y)) / (max(α, β) + y)^{r+s+x}]: one half of A₀, as the batch predictions compute it.</summary>
+    private double TermValue(double x, double y)
+    {
+        var rsx = R + S + x;
+        return Alpha >= Beta
+            ? LogHypergeometric2F1Value(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)) - (rsx * Math.Log(Alpha + y))
+            : LogHypergeometric2F1Value(rsx, R + x, rsx + 1, (Beta - Alpha) / (Beta + y)) - (rsx * Math.Log(Beta + y));
     }
 
     /// <inheritdoc />
@@ -286,18 +300,18 @@ public sealed class ParetoNbdModel : ITransactionModel
         var terms = new double[n + 1];
         if (a >= b)
         {
-            logB1 = LogHypergeometric2F1(r + s, s + 1, c, (a - b) / a).Log - ((r + s) * Math.Log(a));
+            logB1 = LogHypergeometric2F1Value(r + s, s + 1, c, (a - b) / a) - ((r + s) * Math.Log(a));
             for (var j = 0; j <= n; j++)
             {
-                terms[j] = LogHypergeometric2F1(r + s + j, s + 1, c, (a - b) / (a + t)).Log - ((r + s + j) * Math.Log(a + t));
+                terms[j] = LogHypergeometric2F1Value(r + s + j, s + 1, c, (a - b) / (a + t)) - ((r + s + j) * Math.Log(a + t));
             }
         }
         else
         {
-            logB1 = LogHypergeometric2F1(r + s, r + n, c, (b - a) / b).Log - ((r + s) * Math.Log(b));
+            logB1 = LogHypergeometric2F1Value(r + s, r + n, c, (b - a) / b) - ((r + s) * Math.Log(b));
             for (var j = 0; j <= n; j++)
             {
-                terms[j] = LogHypergeometric2F1(r + s + j, r + n, c, (b - a) / (b + t)).Log - ((r + s + j) * Math.Log(b + t));
+                terms[j] = LogHypergeometric2F1Value(r + s + j, r + n, c, (b - a) / (b + t)) - ((r + s + j) * Math.Log(b + t));
             }
         }
 
@@ -328,11 +342,14 @@ public sealed class ParetoNbdModel : ITransactionModel
             return 0;
         }
 
-        return Alive(x, tx, age) * AliveExpectation(t, x, age);
+        return Combine(Alive(x, tx, age), AliveExpectation(t, x, age));
     }
 
+    /// <summary>P(alive) · scale: +∞ when the scale is (an infinite horizon with s ≤ 1), even where P(alive) underflows to 0.</summary>
+    private static double Combine(double alive, double scale) => double.IsPositiveInfinity(scale) ? scale : alive * scale;
+
     /// <summary>E[Y(t) | alive at T] for a customer with x repeat purchases and age T: (r + x)(β + T)/(α + T) times the growth of the death-rate term over t.</summary>
-    private double AliveExpectation(double t, double x, double age)
+    internal double AliveExpectation(double t, double x, double age)
     {
         double growth;
         if (double.IsPositiveInfinity(t))
@@ -381,7 +398,7 @@ public sealed class ParetoNbdModel : ITransactionModel
     {
         PredictionInputs.DiscountRate(discountRate);
         PredictionInputs.History(x, tx, age);
-        return Alive(x, tx, age) * DiscountedAliveExpectation(discountRate, x, age);
+        return Combine(Alive(x, tx, age), DiscountedAliveExpectation(discountRate, x, age));
     }
 
     /// <inheritdoc />
@@ -396,7 +413,7 @@ public sealed class ParetoNbdModel : ITransactionModel
     }
 
     /// <summary>DERT for a customer known to be active: (r + x)/(α + T) · (β + T) · h(s, δ(β + T)), h(s, z) = E[1/(z + G)], G ~ Gamma(s, 1).</summary>
-    private double DiscountedAliveExpectation(double delta, double x, double age)
+    internal double DiscountedAliveExpectation(double delta, double x, double age)
     {
         if (delta == 0)
         {
@@ -442,9 +459,7 @@ public sealed class ParetoNbdModel : ITransactionModel
                 {
                     var (xi, y) = pairs[k];
                     var rsx = R + S + xi;
-                    terms[k] = Alpha >= Beta
-                        ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
-                        : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
+                    terms[k] = TermValue(xi, y);
                     lead[k] = logS - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + y)) + (S * Math.Log(Beta + y));
                     scale[k] = double.NaN;
                 }
@@ -471,7 +486,7 @@ public sealed class ParetoNbdModel : ITransactionModel
                         // tₓ = T makes A₀ = 0 (the same term twice), so P(alive) = 1.
                         var logA0 = SpecialFunctions.LogDiffExp(terms[atTx], terms[atT]);
                         var alive = double.IsNegativeInfinity(logA0) ? 1 : 1 / (1 + Math.Exp(lead[atT] + logA0));
-                        ((double*)aresult)[i] = alive * sc;
+                        ((double*)aresult)[i] = Combine(alive, sc);
                     }
                 }));
             }
@@ -497,30 +512,37 @@ public sealed class ParetoNbdModel : ITransactionModel
                 age = Math.Floor(age);
             }
 
-            var lambda = RandomVariates.Gamma(random, R) / Alpha;
-            var mu = RandomVariates.Gamma(random, S) / Beta;
-            var death = Math.Min(RandomVariates.Exponential(random, mu), age);
-            double time = 0, last = 0;
-            var x = 0;
-            while (true)
-            {
-                time += RandomVariates.Exponential(random, lambda);
-                if (time > death)
-                {
-                    break;
-                }
-
-                var unit = roundToWholeUnits ? Math.Floor(time) : time;
-                if (!roundToWholeUnits || unit > last)
-                {
-                    x++;
-                    last = unit;
-                }
-            }
-
-            rows.Add((x, x == 0 ? 0 : last, age, 1));
+            var (x, last) = SimulateOne(random, age, roundToWholeUnits);
+            rows.Add((x, last, age, 1));
         }
 
         return RfmData.Create(rows);
+    }
+
+    /// <summary>One customer observed for <paramref name="age"/>: (x, tₓ).</summary>
+    internal (int X, double Tx) SimulateOne(Random random, double age, bool roundToWholeUnits)
+    {
+        var lambda = RandomVariates.Gamma(random, R) / Alpha;
+        var mu = RandomVariates.Gamma(random, S) / Beta;
+        var death = Math.Min(RandomVariates.Exponential(random, mu), age);
+        double time = 0, last = 0;
+        var x = 0;
+        while (true)
+        {
+            time += RandomVariates.Exponential(random, lambda);
+            if (time > death)
+            {
+                break;
+            }
+
+            var unit = roundToWholeUnits ? Math.Floor(time) : time;
+            if (!roundToWholeUnits || unit > last)
+            {
+                x++;
+                last = unit;
+            }
+        }
+
+        return (x, x == 0 ? 0 : last);
     }
 }

@@ -314,7 +314,7 @@ public sealed class ShiftedBetaGeometricModel
         var rho = 1 / (1 + discountRate);
         var oneMinusRho = discountRate / (1 + discountRate);
         return SeriesTerms(1, b, c, rho) <= 200_000
-            ? LogHypergeometric2F1(1, b, c, rho).Log
+            ? LogHypergeometric2F1Value(1, b, c, rho)
             : Math.Log(ClvQuadrature.BetaExpectation(b, Alpha, (u, v) => -Math.Log(v + (u * oneMinusRho))));
     }
 
