@@ -35,7 +35,8 @@ public class DecisionBenchmarks
         {
             Id = "a" + i, Name = "Action " + i, Channels = [Channel.Email, Channel.Sms], Value = i, BasePropensity = 0.05, ProductId = i % 3 == 0 ? "p" + i : null,
         });
-        _decider = new NextBestActionDecider(ActionCatalog.Create(actions), gate, new BetaBernoulliPropensityModel(), new UnlimitedStockProvider(), _ => true, "lifecycle");
+        var catalog = ActionCatalog.Create(actions);
+        _decider = new NextBestActionDecider(catalog, gate, new AdaptivePropensities(new InMemoryPropensityStore(), catalog), new UnlimitedStockProvider(), _ => true, "lifecycle");
         _profile = CustomerProfile.New(customer).WithIdentifier(Identifier.Email("ann@example.com"));
 
         var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection();

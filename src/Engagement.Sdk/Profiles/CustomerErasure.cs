@@ -40,7 +40,8 @@ public sealed class CustomerErasure
     /// The storage's units of work: the erasure runs in one, holding each subject's customer lock, so it never interleaves with
     /// the engine deciding for the customer in another process (none for the in-memory stores).
     /// </param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null)
+    /// <param name="contacts">The actions' contact history (who was sent or dismissed which action), erased with the rest; none when <see langword="null"/>.</param>
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Decisioning.IActionContactLog? contacts = null)
     {
         _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -48,6 +49,10 @@ public sealed class CustomerErasure
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _stores = [profiles, events ?? throw new ArgumentNullException(nameof(events)), consents, dispatches ?? throw new ArgumentNullException(nameof(dispatches))];
+        if (contacts is not null)
+        {
+            _stores = [.. _stores, contacts];
+        }
     }
 
     /// <summary>The tombstone identifier of a customer id.</summary>
