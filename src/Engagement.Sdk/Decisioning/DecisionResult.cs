@@ -206,7 +206,27 @@ public sealed class DecisionBuffer
 
     internal int SurvivorCount { get; set; }
 
-    internal ArmBelief[] Beliefs { get; private set; } = [];
+    internal ArmBelief[] ArmBeliefs { get; private set; } = [];
+
+    internal AdaptivePropensities.Reader Reader { get; set; }
+
+    internal int SegmentIndex { get; set; }
+
+    internal double CustomerValue { get; set; }
+
+    internal byte[] ActionStock { get; private set; } = [];
+
+    internal byte[] ActionSurvived { get; private set; } = [];
+
+    internal double OverallEngagement { get; set; }
+
+    internal ValueTask<bool>? PendingStock { get; set; }
+
+    internal ValueTask<PermissionDecision>? PendingPermission { get; set; }
+
+    internal int PendingChannel { get; set; }
+
+    internal Purpose PendingPurpose { get; set; }
 
     internal ArmBelief[] Candidates { get; private set; } = [];
 
@@ -326,7 +346,7 @@ public sealed class DecisionBuffer
             {
                 Entries = new ArmEntry[arms];
                 Survivors = new int[arms];
-                Beliefs = new ArmBelief[arms];
+                ArmBeliefs = new ArmBelief[arms];
                 Candidates = new ArmBelief[arms + 1];
                 CandidateArms = new int[arms + 1];
             }
@@ -339,6 +359,8 @@ public sealed class DecisionBuffer
                 ActionBudget = new byte[actions];
                 ActionBudgetUsed = new long[actions];
                 ActionTaken = new byte[actions];
+                ActionStock = new byte[actions];
+                ActionSurvived = new byte[actions];
             }
 
             if (ChannelState.Length < channels)
@@ -354,6 +376,11 @@ public sealed class DecisionBuffer
         var actionCount = catalog.Ordered.Length;
         Array.Clear(ActionBudget, 0, actionCount);
         Array.Clear(ActionTaken, 0, actionCount);
+        Array.Clear(ActionStock, 0, actionCount);
+        Array.Clear(ActionSurvived, 0, actionCount);
+        OverallEngagement = -1;
+        PendingStock = null;
+        PendingPermission = null;
         Array.Clear(ChannelState, 0, catalog.DistinctChannels.Length);
         Array.Clear(ChannelAddress, 0, catalog.DistinctChannels.Length);
         Array.Clear(Permissions, 0, PermissionCount);
@@ -382,6 +409,18 @@ public sealed class DecisionBuffer
         }
 
         Permissions[PermissionCount++] = (channel, purpose, decision);
+    }
+
+    // How many survivors there were before the first candidate of an action (survivors are added in candidate order).
+    internal int ActionSurvivorsFrom(int firstArm)
+    {
+        var count = SurvivorCount;
+        while (count > 0 && Survivors[count - 1] >= firstArm)
+        {
+            count--;
+        }
+
+        return count;
     }
 
     internal void AddReserved(int action, DateTimeOffset period)

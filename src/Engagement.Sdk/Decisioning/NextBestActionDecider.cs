@@ -32,6 +32,9 @@ public sealed class NextBestActionDecider
     private readonly (string Name, double Until, IBanditPolicy Policy)[] _challengers;
     private readonly IBanditPolicy _champion;
     private readonly double[] _channelCost;
+    private readonly int[] _budgeted;
+    private readonly double[] _value;
+    private readonly double[] _cost;
     private readonly int _fallback;
     private readonly ulong _seed;
     private DecisionBuffer? _spare;
@@ -84,6 +87,9 @@ public sealed class NextBestActionDecider
         var until = 0.0;
         _challengers = [.. _options.Challengers.Select(v => (v.Name, until += v.Share, PolicyFor(v.Mode, v.Floor)))];
         _channelCost = [.. catalog.DistinctChannels.Select(c => _options.ChannelCosts.TryGetValue(c, out var cost) ? (double)cost : 0)];
+        _value = [.. catalog.Ordered.Select(static a => (double)a.Value)];
+        _budgeted = [.. Enumerable.Range(0, catalog.Ordered.Length).Where(a => catalog.Ordered[a].Budget is not null)];
+        _cost = [.. catalog.Ordered.Select(static a => (double)a.Cost)];
         _fallback = -1;
         if (_options.FallbackActionId is { } fallback)
         {
@@ -174,7 +180,6 @@ public sealed class NextBestActionDecider
     {
         var profile = request.Profile;
         var at = request.At;
-        var atTicks = at.UtcTicks;
         var catalog = _catalog;
         b.Begin(catalog);
         b.Profile = profile;
@@ -185,9 +190,9 @@ public sealed class NextBestActionDecider
         b.StageId = profile.Journeys.TryGetValue(_journeyId, out var position) ? position.StageId : null;
 
         await _propensities.EnsureFreshAsync(cancellationToken).ConfigureAwait(false);
-        var beliefs = _propensities.Read(at);
+        b.Reader = _propensities.Read(at);
         b.Segment = _propensities.SegmentOf(profile);
-        var segment = _propensities.SegmentIndex(b.Segment);
+        b.SegmentIndex = _propensities.SegmentIndex(b.Segment);
 
         // Champion or challenger: a stable split of customers.
         b.PolicyName = _options.ChampionName;
@@ -206,30 +211,87 @@ public sealed class NextBestActionDecider
             }
         }
 
-        var customerValue = catalog.NeedsCustomerValue && _customerValue is not null ? Math.Max(0, _customerValue.Estimate(profile, at)) : 0;
+        b.CustomerValue = catalog.NeedsCustomerValue && _customerValue is not null ? Math.Max(0, _customerValue.Estimate(profile, at)) : 0;
         if (catalog.ContactLookBack > TimeSpan.Zero)
         {
             await TallyContactsAsync(b, profile.Id, at, cancellationToken).ConfigureAwait(false);
         }
 
+        // The filters and the scores, action by action, synchronously; a stock or permission answer that is not ready yet is
+        // awaited here and the action evaluated again (its other answers are kept in the buffer).
+        var next = 0;
+        while ((next = EvaluateActions(b, next, cancellationToken)) < catalog.Ordered.Length)
+        {
+            if (b.PendingStock is { } stock)
+            {
+                b.PendingStock = null;
+                b.ActionStock[next] = await stock.ConfigureAwait(false) ? InStock : OutOfStock;
+            }
+            else if (b.PendingPermission is { } permission)
+            {
+                b.PendingPermission = null;
+                b.AddPermission(b.PendingChannel, b.PendingPurpose, await permission.ConfigureAwait(false));
+            }
+        }
+
+        if (catalog.HasBudgets && b.SurvivorCount > 0)
+        {
+            await CheckBudgetsAsync(b, at, cancellationToken).ConfigureAwait(false);
+        }
+
+        var random = new BanditRandom(_seed, Experiments.Stream(request.DecisionId, profile.Id, at.UtcTicks));
+        var inGlobalControl = _options.GlobalControlShare > 0 && Experiments.Share(_options.ExperimentSalt, "global", profile.Id.Value) < _options.GlobalControlShare;
+        await ChooseSlotsAsync(b, at, inGlobalControl, ref random, cancellationToken).ConfigureAwait(false);
+        return b;
+    }
+
+    private const byte InStock = 1;
+    private const byte OutOfStock = 2;
+
+    // Evaluates the actions from `first` on; returns the number of actions when all are done, or the index of the action that
+    // waits for a stock or permission answer (in the buffer's pending fields).
+    private int EvaluateActions(DecisionBuffer b, int first, CancellationToken cancellationToken)
+    {
+        var catalog = _catalog;
+        var profile = b.Profile;
+        var at = b.At;
+        var atTicks = at.UtcTicks;
         var entries = b.Entries;
         var actions = catalog.Ordered;
         var arms = catalog.Arms;
         var preferences = profile.ChannelPreferences;
-        for (var a = 0; a < actions.Length; a++)
+        var beliefs = b.Reader;
+        var segment = b.SegmentIndex;
+        var customerValue = b.CustomerValue;
+        for (var a = first; a < actions.Length; a++)
         {
             var action = actions[a];
-            var first = catalog.FirstArm[a];
-            var end = catalog.FirstArm[a + 1];
-            var (stage, reason, aux) = CheckAction(action, a, profile, b, atTicks);
-            if (reason is null && action.ProductId is { } product && !await _stock.IsInStockAsync(product, cancellationToken).ConfigureAwait(false))
+            var armsFrom = catalog.FirstArm[a];
+            var armsTo = catalog.FirstArm[a + 1];
+            var (stage, reason, aux) = ActionGuards.Check(action, profile, b.Context, b.StageId, atTicks);
+            if (reason is null && action.ProductId is { } product)
             {
-                (stage, reason, aux) = (DecisionStage.Applicability, DecisionReasons.OutOfStock, 0);
+                if (b.ActionStock[a] == 0)
+                {
+                    var inStock = _stock.IsInStockAsync(product, cancellationToken);
+                    if (!inStock.IsCompletedSuccessfully)
+                    {
+                        b.PendingStock = inStock;
+                        return a;
+                    }
+
+                    b.ActionStock[a] = inStock.Result ? InStock : OutOfStock;
+                }
+
+                if (b.ActionStock[a] == OutOfStock)
+                {
+                    (stage, reason, aux) = (DecisionStage.Applicability, DecisionReasons.OutOfStock, 0);
+                }
             }
 
             if (reason is null)
             {
-                (stage, reason, aux) = CheckSuitability(action, profile, b.Context);
+                (stage, reason, aux) = ActionGuards.CheckSuitability(action, profile, b.Context);
             }
 
             if (reason is null)
@@ -239,7 +301,7 @@ public sealed class NextBestActionDecider
 
             if (reason is not null)
             {
-                for (var i = first; i < end; i++)
+                for (var i = armsFrom; i < armsTo; i++)
                 {
                     entries[i] = new ArmEntry { Stage = stage, Reason = reason, Aux = aux, Probability = double.NaN, ActionLevel = true };
                 }
@@ -254,7 +316,7 @@ public sealed class NextBestActionDecider
                 preferred = p;
             }
 
-            for (var i = first; i < end; i++)
+            for (var i = armsFrom; i < armsTo; i++)
             {
                 var arm = arms[i];
                 var c = catalog.ArmChannel[i];
@@ -275,7 +337,18 @@ public sealed class NextBestActionDecider
                 var permission = FindPermission(b, c, action.Purpose);
                 if (permission is null)
                 {
-                    permission = await _gate.CheckAsync(new PermissionRequest(profile, channel, action.Purpose, b.ChannelAddress[c], at), cancellationToken).ConfigureAwait(false);
+                    var asked = _gate.CheckAsync(new PermissionRequest(profile, channel, action.Purpose, b.ChannelAddress[c], at), cancellationToken);
+                    if (!asked.IsCompletedSuccessfully)
+                    {
+                        // The candidates of this action evaluated so far are evaluated again once the answer is in.
+                        b.PendingPermission = asked;
+                        b.PendingChannel = c;
+                        b.PendingPurpose = action.Purpose;
+                        b.SurvivorCount = b.ActionSurvivorsFrom(armsFrom);
+                        return a;
+                    }
+
+                    permission = asked.Result;
                     b.AddPermission(c, action.Purpose, permission);
                 }
 
@@ -288,33 +361,26 @@ public sealed class NextBestActionDecider
                 var treatment = arm.Treatment < 0 ? null : action.Treatments[arm.Treatment];
                 var weight = context * b.ChannelAffinity[c] * (preferred is { } pc && pc == channel ? _options.PreferredChannelWeight : 1);
                 var lever = action.Lever * (treatment?.Lever ?? 1);
-                var value = (double)(treatment?.Value ?? action.Value) + (action.CustomerValueShare * customerValue);
-                var cost = (double)action.Cost + _channelCost[c];
+                var value = (treatment?.Value is { } treated ? (double)treated : _value[a]) + (action.CustomerValueShare * customerValue);
+                var cost = _cost[a] + _channelCost[c];
                 var posterior = beliefs.Posterior(i, segment, action.BasePropensity);
                 var propensity = posterior.Mean;
                 var score = weight * lever * ((propensity * value) - cost);
-                entries[i] = new ArmEntry
-                {
-                    Stage = DecisionStage.Score,
-                    Reason = DecisionReasons.Outranked,
-                    Evidence = permission,
-                    Factors = new ScoreFactors(propensity, weight, lever, value, cost, score),
-                    Probability = double.NaN,
-                };
-                b.Beliefs[b.SurvivorCount] = new ArmBelief(posterior, weight * lever * value, -(weight * lever * cost));
+                ref var entry = ref entries[i];
+                entry.Stage = DecisionStage.Score;
+                entry.Reason = DecisionReasons.Outranked;
+                entry.Evidence = permission;
+                entry.Aux = 0;
+                entry.Factors = new ScoreFactors(propensity, weight, lever, value, cost, score);
+                entry.Probability = double.NaN;
+                entry.ActionLevel = false;
+                b.ArmBeliefs[b.SurvivorCount] = new ArmBelief(posterior, weight * lever * value, -(weight * lever * cost));
                 b.Survivors[b.SurvivorCount++] = i;
+                b.ActionSurvived[a] = 1;
             }
         }
 
-        if (catalog.HasBudgets && b.SurvivorCount > 0)
-        {
-            await CheckBudgetsAsync(b, at, cancellationToken).ConfigureAwait(false);
-        }
-
-        var random = new BanditRandom(_seed, Experiments.Stream(request.DecisionId, profile.Id, atTicks));
-        var inGlobalControl = _options.GlobalControlShare > 0 && Experiments.Share(_options.ExperimentSalt, "global", profile.Id.Value) < _options.GlobalControlShare;
-        await ChooseSlotsAsync(b, at, inGlobalControl, ref random, cancellationToken).ConfigureAwait(false);
-        return b;
+        return actions.Length;
     }
 
     // Slots are filled one by one: each among the survivors not yet taken that the constraints allow, plus do-nothing.
@@ -487,7 +553,7 @@ public sealed class NextBestActionDecider
                 continue;
             }
 
-            b.Candidates[k] = b.Beliefs[s];
+            b.Candidates[k] = b.ArmBeliefs[s];
             b.CandidateArms[k++] = arm;
         }
 
@@ -520,15 +586,14 @@ public sealed class NextBestActionDecider
     private async ValueTask CheckBudgetsAsync(DecisionBuffer b, DateTimeOffset at, CancellationToken cancellationToken)
     {
         var catalog = _catalog;
-        for (var s = 0; s < b.SurvivorCount; s++)
+        foreach (var a in _budgeted)
         {
-            var a = catalog.Arms[b.Survivors[s]].Action;
-            if (b.ActionBudget[a] != 0 || catalog.Ordered[a].Budget is not { } budget)
+            var action = catalog.Ordered[a];
+            if (b.ActionSurvived[a] == 0 || action.Budget is not { } budget)
             {
                 continue;
             }
 
-            var action = catalog.Ordered[a];
             if (_budgets is null)
             {
                 b.ActionBudget[a] = BudgetUnavailable;
@@ -650,13 +715,6 @@ public sealed class NextBestActionDecider
         return (DecisionStage.ContactPolicy, null, 0);
     }
 
-    // Validity, eligibility and applicability (but stock, which may need I/O): the action-level filters, in pipeline order.
-    private (DecisionStage Stage, string? Reason, long Aux) CheckAction(ActionDefinition action, int a, CustomerProfile profile, DecisionBuffer b, long atTicks)
-        => ActionGuards.Check(action, profile, b.Context, b.StageId, atTicks);
-
-    private static (DecisionStage Stage, string? Reason, long Aux) CheckSuitability(ActionDefinition action, CustomerProfile profile, DecisionContext context)
-        => ActionGuards.CheckSuitability(action, profile, context);
-
     private static double ContextWeight(ActionDefinition action, DecisionContext context)
     {
         var boosts = action.ContextBoosts;
@@ -702,7 +760,7 @@ public sealed class NextBestActionDecider
         else
         {
             b.ChannelAddress[c] = address;
-            b.ChannelAffinity[c] = _options.UseChannelAffinity ? Affinity(profile.Behaviour, channel, _options.ChannelAffinityPrior) : 1;
+            b.ChannelAffinity[c] = _options.UseChannelAffinity ? Affinity(b, profile.Behaviour, channel, _options.ChannelAffinityPrior) : 1;
             state = ChannelOpen;
         }
 
@@ -714,7 +772,7 @@ public sealed class NextBestActionDecider
     /// The customer's own response on a channel relative to their response on every channel: r_ch / r̄ with
     /// r_ch = (engagements_ch + k·r̄) / (sent_ch + k) and r̄ = (engagements + 1) / (sent + 2), bounded to [0.05, 20].
     /// </summary>
-    internal static double Affinity(BehaviourAggregates behaviour, Channel channel, double prior)
+    internal static double Affinity(DecisionBuffer b, BehaviourAggregates behaviour, Channel channel, double prior)
     {
         var sentByChannel = behaviour.MessagesSent;
         if (sentByChannel.IsEmpty)
@@ -722,19 +780,25 @@ public sealed class NextBestActionDecider
             return 1;
         }
 
-        long sent = 0;
-        long engaged = 0;
-        foreach (var (_, n) in sentByChannel)
+        if (b.OverallEngagement < 0)
         {
-            sent += n;
+            // The customer's engagement over every channel, summed once per decision.
+            long sent = 0;
+            long engaged = 0;
+            foreach (var (_, n) in sentByChannel)
+            {
+                sent += n;
+            }
+
+            foreach (var (_, n) in behaviour.Engagements)
+            {
+                engaged += n;
+            }
+
+            b.OverallEngagement = (engaged + 1.0) / (sent + 2.0);
         }
 
-        foreach (var (_, n) in behaviour.Engagements)
-        {
-            engaged += n;
-        }
-
-        var overall = (engaged + 1.0) / (sent + 2.0);
+        var overall = b.OverallEngagement;
         var onChannel = ((behaviour.Engagements.TryGetValue(channel, out var e) ? e : 0) + (prior * overall)) / ((sentByChannel.TryGetValue(channel, out var s) ? s : 0) + prior);
         return Math.Clamp(onChannel / overall, 0.05, 20);
     }
