@@ -459,7 +459,7 @@ internal sealed class DecisionData
     private int _withheldArm;
     private bool _closedForm;
     private double _floor;
-    private ChoiceProbability _nothing;
+    private double? _nothing;
     private bool _nothingExplored;
 
     public CustomerId CustomerId { get; private set; }
@@ -499,7 +499,6 @@ internal sealed class DecisionData
             _stageId = b.StageId,
             _firstBestArm = b.FirstBestArm,
             _withheldArm = b.WithheldArm,
-            _nothing = b.NothingProbability,
             _nothingExplored = b.NothingExplored,
             CustomerId = b.Profile.Id,
             At = b.At,
@@ -525,6 +524,18 @@ internal sealed class DecisionData
         }
 
         data.Slots = slots.MoveToImmutable();
+
+        // Do-nothing's probability: the policy's answer when it was asked (do-nothing chosen, replaced by the fallback, or a
+        // control group's decision), else the closed form of the policy when it has one.
+        if (b.SlotCount == 0 || b.ControlGroup is not null || b.FallbackUsed)
+        {
+            data._nothing = b.NothingProbability.Value;
+        }
+        else if (data._closedForm)
+        {
+            data._nothing = (data._floor / b.FirstCandidateCount) + (b.FirstBestArm < 0 ? 1 - data._floor : 0);
+        }
+
         if (b.ReservedCount > 0)
         {
             var reserved = ImmutableArray.CreateBuilder<(string, DateTimeOffset)>(b.ReservedCount);
@@ -624,7 +635,7 @@ internal sealed class DecisionData
             Stage = Slots.IsEmpty && Withheld is not null ? DecisionStage.Experiment : DecisionStage.Exploration,
             Reason = Slots.IsEmpty ? (Withheld is not null ? (ControlGroup == "global" ? DecisionReasons.GlobalControl : DecisionReasons.ControlGroup) : DecisionReasons.NothingBetter) : DecisionReasons.Outranked,
             Detail = NothingDetail(),
-            ChoiceProbability = _nothing.Value,
+            ChoiceProbability = _nothing,
         };
 
         if (Slots.IsEmpty)
@@ -736,8 +747,8 @@ internal sealed class DecisionData
         }
 
         return Slots.IsEmpty
-            ? Invariant($"Do nothing: {survivors} permitted candidate(s), none chosen over doing nothing (score 0, probability {_nothing.Value:0.###}{(_nothingExplored ? ", by exploration" : string.Empty)}); {rejected} rejected.")
-            : Invariant($"Do nothing: score 0, probability {_nothing.Value:0.###}.");
+            ? Invariant($"Do nothing: {survivors} permitted candidate(s), none chosen over doing nothing (score 0, probability {_nothing ?? double.NaN:0.###}{(_nothingExplored ? ", by exploration" : string.Empty)}); {rejected} rejected.")
+            : Invariant($"Do nothing: score 0, probability {_nothing ?? double.NaN:0.###}.");
     }
 
     private string Detail(int arm, string reason, double? probability, bool actionLevel)
