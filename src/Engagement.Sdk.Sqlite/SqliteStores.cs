@@ -352,6 +352,15 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
 /// <param name="database">The database.</param>
 public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore, ISubjectErasure, IErasureCompaction
 {
+    private const int CacheLimit = 65_536;
+
+    // The ledgers this store read, with the highest sequence number they held and the database's rollback count and epoch at
+    // the time: every decision and every hand-off reads its customer's ledger. Inside a unit of work an entry of the current
+    // epoch is what the table holds (see SqliteDatabase.IsCurrent). Otherwise the ledger is append-only, so an entry whose
+    // highest sequence number is still the customer's highest is current — unless something was rolled back since (a rolled-back
+    // append gives its sequence number back, and another process could then append a different record under it).
+    private readonly BoundedCache<CustomerId, (IReadOnlyList<ConsentRecord> Records, long MaxSeq, int Rollbacks, int Epoch)> _cache = new(CacheLimit);
+
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default)
     {
@@ -366,6 +375,7 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
                 insert.Bind("$doc", json);
                 if (insert.ExecuteNonQuery() == 1)
                 {
+                    _cache.Remove(record.CustomerId);
                     return AppendOutcome.Appended;
                 }
 
@@ -381,28 +391,61 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<ConsentRecord>> ReadAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.RunAsync<IReadOnlyList<ConsentRecord>>(
-            db =>
-            {
-                var command = db.Command("SELECT document FROM consent_records WHERE customer_id = $customer ORDER BY seq");
-                command.Bind("$customer", customerId.Value);
-                var list = new List<ConsentRecord>();
-                using var reader = command.ExecuteReader();
-                while (reader.Read())
-                {
-                    list.Add(JsonSerializer.Deserialize(reader.GetString(0), EngagementJsonContext.Default.ConsentRecord)!);
-                }
-
-                return list;
-            },
+        => database.RunAsync<(SqliteConsentStore Store, CustomerId Customer), IReadOnlyList<ConsentRecord>>(
+            (this, customerId),
+            static (db, a) => a.Store.Read(db, a.Customer),
             cancellationToken);
+
+    private IReadOnlyList<ConsentRecord> Read(SqliteDatabase db, CustomerId customerId)
+    {
+        if (_cache.TryGetValue(customerId, out var cached) && cached.Rollbacks == db.Rollbacks)
+        {
+            if (db.IsCurrent(cached.Epoch))
+            {
+                return cached.Records;
+            }
+
+            var highest = db.Command("SELECT max(seq) FROM consent_records WHERE customer_id = $customer");
+            highest.Bind("$customer", customerId.Value);
+            if ((highest.ExecuteScalar() is long seq ? seq : 0) == cached.MaxSeq)
+            {
+                _cache.Set(customerId, cached with { Epoch = db.Epoch });
+                return cached.Records;
+            }
+        }
+
+        var command = db.Command("SELECT seq, document FROM consent_records WHERE customer_id = $customer ORDER BY seq");
+        command.Bind("$customer", customerId.Value);
+        var list = new List<ConsentRecord>();
+        var maxSeq = 0L;
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                maxSeq = reader.GetInt64(0);
+                list.Add(JsonSerializer.Deserialize(reader.GetString(1), EngagementJsonContext.Default.ConsentRecord)!);
+            }
+        }
+
+        IReadOnlyList<ConsentRecord> records = list.Count == 0 ? [] : list.AsReadOnly();
+        _cache.Set(customerId, (records, maxSeq, db.Rollbacks, db.Epoch));
+        return records;
+    }
 
     /// <inheritdoc />
     public ValueTask CompactAfterErasureAsync(CancellationToken cancellationToken = default) => database.CheckpointAsync(cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.DeleteByCustomerAsync("consent_records", customerId, cancellationToken);
+        => database.RunAsync(
+            db =>
+            {
+                _cache.Remove(customerId);
+                var delete = db.Command("DELETE FROM consent_records WHERE customer_id = $customer");
+                delete.Bind("$customer", customerId.Value);
+                return delete.ExecuteNonQuery();
+            },
+            cancellationToken);
 }
 
 /// <summary>

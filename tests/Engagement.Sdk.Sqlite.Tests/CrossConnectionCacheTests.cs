@@ -54,6 +54,58 @@ public sealed class CrossConnectionCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ConsentRead_LedgerChangedByAnotherProcess_SeesEveryRecord()
+    {
+        var path = Path.Combine(_directory, "shop.db");
+        using var firstDb = new SqliteDatabase(Microsoft.Extensions.Options.Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
+        using var secondDb = new SqliteDatabase(Microsoft.Extensions.Options.Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
+        var (first, second) = (new SqliteConsentStore(firstDb), new SqliteConsentStore(secondDb));
+        var ann = new CustomerId("ann");
+
+        await first.AppendAsync(Grant("g1", ann));
+        (await first.ReadAsync(ann)).Should().ContainSingle();
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.ReadAsync(ann)).Should().ContainSingle("read in a unit: now the cached ledger");
+            await unit.CompleteAsync();
+        }
+
+        await second.AppendAsync(Grant("w1", ann, Engagement.Sdk.Consent.ConsentStatus.Withdrawn));
+
+        (await first.ReadAsync(ann)).Select(r => r.RecordId).Should().Equal(["g1", "w1"], "outside a unit the other process's append is seen");
+        await using (var unit = firstDb.Begin())
+        {
+            await second.AppendAsync(Grant("g2", ann)); // committed before this unit takes the lock
+            (await first.ReadAsync(ann)).Select(r => r.RecordId).Should().Equal(["g1", "w1", "g2"], "a unit sees what was committed before it began");
+            await unit.CompleteAsync();
+        }
+
+        await using (var unit = firstDb.Begin())
+        {
+            await first.AppendAsync(Grant("rolled-back", ann));
+            (await first.ReadAsync(ann)).Should().HaveCount(4);
+        }
+
+        await second.AppendAsync(Grant("g3", ann)); // may take the sequence number the rolled-back record had
+        (await first.ReadAsync(ann)).Select(r => r.RecordId).Should().Equal(["g1", "w1", "g2", "g3"]);
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.ReadAsync(ann)).Select(r => r.RecordId).Should().Equal(["g1", "w1", "g2", "g3"]);
+            await unit.CompleteAsync();
+        }
+
+        await new SqliteConsentStore(secondDb).EraseSubjectAsync(ann);
+        (await first.ReadAsync(ann)).Should().BeEmpty("an erasure by the other process is seen");
+    }
+
+    private static Engagement.Sdk.Consent.ConsentRecord Grant(string id, CustomerId customer, Engagement.Sdk.Consent.ConsentStatus status = Engagement.Sdk.Consent.ConsentStatus.Granted) => new()
+    {
+        RecordId = id, CustomerId = customer, Channel = Engagement.Sdk.Channels.Channel.Email, Purpose = Engagement.Sdk.Consent.Purpose.Marketing,
+        Identifier = Identifier.Email("ann@example.com"), Status = status, Source = "signup",
+        Evidence = new Engagement.Sdk.Consent.ConsentEvidence("v1", "form"), EffectiveAt = Now,
+    };
+
+    [Fact]
     public async Task TrackBatch_RepeatedCustomerInOneBatch_EachEventBuildsOnTheLast()
     {
         await using var provider = Provider(Path.Combine(_directory, "shop.db"));

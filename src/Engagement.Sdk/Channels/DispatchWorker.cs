@@ -56,6 +56,7 @@ public sealed class DispatchWorker
     private readonly IPermissionGate _gate;
     private readonly IStockProvider _stock;
     private readonly string _journeyId;
+    private readonly Journeys.JourneyFacts? _facts;
     private readonly IEngagementEngine _engine;
     private readonly IStoreTransactions _transactions;
     private readonly TimeProvider _time;
@@ -78,6 +79,8 @@ public sealed class DispatchWorker
     /// <param name="logger">The logger.</param>
     /// <param name="transactions">The storage's units of work.</param>
     /// <param name="workerId">This worker's identity in leases; by default a new one.</param>
+    /// <param name="journeyStore">The journeys' state, which stage eligibility and eligibility conditions read at hand-off.</param>
+    /// <param name="journeyCatalog">The compiled journeys (made from the options and the actions when omitted).</param>
     /// <exception cref="EngagementValidationException">Two senders serve one channel.</exception>
     public DispatchWorker(
         IEnumerable<IChannelSender> senders,
@@ -94,7 +97,9 @@ public sealed class DispatchWorker
         IOptions<EngagementOptions> engagementOptions,
         ILogger<DispatchWorker>? logger = null,
         IStoreTransactions? transactions = null,
-        string? workerId = null)
+        string? workerId = null,
+        Journeys.IJourneyStore? journeyStore = null,
+        Journeys.JourneyCatalog? journeyCatalog = null)
     {
         ArgumentNullException.ThrowIfNull(senders);
         ArgumentNullException.ThrowIfNull(options);
@@ -129,6 +134,7 @@ public sealed class DispatchWorker
         _gate = gate ?? throw new ArgumentNullException(nameof(gate));
         _stock = stock ?? throw new ArgumentNullException(nameof(stock));
         _journeyId = engagementOptions.Value.DecisionJourneyId;
+        _facts = journeyStore is null ? null : new Journeys.JourneyFacts(journeyCatalog ?? Journeys.JourneyCatalog.FromOptions(engagementOptions.Value, catalog), journeyStore, ledger);
     }
 
     /// <summary>This worker's identity in the leases it takes.</summary>
@@ -297,7 +303,7 @@ public sealed class DispatchWorker
             return Refuse(DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.");
         }
 
-        var check = await ActionGuards.RecheckAsync(_gate, _stock, _senders.ContainsKey, _journeyId, profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
+        var check = await ActionGuards.RecheckAsync(_gate, _stock, _senders.ContainsKey, _journeyId, _facts, profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
         if (check.Rejection is { } rejection)
         {
             return Refuse(rejection, check.Detail);

@@ -350,7 +350,6 @@ public sealed class ActionCatalog
             throw new EngagementValidationException(at + ".treatments", action.Id, "at least one treatment must be offered on one of the action's channels");
         }
 
-        ValidateRules(at + ".eligibility", action.Eligibility);
         ValidateRules(at + ".suitability", action.Suitability);
 
         if (action.ContactPolicy is { } policy)

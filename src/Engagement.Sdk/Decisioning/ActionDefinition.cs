@@ -54,10 +54,11 @@ public sealed record ActionDefinition
     public ImmutableArray<string> Stages { get; init; } = [];
 
     /// <summary>
-    /// More eligibility rules, all of which must hold (for example <see cref="CustomerRule.InStage"/> of any journey, or a trait):
-    /// who may get the action at all.
+    /// Who the action is for, in the condition language shared with journeys (traits, aggregates, identifiers, consent, the
+    /// stage in any journey, windowed event counts): the action is a candidate only when it holds. <see langword="null"/> (the
+    /// default) for everyone. Validated and compiled with the journeys when the engine starts.
     /// </summary>
-    public ImmutableArray<CustomerRule> Eligibility { get; init; } = [];
+    public Conditions.Condition? Eligibility { get; init; }
 
     /// <summary>Suitability rules (the host's predicates: affordability, vulnerability), all of which must hold: whether the action is in the customer's interest.</summary>
     public ImmutableArray<CustomerRule> Suitability { get; init; } = [];

@@ -11,8 +11,9 @@ namespace Engagement.Sdk.Decisioning;
 internal static class ActionGuards
 {
     /// <summary>Validity, eligibility and applicability (all but stock), in pipeline order; the reason is <see langword="null"/> when all pass.</summary>
-    public static (DecisionStage Stage, string? Reason, long Aux) Check(ActionDefinition action, CustomerProfile profile, DecisionContext context, string? stageId, long atTicks)
+    public static (DecisionStage Stage, string? Reason, long Aux) Check(ActionDefinition action, CustomerProfile profile, DecisionContext context, string? stageId, Journeys.JourneyFacts? journeys, Journeys.JourneyWorkspace? facts, DateTimeOffset at)
     {
+        var atTicks = at.UtcTicks;
         if (action.ValidFrom is { } from && atTicks < from.UtcTicks)
         {
             return (DecisionStage.Validity, DecisionReasons.NotYetValid, 0);
@@ -28,13 +29,10 @@ internal static class ActionGuards
             return (DecisionStage.Eligibility, DecisionReasons.NotInStage, 0);
         }
 
-        var rules = action.Eligibility;
-        for (var r = 0; r < (rules.IsDefault ? 0 : rules.Length); r++)
+        // The shared condition language: evaluated over the journeys' facts; without them the condition cannot hold.
+        if (action.Eligibility is not null && (journeys is null || facts is null || !journeys.IsEligible(action.Id, facts, at)))
         {
-            if (!rules[r].Test(profile, context))
-            {
-                return (DecisionStage.Eligibility, DecisionReasons.NotEligible, r);
-            }
+            return (DecisionStage.Eligibility, DecisionReasons.NotEligible, journeys is null || facts is null ? 1 : 0);
         }
 
         var behaviour = profile.Behaviour;
@@ -95,12 +93,27 @@ internal static class ActionGuards
         return (DecisionStage.Suitability, null, 0);
     }
 
-    /// <summary>Checks one action on one channel again before its message goes out.</summary>
-    public static async ValueTask<Recheck> RecheckAsync(IPermissionGate gate, IStockProvider stock, Func<Channel, bool> canSend, string journeyId, CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken, string? dispatchId)
+    /// <summary>
+    /// The customer's stage in the decision journey: from the journey store when there are facts, else the stage recorded on the
+    /// profile (profiles written before journeys kept their own state).
+    /// </summary>
+    public static string? StageOf(CustomerProfile profile, string journeyId, Journeys.JourneyFacts? journeys, Journeys.JourneyWorkspace? facts)
     {
-        var stageId = profile.Journeys.TryGetValue(journeyId, out var position) ? position.StageId : null;
+        if (journeys is not null && facts is not null && journeys.Catalog.IndexOf(journeyId) is var index and >= 0)
+        {
+            return facts.StageId(index);
+        }
+
+        return profile.Journeys.TryGetValue(journeyId, out var position) ? position.StageId : null;
+    }
+
+    /// <summary>Checks one action on one channel again before its message goes out.</summary>
+    public static async ValueTask<Recheck> RecheckAsync(IPermissionGate gate, IStockProvider stock, Func<Channel, bool> canSend, string journeyId, Journeys.JourneyFacts? journeys, CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken, string? dispatchId)
+    {
+        var facts = journeys is null ? null : await journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
+        var stageId = StageOf(profile, journeyId, journeys, facts);
         var context = DecisionContext.From(profile, null);
-        var (_, reason, aux) = Check(action, profile, context, stageId, at.UtcTicks);
+        var (_, reason, aux) = Check(action, profile, context, stageId, journeys, facts, at);
         if (reason is null && action.ProductId is { } product && !await stock.IsInStockAsync(product, cancellationToken).ConfigureAwait(false))
         {
             reason = DecisionReasons.OutOfStock;
@@ -133,7 +146,7 @@ internal static class ActionGuards
     private static string Describe(ActionDefinition action, string reason, long aux, string? stageId) => reason switch
     {
         DecisionReasons.NotInStage => $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {stageId ?? "no stage"}.",
-        DecisionReasons.NotEligible => $"{action.Id}: the eligibility rule '{action.Eligibility[(int)aux].Name}' does not hold.",
+        DecisionReasons.NotEligible => $"{action.Id}: its eligibility {action.Eligibility} does not hold.",
         DecisionReasons.NotSuitable => $"{action.Id}: the suitability rule '{action.Suitability[(int)aux].Name}' does not hold.",
         DecisionReasons.AlreadyBought => $"{action.Id}: the customer already bought {action.ProductId}.",
         DecisionReasons.OutOfStock => $"{action.Id}: {action.ProductId} is out of stock.",

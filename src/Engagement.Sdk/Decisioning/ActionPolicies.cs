@@ -134,24 +134,14 @@ public sealed record ActionTreatment
 public sealed record ContextBoost(string Key, string Value, double Percent);
 
 /// <summary>
-/// A named condition on the customer (an eligibility or suitability rule): the name appears in the trace when it fails. The
-/// test must be a pure, fast function of the profile and the context (it runs for every decision).
+/// A named condition on the customer (a suitability rule: the host's predicate, such as affordability or vulnerability): the
+/// name appears in the trace when it fails. The test must be a pure, fast function of the profile and the context (it runs for
+/// every decision). Who may get an action at all is its <see cref="ActionDefinition.Eligibility"/>, in the condition language.
 /// </summary>
 /// <param name="Name">The rule's name, for explanations.</param>
 /// <param name="Test">The test: <see langword="true"/> when the rule is met.</param>
 public sealed record CustomerRule(string Name, Func<CustomerProfile, DecisionContext, bool> Test)
 {
-    /// <summary>A rule met when the customer is in <paramref name="stageId"/> of <paramref name="journeyId"/>.</summary>
-    /// <param name="journeyId">The journey.</param>
-    /// <param name="stageId">The stage.</param>
-    /// <returns>The rule.</returns>
-    public static CustomerRule InStage(string journeyId, string stageId)
-    {
-        ArgumentNullException.ThrowIfNull(journeyId);
-        ArgumentNullException.ThrowIfNull(stageId);
-        return new CustomerRule($"in stage {stageId} of {journeyId}", (profile, _) => profile.Journeys.TryGetValue(journeyId, out var position) && position.StageId == stageId);
-    }
-
     /// <summary>A rule met when the customer has the trait <paramref name="name"/> with the text value <paramref name="value"/>.</summary>
     /// <param name="name">The trait.</param>
     /// <param name="value">The value.</param>

@@ -56,13 +56,14 @@ public sealed class AdaptivePropensities
 
     /// <summary>The learning segment of a customer: their stage in the decision journey, the custom segmenter's answer, or "" for none.</summary>
     /// <param name="profile">The customer.</param>
+    /// <param name="stageId">The customer's stage in the decision journey (from the journey store), if known; else the stage recorded on the profile is used.</param>
     /// <returns>The segment ("" for none).</returns>
-    public string SegmentOf(CustomerProfile profile)
+    public string SegmentOf(CustomerProfile profile, string? stageId = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
         return _options.Segments switch
         {
-            LearningSegments.DecisionStage => profile.Journeys.TryGetValue(_journeyId, out var position) ? position.StageId : string.Empty,
+            LearningSegments.DecisionStage => stageId ?? (profile.Journeys.TryGetValue(_journeyId, out var position) ? position.StageId : string.Empty),
             LearningSegments.Custom => _options.Segmenter!(profile) is { Length: > 0 } segment ? Text.RequireToken("segment", segment) : string.Empty,
             _ => string.Empty,
         };

@@ -71,7 +71,7 @@ public static class DecisionReasons
     /// <summary>Eligibility: the action is not eligible in the customer's stage of the decision journey.</summary>
     public const string NotInStage = "not_in_stage";
 
-    /// <summary>Eligibility: one of the action's <see cref="ActionDefinition.Eligibility"/> rules does not hold.</summary>
+    /// <summary>Eligibility: the action's <see cref="ActionDefinition.Eligibility"/> condition does not hold for the customer.</summary>
     public const string NotEligible = "not_eligible";
 
     /// <summary>Applicability: the customer already bought the product (and it is not due for replenishment).</summary>

@@ -22,6 +22,12 @@ public readonly record struct DecisionRequest(CustomerProfile Profile, DateTimeO
     /// </summary>
     public string? DecisionId { get; init; }
 
+    /// <summary>The actions a journey's send step offers (the others are left out), or <see langword="null"/> for every action.</summary>
+    internal IReadOnlyCollection<string>? Among { get; init; }
+
+    /// <summary>Whether to choose greedily whatever the configured exploration (a journey's send step).</summary>
+    internal bool Greedy { get; init; }
+
     /// <summary>
     /// Whether the decision will be sent: volume budgets are then reserved for the chosen actions (release them with
     /// <see cref="NextBestActionDecider.ReleaseBudgetsAsync"/> if nothing is sent after all). A question that only looks
@@ -279,6 +285,10 @@ public sealed class DecisionBuffer
     internal string Segment { get; set; } = string.Empty;
 
     internal string? StageId { get; set; }
+
+    internal IReadOnlyCollection<string>? Among { get; set; }
+
+    internal Journeys.JourneyWorkspace? Workspace { get; set; }
 
     internal string? ContactFailure { get; set; }
 
@@ -671,6 +681,11 @@ internal sealed class DecisionData
         {
             var first = _catalog.FirstArm[a];
             var end = _catalog.FirstArm[a + 1];
+            if (first < end && _entries[first].ActionLevel && _entries[first].Reason is null)
+            {
+                continue; // not offered by the journey step that asked
+            }
+
             if (first < end && _entries[first].ActionLevel)
             {
                 list.Add(Candidate(first, CandidateStatus.Rejected, _entries[first].Stage, _entries[first].Reason!, null, actionLevel: true));
@@ -740,7 +755,7 @@ internal sealed class DecisionData
             {
                 survivors++;
             }
-            else
+            else if (e.Reason is not null)
             {
                 rejected++;
             }
@@ -764,7 +779,7 @@ internal sealed class DecisionData
             DecisionReasons.NotYetValid => Invariant($"{on}: valid from {action.ValidFrom:O}."),
             DecisionReasons.Expired => Invariant($"{on}: valid until {action.ValidUntil:O}."),
             DecisionReasons.NotInStage => $"{on}: eligible in {string.Join(", ", action.Stages)}, the customer is in {_stageId ?? "no stage"}.",
-            DecisionReasons.NotEligible => $"{on}: the eligibility rule '{action.Eligibility[(int)e.Aux].Name}' does not hold.",
+            DecisionReasons.NotEligible => $"{on}: its eligibility {action.Eligibility} does not hold{(e.Aux == 1 ? " (no journey facts to evaluate it with)" : string.Empty)}.",
             DecisionReasons.AlreadyBought => $"{on}: the customer already bought {product}.",
             DecisionReasons.BeforeReplenishment => Invariant($"{on}: the customer bought {product} at {Instant(e.Aux):O}; it is offered again from {Instant(e.Aux) + action.ReplenishAfter!.Value:O}."),
             DecisionReasons.InCart => $"{on}: {product} is in the customer's cart.",

@@ -51,6 +51,9 @@ public sealed class NextBestActionDecider
     /// <param name="budgets">The volume budgets; none when <see langword="null"/> (then an action with a budget is never sent: fail closed).</param>
     /// <param name="customerValue">The customer's value for <see cref="ActionDefinition.CustomerValueShare"/>; 0 when <see langword="null"/>.</param>
     /// <param name="transactions">The storage's units of work: a budget reservation runs in a nested unit, so a failed one leaves nothing behind.</param>
+    /// <param name="journeyCatalog">The compiled journeys (with the actions' eligibility conditions), read with <paramref name="journeyStore"/>.</param>
+    /// <param name="journeyStore">The journeys' state: the customer's stage in the decision journey and the facts eligibility conditions read; without it the stage is the profile's and an action with an eligibility condition is never eligible.</param>
+    /// <param name="ledger">The consent ledger, for eligibility conditions that test consent.</param>
     /// <exception cref="EngagementValidationException">The options are out of range, or the fallback action is not in the catalogue.</exception>
     public NextBestActionDecider(
         ActionCatalog catalog,
@@ -63,7 +66,10 @@ public sealed class NextBestActionDecider
         IActionContactLog? contacts = null,
         IActionBudgetStore? budgets = null,
         ICustomerValueEstimator? customerValue = null,
-        IStoreTransactions? transactions = null)
+        IStoreTransactions? transactions = null,
+        Journeys.JourneyCatalog? journeyCatalog = null,
+        Journeys.IJourneyStore? journeyStore = null,
+        ConsentLedger? ledger = null)
     {
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _gate = gate ?? throw new ArgumentNullException(nameof(gate));
@@ -90,6 +96,7 @@ public sealed class NextBestActionDecider
         _value = [.. catalog.Ordered.Select(static a => (double)a.Value)];
         _budgeted = [.. Enumerable.Range(0, catalog.Ordered.Length).Where(a => catalog.Ordered[a].Budget is not null)];
         _cost = [.. catalog.Ordered.Select(static a => (double)a.Cost)];
+        Facts = journeyStore is null ? null : new Journeys.JourneyFacts(journeyCatalog ?? Journeys.JourneyCatalog.FromOptions(new EngagementOptions { DecisionJourneyId = journeyId }, catalog), journeyStore, ledger);
         _fallback = -1;
         if (_options.FallbackActionId is { } fallback)
         {
@@ -109,6 +116,19 @@ public sealed class NextBestActionDecider
 
     /// <summary>The contact history, if any.</summary>
     internal IActionContactLog? Contacts => _contacts;
+
+    /// <summary>The journeys' facts (stage and eligibility conditions), when the decider has the journey store.</summary>
+    internal Journeys.JourneyFacts? Facts { get; }
+
+    /// <summary>
+    /// Decides among <paramref name="among"/> only, greedily (a journey's send step: the journey chose to send, so exploration
+    /// does not make it send nothing; its choice is logged with probability 1 under the policy <see cref="JourneyStepPolicy"/>).
+    /// </summary>
+    internal ValueTask<Decision> DecideAsync(CustomerProfile profile, DateTimeOffset at, IReadOnlyCollection<string>? among, CancellationToken cancellationToken, bool reserve = false)
+        => DecideAsync(new DecisionRequest(profile, at) { Context = DecisionContext.From(profile, null), Among = among, ReserveBudgets = reserve, Greedy = true }, cancellationToken);
+
+    /// <summary>The policy name logged for a journey send step's decisions (greedy among the step's actions).</summary>
+    public const string JourneyStepPolicy = "journey_step";
 
     /// <summary>Decides for <paramref name="profile"/> at <paramref name="at"/> (no context, budgets checked but not used).</summary>
     /// <param name="profile">The customer, up to date.</param>
@@ -187,17 +207,30 @@ public sealed class NextBestActionDecider
         b.Context = request.Context;
         b.RequestedId = request.DecisionId;
         b.ReserveBudgets = request.ReserveBudgets && _budgets is not null;
-        b.StageId = profile.Journeys.TryGetValue(_journeyId, out var position) ? position.StageId : null;
+        b.Among = request.Among;
+        b.Workspace = null;
+        if (Facts is { } journeys)
+        {
+            // The stage and the eligibility facts come from the journey store (one read per decision).
+            b.Workspace = await journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
+        }
+
+        b.StageId = ActionGuards.StageOf(profile, _journeyId, Facts, b.Workspace);
 
         await _propensities.EnsureFreshAsync(cancellationToken).ConfigureAwait(false);
         b.Reader = _propensities.Read(at);
-        b.Segment = _propensities.SegmentOf(profile);
+        b.Segment = _propensities.SegmentOf(profile, b.StageId);
         b.SegmentIndex = _propensities.SegmentIndex(b.Segment);
 
         // Champion or challenger: a stable split of customers.
         b.PolicyName = _options.ChampionName;
         b.Policy = _champion;
-        if (_challengers.Length > 0)
+        if (request.Greedy)
+        {
+            b.PolicyName = JourneyStepPolicy;
+            b.Policy = GreedyPolicy.Instance;
+        }
+        else if (_challengers.Length > 0)
         {
             var u = Experiments.Share(_options.ExperimentSalt, "policy", profile.Id.Value);
             foreach (var (name, until, policy) in _challengers)
@@ -268,7 +301,18 @@ public sealed class NextBestActionDecider
             var action = actions[a];
             var armsFrom = catalog.FirstArm[a];
             var armsTo = catalog.FirstArm[a + 1];
-            var (stage, reason, aux) = ActionGuards.Check(action, profile, b.Context, b.StageId, atTicks);
+            if (b.Among is { } among && !among.Contains(action.Id))
+            {
+                // Not offered by the journey step that asked: left out of the decision and of its trace.
+                for (var i = armsFrom; i < armsTo; i++)
+                {
+                    entries[i] = new ArmEntry { Reason = null, Probability = double.NaN, ActionLevel = true };
+                }
+
+                continue;
+            }
+
+            var (stage, reason, aux) = ActionGuards.Check(action, profile, b.Context, b.StageId, Facts, b.Workspace, at);
             if (reason is null && action.ProductId is { } product)
             {
                 if (b.ActionStock[a] == 0)
@@ -830,7 +874,7 @@ public sealed class NextBestActionDecider
     /// <param name="dispatchId">The queued dispatch being handed over, which caps do not count against itself.</param>
     /// <returns>The outcome: a rejection code and why, or the gate's answer and the address.</returns>
     internal ValueTask<Recheck> RecheckAsync(CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken, string? dispatchId = null)
-        => ActionGuards.RecheckAsync(_gate, _stock, _canSend, _journeyId, profile, action, channel, at, cancellationToken, dispatchId);
+        => ActionGuards.RecheckAsync(_gate, _stock, _canSend, _journeyId, Facts, profile, action, channel, at, cancellationToken, dispatchId);
 }
 
 /// <summary>The outcome of a recheck of one action on one channel.</summary>

@@ -2,6 +2,7 @@ using Engagement.Sdk;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -38,6 +39,7 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DispatchOptions>, DispatchOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ContactPolicyOptions>, ContactPolicyOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, JourneyCatalogValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IProfileStore, InMemoryProfileStore>();
@@ -45,6 +47,8 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IConsentStore, InMemoryConsentStore>();
         services.TryAddSingleton<IDispatchStore, InMemoryDispatchStore>();
         services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
+        services.TryAddSingleton<IJourneyStore, InMemoryJourneyStore>();
+        services.TryAddSingleton(static sp => JourneyCatalog.FromOptions(sp.GetRequiredService<IOptions<EngagementOptions>>().Value, sp.GetRequiredService<ActionCatalog>()));
         services.TryAddSingleton<IPermissionGate, PermissionGate>();
         services.TryAddSingleton<ConsentLedger>();
         services.TryAddSingleton<IdentityResolver>();
@@ -69,7 +73,10 @@ public static class EngagementServiceCollectionExtensions
             sp.GetRequiredService<IActionContactLog>(),
             sp.GetRequiredService<IActionBudgetStore>(),
             sp.GetService<ICustomerValueEstimator>(),
-            sp.GetRequiredService<IStoreTransactions>()));
+            sp.GetRequiredService<IStoreTransactions>(),
+            sp.GetRequiredService<JourneyCatalog>(),
+            sp.GetRequiredService<IJourneyStore>(),
+            sp.GetRequiredService<ConsentLedger>()));
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();
         services.TryAddSingleton(ActionCatalog.Empty);
         services.TryAddSingleton<DispatchOutbox>();

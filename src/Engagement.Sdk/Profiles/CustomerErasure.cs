@@ -40,8 +40,9 @@ public sealed class CustomerErasure
     /// The storage's units of work: the erasure runs in one, holding each subject's customer lock, so it never interleaves with
     /// the engine deciding for the customer in another process (none for the in-memory stores).
     /// </param>
+    /// <param name="journeys">The journeys' store: the customer's journey state, timers and history are erased too.</param>
     /// <param name="contacts">The actions' contact history (who was sent or dismissed which action), erased with the rest; none when <see langword="null"/>.</param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Decisioning.IActionContactLog? contacts = null)
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Decisioning.IActionContactLog? contacts = null)
     {
         _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -49,9 +50,14 @@ public sealed class CustomerErasure
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _stores = [profiles, events ?? throw new ArgumentNullException(nameof(events)), consents, dispatches ?? throw new ArgumentNullException(nameof(dispatches))];
+        if (journeys is not null)
+        {
+            _stores = _stores.Add(journeys);
+        }
+
         if (contacts is not null)
         {
-            _stores = [.. _stores, contacts];
+            _stores = _stores.Add(contacts);
         }
     }
 

@@ -55,7 +55,8 @@ internal sealed class DecisionHarness
         ICustomerValueEstimator? customerValue = null,
         IEnumerable<Channel>? senders = null,
         ContactPolicyOptions? policy = null,
-        bool everyoneConsents = false)
+        bool everyoneConsents = false,
+        bool journeyStore = false)
     {
         var consents = new InMemoryConsentStore();
         foreach (var (channel, address) in new[] { (Channel.Email, AnnEmail), (Channel.Sms, AnnPhone), (Channel.Push, AnnDevice) })
@@ -79,8 +80,16 @@ internal sealed class DecisionHarness
         var open = senders?.ToHashSet();
         var decider = new NextBestActionDecider(
             catalog, gate, propensities, stock ?? new UnlimitedStockProvider(), c => open is null || open.Contains(c), JourneyDefinition.Lifecycle.Id,
-            decisioning, contacts ?? log, budgetStore, customerValue, InMemoryTransactions.Instance);
+            decisioning, contacts ?? log, budgetStore, customerValue, InMemoryTransactions.Instance,
+            journeyStore ? Engagement.Sdk.Journeys.JourneyCatalog.FromOptions(TraitsDeclared(), catalog) : null, journeyStore ? new Engagement.Sdk.Journeys.InMemoryJourneyStore() : null);
         return new DecisionHarness(decider, catalog, store, log, budgetStore, dispatches, time);
+    }
+
+    private static EngagementOptions TraitsDeclared()
+    {
+        var options = new EngagementOptions();
+        options.Traits["tier"] = TraitKind.String;
+        return options;
     }
 
     /// <summary>Generous frequency caps (the defaults would stop most tests after one message), and no quiet hours.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Engagement.Sdk.Channels;
+using Engagement.Sdk.Conditions;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Profiles;
@@ -45,22 +46,34 @@ public sealed class DecisionPipelineTests
     }
 
     [Fact]
-    public async Task Eligibility_StagesAndRules_NameTheRuleThatFailed()
+    public async Task Eligibility_StagesAndConditions_NameTheConditionThatFailed()
     {
         var harness = await CreateAsync([
             Offer("loyalty") with { Stages = ["engagement"] },
-            Offer("vip") with { Eligibility = [CustomerRule.HasTrait("tier", "gold")] },
-            Offer("other-journey") with { Eligibility = [CustomerRule.InStage("onboarding", "welcomed")] },
+            Offer("vip") with { Eligibility = Condition.Trait("tier", TraitOperator.Eq, TraitValue.Of("gold")) },
+            Offer("other-journey") with { Eligibility = Condition.InStage("lifecycle", "engagement") },
+            Offer("silver") with { Eligibility = Condition.Trait("tier", TraitOperator.Eq, TraitValue.Of("silver")), Value = 2m },
             Offer("everyone") with { Value = 1m },
-        ]);
+        ], journeyStore: true);
 
         var decision = await harness.DecideAsync(Profile("conversion").WithTrait("tier", TraitValue.Of("silver")));
 
-        decision.Action.Id.Should().Be("everyone");
+        decision.Action.Id.Should().Be("silver");
         Reason(decision, "loyalty").Should().Be((DecisionStage.Eligibility, DecisionReasons.NotInStage));
         Reason(decision, "vip").Should().Be((DecisionStage.Eligibility, DecisionReasons.NotEligible));
-        decision.Candidates.Single(c => c.ActionId == "vip").Detail.Should().Contain("trait tier = gold");
+        decision.Candidates.Single(c => c.ActionId == "vip").Detail.Should().Contain("tier");
         Reason(decision, "other-journey").Should().Be((DecisionStage.Eligibility, DecisionReasons.NotEligible));
+    }
+
+    [Fact]
+    public async Task Eligibility_AConditionWithoutTheJourneysFacts_NeverHolds()
+    {
+        var harness = await CreateAsync([Offer("vip") with { Eligibility = Condition.Always }, Offer("everyone") with { Value = 1m }]);
+
+        var decision = await harness.DecideAsync(Profile());
+
+        decision.Action.Id.Should().Be("everyone");
+        decision.Candidates.Single(c => c.ActionId == "vip").Detail.Should().Contain("no journey facts");
     }
 
     [Fact]
@@ -372,7 +385,7 @@ public sealed class DecisionPipelineTests
     [InlineData("treatments[0].channels")]
     [InlineData("treatments[1].id")]
     [InlineData("contextBoosts[0].percent")]
-    [InlineData("eligibility[0].name")]
+    [InlineData("suitability[0].name")]
     [InlineData("inCart")]
     public void Catalog_BadAction_IsRefusedNamingTheField(string field)
     {
@@ -390,7 +403,7 @@ public sealed class DecisionPipelineTests
             "treatments[0].channels" => good with { Treatments = [new ActionTreatment { Id = "t", Channels = [Channel.Sms] }] },
             "treatments[1].id" => good with { Treatments = [new ActionTreatment { Id = "t" }, new ActionTreatment { Id = "t" }] },
             "contextBoosts[0].percent" => good with { ContextBoosts = [new ContextBoost("intent", "x", double.PositiveInfinity)] },
-            "eligibility[0].name" => good with { Eligibility = [new CustomerRule(" ", static (_, _) => true)] },
+            "suitability[0].name" => good with { Suitability = [new CustomerRule(" ", static (_, _) => true)] },
             _ => good with { InCart = InCartRule.Require },
         };
 

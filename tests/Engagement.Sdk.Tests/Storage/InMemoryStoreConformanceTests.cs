@@ -82,3 +82,10 @@ public sealed class InMemoryActionContactLogTests : ActionContactLogConformanceT
 
     protected override Engagement.Sdk.Decisioning.IActionContactLog OpenAgain() => _store!;
 }
+
+public sealed class InMemoryJourneyStoreTests : JourneyStoreConformanceTests
+{
+    protected override Engagement.Sdk.Journeys.IJourneyStore CreateStore() => new Engagement.Sdk.Journeys.InMemoryJourneyStore();
+
+    protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => InMemoryTransactions.Instance;
+}

@@ -40,8 +40,8 @@ public sealed class OffPolicyEvaluationOptions
     public double ConfidenceLevel { get; init; } = 0.95;
 
     /// <summary>The importance weight τ above which Switch-DR uses the direct method alone.</summary>
-    /// <value>Defaults to 10; positive.</value>
-    public double SwitchThreshold { get; init; } = 10;
+    /// <value>Defaults to 100; positive. With an exploration floor ε over K arms no weight exceeds K / ε.</value>
+    public double SwitchThreshold { get; init; } = 100;
 
     /// <summary>The pseudo-observations of the default <see cref="TabularRewardModel"/>.</summary>
     /// <value>Defaults to 20; at least 0.</value>
@@ -85,7 +85,11 @@ public sealed class OffPolicyEvaluationOptions
 /// <summary>One estimate of a policy's value.</summary>
 /// <param name="Name">The estimator, from <see cref="OffPolicyEstimators"/>.</param>
 /// <param name="Value">The estimated mean reward of the evaluation policy.</param>
-/// <param name="StandardError">The normal-approximation standard error (delta method for SNIPW; for DM and DR the reward model is taken as fixed).</param>
+/// <param name="StandardError">
+/// The standard error: for IPW, SNIPW (delta method) and DR the normal approximation over the rounds (the reward model taken as
+/// fixed); for DM and Switch-DR, whose spread comes mostly from the reward model, the standard deviation of the bootstrap
+/// estimates (NaN without resamples).
+/// </param>
 /// <param name="CiLow">The lower end of the bootstrap percentile interval (NaN without resamples).</param>
 /// <param name="CiHigh">The upper end of the bootstrap percentile interval (NaN without resamples).</param>
 public sealed record PolicyEstimate(string Name, double Value, double StandardError, double CiLow, double CiHigh)
@@ -138,20 +142,26 @@ public sealed record OffPolicyEvaluation(int Rounds, double OnPolicyMeanReward, 
 /// Rounds with the same context, arm, logged propensity and reward contribute identically to every estimator, so they are
 /// merged into cells first. The bootstrap is a Poisson bootstrap: each round is drawn Poisson(1) times, so a cell of m rounds
 /// is drawn Poisson(m) times (the same distribution), each resample from its own seeded stream; resamples are spread over
-/// the cores and the intervals do not depend on the number of threads. The reward model is fitted once on the whole log and
-/// held fixed in the resamples, so the DM interval does not include the model's own uncertainty.
+/// the cores and the intervals do not depend on the number of threads. Each resample keeps, per context × arm, its rounds,
+/// responses and weights, so the default reward model is fitted again in every resample and the DM and DR intervals include
+/// the model's own uncertainty; a reward model passed in by the caller is held fixed.
 /// </para>
 /// </summary>
 public static class OffPolicyEvaluator
 {
-    private const int Sums = 5;
+    private const int Estimators = 5;
+    private const int GroupSums = 4;
     private const int BlockSize = 4096;
+    private const long BatchDoubles = 4_000_000;
     private static readonly ulong[] PoissonOneThresholds = BuildPoissonOneThresholds();
 
     /// <summary>Evaluates <paramref name="policy"/> on <paramref name="log"/>.</summary>
     /// <param name="log">The logged decisions, at least one.</param>
     /// <param name="policy">The policy to evaluate; it must cover every context of the log.</param>
-    /// <param name="rewardModel">The reward model of DM, DR and Switch-DR; a <see cref="TabularRewardModel"/> fitted on the log when <see langword="null"/>.</param>
+    /// <param name="rewardModel">
+    /// The reward model of DM, DR and Switch-DR, held fixed in the bootstrap; when <see langword="null"/>, a
+    /// <see cref="TabularRewardModel"/> fitted on the log (and again on every resample).
+    /// </param>
     /// <param name="options">The options; the defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the bootstrap.</param>
     /// <returns>The evaluation.</returns>
@@ -167,100 +177,99 @@ public static class OffPolicyEvaluator
             throw new EngagementValidationException(nameof(log), 0, "must hold at least one round");
         }
 
-        rewardModel ??= TabularRewardModel.Fit(log, options.RewardModelShrinkage);
-        var cells = Aggregate(log, policy, rewardModel, options.SwitchThreshold);
+        var model = new Model(log, policy, rewardModel, options);
+        var cells = Aggregate(log, model, options.SwitchThreshold);
 
-        // Point estimates, the weights' diagnostics and normal-approximation standard errors.
-        var n = (double)log.Count;
-        double sIpw = 0, sW = 0, sDm = 0, sDr = 0, sSw = 0, sW2 = 0, maxW = 0;
+        // Point estimates from the whole log's group sums: the same arithmetic as every resample.
+        var sums = new double[model.Groups * GroupSums];
+        double weightedResponses = 0, weightedResponsesBelow = 0, sW2 = 0, maxW = 0, sW = 0;
         for (var k = 0; k < cells.Count; k++)
         {
             var m = cells.Counts[k];
-            sIpw += m * cells.Ipw[k];
-            sW += m * cells.Weight[k];
-            sDm += m * cells.Dm[k];
-            sDr += m * cells.Dr[k];
-            sSw += m * cells.Switch[k];
-            sW2 += m * cells.Weight[k] * cells.Weight[k];
-            maxW = Math.Max(maxW, cells.Weight[k]);
+            var w = cells.Weight[k];
+            Add(sums, cells.Group[k], m, w, cells.Reward[k], cells.Below[k], ref weightedResponses, ref weightedResponsesBelow);
+            sW += m * w;
+            sW2 += m * w * w;
+            maxW = Math.Max(maxW, w);
         }
 
-        double[] values = [sIpw / n, sIpw / sW, sDm / n, sDr / n, sSw / n];
-        var snipw = values[1];
-        double vIpw = 0, vSn = 0, vDm = 0, vDr = 0, vSw = 0;
+        var values = new double[Estimators];
+        var q = new double[model.Groups];
+        var v = new double[model.Contexts];
+        model.Estimate(sums, weightedResponses, weightedResponsesBelow, q, v, values);
+
+        // Normal-approximation standard errors of the per-round terms (the reward model taken as fixed).
+        var n = (double)log.Count;
+        double vIpw = 0, vSn = 0, vDr = 0;
         for (var k = 0; k < cells.Count; k++)
         {
             var m = cells.Counts[k];
-            vIpw += m * Square(cells.Ipw[k] - values[0]);
-            vSn += m * Square(cells.Ipw[k] - (snipw * cells.Weight[k]));
-            vDm += m * Square(cells.Dm[k] - values[2]);
-            vDr += m * Square(cells.Dr[k] - values[3]);
-            vSw += m * Square(cells.Switch[k] - values[4]);
+            var w = cells.Weight[k];
+            double r = cells.Reward[k];
+            var g = cells.Group[k];
+            var direct = v[g / model.Arms];
+            var dr = direct + (w * (r - q[g]));
+            vIpw += m * Square((w * r) - values[0]);
+            vSn += m * Square((w * r) - (values[1] * w));
+            vDr += m * Square(dr - values[3]);
         }
 
         var meanW = sW / n;
-        double[] errors =
-        [
-            Math.Sqrt(vIpw / (n - 1) / n),
-            sW > 0 ? Math.Sqrt(vSn / (n - 1) / n) / meanW : double.NaN,
-            Math.Sqrt(vDm / (n - 1) / n),
-            Math.Sqrt(vDr / (n - 1) / n),
-            Math.Sqrt(vSw / (n - 1) / n),
-        ];
-        if (log.Count == 1)
-        {
-            Array.Fill(errors, double.NaN);
-        }
+        var errors = log.Count == 1
+            ? [double.NaN, double.NaN, double.NaN, double.NaN, double.NaN]
+            : new[] { Se(vIpw), sW > 0 ? Se(vSn) / meanW : double.NaN, double.NaN, Se(vDr), double.NaN };
 
-        var low = new double[Sums];
-        var high = new double[Sums];
+        var low = new double[Estimators];
+        var high = new double[Estimators];
         Array.Fill(low, double.NaN);
         Array.Fill(high, double.NaN);
         if (options.BootstrapResamples > 0)
         {
-            Bootstrap(cells, options, low, high, cancellationToken);
+            var spread = Bootstrap(cells, model, options, low, high, cancellationToken);
+            errors[2] = spread[2];
+            errors[4] = spread[4];
         }
 
         string[] names = [OffPolicyEstimators.Ipw, OffPolicyEstimators.Snipw, OffPolicyEstimators.Dm, OffPolicyEstimators.Dr, OffPolicyEstimators.SwitchDr];
-        var estimates = ImmutableArray.CreateBuilder<PolicyEstimate>(Sums);
-        for (var e = 0; e < Sums; e++)
+        var estimates = ImmutableArray.CreateBuilder<PolicyEstimate>(Estimators);
+        for (var e = 0; e < Estimators; e++)
         {
             estimates.Add(new PolicyEstimate(names[e], values[e], errors[e], low[e], high[e]));
         }
 
         return new OffPolicyEvaluation(log.Count, log.MeanReward, sW2 > 0 ? sW * sW / sW2 : 0, maxW, meanW, options.BootstrapResamples, options.ConfidenceLevel, estimates.MoveToImmutable());
+
+        double Se(double sumOfSquares) => Math.Sqrt(sumOfSquares / (n - 1) / n);
     }
 
     private static double Square(double x) => x * x;
 
-    private static Cells Aggregate(DecisionLog log, EvaluationPolicy policy, IRewardModel model, double threshold)
+    /// <summary>Adds c draws of a cell to its group's sums (rounds, responses, weights, weights at or below τ) and to the weighted responses.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(Span<double> sums, int group, double c, double w, byte reward, bool below, ref double weightedResponses, ref double weightedResponsesBelow)
     {
-        var contexts = log.Contexts.Length;
-        var arms = log.Arms.Length;
-        var target = new double[contexts * arms];
-        var predicted = new double[contexts * arms];
-        var direct = new double[contexts];
-        for (var c = 0; c < contexts; c++)
+        ref var s = ref sums[group * GroupSums];
+        var cw = c * w;
+        s += c;
+        Unsafe.Add(ref s, 2) += cw;
+        if (below)
         {
-            var context = log.Contexts[c];
-            var distribution = policy.Distribution(context);
-            var v = 0.0;
-            foreach (var (candidate, p) in distribution)
-            {
-                if (p > 0)
-                {
-                    v += p * model.Predict(context, candidate);
-                }
-            }
-
-            direct[c] = v;
-            for (var a = 0; a < arms; a++)
-            {
-                target[(c * arms) + a] = distribution.TryGetValue(log.Arms[a], out var p) ? p : 0;
-                predicted[(c * arms) + a] = model.Predict(context, log.Arms[a]);
-            }
+            Unsafe.Add(ref s, 3) += cw;
         }
 
+        if (reward != 0)
+        {
+            Unsafe.Add(ref s, 1) += c;
+            weightedResponses += cw;
+            if (below)
+            {
+                weightedResponsesBelow += cw;
+            }
+        }
+    }
+
+    private static Cells Aggregate(DecisionLog log, Model model, double threshold)
+    {
         var ctx = log.ContextIndices;
         var arm = log.ArmIndices;
         var propensity = log.Propensities;
@@ -269,7 +278,7 @@ public static class OffPolicyEvaluator
         var cells = new Cells(Math.Min(log.Count, 1024));
         for (var i = 0; i < log.Count; i++)
         {
-            var group = (ctx[i] * arms) + arm[i];
+            var group = (ctx[i] * model.Arms) + arm[i];
             var key = (group, propensity[i], reward[i]);
             if (index.TryGetValue(key, out var cell))
             {
@@ -277,105 +286,128 @@ public static class OffPolicyEvaluator
                 continue;
             }
 
-            var w = target[group] / propensity[i];
-            double r = reward[i];
-            var q = predicted[group];
-            var v = direct[ctx[i]];
-            var dr = v + (w * (r - q));
-            index.Add(key, cells.Add(w, w * r, v, dr, w <= threshold ? dr : v));
+            var w = model.Target[group] / propensity[i];
+            index.Add(key, cells.Add(group, w, reward[i], w <= threshold));
         }
 
         return cells;
     }
 
-    private static void Bootstrap(Cells cells, OffPolicyEvaluationOptions options, double[] low, double[] high, CancellationToken cancellationToken)
+    /// <summary>Fills the percentile intervals and returns each estimator's bootstrap standard deviation.</summary>
+    private static double[] Bootstrap(Cells cells, Model model, OffPolicyEvaluationOptions options, double[] low, double[] high, CancellationToken cancellationToken)
     {
         var resamples = options.BootstrapResamples;
-        var sums = new double[resamples * (Sums + 1)];
+        var estimates = new double[Estimators * resamples];
         var workers = options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
         workers = Math.Clamp(workers, 1, resamples);
-        var seed = options.Seed;
         Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellationToken }, worker =>
         {
             var from = (int)((long)resamples * worker / workers);
             var to = (int)((long)resamples * (worker + 1) / workers);
-            Resample(cells, seed, from, to, sums, cancellationToken);
+            Resample(cells, model, options.Seed, from, to, estimates, resamples, cancellationToken);
         });
 
-        var estimates = new double[Sums][];
-        for (var e = 0; e < Sums; e++)
-        {
-            estimates[e] = new double[resamples];
-        }
-
-        for (var b = 0; b < resamples; b++)
-        {
-            var s = sums.AsSpan(b * (Sums + 1), Sums + 1);
-            var count = s[Sums];
-            estimates[0][b] = s[0] / count;
-            estimates[1][b] = s[1] > 0 ? s[0] / s[1] : 0;
-            estimates[2][b] = s[2] / count;
-            estimates[3][b] = s[3] / count;
-            estimates[4][b] = s[4] / count;
-        }
-
         var tail = (1 - options.ConfidenceLevel) / 2;
-        for (var e = 0; e < Sums; e++)
+        var spread = new double[Estimators];
+        for (var e = 0; e < Estimators; e++)
         {
-            Array.Sort(estimates[e]);
-            low[e] = Quantile(estimates[e], tail);
-            high[e] = Quantile(estimates[e], 1 - tail);
+            // A resample of a tiny log may draw no round at all (or no weight, for SNIPW); it estimates nothing and is left out.
+            var all = estimates.AsSpan(e * resamples, resamples);
+            var kept = 0;
+            foreach (var x in all)
+            {
+                if (double.IsFinite(x))
+                {
+                    all[kept++] = x;
+                }
+            }
+
+            if (kept == 0)
+            {
+                spread[e] = low[e] = high[e] = double.NaN;
+                continue;
+            }
+
+            var column = all[..kept];
+            double mean = 0, squares = 0;
+            foreach (var x in column)
+            {
+                mean += x;
+            }
+
+            mean /= kept;
+            foreach (var x in column)
+            {
+                squares += (x - mean) * (x - mean);
+            }
+
+            spread[e] = kept > 1 ? Math.Sqrt(squares / (kept - 1)) : double.NaN;
+            column.Sort();
+            low[e] = Quantile(column, tail);
+            high[e] = Quantile(column, 1 - tail);
         }
+
+        return spread;
     }
 
-    /// <summary>Accumulates resamples [from, to): per resample Σ c·(w r), Σ c·w, Σ c·dm, Σ c·dr, Σ c·switch and Σ c, block by block.</summary>
-    private static void Resample(Cells cells, ulong seed, int from, int to, double[] sums, CancellationToken cancellationToken)
+    /// <summary>Draws resamples [from, to) in batches that keep every resample's group sums in memory, block of cells by block of cells.</summary>
+    private static void Resample(Cells cells, Model model, ulong seed, int from, int to, double[] estimates, int resamples, CancellationToken cancellationToken)
     {
-        var states = new BanditRandom[to - from];
-        for (var b = from; b < to; b++)
-        {
-            states[b - from] = new BanditRandom(seed, (ulong)b);
-        }
-
+        var width = model.Groups * GroupSums;
+        var batch = (int)Math.Clamp(BatchDoubles / width, 1, to - from);
+        var sums = new double[batch * width];
+        var totals = new double[batch * 2];
+        var states = new BanditRandom[batch];
+        var q = new double[model.Groups];
+        var v = new double[model.Contexts];
+        var values = new double[Estimators];
         var thresholds = PoissonOneThresholds;
-        for (var start = 0; start < cells.Count; start += BlockSize)
+        for (var first = from; first < to; first += batch)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var end = Math.Min(cells.Count, start + BlockSize);
-            var counts = cells.Counts.AsSpan(start, end - start);
-            var ipw = cells.Ipw.AsSpan(start, end - start);
-            var weight = cells.Weight.AsSpan(start, end - start);
-            var dm = cells.Dm.AsSpan(start, end - start);
-            var dr = cells.Dr.AsSpan(start, end - start);
-            var sw = cells.Switch.AsSpan(start, end - start);
-            for (var b = from; b < to; b++)
+            var size = Math.Min(batch, to - first);
+            Array.Clear(sums);
+            Array.Clear(totals);
+            for (var b = 0; b < size; b++)
             {
-                ref var random = ref states[b - from];
-                double a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0;
-                for (var k = 0; k < counts.Length; k++)
+                states[b] = new BanditRandom(seed, (ulong)(first + b));
+            }
+
+            for (var start = 0; start < cells.Count; start += BlockSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var end = Math.Min(cells.Count, start + BlockSize);
+                var counts = cells.Counts.AsSpan(start, end - start);
+                var groups = cells.Group.AsSpan(start, end - start);
+                var weights = cells.Weight.AsSpan(start, end - start);
+                var rewards = cells.Reward.AsSpan(start, end - start);
+                var below = cells.Below.AsSpan(start, end - start);
+                for (var b = 0; b < size; b++)
                 {
-                    var m = counts[k];
-                    double c = m == 1 ? PoissonOne(ref random, thresholds) : random.NextPoisson(m);
-                    if (c == 0)
+                    ref var random = ref states[b];
+                    var own = sums.AsSpan(b * width, width);
+                    double responses = 0, responsesBelow = 0;
+                    for (var k = 0; k < counts.Length; k++)
                     {
-                        continue;
+                        var m = counts[k];
+                        double c = m == 1 ? PoissonOne(ref random, thresholds) : random.NextPoisson(m);
+                        if (c != 0)
+                        {
+                            Add(own, groups[k], c, weights[k], rewards[k], below[k], ref responses, ref responsesBelow);
+                        }
                     }
 
-                    a0 += c * ipw[k];
-                    a1 += c * weight[k];
-                    a2 += c * dm[k];
-                    a3 += c * dr[k];
-                    a4 += c * sw[k];
-                    a5 += c;
+                    totals[2 * b] += responses;
+                    totals[(2 * b) + 1] += responsesBelow;
                 }
+            }
 
-                var s = sums.AsSpan(b * (Sums + 1), Sums + 1);
-                s[0] += a0;
-                s[1] += a1;
-                s[2] += a2;
-                s[3] += a3;
-                s[4] += a4;
-                s[5] += a5;
+            for (var b = 0; b < size; b++)
+            {
+                model.Estimate(sums.AsSpan(b * width, width), totals[2 * b], totals[(2 * b) + 1], q, v, values);
+                for (var e = 0; e < Estimators; e++)
+                {
+                    estimates[(e * resamples) + first + b] = values[e];
+                }
             }
         }
     }
@@ -410,7 +442,7 @@ public static class OffPolicyEvaluator
         return [.. thresholds];
     }
 
-    private static double Quantile(double[] sorted, double q)
+    private static double Quantile(ReadOnlySpan<double> sorted, double q)
     {
         var position = q * (sorted.Length - 1);
         var lower = (int)Math.Floor(position);
@@ -418,36 +450,144 @@ public static class OffPolicyEvaluator
         return sorted[lower] + ((position - lower) * (sorted[upper] - sorted[lower]));
     }
 
-    /// <summary>The merged rounds: how many rounds each cell holds and each estimator's per-round term.</summary>
+    /// <summary>The evaluation policy and reward model over the log's contexts × arms, and the estimators computed from group sums.</summary>
+    private sealed class Model
+    {
+        private readonly double[] _fixedQ;
+        private readonly double[] _fixedV;
+        private readonly double[] _unloggedMass;
+        private readonly bool _refit;
+        private readonly double _shrinkage;
+
+        public Model(DecisionLog log, EvaluationPolicy policy, IRewardModel? rewardModel, OffPolicyEvaluationOptions options)
+        {
+            Contexts = log.Contexts.Length;
+            Arms = log.Arms.Length;
+            Target = new double[Groups];
+            _fixedQ = new double[Groups];
+            _fixedV = new double[Contexts];
+            _unloggedMass = new double[Contexts];
+            _refit = rewardModel is null;
+            _shrinkage = options.RewardModelShrinkage;
+            var known = new HashSet<DecisionArm>(log.Arms);
+            for (var c = 0; c < Contexts; c++)
+            {
+                var context = log.Contexts[c];
+                var distribution = policy.Distribution(context);
+                for (var a = 0; a < Arms; a++)
+                {
+                    Target[(c * Arms) + a] = distribution.TryGetValue(log.Arms[a], out var p) ? p : 0;
+                }
+
+                foreach (var (candidate, p) in distribution)
+                {
+                    if (!known.Contains(candidate))
+                    {
+                        _unloggedMass[c] += p;
+                    }
+                }
+
+                if (rewardModel is not null)
+                {
+                    var direct = 0.0;
+                    foreach (var (candidate, p) in distribution)
+                    {
+                        if (p > 0)
+                        {
+                            direct += p * rewardModel.Predict(context, candidate);
+                        }
+                    }
+
+                    _fixedV[c] = direct;
+                    for (var a = 0; a < Arms; a++)
+                    {
+                        _fixedQ[(c * Arms) + a] = rewardModel.Predict(context, log.Arms[a]);
+                    }
+                }
+            }
+        }
+
+        public int Contexts { get; }
+
+        public int Arms { get; }
+
+        public int Groups => Contexts * Arms;
+
+        /// <summary>π_e(arm | context) per group.</summary>
+        public double[] Target { get; }
+
+        /// <summary>The five estimates from the group sums (rounds, responses, weights, weights at or below τ) and the weighted responses.</summary>
+        public void Estimate(ReadOnlySpan<double> sums, double weightedResponses, double weightedResponsesBelow, Span<double> q, Span<double> v, Span<double> values)
+        {
+            double rounds = 0, weights = 0, direct = 0, predicted = 0, predictedBelow = 0;
+            for (var c = 0; c < Contexts; c++)
+            {
+                double contextRounds = 0, contextResponses = 0;
+                for (var a = 0; a < Arms; a++)
+                {
+                    var g = (c * Arms) + a;
+                    contextRounds += sums[g * GroupSums];
+                    contextResponses += sums[(g * GroupSums) + 1];
+                }
+
+                var mean = contextRounds > 0 ? contextResponses / contextRounds : 0;
+                var value = _refit ? _unloggedMass[c] * mean : _fixedV[c];
+                for (var a = 0; a < Arms; a++)
+                {
+                    var g = (c * Arms) + a;
+                    var n = sums[g * GroupSums];
+                    q[g] = !_refit ? _fixedQ[g] : n + _shrinkage > 0 ? (sums[(g * GroupSums) + 1] + (_shrinkage * mean)) / (n + _shrinkage) : mean;
+                    if (_refit)
+                    {
+                        value += Target[g] * q[g];
+                    }
+
+                    weights += sums[(g * GroupSums) + 2];
+                    predicted += q[g] * sums[(g * GroupSums) + 2];
+                    predictedBelow += q[g] * sums[(g * GroupSums) + 3];
+                }
+
+                v[c] = value;
+                rounds += contextRounds;
+                direct += contextRounds * value;
+            }
+
+            var dm = direct / rounds;
+            values[0] = weightedResponses / rounds;
+            values[1] = weights > 0 ? weightedResponses / weights : double.NaN;
+            values[2] = dm;
+            values[3] = dm + ((weightedResponses - predicted) / rounds);
+            values[4] = dm + ((weightedResponsesBelow - predictedBelow) / rounds);
+        }
+    }
+
+    /// <summary>The merged rounds: each cell's group (context × arm), rounds, importance weight, reward and whether the weight is at most τ.</summary>
     private sealed class Cells(int capacity)
     {
         public int Count;
         public double[] Counts = new double[capacity];
+        public int[] Group = new int[capacity];
         public double[] Weight = new double[capacity];
-        public double[] Ipw = new double[capacity];
-        public double[] Dm = new double[capacity];
-        public double[] Dr = new double[capacity];
-        public double[] Switch = new double[capacity];
+        public byte[] Reward = new byte[capacity];
+        public bool[] Below = new bool[capacity];
 
-        public int Add(double weight, double ipw, double dm, double dr, double sw)
+        public int Add(int group, double weight, byte reward, bool below)
         {
             if (Count == Counts.Length)
             {
                 var size = Count * 2;
                 Array.Resize(ref Counts, size);
+                Array.Resize(ref Group, size);
                 Array.Resize(ref Weight, size);
-                Array.Resize(ref Ipw, size);
-                Array.Resize(ref Dm, size);
-                Array.Resize(ref Dr, size);
-                Array.Resize(ref Switch, size);
+                Array.Resize(ref Reward, size);
+                Array.Resize(ref Below, size);
             }
 
             Counts[Count] = 1;
+            Group[Count] = group;
             Weight[Count] = weight;
-            Ipw[Count] = ipw;
-            Dm[Count] = dm;
-            Dr[Count] = dr;
-            Switch[Count] = sw;
+            Reward[Count] = reward;
+            Below[Count] = below;
             return Count++;
         }
     }

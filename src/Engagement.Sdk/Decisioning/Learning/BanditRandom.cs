@@ -15,6 +15,8 @@ public struct BanditRandom
     private ulong _s1;
     private ulong _s2;
     private ulong _s3;
+    private double _spareNormal;
+    private bool _hasSpareNormal;
 
     /// <summary>Creates a generator for <paramref name="seed"/>.</summary>
     /// <param name="seed">The seed.</param>
@@ -41,6 +43,9 @@ public struct BanditRandom
         {
             _s0 = 1;
         }
+
+        _spareNormal = 0;
+        _hasSpareNormal = false;
     }
 
     /// <summary>The next 64 random bits.</summary>
@@ -93,10 +98,16 @@ public struct BanditRandom
         return (int)product;
     }
 
-    /// <summary>A standard normal draw (Marsaglia's polar method).</summary>
+    /// <summary>A standard normal draw (Marsaglia's polar method; each round yields two, the second kept for the next call).</summary>
     /// <returns>The draw.</returns>
     public double NextNormal()
     {
+        if (_hasSpareNormal)
+        {
+            _hasSpareNormal = false;
+            return _spareNormal;
+        }
+
         while (true)
         {
             var u = (2 * NextDouble()) - 1;
@@ -104,21 +115,22 @@ public struct BanditRandom
             var s = (u * u) + (v * v);
             if (s > 0 && s < 1)
             {
-                return u * Math.Sqrt(-2 * Math.Log(s) / s);
+                var factor = Math.Sqrt(-2 * Math.Log(s) / s);
+                _spareNormal = v * factor;
+                _hasSpareNormal = true;
+                return u * factor;
             }
         }
     }
 
-    /// <summary>The natural logarithm of a Gamma(<paramref name="shape"/>, 1) draw (Marsaglia and Tsang), finite even for tiny shapes.</summary>
+    /// <summary>A Gamma(<paramref name="shape"/>, 1) draw (Marsaglia and Tsang; for shapes below 1, Γ(a + 1) · U^(1/a)).</summary>
     /// <param name="shape">The shape, positive.</param>
-    /// <returns>The log of the draw.</returns>
-    public double NextLogGamma(double shape)
+    /// <returns>The draw (for tiny shapes it may underflow to 0; use <see cref="NextLogGamma"/> then).</returns>
+    public double NextGamma(double shape)
     {
         if (shape < 1)
         {
-            // Γ(a) = Γ(a + 1) · U^(1/a), taken in logs so that small shapes do not underflow to zero.
-            var logG = NextLogGamma(shape + 1);
-            return logG + (Math.Log(NextOpenDouble()) / shape);
+            return Math.Exp(NextLogGamma(shape));
         }
 
         var d = shape - (1.0 / 3);
@@ -138,17 +150,35 @@ public struct BanditRandom
             var x2 = x * x;
             if (u < 1 - (0.0331 * x2 * x2) || Math.Log(u) < (0.5 * x2) + (d * (1 - v + Math.Log(v))))
             {
-                return Math.Log(d * v);
+                return d * v;
             }
         }
     }
 
-    /// <summary>A Beta(<paramref name="alpha"/>, <paramref name="beta"/>) draw, as X / (X + Y) of two Gamma draws.</summary>
+    /// <summary>The natural logarithm of a Gamma(<paramref name="shape"/>, 1) draw (Marsaglia and Tsang), finite even for tiny shapes.</summary>
+    /// <param name="shape">The shape, positive.</param>
+    /// <returns>The log of the draw.</returns>
+    public double NextLogGamma(double shape)
+    {
+        // Γ(a) = Γ(a + 1) · U^(1/a) for a below 1, taken in logs so that small shapes do not underflow to zero.
+        return shape < 1
+            ? Math.Log(NextGamma(shape + 1)) + (Math.Log(NextOpenDouble()) / shape)
+            : Math.Log(NextGamma(shape));
+    }
+
+    /// <summary>A Beta(<paramref name="alpha"/>, <paramref name="beta"/>) draw, as X / (X + Y) of two Gamma draws (in logs when a shape is below 1).</summary>
     /// <param name="alpha">The first shape, positive.</param>
     /// <param name="beta">The second shape, positive.</param>
     /// <returns>The draw, in [0, 1].</returns>
     public double NextBeta(double alpha, double beta)
     {
+        if (alpha >= 1 && beta >= 1)
+        {
+            var x = NextGamma(alpha);
+            var y = NextGamma(beta);
+            return x / (x + y);
+        }
+
         var logX = NextLogGamma(alpha);
         var logY = NextLogGamma(beta);
         return 1 / (1 + Math.Exp(logY - logX));

@@ -116,7 +116,10 @@ public readonly record struct BetaPosterior
 internal static class BetaMath
 {
     /// <summary>I_x(a, b) by its continued fraction (modified Lentz), using the symmetry I_x(a, b) = 1 − I_{1−x}(b, a) for convergence.</summary>
-    public static double RegularizedIncompleteBeta(double a, double b, double x)
+    public static double RegularizedIncompleteBeta(double a, double b, double x) => RegularizedIncompleteBeta(a, b, SpecialFunctions.LogBeta(a, b), x);
+
+    /// <summary>I_x(a, b) given ln B(a, b), for callers that evaluate many points of one distribution.</summary>
+    public static double RegularizedIncompleteBeta(double a, double b, double logBeta, double x)
     {
         if (!(x > 0))
         {
@@ -128,7 +131,7 @@ internal static class BetaMath
             return 1;
         }
 
-        var logFront = (a * Math.Log(x)) + (b * Math.Log(1 - x)) - SpecialFunctions.LogBeta(a, b);
+        var logFront = (a * Math.Log(x)) + (b * Math.Log(1 - x)) - logBeta;
         if (x < (a + 1) / (a + b + 2))
         {
             return Math.Exp(logFront) * ContinuedFraction(a, b, x) / a;

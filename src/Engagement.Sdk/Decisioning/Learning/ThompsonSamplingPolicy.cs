@@ -76,7 +76,7 @@ public sealed class ThompsonSamplingOptions
 /// </summary>
 public sealed class ThompsonSamplingPolicy : IBanditPolicy
 {
-    private const double QuadratureTolerance = 1e-10;
+    private const double QuadratureTolerance = 1e-9;
     private const int MaxIntervals = 512;
 
     /// <summary>Creates the policy.</summary>
@@ -267,17 +267,17 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
         var sd = Math.Sqrt(me.Posterior.Variance);
 
         // Break points where the integrand changes shape: around c's own mass and around each competitor's step.
-        Span<double> points = stackalloc double[160];
+        Span<double> points = stackalloc double[128];
         var count = 0;
         points[count++] = t;
         points[count++] = 1;
-        ReadOnlySpan<double> own = [0, -0.5, 0.5, -1, 1, -2, 2, -4, 4, -8, 8, -16, 16, -32, 32, -64, 64];
+        ReadOnlySpan<double> own = [0, -1, 1, -2, 2, -4, 4, -8, 8, -16, 16, -32, 32];
         foreach (var z in own)
         {
             Add(points, ref count, mean + (z * sd), t);
         }
 
-        ReadOnlySpan<double> step = [0, -1, 1, -3, 3, -8, 8];
+        ReadOnlySpan<double> step = [0, -2, 2];
         for (var j = 0; j < arms.Length && count < points.Length - step.Length; j++)
         {
             var other = arms[j];
@@ -301,6 +301,12 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
         // touches 0 (when α < 1) or 1 (when β < 1), where the density is infinite, is integrated after a change of variable that
         // removes the singularity: θ = b·u^(1/α), or 1 − θ = (1 − a)·u^(1/β).
         var shape = new Shape(alpha, beta, logB);
+        Span<double> logBetas = arms.Length <= 256 ? stackalloc double[arms.Length] : new double[arms.Length];
+        for (var j = 0; j < arms.Length; j++)
+        {
+            logBetas[j] = arms[j].IsFixed ? 0 : SpecialFunctions.LogBeta(arms[j].Posterior.Alpha, arms[j].Posterior.Beta);
+        }
+
         Span<Piece> stack = stackalloc Piece[64];
         var total = 0.0;
         var error = 0.0;
@@ -323,7 +329,7 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
             {
                 var piece = stack[--top];
                 intervals++;
-                var (value, err) = Kronrod(arms, c, shape, piece);
+                var (value, err) = Kronrod(arms, logBetas, c, shape, piece);
                 if (err <= piece.Allowed || piece.Depth >= 48 || top >= stack.Length - 2 || intervals > MaxIntervals)
                 {
                     total += value;
@@ -370,20 +376,20 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
     ];
 
     /// <summary>The (15-point, |15-point − 7-point|) estimates of the integral over one piece.</summary>
-    private static (double Value, double Error) Kronrod(ReadOnlySpan<ArmBelief> arms, int c, in Shape shape, in Piece piece)
+    private static (double Value, double Error) Kronrod(ReadOnlySpan<ArmBelief> arms, ReadOnlySpan<double> logBetas, int c, in Shape shape, in Piece piece)
     {
         var centre = 0.5 * (piece.A + piece.B);
         var half = 0.5 * (piece.B - piece.A);
         var nodes = KronrodNodes;
         var kw = KronrodWeights;
         var gw = GaussWeights;
-        var fc = Integrand(arms, c, shape, piece, centre);
+        var fc = Integrand(arms, logBetas, c, shape, piece, centre);
         var kronrod = fc * kw[7];
         var gauss = fc * gw[3];
         for (var i = 0; i < 7; i++)
         {
             var dx = half * nodes[i];
-            var sum = Integrand(arms, c, shape, piece, centre - dx) + Integrand(arms, c, shape, piece, centre + dx);
+            var sum = Integrand(arms, logBetas, c, shape, piece, centre - dx) + Integrand(arms, logBetas, c, shape, piece, centre + dx);
             kronrod += kw[i] * sum;
             if ((i & 1) == 1)
             {
@@ -400,7 +406,7 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
     /// The integrand at <paramref name="x"/>: density of arm c at θ (times the Jacobian of the piece's change of variable) ×
     /// P(every random competitor scores below c's score at θ).
     /// </summary>
-    private static double Integrand(ReadOnlySpan<ArmBelief> arms, int c, in Shape shape, in Piece piece, double x)
+    private static double Integrand(ReadOnlySpan<ArmBelief> arms, ReadOnlySpan<double> logBetas, int c, in Shape shape, in Piece piece, double x)
     {
         double theta, logWeight;
         switch (piece.Map)
@@ -444,7 +450,7 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
             var y = (score - other.Offset) / other.Scale;
             if (y < 1)
             {
-                product *= other.Posterior.Cdf(y);
+                product *= BetaMath.RegularizedIncompleteBeta(other.Posterior.Alpha, other.Posterior.Beta, logBetas[j], y);
             }
         }
 
