@@ -167,6 +167,36 @@ public sealed class EngineDecisioningTests
         (after.Alpha, after.Beta).Should().Be((11, 11), "one message answered within the window, however often it was clicked; the other was clicked too late");
     }
 
+    [Fact]
+    public async Task SentDispatches_MakeADecisionLogForOffPolicyEvaluation()
+    {
+        await using var shop = await EngineShop.CreateAsync([Offer("offer", 10m), Offer("other", 8m)], o => o.ExplorationFloor = 0.4, customers: 8);
+        foreach (var customer in shop.Customers)
+        {
+            await shop.CartAsync(customer.Value, "cart-" + customer.Value);
+        }
+
+        var settled = await shop.Worker.DeliverDueAsync();
+        await shop.ClickAsync(settled[0], "k0");
+        var sent = new List<DispatchRecord>();
+        await foreach (var d in shop.Dispatches.ListByStatusAsync(DispatchStatus.Sent))
+        {
+            sent.Add(d);
+        }
+
+        var log = LoggedDispatches.ToDecisionLog(sent, TimeSpan.FromDays(7));
+
+        settled.Should().NotBeEmpty();
+        log.Count.Should().Be(settled.Length);
+        log.Responses.Should().Be(1);
+        for (var i = 0; i < log.Count; i++)
+        {
+            log[i].Propensity.Should().Be(sent[i].Decision!.ChoiceProbability);
+            (log[i].Action, log[i].Channel).Should().Be((sent[i].ActionId, sent[i].Channel));
+            log[i].Reward.Should().Be(sent[i].DispatchId == settled[0].DispatchId ? 1 : 0);
+        }
+    }
+
     private static ActionDefinition Offer(string id, decimal value) => new() { Id = id, Name = id, Channels = [Channel.Email], Value = value, BasePropensity = 0.5 };
 
     /// <summary>The engine with in-memory stores, an email channel, and customers c0… with an address and marketing consent.</summary>
