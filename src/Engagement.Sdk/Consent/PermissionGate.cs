@@ -53,8 +53,10 @@ public sealed class PermissionGate : IPermissionGate
         {
             try
             {
-                foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(address), cancellationToken).ConfigureAwait(false))
+                var suppressions = await _suppressions.FindAsync(IdentifierHashing.Hash(address), cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < suppressions.Count; i++)
                 {
+                    var suppression = suppressions[i];
                     if (suppression.At <= request.At && (suppression.BlocksEverything || !request.Purpose.IsTransactional))
                     {
                         return PermissionDecision.Deny(PermissionReasons.Suppressed, $"The address is suppressed since {suppression.At:O} ({suppression.Reason}, reported by {suppression.Source}).");
@@ -70,8 +72,9 @@ public sealed class PermissionGate : IPermissionGate
         ConsentState state;
         try
         {
-            var records = await _consents.ReadAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
-            state = ConsentState.Fold(request.Profile.Id, records);
+            state = _consents is IConsentStateSource source
+                ? await source.GetStateAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false)
+                : ConsentState.Fold(request.Profile.Id, await _consents.ReadAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -98,7 +101,13 @@ public sealed class PermissionGate : IPermissionGate
         IReadOnlyList<CappedDispatch> recent;
         try
         {
-            var longest = _policy.Caps.Count == 0 ? TimeSpan.Zero : _policy.Caps.Max(LookBack);
+            var longest = TimeSpan.Zero;
+            for (var c = 0; c < _policy.Caps.Count; c++)
+            {
+                var lookBack = LookBack(_policy.Caps[c]);
+                longest = lookBack > longest ? lookBack : longest;
+            }
+
             recent = longest == TimeSpan.Zero ? [] : await CountedAsync(request.Profile.Id, request.At - longest, cancellationToken).ConfigureAwait(false);
             if (longest > TimeSpan.Zero)
             {
@@ -118,8 +127,10 @@ public sealed class PermissionGate : IPermissionGate
             return PermissionDecision.Deny(PermissionReasons.StoreUnavailable, "The dispatch log could not be read: " + ex.GetType().Name);
         }
 
-        foreach (var d in recent)
+        for (var i = 0; i < recent.Count; i++)
         {
+            var d = recent[i];
+
             // A dispatch written "later" than this clock by more than the tolerated skew: this clock is behind (or was set
             // back), and a cap counted on it cannot be trusted. Fail closed until the clock is right.
             if (d.CreatedAt > request.At + _maxClockSkew)
@@ -134,8 +145,9 @@ public sealed class PermissionGate : IPermissionGate
 
     private PermissionDecision? CheckQuietHours(PermissionRequest request)
     {
-        foreach (var quiet in _policy.QuietHours)
+        for (var q = 0; q < _policy.QuietHours.Count; q++)
         {
+            var quiet = _policy.QuietHours[q];
             if (quiet.Channel != request.Channel || quiet.Purpose != request.Purpose)
             {
                 continue;
@@ -214,8 +226,9 @@ public sealed class PermissionGate : IPermissionGate
     {
         DateTimeOffset? until = null;
         string? detail = null;
-        foreach (var cap in _policy.Caps)
+        for (var k = 0; k < _policy.Caps.Count; k++)
         {
+            var cap = _policy.Caps[k];
             if (cap.Purpose != request.Purpose || (cap.Channel is { } channel && channel != request.Channel))
             {
                 continue;
@@ -246,8 +259,10 @@ public sealed class PermissionGate : IPermissionGate
 
             var count = 0;
             DateTimeOffset? oldest = null;
-            foreach (var d in recent)
+            for (var i = 0; i < recent.Count; i++)
             {
+                var d = recent[i];
+
                 // Every message that is, may be or will be with a channel counts, whatever its time relative to this clock's
                 // (another process's clock may run ahead, or this one may have been set back): only the window's start bounds it.
                 if (d.CreatedAt < since || d.Purpose != cap.Purpose

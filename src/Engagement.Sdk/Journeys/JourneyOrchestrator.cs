@@ -239,8 +239,9 @@ public sealed class JourneyOrchestrator
     // the outbox; never a bypass. A control-group customer's send is decided the same way and recorded, not queued.
     private async ValueTask<JourneyHistoryEntry> SendAsync(JourneyHistoryEntry entry, CompiledStep step, CustomerProfile profile, JourneyWorkspace ws, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        // Decided on the state just evaluated (and saved): the facts need not be read again.
-        var decision = await _decider.DecideAsync(profile, now, step.Actions, cancellationToken, ws).ConfigureAwait(false);
+        // Decided on the state just evaluated (and saved): the facts need not be read again. A send that will be queued uses
+        // the actions' volume budgets; a control group's would-be send only looks.
+        var decision = await _decider.DecideAsync(profile, now, step.Actions, cancellationToken, reserve: !entry.IsControl, known: ws).ConfigureAwait(false);
         entry = entry with { At = now };
         if (decision.IsNoAction || decision.Channel is not { } channel)
         {
@@ -263,8 +264,18 @@ public sealed class JourneyOrchestrator
                 ActionId = decision.Action.Id,
                 CreatedAt = now,
                 Priority = decision.Action.Priority,
+                Decision = decision.ToLog(),
             },
             cancellationToken).ConfigureAwait(false);
+        if (result.WasReplay)
+        {
+            await _decider.ReleaseBudgetsAsync(decision, cancellationToken).ConfigureAwait(false);
+        }
+        else if (_decider.Contacts is { } contacts && decision.Action.ContactPolicy is not null)
+        {
+            await contacts.RecordAsync(new ActionContact(profile.Id, decision.Action.Id, channel, ActionContactKind.Sent, now, dispatchId), cancellationToken).ConfigureAwait(false);
+        }
+
         return entry with
         {
             Kind = JourneyHistoryKind.Sent,
@@ -293,6 +304,8 @@ public sealed class JourneyOrchestrator
 internal sealed class JourneyFacts(JourneyCatalog catalog, IJourneyStore store, ConsentLedger? ledger)
 {
     public JourneyCatalog Catalog => catalog;
+
+    public IJourneyStore Store => store;
 
     public async ValueTask<JourneyWorkspace> LoadAsync(CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
     {

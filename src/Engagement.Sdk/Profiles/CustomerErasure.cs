@@ -41,7 +41,8 @@ public sealed class CustomerErasure
     /// the engine deciding for the customer in another process (none for the in-memory stores).
     /// </param>
     /// <param name="journeys">The journeys' store: the customer's journey state, timers and history are erased too.</param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null)
+    /// <param name="contacts">The actions' contact history (who was sent or dismissed which action), erased with the rest; none when <see langword="null"/>.</param>
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Decisioning.IActionContactLog? contacts = null)
     {
         _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -52,6 +53,11 @@ public sealed class CustomerErasure
         if (journeys is not null)
         {
             _stores = _stores.Add(journeys);
+        }
+
+        if (contacts is not null)
+        {
+            _stores = _stores.Add(contacts);
         }
     }
 

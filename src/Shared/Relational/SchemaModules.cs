@@ -23,6 +23,9 @@ internal static class SchemaModules
     public static IReadOnlyList<SchemaModule> All { get; } =
     [
         RelationalJourneyStore.Schema,
+        RelationalPropensityStore.Module,
+        RelationalActionContactLog.Module,
+        RelationalActionBudgetStore.Module,
     ];
 
     private const string CreateTable = "CREATE TABLE IF NOT EXISTS {t:schema_modules} (module {key} NOT NULL PRIMARY KEY, version {int32} NOT NULL)";
