@@ -210,6 +210,7 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             _validator.Validate(engagementEvent, now);
             RequireShopCurrency(engagementEvent);
+            engagementEvent = _identity.Normalise(engagementEvent);
         }
         catch (Exception ex)
         {

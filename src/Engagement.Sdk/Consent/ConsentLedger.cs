@@ -103,6 +103,7 @@ public sealed class ConsentLedger
     public async ValueTask<AppendOutcome> RecordAsync(ConsentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
+        record = Normalise(record);
         await CheckAsync(record, cancellationToken).ConfigureAwait(false);
         return await _store.AppendAsync(record with { RecordedAt = Stamp() }, cancellationToken).ConfigureAwait(false);
     }
@@ -111,9 +112,16 @@ public sealed class ConsentLedger
     internal async ValueTask<AppendOutcome> RecordImportedAsync(ConsentRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
+        record = Normalise(record);
         await CheckAsync(record, cancellationToken).ConfigureAwait(false);
         return await _store.AppendAsync(record, cancellationToken).ConfigureAwait(false);
     }
+
+    // The record's identifier compared by the configured rule for its kind (IdentifierRule.IgnoreCase).
+    private ConsentRecord Normalise(ConsentRecord record)
+        => record.Identifier is { } identifier && !ReferenceEquals(_options.Identity.Normalise(identifier), identifier)
+            ? record with { Identifier = _options.Identity.Normalise(identifier) }
+            : record;
 
     // The ledger's clock, strictly increasing across the records this instance stamps.
     private DateTimeOffset Stamp()
@@ -152,7 +160,7 @@ public sealed class ConsentLedger
 
         if (record.Identifier is { } identifier && !record.IsRestrictive)
         {
-            foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(identifier), cancellationToken).ConfigureAwait(false))
+            foreach (var suppression in await _suppressions.FindAsync(identifier, cancellationToken).ConfigureAwait(false))
             {
                 if (suppression.Reason == SuppressionReason.Erasure)
                 {
@@ -181,6 +189,8 @@ public sealed class ConsentLedger
     public async ValueTask<DoubleOptInStart> StartDoubleOptInAsync(CustomerId customerId, Channel channel, Purpose purpose, Identifier address, ConsentEvidence evidence, TimeSpan validity, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(evidence);
+        ArgumentNullException.ThrowIfNull(address);
+        address = _options.Identity.Normalise(address);
         if (validity < TimeSpan.FromMinutes(1) || validity > TimeSpan.FromDays(30))
         {
             throw new EngagementValidationException("validity", validity, "must be between 1 minute and 30 days");
@@ -214,6 +224,7 @@ public sealed class ConsentLedger
     public async ValueTask<DoubleOptInOutcome> ConfirmDoubleOptInAsync(CustomerId customerId, Identifier address, string token, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(address);
+        address = _options.Identity.Normalise(address);
         if (string.IsNullOrEmpty(token))
         {
             return DoubleOptInOutcome.UnknownToken;
@@ -284,6 +295,7 @@ public sealed class ConsentLedger
     public async ValueTask<InboundSmsOutcome> HandleInboundSmsAsync(Identifier from, string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(from);
+        from = _options.Identity.Normalise(from);
         if (from.Kind != IdentifierKind.Phone)
         {
             throw new EngagementValidationException("from", from.Kind.Name, "an inbound SMS comes from a phone number");
@@ -330,6 +342,7 @@ public sealed class ConsentLedger
     public ValueTask SuppressAsync(Identifier address, SuppressionReason reason, string source, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(address);
+        address = _options.Identity.Normalise(address);
         Text.RequireToken("source", source, 256);
         if (reason == SuppressionReason.Erasure)
         {

@@ -53,7 +53,7 @@ public sealed class PermissionGate : IPermissionGate
         {
             try
             {
-                foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(address), cancellationToken).ConfigureAwait(false))
+                foreach (var suppression in await _suppressions.FindAsync(address, cancellationToken).ConfigureAwait(false))
                 {
                     if (suppression.At <= request.At && (suppression.BlocksEverything || !request.Purpose.IsTransactional))
                     {

@@ -233,7 +233,7 @@ public sealed class CustomerDataPortability
 
             foreach (var identifier in export.Profiles.SelectMany(p => p.Identifiers))
             {
-                foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(identifier), cancellationToken).ConfigureAwait(false))
+                foreach (var suppression in await _suppressions.FindAsync(identifier, cancellationToken).ConfigureAwait(false))
                 {
                     if (suppression.Reason == SuppressionReason.Erasure)
                     {

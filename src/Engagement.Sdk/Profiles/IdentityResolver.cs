@@ -61,6 +61,7 @@ public sealed class IdentityResolver
     private readonly ConsentLedger _ledger;
     private readonly TimeProvider _time;
     private readonly IdentityOptions _rules;
+    private readonly bool _caseOverrides;
 
     /// <summary>Creates the resolver.</summary>
     /// <param name="profiles">The profile store.</param>
@@ -76,10 +77,33 @@ public sealed class IdentityResolver
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _rules = options.Value.Identity;
+        _caseOverrides = _rules.HasCaseOverrides;
     }
 
     /// <summary>The rules in force.</summary>
     public IdentityOptions Rules => _rules;
+
+    /// <summary>
+    /// The event with its identifiers (and its consent record's) compared by the configured rules: the same instance when
+    /// no rule departs from its kind's default, as with the default options.
+    /// </summary>
+    internal EngagementEvent Normalise(EngagementEvent engagementEvent)
+    {
+        if (!_caseOverrides)
+        {
+            return engagementEvent;
+        }
+
+        var identifiers = _rules.Normalise(engagementEvent.Identifiers);
+        if (!identifiers.Equals(engagementEvent.Identifiers))
+        {
+            engagementEvent = engagementEvent with { Identifiers = identifiers };
+        }
+
+        return engagementEvent is ConsentChanged { Record.Identifier: { } address } change && !ReferenceEquals(_rules.Normalise(address), address)
+            ? change with { Record = change.Record with { Identifier = _rules.Normalise(address) } }
+            : engagementEvent;
+    }
 
     /// <summary>Loads the profile a customer id stands for, following merges to the survivor.</summary>
     /// <param name="customerId">Any id the customer was ever known by.</param>
@@ -95,7 +119,7 @@ public sealed class IdentityResolver
     public async ValueTask<CustomerProfile?> FindAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(identifier);
-        var owner = await _profiles.FindByIdentifierAsync(identifier, cancellationToken).ConfigureAwait(false);
+        var owner = await _profiles.FindByIdentifierAsync(_rules.Normalise(identifier), cancellationToken).ConfigureAwait(false);
         return owner is { IsMerged: true } ? await GetAsync(owner.Id, cancellationToken).ConfigureAwait(false) : owner;
     }
 

@@ -32,6 +32,7 @@ public static class ProfileJson
 
     private static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
     private static readonly JsonEncodedText Value = JsonEncodedText.Encode("value");
+    private static readonly JsonEncodedText Key = JsonEncodedText.Encode("key");
 
     private static readonly JsonEncodedText FirstSeen = JsonEncodedText.Encode("firstSeen");
     private static readonly JsonEncodedText LastSeen = JsonEncodedText.Encode("lastSeen");
@@ -70,7 +71,6 @@ public static class ProfileJson
     internal static IReadOnlyDictionary<Type, string[]> Written { get; } = new Dictionary<Type, string[]>
     {
         [typeof(CustomerProfile)] = Names(Id, Version, Identifiers, Traits, ChannelPreferences, TimeZone, Locale, TraitTimes, Merges, MergedInto, PausedUntil, Behaviour, Journeys),
-        [typeof(Identifier)] = Names(Kind, Value),
         [typeof(BehaviourAggregates)] = Names(
             FirstSeen, LastSeen, FirstPurchase, LastPurchase, Orders, Revenue, Refunds, RefundableByOrder, Searches, ProductViews, PageViews,
             CategoryViews, ItemsBought, ItemsInCart, ItemsViewed, CategoriesBought, LastChannel, MessagesSent, Engagements),
@@ -94,6 +94,11 @@ public static class ProfileJson
             writer.WriteStartObject();
             writer.WriteString(Kind, identifier.Kind.Name);
             writer.WriteString(Value, identifier.Value);
+            if (!identifier.HasDefaultKey)
+            {
+                writer.WriteString(Key, identifier.Key);
+            }
+
             writer.WriteEndObject();
         }
 
