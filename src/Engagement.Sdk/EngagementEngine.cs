@@ -290,13 +290,7 @@ public sealed class EngagementEngine : IEngagementEngine
         if (engagementEvent is ConsentChanged change)
         {
             // The ledger validates and records the change first: a record it refuses rejects the event.
-            var record = change.Record;
-            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-            {
-                record = record with { CustomerId = owner.Id };
-            }
-
-            await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+            await _ledger.RecordAsync(change.Record, cancellationToken).ConfigureAwait(false);
         }
 
         // A receipt is matched to the dispatch it reports on before anything is written.
@@ -408,12 +402,8 @@ public sealed class EngagementEngine : IEngagementEngine
             await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             gate = customerGate;
 
-            // Consent given under an id that was merged belongs to the person it was merged into.
-            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-            {
-                record = record with { CustomerId = owner.Id };
-            }
-
+            // Consent given under an id that was merged stays in that id's ledger: it counts for the person it was merged
+            // into (PersonConsent), and goes back with the id if the merge is undone.
             var outcome = await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return outcome;
@@ -564,7 +554,25 @@ public sealed class EngagementEngine : IEngagementEngine
             }
         }
 
+        if (!profile.Merges.IsDefaultOrEmpty)
+        {
+            // The states an unmerge restores take the same step, each on its own side.
+            profile = profile with { Merges = MergeShadows.Advance(profile.Merges, engagementEvent.CustomerId, engagementEvent, withheld, (side, e, w) => ApplySide(side, e, w, now)) };
+        }
+
         return (profile, moved);
+    }
+
+    // An event applied to one side of a merge, as to a profile of its own (its transitions are not reported).
+    private CustomerProfile ApplySide(CustomerProfile side, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now)
+    {
+        var profile = ProfileUpdater.ApplyTo(side, engagementEvent, withheld);
+        for (var j = 0; j < _options.Journeys.Count; j++)
+        {
+            profile = JourneyEvaluator.Evaluate(_options.Journeys[j], profile, engagementEvent, now, out _);
+        }
+
+        return profile;
     }
 
     private void LogStageChanges(CustomerProfile saved, List<StageTransition>? moved)

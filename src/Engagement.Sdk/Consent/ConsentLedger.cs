@@ -170,6 +170,24 @@ public sealed class ConsentLedger
         }
     }
 
+    /// <summary>
+    /// Reads and folds the consent of the person <paramref name="profile"/> stands for: its own ledger and what the ids merged
+    /// into it recorded (every restriction, and anything recorded since the merge). The permission gate decides by it.
+    /// </summary>
+    /// <param name="profile">The live profile.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    /// <returns>The current state, under the profile's id.</returns>
+    public async ValueTask<ConsentState> GetStateAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var own = await _store.ReadAsync(profile.Id, cancellationToken).ConfigureAwait(false);
+        return ConsentState.Fold(profile.Id, await PersonConsent.ReadAsync(_store, profile, own, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>One customer id's own records, in append order.</summary>
+    internal ValueTask<IReadOnlyList<ConsentRecord>> ReadRecordsAsync(CustomerId customerId, CancellationToken cancellationToken)
+        => _store.ReadAsync(customerId, cancellationToken);
+
     /// <summary>Reads and folds a customer's ledger.</summary>
     /// <param name="customerId">The customer.</param>
     /// <param name="cancellationToken">Cancels the read.</param>

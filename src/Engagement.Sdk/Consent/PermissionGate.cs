@@ -71,6 +71,12 @@ public sealed class PermissionGate : IPermissionGate
         try
         {
             var records = await _consents.ReadAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
+            if (!request.Profile.Merges.IsDefaultOrEmpty)
+            {
+                // A person known by several ids: what the ids merged into the profile recorded counts too.
+                records = await PersonConsent.ReadAsync(_consents, request.Profile, records, cancellationToken).ConfigureAwait(false);
+            }
+
             state = ConsentState.Fold(request.Profile.Id, records);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -48,3 +48,11 @@ public sealed class InMemoryBadInputTests : Engagement.Sdk.Testing.Conformance.B
     {
     }
 }
+
+/// <summary>Unmerge restores both sides exactly on the in-memory stores.</summary>
+public sealed class InMemoryMergeHistoryTests : Engagement.Sdk.Testing.Conformance.MergeHistoryConformanceTests
+{
+    protected override void AddStore(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+    {
+    }
+}
