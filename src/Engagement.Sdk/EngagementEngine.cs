@@ -321,7 +321,9 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-        var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
+        // A customer's first event: the ledger may already hold their objection to profiling.
+        var known = route.Profile ?? await _ledger.NewProfileAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
+        var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, known, cancellationToken).ConfigureAwait(false);
 
         if (receipt is not null)
         {
@@ -545,7 +547,7 @@ public sealed class EngagementEngine : IEngagementEngine
         var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld, _memoryProfiles is null ? 0 : 1);
         List<StageTransition>? moved = null;
         var journeys = _options.Journeys;
-        for (var j = 0; j < journeys.Count; j++)
+        for (var j = 0; j < journeys.Count && profile.ProfilingObjectedAt is null; j++)
         {
             profile = JourneyEvaluator.Evaluate(journeys[j], profile, engagementEvent, now, out var transition);
             if (transition is not null)
@@ -567,7 +569,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private CustomerProfile ApplySide(CustomerProfile side, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now)
     {
         var profile = ProfileUpdater.ApplyTo(side, engagementEvent, withheld);
-        for (var j = 0; j < _options.Journeys.Count; j++)
+        for (var j = 0; j < _options.Journeys.Count && profile.ProfilingObjectedAt is null; j++)
         {
             profile = JourneyEvaluator.Evaluate(_options.Journeys[j], profile, engagementEvent, now, out _);
         }

@@ -49,6 +49,7 @@ public sealed class PermissionGate : IPermissionGate
     public async ValueTask<PermissionDecision> CheckAsync(PermissionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request.Profile);
+        Suppression? erased = null;
         if (request.Address is { } address)
         {
             try
@@ -57,6 +58,13 @@ public sealed class PermissionGate : IPermissionGate
                 {
                     if (suppression.At <= request.At && (suppression.BlocksEverything || !request.Purpose.IsTransactional))
                     {
+                        if (suppression.Reason == SuppressionReason.Erasure)
+                        {
+                            // Unless the address was signed up again since the latest erasure (see below).
+                            erased = erased is null || suppression.At > erased.At ? suppression : erased;
+                            continue;
+                        }
+
                         return PermissionDecision.Deny(PermissionReasons.Suppressed, $"The address is suppressed since {suppression.At:O} ({suppression.Reason}, reported by {suppression.Source}).");
                     }
                 }
@@ -82,6 +90,11 @@ public sealed class PermissionGate : IPermissionGate
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return PermissionDecision.Deny(PermissionReasons.StoreUnavailable, "The consent ledger could not be read: " + ex.GetType().Name);
+        }
+
+        if (erased is not null && !ConsentLedger.SignedUpAgain(state, request.Channel, request.Purpose, request.Address!, erased.At))
+        {
+            return PermissionDecision.Deny(PermissionReasons.Suppressed, $"The address is suppressed since {erased.At:O} ({erased.Reason}, reported by {erased.Source}) and was not signed up again since.");
         }
 
         var consent = ConsentDecision.Decide(state, request);

@@ -41,6 +41,9 @@ public static class DecisionReasons
 
     /// <summary>Nothing was worth sending, so the decision is to do nothing.</summary>
     public const string NothingBetter = "nothing_better";
+
+    /// <summary>The customer objects to profiling (<see cref="Profiles.CustomerProfile.ProfilingObjectedAt"/>): no action but a transactional one is chosen for them.</summary>
+    public const string ProfilingObjected = "profiling_objected";
 }
 
 /// <summary>The evaluation of one candidate action.</summary>

@@ -65,6 +65,12 @@ public sealed class NextBestActionDecider
                 continue;
             }
 
+            if (profile.ProfilingObjectedAt is { } objected && !action.Purpose.IsTransactional)
+            {
+                rejected.Add(Reject(action, DecisionReasons.ProfilingObjected, $"{action.Id}: the customer objected to profiling on {objected:O}; only transactional messages are chosen for them."));
+                continue;
+            }
+
             if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.Value.StageId)))
             {
                 rejected.Add(Reject(action, DecisionReasons.NotInStage, $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {position?.StageId ?? "no stage"}."));
@@ -173,6 +179,11 @@ public sealed class NextBestActionDecider
     internal async ValueTask<Recheck> RecheckAsync(CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken, string? dispatchId = null)
     {
         Journeys.JourneyPosition? position = profile.Journeys.TryGetValue(_journeyId, out var found) ? found : null;
+        if (profile.ProfilingObjectedAt is { } objected && !action.Purpose.IsTransactional)
+        {
+            return new Recheck(DecisionReasons.ProfilingObjected, $"{action.Id}: the customer objected to profiling on {objected:O}.", null, null);
+        }
+
         if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.Value.StageId)))
         {
             return new Recheck(DecisionReasons.NotInStage, $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {position?.StageId ?? "no stage"}.", null, null);

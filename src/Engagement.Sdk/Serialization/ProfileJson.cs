@@ -27,6 +27,7 @@ public static class ProfileJson
     private static readonly JsonEncodedText Merges = JsonEncodedText.Encode("merges");
     private static readonly JsonEncodedText MergedInto = JsonEncodedText.Encode("mergedInto");
     private static readonly JsonEncodedText PausedUntil = JsonEncodedText.Encode("pausedUntil");
+    private static readonly JsonEncodedText ProfilingObjectedAt = JsonEncodedText.Encode("profilingObjectedAt");
     private static readonly JsonEncodedText Behaviour = JsonEncodedText.Encode("behaviour");
     private static readonly JsonEncodedText Journeys = JsonEncodedText.Encode("journeys");
 
@@ -70,7 +71,7 @@ public static class ProfileJson
     /// </summary>
     internal static IReadOnlyDictionary<Type, string[]> Written { get; } = new Dictionary<Type, string[]>
     {
-        [typeof(CustomerProfile)] = Names(Id, Version, Identifiers, Traits, ChannelPreferences, TimeZone, Locale, TraitTimes, Merges, MergedInto, PausedUntil, Behaviour, Journeys),
+        [typeof(CustomerProfile)] = Names(Id, Version, Identifiers, Traits, ChannelPreferences, TimeZone, Locale, TraitTimes, Merges, MergedInto, PausedUntil, ProfilingObjectedAt, Behaviour, Journeys),
         [typeof(BehaviourAggregates)] = Names(
             FirstSeen, LastSeen, FirstPurchase, LastPurchase, Orders, Revenue, Refunds, RefundableByOrder, Searches, ProductViews, PageViews,
             CategoryViews, ItemsBought, ItemsInCart, ItemsViewed, CategoriesBought, LastChannel, MessagesSent, Engagements),
@@ -126,6 +127,7 @@ public static class ProfileJson
         }
 
         WriteIfPresent(writer, PausedUntil, profile.PausedUntil);
+        WriteIfPresent(writer, ProfilingObjectedAt, profile.ProfilingObjectedAt);
         writer.WritePropertyName(Behaviour);
         WriteBehaviour(writer, profile.Behaviour);
         writer.WriteStartObject(Journeys);
