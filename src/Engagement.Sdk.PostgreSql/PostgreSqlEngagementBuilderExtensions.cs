@@ -34,6 +34,7 @@ public static class PostgreSqlEngagementBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IDispatchStore, PostgreSqlDispatchStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionStore, PostgreSqlSuppressionStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<IStoreTransactions>(static sp => sp.GetRequiredService<PostgreSqlDatabase>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<Engagement.Sdk.Households.IHouseholdStore>(static sp => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(sp.GetRequiredService<PostgreSqlDatabase>())));
         return builder;
     }
 }

@@ -34,6 +34,7 @@ public static class SqliteEngagementBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IDispatchStore, SqliteDispatchStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionStore, SqliteSuppressionStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<IStoreTransactions>(static sp => sp.GetRequiredService<SqliteDatabase>()));
+        builder.Services.Replace(ServiceDescriptor.Singleton<Engagement.Sdk.Households.IHouseholdStore>(static sp => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(sp.GetRequiredService<SqliteDatabase>())));
         return builder;
     }
 }

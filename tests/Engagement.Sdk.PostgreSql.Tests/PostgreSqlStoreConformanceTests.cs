@@ -88,3 +88,13 @@ public sealed class PostgreSqlEventRetentionTests(PostgreSqlServerFixture server
 
     protected override IEventRetention CreateStore() => new PostgreSqlEventStore(_schemas.Open());
 }
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlHouseholdStoreTests(PostgreSqlServerFixture server) : HouseholdStoreConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(_schemas.Open());
+}

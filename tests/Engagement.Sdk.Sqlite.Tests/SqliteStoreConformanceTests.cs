@@ -84,3 +84,12 @@ public sealed class SqliteEventRetentionTests : EventRetentionConformanceTests, 
 
     protected override IEventRetention CreateStore() => new SqliteEventStore(_databases.Open());
 }
+
+public sealed class SqliteHouseholdStoreTests : HouseholdStoreConformanceTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(_databases.Open());
+}

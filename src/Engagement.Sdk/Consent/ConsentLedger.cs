@@ -171,8 +171,8 @@ public sealed class ConsentLedger
         return objection is null ? null : CustomerProfile.New(customerId) with { ProfilingObjectedAt = objection.InForceFrom };
     }
 
-    // The profile with its flag (and the flags of the states its merges keep, each by its own side's ledgers) up to date.
-    private async ValueTask<CustomerProfile> WithProfilingAsync(CustomerProfile profile, CancellationToken cancellationToken)
+    /// <summary>The profile with its <see cref="CustomerProfile.ProfilingObjectedAt"/> (and the flags of the states its merges keep, each by its own side's ledgers) as the ledger says now.</summary>
+    internal async ValueTask<CustomerProfile> WithProfilingAsync(CustomerProfile profile, CancellationToken cancellationToken)
     {
         var own = await _store.ReadAsync(profile.Id, cancellationToken).ConfigureAwait(false);
         var records = await PersonConsent.ReadAsync(_store, profile, own, cancellationToken).ConfigureAwait(false);

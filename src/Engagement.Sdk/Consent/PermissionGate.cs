@@ -24,6 +24,7 @@ public sealed class PermissionGate : IPermissionGate
     private readonly IConsentStore _consents;
     private readonly IDispatchStore _dispatches;
     private readonly ISuppressionStore _suppressions;
+    private readonly Households.IHouseholdStore? _households;
     private readonly ContactPolicyOptions _policy;
     private readonly TimeSpan _maxClockSkew;
 
@@ -33,8 +34,10 @@ public sealed class PermissionGate : IPermissionGate
     /// <param name="policy">The contact policy.</param>
     /// <param name="suppressions">The identifier-level suppression list; none when <see langword="null"/>.</param>
     /// <param name="options">The engine's options, for the largest clock skew between processes that is tolerated (<see cref="EngagementOptions.MaxClockSkew"/>).</param>
-    public PermissionGate(IConsentStore consents, IDispatchStore dispatches, IOptions<ContactPolicyOptions> policy, ISuppressionStore? suppressions = null, IOptions<EngagementOptions>? options = null)
+    /// <param name="households">The households: an opt-out of a shared identifier by any member applies to all, and caps marked <see cref="FrequencyCap.PerHousehold"/> count every member (none when <see langword="null"/>).</param>
+    public PermissionGate(IConsentStore consents, IDispatchStore dispatches, IOptions<ContactPolicyOptions> policy, ISuppressionStore? suppressions = null, IOptions<EngagementOptions>? options = null, Households.IHouseholdStore? households = null)
     {
+        _households = households;
         _maxClockSkew = options?.Value.MaxClockSkew ?? new EngagementOptions().MaxClockSkew;
         _suppressions = suppressions ?? new InMemorySuppressionStore();
         ArgumentNullException.ThrowIfNull(consents);
@@ -43,6 +46,32 @@ public sealed class PermissionGate : IPermissionGate
         _consents = consents;
         _dispatches = dispatches;
         _policy = policy.Value;
+        _anyHouseholdCap = _policy.Caps.Any(c => c.PerHousehold);
+    }
+
+    private readonly bool _anyHouseholdCap;
+
+    // The member's records and every other member's restrictions of the shared address, filed under the member's id.
+    private async ValueTask<IReadOnlyList<ConsentRecord>> HouseholdRestrictionsAsync(Households.Household household, CustomerId member, Profiles.Identifier shared, IReadOnlyList<ConsentRecord> own, CancellationToken cancellationToken)
+    {
+        List<ConsentRecord>? all = null;
+        foreach (var other in household.Members)
+        {
+            if (other == member)
+            {
+                continue;
+            }
+
+            foreach (var record in await _consents.ReadAsync(other, cancellationToken).ConfigureAwait(false))
+            {
+                if (record.IsRestrictive && record.Status != ConsentStatus.PendingConfirmation && record.Identifier == shared)
+                {
+                    (all ??= [.. own]).Add(record with { CustomerId = member });
+                }
+            }
+        }
+
+        return all ?? own;
     }
 
     /// <inheritdoc />
@@ -76,6 +105,7 @@ public sealed class PermissionGate : IPermissionGate
         }
 
         ConsentState state;
+        Households.Household? household;
         try
         {
             var records = await _consents.ReadAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
@@ -83,6 +113,15 @@ public sealed class PermissionGate : IPermissionGate
             {
                 // A person known by several ids: what the ids merged into the profile recorded counts too.
                 records = await PersonConsent.ReadAsync(_consents, request.Profile, records, cancellationToken).ConfigureAwait(false);
+            }
+
+            household = _households is null || (request.Address is null && !_anyHouseholdCap)
+                ? null
+                : await _households.FindByMemberAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
+            if (household is not null && request.Address is { } shared && household.Shares(shared))
+            {
+                // An address the household shares: a withdrawal, denial or objection of it by any member applies to all.
+                records = await HouseholdRestrictionsAsync(household, request.Profile.Id, shared, records, cancellationToken).ConfigureAwait(false);
             }
 
             state = ConsentState.Fold(request.Profile.Id, records);
@@ -115,6 +154,7 @@ public sealed class PermissionGate : IPermissionGate
         }
 
         IReadOnlyList<CappedDispatch> recent;
+        IReadOnlyList<CappedDispatch> householdRecent = [];
         try
         {
             var longest = _policy.Caps.Count == 0 ? TimeSpan.Zero : _policy.Caps.Max(LookBack);
@@ -130,6 +170,18 @@ public sealed class PermissionGate : IPermissionGate
                         recent = [.. recent, .. await CountedAsync(merge.MergedId, request.At - longest, cancellationToken).ConfigureAwait(false)];
                     }
                 }
+
+                if (household is not null && _anyHouseholdCap)
+                {
+                    // What the other members were sent, for the caps that count the household.
+                    foreach (var member in household.Members)
+                    {
+                        if (member != request.Profile.Id)
+                        {
+                            householdRecent = [.. householdRecent, .. await CountedAsync(member, request.At - longest, cancellationToken).ConfigureAwait(false)];
+                        }
+                    }
+                }
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -137,7 +189,7 @@ public sealed class PermissionGate : IPermissionGate
             return PermissionDecision.Deny(PermissionReasons.StoreUnavailable, "The dispatch log could not be read: " + ex.GetType().Name);
         }
 
-        foreach (var d in recent)
+        foreach (var d in householdRecent.Count == 0 ? recent : [.. recent, .. householdRecent])
         {
             // A dispatch written "later" than this clock by more than the tolerated skew: this clock is behind (or was set
             // back), and a cap counted on it cannot be trusted. Fail closed until the clock is right.
@@ -147,7 +199,7 @@ public sealed class PermissionGate : IPermissionGate
             }
         }
 
-        var capped = CheckCaps(request, recent);
+        var capped = CheckCaps(request, recent, householdRecent);
         return capped is null ? consent : capped with { ReliedOn = consent.ReliedOn };
     }
 
@@ -229,7 +281,7 @@ public sealed class PermissionGate : IPermissionGate
         return counted;
     }
 
-    private PermissionDecision? CheckCaps(PermissionRequest request, IReadOnlyList<CappedDispatch> recent)
+    private PermissionDecision? CheckCaps(PermissionRequest request, IReadOnlyList<CappedDispatch> recent, IReadOnlyList<CappedDispatch> householdRecent)
     {
         DateTimeOffset? until = null;
         string? detail = null;
@@ -265,7 +317,7 @@ public sealed class PermissionGate : IPermissionGate
 
             var count = 0;
             DateTimeOffset? oldest = null;
-            foreach (var d in recent)
+            foreach (var d in cap.PerHousehold && householdRecent.Count > 0 ? [.. recent, .. householdRecent] : recent)
             {
                 // Every message that is, may be or will be with a channel counts, whatever its time relative to this clock's
                 // (another process's clock may run ahead, or this one may have been set back): only the window's start bounds it.
@@ -291,7 +343,7 @@ public sealed class PermissionGate : IPermissionGate
                         CapPeriod.CalendarWeek => "the recipient's calendar week",
                         _ => "the last " + cap.Window,
                     };
-                    detail = $"{count} {cap.Purpose} message(s) on {(cap.Channel is { } ch ? ch.Name : "all channels")} in {window}; the cap is {cap.Limit}.";
+                    detail = $"{count} {cap.Purpose} message(s) on {(cap.Channel is { } ch ? ch.Name : "all channels")}{(cap.PerHousehold ? " to the household" : "")} in {window}; the cap is {cap.Limit}.";
                 }
             }
         }

@@ -21,6 +21,12 @@ public enum SuppressionReason
 
     /// <summary>The customer's data was erased: the identifier may not be contacted or given consent again by a re-import.</summary>
     Erasure,
+
+    /// <summary>
+    /// A holder of an identifier their household shares opted out of marketing to it and was then erased: the opt-out stays
+    /// with the address for the other holders. No more marketing to it.
+    /// </summary>
+    OptOut,
 }
 
 /// <summary>

@@ -42,6 +42,8 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IConsentStore, InMemoryConsentStore>();
         services.TryAddSingleton<IDispatchStore, InMemoryDispatchStore>();
         services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
+        services.TryAddSingleton<Engagement.Sdk.Households.IHouseholdStore, Engagement.Sdk.Households.InMemoryHouseholdStore>();
+        services.TryAddSingleton<Engagement.Sdk.Households.HouseholdRegistry>();
         services.TryAddSingleton<IPermissionGate, PermissionGate>();
         services.TryAddSingleton<ConsentLedger>();
         services.TryAddSingleton<IdentityResolver>();

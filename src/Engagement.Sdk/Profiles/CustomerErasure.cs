@@ -31,6 +31,7 @@ public sealed class CustomerErasure
     public static readonly IdentifierKind TombstoneKind = new("customer");
 
     private readonly IProfileStore _profiles;
+    private readonly Households.IHouseholdStore? _households;
     private readonly IEventStore _events;
     private readonly IConsentStore _consents;
     private readonly ISuppressionStore _suppressions;
@@ -49,8 +50,13 @@ public sealed class CustomerErasure
     /// The storage's units of work: the erasure runs in one, holding each subject's customer lock, so it never interleaves with
     /// the engine deciding for the customer in another process (none for the in-memory stores).
     /// </param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null)
+    /// <param name="households">
+    /// The households: the person leaves theirs, and an identifier it shares with members who remain is not suppressed (it is
+    /// theirs too), though the person's opt-outs of it stay, as a suppression of the address for marketing (none when <see langword="null"/>).
+    /// </param>
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Households.IHouseholdStore? households = null)
     {
+        _households = households;
         _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
         _events = events ?? throw new ArgumentNullException(nameof(events));
@@ -232,8 +238,14 @@ public sealed class CustomerErasure
         }
 
         var now = _time.GetUtcNow();
+        var keptShared = await LeaveHouseholdsAsync(subjects, now, cancellationToken).ConfigureAwait(false);
         foreach (var identifier in identifiers)
         {
+            if (keptShared.Contains(identifier))
+            {
+                continue; // the other members of the household still hold it
+            }
+
             await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(identifier), SuppressionReason.Erasure, now, "erasure"), cancellationToken).ConfigureAwait(false);
         }
 
@@ -249,6 +261,44 @@ public sealed class CustomerErasure
         }
 
         return new ErasureReport(customerId, removed.ToImmutable(), identifiers.Count);
+    }
+
+    // The person leaves their household (deleted when they were its last member). Returns the identifiers the household
+    // still shares with others: those are not suppressed, but an opt-out of one by the person stays with the address.
+    private async ValueTask<HashSet<Identifier>> LeaveHouseholdsAsync(List<CustomerId> subjects, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var kept = new HashSet<Identifier>();
+        if (_households is null)
+        {
+            return kept;
+        }
+
+        foreach (var subject in subjects)
+        {
+            if (await _households.FindByMemberAsync(subject, cancellationToken).ConfigureAwait(false) is not { } household)
+            {
+                continue;
+            }
+
+            var remaining = household.Members.Remove(subject);
+            if (remaining.IsEmpty)
+            {
+                await _households.DeleteAsync(household.Id, household.Version, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await _households.SaveAsync(household with { Members = remaining }, cancellationToken).ConfigureAwait(false);
+            kept.UnionWith(household.SharedIdentifiers);
+            foreach (var record in await _consents.ReadAsync(subject, cancellationToken).ConfigureAwait(false))
+            {
+                if (record.IsRestrictive && record.Status != ConsentStatus.PendingConfirmation && record.Identifier is { } address && household.Shares(address))
+                {
+                    await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(address), SuppressionReason.OptOut, now, "erasure of a household member"), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return kept;
     }
 
     // Every id that stands for the same person: the id, the profile it was merged into, and the ids merged into either.

@@ -63,6 +63,7 @@ public sealed class IdentityResolver
     private readonly IdentityOptions _rules;
     private readonly bool _caseOverrides;
     private readonly IDispatchStore? _dispatches;
+    private readonly Households.IHouseholdStore? _households;
     private readonly IStoreTransactions _transactions;
 
     /// <summary>Creates the resolver.</summary>
@@ -73,9 +74,11 @@ public sealed class IdentityResolver
     /// <param name="options">The options (<see cref="EngagementOptions.Identity"/>).</param>
     /// <param name="dispatches">The dispatch log: an unmerge cancels the messages held for the survivor since the merge (decided on a picture of two people); none when <see langword="null"/>.</param>
     /// <param name="transactions">The storage's units of work: an unmerge writes both profiles, the consent it moves and the held messages it cancels in one (none when <see langword="null"/>).</param>
-    public IdentityResolver(IProfileStore profiles, IEventStore events, ConsentLedger ledger, TimeProvider time, IOptions<EngagementOptions> options, IDispatchStore? dispatches = null, IStoreTransactions? transactions = null)
+    /// <param name="households">The households: an identifier a household shares never merges its holders (none when <see langword="null"/>).</param>
+    public IdentityResolver(IProfileStore profiles, IEventStore events, ConsentLedger ledger, TimeProvider time, IOptions<EngagementOptions> options, IDispatchStore? dispatches = null, IStoreTransactions? transactions = null, Households.IHouseholdStore? households = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _households = households;
         _dispatches = dispatches;
         _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -216,6 +219,12 @@ public sealed class IdentityResolver
             var owner = await FindAsync(identifier, cancellationToken).ConfigureAwait(false);
             if (owner is null || owner.Id == target)
             {
+                continue;
+            }
+
+            if (_households is not null && await _households.FindByIdentifierAsync(identifier, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                // A household shares it (a family's address): it identifies the household, not one person.
                 continue;
             }
 
@@ -616,10 +625,12 @@ public sealed class IdentityResolver
                 MergedState = redirect.Before,
                 CarriedConsentRecordIds = carried,
             };
+            // Whether the person objects to profiling is what their ledgers, read as one person's, say (as after any consent change).
+            var merged = await _ledger.WithProfilingAsync(combined with { Merges = survivor.Merges.Add(merge) }, cancellationToken).ConfigureAwait(false);
             try
             {
-                var saved = await _profiles.SaveAsync(combined with { Merges = survivor.Merges.Add(merge) }, cancellationToken).ConfigureAwait(false);
-                return (saved, merge);
+                var saved = await _profiles.SaveAsync(merged, cancellationToken).ConfigureAwait(false);
+                return (saved, merged.Merges[^1]);
             }
             catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
             {

@@ -56,3 +56,9 @@ public sealed class InMemoryMergeHistoryTests : Engagement.Sdk.Testing.Conforman
     {
     }
 }
+
+/// <summary>The household store conformance on the in-memory store.</summary>
+public sealed class InMemoryHouseholdStoreTests : Engagement.Sdk.Testing.Conformance.HouseholdStoreConformanceTests
+{
+    protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Households.InMemoryHouseholdStore();
+}
