@@ -159,7 +159,13 @@ public static class QuickstartApp
         }
 
         var options = provider.GetRequiredService<IOptions<EngagementOptions>>().Value;
-        await Report.WriteAsync(output, simulator, timeline.Count, profiles, events, report, options).ConfigureAwait(false);
+        var funnels = new List<JourneyFunnelReport>();
+        foreach (var journey in options.Journeys)
+        {
+            funnels.Add(await JourneyKpis.BuildAsync(journey, provider.GetRequiredService<IJourneyStore>(), simulator.End, cancellationToken).ConfigureAwait(false));
+        }
+
+        await Report.WriteAsync(output, simulator, timeline.Count, funnels, events, report, options, profiles).ConfigureAwait(false);
         return 0;
     }
 

@@ -12,20 +12,21 @@ internal static class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static async Task WriteAsync(TextWriter o, ShopSimulator shop, int happenings, List<CustomerProfile> profiles, List<EngagementEvent> events, LoopTally tally, EngagementOptions options)
+    public static async Task WriteAsync(TextWriter o, ShopSimulator shop, int happenings, List<JourneyFunnelReport> funnels, List<EngagementEvent> events, LoopTally tally, EngagementOptions options, List<CustomerProfile> profiles)
     {
         await o.WriteLineAsync("Engagement.Sdk quickstart: a simulated shop on the embedded SQLite store").ConfigureAwait(false);
         await o.WriteLineAsync(string.Create(Inv, $"{shop.Customers:N0} customers, {shop.Days} days from {shop.Start:yyyy-MM-dd}; {happenings:N0} events and consent records; {tally.Events:N0} events tracked, {tally.Decisions:N0} decisions, {tally.Clicks:N0} clicks.")).ConfigureAwait(false);
         await o.WriteLineAsync().ConfigureAwait(false);
 
-        foreach (var journey in options.Journeys)
+        foreach (var funnel in funnels)
         {
-            await o.WriteLineAsync($"Journey '{journey.Id}': customers per stage").ConfigureAwait(false);
-            await o.WriteLineAsync("  stage          now   reached   conversion from previous").ConfigureAwait(false);
-            foreach (var row in JourneyFunnel.Compute(journey, profiles))
+            await o.WriteLineAsync($"Journey '{funnel.JourneyId}': customers per stage").ConfigureAwait(false);
+            await o.WriteLineAsync("  stage          now   reached   skipped   conversion from previous   median time in stage   revenue").ConfigureAwait(false);
+            foreach (var row in funnel.Stages)
             {
                 var conversion = row.ConversionFromPrevious is { } c ? c.ToString("P1", Inv) : "-";
-                await o.WriteLineAsync(string.Create(Inv, $"  {row.StageId,-12} {row.Current,6:N0} {row.Reached,9:N0}   {conversion,10}")).ConfigureAwait(false);
+                var median = row.MedianTimeInStage is { } m ? m.TotalDays.ToString("0.0", Inv) + " d" : "-";
+                await o.WriteLineAsync(string.Create(Inv, $"  {row.StageId,-12} {row.Now,6:N0} {row.Reached,9:N0} {row.Skipped,9:N0}   {conversion,24}   {median,20}   {row.Revenue,8:N2}")).ConfigureAwait(false);
             }
 
             await o.WriteLineAsync().ConfigureAwait(false);

@@ -8,14 +8,14 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Puts Engagement.Sdk's stores in a PostgreSQL database.</summary>
 public static class PostgreSqlEngagementBuilderExtensions
 {
-    /// <summary>Stores profiles, events, the consent ledger, the dispatch log and suppressions in PostgreSQL, in the schema <c>engagement</c>.</summary>
+    /// <summary>Stores profiles, events, the consent ledger, the dispatch log, suppressions and the journeys' state in PostgreSQL, in the schema <c>engagement</c>.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="connectionString">The connection string, for example <c>Host=127.0.0.1;Database=shop;Username=shop</c>.</param>
     /// <returns>The builder.</returns>
     public static EngagementBuilder UsePostgreSql(this EngagementBuilder builder, string connectionString)
         => builder.UsePostgreSql(o => o.ConnectionString = connectionString);
 
-    /// <summary>Stores profiles, events, the consent ledger, the dispatch log and suppressions in PostgreSQL.</summary>
+    /// <summary>Stores profiles, events, the consent ledger, the dispatch log, suppressions and the journeys' state in PostgreSQL.</summary>
     /// <param name="builder">The builder.</param>
     /// <param name="configure">Configures the store.</param>
     /// <returns>The builder.</returns>
@@ -33,6 +33,7 @@ public static class PostgreSqlEngagementBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IConsentStore, PostgreSqlConsentStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<IDispatchStore, PostgreSqlDispatchStore>());
         builder.Services.Replace(ServiceDescriptor.Singleton<ISuppressionStore, PostgreSqlSuppressionStore>());
+        builder.Services.Replace(ServiceDescriptor.Singleton<Engagement.Sdk.Journeys.IJourneyStore>(static sp => new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(sp.GetRequiredService<PostgreSqlDatabase>())));
         builder.Services.Replace(ServiceDescriptor.Singleton<IStoreTransactions>(static sp => sp.GetRequiredService<PostgreSqlDatabase>()));
         builder.Services.Replace(ServiceDescriptor.Singleton<Engagement.Sdk.Households.IHouseholdStore>(static sp => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(sp.GetRequiredService<PostgreSqlDatabase>())));
         return builder;

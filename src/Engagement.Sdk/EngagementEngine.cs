@@ -56,6 +56,9 @@ public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, Custom
     /// compete with the decision by priority, and a deferred action with <see cref="ActionDefinition.HoldFor"/> is held.
     /// </summary>
     public ImmutableArray<HeldMessageOutcome> HeldMessages { get; init; } = [];
+
+    /// <summary>What the journeys recorded for the event: entries, moves, exits, steps, sends, would-be sends, goals and revenue.</summary>
+    public ImmutableArray<JourneyHistoryEntry> JourneyHistory { get; init; } = [];
 }
 
 /// <summary>The outcome of one event of a batch: its result, or the reason it was rejected (then nothing of it was applied).</summary>
@@ -112,6 +115,16 @@ public interface IEngagementEngine
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>What happened to each held message that was due or expired.</returns>
     ValueTask<ImmutableArray<HeldMessageOutcome>> ReleaseHeldAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Evaluates the customers whose journey timers are due (a wait ended, a time-out passed, a windowed condition such as
+    /// "no purchase for 90 days" came true): each one at every due instant up to now, in order, in a unit of work of its own
+    /// under the customer's lock, so the stages, steps and sends are the same as if the customer's next event had done it.
+    /// Only due customers are read (the store indexes due times). Call it periodically (for example every minute).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the work (customers already evaluated stay evaluated).</param>
+    /// <returns>How many customers were evaluated, and what the journeys recorded.</returns>
+    ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -139,6 +152,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly IdentityResolver _identity;
     private readonly IStoreTransactions _transactions;
     private readonly ActionCatalog _catalog;
+    private readonly JourneyOrchestrator _journeys;
     private readonly ILogger _logger;
 
     /// <summary>Creates the engine.</summary>
@@ -157,6 +171,8 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="identity">Identity resolution; by default one over the same stores, ledger and options.</param>
     /// <param name="transactions">The storage's units of work (<see cref="InMemoryTransactions"/> for the in-memory stores, as <c>AddEngagement</c> registers; none when omitted).</param>
     /// <param name="contactPolicy">The contact policy (for the size of each customer's queue of held messages).</param>
+    /// <param name="journeyStore">Where the journeys' state, timers and history are kept (in memory when omitted).</param>
+    /// <param name="journeyCatalog">The compiled journeys (made from <see cref="EngagementOptions.Journeys"/> and the actions when omitted).</param>
     public EngagementEngine(
         IProfileStore profiles,
         IEventStore events,
@@ -172,7 +188,9 @@ public sealed class EngagementEngine : IEngagementEngine
         ILogger<EngagementEngine>? logger = null,
         IdentityResolver? identity = null,
         IStoreTransactions? transactions = null,
-        IOptions<ContactPolicyOptions>? contactPolicy = null)
+        IOptions<ContactPolicyOptions>? contactPolicy = null,
+        IJourneyStore? journeyStore = null,
+        JourneyCatalog? journeyCatalog = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -185,8 +203,11 @@ public sealed class EngagementEngine : IEngagementEngine
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _options = options.Value;
         _validator = new EventValidator(time, _options.MaxClockSkew, _options.LatenessWindow);
-        _decider = new NextBestActionDecider(catalog, gate, propensity, stock, outbox.CanSend, _options.DecisionJourneyId);
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
+        var journeys = journeyCatalog ?? JourneyCatalog.FromOptions(_options, catalog ?? throw new ArgumentNullException(nameof(catalog)));
+        journeyStore ??= new InMemoryJourneyStore();
+        _decider = new NextBestActionDecider(catalog, gate, propensity, stock, outbox.CanSend, _options.DecisionJourneyId, new JourneyFacts(journeys, journeyStore, ledger));
+        _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
@@ -323,7 +344,11 @@ public sealed class EngagementEngine : IEngagementEngine
         IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
         // A customer's first event: the ledger may already hold their objection to profiling.
         var known = route.Profile ?? await _ledger.NewProfileAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
-        var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, known, cancellationToken).ConfigureAwait(false);
+        var (before, profile) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, known, cancellationToken).ConfigureAwait(false);
+        var journeys = profile.ProfilingObjectedAt is null
+            ? await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false)
+            : JourneyOutcome.None; // journeys are profiling: they do not move for a customer who objects to it
+        var moved = journeys.Transitions;
 
         if (receipt is not null)
         {
@@ -331,22 +356,15 @@ public sealed class EngagementEngine : IEngagementEngine
             await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken).ConfigureAwait(false);
         }
 
-        var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && moved is not null);
+        var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && !moved.IsEmpty);
         if (!trigger || receipt is not null)
         {
-            // Most events move no stage: no builder is made for them.
-            return new TrackResult(engagementEvent, false, profile, moved is null ? [] : [.. moved], null, null) { Identity = identity, IsRouted = true };
-        }
-
-        var transitions = ImmutableArray.CreateBuilder<StageTransition>();
-        if (moved is not null)
-        {
-            transitions.AddRange(moved);
+            return new TrackResult(engagementEvent, false, profile, moved, null, null) { Identity = identity, IsRouted = true, JourneyHistory = journeys.History };
         }
 
         var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
         var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent, cancellationToken).ConfigureAwait(false);
-        return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
+        return new TrackResult(engagementEvent, false, profile, moved, decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held, JourneyHistory = journeys.History };
     }
 
     /// <inheritdoc />
@@ -455,16 +473,16 @@ public sealed class EngagementEngine : IEngagementEngine
         => code is PermissionReasons.NoConsent or PermissionReasons.Withdrawn or PermissionReasons.Denied or PermissionReasons.Objected
             or PermissionReasons.PendingConfirmation or PermissionReasons.Expired or PermissionReasons.StoreUnavailable;
 
-    // Returns the saved profile and the stage transitions the event made (null when none, as for most events). The first
-    // attempt runs without an asynchronous state machine when the store answers at once (in memory, or from a cache).
-    private ValueTask<(CustomerProfile Saved, List<StageTransition>? Moved)> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, CustomerProfile? known, CancellationToken cancellationToken)
+    // Returns the profile the event was applied to and the saved result. The first attempt runs without an asynchronous state
+    // machine when the store answers at once (in memory, or from a cache).
+    private ValueTask<(CustomerProfile Before, CustomerProfile Saved)> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, CustomerProfile? known, CancellationToken cancellationToken)
     {
         if (known is null || known.Id != target)
         {
             return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 1, cancellationToken);
         }
 
-        var (profile, moved) = Apply(known, engagementEvent, withheld, now);
+        var profile = Apply(known, engagementEvent, withheld);
         ValueTask<CustomerProfile> save;
         try
         {
@@ -476,37 +494,31 @@ public sealed class EngagementEngine : IEngagementEngine
             return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 2, cancellationToken);
         }
 
-        if (!save.IsCompletedSuccessfully)
-        {
-            return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, (save, moved), 1, cancellationToken);
-        }
-
-        var saved = save.Result;
-        LogStageChanges(saved, moved);
-        return new ValueTask<(CustomerProfile, List<StageTransition>?)>((saved, moved));
+        return save.IsCompletedSuccessfully
+            ? new ValueTask<(CustomerProfile, CustomerProfile)>((known, save.Result))
+            : ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, (known, save), 1, cancellationToken);
     }
 
     // From attempt `first` on: a save already under way for it is awaited, later attempts re-read the profile (following any
     // merge made meanwhile) and apply the event again.
-    private async ValueTask<(CustomerProfile Saved, List<StageTransition>? Moved)> ApplyAndSaveSlowAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, (ValueTask<CustomerProfile> Save, List<StageTransition>? Moved)? pending, int first, CancellationToken cancellationToken)
+    private async ValueTask<(CustomerProfile Before, CustomerProfile Saved)> ApplyAndSaveSlowAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, (CustomerProfile Before, ValueTask<CustomerProfile> Save)? pending, int first, CancellationToken cancellationToken)
     {
         for (var attempt = first; ; attempt++)
         {
             ValueTask<CustomerProfile> save;
-            List<StageTransition>? moved;
+            CustomerProfile stored;
             if (pending is { } underway)
             {
-                (save, moved) = underway;
+                (stored, save) = underway;
                 pending = null;
             }
             else
             {
-                var stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
-                (var profile, moved) = Apply(stored, engagementEvent, withheld, now);
+                stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
                 save = default;
                 try
                 {
-                    save = SaveApplied(profile, cancellationToken);
+                    save = SaveApplied(Apply(stored, engagementEvent, withheld), cancellationToken);
                 }
                 catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
                 {
@@ -517,9 +529,7 @@ public sealed class EngagementEngine : IEngagementEngine
 
             try
             {
-                var saved = await save.ConfigureAwait(false);
-                LogStageChanges(saved, moved);
-                return (saved, moved);
+                return (stored, await save.ConfigureAwait(false));
             }
             catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
             {
@@ -540,49 +550,14 @@ public sealed class EngagementEngine : IEngagementEngine
         return new ValueTask<CustomerProfile>(memory.SaveNext(applied));
     }
 
-    // The event applied to the profile, and the journeys evaluated after it (with the next version already, for the
-    // in-memory store).
-    private (CustomerProfile Profile, List<StageTransition>? Moved) Apply(CustomerProfile stored, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now)
+    // The event applied to the profile (with the next version already, for the in-memory store), and to the states an
+    // unmerge restores, each on its own side.
+    private CustomerProfile Apply(CustomerProfile stored, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld)
     {
         var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld, _memoryProfiles is null ? 0 : 1);
-        List<StageTransition>? moved = null;
-        var journeys = _options.Journeys;
-        for (var j = 0; j < journeys.Count && profile.ProfilingObjectedAt is null; j++)
-        {
-            profile = JourneyEvaluator.Evaluate(journeys[j], profile, engagementEvent, now, out var transition);
-            if (transition is not null)
-            {
-                (moved ??= []).Add(transition);
-            }
-        }
-
-        if (!profile.Merges.IsDefaultOrEmpty)
-        {
-            // The states an unmerge restores take the same step, each on its own side.
-            profile = profile with { Merges = MergeShadows.Advance(profile.Merges, engagementEvent.CustomerId, engagementEvent, withheld, (side, e, w) => ApplySide(side, e, w, now)) };
-        }
-
-        return (profile, moved);
-    }
-
-    // An event applied to one side of a merge, as to a profile of its own (its transitions are not reported).
-    private CustomerProfile ApplySide(CustomerProfile side, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now)
-    {
-        var profile = ProfileUpdater.ApplyTo(side, engagementEvent, withheld);
-        for (var j = 0; j < _options.Journeys.Count && profile.ProfilingObjectedAt is null; j++)
-        {
-            profile = JourneyEvaluator.Evaluate(_options.Journeys[j], profile, engagementEvent, now, out _);
-        }
-
-        return profile;
-    }
-
-    private void LogStageChanges(CustomerProfile saved, List<StageTransition>? moved)
-    {
-        for (var t = 0; t < (moved?.Count ?? 0); t++)
-        {
-            Log.StageChanged(_logger, saved.Id.Value, moved![t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
-        }
+        return profile.Merges.IsDefaultOrEmpty
+            ? profile
+            : profile with { Merges = MergeShadows.Advance(profile.Merges, engagementEvent.CustomerId, engagementEvent, withheld, static (side, e, w) => ProfileUpdater.ApplyTo(side, e, w)) };
     }
 
     private void RequireShopCurrency(EngagementEvent engagementEvent)
@@ -646,6 +621,76 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         return outcomes.ToImmutable();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default)
+    {
+        const int Batch = 256;
+        var now = _time.GetUtcNow();
+        var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
+        var done = new HashSet<CustomerId>();
+        while (true)
+        {
+            var due = await _journeys.ListDueAsync(now, Batch, cancellationToken).ConfigureAwait(false);
+            var fresh = due.Where(done.Add).ToList();
+            if (fresh.Count == 0)
+            {
+                break;
+            }
+
+            // A batch is one unit of work (one transaction where the storage has them); each customer is a nested unit under
+            // the customer's lock, as an event is.
+            var batch = _transactions.Begin();
+            await using (batch.ConfigureAwait(false))
+            {
+                await batch.StartAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var customer in fresh)
+                {
+                    history.AddRange(await SweepOneAsync(customer, now, cancellationToken).ConfigureAwait(false));
+                }
+
+                await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (due.Count < Batch)
+            {
+                break;
+            }
+        }
+
+        JourneyLog.Swept(_logger, done.Count);
+        return new JourneySweepResult(done.Count, history.ToImmutable());
+    }
+
+    private async ValueTask<ImmutableArray<JourneyHistoryEntry>> SweepOneAsync(CustomerId customer, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var unit = _transactions.Begin();
+        AsyncGate? gate = null;
+        try
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            await unit.LockCustomerAsync(customer, cancellationToken).ConfigureAwait(false);
+            var customerGate = LockFor(customer);
+            await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            gate = customerGate;
+
+            // A customer merged into another since their timer was set is evaluated as the survivor, who folds their state in.
+            var profile = await _identity.GetAsync(customer, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customer);
+            if (profile.Id != customer)
+            {
+                await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
+            }
+
+            var outcome = await _journeys.OnTimeAsync(profile, now, cancellationToken).ConfigureAwait(false);
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return outcome.History;
+        }
+        finally
+        {
+            await unit.DisposeAsync().ConfigureAwait(false);
+            gate?.Release();
+        }
     }
 
     private AsyncGate LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];

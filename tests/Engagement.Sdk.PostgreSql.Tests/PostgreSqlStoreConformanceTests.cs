@@ -98,3 +98,39 @@ public sealed class PostgreSqlHouseholdStoreTests(PostgreSqlServerFixture server
 
     protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(_schemas.Open());
 }
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlJourneyStoreTests(PostgreSqlServerFixture server) : JourneyStoreConformanceTests, IDisposable
+{
+    private readonly List<PostgreSqlDatabase> _open = [];
+    private readonly Dictionary<Engagement.Sdk.Journeys.IJourneyStore, (Microsoft.Extensions.Options.IOptions<PostgreSqlStoreOptions> Options, PostgreSqlDatabase Database)> _schemas = [];
+
+    public void Dispose()
+    {
+        foreach (var database in _open)
+        {
+            database.Dispose();
+        }
+    }
+
+    protected override Engagement.Sdk.Journeys.IJourneyStore CreateStore()
+    {
+        var options = server.FreshSchema();
+        var database = Open(options);
+        var store = new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(database);
+        _schemas[store] = (options, database);
+        return store;
+    }
+
+    protected override Engagement.Sdk.Journeys.IJourneyStore Reopen(Engagement.Sdk.Journeys.IJourneyStore store)
+        => new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(Open(_schemas[store].Options));
+
+    protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => _schemas[store].Database;
+
+    private PostgreSqlDatabase Open(Microsoft.Extensions.Options.IOptions<PostgreSqlStoreOptions> options)
+    {
+        var database = new PostgreSqlDatabase(options);
+        _open.Add(database);
+        return database;
+    }
+}

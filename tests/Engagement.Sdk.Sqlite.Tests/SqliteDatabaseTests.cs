@@ -148,7 +148,8 @@ public sealed class SqliteDatabaseTests : IDisposable
         });
 
         result.Profile!.Behaviour.Orders.Should().Be(1);
-        result.Profile.Journeys["lifecycle"].StageId.Should().Be("conversion");
+        result.Transitions.Should().Contain(t => t.JourneyId == "lifecycle" && t.ToStageId == "conversion");
+        (await provider.GetRequiredService<Engagement.Sdk.Journeys.IJourneyStore>().GetAsync(new CustomerId("c1"))).Should().NotBeNull("the journey state is stored in the SQLite file");
         (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("c1")))!.Behaviour.Revenue.Should().Be(Money.Of(20m, "EUR"));
     }
 

@@ -93,3 +93,25 @@ public sealed class SqliteHouseholdStoreTests : HouseholdStoreConformanceTests, 
 
     protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(_databases.Open());
 }
+
+public sealed class SqliteJourneyStoreTests : JourneyStoreConformanceTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+    private readonly Dictionary<Engagement.Sdk.Journeys.IJourneyStore, (string Path, SqliteDatabase Database)> _paths = [];
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override Engagement.Sdk.Journeys.IJourneyStore CreateStore()
+    {
+        var path = _databases.NewPath();
+        var database = _databases.Open(path);
+        var store = new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(database);
+        _paths[store] = (path, database);
+        return store;
+    }
+
+    protected override Engagement.Sdk.Journeys.IJourneyStore Reopen(Engagement.Sdk.Journeys.IJourneyStore store)
+        => new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(_databases.Open(_paths[store].Path));
+
+    protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => _paths[store].Database;
+}

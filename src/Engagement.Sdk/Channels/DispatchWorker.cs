@@ -77,6 +77,8 @@ public sealed class DispatchWorker
     /// <param name="logger">The logger.</param>
     /// <param name="transactions">The storage's units of work.</param>
     /// <param name="workerId">This worker's identity in leases; by default a new one.</param>
+    /// <param name="journeyStore">The journeys' state, which stage eligibility and eligibility conditions read at hand-off.</param>
+    /// <param name="journeyCatalog">The compiled journeys (made from the options and the actions when omitted).</param>
     /// <exception cref="EngagementValidationException">Two senders serve one channel.</exception>
     public DispatchWorker(
         IEnumerable<IChannelSender> senders,
@@ -94,7 +96,9 @@ public sealed class DispatchWorker
         IOptions<EngagementOptions> engagementOptions,
         ILogger<DispatchWorker>? logger = null,
         IStoreTransactions? transactions = null,
-        string? workerId = null)
+        string? workerId = null,
+        Journeys.IJourneyStore? journeyStore = null,
+        Journeys.JourneyCatalog? journeyCatalog = null)
     {
         ArgumentNullException.ThrowIfNull(senders);
         ArgumentNullException.ThrowIfNull(options);
@@ -126,7 +130,8 @@ public sealed class DispatchWorker
             _pipelines[sender.Channel] = BuildPipeline(_options.For(sender.Channel), _options.AttemptTimeout, time);
         }
 
-        _decider = new NextBestActionDecider(catalog, gate, propensity ?? throw new ArgumentNullException(nameof(propensity)), stock ?? throw new ArgumentNullException(nameof(stock)), _senders.ContainsKey, engagementOptions.Value.DecisionJourneyId);
+        _decider = new NextBestActionDecider(catalog, gate, propensity ?? throw new ArgumentNullException(nameof(propensity)), stock ?? throw new ArgumentNullException(nameof(stock)), _senders.ContainsKey, engagementOptions.Value.DecisionJourneyId,
+            journeyStore is null ? null : new Journeys.JourneyFacts(journeyCatalog ?? Journeys.JourneyCatalog.FromOptions(engagementOptions.Value, catalog), journeyStore, ledger));
     }
 
     /// <summary>This worker's identity in the leases it takes.</summary>

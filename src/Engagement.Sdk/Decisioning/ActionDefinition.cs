@@ -53,6 +53,13 @@ public sealed record ActionDefinition
     /// <summary>The journey stages it is eligible in (empty: every stage).</summary>
     public ImmutableArray<string> Stages { get; init; } = [];
 
+    /// <summary>
+    /// Who the action is for, in the condition language shared with journeys (traits, aggregates, identifiers, consent, the
+    /// stage in any journey, windowed event counts): the action is a candidate only when it holds. <see langword="null"/> (the
+    /// default) for everyone. Validated and compiled with the journeys when the engine starts.
+    /// </summary>
+    public Conditions.Condition? Eligibility { get; init; }
+
     /// <summary>The value to the shop if the customer responds (for example the expected margin), at least 0.</summary>
     public decimal Value { get; init; }
 

@@ -24,6 +24,9 @@ public static class DecisionReasons
     /// <summary>The action is not eligible in the customer's journey stage.</summary>
     public const string NotInStage = "not_in_stage";
 
+    /// <summary>The action's eligibility condition does not hold for the customer.</summary>
+    public const string NotEligible = "not_eligible";
+
     /// <summary>The customer already bought the product.</summary>
     public const string AlreadyBought = "already_bought";
 

@@ -20,6 +20,7 @@ public sealed class NextBestActionDecider
     private readonly IStockProvider _stock;
     private readonly Func<Channel, bool> _canSend;
     private readonly string _journeyId;
+    private readonly Journeys.JourneyFacts? _journeys;
 
     /// <summary>Creates the decider.</summary>
     /// <param name="catalog">The actions.</param>
@@ -43,24 +44,36 @@ public sealed class NextBestActionDecider
         _journeyId = journeyId;
     }
 
+    /// <summary>Creates the decider with the journeys' facts: stage eligibility reads the journey store, and eligibility conditions are evaluated.</summary>
+    internal NextBestActionDecider(ActionCatalog catalog, IPermissionGate gate, IPropensityModel propensity, IStockProvider stock, Func<Channel, bool> canSend, string journeyId, Journeys.JourneyFacts? journeys)
+        : this(catalog, gate, propensity, stock, canSend, journeyId)
+    {
+        _journeys = journeys;
+    }
+
     /// <summary>Decides for <paramref name="profile"/> at <paramref name="at"/>.</summary>
     /// <param name="profile">The customer, up to date.</param>
     /// <param name="at">The instant of the decision.</param>
     /// <param name="cancellationToken">Cancels the decision.</param>
     /// <returns>The decision with every candidate's evaluation.</returns>
-    public async ValueTask<Decision> DecideAsync(CustomerProfile profile, DateTimeOffset at, CancellationToken cancellationToken = default)
+    public ValueTask<Decision> DecideAsync(CustomerProfile profile, DateTimeOffset at, CancellationToken cancellationToken = default)
+        => DecideAsync(profile, at, null, cancellationToken);
+
+    /// <summary>Decides among <paramref name="among"/> only (a journey's send step), or among every action when it is null.</summary>
+    internal async ValueTask<Decision> DecideAsync(CustomerProfile profile, DateTimeOffset at, IReadOnlyCollection<string>? among, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(profile);
         var rejected = new List<CandidateEvaluation>();
         var survivors = new List<(ActionDefinition Action, Channel Channel, Identifier? Address, double Propensity, double Score, ImmutableArray<ChannelCheck> Checks)>();
-        Journeys.JourneyPosition? position = profile.Journeys.TryGetValue(_journeyId, out var found) ? found : null;
+        var facts = _journeys is null ? null : await _journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
+        var stage = StageOf(profile, facts);
 
         // Candidates sharing a channel, purpose and address get the same answer within one decision: ask the gate once.
         var permissions = new Dictionary<(Channel, Consent.Purpose, Identifier?), PermissionDecision>();
 
         foreach (var action in _catalog.Actions)
         {
-            if (action.Kind == ActionKind.NoAction)
+            if (action.Kind == ActionKind.NoAction || (among is not null && !among.Contains(action.Id)))
             {
                 continue;
             }
@@ -71,9 +84,9 @@ public sealed class NextBestActionDecider
                 continue;
             }
 
-            if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.Value.StageId)))
+            if (Ineligible(action, stage, facts, at) is { } ineligible)
             {
-                rejected.Add(Reject(action, DecisionReasons.NotInStage, $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {position?.StageId ?? "no stage"}."));
+                rejected.Add(Reject(action, ineligible.Reason, ineligible.Detail));
                 continue;
             }
 
@@ -178,15 +191,15 @@ public sealed class NextBestActionDecider
     /// <returns>The outcome: a rejection code and why, or the gate's answer and the address.</returns>
     internal async ValueTask<Recheck> RecheckAsync(CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken, string? dispatchId = null)
     {
-        Journeys.JourneyPosition? position = profile.Journeys.TryGetValue(_journeyId, out var found) ? found : null;
         if (profile.ProfilingObjectedAt is { } objected && !action.Purpose.IsTransactional)
         {
             return new Recheck(DecisionReasons.ProfilingObjected, $"{action.Id}: the customer objected to profiling on {objected:O}.", null, null);
         }
 
-        if (!action.Stages.IsEmpty && (position is null || !action.Stages.Contains(position.Value.StageId)))
+        var facts = _journeys is null ? null : await _journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
+        if (Ineligible(action, StageOf(profile, facts), facts, at) is { } ineligible)
         {
-            return new Recheck(DecisionReasons.NotInStage, $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {position?.StageId ?? "no stage"}.", null, null);
+            return new Recheck(ineligible.Reason, ineligible.Detail, null, null);
         }
 
         if (action.ProductId is { } product)
@@ -214,6 +227,34 @@ public sealed class NextBestActionDecider
 
         var permission = await _gate.CheckAsync(new PermissionRequest(profile, channel, action.Purpose, address, at) { DispatchId = dispatchId }, cancellationToken).ConfigureAwait(false);
         return new Recheck(null, permission.Code, permission, address);
+    }
+
+    // The customer's stage in the decision journey: from the journey store when the decider has it, else the stage recorded
+    // on the profile (profiles written before journeys kept their own state).
+    private string? StageOf(CustomerProfile profile, Journeys.JourneyWorkspace? facts)
+    {
+        if (facts is not null && _journeys!.Catalog.IndexOf(_journeyId) is var index and >= 0)
+        {
+            return facts.StageId(index);
+        }
+
+        return profile.Journeys.TryGetValue(_journeyId, out var position) ? position.StageId : null;
+    }
+
+    // Why an action is not eligible (its stages, its eligibility condition), or null when it is.
+    private (string Reason, string Detail)? Ineligible(ActionDefinition action, string? stage, Journeys.JourneyWorkspace? facts, DateTimeOffset at)
+    {
+        if (!action.Stages.IsEmpty && (stage is null || !action.Stages.Contains(stage)))
+        {
+            return (DecisionReasons.NotInStage, $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {stage ?? "no stage"}.");
+        }
+
+        if (action.Eligibility is { } eligibility && (facts is null || !_journeys!.IsEligible(action.Id, facts, at)))
+        {
+            return (DecisionReasons.NotEligible, $"{action.Id}: its eligibility {eligibility} does not hold{(facts is null ? " (no journey facts to evaluate it with)" : string.Empty)}.");
+        }
+
+        return null;
     }
 
     private static IEnumerable<Channel> OrderChannels(CustomerProfile profile, ActionDefinition action)

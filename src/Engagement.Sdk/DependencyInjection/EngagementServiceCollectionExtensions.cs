@@ -2,6 +2,7 @@ using Engagement.Sdk;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
+using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,6 +36,7 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DispatchOptions>, DispatchOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ContactPolicyOptions>, ContactPolicyOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, JourneyCatalogValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IProfileStore, InMemoryProfileStore>();
@@ -42,6 +44,8 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<IConsentStore, InMemoryConsentStore>();
         services.TryAddSingleton<IDispatchStore, InMemoryDispatchStore>();
         services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
+        services.TryAddSingleton<IJourneyStore, InMemoryJourneyStore>();
+        services.TryAddSingleton(static sp => JourneyCatalog.FromOptions(sp.GetRequiredService<IOptions<EngagementOptions>>().Value, sp.GetRequiredService<ActionCatalog>()));
         services.TryAddSingleton<Engagement.Sdk.Households.IHouseholdStore, Engagement.Sdk.Households.InMemoryHouseholdStore>();
         services.TryAddSingleton<Engagement.Sdk.Households.HouseholdRegistry>();
         services.TryAddSingleton<IPermissionGate, PermissionGate>();

@@ -50,11 +50,12 @@ public sealed class CustomerErasure
     /// The storage's units of work: the erasure runs in one, holding each subject's customer lock, so it never interleaves with
     /// the engine deciding for the customer in another process (none for the in-memory stores).
     /// </param>
+    /// <param name="journeys">The journeys' store: the customer's journey state, timers and history are erased too.</param>
     /// <param name="households">
     /// The households: the person leaves theirs, and an identifier it shares with members who remain is not suppressed (it is
     /// theirs too), though the person's opt-outs of it stay, as a suppression of the address for marketing (none when <see langword="null"/>).
     /// </param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Households.IHouseholdStore? households = null)
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Households.IHouseholdStore? households = null)
     {
         _households = households;
         _transactions = transactions ?? NoTransactions.Instance;
@@ -64,6 +65,10 @@ public sealed class CustomerErasure
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _stores = [profiles, events ?? throw new ArgumentNullException(nameof(events)), consents, dispatches ?? throw new ArgumentNullException(nameof(dispatches))];
+        if (journeys is not null)
+        {
+            _stores = _stores.Add(journeys);
+        }
     }
 
     /// <summary>The tombstone identifier of a customer id.</summary>

@@ -22,6 +22,7 @@ internal static class SchemaModules
     /// <summary>Every module, in the order they are created (a module may refer to the tables of an earlier one).</summary>
     public static IReadOnlyList<SchemaModule> All { get; } =
     [
+        RelationalJourneyStore.Schema,
         RelationalHouseholdStore.Module,
     ];
 

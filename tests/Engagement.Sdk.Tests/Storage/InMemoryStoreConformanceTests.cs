@@ -62,3 +62,10 @@ public sealed class InMemoryHouseholdStoreTests : Engagement.Sdk.Testing.Conform
 {
     protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Households.InMemoryHouseholdStore();
 }
+
+public sealed class InMemoryJourneyStoreTests : JourneyStoreConformanceTests
+{
+    protected override Engagement.Sdk.Journeys.IJourneyStore CreateStore() => new Engagement.Sdk.Journeys.InMemoryJourneyStore();
+
+    protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => InMemoryTransactions.Instance;
+}

@@ -50,8 +50,11 @@ public sealed class BgBbModel
 
     /// <summary>Fits the model.</summary>
     /// <param name="patterns">(x, tₓ, n, weight) rows.</param>
-    /// <returns>The fitted model.</returns>
-    public static BgBbModel Fit(IReadOnlyList<(int X, int Tx, int N, double Weight)> patterns)
+    /// <param name="options">The fitting options (penalty, iterations); <see langword="null"/> for the defaults.</param>
+    /// <returns>The fitted model; <see cref="ClvFit.Diagnostics"/> says whether the data determine it.</returns>
+    /// <exception cref="ClvModelException">The data cannot identify the model.</exception>
+    /// <exception cref="EngagementValidationException">A row or an option breaks its rule; the exception names it.</exception>
+    public static BgBbModel Fit(IReadOnlyList<(int X, int Tx, int N, double Weight)> patterns, ClvFitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(patterns);
         for (var i = 0; i < patterns.Count; i++)
@@ -79,7 +82,7 @@ public sealed class BgBbModel
             throw new ClvModelException("BG/BB cannot be fitted when nobody ever transacted.");
         }
 
-        var fit = MaximumLikelihood.Fit("BG/BB", ParameterNames, (par, g) => LogLikelihood(par, patterns, g), [1, 1, 1, 1], total);
+        var fit = MaximumLikelihood.Fit("BG/BB", ParameterNames, (par, g) => LogLikelihood(par, patterns, g), [1, 1, 1, 1], total, options);
         return new BgBbModel(fit.Values[0], fit.Values[1], fit.Values[2], fit.Values[3], fit);
     }
 

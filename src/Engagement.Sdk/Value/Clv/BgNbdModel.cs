@@ -59,14 +59,18 @@ public sealed class BgNbdModel : ITransactionModel
     /// <summary>Fits the model by maximum likelihood.</summary>
     /// <param name="data">The calibration data.</param>
     /// <param name="modified">Whether to fit MBG/NBD.</param>
-    /// <returns>The fitted model.</returns>
+    /// <param name="options">The fitting options (penalty, iterations); <see langword="null"/> for the defaults.</param>
+    /// <returns>The fitted model; <see cref="ClvFit.Diagnostics"/> says whether the data determine it.</returns>
     /// <exception cref="ClvModelException">The data cannot identify the model.</exception>
-    public static BgNbdModel Fit(RfmData data, bool modified = false)
+    /// <exception cref="EngagementValidationException">An option breaks its rule.</exception>
+    public static BgNbdModel Fit(RfmData data, bool modified = false, ClvFitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         data.RequireFittable(modified ? "MBG/NBD" : "BG/NBD");
-        var meanT = data.T.Zip(data.Weight, (t, w) => t * w).Sum() / data.TotalWeight;
-        var fit = MaximumLikelihood.Fit(modified ? "MBG/NBD" : "BG/NBD", ParameterNames, (p, g) => LogLikelihood(p, data, g, modified), [1, Math.Max(meanT, 1e-3), 1, 1], data.TotalWeight);
+        var meanT = Math.Max(data.MeanAge, 1e-3);
+        var fit = MaximumLikelihood.Fit(
+            new MaximumLikelihood.Problem(modified ? "MBG/NBD" : "BG/NBD", ParameterNames, (p, g) => LogLikelihood(p, data, g, modified), [1, meanT, 1, 1], data.TotalWeight) { Scales = [1, meanT, 1, 1] },
+            options);
         return new BgNbdModel(fit.Values[0], fit.Values[1], fit.Values[2], fit.Values[3], modified, fit);
     }
 

@@ -45,9 +45,10 @@ public sealed class GammaGammaModel
 
     /// <summary>Fits the model on (x, mean repeat spend) pairs of customers with x ≥ 1.</summary>
     /// <param name="customers">Repeat-purchase counts and mean repeat spend, with weights.</param>
-    /// <returns>The fitted model.</returns>
+    /// <param name="options">The fitting options (penalty, iterations); <see langword="null"/> for the defaults.</param>
+    /// <returns>The fitted model; <see cref="ClvFit.Diagnostics"/> says whether the data determine it.</returns>
     /// <exception cref="ClvModelException">Fewer than two customers, or a non-positive spend.</exception>
-    public static GammaGammaModel Fit(IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers)
+    public static GammaGammaModel Fit(IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers, ClvFitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(customers);
         for (var i = 0; i < customers.Count; i++)
@@ -72,15 +73,19 @@ public sealed class GammaGammaModel
         }
 
         var mean = rows.Sum(r => r.MeanSpend * r.Weight) / total;
-        var fit = MaximumLikelihood.Fit("Gamma-Gamma", ParameterNames, (par, g) => LogLikelihood(par, rows, g), [1, 1, Math.Max(mean, 1e-3)], total);
+        var scale = Math.Max(mean, 1e-3);
+        var fit = MaximumLikelihood.Fit(
+            new MaximumLikelihood.Problem("Gamma-Gamma", ParameterNames, (par, g) => LogLikelihood(par, rows, g), [1, 1, scale], total) { Scales = [1, 1, scale] },
+            options);
         return new GammaGammaModel(fit.Values[0], fit.Values[1], fit.Values[2], fit);
     }
 
     /// <summary>Fits the model on the repeat buyers of a summary.</summary>
     /// <param name="summary">The summary.</param>
+    /// <param name="options">The fitting options (penalty, iterations); <see langword="null"/> for the defaults.</param>
     /// <returns>The fitted model.</returns>
     /// <exception cref="ClvModelException">Fewer than two repeat buyers, or a repeat buyer whose mean repeat spend is not positive (named by customer id).</exception>
-    public static GammaGammaModel Fit(RfmSummary summary)
+    public static GammaGammaModel Fit(RfmSummary summary, ClvFitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(summary);
         foreach (var customer in summary.Customers)
@@ -91,7 +96,7 @@ public sealed class GammaGammaModel
             }
         }
 
-        return Fit([.. summary.Customers.Where(c => c.Frequency > 0).Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))]);
+        return Fit([.. summary.Customers.Where(c => c.Frequency > 0).Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))], options);
     }
 
     private static void RequireSpend(double meanSpend, string who)

@@ -54,13 +54,18 @@ public sealed class ParetoNbdModel : ITransactionModel
 
     /// <summary>Fits the model by maximum likelihood.</summary>
     /// <param name="data">The calibration data.</param>
-    /// <returns>The fitted model.</returns>
-    public static ParetoNbdModel Fit(RfmData data)
+    /// <param name="options">The fitting options (penalty, iterations); <see langword="null"/> for the defaults.</param>
+    /// <returns>The fitted model; <see cref="ClvFit.Diagnostics"/> says whether the data determine it.</returns>
+    /// <exception cref="ClvModelException">The data cannot identify the model.</exception>
+    /// <exception cref="EngagementValidationException">An option breaks its rule.</exception>
+    public static ParetoNbdModel Fit(RfmData data, ClvFitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(data);
         data.RequireFittable("Pareto/NBD");
-        var meanT = data.T.Zip(data.Weight, (t, w) => t * w).Sum() / data.TotalWeight;
-        var fit = MaximumLikelihood.Fit("Pareto/NBD", ParameterNames, (p, g) => LogLikelihood(p, data, g), [1, Math.Max(meanT, 1e-3), 1, Math.Max(meanT, 1e-3)], data.TotalWeight);
+        var meanT = Math.Max(data.MeanAge, 1e-3);
+        var fit = MaximumLikelihood.Fit(
+            new MaximumLikelihood.Problem("Pareto/NBD", ParameterNames, (p, g) => LogLikelihood(p, data, g), [1, meanT, 1, meanT], data.TotalWeight) { Scales = [1, meanT, 1, meanT] },
+            options);
         return new ParetoNbdModel(fit.Values[0], fit.Values[1], fit.Values[2], fit.Values[3], fit);
     }
 

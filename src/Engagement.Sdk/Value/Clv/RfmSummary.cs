@@ -545,6 +545,21 @@ public sealed class RfmData
     /// <summary>The number of customers (Σ weights).</summary>
     public double TotalWeight { get; }
 
+    /// <summary>The weighted mean age T.</summary>
+    internal double MeanAge
+    {
+        get
+        {
+            var sum = 0.0;
+            for (var i = 0; i < T.Length; i++)
+            {
+                sum += T[i] * Weight[i];
+            }
+
+            return sum / TotalWeight;
+        }
+    }
+
     /// <summary>Builds model input from (x, tₓ, T, weight) rows, validating each and merging identical ones.</summary>
     /// <param name="rows">The rows.</param>
     /// <returns>The data.</returns>
