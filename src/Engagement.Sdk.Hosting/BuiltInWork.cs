@@ -28,3 +28,21 @@ internal sealed class HeldMessageReleaseWork(IEngagementEngine engine, IOptions<
         return 0;
     }
 }
+
+/// <summary>
+/// Evaluates the customers whose journey timers fell due (<see cref="IEngagementEngine.SweepJourneysAsync"/>): waits that
+/// ended, time-outs, windowed conditions that came true with time.
+/// </summary>
+internal sealed class JourneySweepWork(IEngagementEngine engine, IOptions<EngagementBackgroundOptions> options) : IEngagementBackgroundWork
+{
+    public string Name => "journey-sweep";
+
+    public TimeSpan Interval => options.Value.JourneySweepInterval;
+
+    public async ValueTask<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        // A sweep evaluates everything due now: the next pass waits the interval rather than asking again at once.
+        await engine.SweepJourneysAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+}

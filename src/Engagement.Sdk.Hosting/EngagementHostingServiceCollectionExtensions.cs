@@ -32,6 +32,7 @@ public static class EngagementHostingServiceCollectionExtensions
         services.TryAddSingleton<EngagementBackgroundStatus>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IEngagementBackgroundWork, OutboxDeliveryWork>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IEngagementBackgroundWork, HeldMessageReleaseWork>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IEngagementBackgroundWork, JourneySweepWork>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EngagementBackgroundService>());
         return services;
     }

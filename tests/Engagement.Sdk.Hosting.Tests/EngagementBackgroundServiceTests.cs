@@ -3,6 +3,7 @@ using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Events;
+using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -148,13 +149,49 @@ public sealed class EngagementBackgroundServiceTests
         });
 
         host.Services.GetServices<IHostedService>().OfType<EngagementBackgroundService>().Should().ContainSingle()
-            .Which.Works.Select(w => w.Name).Should().BeEquivalentTo("outbox-delivery", "held-message-release", "counting");
+            .Which.Works.Select(w => w.Name).Should().BeEquivalentTo("outbox-delivery", "held-message-release", "journey-sweep", "counting");
     }
+
+    [Fact]
+    public async Task Host_CustomerWithoutPurchaseFor90Days_IsMovedByTheJourneySweepWithoutAnEvent()
+    {
+        var clock = new FakeTimeProvider(T0);
+        using var host = BuildHost(clock, new InMemoryChannelSender(Channel.Email), o => o.JourneySweepInterval = TimeSpan.FromHours(1), services => services.AddEngagement().AddJourney(JourneyDefinition.FromJson(ActiveOrLapsed)));
+        await host.StartAsync();
+        var engine = host.Services.GetRequiredService<IEngagementEngine>();
+        var store = host.Services.GetRequiredService<IJourneyStore>();
+        await engine.TrackAsync(new Purchased { EventId = "o1", CustomerId = Ann, Timestamp = T0, OrderId = "o-1", Lines = [new OrderLine("p-1", 1, Money.Of(40m, "EUR"))] });
+
+        // The stage's index in the definition: 0 active, 1 lapsed.
+        int StageIndex() => store.GetAsync(Ann).AsTask().GetAwaiter().GetResult()?.Tracks.Single(t => t.JourneyId == "retention").StageIndex ?? -1;
+
+        StageIndex().Should().Be(0);
+        await Eventually.HoldsAsync(() => StageIndex() == 1, clock, TimeSpan.FromDays(1), "the sweep moves the customer when 90 days without a purchase have passed");
+
+        clock.GetUtcNow().Should().BeOnOrAfter(T0.AddDays(90), "nothing was due before");
+        await host.StopAsync();
+    }
+
+    private const string ActiveOrLapsed = """
+        {
+          "id": "retention",
+          "version": 1,
+          "stages": [
+            { "id": "active", "entry": { "aggregate": "orders", "ge": 1 } },
+            {
+              "id": "lapsed",
+              "priority": 10,
+              "entry": { "all": [ { "aggregate": "orders", "ge": 1 }, { "event": "purchased", "within": "P90D", "count": { "eq": 0 } } ] },
+              "exit": { "when": { "event": "purchased", "within": "P90D", "count": { "ge": 1 } } }
+            }
+          ]
+        }
+        """;
 
     [Fact]
     public async Task Options_TurnTheBuiltInWorksOff()
     {
-        using var host = BuildHost(new FakeTimeProvider(T0), new InMemoryChannelSender(Channel.Email), o => (o.DeliverOutbox, o.ReleaseHeldMessages) = (false, false));
+        using var host = BuildHost(new FakeTimeProvider(T0), new InMemoryChannelSender(Channel.Email), o => (o.DeliverOutbox, o.ReleaseHeldMessages, o.SweepJourneys) = (false, false, false));
 
         host.Services.GetServices<IHostedService>().OfType<EngagementBackgroundService>().Single().Works.Should().BeEmpty();
         await Task.CompletedTask;
