@@ -140,6 +140,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly IStoreTransactions _transactions;
     private readonly ActionCatalog _catalog;
     private readonly ILogger _logger;
+    private readonly LogIds _logIds;
 
     /// <summary>Creates the engine.</summary>
     /// <param name="profiles">The profile store.</param>
@@ -187,11 +188,12 @@ public sealed class EngagementEngine : IEngagementEngine
         _validator = new EventValidator(time, _options.MaxClockSkew, _options.LatenessWindow);
         _decider = new NextBestActionDecider(catalog, gate, propensity, stock, outbox.CanSend, _options.DecisionJourneyId);
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
+        _logIds = LogIds.For(_options);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
         _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, propensity, time);
-        _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger);
+        _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger, _logIds);
     }
 
     /// <inheritdoc />
@@ -316,7 +318,7 @@ public sealed class EngagementEngine : IEngagementEngine
         var identity = route.Resolution;
         foreach (var merge in identity?.Merges ?? [])
         {
-            Log.Merged(_logger, merge.MergedId.Value, merge.SurvivorId.Value, merge.MatchedOn?.Kind.Name);
+            Log.Merged(_logger, _logIds.Of(merge.MergedId), _logIds.Of(merge.SurvivorId), merge.MatchedOn?.Kind.Name);
         }
 
         if (route.CustomerId != engagementEvent.CustomerId)
@@ -445,12 +447,12 @@ public sealed class EngagementEngine : IEngagementEngine
                 if (!check.Decision.IsAllowed && IsConsentReason(check.Decision.Code))
                 {
                     EngagementTelemetry.RecordSuppressed(check.Channel, check.Decision.Code);
-                    Log.Suppressed(_logger, candidate.ActionId, profile.Id.Value, check.Channel.Name, check.Decision.Code);
+                    Log.Suppressed(_logger, candidate.ActionId, _logIds.Of(profile.Id), check.Channel.Name, check.Decision.Code);
                 }
             }
         }
 
-        Log.Decided(_logger, profile.Id.Value, decision.Action.Id, decision.Channel?.Name);
+        Log.Decided(_logger, _logIds.Of(profile.Id), decision.Action.Id, decision.Channel?.Name);
         activity?.SetTag("decision.action", decision.Action.Id);
         return decision;
     }
@@ -479,7 +481,7 @@ public sealed class EngagementEngine : IEngagementEngine
         }
         catch (ConcurrencyConflictException)
         {
-            Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, 1);
+            Log.ProfileConflict(_logger, _logIds.Of(engagementEvent.CustomerId), 1);
             return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 2, cancellationToken);
         }
 
@@ -517,7 +519,7 @@ public sealed class EngagementEngine : IEngagementEngine
                 }
                 catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
                 {
-                    Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, attempt);
+                    Log.ProfileConflict(_logger, _logIds.Of(engagementEvent.CustomerId), attempt);
                     continue;
                 }
             }
@@ -530,7 +532,7 @@ public sealed class EngagementEngine : IEngagementEngine
             }
             catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
             {
-                Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, attempt);
+                Log.ProfileConflict(_logger, _logIds.Of(engagementEvent.CustomerId), attempt);
             }
         }
     }
@@ -570,7 +572,7 @@ public sealed class EngagementEngine : IEngagementEngine
     {
         for (var t = 0; t < (moved?.Count ?? 0); t++)
         {
-            Log.StageChanged(_logger, saved.Id.Value, moved![t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
+            Log.StageChanged(_logger, _logIds.Of(saved.Id), moved![t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
         }
     }
 

@@ -116,12 +116,15 @@ public sealed class DispatchWorker
             throw new EngagementValidationException("DispatchOptions", null, invalid.FailureMessage);
         }
 
-        foreach (var sender in senders)
+        var all = senders.ToList();
+        if (ChannelSendersValidator.Describe(all) is { } twoSenders)
         {
-            if (!_senders.TryAdd(sender.Channel, sender))
-            {
-                throw new EngagementValidationException("senders", sender.Channel.Name, "one sender per channel: a second one would silently replace the first");
-            }
+            throw new EngagementValidationException("senders", null, twoSenders.TrimEnd('.'));
+        }
+
+        foreach (var sender in all)
+        {
+            _senders.Add(sender.Channel, sender);
 
             _pipelines[sender.Channel] = BuildPipeline(_options.For(sender.Channel), _options.AttemptTimeout, time);
         }
@@ -183,7 +186,10 @@ public sealed class DispatchWorker
             throw;
         }
 
-        return new DeliveryReport(claimed.Count, await SettleAsync(settlements, cancellationToken).ConfigureAwait(false));
+        // Stopped during the last call: what the calls did is still written (a send in flight as unknown), then the stop is reported.
+        var settled = await SettleAsync(settlements, cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new DeliveryReport(claimed.Count, settled);
     }
 
     /// <summary>Runs passes until nothing more is due now (for tests, samples and hosts that deliver on demand).</summary>

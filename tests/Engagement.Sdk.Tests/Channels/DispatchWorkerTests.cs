@@ -425,7 +425,7 @@ public sealed class DispatchWorkerTests
     }
 
     [Fact]
-    public async Task Worker_TwoSendersForOneChannel_IsATypedError()
+    public async Task Worker_TwoSendersForOneChannel_IsAnErrorNamingBoth()
     {
         var services = new ServiceCollection();
         services.AddEngagement().AddChannel(new ScriptedSender()).AddChannel(new InMemoryChannelSender(Channel.Email));
@@ -433,7 +433,8 @@ public sealed class DispatchWorkerTests
 
         var act = () => provider.GetRequiredService<DispatchWorker>();
 
-        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("senders");
+        act.Should().Throw<OptionsValidationException>().Which.Message.Should()
+            .Contain(nameof(ScriptedSender)).And.Contain(nameof(InMemoryChannelSender)).And.Contain("'email'");
     }
 
     [Theory]
