@@ -77,12 +77,12 @@ public static class SystemChromium
                 return installed;
             }
 
-            var (exit, output) = await AptGetAsync("install", "-y", "--no-install-recommends", "chromium");
+            var (exit, output) = await AptGetAsync("install", "-y", "chromium");
             if (exit != 0)
             {
                 // The package lists may be stale or missing: refresh them once and try again.
                 await AptGetAsync("update");
-                (exit, output) = await AptGetAsync("install", "-y", "--no-install-recommends", "chromium");
+                (exit, output) = await AptGetAsync("install", "-y", "chromium");
             }
 
             return Find() ?? throw new InvalidOperationException($"'apt-get install -y chromium' exited with {exit} and no chromium executable was found afterwards. Its last output:{Environment.NewLine}{Tail(output)}");
