@@ -25,6 +25,12 @@ public static class WebShopApp
         builder.Services.AddOptions<WebShopOptions>().Bind(builder.Configuration.GetSection(WebShopOptions.Section)).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WebShopOptions>, WebShopOptionsValidator>();
 
+        // The store is chosen here, so the settings that choose it are checked now: a bad one fails before anything starts.
+        if (new WebShopOptionsValidator().Validate(null, settings) is { Failed: true } invalid)
+        {
+            throw new OptionsValidationException(WebShopOptions.Section, typeof(WebShopOptions), invalid.Failures);
+        }
+
         if (settings.Database == ShopDatabase.Sqlite && string.IsNullOrWhiteSpace(settings.ConnectionString) && !string.IsNullOrWhiteSpace(settings.DataFolder))
         {
             Directory.CreateDirectory(settings.DataFolder);

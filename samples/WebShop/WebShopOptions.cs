@@ -49,8 +49,8 @@ public sealed class WebShopOptions
     public bool ResetDemoData { get; set; }
 
     /// <summary>How often the dashboard's figures are recomputed while the shop is taking events.</summary>
-    /// <value>Defaults to 2 seconds (1 second to 1 hour).</value>
-    public TimeSpan DashboardRefresh { get; set; } = TimeSpan.FromSeconds(2);
+    /// <value>Defaults to 30 seconds (1 second to 1 hour); <c>/dashboard?refresh=true</c> recomputes at once.</value>
+    public TimeSpan DashboardRefresh { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The SQLite file for these options.</summary>
     public string SqliteFile => Path.Combine(DataFolder, "webshop.db");
