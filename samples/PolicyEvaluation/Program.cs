@@ -1,0 +1,1 @@
+return PolicyEvaluation.PolicyEvaluationApp.Run(args, Console.Out, Console.Error);
