@@ -20,6 +20,9 @@ public class WebShopBenchmarks
     private HttpClient? _client;
     private long _next = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 10;
 
+    /// <summary>Whether one event in ten is a cart (which triggers a decision); otherwise views only.</summary>
+    public bool WithCarts { get; set; } = true;
+
     /// <summary>Starts the shop (seeding it on the first run) and computes the dashboard's figures.</summary>
     /// <returns>A task.</returns>
     [GlobalSetup]
@@ -70,7 +73,7 @@ public class WebShopBenchmarks
             var customer = $"c{(n % 5000) + 1:00000}";
             var sku = $"sku-{(n % 48) + 1:000}";
             body.Append(i == 0 ? string.Empty : ",");
-            _ = (n % 10) switch
+            _ = (WithCarts ? n % 10 : 2 + (n % 8)) switch
             {
                 0 => body.Append(CultureInfo.InvariantCulture, $"{{\"type\":\"added_to_cart\",\"eventId\":\"bench-{n}\",\"customerId\":\"{customer}\",\"timestamp\":\"{now}\",\"productId\":\"{sku}\",\"quantity\":1}}"),
                 1 => body.Append(CultureInfo.InvariantCulture, $"{{\"type\":\"page_viewed\",\"eventId\":\"bench-{n}\",\"customerId\":\"{customer}\",\"timestamp\":\"{now}\",\"url\":\"/\"}}"),

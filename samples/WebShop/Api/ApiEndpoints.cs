@@ -160,7 +160,7 @@ public static class ApiEndpoints
         }
 
         var decision = await engine.DecideAsync(id, cancellationToken);
-        decisions.Record(decision);
+        decisions.Record(decision, contacted: false);
         return Results.Ok(DecisionTrace.From(decision));
     }
 

@@ -28,7 +28,11 @@ public sealed class DecisionLog
 
     /// <summary>Records one decision.</summary>
     /// <param name="decision">The decision.</param>
-    public void Record(Decision decision)
+    /// <param name="contacted">
+    /// Whether the decision was taken to contact the customer (tracking); <see langword="false"/> for a decision only asked
+    /// for (<see cref="IEngagementEngine.DecideAsync"/>), whose refused channels are not counted as suppressed or deferred.
+    /// </param>
+    public void Record(Decision decision, bool contacted = true)
     {
         ArgumentNullException.ThrowIfNull(decision);
         lock (_lock)
@@ -38,6 +42,11 @@ public sealed class DecisionLog
             if (_recent.Count > Capacity)
             {
                 _recent.RemoveLast();
+            }
+
+            if (!contacted)
+            {
+                return;
             }
 
             foreach (var candidate in decision.Candidates)
