@@ -251,6 +251,11 @@ public sealed class EngagementEngine : IEngagementEngine
                 await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 return result;
             }
+            catch (Exception ex)
+            {
+                EngagementTelemetry.Fail(activity, ex);
+                throw;
+            }
             finally
             {
                 await unit.DisposeAsync().ConfigureAwait(false);
@@ -438,8 +443,19 @@ public sealed class EngagementEngine : IEngagementEngine
     {
         var started = Stopwatch.GetTimestamp();
         using var activity = EngagementTelemetry.Source.StartActivity("engagement.decide");
-        var decision = await _decider.DecideAsync(profile, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        Decision decision;
+        try
+        {
+            decision = await _decider.DecideAsync(profile, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            EngagementTelemetry.Fail(activity, ex);
+            throw;
+        }
+
         EngagementTelemetry.RecordDecision(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        EngagementTelemetry.RecordDecision(decision.Channel, decision.Action.Kind == ActionKind.NoAction);
         foreach (var candidate in decision.Candidates)
         {
             foreach (var check in candidate.ChannelChecks)

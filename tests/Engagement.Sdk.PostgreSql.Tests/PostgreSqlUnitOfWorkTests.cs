@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.PostgreSql.Tests;
 
@@ -101,7 +102,7 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
     private ServiceProvider Provider(string schema, string? failFor = null, bool rejection = false, InMemoryChannelSender? sender = null)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         var builder = services.AddEngagement(o =>
         {
             if (sender is null)

@@ -6,6 +6,7 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Sqlite.Tests;
 
@@ -44,7 +45,7 @@ public sealed class PersonalDataErasureTests : IDisposable
         planted.Keys.Should().BeEquivalentTo(PersonalDataInventory.Fields, "every marked field is planted here, so a newly marked field must be added to this test");
 
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement().UseSqlite($"Data Source={path}");
         await using (var provider = services.BuildServiceProvider())
         {
@@ -96,7 +97,7 @@ public sealed class PersonalDataErasureTests : IDisposable
         var ann = new CustomerId("customer-9120");
         string[] secrets = ["quill.livewire@example.com", "Livewire-Surname-Oddfellow", "6435550177"];
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement().UseSqlite($"Data Source={path}");
         await using var provider = services.BuildServiceProvider();
         var engine = provider.GetRequiredService<IEngagementEngine>();

@@ -140,6 +140,24 @@ public sealed class DispatchWorker
     /// <returns>What the pass did.</returns>
     public async ValueTask<DeliveryReport> RunOnceAsync(CancellationToken cancellationToken = default)
     {
+        using var activity = EngagementTelemetry.Source.StartActivity("engagement.deliver");
+        try
+        {
+            var report = await RunPassAsync(cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("dispatch.claimed", report.Claimed);
+            EngagementTelemetry.RecordDeliveryPass(failed: false);
+            return report;
+        }
+        catch (Exception ex)
+        {
+            EngagementTelemetry.Fail(activity, ex);
+            EngagementTelemetry.RecordDeliveryPass(failed: true);
+            throw;
+        }
+    }
+
+    private async ValueTask<DeliveryReport> RunPassAsync(CancellationToken cancellationToken)
+    {
         var now = _time.GetUtcNow();
         var leaseUntil = now + _options.LeaseDuration;
         var claimed = await _store.ClaimAsync(now, WorkerId, leaseUntil, _options.BatchSize, cancellationToken).ConfigureAwait(false);

@@ -153,6 +153,11 @@ internal sealed class HeldMessageContest
             }
         }
 
+        foreach (var outcome in outcomes)
+        {
+            EngagementTelemetry.RecordHeld(outcome.Record.Channel, outcome.Status, outcome.Reason);
+        }
+
         return (liveSummary, outcomes.ToImmutable());
 
         async ValueTask<HeldMessageOutcome> ReleaseOneAsync(DispatchRecord held, DateTimeOffset at, CancellationToken ct)

@@ -5,9 +5,10 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
-using FsCheck;
 using FsCheck.Fluent;
+using FsCheck;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Profiles;
 
@@ -18,7 +19,7 @@ public sealed class IdentityResolutionTests : IAsyncDisposable
     private static readonly CustomerId Anon = new("anon-1");
     private static readonly Identifier AnnEmail = Identifier.Email("ann@example.com");
     private static readonly Identifier Cookie = Identifier.Anonymous("cookie-1");
-    private readonly ManualTimeProvider _clock = new(Start);
+    private readonly FakeTimeProvider _clock = new(Start);
     private readonly ServiceProvider _provider;
     private int _next;
 
@@ -399,7 +400,7 @@ public sealed class LatenessWindowTests
     public async Task RetentionPolicy_Apply_PurgesEventsOlderThanTheRetentionAndKeepsTheAggregates()
     {
         var services = new ServiceCollection();
-        var clock = new ManualTimeProvider(Now);
+        var clock = new FakeTimeProvider(Now);
         services.AddSingleton<TimeProvider>(clock);
         services.AddEngagement(o => (o.LatenessWindow, o.EventRetention) = (TimeSpan.FromDays(7), TimeSpan.FromDays(30)));
         await using var provider = services.BuildServiceProvider();
@@ -426,7 +427,7 @@ public sealed class LatenessWindowTests
     private static ServiceProvider Provider(TimeSpan window)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement(o => o.LatenessWindow = window);
         return services.BuildServiceProvider();
     }

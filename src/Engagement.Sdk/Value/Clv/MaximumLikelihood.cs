@@ -155,6 +155,7 @@ internal static class MaximumLikelihood
         var totalLl = logLikelihood(estimates, gradTheta);
         var errors = StandardErrors(logLikelihood, x, n);
         clock.Stop();
+        Diagnostics.EngagementTelemetry.RecordFit(model, converged, clock.Elapsed);
         return new ClvFit([.. names], [.. estimates], [.. errors], totalLl, customers, new FitDiagnostics(iterations, evaluations, MaxAbs(g), converged, clock.Elapsed));
     }
 
