@@ -1,13 +1,15 @@
 namespace Engagement.Sdk.Benchmarks;
 
 /// <summary>
-/// Runs the benchmarks (BenchmarkDotNet's switcher), or <c>--profile-memory [count]</c> to measure retained profile memory, or
+/// Runs the benchmarks (BenchmarkDotNet's switcher), or <c>--profile-memory [count]</c> to measure retained profile memory,
+/// <c>--journey-memory [count]</c> for the journeys' state, <c>--sweep-cpu memory|sqlite send|nosend [customers] [sweeps]</c>
+/// for the sweep's CPU time, <c>--decision-latency [actions] [decisions]</c> for the percentiles of single decisions, or
 /// <c>--webshop-load [batches] [--views-only]</c> for the web sample's load loop.
 /// </summary>
 public static class Program
 {
     /// <summary>The entry point.</summary>
-    /// <param name="args">BenchmarkDotNet's arguments, or <c>--profile-memory [count]</c>, or <c>--webshop-load [batches] [--views-only]</c>.</param>
+    /// <param name="args">BenchmarkDotNet's arguments, or one of the modes above.</param>
     public static void Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "--webshop-load")
@@ -19,6 +21,26 @@ public static class Program
         if (args.Length > 0 && args[0] == "--profile-memory")
         {
             Core.ProfileMemory.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "--journey-memory")
+        {
+            Journeys.JourneyMemory.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+            return;
+        }
+
+        if (args.Length > 2 && args[0] == "--sweep-cpu")
+        {
+            Journeys.SweepProfile.Run(args);
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "--decision-latency")
+        {
+            Core.DecisionLatency.Run(
+                args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100,
+                args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
             return;
         }
 

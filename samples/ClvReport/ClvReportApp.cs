@@ -1,337 +1,476 @@
-using System.Diagnostics;
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Engagement.Sdk;
 using Engagement.Sdk.Value.Clv;
 
 namespace ClvReport;
 
 /// <summary>
-/// Fits lifetime-value models to a transaction export and reports them the way the papers do: parameters with standard
-/// errors and log-likelihood, holdout actual against predicted in total and by calibration frequency, the most valuable
-/// customers, and optionally JSON and an SVG tracking chart.
+/// Fits lifetime-value models to a transaction export and reports them the way analysts read them: parameters with standard
+/// errors, log-likelihood and information criteria; holdout actual against expected, in total and by calibration
+/// frequency; per-customer P(alive), expected transactions, DERT and CLV; P(alive) × value segments; and diagnostic plots.
 /// </summary>
 public static class ClvReportApp
 {
-    private const string Usage = "Usage: ClvReport [--transactions FILE] --calibration-end YYYY-MM-DD [--holdout-end YYYY-MM-DD] [--model bgnbd|mbgnbd|pnbd|all] [--unit weeks|days] [--format csv|cdnow] [--json] [--plot FILE.svg] [--help]";
+    /// <summary>Exit code: the report was produced (also for <c>--help</c>, and when some but not all models failed).</summary>
+    public const int Success = 0;
+
+    /// <summary>Exit code: an unexpected failure (a defect; the message is on stderr).</summary>
+    public const int UnexpectedFailure = 1;
+
+    /// <summary>Exit code: bad arguments (what is wrong, and the usage, on stderr).</summary>
+    public const int BadArguments = 2;
+
+    /// <summary>Exit code: bad input (the file and line, and the problem, on stderr).</summary>
+    public const int BadInput = 3;
+
+    /// <summary>Exit code: no requested model could be fitted (each model's reason on stderr).</summary>
+    public const int NoModelFitted = 4;
+
+    /// <summary>Exit code: an output (per-customer file, plot) could not be written.</summary>
+    public const int OutputFailed = 5;
+
+    private const string UsageLine = "Usage: ClvReport [--transactions FILE --calibration-end YYYY-MM-DD] [options]   (ClvReport --help lists every option)";
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>Runs the report.</summary>
     /// <param name="args">The command line.</param>
     /// <param name="stdout">Where the report goes.</param>
-    /// <param name="stderr">Where errors go.</param>
-    /// <returns>
-    /// 0 on success (also for <c>--help</c>, and when some but not all models failed: each failure is in the report), 2 for
-    /// bad arguments, 3 for bad input, 4 when no requested model can be fitted.
-    /// </returns>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, FitModel);
+    /// <param name="stderr">Where progress and errors go.</param>
+    /// <returns>The exit code: <see cref="Success"/>, <see cref="BadArguments"/>, <see cref="BadInput"/>, <see cref="NoModelFitted"/>, <see cref="OutputFailed"/> or <see cref="UnexpectedFailure"/>.</returns>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr) => Run(args, stdout, stderr, null);
 
     /// <summary>Runs the report with a given way of fitting each transaction model (<c>bgnbd</c>, <c>mbgnbd</c>, <c>pnbd</c>).</summary>
     /// <param name="args">The command line.</param>
     /// <param name="stdout">Where the report goes.</param>
-    /// <param name="stderr">Where errors go.</param>
-    /// <param name="fit">Fits the named model to the data.</param>
+    /// <param name="stderr">Where progress and errors go.</param>
+    /// <param name="fit">Fits the named model to the data, or <see langword="null"/> for the library's fits with the command line's options.</param>
     /// <returns>The exit code, as for <see cref="Run(string[], TextWriter, TextWriter)"/>.</returns>
-    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<string, RfmData, (ITransactionModel Model, ClvFit Fit)> fit)
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, Func<string, RfmData, (ITransactionModel Model, ClvFit Fit)>? fit)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        string? file = null, format = null, plot = null;
-        DateOnly? calibrationEnd = null, holdoutEnd = null;
-        var models = "all";
-        var unit = TimeUnit.Weeks;
-        var json = false;
-        for (var i = 0; i < args.Length; i++)
+        var cli = new Cli();
+        cli.Root.SetAction(result => Report(cli.Options(result), stdout, stderr, fit));
+        cli.Simulate.SetAction(result => Simulation.Write(cli.SimulationOptions(result), stdout, stderr));
+        var parsed = cli.Root.Parse(args);
+        if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            try
+            foreach (var error in parsed.Errors)
             {
-                switch (args[i])
-                {
-                    case "--transactions": file = Next(); break;
-                    case "--calibration-end": calibrationEnd = Date(Next(), "--calibration-end"); break;
-                    case "--holdout-end": holdoutEnd = Date(Next(), "--holdout-end"); break;
-                    case "--model": models = Next() is "bgnbd" or "mbgnbd" or "pnbd" or "all" ? args[i] : throw new ArgumentException($"unknown model '{args[i]}'"); break;
-                    case "--unit": unit = Next() switch { "weeks" => TimeUnit.Weeks, "days" => TimeUnit.Days, var u => throw new ArgumentException($"unknown unit '{u}'") }; break;
-                    case "--format": format = Next() is "csv" or "cdnow" ? args[i] : throw new ArgumentException($"unknown format '{args[i]}'"); break;
-                    case "--json": json = true; break;
-                    case "--plot": plot = Next(); break;
-                    case "--help" or "-h":
-                        stdout.WriteLine(Usage);
-                        return 0;
-                    default: throw new ArgumentException($"unknown argument '{args[i]}'");
-                }
+                stderr.WriteLine(error.Message);
             }
-            catch (ArgumentException ex)
-            {
-                stderr.WriteLine(ex.Message);
-                stderr.WriteLine(Usage);
-                return 2;
-            }
+
+            stderr.WriteLine(UsageLine);
+            return BadArguments;
         }
 
-        List<Transaction> transactions;
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            stderr.WriteLine($"Unexpected failure ({ex.GetType().Name}): {ex.Message}");
+            return UnexpectedFailure;
+        }
+    }
+
+    private static int Report(ReportOptions options, TextWriter stdout, TextWriter stderr, Func<string, RfmData, (ITransactionModel, ClvFit)>? fit)
+    {
+        var fitOptions = options.Penalty > 0 ? new ClvFitOptions { Penalty = options.Penalty } : null;
+        fit ??= (name, data) => ModelRuns.Fit(name, data, fitOptions);
+        if (options.Transactions is not null && options.CalibrationEnd is null)
+        {
+            stderr.WriteLine("--calibration-end is required with --transactions.");
+            stderr.WriteLine(UsageLine);
+            return BadArguments;
+        }
+
+        if (options.HoldoutEnd is { } h && options.CalibrationEnd is { } c && h <= c)
+        {
+            stderr.WriteLine($"--holdout-end {h:yyyy-MM-dd} must be later than --calibration-end {c:yyyy-MM-dd}.");
+            stderr.WriteLine(UsageLine);
+            return BadArguments;
+        }
+
+        var progress = new Progress(options.Quiet ? null : stderr);
+
+        // Input: the file, or a seeded simulated shop.
+        Transaction[] transactions;
+        InputReport? input = null;
         string source;
-        if (file is null)
+        DateOnly calibrationEnd;
+        DateOnly? holdoutEnd;
+        if (options.Transactions is { } file)
         {
-            var start = new DateOnly(2024, 1, 1);
-            var truth = BgNbdModel.FromParameters(0.35, 5.5, 0.8, 2.6);
-            transactions = [.. truth.SimulateTransactions(3000, start, start.AddDays(2 * 364 - 1), 84, GammaGammaModel.FromParameters(6, 3.8, 15), TimeUnit.Weeks, seed: 7)];
-            calibrationEnd ??= start.AddDays(364 - 1);
-            holdoutEnd ??= start.AddDays(2 * 364 - 1);
-            source = "simulated (no --transactions given): 3,000 customers from a seeded BG/NBD population, two years";
-        }
-        else
-        {
-            if (calibrationEnd is null)
-            {
-                stderr.WriteLine("--calibration-end is required with --transactions.");
-                stderr.WriteLine(Usage);
-                return 2;
-            }
-
             try
             {
-                transactions = TransactionFile.Read(file, format);
+                var read = progress.Step($"reading {file}", () => TransactionFile.Read(file, options.Format, options.Columns, rows => progress.Report($"reading {file}: {rows:N0} rows")));
+                transactions = read.Transactions;
+                input = new InputReport(read.Format, read.Rows, read.Transactions.Length, options.Columns.OrderId, read.DuplicateOrders, read.ConflictingDuplicates);
             }
-            catch (InputException ex)
+            catch (Exception ex) when (ex is InputException or IOException or UnauthorizedAccessException)
             {
                 stderr.WriteLine($"{file}: {ex.Message}");
-                return 3;
-            }
-            catch (IOException ex)
-            {
-                stderr.WriteLine($"{file}: {ex.Message}");
-                return 3;
+                return BadInput;
             }
 
             source = file;
+            calibrationEnd = options.CalibrationEnd!.Value;
+            holdoutEnd = options.HoldoutEnd;
+        }
+        else
+        {
+            var start = new DateOnly(2024, 1, 1);
+            calibrationEnd = options.CalibrationEnd ?? start.AddDays(364 - 1);
+            holdoutEnd = options.HoldoutEnd ?? (options.CalibrationEnd is null ? start.AddDays((2 * 364) - 1) : null);
+            transactions = [.. progress.Step("simulating", () => Simulation.Transactions(3000, seed: 7))];
+            source = "simulated (no --transactions given): 3,000 customers from a seeded BG/NBD population, two years";
         }
 
         RfmSummary summary;
         try
         {
-            summary = RfmSummary.FromTransactions(transactions, calibrationEnd!.Value, holdoutEnd, unit);
+            summary = progress.Step($"summarising {transactions.Length:N0} transactions", () => RfmSummary.FromTransactions(transactions, calibrationEnd, holdoutEnd, options.Unit));
         }
-        catch (Engagement.Sdk.EngagementValidationException ex)
+        catch (EngagementValidationException ex)
         {
             stderr.WriteLine(ex.Message);
-            return 3;
+            return BadInput;
         }
+
+        if (summary.Customers.Length == 0)
+        {
+            stderr.WriteLine($"No customer made a first purchase on or before the calibration end {calibrationEnd:yyyy-MM-dd}: there is nothing to fit.");
+            return BadInput;
+        }
+
+        var histories = new Histories(summary);
+        var data = histories.ToData();
+        var unitsPerYear = options.Unit == TimeUnit.Weeks ? 52.0 : 365.0;
+        var horizon = options.Horizon ?? (summary.HoldoutEnd is null ? unitsPerYear : summary.HoldoutLength);
+        var discountRate = options.DiscountRate ?? (Math.Log(1.10) / unitsPerYear);
+        double? holdout = summary.HoldoutEnd is null ? null : summary.HoldoutLength;
 
         // Each model runs on its own: a model that cannot be fitted, or whose predictions fail, is reported as such and the
         // others still run. Only when no requested model can be fitted is the run a failure (exit 4).
-        var data = summary.ToData();
-        var runs = new List<ModelRun>();
-        foreach (var name in models == "all" ? ["bgnbd", "mbgnbd", "pnbd"] : new[] { models })
-        {
-            try
-            {
-                var (model, modelFit) = fit(name, data);
-                (double Total, double[] ByFrequency)? holdout = summary.HoldoutEnd is null ? null : HoldoutPredicted(model, summary);
-                var meanPAlive = summary.Customers.Average(c => model.ProbabilityAlive(c.Frequency, c.Recency, c.Age));
-                runs.Add(new ModelRun(name, model, modelFit, holdout, meanPAlive, null));
-            }
-            catch (ClvModelException ex)
-            {
-                runs.Add(new ModelRun(name, null, null, null, null, ex.Message));
-            }
-        }
-
-        if (runs.All(r => r.Error is not null))
+        var runs = options.Models.Select(name => ModelRuns.Run(name, data, histories, horizon, holdout, discountRate, fit, progress)).ToList();
+        if (runs.All(r => !r.Succeeded))
         {
             foreach (var run in runs)
             {
                 stderr.WriteLine($"Cannot fit {run.Name}: {run.Error}");
             }
 
-            return 4;
+            return NoModelFitted;
         }
 
-        GammaGammaModel? spend = null;
-        string? spendError = null;
+        var (spend, spendError, expectedSpend) = progress.Step("fitting the spend model", () => FitSpend(summary, fitOptions));
+        var fitted = runs.Where(r => r.Succeeded).ToList();
+        var columns = fitted.Select(r => new CustomerColumns(r, Clv(r, summary, histories, expectedSpend, options.Margin), [])).ToList();
+        var segmentRun = columns.FirstOrDefault(c => c.Run.Name == options.SegmentModel) ?? columns[0];
+        var segments = Segment(segmentRun, summary, histories, expectedSpend, options);
+
+        string? customersFile = null;
+        IReadOnlyList<string> plots = [];
         try
         {
-            if (summary.Customers.Count(c => c.Frequency > 0 && c.MeanRepeatSpend > 0) >= 2)
+            if (options.CustomersOut is { } path)
             {
-                spend = GammaGammaModel.Fit([.. summary.Customers.Where(c => c.Frequency > 0 && c.MeanRepeatSpend > 0).Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))]);
+                progress.Step($"writing {summary.Customers.Length:N0} customers to {path}", () =>
+                {
+                    CustomerCsv.Write(path, summary, histories, columns, expectedSpend);
+                    return path;
+                });
+                customersFile = path;
+            }
+
+            if (options.Plots is { } directory)
+            {
+                plots = progress.Step("drawing the plots", () => DiagnosticPlots.Write(directory, new PlotInput(summary, transactions, histories, runs, spend, horizon), progress));
             }
         }
-        catch (ClvModelException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            spendError = ex.Message;
+            stderr.WriteLine($"Cannot write the output: {ex.Message}");
+            return OutputFailed;
         }
 
-        var fitted = runs.Where(r => r.Error is null).ToList();
-        if (json)
+        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots));
+        if (options.Json)
         {
-            stdout.WriteLine(JsonSerializer.Serialize(Document(summary, runs, spend, spendError, source), ReportJsonContext.Default.ReportDocument));
+            stdout.WriteLine(JsonSerializer.Serialize(report.Document(), ReportJsonContext.Default.ReportDocument));
         }
         else
         {
-            WriteText(stdout, summary, runs, spend, spendError, source);
+            report.WriteText(stdout);
         }
 
-        if (plot is not null)
-        {
-            File.WriteAllText(plot, TrackingChart.Svg(transactions, summary, fitted.Select(f => f.Model!).ToList()));
-            if (!json)
-            {
-                stdout.WriteLine($"Tracking chart written to {plot}.");
-            }
-        }
-
-        return 0;
+        return Success;
     }
 
-    private static (ITransactionModel Model, ClvFit Fit) FitModel(string name, RfmData data)
+    private static (GammaGammaModel? Spend, string? Error, double[]? ExpectedSpend) FitSpend(RfmSummary summary, ClvFitOptions? options)
     {
-        switch (name)
+        var buyers = summary.Customers.Where(c => c.Frequency > 0 && c.MeanRepeatSpend > 0).ToList();
+        if (buyers.Count < 2)
         {
-            case "bgnbd":
-                var bg = BgNbdModel.Fit(data);
-                return (bg, bg.FitResult!);
-            case "mbgnbd":
-                var mbg = BgNbdModel.Fit(data, modified: true);
-                return (mbg, mbg.FitResult!);
-            default:
-                var pnbd = ParetoNbdModel.Fit(data);
-                return (pnbd, pnbd.FitResult!);
+            return (null, $"Gamma-Gamma needs at least two repeat buyers with a positive spend; there are {buyers.Count}.", null);
+        }
+
+        try
+        {
+            // Buyers with the same (x, mean spend) are one weighted row: the same likelihood, fewer terms to sum.
+            var rows = buyers.GroupBy(c => (c.Frequency, c.MeanRepeatSpend)).Select(g => (g.Key.Frequency, (double)g.Key.MeanRepeatSpend, (double)g.Count())).ToList();
+            var spend = GammaGammaModel.Fit(rows, options);
+            var expected = new double[summary.Customers.Length];
+            for (var i = 0; i < expected.Length; i++)
+            {
+                var c = summary.Customers[i];
+                expected[i] = spend.ExpectedAverageSpend(c.Frequency, (double)c.MeanRepeatSpend);
+            }
+
+            return (spend, null, expected);
+        }
+        catch (ClvModelException ex)
+        {
+            return (null, ex.Message, null);
         }
     }
 
-    private static ReportDocument Document(RfmSummary summary, List<ModelRun> runs, GammaGammaModel? spend, string? spendError, string source)
-        => new(
-            summary.Customers.Length,
-            summary.RepeatTransactions,
-            summary.HoldoutEnd is null ? null : summary.HoldoutTransactions,
-            summary.Unit.ToString().ToLowerInvariant(),
-            source,
-            [.. runs.Select(r => r.Fit is not { } fit
-                ? new ModelReport(r.Name, new Dictionary<string, double?>(), new Dictionary<string, double?>(), null, null, null, null, false, r.Error)
-                : new ModelReport(
-                    r.Name,
-                    fit.Names.Zip(fit.Values).ToDictionary(p => p.First, p => Finite(p.Second)),
-                    fit.Names.Zip(fit.StandardErrors).ToDictionary(p => p.First, p => Finite(p.Second)),
-                    Finite(fit.LogLikelihood),
-                    Finite(r.Holdout?.Total),
-                    Finite(r.MeanPAlive),
-                    fit.Diagnostics.Elapsed.TotalMilliseconds,
-                    fit.Diagnostics.Converged,
-                    null))],
-            spend is null ? null : new SpendReport(new Dictionary<string, double> { ["p"] = spend.P, ["q"] = spend.Q, ["gamma"] = spend.Gamma }, (int)spend.FitResult!.Customers, spend.FitResult.LogLikelihood),
-            spendError);
-
-    /// <summary>JSON has no NaN or infinity: such a number is reported as null.</summary>
-    private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
-
-    private static (double Total, double[] ByFrequency) HoldoutPredicted(ITransactionModel model, RfmSummary summary)
+    /// <summary>CLV per customer: margin × expected spend × DERT, or <see langword="null"/> without DERT or spend model.</summary>
+    private static double[]? Clv(ModelRun run, RfmSummary summary, Histories histories, double[]? expectedSpend, double margin)
     {
-        var byFrequency = new double[8];
-        var total = 0.0;
-        foreach (var c in summary.Customers)
+        if (run.Predictions!.Dert is not { } dert || expectedSpend is null)
         {
-            var e = model.ConditionalExpectedTransactions(summary.HoldoutLength, c.Frequency, c.Recency, c.Age);
-            total += e;
-            byFrequency[Math.Min(c.Frequency, 7)] += e;
+            return null;
         }
 
-        return (total, byFrequency);
+        var clv = new double[summary.Customers.Length];
+        for (var i = 0; i < clv.Length; i++)
+        {
+            clv[i] = margin * expectedSpend[i] * dert[histories.RowOf[i]];
+        }
+
+        return clv;
     }
 
-    private static void WriteText(TextWriter o, RfmSummary summary, List<ModelRun> runs, GammaGammaModel? spend, string? spendError, string source)
+    private static SegmentReport Segment(CustomerColumns columns, RfmSummary summary, Histories histories, double[]? expectedSpend, ReportOptions options)
     {
-        var fitted = runs.Where(r => r.Error is null).ToList();
-        o.WriteLine($"Data: {source}");
-        o.WriteLine(string.Create(Inv, $"{summary.Customers.Length:N0} customers, {summary.RepeatTransactions:N0} repeat transactions to {summary.CalibrationEnd:yyyy-MM-dd} (time in {summary.Unit.ToString().ToLowerInvariant()})"));
-        o.WriteLine();
-        o.WriteLine("Models (standard errors in brackets)");
-        foreach (var run in runs)
+        var n = summary.Customers.Length;
+        var p = columns.Run.Predictions!;
+        var pAlive = new double[n];
+        var expected = new double[n];
+        for (var i = 0; i < n; i++)
         {
-            if (run.Error is not null)
-            {
-                o.WriteLine($"  {run.Name,-7} FAILED: {run.Error}");
-                continue;
-            }
-
-            var (model, fit) = (run.Model!, run.Fit!);
-            var parameters = string.Join("  ", fit.Names.Select((n, i) => string.Create(Inv, $"{n} {fit.Values[i]:F4} ({fit.StandardErrors[i]:F4})")));
-            o.WriteLine(string.Create(Inv, $"  {model.Name,-7} {parameters}   LL {fit.LogLikelihood:F2}   {fit.Diagnostics.Elapsed.TotalMilliseconds:F0} ms{(fit.Diagnostics.Converged ? string.Empty : "   NOT CONVERGED")}"));
+            pAlive[i] = p.PAlive[histories.RowOf[i]];
+            expected[i] = p.Expected[histories.RowOf[i]];
         }
 
-        if (spend is not null)
-        {
-            o.WriteLine(string.Create(Inv, $"  spend   p {spend.P:F4} ({spend.FitResult!.StandardErrors[0]:F4})  q {spend.Q:F4} ({spend.FitResult.StandardErrors[1]:F4})  gamma {spend.Gamma:F4} ({spend.FitResult.StandardErrors[2]:F4})   LL {spend.FitResult.LogLikelihood:F2}   on {spend.FitResult.Customers:N0} repeat buyers"));
-        }
+        var (measure, value) = columns.Clv is { } clv ? ("clv", clv)
+            : expectedSpend is not null ? ("expectedRevenue", expected.Select((e, i) => e * expectedSpend[i] * options.Margin).ToArray())
+            : ("expectedTransactions", expected);
+        return Segments.Build(columns.Run.Name, measure, pAlive, expected, value, options.ValueQuantiles);
+    }
 
-        if (spendError is not null)
-        {
-            o.WriteLine($"  spend   FAILED: {spendError}");
-        }
+    /// <summary>The command line: the report (root command) and <c>simulate</c>.</summary>
+    private sealed class Cli
+    {
+        private readonly Option<string?> _transactions = new("--transactions", "-t") { HelpName = "FILE", Description = "The transactions: CSV with a header row (see the column options), or the CDNOW text format. Without it, a seeded simulated shop is reported." };
+        private readonly Option<string?> _format = new("--format") { HelpName = "csv|cdnow", Description = "The file format; detected from the first line when not given." };
+        private readonly Option<string> _customerColumn = new("--customer-column") { HelpName = "NAME", Description = "The CSV column with the customer id (case ignored).", DefaultValueFactory = _ => "customer_id" };
+        private readonly Option<string> _dateColumn = new("--date-column") { HelpName = "NAME", Description = "The CSV column with the purchase date: ISO yyyy-mm-dd, or an ISO date and time (its date is taken), or --date-format.", DefaultValueFactory = _ => "date" };
+        private readonly Option<string> _amountColumn = new("--amount-column") { HelpName = "NAME", Description = "The CSV column with the amount ('.' for decimals, not negative).", DefaultValueFactory = _ => "amount" };
+        private readonly Option<string?> _orderId = new("--order-id") { HelpName = "NAME", Description = "The CSV column with an order id: rows repeating an order id already read are counted once, and the report says how many there were." };
+        private readonly Option<string?> _dateFormat = new("--date-format") { HelpName = "FORMAT", Description = "A .NET date format for the date column, e.g. dd/MM/yyyy." };
+        private readonly Option<char?> _separator = new("--separator") { HelpName = "CHAR", Description = "The CSV field separator; detected from the header when not given." };
+        private readonly Option<DateOnly?> _calibrationEnd = new("--calibration-end", "-c") { HelpName = "YYYY-MM-DD", Description = "The last day (inclusive) of the calibration period the models are fitted on. Required with --transactions.", CustomParser = Date };
+        private readonly Option<DateOnly?> _holdoutEnd = new("--holdout-end") { HelpName = "YYYY-MM-DD", Description = "The last day (inclusive) of the holdout period: the report compares the models' expectations with what happened.", CustomParser = Date };
+        private readonly Option<string> _model = new("--model", "-m") { HelpName = "bgnbd|mbgnbd|pnbd|all", Description = "The transaction models, comma separated, or all.", DefaultValueFactory = _ => "all" };
+        private readonly Option<string> _unit = new("--unit") { HelpName = "weeks|days", Description = "The time unit of recency, age, --horizon and --discount-rate.", DefaultValueFactory = _ => "weeks" };
+        private readonly Option<double?> _horizon = new("--horizon") { HelpName = "UNITS", Description = "The horizon of the expected transactions per customer, in time units. Default: the holdout's length, or a year (52 weeks, 365 days) without a holdout." };
+        private readonly Option<double?> _discountRate = new("--discount-rate") { HelpName = "RATE", Description = "The continuous discount rate per time unit for DERT and CLV. Default: ln(1.10) a year (10 % a year), i.e. 0.001833 per week or 0.000261 per day." };
+        private readonly Option<double> _margin = new("--margin") { HelpName = "FRACTION", Description = "The margin on spend in CLV, in [0, 1]; 1 reports expected revenue.", DefaultValueFactory = _ => 1.0 };
+        private readonly Option<double> _penalty = new("--penalty") { HelpName = "LAMBDA", Description = "An L2 penalty on the log-parameters of every fit, for data that cannot pin the parameters down (the report flags such fits); 0.001 to 0.1 is typical. Default 0: plain maximum likelihood, as published.", DefaultValueFactory = _ => 0.0 };
+        private readonly Option<int> _segments = new("--segments") { HelpName = "N", Description = "Value quantiles in the P(alive) × value segments (2 to 10).", DefaultValueFactory = _ => 3 };
+        private readonly Option<string?> _segmentModel = new("--segment-model") { HelpName = "MODEL", Description = "The model whose P(alive) and value the segments use; default the first fitted." };
+        private readonly Option<string?> _customersOut = new("--customers-out") { HelpName = "FILE.csv", Description = "Writes one row per customer: customer_id,x,t_x,T, then per model <model>.pAlive, .expected, .dert and .clv." };
+        private readonly Option<string?> _plots = new("--plots") { HelpName = "DIR", Description = "Writes the diagnostic plots as SVG into DIR (created when missing)." };
+        private readonly Option<bool> _json = new("--json") { Description = "Prints the report as one JSON document instead of text." };
+        private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "No progress lines on stderr." };
 
-        if (summary.HoldoutEnd is { } holdoutEnd)
+        private readonly Option<int> _customers = new("--customers") { HelpName = "N", Description = "How many customers.", DefaultValueFactory = _ => 3000 };
+        private readonly Option<string> _out = new("--out", "-o") { HelpName = "FILE.csv", Description = "The CSV file to write (customer_id,date,amount).", Required = true };
+        private readonly Option<int> _seed = new("--seed") { HelpName = "N", Description = "The random seed.", DefaultValueFactory = _ => 7 };
+
+        public Cli()
         {
-            o.WriteLine();
-            o.WriteLine(string.Create(Inv, $"Holdout {summary.CalibrationEnd.AddDays(1):yyyy-MM-dd} .. {holdoutEnd:yyyy-MM-dd}: repeat transactions, actual vs predicted"));
-            var header = new StringBuilder("  x in calibration   customers     actual");
-            foreach (var run in fitted)
+            _format.AcceptOnlyFromAmong("csv", "cdnow");
+            _unit.AcceptOnlyFromAmong("weeks", "days");
+            _model.Validators.Add(result =>
             {
-                header.Append(CultureInfo.InvariantCulture, $" {run.Model!.Name,10}");
-            }
-
-            o.WriteLine(header);
-            var predictions = fitted.Select(f => f.Holdout!.Value).ToList();
-            for (var x = 0; x <= 7; x++)
-            {
-                var group = summary.Customers.Where(c => Math.Min(c.Frequency, 7) == x).ToList();
-                var row = new StringBuilder(string.Create(Inv, $"  {(x == 7 ? "7+" : x.ToString(Inv)),-18} {group.Count,9:N0} {group.Sum(c => c.HoldoutFrequency),10:N0}"));
-                foreach (var p in predictions)
+                var value = result.GetValueOrDefault<string>();
+                if (value != "all" && (value.Length == 0 || value.Split(',').Any(m => !ModelRuns.Names.Contains(m))))
                 {
-                    row.Append(CultureInfo.InvariantCulture, $" {p.ByFrequency[x],10:F1}");
+                    result.AddError($"--model: '{value}' is not a list of {string.Join(", ", ModelRuns.Names)}, or all");
                 }
-
-                o.WriteLine(row);
-            }
-
-            var totals = new StringBuilder(string.Create(Inv, $"  {"total",-18} {summary.Customers.Length,9:N0} {summary.HoldoutTransactions,10:N0}"));
-            foreach (var p in predictions)
+            });
+            _horizon.Validators.Add(result => Positive(result, "--horizon", allowZero: false));
+            _penalty.Validators.Add(result =>
             {
-                totals.Append(CultureInfo.InvariantCulture, $" {p.Total,10:F1}");
+                if (result.GetValueOrDefault<double>() is var p && !(p >= 0 && double.IsFinite(p)))
+                {
+                    result.AddError($"--penalty: {p.ToString(Inv)} must be a finite number of at least 0");
+                }
+            });
+            _discountRate.Validators.Add(result => Positive(result, "--discount-rate", allowZero: true));
+            _margin.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<double>() is var m && !(m >= 0 && m <= 1))
+                {
+                    result.AddError($"--margin: {m.ToString(Inv)} is not a fraction in [0, 1]");
+                }
+            });
+            _segments.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() is var q && (q < 2 || q > 10))
+                {
+                    result.AddError($"--segments: {q} is not between 2 and 10");
+                }
+            });
+            _customers.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 2)
+                {
+                    result.AddError("--customers: at least 2");
+                }
+            });
+
+            Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
+            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _customersOut, _plots, _json, _quiet })
+            {
+                Root.Options.Add(option);
             }
 
-            o.WriteLine(totals);
+            Simulate = new Command("simulate", "Writes a seeded simulated transaction log (a BG/NBD population with Gamma-Gamma spend, two years from 2024-01-01, first purchases over the first 12 weeks) as CSV, for trying the report and measuring it at scale.");
+            Simulate.Options.Add(_customers);
+            Simulate.Options.Add(_out);
+            Simulate.Options.Add(_seed);
+            Root.Subcommands.Add(Simulate);
         }
 
-        if (spend is not null && fitted.Count > 0 && spend.Q > 1)
+        public RootCommand Root { get; }
+
+        public Command Simulate { get; }
+
+        public ReportOptions Options(ParseResult r)
         {
-            var model = fitted[0].Model!;
-            var unitsPerMonth = summary.Unit == TimeUnit.Weeks ? 4.345 : 30.0;
-            o.WriteLine();
-            o.WriteLine($"Top customers by 12-month CLV ({model.Name} + Gamma-Gamma, 30% margin, 1% monthly discount)");
-            List<(CustomerRfm Customer, double Clv)> top;
-            try
+            var models = r.GetValue(_model)!;
+            return new ReportOptions(
+                r.GetValue(_transactions),
+                r.GetValue(_format),
+                new CsvColumns(r.GetValue(_customerColumn)!, r.GetValue(_dateColumn)!, r.GetValue(_amountColumn)!, r.GetValue(_orderId), r.GetValue(_dateFormat), r.GetValue(_separator)),
+                r.GetValue(_calibrationEnd),
+                r.GetValue(_holdoutEnd),
+                models == "all" ? ModelRuns.Names : models.Split(',').Distinct().ToArray(),
+                r.GetValue(_unit) == "days" ? TimeUnit.Days : TimeUnit.Weeks,
+                r.GetValue(_horizon),
+                r.GetValue(_discountRate),
+                r.GetValue(_margin),
+                r.GetValue(_penalty),
+                r.GetValue(_segments),
+                r.GetValue(_segmentModel),
+                r.GetValue(_customersOut),
+                r.GetValue(_plots),
+                r.GetValue(_json),
+                r.GetValue(_quiet));
+        }
+
+        public SimulationOptions SimulationOptions(ParseResult r) => new(r.GetValue(_customers), r.GetValue(_out)!, r.GetValue(_seed));
+
+        private static DateOnly? Date(ArgumentResult result)
+        {
+            var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : string.Empty;
+            if (DateOnly.TryParseExact(text, "yyyy-MM-dd", Inv, DateTimeStyles.None, out var date))
             {
-                top = [.. summary.Customers
-                    .Select(c => (Customer: c, Clv: CustomerLifetimeValue.Compute(model, spend, c, 12, unitsPerMonth, 0.01, 0.30)))
-                    .OrderByDescending(t => t.Clv).ThenBy(t => t.Customer.CustomerId, StringComparer.Ordinal).Take(10)];
-            }
-            catch (ClvModelException ex)
-            {
-                o.WriteLine($"  FAILED: {ex.Message}");
-                return;
+                return date;
             }
 
-            foreach (var (c, clv) in top)
+            result.AddError($"{(result.Parent as OptionResult)?.Option.Name}: '{text}' is not a date in yyyy-mm-dd form");
+            return null;
+        }
+
+        private static void Positive(OptionResult result, string name, bool allowZero)
+        {
+            if (result.GetValueOrDefault<double?>() is { } v && !(allowZero ? v >= 0 : v > 0) | !double.IsFinite(v))
             {
-                o.WriteLine(string.Create(Inv, $"  {c.CustomerId,-10} x {c.Frequency,3}  P(alive) {model.ProbabilityAlive(c.Frequency, c.Recency, c.Age):F3}  mean spend {c.MeanRepeatSpend,8:F2}  CLV {clv,9:F2}"));
+                result.AddError($"{name}: {v.ToString(Inv)} must be a finite number {(allowZero ? "of at least 0" : "above 0")}");
             }
         }
     }
-
-    private static DateOnly Date(string text, string option)
-        => DateOnly.TryParseExact(text, "yyyy-MM-dd", Inv, DateTimeStyles.None, out var date) ? date : throw new ArgumentException($"{option}: '{text}' is not a date in yyyy-mm-dd form");
 }
 
-/// <summary>One transaction model's run: the fit and its predictions, or why it failed.</summary>
-internal sealed record ModelRun(string Name, ITransactionModel? Model, ClvFit? Fit, (double Total, double[] ByFrequency)? Holdout, double? MeanPAlive, string? Error);
+/// <summary>The report's options, parsed and validated.</summary>
+internal sealed record ReportOptions(
+    string? Transactions,
+    string? Format,
+    CsvColumns Columns,
+    DateOnly? CalibrationEnd,
+    DateOnly? HoldoutEnd,
+    string[] Models,
+    TimeUnit Unit,
+    double? Horizon,
+    double? DiscountRate,
+    double Margin,
+    double Penalty,
+    int ValueQuantiles,
+    string? SegmentModel,
+    string? CustomersOut,
+    string? Plots,
+    bool Json,
+    bool Quiet);
+
+/// <summary>The <c>simulate</c> command's options.</summary>
+internal sealed record SimulationOptions(int Customers, string Out, int Seed);
+
+/// <summary>The seeded simulated shop.</summary>
+internal static class Simulation
+{
+    private static readonly DateOnly Start = new(2024, 1, 1);
+
+    /// <summary>A BG/NBD population (r 0.35, α 5.5, a 0.8, b 2.6 in weeks) with Gamma-Gamma spend (p 6, q 3.8, γ 15), first purchases over 12 weeks, two years.</summary>
+    public static IReadOnlyList<Transaction> Transactions(int customers, int seed)
+        => BgNbdModel.FromParameters(0.35, 5.5, 0.8, 2.6).SimulateTransactions(customers, Start, Start.AddDays((2 * 364) - 1), 84, GammaGammaModel.FromParameters(6, 3.8, 15), TimeUnit.Weeks, seed);
+
+    public static int Write(SimulationOptions options, TextWriter stdout, TextWriter stderr)
+    {
+        var transactions = Transactions(options.Customers, options.Seed);
+        try
+        {
+            using var writer = new StreamWriter(options.Out, append: false, new UTF8Encoding(false), bufferSize: 1 << 16);
+            writer.WriteLine("customer_id,date,amount");
+            foreach (var t in transactions)
+            {
+                writer.Write(t.CustomerId);
+                writer.Write(',');
+                writer.Write(t.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                writer.Write(',');
+                writer.Write(t.Amount.ToString(CultureInfo.InvariantCulture));
+                writer.Write('\n');
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"Cannot write {options.Out}: {ex.Message}");
+            return ClvReportApp.OutputFailed;
+        }
+
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{transactions.Count:N0} transactions of {options.Customers:N0} customers written to {options.Out}; report with --calibration-end {Start.AddDays(364 - 1):yyyy-MM-dd} --holdout-end {Start.AddDays((2 * 364) - 1):yyyy-MM-dd}"));
+        return ClvReportApp.Success;
+    }
+}

@@ -3,6 +3,21 @@ using System.Text.Json.Serialization;
 namespace ClvReport;
 
 /// <summary>The JSON report.</summary>
+/// <param name="Customers">Customers in the calibration summary.</param>
+/// <param name="RepeatTransactions">Σ x.</param>
+/// <param name="HoldoutActual">Repeat transactions in the holdout, or null without one.</param>
+/// <param name="Unit">The time unit (<c>weeks</c> or <c>days</c>).</param>
+/// <param name="Data">The input file, or a description of the simulated data.</param>
+/// <param name="Models">The transaction models, fitted or failed.</param>
+/// <param name="Spend">The spend model, or null.</param>
+/// <param name="SpendError">Why the spend model could not be fitted, or null.</param>
+/// <param name="Input">What was read from the file, or null for simulated data.</param>
+/// <param name="Horizon">The horizon of <c>expected</c> (per-customer file, segments), in time units.</param>
+/// <param name="DiscountRate">The continuous discount rate per time unit of DERT and CLV.</param>
+/// <param name="Margin">The margin applied to spend in CLV.</param>
+/// <param name="HoldoutByFrequency">Holdout actual and expected by calibration frequency, or null without a holdout.</param>
+/// <param name="Segments">The P(alive) × value segments, or null when no model was fitted.</param>
+/// <param name="Outputs">The files written.</param>
 public sealed record ReportDocument(
     int Customers,
     int RepeatTransactions,
@@ -11,9 +26,35 @@ public sealed record ReportDocument(
     string Data,
     IReadOnlyList<ModelReport> Models,
     SpendReport? Spend,
-    string? SpendError);
+    string? SpendError,
+    InputReport? Input,
+    double Horizon,
+    double DiscountRate,
+    double Margin,
+    IReadOnlyList<FrequencyRow>? HoldoutByFrequency,
+    SegmentReport? Segments,
+    OutputReport Outputs);
 
-/// <summary>One transaction model in the JSON report; a model that failed has <c>error</c> set, empty parameters and null numbers. A number that is not finite (a standard error of a model the data cannot pin down) is null.</summary>
+/// <summary>
+/// One transaction model in the JSON report; a model that failed has <c>error</c> set, empty parameters and null numbers. A
+/// number that is not finite (a standard error of a model the data cannot pin down) is null.
+/// </summary>
+/// <param name="Name">The model (<c>bgnbd</c>, <c>mbgnbd</c>, <c>pnbd</c>).</param>
+/// <param name="Parameters">The fitted parameters.</param>
+/// <param name="StandardErrors">Their standard errors.</param>
+/// <param name="LogLikelihood">The log-likelihood.</param>
+/// <param name="HoldoutPredicted">Σ expected holdout transactions, or null without a holdout.</param>
+/// <param name="MeanPAlive">Mean P(alive) over the customers.</param>
+/// <param name="FitMilliseconds">The fit's time.</param>
+/// <param name="Converged">Whether the optimiser converged.</param>
+/// <param name="Error">Why the model failed, or null.</param>
+/// <param name="Aic">Akaike's information criterion, −2 LL + 2k (lower is better).</param>
+/// <param name="Bic">Schwarz's Bayesian information criterion, −2 LL + k ln n (lower is better).</param>
+/// <param name="Iterations">The optimiser's iterations.</param>
+/// <param name="GradientNorm">The gradient's norm at the end.</param>
+/// <param name="ExpectedTotal">Σ expected transactions over the horizon.</param>
+/// <param name="DertMean">Mean DERT, or null where the model has none.</param>
+/// <param name="ClvTotal">Σ CLV, or null without DERT or spend model.</param>
 public sealed record ModelReport(
     string Name,
     IReadOnlyDictionary<string, double?> Parameters,
@@ -23,10 +64,58 @@ public sealed record ModelReport(
     double? MeanPAlive,
     double? FitMilliseconds,
     bool Converged,
-    string? Error);
+    string? Error,
+    double? Aic,
+    double? Bic,
+    int? Iterations,
+    double? GradientNorm,
+    double? ExpectedTotal,
+    double? DertMean,
+    double? ClvTotal)
+{
+    /// <summary>Whether the data do not determine the estimates (a parameter at a boundary, a flat likelihood, a singular Hessian): see <see cref="Issues"/>.</summary>
+    public bool Degenerate { get; init; }
+
+    /// <summary>What the fit's diagnostics found: empty for a well-determined fit.</summary>
+    public IReadOnlyList<IssueReport> Issues { get; init; } = [];
+
+    /// <summary>The L2 penalty the fit used (0: plain maximum likelihood).</summary>
+    public double Penalty { get; init; }
+}
+
+/// <summary>One problem the fit's diagnostics found.</summary>
+/// <param name="Kind"><c>notConverged</c>, <c>parameterAtBoundary</c>, <c>flatLikelihood</c> or <c>singularHessian</c>.</param>
+/// <param name="Parameters">The parameters involved.</param>
+/// <param name="Message">What was found, with the numbers.</param>
+public sealed record IssueReport(string Kind, IReadOnlyList<string> Parameters, string Message);
 
 /// <summary>The spend model in the JSON report.</summary>
-public sealed record SpendReport(IReadOnlyDictionary<string, double> Parameters, int Customers, double LogLikelihood);
+/// <param name="Parameters">p, q, γ.</param>
+/// <param name="Customers">The repeat buyers it was fitted on.</param>
+/// <param name="LogLikelihood">The log-likelihood.</param>
+/// <param name="PopulationMeanSpend">pγ/(q − 1), or null when q ≤ 1.</param>
+public sealed record SpendReport(IReadOnlyDictionary<string, double> Parameters, int Customers, double LogLikelihood, double? PopulationMeanSpend);
+
+/// <summary>What was read from the input file.</summary>
+/// <param name="Format"><c>csv</c> or <c>cdnow</c>.</param>
+/// <param name="Rows">Data rows read.</param>
+/// <param name="Transactions">Transactions kept (rows less duplicate orders).</param>
+/// <param name="OrderIdColumn">The order id column, or null when none was given (then every row is a purchase).</param>
+/// <param name="DuplicateOrders">Rows that repeated an order id already read: counted once.</param>
+/// <param name="ConflictingDuplicates">Of those, rows that differed from their order's first row.</param>
+public sealed record InputReport(string Format, long Rows, int Transactions, string? OrderIdColumn, long DuplicateOrders, long ConflictingDuplicates);
+
+/// <summary>Holdout transactions for the customers with one calibration frequency (7 stands for 7 or more).</summary>
+/// <param name="Frequency">x in calibration (7 = 7+).</param>
+/// <param name="Customers">How many customers.</param>
+/// <param name="Actual">Their holdout transactions.</param>
+/// <param name="Expected">Each fitted model's expected holdout transactions for them.</param>
+public sealed record FrequencyRow(int Frequency, int Customers, int Actual, IReadOnlyDictionary<string, double> Expected);
+
+/// <summary>The files the run wrote.</summary>
+/// <param name="CustomersFile">The per-customer CSV, or null.</param>
+/// <param name="Plots">The plot files.</param>
+public sealed record OutputReport(string? CustomersFile, IReadOnlyList<string> Plots);
 
 /// <summary>Source-generated JSON for the report.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]

@@ -192,7 +192,13 @@ public static class QuickstartApp
         }
 
         var options = provider.GetRequiredService<IOptions<EngagementOptions>>().Value;
-        await Report.WriteAsync(output, simulator, timeline.Count, profiles, events, report, options, culture).ConfigureAwait(false);
+        var funnels = new List<JourneyFunnelReport>();
+        foreach (var journey in options.Journeys)
+        {
+            funnels.Add(await JourneyKpis.BuildAsync(journey, provider.GetRequiredService<IJourneyStore>(), simulator.End, cancellationToken).ConfigureAwait(false));
+        }
+
+        await Report.WriteAsync(output, simulator, timeline.Count, funnels, profiles, events, report, options, culture).ConfigureAwait(false);
         return 0;
     }
 
@@ -291,7 +297,7 @@ public sealed class LoopTally
     private bool IsInstructive(Decision decision)
     {
         static bool Has(Decision d, string reason) => d.Candidates.Any(c => c.Reason == reason);
-        static bool StoppedByConsent(Decision d) => d.Candidates.Any(c => c.Reason == DecisionReasons.NoPermittedChannel && c.ChannelChecks.Any(k => EngagementEngine.IsConsentReason(k.Decision.Code)));
+        static bool StoppedByConsent(Decision d) => d.Candidates.Any(c => c.Reason == DecisionReasons.NotPermitted && c.ChannelChecks.Any(k => EngagementEngine.IsConsentReason(k.Decision.Code)));
         Func<Decision, bool>[] slots =
         [
             d => Has(d, DecisionReasons.AlreadyBought),

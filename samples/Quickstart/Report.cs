@@ -11,7 +11,7 @@ namespace Quickstart;
 /// <summary>Writes the quickstart's report.</summary>
 internal static class Report
 {
-    public static async Task WriteAsync(TextWriter o, ShopSimulator shop, int happenings, List<CustomerProfile> profiles, List<EngagementEvent> events, LoopTally tally, EngagementOptions options, CultureInfo culture)
+    public static async Task WriteAsync(TextWriter o, ShopSimulator shop, int happenings, List<JourneyFunnelReport> funnels, List<CustomerProfile> profiles, List<EngagementEvent> events, LoopTally tally, EngagementOptions options, CultureInfo culture)
     {
         await o.WriteLineAsync("Engagement.Sdk quickstart: a simulated shop on the embedded SQLite store").ConfigureAwait(false);
         await o.WriteLineAsync(string.Create(culture, $"{shop.Customers:N0} customers, {shop.Days} days from {shop.Start:yyyy-MM-dd}; {happenings:N0} events and consent records; {tally.Events:N0} events tracked, {tally.Decisions:N0} decisions, {tally.Clicks:N0} clicks.")).ConfigureAwait(false);
@@ -28,14 +28,15 @@ internal static class Report
         });
         console.Profile.Width = 120;
 
-        foreach (var journey in options.Journeys)
+        foreach (var report in funnels)
         {
-            await o.WriteLineAsync($"Journey '{journey.Id}': customers per stage").ConfigureAwait(false);
-            var funnel = NewTable("stage", "now", "reached", "conversion from previous");
-            foreach (var row in JourneyFunnel.Compute(journey, profiles))
+            await o.WriteLineAsync($"Journey '{report.JourneyId}': customers per stage").ConfigureAwait(false);
+            var funnel = NewTable("stage", "now", "reached", "skipped", "conversion from previous", "median time in stage", "revenue");
+            foreach (var row in report.Stages)
             {
                 var conversion = row.ConversionFromPrevious is { } c ? c.ToString("P1", culture) : "-";
-                AddRow(funnel, row.StageId, row.Current.ToString("N0", culture), row.Reached.ToString("N0", culture), conversion);
+                var median = row.MedianTimeInStage is { } m ? m.TotalDays.ToString("N1", culture) + " d" : "-";
+                AddRow(funnel, row.StageId, row.Now.ToString("N0", culture), row.Reached.ToString("N0", culture), row.Skipped.ToString("N0", culture), conversion, median, row.Revenue.ToString("N2", culture));
             }
 
             console.Write(funnel);

@@ -67,4 +67,12 @@ public sealed class DeliveringEngine : IEngagementEngine
         LastDelivered = await _worker.DeliverDueAsync(cancellationToken).ConfigureAwait(false);
         return outcomes;
     }
+
+    /// <inheritdoc />
+    public async ValueTask<Sdk.Journeys.JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default)
+    {
+        var result = await _engine.SweepJourneysAsync(cancellationToken).ConfigureAwait(false);
+        LastDelivered = await _worker.DeliverDueAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
 }

@@ -56,6 +56,9 @@ public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, Custom
     /// compete with the decision by priority, and a deferred action with <see cref="ActionDefinition.HoldFor"/> is held.
     /// </summary>
     public ImmutableArray<HeldMessageOutcome> HeldMessages { get; init; } = [];
+
+    /// <summary>What the journeys recorded for the event: entries, moves, exits, steps, sends, would-be sends, goals and revenue.</summary>
+    public ImmutableArray<JourneyHistoryEntry> JourneyHistory { get; init; } = [];
 }
 
 /// <summary>The outcome of one event of a batch: its result, or the reason it was rejected (then nothing of it was applied).</summary>
@@ -112,6 +115,16 @@ public interface IEngagementEngine
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>What happened to each held message that was due or expired.</returns>
     ValueTask<ImmutableArray<HeldMessageOutcome>> ReleaseHeldAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Evaluates the customers whose journey timers are due (a wait ended, a time-out passed, a windowed condition such as
+    /// "no purchase for 90 days" came true): each one at every due instant up to now, in order, in a unit of work of its own
+    /// under the customer's lock, so the stages, steps and sends are the same as if the customer's next event had done it.
+    /// Only due customers are read (the store indexes due times). Call it periodically (for example every minute).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the work (customers already evaluated stay evaluated).</param>
+    /// <returns>How many customers were evaluated, and what the journeys recorded.</returns>
+    ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -139,6 +152,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly IdentityResolver _identity;
     private readonly IStoreTransactions _transactions;
     private readonly ActionCatalog _catalog;
+    private readonly JourneyOrchestrator _journeys;
     private readonly ILogger _logger;
     private readonly LogIds _logIds;
 
@@ -146,10 +160,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="profiles">The profile store.</param>
     /// <param name="events">The event store.</param>
     /// <param name="ledger">The consent ledger.</param>
-    /// <param name="gate">The permission gate.</param>
-    /// <param name="catalog">The action catalogue.</param>
-    /// <param name="propensity">The propensity model.</param>
-    /// <param name="stock">The stock provider.</param>
+    /// <param name="decider">The next-best-action decider (its catalogue, propensities and contact history are the engine's).</param>
     /// <param name="outbox">The outbox decided messages are queued in.</param>
     /// <param name="time">The clock.</param>
     /// <param name="options">The options.</param>
@@ -158,14 +169,13 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="identity">Identity resolution; by default one over the same stores, ledger and options.</param>
     /// <param name="transactions">The storage's units of work (<see cref="InMemoryTransactions"/> for the in-memory stores, as <c>AddEngagement</c> registers; none when omitted).</param>
     /// <param name="contactPolicy">The contact policy (for the size of each customer's queue of held messages).</param>
+    /// <param name="journeyStore">Where the journeys' state, timers and history are kept (the decider's, else in memory, when omitted).</param>
+    /// <param name="journeyCatalog">The compiled journeys (the decider's, else made from <see cref="EngagementOptions.Journeys"/> and the actions, when omitted).</param>
     public EngagementEngine(
         IProfileStore profiles,
         IEventStore events,
         ConsentLedger ledger,
-        IPermissionGate gate,
-        ActionCatalog catalog,
-        IPropensityModel propensity,
-        IStockProvider stock,
+        NextBestActionDecider decider,
         DispatchOutbox outbox,
         TimeProvider time,
         IOptions<EngagementOptions> options,
@@ -173,7 +183,9 @@ public sealed class EngagementEngine : IEngagementEngine
         ILogger<EngagementEngine>? logger = null,
         IdentityResolver? identity = null,
         IStoreTransactions? transactions = null,
-        IOptions<ContactPolicyOptions>? contactPolicy = null)
+        IOptions<ContactPolicyOptions>? contactPolicy = null,
+        IJourneyStore? journeyStore = null,
+        JourneyCatalog? journeyCatalog = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -182,17 +194,20 @@ public sealed class EngagementEngine : IEngagementEngine
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _outbox = outbox ?? throw new ArgumentNullException(nameof(outbox));
-        ArgumentNullException.ThrowIfNull(propensity);
+        _decider = decider ?? throw new ArgumentNullException(nameof(decider));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _options = options.Value;
         _validator = new EventValidator(time, _options.MaxClockSkew, _options.LatenessWindow);
-        _decider = new NextBestActionDecider(catalog, gate, propensity, stock, outbox.CanSend, _options.DecisionJourneyId);
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
+        // The journeys read and write the same journey store as the decider's eligibility (both from the container).
+        var journeys = journeyCatalog ?? decider.Facts?.Catalog ?? JourneyCatalog.FromOptions(_options, decider.Catalog);
+        journeyStore ??= decider.Facts?.Store ?? new InMemoryJourneyStore();
         _logIds = LogIds.For(_options);
+        _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger, _logIds);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
-        _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
-        _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, propensity, time);
+        _catalog = decider.Catalog;
+        _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, decider.Propensities, decider.Contacts, time);
         _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger, _logIds);
     }
 
@@ -212,6 +227,7 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             _validator.Validate(engagementEvent, now);
             RequireShopCurrency(engagementEvent);
+            engagementEvent = _identity.Normalise(engagementEvent);
         }
         catch (Exception ex)
         {
@@ -296,13 +312,7 @@ public sealed class EngagementEngine : IEngagementEngine
         if (engagementEvent is ConsentChanged change)
         {
             // The ledger validates and records the change first: a record it refuses rejects the event.
-            var record = change.Record;
-            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-            {
-                record = record with { CustomerId = owner.Id };
-            }
-
-            await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+            await _ledger.RecordAsync(change.Record, cancellationToken).ConfigureAwait(false);
         }
 
         // A receipt is matched to the dispatch it reports on before anything is written.
@@ -333,7 +343,13 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-        var (profile, moved) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
+        // A customer's first event: the ledger may already hold their objection to profiling.
+        var known = route.Profile ?? await _ledger.NewProfileAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
+        var (before, profile) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, known, cancellationToken).ConfigureAwait(false);
+        var journeys = profile.ProfilingObjectedAt is null
+            ? await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false)
+            : JourneyOutcome.None; // journeys are profiling: they do not move for a customer who objects to it
+        var moved = journeys.Transitions;
 
         if (receipt is not null)
         {
@@ -341,22 +357,15 @@ public sealed class EngagementEngine : IEngagementEngine
             await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken).ConfigureAwait(false);
         }
 
-        var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && moved is not null);
+        var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && !moved.IsEmpty);
         if (!trigger || receipt is not null)
         {
-            // Most events move no stage: no builder is made for them.
-            return new TrackResult(engagementEvent, false, profile, moved is null ? [] : [.. moved], null, null) { Identity = identity, IsRouted = true };
+            return new TrackResult(engagementEvent, false, profile, moved, null, null) { Identity = identity, IsRouted = true, JourneyHistory = journeys.History };
         }
 
-        var transitions = ImmutableArray.CreateBuilder<StageTransition>();
-        if (moved is not null)
-        {
-            transitions.AddRange(moved);
-        }
-
-        var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
+        var decision = await DecideCoreAsync(profile, engagementEvent, reserve: true, cancellationToken).ConfigureAwait(false);
         var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent, cancellationToken).ConfigureAwait(false);
-        return new TrackResult(engagementEvent, false, profile, transitions.ToImmutable(), decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held };
+        return new TrackResult(engagementEvent, false, profile, moved, contest.Decision ?? decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held, JourneyHistory = journeys.History };
     }
 
     /// <inheritdoc />
@@ -414,12 +423,8 @@ public sealed class EngagementEngine : IEngagementEngine
             await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             gate = customerGate;
 
-            // Consent given under an id that was merged belongs to the person it was merged into.
-            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-            {
-                record = record with { CustomerId = owner.Id };
-            }
-
+            // Consent given under an id that was merged stays in that id's ledger: it counts for the person it was merged
+            // into (PersonConsent), and goes back with the id if the merge is undone.
             var outcome = await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return outcome;
@@ -436,17 +441,24 @@ public sealed class EngagementEngine : IEngagementEngine
     public async ValueTask<Decision> DecideAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         var profile = await _identity.GetAsync(customerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customerId);
-        return await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
+        return await DecideCoreAsync(profile, null, reserve: false, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<Decision> DecideCoreAsync(CustomerProfile profile, CancellationToken cancellationToken)
+    // A decision that will be sent (reserve) uses volume budgets; one that only looks checks them.
+    private async ValueTask<Decision> DecideCoreAsync(CustomerProfile profile, EngagementEvent? trigger, bool reserve, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var activity = EngagementTelemetry.Source.StartActivity("engagement.decide");
+        var request = new DecisionRequest(profile, _time.GetUtcNow())
+        {
+            Context = DecisionContext.From(profile, trigger),
+            DecisionId = trigger is null ? null : "event:" + trigger.EventId,
+            ReserveBudgets = reserve,
+        };
         Decision decision;
         try
         {
-            decision = await _decider.DecideAsync(profile, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            decision = await _decider.DecideAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -456,17 +468,14 @@ public sealed class EngagementEngine : IEngagementEngine
 
         EngagementTelemetry.RecordDecision(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         EngagementTelemetry.RecordDecision(decision.Channel, decision.Action.Kind == ActionKind.NoAction);
-        foreach (var candidate in decision.Candidates)
+        decision.VisitPermissionRefusals((Logger: _logger, Customer: _logIds.Of(profile.Id)), static (state, actionId, channel, permission) =>
         {
-            foreach (var check in candidate.ChannelChecks)
+            if (IsConsentReason(permission.Code))
             {
-                if (!check.Decision.IsAllowed && IsConsentReason(check.Decision.Code))
-                {
-                    EngagementTelemetry.RecordSuppressed(check.Channel, check.Decision.Code);
-                    Log.Suppressed(_logger, candidate.ActionId, _logIds.Of(profile.Id), check.Channel.Name, check.Decision.Code);
-                }
+                EngagementTelemetry.RecordSuppressed(channel, permission.Code);
+                Log.Suppressed(state.Logger, actionId, state.Customer, channel.Name, permission.Code);
             }
-        }
+        });
 
         Log.Decided(_logger, _logIds.Of(profile.Id), decision.Action.Id, decision.Channel?.Name);
         activity?.SetTag("decision.action", decision.Action.Id);
@@ -480,16 +489,16 @@ public sealed class EngagementEngine : IEngagementEngine
         => code is PermissionReasons.NoConsent or PermissionReasons.Withdrawn or PermissionReasons.Denied or PermissionReasons.Objected
             or PermissionReasons.PendingConfirmation or PermissionReasons.Expired or PermissionReasons.StoreUnavailable;
 
-    // Returns the saved profile and the stage transitions the event made (null when none, as for most events). The first
-    // attempt runs without an asynchronous state machine when the store answers at once (in memory, or from a cache).
-    private ValueTask<(CustomerProfile Saved, List<StageTransition>? Moved)> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, CustomerProfile? known, CancellationToken cancellationToken)
+    // Returns the profile the event was applied to and the saved result. The first attempt runs without an asynchronous state
+    // machine when the store answers at once (in memory, or from a cache).
+    private ValueTask<(CustomerProfile Before, CustomerProfile Saved)> ApplyAndSaveAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, CustomerProfile? known, CancellationToken cancellationToken)
     {
         if (known is null || known.Id != target)
         {
             return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 1, cancellationToken);
         }
 
-        var (profile, moved) = Apply(known, engagementEvent, withheld, now);
+        var profile = Apply(known, engagementEvent, withheld);
         ValueTask<CustomerProfile> save;
         try
         {
@@ -501,37 +510,31 @@ public sealed class EngagementEngine : IEngagementEngine
             return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 2, cancellationToken);
         }
 
-        if (!save.IsCompletedSuccessfully)
-        {
-            return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, (save, moved), 1, cancellationToken);
-        }
-
-        var saved = save.Result;
-        LogStageChanges(saved, moved);
-        return new ValueTask<(CustomerProfile, List<StageTransition>?)>((saved, moved));
+        return save.IsCompletedSuccessfully
+            ? new ValueTask<(CustomerProfile, CustomerProfile)>((known, save.Result))
+            : ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, (known, save), 1, cancellationToken);
     }
 
     // From attempt `first` on: a save already under way for it is awaited, later attempts re-read the profile (following any
     // merge made meanwhile) and apply the event again.
-    private async ValueTask<(CustomerProfile Saved, List<StageTransition>? Moved)> ApplyAndSaveSlowAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, (ValueTask<CustomerProfile> Save, List<StageTransition>? Moved)? pending, int first, CancellationToken cancellationToken)
+    private async ValueTask<(CustomerProfile Before, CustomerProfile Saved)> ApplyAndSaveSlowAsync(EngagementEvent engagementEvent, CustomerId target, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now, (CustomerProfile Before, ValueTask<CustomerProfile> Save)? pending, int first, CancellationToken cancellationToken)
     {
         for (var attempt = first; ; attempt++)
         {
             ValueTask<CustomerProfile> save;
-            List<StageTransition>? moved;
+            CustomerProfile stored;
             if (pending is { } underway)
             {
-                (save, moved) = underway;
+                (stored, save) = underway;
                 pending = null;
             }
             else
             {
-                var stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
-                (var profile, moved) = Apply(stored, engagementEvent, withheld, now);
+                stored = await _identity.GetAsync(target, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(target);
                 save = default;
                 try
                 {
-                    save = SaveApplied(profile, cancellationToken);
+                    save = SaveApplied(Apply(stored, engagementEvent, withheld), cancellationToken);
                 }
                 catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
                 {
@@ -542,9 +545,7 @@ public sealed class EngagementEngine : IEngagementEngine
 
             try
             {
-                var saved = await save.ConfigureAwait(false);
-                LogStageChanges(saved, moved);
-                return (saved, moved);
+                return (stored, await save.ConfigureAwait(false));
             }
             catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
             {
@@ -565,31 +566,14 @@ public sealed class EngagementEngine : IEngagementEngine
         return new ValueTask<CustomerProfile>(memory.SaveNext(applied));
     }
 
-    // The event applied to the profile, and the journeys evaluated after it (with the next version already, for the
-    // in-memory store).
-    private (CustomerProfile Profile, List<StageTransition>? Moved) Apply(CustomerProfile stored, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld, DateTimeOffset now)
+    // The event applied to the profile (with the next version already, for the in-memory store), and to the states an
+    // unmerge restores, each on its own side.
+    private CustomerProfile Apply(CustomerProfile stored, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld)
     {
         var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld, _memoryProfiles is null ? 0 : 1);
-        List<StageTransition>? moved = null;
-        var journeys = _options.Journeys;
-        for (var j = 0; j < journeys.Count; j++)
-        {
-            profile = JourneyEvaluator.Evaluate(journeys[j], profile, engagementEvent, now, out var transition);
-            if (transition is not null)
-            {
-                (moved ??= []).Add(transition);
-            }
-        }
-
-        return (profile, moved);
-    }
-
-    private void LogStageChanges(CustomerProfile saved, List<StageTransition>? moved)
-    {
-        for (var t = 0; t < (moved?.Count ?? 0); t++)
-        {
-            Log.StageChanged(_logger, _logIds.Of(saved.Id), moved![t].FromStageId, moved[t].ToStageId, moved[t].JourneyId);
-        }
+        return profile.Merges.IsDefaultOrEmpty
+            ? profile
+            : profile with { Merges = MergeShadows.Advance(profile.Merges, engagementEvent.CustomerId, engagementEvent, withheld, static (side, e, w) => ProfileUpdater.ApplyTo(side, e, w)) };
     }
 
     private void RequireShopCurrency(EngagementEvent engagementEvent)
@@ -653,6 +637,85 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         return outcomes.ToImmutable();
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default)
+    {
+        const int Batch = 512;
+        var now = _time.GetUtcNow();
+        var histories = new List<ImmutableArray<JourneyHistoryEntry>>();
+        var entries = 0;
+        var done = new HashSet<CustomerId>();
+        while (true)
+        {
+            var due = await _journeys.ListDueAsync(now, Batch, cancellationToken).ConfigureAwait(false);
+            var fresh = due.Where(done.Add).ToList();
+            if (fresh.Count == 0)
+            {
+                break;
+            }
+
+            // A batch is one unit of work (one transaction where the storage has them); each customer is a nested unit under
+            // the customer's lock, as an event is.
+            var batch = _transactions.Begin();
+            await using (batch.ConfigureAwait(false))
+            {
+                await batch.StartAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var customer in fresh)
+                {
+                    var history = await SweepOneAsync(customer, now, cancellationToken).ConfigureAwait(false);
+                    histories.Add(history);
+                    entries += history.Length;
+                }
+
+                await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (due.Count < Batch)
+            {
+                break;
+            }
+        }
+
+        JourneyLog.Swept(_logger, done.Count);
+        var all = ImmutableArray.CreateBuilder<JourneyHistoryEntry>(entries);
+        foreach (var history in histories)
+        {
+            all.AddRange(history);
+        }
+
+        return new JourneySweepResult(done.Count, all.MoveToImmutable());
+    }
+
+    private async ValueTask<ImmutableArray<JourneyHistoryEntry>> SweepOneAsync(CustomerId customer, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var unit = _transactions.Begin();
+        AsyncGate? gate = null;
+        try
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            await unit.LockCustomerAsync(customer, cancellationToken).ConfigureAwait(false);
+            var customerGate = LockFor(customer);
+            await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            gate = customerGate;
+
+            // A customer merged into another since their timer was set is evaluated as the survivor, who folds their state in.
+            var profile = await _identity.GetAsync(customer, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customer);
+            if (profile.Id != customer)
+            {
+                await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
+            }
+
+            var outcome = await _journeys.OnTimeAsync(profile, now, cancellationToken).ConfigureAwait(false);
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return outcome.History;
+        }
+        finally
+        {
+            await unit.DisposeAsync().ConfigureAwait(false);
+            gate?.Release();
+        }
     }
 
     private AsyncGate LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];

@@ -58,6 +58,16 @@ public sealed class EngagementOptions
     /// <value>Defaults to <see langword="null"/>; when set, from 1 day to 36,500 days.</value>
     public TimeSpan? EventRetention { get; set; }
 
+    /// <summary>
+    /// Traits that conditions outside journeys (action eligibility) may test, with their types; journeys declare their own.
+    /// </summary>
+    /// <value>Defaults to none.</value>
+    public IDictionary<string, Profiles.TraitKind> Traits { get; } = new Dictionary<string, Profiles.TraitKind>(StringComparer.Ordinal);
+
+    /// <summary>Custom events (<see cref="Events.CustomEvent.Name"/>) that conditions outside journeys may count; journeys declare their own.</summary>
+    /// <value>Defaults to none.</value>
+    public ISet<string> CustomEvents { get; } = new HashSet<string>(StringComparer.Ordinal);
+
     /// <summary>The identity-resolution rules: which identifiers stitch profiles, which mean two people, how traits merge.</summary>
     public Profiles.IdentityOptions Identity { get; } = new();
 
@@ -106,15 +116,20 @@ public sealed class EngagementOptionsValidator : IValidateOptions<EngagementOpti
         }
 
         var ids = new HashSet<string>(StringComparer.Ordinal);
+        var versions = new HashSet<(string, int)>();
         foreach (var journey in options.Journeys)
         {
             if (journey is null)
             {
                 failures.Add("Journeys holds a null journey.");
             }
-            else if (!ids.Add(journey.Id))
+            else if (!versions.Add((journey.Id, journey.Version)))
             {
-                failures.Add($"Journeys holds two journeys with the id '{journey.Id}'.");
+                failures.Add($"Journeys holds the journey '{journey.Id}' version {journey.Version} twice.");
+            }
+            else
+            {
+                ids.Add(journey.Id);
             }
         }
 

@@ -88,3 +88,108 @@ public sealed class PostgreSqlEventRetentionTests(PostgreSqlServerFixture server
 
     protected override IEventRetention CreateStore() => new PostgreSqlEventStore(_schemas.Open());
 }
+
+/// <summary>The decisioning stores written once on the relational layer, on PostgreSQL: a second handle is a second connection pool on the same schema.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlPropensityStoreTests(PostgreSqlServerFixture server) : PropensityStoreConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+    private PostgreSqlDatabase? _database;
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IPropensityStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalPropensityStore(_database = _schemas.Open());
+
+    protected override Engagement.Sdk.Decisioning.IPropensityStore OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalPropensityStore(_schemas.Open(_database!.Schema));
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlActionBudgetStoreTests(PostgreSqlServerFixture server) : ActionBudgetStoreConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+    private PostgreSqlDatabase? _database;
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IActionBudgetStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalActionBudgetStore(_database = _schemas.Open());
+
+    protected override Engagement.Sdk.Decisioning.IActionBudgetStore OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalActionBudgetStore(_schemas.Open(_database!.Schema));
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlActionContactLogTests(PostgreSqlServerFixture server) : ActionContactLogConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+    private PostgreSqlDatabase? _database;
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IActionContactLog CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalActionContactLog(_database = _schemas.Open());
+
+    protected override Engagement.Sdk.Decisioning.IActionContactLog OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalActionContactLog(_schemas.Open(_database!.Schema));
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlHouseholdStoreTests(PostgreSqlServerFixture server) : HouseholdStoreConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(_schemas.Open());
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlJourneyStoreTests(PostgreSqlServerFixture server) : JourneyStoreConformanceTests, IDisposable
+{
+    private readonly List<PostgreSqlDatabase> _open = [];
+    private readonly Dictionary<Engagement.Sdk.Journeys.IJourneyStore, (Microsoft.Extensions.Options.IOptions<PostgreSqlStoreOptions> Options, PostgreSqlDatabase Database)> _schemas = [];
+
+    public void Dispose()
+    {
+        foreach (var database in _open)
+        {
+            database.Dispose();
+        }
+    }
+
+    protected override Engagement.Sdk.Journeys.IJourneyStore CreateStore()
+    {
+        var options = server.FreshSchema();
+        var database = Open(options);
+        var store = new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(database);
+        _schemas[store] = (options, database);
+        return store;
+    }
+
+    protected override Engagement.Sdk.Journeys.IJourneyStore Reopen(Engagement.Sdk.Journeys.IJourneyStore store)
+        => new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(Open(_schemas[store].Options));
+
+    protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => _schemas[store].Database;
+
+    private PostgreSqlDatabase Open(Microsoft.Extensions.Options.IOptions<PostgreSqlStoreOptions> options)
+    {
+        var database = new PostgreSqlDatabase(options);
+        _open.Add(database);
+        return database;
+    }
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlJourneyRestartTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.JourneyRestartTests
+{
+    private readonly PostgreSqlStoreOptions _options = server.FreshSchema().Value;
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o =>
+        {
+            o.ConnectionString = _options.ConnectionString;
+            o.Schema = _options.Schema;
+        });
+}

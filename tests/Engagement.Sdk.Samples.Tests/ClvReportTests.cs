@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text.Json;
+using System.Xml.Linq;
 using ClvReport;
 using Engagement.Sdk.Value.Clv;
 
@@ -6,6 +8,7 @@ namespace Engagement.Sdk.Samples.Tests;
 
 public sealed class ClvReportTests : IDisposable
 {
+    private static readonly XNamespace SvgNamespace = "http://www.w3.org/2000/svg";
     private readonly string _directory = Directory.CreateTempSubdirectory("clvreport-tests-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -13,7 +16,7 @@ public sealed class ClvReportTests : IDisposable
     [CdnowFact]
     public void Run_CdnowWithJson_ReportsThePublishedFits()
     {
-        var (exit, stdout, _) = Run("--transactions", CdnowFactAttribute.CdnowFile!, "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30", "--json");
+        var (exit, stdout, _) = Run("--transactions", CdnowFactAttribute.CdnowFile!, "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30", "--json", "--quiet");
 
         exit.Should().Be(0);
         using var document = JsonDocument.Parse(stdout);
@@ -25,6 +28,8 @@ public sealed class ClvReportTests : IDisposable
         models.Keys.Should().BeEquivalentTo("bgnbd", "mbgnbd", "pnbd");
         models["bgnbd"].GetProperty("parameters").GetProperty("r").GetDouble().Should().BeApproximately(0.2426, 0.0003);
         models["bgnbd"].GetProperty("logLikelihood").GetDouble().Should().BeApproximately(-9582.43, 0.01);
+        models["bgnbd"].GetProperty("aic").GetDouble().Should().BeApproximately((2 * 9582.4292) + 8, 0.01);
+        models["bgnbd"].GetProperty("bic").GetDouble().Should().BeApproximately((2 * 9582.4292) + (4 * Math.Log(2357)), 0.01);
         models["pnbd"].GetProperty("parameters").GetProperty("beta").GetDouble().Should().BeApproximately(11.669, 0.012);
         foreach (var model in models.Values)
         {
@@ -36,19 +41,68 @@ public sealed class ClvReportTests : IDisposable
         var spend = root.GetProperty("spend");
         spend.GetProperty("customers").GetInt32().Should().Be(946);
         spend.GetProperty("parameters").GetProperty("q").GetDouble().Should().BeApproximately(3.7442, 0.004);
+
+        // The published holdout table by calibration frequency (FHL 2005): 1,411 customers with x = 0 made 334 holdout purchases.
+        var byFrequency = root.GetProperty("holdoutByFrequency").EnumerateArray().ToList();
+        byFrequency.Should().HaveCount(8);
+        byFrequency[0].GetProperty("customers").GetInt32().Should().Be(1411);
+        byFrequency[0].GetProperty("actual").GetInt32().Should().Be(334);
+        byFrequency.Sum(r => r.GetProperty("actual").GetInt32()).Should().Be(1882);
+        byFrequency.Sum(r => r.GetProperty("expected").GetProperty("bgnbd").GetDouble()).Should().BeApproximately(models["bgnbd"].GetProperty("holdoutPredicted").GetDouble(), 1e-6);
     }
 
     [Fact]
-    public void Run_WithoutAFile_ReportsOnSimulatedDataAndDrawsTheChart()
+    public void Run_WithoutAFile_ReportsOnSimulatedData()
     {
-        var plot = Path.Combine(_directory, "tracking.svg");
-
-        var (exit, stdout, stderr) = Run("--model", "bgnbd", "--plot", plot);
+        var (exit, stdout, stderr) = Run("--model", "bgnbd");
 
         exit.Should().Be(0, stderr);
-        stdout.Should().Contain("simulated").And.Contain("bgnbd").And.Contain("Holdout").And.Contain("Top customers by 12-month CLV");
-        var svg = File.ReadAllText(plot);
-        svg.Should().StartWith("<svg").And.Contain("<path").And.Contain("bgnbd").And.Contain("end of calibration");
+        stdout.Should().Contain("simulated").And.Contain("bgnbd").And.Contain("Holdout").And.Contain("Segments").And.Contain("Top customers by");
+    }
+
+    [Fact]
+    public void Run_Plots_WritesEveryDiagnosticAsWellFormedSvgWithTitleAxesAndLegend()
+    {
+        var plots = Path.Combine(_directory, "plots");
+
+        var (exit, _, stderr) = Run("--plots", plots, "--quiet");
+
+        exit.Should().Be(0, stderr);
+        var expected = new Dictionary<string, string>
+        {
+            ["calibration-holdout.svg"] = "Holdout transactions by calibration frequency",
+            ["tracking-cumulative.svg"] = "Cumulative repeat transactions by week",
+            ["tracking-incremental.svg"] = "Repeat transactions per week",
+            ["repeat-pmf.svg"] = "Repeat transactions in calibration",
+            ["spend-density.svg"] = "Mean repeat spend of repeat buyers",
+        };
+        foreach (var model in new[] { "bgnbd", "mbgnbd", "pnbd" })
+        {
+            expected[$"palive-matrix-{model}.svg"] = $"P(alive) by frequency and recency ({model}";
+            expected[$"expected-matrix-{model}.svg"] = "Expected transactions in the next";
+        }
+
+        Directory.GetFiles(plots).Select(Path.GetFileName).Should().BeEquivalentTo(expected.Keys);
+        foreach (var (file, title) in expected)
+        {
+            var svg = XDocument.Load(Path.Combine(plots, file)); // throws when the file is not well-formed XML
+            svg.Root!.Name.Should().Be(SvgNamespace + "svg", file);
+            svg.Root.Element(SvgNamespace + "title")!.Value.Should().StartWith(title, file);
+            var texts = svg.Descendants(SvgNamespace + "text").Select(t => t.Value.Trim()).ToList();
+            var titleStart = title[..20];
+            texts.Should().Contain(t => t.StartsWith(titleStart, StringComparison.Ordinal), $"{file} draws its title");
+            texts.Count(t => double.TryParse(t, NumberStyles.Number, CultureInfo.InvariantCulture, out _)).Should().BeGreaterThan(5, $"{file} has numbered axis ticks");
+            svg.Descendants(SvgNamespace + "path").Should().NotBeEmpty(file);
+            if (!file.Contains("matrix", StringComparison.Ordinal))
+            {
+                texts.Should().Contain(t => t == "actual" || t.StartsWith("actual ", StringComparison.Ordinal), $"{file} has a legend naming the actual data");
+            }
+        }
+
+        var holdout = XDocument.Load(Path.Combine(plots, "calibration-holdout.svg")).Descendants(SvgNamespace + "text").Select(t => t.Value.Trim()).ToList();
+        holdout.Should().Contain(["bgnbd", "mbgnbd", "pnbd", "7+", "mean holdout transactions per customer", "repeat transactions in calibration (x)"]);
+        var matrix = XDocument.Load(Path.Combine(plots, "palive-matrix-bgnbd.svg")).Descendants(SvgNamespace + "text").Select(t => t.Value.Trim()).ToList();
+        matrix.Should().Contain("P(alive)", "the colour bar is labelled");
     }
 
     [Fact]
@@ -62,15 +116,219 @@ public sealed class ClvReportTests : IDisposable
         using var document = JsonDocument.Parse(stdout);
         document.RootElement.GetProperty("customers").GetInt32().Should().Be(3);
         document.RootElement.GetProperty("repeatTransactions").GetInt32().Should().Be(2);
+        document.RootElement.GetProperty("input").GetProperty("rows").GetInt64().Should().Be(6);
+    }
+
+    [Fact]
+    public void Run_CsvWithQuotesExtraColumnsAndOtherNames_IsReadThroughTheHeaderMap()
+    {
+        // Quoted fields with the separator and quotes inside, columns in another order, columns the report does not use.
+        var file = Write(
+            "Order Date;Client;Note;Total;Channel",
+            "2025-01-01;\"Smith, John\";\"said \"\"hi\"\"\";10.00;web",
+            "2025-02-01T10:15:00;\"Smith, John\";;12.50;shop",
+            "2025-01-03;b;\"multi",
+            "line note\";8;web",
+            "2025-01-20;b;x;9;web",
+            "2025-01-05;c;;30;web",
+            "2025-03-01;c;;20;web");
+        var customers = Path.Combine(_directory, "customers.csv");
+
+        var (exit, stdout, stderr) = Run("--transactions", file, "--customer-column", "client", "--date-column", "order date", "--amount-column", "TOTAL", "--calibration-end", "2025-03-31", "--unit", "days", "--model", "bgnbd", "--json", "--customers-out", customers);
+
+        exit.Should().Be(0, stderr);
+        using var document = JsonDocument.Parse(stdout);
+        document.RootElement.GetProperty("customers").GetInt32().Should().Be(3);
+        document.RootElement.GetProperty("repeatTransactions").GetInt32().Should().Be(3);
+        var rows = File.ReadAllLines(customers);
+        rows.Should().Contain(r => r.StartsWith("\"Smith, John\",1,31,89,", StringComparison.Ordinal), "the id keeps its separator, quoted");
+    }
+
+    [Fact]
+    public void Run_OrderId_CountsARepeatedOrderOnceAndSaysSo()
+    {
+        string[] rows = ["o1,a,2025-01-01,10", "o2,a,2025-02-01,12.5", "o3,b,2025-01-03,8", "o4,b,2025-01-20,9", "o5,c,2025-01-05,30", "o6,c,2025-03-01,20", "o7,d,2025-01-09,5", "o8,d,2025-02-11,15"];
+        var clean = Write(["order,customer_id,date,amount", .. rows]);
+        var doubled = Write(["order,customer_id,date,amount", .. rows, .. rows.Take(4), "o2,a,2025-02-01,99"]);
+        string[] args = ["--calibration-end", "2025-03-31", "--unit", "days", "--model", "bgnbd", "--json", "--order-id", "order"];
+
+        var (cleanExit, cleanOut, cleanErr) = Run([.. args, "--transactions", clean]);
+        var (doubledExit, doubledOut, doubledErr) = Run([.. args, "--transactions", doubled]);
+        var (naiveExit, naiveOut, _) = Run(["--calibration-end", "2025-03-31", "--unit", "days", "--model", "bgnbd", "--json", "--transactions", doubled]);
+
+        cleanExit.Should().Be(0, cleanErr);
+        doubledExit.Should().Be(0, doubledErr);
+        naiveExit.Should().Be(0);
+        using var a = JsonDocument.Parse(cleanOut);
+        using var b = JsonDocument.Parse(doubledOut);
+        using var naive = JsonDocument.Parse(naiveOut);
+        var input = b.RootElement.GetProperty("input");
+        input.GetProperty("rows").GetInt64().Should().Be(13);
+        input.GetProperty("transactions").GetInt32().Should().Be(8);
+        input.GetProperty("duplicateOrders").GetInt64().Should().Be(5);
+        input.GetProperty("conflictingDuplicates").GetInt64().Should().Be(1);
+        input.GetProperty("orderIdColumn").GetString().Should().Be("order");
+        b.RootElement.GetProperty("repeatTransactions").GetInt32().Should().Be(a.RootElement.GetProperty("repeatTransactions").GetInt32());
+        b.RootElement.GetProperty("spend").GetProperty("parameters").GetProperty("p").GetDouble()
+            .Should().Be(a.RootElement.GetProperty("spend").GetProperty("parameters").GetProperty("p").GetDouble());
+
+        // Without the order id the same file doubles the repeat spend of a and b (same-day rows are summed).
+        naive.RootElement.GetProperty("input").GetProperty("duplicateOrders").GetInt64().Should().Be(0);
+        naive.RootElement.GetProperty("spend").GetProperty("parameters").GetProperty("p").GetDouble()
+            .Should().NotBe(a.RootElement.GetProperty("spend").GetProperty("parameters").GetProperty("p").GetDouble());
+    }
+
+    [Fact]
+    public void Run_OrderIdInText_SaysHowManyRowsWereCountedOnce()
+    {
+        var file = Write("order,customer_id,date,amount", "o1,a,2025-01-01,10", "o1,a,2025-01-01,10", "o2,a,2025-02-01,12", "o3,b,2025-01-03,8", "o4,b,2025-01-20,9", "o5,c,2025-01-05,30");
+
+        var (exit, stdout, stderr) = Run("--transactions", file, "--calibration-end", "2025-03-31", "--unit", "days", "--model", "bgnbd", "--order-id", "order");
+
+        exit.Should().Be(0, stderr);
+        stdout.Should().Contain("Order ids in 'order': 1 rows repeated an order already read and were counted once.");
+    }
+
+    [Fact]
+    public void Run_DegenerateData_FlagsTheFitAndAPenaltyTamesIt()
+    {
+        // Two identical customers: no heterogeneity to measure, so plain maximum likelihood runs a parameter away.
+        var file = Write("customer_id,date,amount", "a,2025-01-01,10", "a,2025-02-01,12", "b,2025-01-01,10", "b,2025-02-01,12");
+        string[] args = ["--transactions", file, "--calibration-end", "2025-03-31", "--unit", "days", "--model", "bgnbd", "--json", "--quiet"];
+
+        var (exit, stdout, stderr) = Run(args);
+        var (penalisedExit, penalised, penalisedErr) = Run([.. args, "--penalty", "0.01"]);
+        var (textExit, text, _) = Run([.. args[..^2], "--quiet"]);
+
+        exit.Should().Be(0, stderr);
+        penalisedExit.Should().Be(0, penalisedErr);
+        textExit.Should().Be(0);
+        using var plain = JsonDocument.Parse(stdout);
+        var model = plain.RootElement.GetProperty("models")[0];
+        model.GetProperty("degenerate").GetBoolean().Should().BeTrue();
+        model.GetProperty("issues").EnumerateArray().Should().NotBeEmpty()
+            .And.OnlyContain(i => i.GetProperty("message").GetString()!.Length > 0 && i.GetProperty("kind").GetString()!.Length > 0);
+        text.Should().Contain("          ! ");
+        using var tamed = JsonDocument.Parse(penalised);
+        var penalisedModel = tamed.RootElement.GetProperty("models")[0];
+        penalisedModel.GetProperty("penalty").GetDouble().Should().Be(0.01);
+        penalisedModel.GetProperty("parameters").EnumerateObject().Should().OnlyContain(p => p.Value.GetDouble() > 1e-4 && p.Value.GetDouble() < 1e4);
+    }
+
+    [Fact]
+    public void Run_CustomersOut_WritesOneRowPerCustomerWithEveryModelsColumns()
+    {
+        var customers = Path.Combine(_directory, "customers.csv");
+
+        var (exit, stdout, stderr) = Run("--customers-out", customers, "--json", "--quiet");
+
+        exit.Should().Be(0, stderr);
+        using var document = JsonDocument.Parse(stdout);
+        var lines = File.ReadAllLines(customers);
+        var header = lines[0].Split(',');
+        header[..4].Should().Equal("customer_id", "x", "t_x", "T");
+        foreach (var model in new[] { "bgnbd", "mbgnbd", "pnbd" })
+        {
+            header.Should().Contain([$"{model}.pAlive", $"{model}.expected", $"{model}.dert", $"{model}.clv"]);
+        }
+
+        header[^1].Should().Be("spend.expected");
+
+        lines.Length.Should().Be(document.RootElement.GetProperty("customers").GetInt32() + 1);
+        document.RootElement.GetProperty("outputs").GetProperty("customersFile").GetString().Should().Be(customers);
+        var pAlive = Array.IndexOf(header, "pnbd.pAlive");
+        var expected = Array.IndexOf(header, "pnbd.expected");
+        var dert = Array.IndexOf(header, "pnbd.dert");
+        var clv = Array.IndexOf(header, "pnbd.clv");
+        var sum = 0.0;
+        var clvSum = 0.0;
+        foreach (var line in lines.Skip(1))
+        {
+            var fields = line.Split(',');
+            fields.Should().HaveCount(header.Length);
+            var x = int.Parse(fields[1], CultureInfo.InvariantCulture);
+            var tx = double.Parse(fields[2], CultureInfo.InvariantCulture);
+            var age = double.Parse(fields[3], CultureInfo.InvariantCulture);
+            x.Should().BeGreaterThanOrEqualTo(0);
+            tx.Should().BeInRange(0, age);
+            double.Parse(fields[pAlive], CultureInfo.InvariantCulture).Should().BeInRange(0, 1);
+            var e = double.Parse(fields[expected], CultureInfo.InvariantCulture);
+            e.Should().BeGreaterThanOrEqualTo(0);
+            sum += e;
+
+            // CLV = margin (1 by default) × expected spend × DERT; DERT over an infinite horizon exceeds the holdout's expectation.
+            var d = double.Parse(fields[dert], CultureInfo.InvariantCulture);
+            var value = double.Parse(fields[clv], CultureInfo.InvariantCulture);
+            d.Should().BeGreaterThan(e);
+            value.Should().BeApproximately(d * double.Parse(fields[^1], CultureInfo.InvariantCulture), 1e-6 * value);
+            clvSum += value;
+        }
+
+        // The per-customer expectations over the holdout add up to the model's holdout total in the JSON.
+        var pnbd = document.RootElement.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "pnbd");
+        sum.Should().BeApproximately(pnbd.GetProperty("holdoutPredicted").GetDouble(), 1e-3);
+        pnbd.GetProperty("clvTotal").GetDouble().Should().BeApproximately(clvSum, 1e-4 * clvSum);
+        pnbd.GetProperty("dertMean").GetDouble().Should().BePositive();
+    }
+
+    [Fact]
+    public void Run_Segments_CoverEveryCustomerOnceAndAllTheValue()
+    {
+        var (exit, stdout, stderr) = Run("--json", "--quiet", "--segments", "4");
+
+        exit.Should().Be(0, stderr);
+        using var document = JsonDocument.Parse(stdout);
+        var segments = document.RootElement.GetProperty("segments");
+        var cells = segments.GetProperty("cells").EnumerateArray().ToList();
+        cells.Should().HaveCount(3 * 4);
+        segments.GetProperty("valueCutoffs").GetArrayLength().Should().Be(3);
+        cells.Sum(c => c.GetProperty("customers").GetInt32()).Should().Be(document.RootElement.GetProperty("customers").GetInt32());
+        cells.Sum(c => c.GetProperty("valueShare").GetDouble()).Should().BeApproximately(1, 1e-9);
+        foreach (var cell in cells.Where(c => c.GetProperty("customers").GetInt32() > 0))
+        {
+            var band = cell.GetProperty("activity").GetString();
+            var p = cell.GetProperty("meanPAlive").GetDouble();
+            (band switch { "active" => p >= 0.7, "at risk" => p is >= 0.3 and < 0.7, _ => p < 0.3 }).Should().BeTrue($"{band} has mean P(alive) {p}");
+        }
+    }
+
+    [Fact]
+    public void Run_Progress_GoesToStderrUnlessQuiet()
+    {
+        var (exit, stdout, stderr) = Run("--model", "bgnbd");
+        var (quietExit, _, quietStderr) = Run("--model", "bgnbd", "--quiet");
+
+        exit.Should().Be(0);
+        quietExit.Should().Be(0);
+        stderr.Should().Contain("fitting bgnbd").And.Contain("summarising").And.MatchRegex(@"\[\s*\d+\.\d s\]");
+        stdout.Should().NotContain("fitting bgnbd");
+        quietStderr.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Simulate_WritesATransactionLogTheReportReads()
+    {
+        var file = Path.Combine(_directory, "shop.csv");
+
+        var (exit, stdout, stderr) = Run("simulate", "--customers", "500", "--out", file, "--seed", "3");
+        var (reportExit, report, reportErr) = Run("--transactions", file, "--calibration-end", "2024-12-29", "--holdout-end", "2025-12-28", "--json", "--quiet", "--model", "bgnbd");
+
+        exit.Should().Be(0, stderr);
+        stdout.Should().Contain("500 customers");
+        File.ReadLines(file).First().Should().Be("customer_id,date,amount");
+        reportExit.Should().Be(0, reportErr);
+        using var document = JsonDocument.Parse(report);
+        document.RootElement.GetProperty("customers").GetInt32().Should().Be(500);
     }
 
     [Theory]
-    [InlineData("line 3", "customer_id,date,amount", "a,2025-01-01,10", "a;2025-01-02;10")]
+    [InlineData("line 3", "customer_id,date,amount", "a,2025-01-01,10", "a,2025-01-02x,10")]
     [InlineData("line 2", "customer_id,date,amount", "a,01/02/2025,10")]
     [InlineData("negative", "customer_id,date,amount", "a,2025-01-01,10", "a,2025-01-09,-4")]
     [InlineData("not an amount", "customer_id,date,amount", "a,2025-01-01,ten")]
-    [InlineData("header", "id;day;value", "a;2025-01-01;10")]
+    [InlineData("no column 'customer_id'", "id;day;value", "a;2025-01-01;10")]
     [InlineData("empty", "")]
+    [InlineData("line 3: the customer id (customer_id) is empty", "customer_id,date,amount", "a,2025-01-01,10", ",2025-01-02,10")]
     public void Run_BadInput_NamesTheLineAndProblemAndFails(string expected, params string[] lines)
     {
         var file = Write(lines);
@@ -79,6 +337,17 @@ public sealed class ClvReportTests : IDisposable
 
         exit.Should().Be(3);
         stderr.Should().Contain(expected);
+    }
+
+    [Fact]
+    public void Run_CsvRowWithMissingFields_FailsAsBadInput()
+    {
+        var file = Write("customer_id,date,amount", "a,2025-01-01,10", "a,2025-01-05");
+
+        var (exit, _, stderr) = Run("--transactions", file, "--calibration-end", "2025-03-31", "--quiet");
+
+        exit.Should().Be(3);
+        stderr.Should().Contain(file);
     }
 
     [Fact]
@@ -95,13 +364,32 @@ public sealed class ClvReportTests : IDisposable
     [Theory]
     [InlineData("--bogus")]
     [InlineData("--model", "xgboost")]
+    [InlineData("--model", "bgnbd,xgboost")]
     [InlineData("--calibration-end", "30/09/1997")]
+    [InlineData("--unit", "months")]
+    [InlineData("--margin", "1.5")]
+    [InlineData("--horizon", "-3")]
+    [InlineData("--discount-rate", "-0.1")]
+    [InlineData("--segments", "1")]
+    [InlineData("--penalty", "-1")]
+    [InlineData("--transactions", "x.csv")]
+    [InlineData("--calibration-end", "2025-03-31", "--holdout-end", "2025-03-01")]
+    [InlineData("simulate")]
     public void Run_BadArguments_PrintsUsageAndFails(params string[] args)
     {
         var (exit, _, stderr) = Run(args);
 
         exit.Should().Be(2);
         stderr.Should().Contain("Usage");
+    }
+
+    [Fact]
+    public void Run_UnwritableOutput_ExitsWith5()
+    {
+        var (exit, _, stderr) = Run("--model", "bgnbd", "--quiet", "--customers-out", Path.Combine(_directory, "missing", "folder", "c.csv"));
+
+        exit.Should().Be(5);
+        stderr.Should().Contain("Cannot write");
     }
 
     [Fact]
@@ -119,12 +407,31 @@ public sealed class ClvReportTests : IDisposable
     [InlineData("--help")]
     [InlineData("-h")]
     [InlineData("--model", "bgnbd", "--help")]
-    public void Run_Help_PrintsUsageAndSucceeds(params string[] args)
+    public void Run_Help_PrintsUsageAndEveryOptionAndSucceeds(params string[] args)
     {
         var (exit, stdout, stderr) = Run(args);
 
         exit.Should().Be(0);
-        stdout.Should().StartWith("Usage: ClvReport").And.Contain("--calibration-end");
+        stdout.Should().Contain("Usage:").And.Contain("Exit codes: 0 success");
+        foreach (var (option, words) in new[]
+        {
+            ("--transactions", "CSV with a header row"),
+            ("--calibration-end", "last day (inclusive) of the calibration"),
+            ("--holdout-end", "holdout"),
+            ("--order-id", "counted once"),
+            ("--customer-column", "customer id"),
+            ("--customers-out", "one row per customer"),
+            ("--horizon", "horizon"),
+            ("--discount-rate", "continuous discount rate"),
+            ("--plots", "diagnostic plots"),
+            ("--segments", "quantiles"),
+            ("--quiet", "progress"),
+            ("--penalty", "L2 penalty"),
+        })
+        {
+            stdout.Should().MatchRegex($"{option}[^\\n]*\\n?[^\\n]*{System.Text.RegularExpressions.Regex.Escape(words)}", $"{option} is explained");
+        }
+
         stderr.Should().BeEmpty();
     }
 
@@ -149,6 +456,8 @@ public sealed class ClvReportTests : IDisposable
             models[name].GetProperty("meanPAlive").GetDouble().Should().BeInRange(0, 1);
         }
 
+        stderr.Should().Contain("pnbd failed: Pareto/NBD diverged on purpose");
+
         // Three customers cannot pin down four parameters: some standard errors are not finite, which JSON cannot hold (the
         // report used to crash here); they are null.
         new[] { "bgnbd", "mbgnbd" }.SelectMany(n => models[n].GetProperty("standardErrors").EnumerateObject())
@@ -161,7 +470,7 @@ public sealed class ClvReportTests : IDisposable
         var (exit, stdout, stderr) = Run(FailingPareto);
 
         exit.Should().Be(0, stderr);
-        stdout.Should().Contain("pnbd    FAILED: Pareto/NBD diverged on purpose").And.Contain("Holdout").And.Contain("Top customers by 12-month CLV");
+        stdout.Should().Contain("pnbd    FAILED: Pareto/NBD diverged on purpose").And.Contain("Holdout").And.Contain("Top customers by");
         stdout.Should().MatchRegex(@"bgnbd\s+r \d");
     }
 

@@ -17,7 +17,7 @@ public sealed class QuickstartTests : IDisposable
             .And.Contain("Messages").And.Contain("suppressed (no consent)")
             .And.Contain("Five decisions and their reasons")
             .And.Contain("Ten most valuable customers")
-            .And.MatchRegex(@"stage\s+now\s+reached\s+conversion from previous\s*\n─{20,}", "the tables have a rule under their header");
+            .And.MatchRegex(@"stage\s+now\s+reached\s+skipped\s+conversion from previous\s+median time in stage\s+revenue\s*\n─{20,}", "the tables have a rule under their header");
         output.Should().MatchRegex(@"email\s+[1-9][\d,]*\s", "some marketing email is sent to customers who consented");
     }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Engagement.Sdk.Journeys;
 using global::WebShop;
 using global::WebShop.Demo;
 using Microsoft.Extensions.DependencyInjection;
@@ -170,6 +171,46 @@ public sealed class ShopApiTests(WebShopServer server) : IClassFixture<WebShopSe
         summary.GetProperty("customers").GetInt32().Should().BeGreaterThanOrEqualTo(300);
         summary.GetProperty("funnel").GetArrayLength().Should().Be(4);
         summary.GetProperty("messages").EnumerateArray().Sum(m => m.GetProperty("sent").GetInt32()).Should().BeGreaterThan(0, "the seeded outbox was delivered");
+    }
+
+    [Fact]
+    public async Task Dashboard_JourneyFigures_ComeFromTheJourneyStore()
+    {
+        var services = server.App.Services;
+        var store = services.GetRequiredService<IJourneyStore>();
+        var catalog = services.GetRequiredService<JourneyCatalog>();
+        var snapshot = await services.GetRequiredService<global::WebShop.Insights.ShopInsights>().RefreshAsync(force: true);
+
+        // Where each customer is now, read from the records, not the history the figures were computed from.
+        var now = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var record in store.ListAsync())
+        {
+            foreach (var track in record.Tracks.Where(t => t.JourneyId == snapshot.JourneyId))
+            {
+                if (catalog.StageOf(track) is { } stage)
+                {
+                    now[stage] = now.GetValueOrDefault(stage) + 1;
+                }
+            }
+        }
+
+        var entered = new HashSet<CustomerId>();
+        await foreach (var entry in store.ReadJourneyHistoryAsync(snapshot.JourneyId))
+        {
+            if (entry.Kind == JourneyHistoryKind.Entered)
+            {
+                entered.Add(entry.CustomerId);
+            }
+        }
+
+        snapshot.Stages.Select(k => k.StageId).Should().Equal("attraction", "relationship", "conversion", "engagement");
+        snapshot.Stages.ToDictionary(k => k.StageId, k => k.Current).Where(kv => kv.Value > 0).Should().BeEquivalentTo(now);
+        snapshot.Stages[0].Reached.Should().Be(entered.Count).And.BeGreaterThan(250, "300 customers were seeded (a test erases one)");
+        snapshot.Stages.Skip(1).Should().AllSatisfy(k => k.Reached.Should().BeGreaterThan(0, "the seeded customers carted and bought"));
+        snapshot.Stages.Sum(k => k.EnteredLast7Days).Should().BeGreaterThan(0, "the seeded month ends last midnight");
+        snapshot.Stages.Sum(k => k.Revenue).Should().BeGreaterThan(0);
+        snapshot.StagesByWeek[^1].InStage.Should().Equal(snapshot.Stages.Select(k => k.Current), "the week under way ends now, and so counts who is where now");
+        snapshot.StagesByWeek.Sum(w => w.Entered[1]).Should().Be(snapshot.Stages[1].Reached, "each seeded customer entered relationship once");
     }
 
     [Fact]

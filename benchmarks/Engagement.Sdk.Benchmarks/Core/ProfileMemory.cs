@@ -1,6 +1,5 @@
 using System.Globalization;
 using Engagement.Sdk.Events;
-using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 
@@ -37,7 +36,6 @@ public static class ProfileMemory
             foreach (var e in events)
             {
                 profile = ProfileUpdater.Apply(profile, e);
-                profile = JourneyEvaluator.Evaluate(JourneyDefinition.Lifecycle, profile, e, e.Timestamp, out _);
             }
 
             store.SaveAsync(profile).AsTask().GetAwaiter().GetResult();

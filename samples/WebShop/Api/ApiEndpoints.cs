@@ -3,8 +3,10 @@ using System.Collections.Immutable;
 using System.Text.Json;
 using Engagement.Sdk;
 using Engagement.Sdk.Events;
+using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
+using Microsoft.Extensions.Options;
 using WebShop.Demo;
 using WebShop.Insights;
 
@@ -36,7 +38,7 @@ public static class ApiEndpoints
         api.MapGet("/dashboard", (ShopInsights insights) => insights.Current is { } snapshot ? Results.Ok(DashboardSummary.From(snapshot)) : Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
     }
 
-    private static async Task<IResult> TrackAsync(HttpRequest request, IEngagementEngine engine, DecisionLog decisions, ShopInsights insights, CancellationToken cancellationToken)
+    private static async Task<IResult> TrackAsync(HttpRequest request, IEngagementEngine engine, DecisionLog decisions, ShopInsights insights, IJourneyStore journeys, JourneyCatalog catalog, IOptions<EngagementOptions> options, CancellationToken cancellationToken)
     {
         try
         {
@@ -44,7 +46,8 @@ public static class ApiEndpoints
             var result = await engine.TrackAsync(engagementEvent, cancellationToken);
             decisions.Record(result);
             insights.MarkChanged();
-            return Results.Ok(Describe(result));
+            var stage = await StageAsync(result, journeys, catalog, options.Value.DecisionJourneyId, cancellationToken);
+            return Results.Ok(Describe(result, stage));
         }
         catch (EngagementValidationException ex)
         {
@@ -239,17 +242,33 @@ public static class ApiEndpoints
         return $"{request.Scheme}://{request.Host}/preferences/confirm?customer={Uri.EscapeDataString(customerId.Value)}&channel={channel.Name}&tokens={string.Join('.', tokens)}";
     }
 
-    private static TrackResponse Describe(TrackResult result)
+    // The customer's stage in the decision journey after the event, as the journey store holds it.
+    private static async ValueTask<string?> StageAsync(TrackResult result, IJourneyStore journeys, JourneyCatalog catalog, string journeyId, CancellationToken cancellationToken)
     {
-        var stage = result.Profile is { } profile && profile.Journeys.TryGetValue("lifecycle", out var position) ? position.StageId : null;
-        return new TrackResponse(
+        if (result.Profile is not { } profile || await journeys.GetAsync(profile.Id, cancellationToken) is not { } record)
+        {
+            return null;
+        }
+
+        foreach (var track in record.Tracks)
+        {
+            if (track.JourneyId == journeyId)
+            {
+                return catalog.StageOf(track);
+            }
+        }
+
+        return null;
+    }
+
+    private static TrackResponse Describe(TrackResult result, string? stage)
+        => new(
             result.Event.EventId,
             result.IsDuplicate,
             stage,
             [.. result.Transitions.Select(t => t.JourneyId + ":" + t.ToStageId)],
             result.Decision is { } d ? new DecisionSummary(d.Action.Id, d.Channel?.Name, d.Explain()) : null,
             result.Dispatch?.Result.DispatchId);
-    }
 
     private static bool TryCustomer(string value, out CustomerId id, out IResult error)
     {

@@ -151,7 +151,7 @@ public sealed record ErasureResponse(string CustomerId, ImmutableDictionary<stri
 /// <param name="ComputedAt">When they were computed.</param>
 /// <param name="Customers">Customers.</param>
 /// <param name="Events">Events.</param>
-/// <param name="Funnel">Customers per stage now and ever, with the conversion from the previous stage.</param>
+/// <param name="Funnel">Each stage of the journey: customers now, reached and skipped, conversion, days in stage and to reach it, revenue.</param>
 /// <param name="Messages">Messages per channel.</param>
 /// <param name="ClvBuyers">Buyers the lifetime-value models were fitted to (0 when they could not be).</param>
 /// <param name="MeanProbabilityAlive">Mean P(alive) of the buyers.</param>
@@ -161,7 +161,7 @@ public sealed record DashboardSummary(
     DateTimeOffset ComputedAt,
     int Customers,
     int Events,
-    ImmutableArray<Engagement.Sdk.Journeys.FunnelStage> Funnel,
+    ImmutableArray<Insights.StageKpi> Funnel,
     ImmutableArray<Insights.ChannelMessages> Messages,
     int ClvBuyers,
     double? MeanProbabilityAlive,
@@ -179,7 +179,7 @@ public sealed record DashboardSummary(
             snapshot.ComputedAt,
             snapshot.Customers,
             snapshot.Events,
-            snapshot.Funnel,
+            snapshot.Stages,
             snapshot.Messages,
             fitted ? snapshot.Clv.Customers : 0,
             fitted ? snapshot.Clv.MeanProbabilityAlive : null,

@@ -11,15 +11,28 @@ using Engagement.Sdk.Value;
 
 namespace WebShop.Insights;
 
-/// <summary>One stage's key figures.</summary>
+/// <summary>One stage's key figures, from the journey store's history (<see cref="JourneyKpis"/>).</summary>
 /// <param name="StageId">The stage.</param>
 /// <param name="Current">Customers in it now.</param>
-/// <param name="Reached">Customers who ever reached it.</param>
-/// <param name="ConversionFromPrevious">Reached ÷ the previous stage's reached.</param>
-/// <param name="MedianDaysInStage">Median days the current customers have been in it.</param>
+/// <param name="Reached">Customers who were ever in it.</param>
+/// <param name="Skipped">Customers who were never in it but reached a later stage (a first visit that ended in a purchase skips the earlier stages).</param>
+/// <param name="ConversionFromPrevious">Of the customers who reached the previous stage, the share who reached this one after it.</param>
+/// <param name="MedianDaysInStage">The median length of completed visits to the stage, in days.</param>
+/// <param name="MedianDaysToReach">The median time from entering the journey to first reaching the stage, in days.</param>
 /// <param name="EnteredLast7Days">Customers who entered it in the last seven days.</param>
-/// <param name="NetRevenue">Net revenue of the customers in it now.</param>
-public sealed record StageKpi(string StageId, int Current, int Reached, double? ConversionFromPrevious, double? MedianDaysInStage, int EnteredLast7Days, Money NetRevenue);
+/// <param name="Revenue">Net revenue (purchases less refunds) made while customers were in the stage, in the shop's currency.</param>
+/// <param name="Arpu">Revenue per customer who reached the stage, in the shop's currency.</param>
+public sealed record StageKpi(
+    string StageId,
+    int Current,
+    int Reached,
+    int Skipped,
+    double? ConversionFromPrevious,
+    double? MedianDaysInStage,
+    double? MedianDaysToReach,
+    int EnteredLast7Days,
+    decimal Revenue,
+    decimal? Arpu);
 
 /// <summary>Customers per stage at the end of one week.</summary>
 /// <param name="WeekStart">The week's first day.</param>
@@ -71,28 +84,30 @@ public sealed record ClvOverview(
 /// <param name="Customers">Profiles (merged ones excluded).</param>
 /// <param name="Events">Events read.</param>
 /// <param name="JourneyId">The journey shown.</param>
-/// <param name="Funnel">The journey funnel.</param>
-/// <param name="Stages">Each stage's key figures.</param>
+/// <param name="Funnel">The journey's funnel report (per-stage figures, transitions, velocity, uplift against a control group).</param>
+/// <param name="Stages">Each stage's key figures, in funnel order.</param>
 /// <param name="StagesByWeek">Customers per stage at the end of each week.</param>
 /// <param name="StagesSvg"><paramref name="StagesByWeek"/> as an SVG chart.</param>
 /// <param name="Total">Transactional and engagement metrics over the whole period.</param>
 /// <param name="Weeks">The same metrics per week.</param>
 /// <param name="Messages">Messages per channel.</param>
 /// <param name="Clv">The lifetime-value models.</param>
+/// <param name="Currency">The shop's currency (ISO 4217 code), which the stage revenue is in.</param>
 public sealed record DashboardSnapshot(
     DateTimeOffset ComputedAt,
     double ComputeMilliseconds,
     int Customers,
     int Events,
     string JourneyId,
-    ImmutableArray<FunnelStage> Funnel,
+    JourneyFunnelReport Funnel,
     ImmutableArray<StageKpi> Stages,
     ImmutableArray<WeekStages> StagesByWeek,
     string StagesSvg,
     PeriodMetrics? Total,
     ImmutableArray<PeriodMetrics> Weeks,
     ImmutableArray<ChannelMessages> Messages,
-    ClvOverview Clv);
+    ClvOverview Clv,
+    string Currency);
 
 /// <summary>One customer as the dashboard shows them: profile, consent ledger, path, messages and decisions.</summary>
 /// <param name="CustomerId">The customer asked for.</param>
@@ -100,7 +115,8 @@ public sealed record DashboardSnapshot(
 /// <param name="IsErased">Whether the customer was erased.</param>
 /// <param name="Ledger">The consent ledger, oldest first.</param>
 /// <param name="Permissions">Whether marketing may be sent now, per message type and channel.</param>
-/// <param name="Path">The stages visited in the journey, oldest first.</param>
+/// <param name="Stage">The customer's stage in the journey now, or <see langword="null"/> when not in it.</param>
+/// <param name="Path">The customer's entries, moves and exits in the journey (from the journey store), oldest first.</param>
 /// <param name="Events">The most recent events, newest first.</param>
 /// <param name="Messages">The messages of the last 90 days, newest first.</param>
 /// <param name="Decisions">Recent decisions for the customer, newest first.</param>
@@ -110,7 +126,8 @@ public sealed record CustomerView(
     bool IsErased,
     ImmutableArray<ConsentRecord> Ledger,
     ImmutableArray<PermissionCell> Permissions,
-    ImmutableArray<StageVisit> Path,
+    string? Stage,
+    ImmutableArray<JourneyHistoryEntry> Path,
     ImmutableArray<EngagementEvent> Events,
     ImmutableArray<DispatchRecord> Messages,
     ImmutableArray<Decision> Decisions);

@@ -17,8 +17,8 @@ namespace WebShop.Insights;
 /// <summary>
 /// All the dashboard's data access in one place: the aggregate figures (computed in the background into a
 /// <see cref="DashboardSnapshot"/>, so that serving the page reads nothing) and one customer's view (read live). The figures
-/// come from the SDK's stores and calculators: <see cref="JourneyFunnel"/>, <see cref="EngagementMetrics"/>,
-/// <see cref="CohortMetrics"/>, the BG/NBD and Gamma-Gamma models, the outbox and the consent ledger.
+/// come from the SDK's stores and calculators: the journey store's history and <see cref="JourneyKpis"/>,
+/// <see cref="EngagementMetrics"/>, the BG/NBD and Gamma-Gamma models, the outbox and the consent ledger.
 /// </summary>
 public sealed class ShopInsights
 {
@@ -28,6 +28,8 @@ public sealed class ShopInsights
     private readonly IDispatchStore _dispatches;
     private readonly ConsentLedger _ledger;
     private readonly ISuppressionStore _suppressions;
+    private readonly IJourneyStore _journeys;
+    private readonly JourneyCatalog _catalog;
     private readonly DecisionLog _decisions;
     private readonly TimeProvider _time;
     private readonly EngagementOptions _options;
@@ -42,10 +44,12 @@ public sealed class ShopInsights
     /// <param name="dispatches">The outbox.</param>
     /// <param name="ledger">The consent ledger.</param>
     /// <param name="suppressions">The suppression list (erasure tombstones).</param>
+    /// <param name="journeys">The journey store (where each customer is, and the history of every move).</param>
+    /// <param name="catalog">The registered journeys (to name a customer's stage).</param>
     /// <param name="decisions">The log of recent decisions.</param>
     /// <param name="time">The clock.</param>
     /// <param name="options">The engine's options (currency, journeys).</param>
-    public ShopInsights(IProfileStore profiles, IEventStore events, IDispatchStore dispatches, ConsentLedger ledger, ISuppressionStore suppressions, DecisionLog decisions, TimeProvider time, IOptions<EngagementOptions> options)
+    public ShopInsights(IProfileStore profiles, IEventStore events, IDispatchStore dispatches, ConsentLedger ledger, ISuppressionStore suppressions, IJourneyStore journeys, JourneyCatalog catalog, DecisionLog decisions, TimeProvider time, IOptions<EngagementOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles;
@@ -53,6 +57,8 @@ public sealed class ShopInsights
         _dispatches = dispatches;
         _ledger = ledger;
         _suppressions = suppressions;
+        _journeys = journeys;
+        _catalog = catalog;
         _decisions = decisions;
         _time = time;
         _options = options.Value;
@@ -132,14 +138,36 @@ public sealed class ShopInsights
         }
 
         var messages = await _dispatches.ListAsync(id, now.AddDays(-90), cancellationToken).ConfigureAwait(false);
-        var path = profile is not null && profile.Journeys.TryGetValue(_options.DecisionJourneyId, out var position) ? position.History : [];
+        var path = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
+        string? stage = null;
+        if (profile is not null)
+        {
+            await foreach (var entry in _journeys.ReadHistoryAsync(id, cancellationToken).ConfigureAwait(false))
+            {
+                if (entry.JourneyId == _options.DecisionJourneyId && entry.Kind is JourneyHistoryKind.Entered or JourneyHistoryKind.Moved or JourneyHistoryKind.Migrated or JourneyHistoryKind.Exited)
+                {
+                    path.Add(entry);
+                }
+            }
+
+            var record = await _journeys.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            foreach (var track in record?.Tracks ?? [])
+            {
+                if (track.JourneyId == _options.DecisionJourneyId)
+                {
+                    stage = _catalog.StageOf(track);
+                }
+            }
+        }
+
         return new CustomerView(
             customerId,
             profile,
             erased,
             [.. state.Records.OrderBy(r => r.RecordedAt ?? r.EffectiveAt).ThenBy(r => r.RecordId, StringComparer.Ordinal)],
             permissions.ToImmutable(),
-            path,
+            stage,
+            path.ToImmutable(),
             [.. events.OrderByDescending(e => e.Timestamp).Take(30)],
             [.. messages.OrderByDescending(m => m.CreatedAt)],
             _decisions.Recent(10, id));
@@ -169,10 +197,16 @@ public sealed class ShopInsights
             events.Add(e);
         }
 
-        var funnel = JourneyFunnel.Compute(journey, profiles);
-        var revenueByStage = CohortMetrics.RevenueByStage(profiles, journey.Id, currency);
-        var stages = Stages(journey, profiles, funnel, revenueByStage, now, currency);
-        var byWeek = StagesByWeek(journey, profiles, from, now);
+        // The journey figures come from the journey store's history: every entry, move and exit, and the revenue made in each stage.
+        var history = new List<JourneyHistoryEntry>();
+        await foreach (var entry in _journeys.ReadJourneyHistoryAsync(journey.Id, cancellationToken).ConfigureAwait(false))
+        {
+            history.Add(entry);
+        }
+
+        var report = JourneyKpis.Compute(journey, history, now);
+        var stages = Stages(report, history, now);
+        var byWeek = StagesByWeek(journey, history, from, now);
 
         var weeks = ImmutableArray.CreateBuilder<PeriodMetrics>();
         // Each week's refunds net out against their orders whenever they arrived: every week sees all orders and refunds.
@@ -193,89 +227,112 @@ public sealed class ShopInsights
             profiles.Count,
             events.Count,
             journey.Id,
-            funnel,
+            report,
             stages,
             byWeek,
             Charts.StagesOverTime(journey, byWeek),
             total,
             weeks.ToImmutable(),
             messages,
-            clv);
+            clv,
+            currency.Code);
     }
 
-    private static ImmutableArray<StageKpi> Stages(JourneyDefinition journey, List<CustomerProfile> profiles, ImmutableArray<FunnelStage> funnel, ImmutableDictionary<string, (int Customers, Money NetRevenue)> revenue, DateTimeOffset now, Currency currency)
+    private static ImmutableArray<StageKpi> Stages(JourneyFunnelReport report, List<JourneyHistoryEntry> history, DateTimeOffset now)
     {
-        var daysIn = journey.Stages.ToDictionary(s => s.Id, _ => new List<double>(), StringComparer.Ordinal);
-        var enteredLastWeek = journey.Stages.ToDictionary(s => s.Id, _ => 0, StringComparer.Ordinal);
-        foreach (var profile in profiles)
+        // Customers who entered each stage in the last seven days (each customer once per stage).
+        var weekAgo = now.AddDays(-7);
+        var entered = new Dictionary<string, HashSet<CustomerId>>(StringComparer.Ordinal);
+        foreach (var entry in history)
         {
-            if (!profile.Journeys.TryGetValue(journey.Id, out var position) || position.History.IsDefaultOrEmpty)
+            if (entry.Kind is JourneyHistoryKind.Entered or JourneyHistoryKind.Moved && entry.At > weekAgo && entry.At <= now && entry.StageId is { } stage)
             {
-                continue;
-            }
-
-            if (daysIn.TryGetValue(position.StageId, out var list))
-            {
-                list.Add(position.TimeInStage(now).TotalDays);
-            }
-
-            foreach (var visit in position.History)
-            {
-                if (visit.EnteredAt > now.AddDays(-7) && enteredLastWeek.ContainsKey(visit.StageId))
+                if (!entered.TryGetValue(stage, out var customers))
                 {
-                    enteredLastWeek[visit.StageId]++;
+                    entered[stage] = customers = [];
                 }
+
+                customers.Add(entry.CustomerId);
             }
         }
 
-        return [.. funnel.Select(f => new StageKpi(
-            f.StageId,
-            f.Current,
-            f.Reached,
-            f.ConversionFromPrevious,
-            Median(daysIn[f.StageId]),
-            enteredLastWeek[f.StageId],
-            revenue.TryGetValue(f.StageId, out var r) ? r.NetRevenue : Money.Zero(currency)))];
+        return [.. report.Stages.Select(k => new StageKpi(
+            k.StageId,
+            k.Now,
+            k.Reached,
+            k.Skipped,
+            k.ConversionFromPrevious,
+            k.MedianTimeInStage?.TotalDays,
+            k.MedianTimeToReach?.TotalDays,
+            entered.GetValueOrDefault(k.StageId)?.Count ?? 0,
+            k.Revenue,
+            k.Arpu))];
     }
 
-    private static ImmutableArray<WeekStages> StagesByWeek(JourneyDefinition journey, List<CustomerProfile> profiles, DateTimeOffset from, DateTimeOffset now)
+    private static ImmutableArray<WeekStages> StagesByWeek(JourneyDefinition journey, List<JourneyHistoryEntry> history, DateTimeOffset from, DateTimeOffset now)
     {
         var weeks = Math.Max(1, (int)Math.Ceiling((now - from).TotalDays / 7));
         var stageCount = journey.Stages.Length;
         var inStage = new int[weeks, stageCount];
         var entered = new int[weeks, stageCount];
-        foreach (var profile in profiles)
+
+        // The history comes by customer, each customer's entries in order: follow each customer's stage through it.
+        var customer = default(CustomerId);
+        var current = -1;
+        var since = from;
+        void Close(DateTimeOffset until)
         {
-            if (!profile.Journeys.TryGetValue(journey.Id, out var position) || position.History.IsDefaultOrEmpty)
+            // In the current stage at the end of every week that ends in [since, until); the week under way counts as ending now.
+            if (current < 0)
             {
-                continue;
+                return;
             }
 
-            var history = position.History;
-            for (var v = 0; v < history.Length; v++)
+            for (var w = Math.Max(0, (int)Math.Floor((since - from).TotalDays / 7)); w < weeks; w++)
             {
-                var stage = journey.IndexOf(history[v].StageId);
-                if (stage < 0)
+                var end = w == weeks - 1 ? now : from.AddDays(7 * (w + 1));
+                if (end >= until)
                 {
-                    continue;
+                    break;
                 }
 
-                var week = (int)Math.Floor((history[v].EnteredAt - from).TotalDays / 7);
-                if (week >= 0 && week < weeks)
+                if (end >= since)
                 {
-                    entered[week, stage]++;
-                }
-
-                // In this stage at the end of every week from the one it was entered in until the week the next visit began.
-                var first = Math.Max(0, week);
-                var last = v + 1 < history.Length ? (int)Math.Floor((history[v + 1].EnteredAt - from).TotalDays / 7) - 1 : weeks - 1;
-                for (var w = first; w <= Math.Min(last, weeks - 1); w++)
-                {
-                    inStage[w, stage]++;
+                    inStage[w, current]++;
                 }
             }
         }
 
+        foreach (var entry in history)
+        {
+            if (entry.CustomerId != customer)
+            {
+                Close(DateTimeOffset.MaxValue);
+                customer = entry.CustomerId;
+                current = -1;
+            }
+
+            switch (entry.Kind)
+            {
+                case JourneyHistoryKind.Entered or JourneyHistoryKind.Moved or JourneyHistoryKind.Migrated:
+                    Close(entry.At);
+                    current = entry.StageId is { } id ? journey.IndexOf(id) : -1;
+                    since = entry.At;
+                    var week = (int)Math.Floor((entry.At - from).TotalDays / 7);
+                    if (current >= 0 && entry.Kind != JourneyHistoryKind.Migrated && week >= 0 && week < weeks)
+                    {
+                        entered[week, current]++;
+                    }
+
+                    break;
+                case JourneyHistoryKind.Exited or JourneyHistoryKind.Reset:
+                    Close(entry.At);
+                    current = -1;
+                    break;
+            }
+        }
+
+        Close(DateTimeOffset.MaxValue);
         var result = ImmutableArray.CreateBuilder<WeekStages>(weeks);
         for (var w = 0; w < weeks; w++)
         {
@@ -399,18 +456,6 @@ public sealed class ShopInsights
         }
 
         return [.. counts.Select((c, i) => new HistogramBin(i * width, (i + 1) * width, c))];
-    }
-
-    private static double? Median(List<double> values)
-    {
-        if (values.Count == 0)
-        {
-            return null;
-        }
-
-        values.Sort();
-        var mid = values.Count / 2;
-        return values.Count % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
     }
 
     private static DateTimeOffset StartOfWeek(DateTimeOffset at)

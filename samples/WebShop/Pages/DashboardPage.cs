@@ -59,15 +59,25 @@ public static class DashboardPage
 
     private static void Funnel(StringBuilder html, DashboardSnapshot s)
     {
-        html.Append(Inv, $"<section id=\"funnel\"><h2>Journey '{E(s.JourneyId)}': funnel and stage figures</h2><div class=\"two\"><div><table><tr><th>Stage</th><th class=\"n\">Now</th><th></th><th class=\"n\">Reached</th><th class=\"n\">Conversion</th><th class=\"n\">Median days in stage</th><th class=\"n\">Entered, last 7 days</th><th class=\"n\">Net revenue</th></tr>");
+        var report = s.Funnel;
+        html.Append(Inv, $"<section id=\"funnel\"><h2>Journey '{E(s.JourneyId)}': funnel and stage figures</h2>");
+        html.Append(Inv, $"<p class=\"muted\" id=\"journey-summary\">{N(report.Customers)} customers entered the journey · {report.ForwardMovesPerCustomerMonth.ToString("F2", Inv)} forward moves per customer-month");
+        if (report.ConversionUplift is { } uplift)
+        {
+            html.Append(Inv, $" · conversion against the control group {P(uplift.Treatment)} vs {P(uplift.Control)} (difference {P(uplift.Difference)}, 95 % CI {P(uplift.CiLow)} to {P(uplift.CiHigh)})");
+        }
+
+        html.Append(Inv, $".</p><div class=\"two\"><div><table><tr><th>Stage</th><th class=\"n\">Now</th><th></th><th class=\"n\">Reached</th><th class=\"n\">Skipped</th><th class=\"n\">Conversion</th><th class=\"n\">Median days in stage</th><th class=\"n\">Median days to reach</th><th class=\"n\">Entered, last 7 days</th><th class=\"n\">Revenue in stage ({E(s.Currency)})</th><th class=\"n\">ARPU ({E(s.Currency)})</th></tr>");
         var max = Math.Max(1, s.Stages.Select(k => k.Reached).DefaultIfEmpty(0).Max());
         foreach (var k in s.Stages)
         {
-            html.Append(Inv, $"<tr class=\"stage\" data-stage=\"{E(k.StageId)}\"><td>{E(k.StageId)}</td><td class=\"n\">{N(k.Current)}</td><td><span class=\"bar\" style=\"width:{120.0 * k.Reached / max:F0}px\"></span></td><td class=\"n\">{N(k.Reached)}</td><td class=\"n\">{P(k.ConversionFromPrevious)}</td><td class=\"n\">{(k.MedianDaysInStage is { } d ? d.ToString("F1", Inv) : "–")}</td><td class=\"n\">{N(k.EnteredLast7Days)}</td><td class=\"n\">{E(k.NetRevenue.ToString())}</td></tr>");
+            html.Append(Inv, $"<tr class=\"stage\" data-stage=\"{E(k.StageId)}\"><td>{E(k.StageId)}</td><td class=\"n\">{N(k.Current)}</td><td><span class=\"bar\" style=\"width:{120.0 * k.Reached / max:F0}px\"></span></td><td class=\"n\">{N(k.Reached)}</td><td class=\"n\">{N(k.Skipped)}</td><td class=\"n\">{P(k.ConversionFromPrevious)}</td><td class=\"n\">{Days(k.MedianDaysInStage)}</td><td class=\"n\">{Days(k.MedianDaysToReach)}</td><td class=\"n\">{N(k.EnteredLast7Days)}</td><td class=\"n\">{k.Revenue:N2}</td><td class=\"n\">{(k.Arpu is { } arpu ? arpu.ToString("N2", Inv) : "–")}</td></tr>");
         }
 
-        html.Append("</table></div><div>").Append(s.StagesSvg).Append("</div></div></section>");
+        html.Append("</table><p class=\"muted\">From the journey store's history: reached counts every customer ever in a stage, skipped those who went past it without stopping; days in stage are over completed visits; revenue is what customers spent (less refunds) while in the stage.</p></div><div>").Append(s.StagesSvg).Append("</div></div></section>");
     }
+
+    private static string Days(double? days) => days is { } d ? d.ToString("F1", Inv) : "–";
 
     private static void Value(StringBuilder html, DashboardSnapshot s)
     {
@@ -141,16 +151,17 @@ public static class DashboardPage
         }
 
         var b = p.Behaviour;
-        var stage = view.Path.IsDefaultOrEmpty ? "–" : view.Path[^1].StageId;
+        var stage = view.Stage ?? "–";
         html.Append(Inv, $"<div class=\"two\"><div><h3>Profile</h3><table id=\"profile\"><tr><th>Id</th><td>{E(p.Id.Value)}</td></tr><tr><th>Stage</th><td id=\"customer-stage\">{E(stage)}</td></tr>");
         html.Append(Inv, $"<tr><th>Identifiers</th><td>{E(string.Join(", ", p.Identifiers.Select(i => i.ToString())))}</td></tr><tr><th>Time zone</th><td>{E(p.TimeZone ?? "–")}</td></tr>");
         html.Append(Inv, $"<tr><th>Orders</th><td id=\"customer-orders\">{N(b.Orders)}</td></tr><tr><th>Net revenue</th><td>{E(b.NetRevenue?.ToString() ?? "–")}</td></tr><tr><th>Product views</th><td>{N(b.ProductViews)}</td></tr>");
         html.Append(Inv, $"<tr><th>First / last seen</th><td>{(b.FirstSeen is { } f ? T(f) : "–")} / {(b.LastSeen is { } l ? T(l) : "–")}</td></tr><tr><th>In cart</th><td>{E(string.Join(", ", b.ItemsInCart))}</td></tr><tr><th>Bought</th><td>{E(string.Join(", ", b.ItemsBought))}</td></tr></table>");
 
         html.Append("<h3>Path</h3><ol id=\"path\">");
-        foreach (var visit in view.Path)
+        foreach (var step in view.Path)
         {
-            html.Append(Inv, $"<li>{E(visit.StageId)} <span class=\"muted\">{T(visit.EnteredAt)} ({E(visit.Reason)})</span></li>");
+            var where = step.Kind == Engagement.Sdk.Journeys.JourneyHistoryKind.Exited ? "left" : step.StageId;
+            html.Append(Inv, $"<li>{E(where)} <span class=\"muted\">{T(step.At)} ({E(step.Kind.ToString().ToLowerInvariant())}{(step.Reason is { } reason ? ": " + E(reason) : string.Empty)})</span></li>");
         }
 
         html.Append("</ol></div><div><h3>May we send marketing now?</h3><table id=\"permissions\"><tr><th></th>");

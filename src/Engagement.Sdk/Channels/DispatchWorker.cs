@@ -53,7 +53,10 @@ public sealed class DispatchWorker
     private readonly IdentityResolver _identity;
     private readonly ConsentLedger _ledger;
     private readonly ActionCatalog _catalog;
-    private readonly NextBestActionDecider _decider;
+    private readonly IPermissionGate _gate;
+    private readonly IStockProvider _stock;
+    private readonly string _journeyId;
+    private readonly Journeys.JourneyFacts? _facts;
     private readonly IEngagementEngine _engine;
     private readonly IStoreTransactions _transactions;
     private readonly TimeProvider _time;
@@ -68,7 +71,6 @@ public sealed class DispatchWorker
     /// <param name="ledger">The consent ledger, which suppresses an address a channel reports invalid.</param>
     /// <param name="gate">The permission gate.</param>
     /// <param name="catalog">The action catalogue.</param>
-    /// <param name="propensity">The propensity model.</param>
     /// <param name="stock">The stock provider.</param>
     /// <param name="engine">The engine, which takes the receipts.</param>
     /// <param name="time">The clock.</param>
@@ -77,6 +79,8 @@ public sealed class DispatchWorker
     /// <param name="logger">The logger.</param>
     /// <param name="transactions">The storage's units of work.</param>
     /// <param name="workerId">This worker's identity in leases; by default a new one.</param>
+    /// <param name="journeyStore">The journeys' state, which stage eligibility and eligibility conditions read at hand-off.</param>
+    /// <param name="journeyCatalog">The compiled journeys (made from the options and the actions when omitted).</param>
     /// <exception cref="EngagementValidationException">Two senders serve one channel.</exception>
     public DispatchWorker(
         IEnumerable<IChannelSender> senders,
@@ -86,7 +90,6 @@ public sealed class DispatchWorker
         ConsentLedger ledger,
         IPermissionGate gate,
         ActionCatalog catalog,
-        IPropensityModel propensity,
         IStockProvider stock,
         IEngagementEngine engine,
         TimeProvider time,
@@ -94,7 +97,9 @@ public sealed class DispatchWorker
         IOptions<EngagementOptions> engagementOptions,
         ILogger<DispatchWorker>? logger = null,
         IStoreTransactions? transactions = null,
-        string? workerId = null)
+        string? workerId = null,
+        Journeys.IJourneyStore? journeyStore = null,
+        Journeys.JourneyCatalog? journeyCatalog = null)
     {
         ArgumentNullException.ThrowIfNull(senders);
         ArgumentNullException.ThrowIfNull(options);
@@ -129,7 +134,10 @@ public sealed class DispatchWorker
             _pipelines[sender.Channel] = BuildPipeline(_options.For(sender.Channel), _options.AttemptTimeout, time);
         }
 
-        _decider = new NextBestActionDecider(catalog, gate, propensity ?? throw new ArgumentNullException(nameof(propensity)), stock ?? throw new ArgumentNullException(nameof(stock)), _senders.ContainsKey, engagementOptions.Value.DecisionJourneyId);
+        _gate = gate ?? throw new ArgumentNullException(nameof(gate));
+        _stock = stock ?? throw new ArgumentNullException(nameof(stock));
+        _journeyId = engagementOptions.Value.DecisionJourneyId;
+        _facts = journeyStore is null ? null : new Journeys.JourneyFacts(journeyCatalog ?? Journeys.JourneyCatalog.FromOptions(engagementOptions.Value, catalog), journeyStore, ledger);
     }
 
     /// <summary>This worker's identity in the leases it takes.</summary>
@@ -319,7 +327,7 @@ public sealed class DispatchWorker
             return Refuse(DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.");
         }
 
-        var check = await _decider.RecheckAsync(profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
+        var check = await ActionGuards.RecheckAsync(_gate, _stock, _senders.ContainsKey, _journeyId, _facts, profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
         if (check.Rejection is { } rejection)
         {
             return Refuse(rejection, check.Detail);
@@ -559,6 +567,8 @@ public sealed class DispatchWorker
                         Channel = record.Channel,
                         DispatchId = record.DispatchId,
                         ActionId = record.ActionId,
+                        ChoiceProbability = record.Decision?.ChoiceProbability,
+                        Policy = record.Decision?.Policy,
                     };
                     await TrackReceiptAsync(receipt, record, cancellationToken).ConfigureAwait(false);
                 }

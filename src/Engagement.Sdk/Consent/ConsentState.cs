@@ -20,7 +20,8 @@ public sealed class ConsentState
 
     // The records in recording order, when any was stamped with a recording time; otherwise the precedence order decides.
     private readonly ConsentRecord[]? _byRecording;
-    private Explained? _explained;
+    private Explained?[]? _explained;
+    private int _nextExplained;
 
     private ConsentState(CustomerId customerId, ImmutableArray<ConsentRecord> records, ConsentRecord[]? byRecording)
     {
@@ -200,6 +201,25 @@ public sealed class ConsentState
         };
     }
 
+    /// <summary>
+    /// The record by which the customer objects to profiling at <paramref name="now"/>, if any: a withdrawal, denial or
+    /// objection for <see cref="Purpose.Profiling"/> on every channel, or an objection to <see cref="Purpose.Marketing"/> on
+    /// every channel (which covers the profiling that serves it) that no later profiling record overtook.
+    /// </summary>
+    /// <param name="now">The instant.</param>
+    /// <returns>The record, or <see langword="null"/>.</returns>
+    internal ConsentRecord? ProfilingObjection(DateTimeOffset now)
+    {
+        var profiling = InForce(null, Purpose.Profiling, null, now);
+        if (profiling is { IsRestrictive: true, Status: not ConsentStatus.PendingConfirmation })
+        {
+            return profiling;
+        }
+
+        var marketing = InForce(null, Purpose.Marketing, null, now);
+        return marketing is { Status: ConsentStatus.Objected } && (profiling is null || !Overtook(profiling, marketing)) ? marketing : null;
+    }
+
     // Whether `decisive` would have taken over from `objection`, had both been records of one question.
     private static bool Overtook(ConsentRecord decisive, ConsentRecord objection)
     {
@@ -229,18 +249,31 @@ public sealed class ConsentState
     /// <summary>
     /// The explained decision for a verdict, reused while the same question is asked again: the state is immutable, so the
     /// same verdict on the same channel and purpose always has the same explanation, and a warm decision allocates nothing.
-    /// One entry (the last question) is kept, so a state folded for one decision costs no more than before.
+    /// The last four questions are kept (one per channel a decision weighs, typically), so a state folded for one decision
+    /// costs little more than before.
     /// </summary>
     internal PermissionDecision Explain(ConsentVerdict verdict, Channel channel, Purpose purpose, Func<ExplainedKey, PermissionDecision> build)
     {
         var key = new ExplainedKey(verdict, channel, purpose);
-        if (Volatile.Read(ref _explained) is { } last && last.Key.Equals(key))
+        var cache = Volatile.Read(ref _explained);
+        if (cache is not null)
         {
-            return last.Decision;
+            for (var i = 0; i < cache.Length; i++)
+            {
+                if (Volatile.Read(ref cache[i]) is { } entry && entry.Key.Equals(key))
+                {
+                    return entry.Decision;
+                }
+            }
+        }
+        else
+        {
+            cache = Interlocked.CompareExchange(ref _explained, new Explained?[4], null) ?? _explained!;
         }
 
         var decision = build(key);
-        Volatile.Write(ref _explained, new Explained(key, decision));
+        var slot = (Interlocked.Increment(ref _nextExplained) & int.MaxValue) % cache.Length;
+        Volatile.Write(ref cache[slot], new Explained(key, decision));
         return decision;
     }
 

@@ -50,13 +50,39 @@ public sealed class EngagementBuilder
         return this;
     }
 
-    /// <summary>Adds a journey that every event re-evaluates (the <see cref="JourneyDefinition.Lifecycle"/> journey is there by default).</summary>
+    /// <summary>
+    /// Adds a journey that every event re-evaluates (the <see cref="JourneyDefinition.Lifecycle"/> journey is there by
+    /// default). A journey with the id and version of one already added replaces it (so a definition of <c>lifecycle</c>
+    /// version 1 replaces the default); another version of an id is added beside the others, and customers in flight keep
+    /// their version unless the newest migrates them.
+    /// </summary>
     /// <param name="journey">The journey.</param>
     /// <returns>The builder.</returns>
     public EngagementBuilder AddJourney(JourneyDefinition journey)
     {
         ArgumentNullException.ThrowIfNull(journey);
-        Services.Configure<EngagementOptions>(o => o.Journeys.Add(journey));
+        Services.Configure<EngagementOptions>(o =>
+        {
+            for (var i = o.Journeys.Count - 1; i >= 0; i--)
+            {
+                if (o.Journeys[i] is { } registered && registered.Id == journey.Id && registered.Version == journey.Version)
+                {
+                    o.Journeys.RemoveAt(i);
+                }
+            }
+
+            o.Journeys.Add(journey);
+        });
+        return this;
+    }
+
+    /// <summary>Configures how decisions explore, learn, log and experiment (<see cref="DecisioningOptions"/>, validated when the host starts).</summary>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>The builder.</returns>
+    public EngagementBuilder ConfigureDecisions(Action<DecisioningOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.Configure(configure);
         return this;
     }
 

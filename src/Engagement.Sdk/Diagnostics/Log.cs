@@ -11,8 +11,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "Event {EventId} of type {EventType} was a duplicate and was ignored")]
     public static partial void DuplicateEvent(ILogger logger, string eventId, string eventType);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Customer {CustomerId} moved from stage {FromStage} to {ToStage} in journey {JourneyId}")]
-    public static partial void StageChanged(ILogger logger, LoggedId customerId, string? fromStage, string toStage, string journeyId);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Debug, Message = "Decision for customer {CustomerId}: action {ActionId} on {Channel}")]
     public static partial void Decided(ILogger logger, LoggedId customerId, string actionId, string? channel);

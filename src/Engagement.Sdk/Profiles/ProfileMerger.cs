@@ -81,6 +81,7 @@ public static class ProfileMerger
             TimeZone = survivor.TimeZone ?? merged.TimeZone,
             Locale = survivor.Locale ?? merged.Locale,
             PausedUntil = Later(survivor.PausedUntil, merged.PausedUntil),
+            ProfilingObjectedAt = Earlier(survivor.ProfilingObjectedAt, merged.ProfilingObjectedAt), // an objection is never lost
             Behaviour = CombineBehaviour(survivor.Behaviour, merged.Behaviour),
             Journeys = journeys,
         };
@@ -113,6 +114,7 @@ public static class ProfileMerger
             PageViews = a.PageViews + b.PageViews,
             CategoryViews = a.CategoryViews.Combine(b.CategoryViews, static (m, n) => m + n),
             ItemsBought = bought,
+            ItemsLastBought = a.ItemsLastBought.Combine(b.ItemsLastBought, static (m, n) => m >= n ? m : n),
             ItemsInCart = a.ItemsInCart.Union(b.ItemsInCart),
             ItemsViewed = a.ItemsViewed.Union(b.ItemsViewed),
             CategoriesBought = a.CategoriesBought.Union(b.CategoriesBought),

@@ -22,6 +22,11 @@ internal static class SchemaModules
     /// <summary>Every module, in the order they are created (a module may refer to the tables of an earlier one).</summary>
     public static IReadOnlyList<SchemaModule> All { get; } =
     [
+        RelationalJourneyStore.Schema,
+        RelationalPropensityStore.Module,
+        RelationalActionContactLog.Module,
+        RelationalActionBudgetStore.Module,
+        RelationalHouseholdStore.Module,
     ];
 
     private const string CreateTable = "CREATE TABLE IF NOT EXISTS {t:schema_modules} (module {key} NOT NULL PRIMARY KEY, version {int32} NOT NULL)";

@@ -22,7 +22,7 @@ public sealed class LogRedactionTests
 
         var expected = PersonalDataHashRedactor.Instance.Redact("ann@example.com");
         expected.Should().MatchRegex("^pd:[0-9a-f]{16}$");
-        logs.Should().Contain(l => l.EventId == 1002 && l.Message.Contains(expected, StringComparison.Ordinal));
+        logs.Should().Contain(l => l.EventId == 4001 && l.Message.Contains(expected, StringComparison.Ordinal));
         logs.Should().NotContain(l => l.AllText.Contains("ann@example.com", StringComparison.Ordinal));
     }
 
@@ -31,7 +31,7 @@ public sealed class LogRedactionTests
     {
         var logs = await TrackAsync(s => s.AddRedaction(r => r.SetRedactor<FixedRedactor>(EngagementDataClassifications.PersonalData)));
 
-        logs.Should().Contain(l => l.EventId == 1002 && l.Message.StartsWith("Customer <customer> moved", StringComparison.Ordinal));
+        logs.Should().Contain(l => l.EventId == 4001 && l.Message.StartsWith("Customer <customer> moved", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -39,7 +39,7 @@ public sealed class LogRedactionTests
     {
         var logs = await TrackAsync(s => s.Configure<EngagementOptions>(o => o.LogCustomerIdsInPlain = true));
 
-        logs.Should().Contain(l => l.EventId == 1002 && l.Message.StartsWith("Customer ann@example.com moved", StringComparison.Ordinal));
+        logs.Should().Contain(l => l.EventId == 4001 && l.Message.StartsWith("Customer ann@example.com moved", StringComparison.Ordinal));
     }
 
     [Fact]

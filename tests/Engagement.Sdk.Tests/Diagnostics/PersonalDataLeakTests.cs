@@ -71,7 +71,7 @@ public sealed class PersonalDataLeakTests
 
         // The run went through the paths it claims to (a scan of nothing would pass trivially).
         var ids = logs.Entries.Select(e => e.EventId).ToHashSet();
-        ids.Should().Contain([1001, 1002, 1004, 2001, 3001, 3002, 3003], "duplicates, stage changes, merges, decisions, suppressions, failed dispatches and held messages were logged");
+        ids.Should().Contain([1001, 4001, 1004, 2001, 3001, 3002, 3003], "duplicates, stage changes, merges, decisions, suppressions, failed dispatches and held messages were logged");
         thrown.Should().Contain(t => t.Contains(nameof(EngagementValidationException), StringComparison.Ordinal));
         FailingSender.Thrown.Should().NotBeEmpty("the SMS channel threw, quoting the number");
         stored.Should().Contain(d => d.Status == DispatchStatus.DeadLettered).And.Contain(d => d.Error != null);

@@ -45,9 +45,10 @@ public sealed class GammaGammaModel
 
     /// <summary>Fits the model on (x, mean repeat spend) pairs of customers with x ≥ 1.</summary>
     /// <param name="customers">Repeat-purchase counts and mean repeat spend, with weights.</param>
-    /// <returns>The fitted model.</returns>
+    /// <param name="options">The fitting options (penalty, iterations); <see langword="null"/> for the defaults.</param>
+    /// <returns>The fitted model; <see cref="ClvFit.Diagnostics"/> says whether the data determine it.</returns>
     /// <exception cref="ClvModelException">Fewer than two customers, or a non-positive spend.</exception>
-    public static GammaGammaModel Fit(IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers)
+    public static GammaGammaModel Fit(IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers, ClvFitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(customers);
         for (var i = 0; i < customers.Count; i++)
@@ -72,15 +73,19 @@ public sealed class GammaGammaModel
         }
 
         var mean = rows.Sum(r => r.MeanSpend * r.Weight) / total;
-        var fit = MaximumLikelihood.Fit("Gamma-Gamma", ParameterNames, (par, g) => LogLikelihood(par, rows, g), [1, 1, Math.Max(mean, 1e-3)], total);
+        var scale = Math.Max(mean, 1e-3);
+        var fit = MaximumLikelihood.Fit(
+            new MaximumLikelihood.Problem("Gamma-Gamma", ParameterNames, (par, g) => LogLikelihood(par, rows, g), [1, 1, scale], total) { Scales = [1, 1, scale] },
+            options);
         return new GammaGammaModel(fit.Values[0], fit.Values[1], fit.Values[2], fit);
     }
 
     /// <summary>Fits the model on the repeat buyers of a summary.</summary>
     /// <param name="summary">The summary.</param>
+    /// <param name="options">The fitting options (penalty, iterations); <see langword="null"/> for the defaults.</param>
     /// <returns>The fitted model.</returns>
     /// <exception cref="ClvModelException">Fewer than two repeat buyers, or a repeat buyer whose mean repeat spend is not positive (named by customer id).</exception>
-    public static GammaGammaModel Fit(RfmSummary summary)
+    public static GammaGammaModel Fit(RfmSummary summary, ClvFitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(summary);
         foreach (var customer in summary.Customers)
@@ -91,7 +96,7 @@ public sealed class GammaGammaModel
             }
         }
 
-        return Fit([.. summary.Customers.Where(c => c.Frequency > 0).Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))]);
+        return Fit([.. summary.Customers.Where(c => c.Frequency > 0).Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))], options);
     }
 
     private static void RequireSpend(double meanSpend, string who)
@@ -174,6 +179,28 @@ public sealed class GammaGammaModel
 
         var px = P * frequency;
         return (((Q - 1) / (px + Q - 1)) * PopulationMeanSpend) + ((px / (px + Q - 1)) * meanSpend);
+    }
+
+    /// <summary>
+    /// The interval in which a customer's own expected spend per transaction, p/ν, lies with probability
+    /// <paramref name="level"/> given x repeat purchases with mean m̄: ν's posterior is Gamma(q + px, γ + x m̄), so the
+    /// bounds are p(γ + x m̄) over its upper and lower quantiles (equal tails). The estimate is
+    /// <see cref="ExpectedAverageSpend"/>. For x = 0 it is the population's spread (prior ν ~ Gamma(q, γ)).
+    /// </summary>
+    /// <param name="frequency">x, at least 0.</param>
+    /// <param name="meanSpend">m̄, at least 0 and finite.</param>
+    /// <param name="level">The probability the interval holds, strictly between 0 and 1 (0.9 for a 90 % interval).</param>
+    /// <returns>The estimate and the interval.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    /// <exception cref="ClvModelException">q ≤ 1: the expected spend is infinite.</exception>
+    public PredictionInterval ExpectedAverageSpendInterval(int frequency, double meanSpend, double level = 0.9)
+    {
+        PredictionInputs.Level(level);
+        var estimate = ExpectedAverageSpend(frequency, meanSpend);
+        var shape = Q + (P * frequency);
+        var rate = Gamma + (frequency * meanSpend);
+        var tail = (1 - level) / 2;
+        return new PredictionInterval(estimate, P * rate / Distributions.GammaQuantile(shape, 1 - tail), P * rate / Distributions.GammaQuantile(shape, tail), level);
     }
 
     /// <summary>Simulates (x, mean spend) for customers with the given repeat counts.</summary>

@@ -1,21 +1,14 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Engagement.Sdk.Value.Clv;
-
-/// <summary>How an optimisation went.</summary>
-/// <param name="Iterations">BFGS iterations.</param>
-/// <param name="Evaluations">Likelihood evaluations.</param>
-/// <param name="GradientNorm">The largest absolute gradient component of the mean log-likelihood in log-parameters at the end.</param>
-/// <param name="Converged">Whether the gradient fell below the tolerance.</param>
-/// <param name="Elapsed">The wall-clock time of the fit.</param>
-public sealed record FitDiagnostics(int Iterations, int Evaluations, double GradientNorm, bool Converged, TimeSpan Elapsed);
 
 /// <summary>A fitted model's estimates.</summary>
 /// <param name="Names">The parameters' names, in order.</param>
 /// <param name="Values">The estimates.</param>
-/// <param name="StandardErrors">Standard errors from the inverse Hessian of the total log-likelihood (delta method from log-parameters); NaN where the Hessian is singular.</param>
-/// <param name="LogLikelihood">The total log-likelihood at the estimates, summed over customers.</param>
+/// <param name="StandardErrors">Standard errors from the inverse Hessian of the total (penalised) log-likelihood, by the delta method from the fitted scale; NaN where the Hessian is singular (<see cref="FitDiagnostics.Issues"/> says so).</param>
+/// <param name="LogLikelihood">The total log-likelihood at the estimates, summed over customers (without the penalty).</param>
 /// <param name="Customers">Σ weights of the data fitted.</param>
 /// <param name="Diagnostics">How the optimisation went.</param>
 public sealed record ClvFit(ImmutableArray<string> Names, ImmutableArray<double> Values, ImmutableArray<double> StandardErrors, double LogLikelihood, double Customers, FitDiagnostics Diagnostics)
@@ -23,19 +16,74 @@ public sealed record ClvFit(ImmutableArray<string> Names, ImmutableArray<double>
     /// <summary>The estimate of one parameter by name.</summary>
     /// <param name="name">The name.</param>
     /// <returns>The value.</returns>
-    public double this[string name] => Values[Names.IndexOf(name)];
+    /// <exception cref="EngagementValidationException">The model has no parameter of that name.</exception>
+    public double this[string name]
+    {
+        get
+        {
+            var at = Names.IndexOf(name);
+            return at >= 0 ? Values[at] : throw new EngagementValidationException(nameof(name), name, "must be one of the model's parameters (" + string.Join(", ", Names) + ")");
+        }
+    }
+
+    /// <summary>The number of estimated parameters, k.</summary>
+    public int ParameterCount => Values.Length;
+
+    /// <summary>Akaike's information criterion, 2k − 2 LL: lower is better, between models fitted to the same customers.</summary>
+    public double Aic => (2.0 * ParameterCount) - (2 * LogLikelihood);
+
+    /// <summary>The Bayesian information criterion, k ln N − 2 LL with N = <see cref="Customers"/>: lower is better.</summary>
+    public double Bic => (ParameterCount * Math.Log(Customers)) - (2 * LogLikelihood);
+
+    /// <summary>
+    /// The covariance matrix of the estimates (row-major, k × k, in the parameters' natural scale by the delta method); NaN
+    /// throughout when the Hessian is singular.
+    /// </summary>
+    public ImmutableArray<double> Covariance { get; init; } = [];
+
+    /// <summary>The covariance in the fitted scale (log for positive parameters, linear for coefficients), row-major.</summary>
+    internal ImmutableArray<double> WorkingCovariance { get; init; } = [];
+
+    /// <summary>How many leading parameters are fitted on the log scale (the rest, covariate coefficients, linearly).</summary>
+    internal int LogScaleCount { get; init; }
 }
 
-/// <summary>Maximum-likelihood fitting over log-parameters with BFGS, a backtracking line search and analytic gradients.</summary>
+/// <summary>
+/// Maximum-likelihood fitting with BFGS, a backtracking line search and analytic gradients, over the logarithm of each
+/// positive parameter (and covariate coefficients as they are), with an optional L2 penalty; afterwards the Hessian is
+/// analysed for flat directions, boundaries and singularity.
+/// </summary>
 internal static class MaximumLikelihood
 {
+    /// <summary>A parameter more than this far (in ln) from its scale is at a boundary: six orders of magnitude.</summary>
+    private static readonly double BoundaryLog = Math.Log(1e6);
+
+    /// <summary>Once a parameter is this far (in ln) from its scale the optimisation stops: ten orders of magnitude.</summary>
+    private static readonly double RunawayLog = Math.Log(1e10);
+
     /// <summary>A total log-likelihood that writes its gradient in the natural parameters.</summary>
     public delegate double LogLikelihood(ReadOnlySpan<double> parameters, Span<double> gradient);
 
-    public static ClvFit Fit(string model, string[] names, LogLikelihood logLikelihood, double[] start, double customers, double tolerance = 1e-9, int maxIterations = 1000)
+    /// <summary>Fits a model whose parameters are all positive (log scale), with 1 as the penalty's centre for each.</summary>
+    public static ClvFit Fit(string model, string[] names, LogLikelihood logLikelihood, double[] start, double customers, ClvFitOptions? options = null)
+        => Fit(new Problem(model, names, logLikelihood, start, customers) { Scales = null }, options);
+
+    /// <summary>Fits <paramref name="problem"/>.</summary>
+    public static ClvFit Fit(Problem problem, ClvFitOptions? options)
     {
+        options ??= ClvFitOptions.Default;
+        options.Validate();
         var clock = Stopwatch.StartNew();
-        var n = start.Length;
+        var n = problem.Start.Length;
+        var logCount = problem.LogScaleCount < 0 ? n : problem.LogScaleCount;
+        var centre = new double[n];
+        for (var i = 0; i < logCount; i++)
+        {
+            centre[i] = problem.Scales is null ? 0 : Math.Log(problem.Scales[i]);
+        }
+
+        var lambda = options.Penalty;
+        var customers = problem.Customers;
         var evaluations = 0;
         var theta = new double[n];
         var gradTheta = new double[n];
@@ -43,42 +91,65 @@ internal static class MaximumLikelihood
         double Objective(double[] u, double[] grad)
         {
             evaluations++;
-            for (var i = 0; i < n; i++)
+            ToNatural(u, logCount, theta);
+            double ll;
+            try
             {
-                theta[i] = Math.Exp(u[i]);
+                ll = problem.Function(theta, gradTheta);
+            }
+            catch (ClvModelException)
+            {
+                // A special function that cannot be evaluated this far out (a series that would need too many terms): the
+                // line search treats the point as infeasible and steps back.
+                return double.PositiveInfinity;
             }
 
-            var ll = logLikelihood(theta, gradTheta);
             if (!double.IsFinite(ll))
             {
                 return double.PositiveInfinity;
             }
 
+            var penalty = 0.0;
             for (var i = 0; i < n; i++)
             {
-                grad[i] = -theta[i] * gradTheta[i] / customers;
+                var d = u[i] - centre[i];
+                penalty += d * d;
+                grad[i] = (-(i < logCount ? theta[i] : 1) * gradTheta[i] / customers) + (2 * lambda * d);
+                if (!double.IsFinite(grad[i]))
+                {
+                    return double.PositiveInfinity;
+                }
             }
 
-            return -ll / customers;
+            return (-ll / customers) + (lambda * penalty);
         }
 
-        var x = start.Select(v => Math.Log(v)).ToArray();
+        var x = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            x[i] = i < logCount ? Math.Log(problem.Start[i]) : problem.Start[i];
+        }
+
         var g = new double[n];
         var f = Objective(x, g);
         if (!double.IsFinite(f))
         {
-            throw new ClvModelException($"{model}: the log-likelihood is not finite at the starting point.");
+            throw new ClvModelException($"{problem.Model}: the log-likelihood is not finite at the starting point.");
         }
 
+        const double Tolerance = 1e-9;
         var h = Identity(n);
         var iterations = 0;
         var converged = false;
+        var stalled = false;
+        var runaway = false;
+        var outward = new int[n];
         var xNew = new double[n];
         var gNew = new double[n];
         var direction = new double[n];
-        for (; iterations < maxIterations; iterations++)
+        for (; iterations < options.MaxIterations; iterations++)
         {
-            if (MaxAbs(g) < tolerance)
+            if (MaxAbs(g) < Tolerance)
             {
                 converged = true;
                 break;
@@ -107,7 +178,6 @@ internal static class MaximumLikelihood
 
             var norm = Math.Sqrt(Dot(direction, direction));
             var step = norm > 3 ? 3 / norm : 1.0;
-            double fNew;
             var accepted = false;
             for (var tries = 0; tries < 60; tries++)
             {
@@ -116,7 +186,7 @@ internal static class MaximumLikelihood
                     xNew[i] = x[i] + (step * direction[i]);
                 }
 
-                fNew = Objective(xNew, gNew);
+                var fNew = Objective(xNew, gNew);
                 if (double.IsFinite(fNew) && fNew <= f + (1e-4 * step * slope))
                 {
                     accepted = true;
@@ -129,8 +199,18 @@ internal static class MaximumLikelihood
                     }
 
                     UpdateInverseHessian(h, s, y);
+                    for (var i = 0; i < logCount; i++)
+                    {
+                        // A parameter beyond the boundary that keeps moving outwards, step after step, is running away.
+                        var before = Math.Abs(x[i] - centre[i]);
+                        var after = Math.Abs(xNew[i] - centre[i]);
+                        outward[i] = after > before && after > BoundaryLog ? outward[i] + 1 : 0;
+                        runaway |= after > RunawayLog || outward[i] >= 10;
+                    }
+
                     Array.Copy(xNew, x, n);
                     Array.Copy(gNew, g, n);
+
                     var improvement = f - fNew;
                     f = fNew;
                     if (improvement >= 0 && improvement < 1e-16 * Math.Max(1, Math.Abs(f)) && MaxAbs(g) < 1e-6)
@@ -144,36 +224,82 @@ internal static class MaximumLikelihood
                 step *= 0.5;
             }
 
+            if (runaway)
+            {
+                // The estimate is running to the edge of the range: going on only costs time (the analysis below reports it).
+                iterations++;
+                break;
+            }
+
             if (!accepted || converged)
             {
+                stalled = !accepted;
                 converged |= MaxAbs(g) < 1e-6;
                 break;
             }
         }
 
-        var estimates = x.Select(v => Math.Exp(v)).ToArray();
-        var totalLl = logLikelihood(estimates, gradTheta);
-        var errors = StandardErrors(logLikelihood, x, n);
+        var estimates = new double[n];
+        ToNatural(x, logCount, estimates);
+        var totalLl = problem.Function(estimates, gradTheta);
+        var analysis = Analyse(problem, x, logCount, centre, lambda, estimates);
         clock.Stop();
-        Diagnostics.EngagementTelemetry.RecordFit(model, converged, clock.Elapsed);
-        return new ClvFit([.. names], [.. estimates], [.. errors], totalLl, customers, new FitDiagnostics(iterations, evaluations, MaxAbs(g), converged, clock.Elapsed));
+
+        Diagnostics.EngagementTelemetry.RecordFit(problem.Model, converged, clock.Elapsed);
+
+        var issues = new List<FitIssue>();
+        if (!converged && !runaway)
+        {
+            issues.Add(new FitIssue(
+                FitIssueKind.NotConverged,
+                [],
+                string.Create(CultureInfo.InvariantCulture, $"{problem.Model} did not converge: {(stalled ? "the line search found no better point" : $"stopped after {iterations} iterations")} with gradient {FitDiagnostics.Format(MaxAbs(g))} (tolerance {Tolerance:G1})")));
+        }
+
+        issues.AddRange(analysis.Issues);
+        var diagnostics = new FitDiagnostics(iterations, evaluations, MaxAbs(g), converged, clock.Elapsed)
+        {
+            Issues = [.. issues],
+            Penalty = lambda,
+            SmallestCurvature = analysis.SmallestCurvature,
+        };
+        return new ClvFit([.. problem.Names], [.. estimates], [.. analysis.StandardErrors], totalLl, customers, diagnostics)
+        {
+            Covariance = [.. analysis.Covariance],
+            WorkingCovariance = [.. analysis.WorkingCovariance],
+            LogScaleCount = logCount,
+        };
     }
 
-    /// <summary>Standard errors by the delta method: the Hessian of the total log-likelihood in log-parameters by central differences of the analytic gradient.</summary>
-    private static double[] StandardErrors(LogLikelihood logLikelihood, double[] u, int n)
+    private static void ToNatural(double[] u, int logCount, double[] theta)
     {
-        var hessian = new double[n, n];
+        for (var i = 0; i < u.Length; i++)
+        {
+            theta[i] = i < logCount ? Math.Exp(u[i]) : u[i];
+        }
+    }
+
+    /// <summary>
+    /// The Hessian of the total log-likelihood in the fitted scale (central differences of the analytic gradient), its
+    /// eigen-decomposition, and what it says: flat directions and boundaries from the data's own curvature, standard errors
+    /// and the covariance from the penalised curvature (the penalty adds 2λN to every eigenvalue).
+    /// </summary>
+    private static Analysis Analyse(Problem problem, double[] u, int logCount, double[] centre, double lambda, double[] estimates)
+    {
+        var n = u.Length;
+        var names = problem.Names;
+        var information = new double[n, n];
         var plus = new double[n];
         var minus = new double[n];
-        var theta = new double[n];
+        var finite = true;
         for (var j = 0; j < n; j++)
         {
             var step = 1e-5 * Math.Max(1, Math.Abs(u[j]));
-            GradientInLog(logLikelihood, u, j, step, theta, plus);
-            GradientInLog(logLikelihood, u, j, -step, theta, minus);
+            finite &= GradientInFittedScale(problem.Function, u, logCount, j, step, plus);
+            finite &= GradientInFittedScale(problem.Function, u, logCount, j, -step, minus);
             for (var i = 0; i < n; i++)
             {
-                hessian[i, j] = -(plus[i] - minus[i]) / (2 * step);
+                information[i, j] = -(plus[i] - minus[i]) / (2 * step);
             }
         }
 
@@ -181,33 +307,250 @@ internal static class MaximumLikelihood
         {
             for (var j = i + 1; j < n; j++)
             {
-                hessian[i, j] = hessian[j, i] = (hessian[i, j] + hessian[j, i]) / 2;
+                information[i, j] = information[j, i] = (information[i, j] + information[j, i]) / 2;
             }
         }
 
-        var inverse = Invert(hessian);
-        var errors = new double[n];
-        for (var i = 0; i < n; i++)
+        var issues = new List<FitIssue>();
+        var boundary = new List<string>();
+        for (var i = 0; i < logCount; i++)
         {
-            errors[i] = inverse is null || inverse[i, i] <= 0 ? double.NaN : Math.Exp(u[i]) * Math.Sqrt(inverse[i, i]);
+            if (Math.Abs(u[i] - centre[i]) > BoundaryLog)
+            {
+                boundary.Add(names[i]);
+            }
         }
 
-        return errors;
+        if (boundary.Count > 0)
+        {
+            issues.Add(new FitIssue(
+                FitIssueKind.ParameterAtBoundary,
+                [.. boundary],
+                problem.Model + ": " + string.Join(", ", boundary.Select(b => b + " = " + FitDiagnostics.Format(estimates[Array.IndexOf(names, b)]))) + " ran to the edge of the parameter range (more than 10⁶ times from the data's scale); the likelihood keeps improving that way, so the data cannot estimate it — consider a penalty (ClvFitOptions.Penalty)"));
+        }
+
+        var nanAll = Enumerable.Repeat(double.NaN, n).ToArray();
+        var nanMatrix = Enumerable.Repeat(double.NaN, n * n).ToArray();
+        if (!finite || !AllFinite(information))
+        {
+            issues.Add(new FitIssue(FitIssueKind.SingularHessian, [.. names], problem.Model + ": the Hessian is not finite at the estimates; no standard errors"));
+            return new Analysis(issues, nanAll, nanMatrix, nanMatrix, double.NaN);
+        }
+
+        // The data's curvature: a direction along which the total log-likelihood changes by less than 0.005 over a unit
+        // step in the fitted scale (a factor e in a parameter) is one the data do not determine. When an estimate runs
+        // away, the optimiser stops where the mean gradient is below 10⁻⁹, and the curvature there is of the same order,
+        // so a curvature below 10⁻⁷ per customer is flat too.
+        var (values, vectors) = SymmetricEigen(information);
+        var smallest = values.Min();
+        var flatBelow = Math.Max(1e-2, 1e-7 * problem.Customers);
+        for (var k = 0; k < n; k++)
+        {
+            if (values[k] < flatBelow)
+            {
+                var involved = Involved(vectors, k, names);
+                var curved = values[k] > 0;
+                issues.Add(new FitIssue(
+                    !curved && lambda == 0 ? FitIssueKind.SingularHessian : FitIssueKind.FlatLikelihood,
+                    [.. involved],
+                    problem.Model + (curved ? ": the likelihood is flat along a combination of " : ": the likelihood does not curve down along a combination of ") + string.Join(", ", involved)
+                        + " (curvature " + FitDiagnostics.Format(values[k]) + ")"
+                        + (lambda > 0 ? "; the penalty, not the data, holds the estimates there" : "; the data cannot determine it — consider a penalty (ClvFitOptions.Penalty)")));
+            }
+        }
+
+        // Standard errors from the penalised curvature (what was maximised).
+        var penalised = (double[,])information.Clone();
+        for (var i = 0; i < n; i++)
+        {
+            penalised[i, i] += 2 * lambda * problem.Customers;
+        }
+
+        var (pValues, pVectors) = SymmetricEigen(penalised);
+        var largest = pValues.Max();
+        var singular = pValues.Select((v, k) => (v, k)).Where(e => !(e.v > 1e-12 * largest) || !(e.v > 0)).Select(e => e.k).ToList();
+        var working = new double[n * n];
+        var errors = new double[n];
+        var covariance = new double[n * n];
+        if (singular.Count > 0)
+        {
+            var involved = singular.SelectMany(k => Involved(pVectors, k, names)).Distinct().ToList();
+            if (!issues.Any(i => i.Kind == FitIssueKind.SingularHessian))
+            {
+                issues.Add(new FitIssue(FitIssueKind.SingularHessian, [.. involved], problem.Model + ": the Hessian is singular along a combination of " + string.Join(", ", involved) + "; their standard errors are NaN"));
+            }
+
+            for (var i = 0; i < n; i++)
+            {
+                errors[i] = involved.Contains(names[i]) ? double.NaN : 0;
+            }
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                var sum = 0.0;
+                for (var k = 0; k < n; k++)
+                {
+                    sum += pVectors[i, k] * pVectors[j, k] / pValues[k];
+                }
+
+                working[(i * n) + j] = singular.Count > 0 ? double.NaN : sum;
+            }
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            var si = i < logCount ? estimates[i] : 1;
+            if (!double.IsNaN(errors[i]))
+            {
+                var variance = 0.0;
+                for (var k = 0; k < n; k++)
+                {
+                    // Directions the Hessian cannot resolve are left out (a pseudo-inverse) for the parameters not in them.
+                    variance += singular.Contains(k) ? 0 : pVectors[i, k] * pVectors[i, k] / pValues[k];
+                }
+
+                errors[i] = si * Math.Sqrt(variance);
+            }
+
+            for (var j = 0; j < n; j++)
+            {
+                covariance[(i * n) + j] = si * (j < logCount ? estimates[j] : 1) * working[(i * n) + j];
+            }
+        }
+
+        return new Analysis(issues, errors, covariance, working, smallest);
     }
 
-    private static void GradientInLog(LogLikelihood logLikelihood, double[] u, int j, double step, double[] theta, double[] result)
+    /// <summary>The parameters with a weight of at least 0.2 in eigenvector <paramref name="k"/>.</summary>
+    private static List<string> Involved(double[,] vectors, int k, string[] names)
     {
+        var list = new List<string>();
+        for (var i = 0; i < names.Length; i++)
+        {
+            if (Math.Abs(vectors[i, k]) >= 0.2)
+            {
+                list.Add(names[i]);
+            }
+        }
+
+        return list;
+    }
+
+    private static bool GradientInFittedScale(LogLikelihood logLikelihood, double[] u, int logCount, int j, double step, double[] result)
+    {
+        var theta = new double[u.Length];
         for (var i = 0; i < u.Length; i++)
         {
-            theta[i] = Math.Exp(u[i] + (i == j ? step : 0));
+            var ui = u[i] + (i == j ? step : 0);
+            theta[i] = i < logCount ? Math.Exp(ui) : ui;
         }
 
         var grad = new double[u.Length];
-        logLikelihood(theta, grad);
+        double ll;
+        try
+        {
+            ll = logLikelihood(theta, grad);
+        }
+        catch (ClvModelException)
+        {
+            return false;
+        }
+
         for (var i = 0; i < u.Length; i++)
         {
-            result[i] = theta[i] * grad[i];
+            result[i] = (i < logCount ? theta[i] : 1) * grad[i];
         }
+
+        return double.IsFinite(ll);
+    }
+
+    /// <summary>The eigenvalues and eigenvectors (columns) of a symmetric matrix by cyclic Jacobi rotations.</summary>
+    internal static (double[] Values, double[,] Vectors) SymmetricEigen(double[,] matrix)
+    {
+        var n = matrix.GetLength(0);
+        var a = (double[,])matrix.Clone();
+        var v = Identity(n);
+        for (var sweep = 0; sweep < 100; sweep++)
+        {
+            var off = 0.0;
+            var scale = 0.0;
+            for (var i = 0; i < n; i++)
+            {
+                scale += a[i, i] * a[i, i];
+                for (var j = i + 1; j < n; j++)
+                {
+                    off += a[i, j] * a[i, j];
+                }
+            }
+
+            if (off <= 1e-30 * Math.Max(scale, 1e-300))
+            {
+                break;
+            }
+
+            for (var p = 0; p < n; p++)
+            {
+                for (var q = p + 1; q < n; q++)
+                {
+                    if (a[p, q] == 0)
+                    {
+                        continue;
+                    }
+
+                    var tau = (a[q, q] - a[p, p]) / (2 * a[p, q]);
+                    var t = Math.Sign(tau == 0 ? 1 : tau) / (Math.Abs(tau) + Math.Sqrt(1 + (tau * tau)));
+                    var c = 1 / Math.Sqrt(1 + (t * t));
+                    var s = t * c;
+                    for (var k = 0; k < n; k++)
+                    {
+                        var akp = a[k, p];
+                        var akq = a[k, q];
+                        a[k, p] = (c * akp) - (s * akq);
+                        a[k, q] = (s * akp) + (c * akq);
+                    }
+
+                    for (var k = 0; k < n; k++)
+                    {
+                        var apk = a[p, k];
+                        var aqk = a[q, k];
+                        a[p, k] = (c * apk) - (s * aqk);
+                        a[q, k] = (s * apk) + (c * aqk);
+                    }
+
+                    for (var k = 0; k < n; k++)
+                    {
+                        var vkp = v[k, p];
+                        var vkq = v[k, q];
+                        v[k, p] = (c * vkp) - (s * vkq);
+                        v[k, q] = (s * vkp) + (c * vkq);
+                    }
+                }
+            }
+        }
+
+        var values = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            values[i] = a[i, i];
+        }
+
+        return (values, v);
+    }
+
+    private static bool AllFinite(double[,] m)
+    {
+        foreach (var e in m)
+        {
+            if (!double.IsFinite(e))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void UpdateInverseHessian(double[,] h, double[] s, double[] y)
@@ -238,59 +581,6 @@ internal static class MaximumLikelihood
         }
     }
 
-    private static double[,]? Invert(double[,] m)
-    {
-        var n = m.GetLength(0);
-        var a = (double[,])m.Clone();
-        var inv = Identity(n);
-        for (var col = 0; col < n; col++)
-        {
-            var pivot = col;
-            for (var row = col + 1; row < n; row++)
-            {
-                if (Math.Abs(a[row, col]) > Math.Abs(a[pivot, col]))
-                {
-                    pivot = row;
-                }
-            }
-
-            if (Math.Abs(a[pivot, col]) < 1e-300)
-            {
-                return null;
-            }
-
-            for (var k = 0; k < n; k++)
-            {
-                (a[col, k], a[pivot, k]) = (a[pivot, k], a[col, k]);
-                (inv[col, k], inv[pivot, k]) = (inv[pivot, k], inv[col, k]);
-            }
-
-            var d = a[col, col];
-            for (var k = 0; k < n; k++)
-            {
-                a[col, k] /= d;
-                inv[col, k] /= d;
-            }
-
-            for (var row = 0; row < n; row++)
-            {
-                if (row == col)
-                {
-                    continue;
-                }
-
-                var factor = a[row, col];
-                for (var k = 0; k < n; k++)
-                {
-                    a[row, k] -= factor * a[col, k];
-                    inv[row, k] -= factor * inv[col, k];
-                }
-            }
-        }
-
-        return inv;
-    }
-
     private static double[,] Identity(int n)
     {
         var m = new double[n, n];
@@ -314,4 +604,21 @@ internal static class MaximumLikelihood
     }
 
     private static double MaxAbs(double[] v) => v.Max(e => Math.Abs(e));
+
+    /// <summary>A likelihood to maximise.</summary>
+    /// <param name="Model">The model's name, for messages.</param>
+    /// <param name="Names">The parameters' names.</param>
+    /// <param name="Function">The total log-likelihood and its gradient in the natural parameters.</param>
+    /// <param name="Start">The starting point, natural scale.</param>
+    /// <param name="Customers">Σ weights.</param>
+    internal sealed record Problem(string Model, string[] Names, LogLikelihood Function, double[] Start, double Customers)
+    {
+        /// <summary>The natural scale of each log-scale parameter (the penalty's centre), or <see langword="null"/> for 1 each.</summary>
+        public double[]? Scales { get; init; }
+
+        /// <summary>How many leading parameters are positive and fitted on the log scale; −1 for all.</summary>
+        public int LogScaleCount { get; init; } = -1;
+    }
+
+    private sealed record Analysis(List<FitIssue> Issues, double[] StandardErrors, double[] Covariance, double[] WorkingCovariance, double SmallestCurvature);
 }

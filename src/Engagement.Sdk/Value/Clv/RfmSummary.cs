@@ -545,6 +545,21 @@ public sealed class RfmData
     /// <summary>The number of customers (Σ weights).</summary>
     public double TotalWeight { get; }
 
+    /// <summary>The weighted mean age T.</summary>
+    internal double MeanAge
+    {
+        get
+        {
+            var sum = 0.0;
+            for (var i = 0; i < T.Length; i++)
+            {
+                sum += T[i] * Weight[i];
+            }
+
+            return sum / TotalWeight;
+        }
+    }
+
     /// <summary>Builds model input from (x, tₓ, T, weight) rows, validating each and merging identical ones.</summary>
     /// <param name="rows">The rows.</param>
     /// <returns>The data.</returns>
@@ -591,6 +606,13 @@ public sealed class RfmData
             [.. keys.Select(k => k.Item2)],
             [.. keys.Select(k => k.Item3)],
             [.. keys.Select(k => merged[k])]);
+    }
+
+    /// <summary>The same rows with other weights (rows of weight 0 left out): a resample of the customers.</summary>
+    internal RfmData WithWeights(double[] weights)
+    {
+        var keep = Enumerable.Range(0, X.Length).Where(i => weights[i] > 0).ToArray();
+        return new RfmData([.. keep.Select(i => X[i])], [.. keep.Select(i => Tx[i])], [.. keep.Select(i => T[i])], [.. keep.Select(i => weights[i])]);
     }
 
     /// <summary>Builds model input from customer summaries.</summary>

@@ -1,0 +1,147 @@
+using System.Globalization;
+using System.Text;
+using Engagement.Sdk.Value.Clv;
+
+namespace ClvReport;
+
+/// <summary>One column group of the per-customer file: a fitted model's predictions and, with a spend model, its CLV.</summary>
+/// <param name="Run">The model run.</param>
+/// <param name="Clv">CLV per customer (margin × expected spend × DERT), or <see langword="null"/> without a spend model or DERT.</param>
+/// <param name="Intervals">Per-customer interval bounds, as (column suffix, values) pairs, or empty.</param>
+internal sealed record CustomerColumns(ModelRun Run, double[]? Clv, IReadOnlyList<(string Suffix, double[] Values)> Intervals);
+
+/// <summary>
+/// Writes the per-customer file: <c>customer_id,x,t_x,T</c>, then per model <c>&lt;model&gt;.pAlive</c>,
+/// <c>&lt;model&gt;.expected</c>, <c>&lt;model&gt;.dert</c> and <c>&lt;model&gt;.clv</c> (the last two where available), interval
+/// columns when asked, and <c>spend.expected</c> with a spend model. RFC 4180: ids with a comma, quote or line break are quoted.
+/// </summary>
+internal static class CustomerCsv
+{
+    public static void Write(string path, RfmSummary summary, Histories histories, IReadOnlyList<CustomerColumns> models, double[]? expectedSpend)
+    {
+        using var writer = new StreamWriter(path, append: false, new UTF8Encoding(false), bufferSize: 1 << 16);
+        var header = new StringBuilder("customer_id,x,t_x,T");
+        foreach (var m in models)
+        {
+            var name = m.Run.Name;
+            header.Append(CultureInfo.InvariantCulture, $",{name}.pAlive,{name}.expected");
+            if (m.Run.Predictions!.Dert is not null)
+            {
+                header.Append(CultureInfo.InvariantCulture, $",{name}.dert");
+            }
+
+            if (m.Clv is not null)
+            {
+                header.Append(CultureInfo.InvariantCulture, $",{name}.clv");
+            }
+
+            foreach (var (suffix, _) in m.Intervals)
+            {
+                header.Append(CultureInfo.InvariantCulture, $",{name}.{suffix}");
+            }
+        }
+
+        if (expectedSpend is not null)
+        {
+            header.Append(",spend.expected");
+        }
+
+        writer.WriteLine(header);
+        var line = new Line();
+        var customers = summary.Customers;
+        for (var i = 0; i < customers.Length; i++)
+        {
+            var c = customers[i];
+            line.Clear();
+            line.Id(c.CustomerId);
+            line.Number(c.Frequency);
+            line.Number(c.Recency);
+            line.Number(c.Age);
+            var row = histories.RowOf[i];
+            foreach (var m in models)
+            {
+                var p = m.Run.Predictions!;
+                line.Number(p.PAlive[row]);
+                line.Number(p.Expected[row]);
+                if (p.Dert is { } dert)
+                {
+                    line.Number(dert[row]);
+                }
+
+                if (m.Clv is { } clv)
+                {
+                    line.Number(clv[i]);
+                }
+
+                foreach (var (_, values) in m.Intervals)
+                {
+                    line.Number(values[i]);
+                }
+            }
+
+            if (expectedSpend is not null)
+            {
+                line.Number(expectedSpend[i]);
+            }
+
+            line.End();
+            writer.Write(line.Text);
+        }
+    }
+
+    /// <summary>One line, built in a reused buffer and written at once.</summary>
+    private sealed class Line
+    {
+        private char[] _buffer = new char[1024];
+        private int _length;
+
+        public ReadOnlySpan<char> Text => _buffer.AsSpan(0, _length);
+
+        public void Clear() => _length = 0;
+
+        public void End() => Append("\n");
+
+        /// <summary>The id, quoted when it holds a comma, quote or line break (RFC 4180).</summary>
+        public void Id(string id)
+        {
+            if (id.AsSpan().IndexOfAny(",\"\r\n") < 0)
+            {
+                Append(id);
+                return;
+            }
+
+            Append("\"");
+            Append(id.Replace("\"", "\"\"", StringComparison.Ordinal));
+            Append("\"");
+        }
+
+        /// <summary>A comma, then the number in invariant form with up to ten significant digits; empty when it is not finite.</summary>
+        public void Number(double value)
+        {
+            Append(",");
+            if (!double.IsFinite(value))
+            {
+                return;
+            }
+
+            Reserve(32);
+            value.TryFormat(_buffer.AsSpan(_length), out var written, "G10", CultureInfo.InvariantCulture);
+            _length += written;
+        }
+
+        private void Append(ReadOnlySpan<char> text)
+        {
+            Reserve(text.Length);
+            text.CopyTo(_buffer.AsSpan(_length));
+            _length += text.Length;
+        }
+
+        private void Reserve(int count)
+        {
+            if (_length + count > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + count));
+            }
+        }
+    }
+}

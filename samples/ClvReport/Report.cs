@@ -1,0 +1,267 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Engagement.Sdk.Value.Clv;
+
+namespace ClvReport;
+
+/// <summary>Everything the run found, printed as text or as the JSON document.</summary>
+internal sealed class Report(
+    RfmSummary summary,
+    Histories histories,
+    string source,
+    InputReport? input,
+    IReadOnlyList<ModelRun> runs,
+    IReadOnlyList<CustomerColumns> columns,
+    GammaGammaModel? spend,
+    string? spendError,
+    double[]? expectedSpend,
+    double horizon,
+    double discountRate,
+    double margin,
+    SegmentReport segments,
+    OutputReport outputs)
+{
+    private const int Buckets = 8;
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    private string Unit => summary.Unit == TimeUnit.Weeks ? "weeks" : "days";
+
+    public ReportDocument Document()
+        => new(
+            summary.Customers.Length,
+            summary.RepeatTransactions,
+            summary.HoldoutEnd is null ? null : summary.HoldoutTransactions,
+            Unit,
+            source,
+            [.. runs.Select(ModelDocument)],
+            spend is null ? null : new SpendReport(
+                new Dictionary<string, double> { ["p"] = spend.P, ["q"] = spend.Q, ["gamma"] = spend.Gamma },
+                (int)spend.FitResult!.Customers,
+                spend.FitResult.LogLikelihood,
+                spend.Q > 1 ? spend.PopulationMeanSpend : null),
+            spendError,
+            input,
+            horizon,
+            discountRate,
+            margin,
+            summary.HoldoutEnd is null ? null : ByFrequency(),
+            segments,
+            outputs);
+
+    private ModelReport ModelDocument(ModelRun run)
+    {
+        if (run.Fit is not { } fit || run.Predictions is not { } p)
+        {
+            return new ModelReport(run.Name, new Dictionary<string, double?>(), new Dictionary<string, double?>(), null, null, null, null, false, run.Error, null, null, null, null, null, null, null);
+        }
+
+        var clv = columns.First(c => c.Run == run).Clv;
+        return new ModelReport(
+            run.Name,
+            fit.Names.Zip(fit.Values).ToDictionary(x => x.First, x => Finite(x.Second)),
+            fit.Names.Zip(fit.StandardErrors).ToDictionary(x => x.First, x => Finite(x.Second)),
+            Finite(fit.LogLikelihood),
+            p.Holdout is null ? null : Finite(PerCustomer(p.Holdout).Sum()),
+            Finite(PerCustomer(p.PAlive).Average()),
+            fit.Diagnostics.Elapsed.TotalMilliseconds,
+            fit.Diagnostics.Converged,
+            null,
+            Finite(fit.Aic),
+            Finite(fit.Bic),
+            fit.Diagnostics.Iterations,
+            Finite(fit.Diagnostics.GradientNorm),
+            Finite(PerCustomer(p.Expected).Sum()),
+            p.Dert is null ? null : Finite(PerCustomer(p.Dert).Average()),
+            clv is null ? null : Finite(clv.Sum()))
+        {
+            Degenerate = fit.Diagnostics.IsDegenerate,
+            Issues = [.. fit.Diagnostics.Issues.Select(i => new IssueReport(JsonNamingPolicy.CamelCase.ConvertName(i.Kind.ToString()), i.Parameters, i.Message))],
+            Penalty = fit.Diagnostics.Penalty,
+        };
+    }
+
+    /// <summary>A per-history array read per customer.</summary>
+    private IEnumerable<double> PerCustomer(double[] byHistory)
+    {
+        return RowOf.Select(r => byHistory[r]);
+    }
+
+    private int[] RowOf => histories.RowOf;
+
+    private List<FrequencyRow> ByFrequency()
+    {
+        var rows = new List<FrequencyRow>();
+        var customers = summary.Customers;
+        for (var x = 0; x < Buckets; x++)
+        {
+            var expected = new Dictionary<string, double>();
+            foreach (var run in runs.Where(r => r.Succeeded))
+            {
+                var holdout = run.Predictions!.Holdout!;
+                var sum = 0.0;
+                for (var i = 0; i < customers.Length; i++)
+                {
+                    if (Math.Min(customers[i].Frequency, Buckets - 1) == x)
+                    {
+                        sum += holdout[RowOf[i]];
+                    }
+                }
+
+                expected[run.Name] = sum;
+            }
+
+            var group = customers.Where(c => Math.Min(c.Frequency, Buckets - 1) == x).ToList();
+            rows.Add(new FrequencyRow(x, group.Count, group.Sum(c => c.HoldoutFrequency), expected));
+        }
+
+        return rows;
+    }
+
+    /// <summary>JSON has no NaN or infinity: such a number is reported as null.</summary>
+    private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
+
+    public void WriteText(TextWriter o)
+    {
+        var fitted = runs.Where(r => r.Succeeded).ToList();
+        o.WriteLine($"Data: {source}");
+        if (input is not null)
+        {
+            o.WriteLine(string.Create(Inv, $"  {input.Rows:N0} rows read ({input.Format})"));
+            o.WriteLine(input.OrderIdColumn is null
+                ? "  No order id column: every row counts as a purchase (give --order-id to count an order repeated in the file once)."
+                : string.Create(Inv, $"  Order ids in '{input.OrderIdColumn}': {input.DuplicateOrders:N0} rows repeated an order already read and were counted once{(input.ConflictingDuplicates > 0 ? $" ({input.ConflictingDuplicates:N0} of them differed from their order's first row: customer, day or amount)" : string.Empty)}."));
+        }
+
+        o.WriteLine(string.Create(Inv, $"{summary.Customers.Length:N0} customers, {summary.RepeatTransactions:N0} repeat transactions to {summary.CalibrationEnd:yyyy-MM-dd} (time in {Unit})"));
+        o.WriteLine();
+        o.WriteLine("Models (standard errors in brackets)");
+        foreach (var run in runs)
+        {
+            if (run.Error is not null)
+            {
+                o.WriteLine($"  {run.Name,-7} FAILED: {run.Error}");
+                continue;
+            }
+
+            var fit = run.Fit!;
+            var (aic, bic) = (fit.Aic, fit.Bic);
+            var parameters = string.Join("  ", fit.Names.Select((n, i) => string.Create(Inv, $"{n} {fit.Values[i]:F4} ({fit.StandardErrors[i]:F4})")));
+            o.WriteLine(string.Create(Inv, $"  {run.Name,-7} {parameters}   LL {fit.LogLikelihood:F2}   AIC {aic:F1}   BIC {bic:F1}   {fit.Diagnostics.Elapsed.TotalMilliseconds:F0} ms{(fit.Diagnostics.Converged ? string.Empty : "   NOT CONVERGED")}{(fit.Diagnostics.Penalty > 0 ? string.Create(Inv, $"   penalty {fit.Diagnostics.Penalty:G3}") : string.Empty)}"));
+            foreach (var issue in fit.Diagnostics.Issues)
+            {
+                o.WriteLine($"          ! {issue.Kind}: {issue.Message}");
+            }
+        }
+
+        if (spend is not null)
+        {
+            o.WriteLine(string.Create(Inv, $"  spend   p {spend.P:F4} ({spend.FitResult!.StandardErrors[0]:F4})  q {spend.Q:F4} ({spend.FitResult.StandardErrors[1]:F4})  gamma {spend.Gamma:F4} ({spend.FitResult.StandardErrors[2]:F4})   LL {spend.FitResult.LogLikelihood:F2}   on {spend.FitResult.Customers:N0} repeat buyers with a positive spend"));
+        }
+
+        if (spendError is not null)
+        {
+            o.WriteLine($"  spend   FAILED: {spendError}");
+        }
+
+        if (summary.HoldoutEnd is { } holdoutEnd)
+        {
+            o.WriteLine();
+            o.WriteLine(string.Create(Inv, $"Holdout {summary.CalibrationEnd.AddDays(1):yyyy-MM-dd} .. {holdoutEnd:yyyy-MM-dd}: repeat transactions, actual vs expected"));
+            var header = new StringBuilder("  x in calibration   customers     actual");
+            foreach (var run in fitted)
+            {
+                header.Append(Inv, $" {run.Name,10}");
+            }
+
+            o.WriteLine(header);
+            foreach (var row in ByFrequency())
+            {
+                var line = new StringBuilder(string.Create(Inv, $"  {(row.Frequency == Buckets - 1 ? "7+" : row.Frequency.ToString(Inv)),-18} {row.Customers,9:N0} {row.Actual,10:N0}"));
+                foreach (var run in fitted)
+                {
+                    line.Append(Inv, $" {row.Expected[run.Name],10:F1}");
+                }
+
+                o.WriteLine(line);
+            }
+
+            var totals = new StringBuilder(string.Create(Inv, $"  {"total",-18} {summary.Customers.Length,9:N0} {summary.HoldoutTransactions,10:N0}"));
+            foreach (var run in fitted)
+            {
+                totals.Append(Inv, $" {PerCustomer(run.Predictions!.Holdout!).Sum(),10:F1}");
+            }
+
+            o.WriteLine(totals);
+        }
+
+        WriteSegments(o);
+        WriteTopCustomers(o);
+        if (outputs.CustomersFile is not null)
+        {
+            o.WriteLine();
+            o.WriteLine($"Per-customer predictions written to {outputs.CustomersFile}.");
+        }
+
+        if (outputs.Plots.Count > 0)
+        {
+            o.WriteLine();
+            o.WriteLine($"Plots: {string.Join(", ", outputs.Plots.Select(Path.GetFileName))} in {Path.GetDirectoryName(outputs.Plots[0])}.");
+        }
+    }
+
+    private string ValueName => segments.ValueMeasure switch
+    {
+        "clv" => "CLV",
+        "expectedRevenue" => string.Create(Inv, $"expected revenue in {horizon:0.#} {Unit}"),
+        _ => string.Create(Inv, $"expected transactions in {horizon:0.#} {Unit}"),
+    };
+
+    private void WriteSegments(TextWriter o)
+    {
+        o.WriteLine();
+        o.WriteLine(string.Create(Inv, $"Segments ({segments.Model}: P(alive) below 0.3 likely lost, 0.3-0.7 at risk, 0.7+ active x {ValueName} quantiles; cut-offs {string.Join(", ", segments.ValueCutoffs.Select(c => c.ToString("G4", Inv)))})"));
+        o.WriteLine("  activity     value     customers   share   mean P(alive)   mean expected      total value   value share");
+        foreach (var c in segments.Cells)
+        {
+            o.WriteLine(string.Create(Inv, $"  {c.Activity,-12} {c.Value,-8} {c.Customers,10:N0} {c.Share,7:P1} {c.MeanPAlive,15:F3} {c.MeanExpected,15:F3} {c.TotalValue,16:N2} {c.ValueShare,13:P1}"));
+        }
+    }
+
+    private void WriteTopCustomers(TextWriter o)
+    {
+        var primary = columns.FirstOrDefault(c => c.Run.Name == segments.Model) ?? columns[0];
+        var p = primary.Run.Predictions!;
+        var customers = summary.Customers;
+        Func<int, double> value = primary.Clv is { } clv ? i => clv[i]
+            : expectedSpend is not null ? i => p.Expected[RowOf[i]] * expectedSpend[i] * margin
+            : i => p.Expected[RowOf[i]];
+        o.WriteLine();
+        o.WriteLine(string.Create(Inv, $"Top customers by {ValueName} ({primary.Run.Name}{(expectedSpend is null ? string.Empty : " + Gamma-Gamma")}, margin {margin:P0}{(primary.Clv is null ? string.Empty : $", continuous discount {discountRate:G4} per {Unit[..^1]}")})"));
+        // The ten highest in one pass (a sort of a million customers would cost more than the rest of the report).
+        var top = new List<int>(11);
+        for (var i = 0; i < customers.Length; i++)
+        {
+            var v = value(i);
+            if (top.Count == 10 && !Above(i, top[^1]))
+            {
+                continue;
+            }
+
+            var at = top.FindIndex(j => Above(i, j));
+            top.Insert(at < 0 ? top.Count : at, i);
+            if (top.Count > 10)
+            {
+                top.RemoveAt(10);
+            }
+        }
+
+        bool Above(int i, int j) => value(i) > value(j) || (value(i) == value(j) && string.CompareOrdinal(customers[i].CustomerId, customers[j].CustomerId) < 0);
+
+        foreach (var i in top)
+        {
+            var c = customers[i];
+            o.WriteLine(string.Create(Inv, $"  {c.CustomerId,-10} x {c.Frequency,3}  P(alive) {p.PAlive[RowOf[i]]:F3}  expected {p.Expected[RowOf[i]],6:F2}  mean spend {c.MeanRepeatSpend,8:F2}  value {value(i),9:F2}"));
+        }
+    }
+}

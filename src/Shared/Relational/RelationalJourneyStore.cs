@@ -1,0 +1,264 @@
+using System.Runtime.CompilerServices;
+using Engagement.Sdk.Journeys;
+
+namespace Engagement.Sdk.Storage.Relational;
+
+/// <summary>
+/// The <see cref="IJourneyStore"/> of SQLite and PostgreSQL, written once on the relational layer: one row per customer
+/// (version, due time, the record as a JSON document), a partial index of due times so the sweep reads only due customers,
+/// and an append-only history keyed by customer and position. Every statement is here.
+/// </summary>
+/// <param name="database">The database.</param>
+internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJourneyStore, ISubjectErasure
+{
+    private const int Page = 1000;
+
+    /// <summary>The journeys' tables.</summary>
+    public static SchemaModule Schema { get; } = new(
+        "journeys",
+        [
+            """
+            CREATE TABLE IF NOT EXISTS {t:journey_records} (
+                customer_id {key} NOT NULL PRIMARY KEY,
+                version {int64} NOT NULL,
+                due {int64},
+                document {bytes} NOT NULL);
+            CREATE INDEX IF NOT EXISTS journey_records_due ON {t:journey_records} (due, customer_id) WHERE due IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS {t:journey_history} (
+                customer_id {key} NOT NULL,
+                position {int64} NOT NULL,
+                journey_id {key} NOT NULL,
+                document {bytes} NOT NULL,
+                PRIMARY KEY (customer_id, position));
+            CREATE INDEX IF NOT EXISTS journey_history_by_journey ON {t:journey_history} (journey_id, customer_id, position)
+            """,
+        ]);
+
+    private const string Get = "SELECT version, document FROM {t:journey_records} WHERE customer_id = @customer";
+    private const string Insert = "INSERT INTO {t:journey_records} (customer_id, version, due, document) VALUES (@customer, 1, @due, @document) ON CONFLICT (customer_id) DO NOTHING";
+    private const string Update = "UPDATE {t:journey_records} SET version = @next, due = @due, document = @document WHERE customer_id = @customer AND version = @expected";
+    private const string Version = "SELECT version FROM {t:journey_records} WHERE customer_id = @customer";
+    private const string Delete = "DELETE FROM {t:journey_records} WHERE customer_id = @customer";
+    private const string LastPosition = "SELECT MAX(position) FROM {t:journey_history} WHERE customer_id = @customer";
+    private const int RowsPerInsert = 8;
+    private static readonly string[] Appends = [.. Enumerable.Range(1, RowsPerInsert).Select(rows =>
+        "INSERT INTO {t:journey_history} (customer_id, position, journey_id, document) VALUES "
+        + string.Join(", ", Enumerable.Range(0, rows).Select(r => $"(@customer, @position{r}, @journey{r}, @document{r})")))];
+    private const string CustomerHistory = "SELECT document FROM {t:journey_history} WHERE customer_id = @customer ORDER BY position";
+    private const string JourneyHistory = "SELECT customer_id, position, document FROM {t:journey_history} WHERE journey_id = @journey AND (customer_id > @after OR (customer_id = @after AND position > @position)) ORDER BY customer_id, position LIMIT @page";
+    private const string Due = "SELECT customer_id FROM {t:journey_records} WHERE due IS NOT NULL AND due <= @now ORDER BY due, customer_id LIMIT @max";
+    private const string List = "SELECT customer_id, version, document FROM {t:journey_records} WHERE customer_id > @after ORDER BY customer_id LIMIT @page";
+    private const string EraseHistory = "DELETE FROM {t:journey_history} WHERE customer_id = @customer";
+
+    /// <inheritdoc />
+    public ValueTask<JourneyRecord?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.ReadAsync(customerId, static async (session, id, ct) =>
+        {
+            using var command = session.Command(Get).Bind("@customer", id.Value);
+            await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false)
+                ? JourneyRecordJson.ReadRecord(id, reader.GetInt64(0), reader.GetFieldValue<byte[]>(1))
+                : null;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<JourneyRecord> SaveAsync(JourneyRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return database.WriteAsync(record, static async (session, record, ct) =>
+        {
+            var document = JourneyRecordJson.WriteRecord(record);
+            object? due = record.DueAt is { } at ? at.UtcTicks : null;
+            int changed;
+            if (record.Version == 0)
+            {
+                using var insert = session.Command(Insert).Bind("@customer", record.CustomerId.Value).Bind("@due", due).Bind("@document", document);
+                changed = await insert.ExecuteAsync(ct).ConfigureAwait(false);
+            }
+            else
+            {
+                using var update = session.Command(Update).Bind("@next", record.Version + 1).Bind("@due", due).Bind("@document", document)
+                    .Bind("@customer", record.CustomerId.Value).Bind("@expected", record.Version);
+                changed = await update.ExecuteAsync(ct).ConfigureAwait(false);
+            }
+
+            if (changed == 0)
+            {
+                using var current = session.Command(Version).Bind("@customer", record.CustomerId.Value);
+                var stored = await current.ScalarAsync(ct).ConfigureAwait(false);
+                throw new ConcurrencyConflictException(record.CustomerId, record.Version, stored is null ? 0 : Convert.ToInt64(stored, System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            return record with { Version = record.Version + 1 };
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.WriteAsync(customerId, static async (session, id, ct) =>
+        {
+            using var delete = session.Command(Delete).Bind("@customer", id.Value);
+            return await delete.ExecuteAsync(ct).ConfigureAwait(false) > 0;
+        }, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask AppendHistoryAsync(IReadOnlyList<JourneyHistoryEntry> entries, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        if (entries.Count == 0)
+        {
+            return;
+        }
+
+        await database.WriteAsync(entries, static async (session, entries, ct) =>
+        {
+            // Each customer's entries go in order after their last one, several rows a statement.
+            var start = 0;
+            while (start < entries.Count)
+            {
+                var customer = entries[start]?.CustomerId ?? throw new ArgumentException("An entry is null.", nameof(entries));
+                var end = start;
+                while (end < entries.Count && end - start < RowsPerInsert && entries[end]?.CustomerId == customer)
+                {
+                    end++;
+                }
+
+                using var last = session.Command(LastPosition).Bind("@customer", customer.Value);
+                var stored = await last.ScalarAsync(ct).ConfigureAwait(false);
+                var position = stored is null ? 0 : Convert.ToInt64(stored, System.Globalization.CultureInfo.InvariantCulture);
+                using var append = session.Command(Appends[end - start - 1]).Bind("@customer", customer.Value);
+                for (var r = 0; r < end - start; r++)
+                {
+                    var entry = entries[start + r];
+                    append.Bind(Parameter("@position", r), position + r + 1).Bind(Parameter("@journey", r), entry.JourneyId).Bind(Parameter("@document", r), JourneyRecordJson.WriteEntry(entry));
+                }
+
+                await append.ExecuteAsync(ct).ConfigureAwait(false);
+                start = end;
+            }
+
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static readonly string[][] ParameterNames = [.. new[] { "@position", "@journey", "@document" }.Select(p => Enumerable.Range(0, RowsPerInsert).Select(r => p + r.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray())];
+
+    private static string Parameter(string name, int row) => ParameterNames[name switch { "@position" => 0, "@journey" => 1, _ => 2 }][row];
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<JourneyHistoryEntry> ReadHistoryAsync(CustomerId customerId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var entries = await database.ReadAsync(customerId, static async (session, id, ct) =>
+        {
+            using var command = session.Command(CustomerHistory).Bind("@customer", id.Value);
+            await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
+            var list = new List<JourneyHistoryEntry>();
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                list.Add(JourneyRecordJson.ReadEntry(reader.GetFieldValue<byte[]>(0)));
+            }
+
+            return list;
+        }, cancellationToken).ConfigureAwait(false);
+
+        foreach (var entry in entries)
+        {
+            yield return entry;
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<JourneyHistoryEntry> ReadJourneyHistoryAsync(string journeyId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(journeyId);
+        var after = (Customer: string.Empty, Position: 0L);
+        while (true)
+        {
+            var page = await database.ReadAsync((journeyId, after), static async (session, state, ct) =>
+            {
+                using var command = session.Command(JourneyHistory).Bind("@journey", state.journeyId).Bind("@after", state.after.Customer)
+                    .Bind("@position", state.after.Position).Bind("@page", Page);
+                await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
+                var list = new List<(string Customer, long Position, JourneyHistoryEntry Entry)>(Page);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    list.Add((reader.GetString(0), reader.GetInt64(1), JourneyRecordJson.ReadEntry(reader.GetFieldValue<byte[]>(2))));
+                }
+
+                return list;
+            }, cancellationToken).ConfigureAwait(false);
+
+            foreach (var (_, _, entry) in page)
+            {
+                yield return entry;
+            }
+
+            if (page.Count < Page)
+            {
+                yield break;
+            }
+
+            after = (page[^1].Customer, page[^1].Position);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<CustomerId>> ListDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        return database.ReadAsync((Now: now.UtcTicks, Max: max), static async (session, state, ct) =>
+        {
+            using var command = session.Command(Due).Bind("@now", state.Now).Bind("@max", state.Max);
+            await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
+            var due = new List<CustomerId>();
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                due.Add(new CustomerId(reader.GetString(0)));
+            }
+
+            return (IReadOnlyList<CustomerId>)due;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<JourneyRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var after = string.Empty;
+        while (true)
+        {
+            var page = await database.ReadAsync(after, static async (session, after, ct) =>
+            {
+                using var command = session.Command(List).Bind("@after", after).Bind("@page", Page);
+                await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
+                var list = new List<JourneyRecord>(Page);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    list.Add(JourneyRecordJson.ReadRecord(new CustomerId(reader.GetString(0)), reader.GetInt64(1), reader.GetFieldValue<byte[]>(2)));
+                }
+
+                return list;
+            }, cancellationToken).ConfigureAwait(false);
+
+            foreach (var record in page)
+            {
+                yield return record;
+            }
+
+            if (page.Count < Page)
+            {
+                yield break;
+            }
+
+            after = page[^1].CustomerId.Value;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.WriteAsync(customerId, static async (session, id, ct) =>
+        {
+            using var record = session.Command(Delete).Bind("@customer", id.Value);
+            using var history = session.Command(EraseHistory).Bind("@customer", id.Value);
+            return await record.ExecuteAsync(ct).ConfigureAwait(false) + await history.ExecuteAsync(ct).ConfigureAwait(false);
+        }, cancellationToken);
+}
