@@ -3,14 +3,21 @@ namespace Engagement.Sdk.Benchmarks;
 /// <summary>
 /// Runs the benchmarks (BenchmarkDotNet's switcher), or <c>--profile-memory [count]</c> to measure retained profile memory,
 /// <c>--journey-memory [count]</c> for the journeys' state, <c>--sweep-cpu memory|sqlite send|nosend [customers] [sweeps]</c>
-/// for the sweep's CPU time, or <c>--decision-latency [actions] [decisions]</c> for the percentiles of single decisions.
+/// for the sweep's CPU time, <c>--decision-latency [actions] [decisions]</c> for the percentiles of single decisions, or
+/// <c>--webshop-load [batches] [--views-only]</c> for the web sample's load loop.
 /// </summary>
 public static class Program
 {
     /// <summary>The entry point.</summary>
-    /// <param name="args">BenchmarkDotNet's arguments, <c>--profile-memory [count]</c> or <c>--decision-latency [actions] [decisions]</c>.</param>
+    /// <param name="args">BenchmarkDotNet's arguments, or one of the modes above.</param>
     public static void Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "--webshop-load")
+        {
+            Samples.WebShopLoad.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100, !args.Contains("--views-only")).GetAwaiter().GetResult();
+            return;
+        }
+
         if (args.Length > 0 && args[0] == "--profile-memory")
         {
             Core.ProfileMemory.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);

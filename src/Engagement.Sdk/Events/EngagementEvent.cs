@@ -129,8 +129,19 @@ public sealed record AddedToCart : EngagementEvent
     /// <summary>The product's id (SKU).</summary>
     public required string ProductId { get; init; }
 
-    /// <summary>How many units (at least 1).</summary>
+    /// <summary>How many units (at least 1; 1 when not given).</summary>
+    [JsonIgnore]
     public int Quantity { get; init; } = 1;
+
+    // The JSON form of Quantity. The source-generated reader sets every init-only property of a record it creates, so a
+    // property missing from the payload would get 0 rather than the initializer's 1; a nullable one tells "not given" apart.
+    [JsonInclude]
+    [JsonPropertyName("quantity")]
+    internal int? QuantityInJson
+    {
+        get => Quantity;
+        init => Quantity = value ?? 1;
+    }
 
     /// <summary>The unit price, when known (not negative; no more decimals than the currency's minor units).</summary>
     public Money? UnitPrice { get; init; }

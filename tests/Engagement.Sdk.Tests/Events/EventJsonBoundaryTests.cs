@@ -5,6 +5,8 @@ namespace Engagement.Sdk.Tests.Events;
 
 public sealed class EventJsonBoundaryTests
 {
+    private static readonly EventValidator Validator = new(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 10, 0, 1, TimeSpan.Zero)), TimeSpan.FromMinutes(5));
+
     private const string View = """{"type":"product_viewed","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00+02:00","productId":"sku-1"}""";
 
     [Fact]
@@ -39,6 +41,42 @@ public sealed class EventJsonBoundaryTests
 
         json.Should().Contain($"\"timestamp\":\"{expected}\"");
         EventJson.Deserialize(Encoding.UTF8.GetBytes(json)).Timestamp.Should().Be(at).And.Subject!.Value.Offset.Should().Be(at.Offset);
+    }
+
+    [Fact]
+    public void Deserialize_CartWithoutQuantity_TakesTheDefaultOfOne()
+    {
+        var json = """{"type":"added_to_cart","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"sku-1"}""";
+
+        var cart = EventJson.Deserialize(Encoding.UTF8.GetBytes(json)).Should().BeOfType<AddedToCart>().Subject;
+
+        cart.Quantity.Should().Be(1);
+        Validator.Validate(cart);
+        Encoding.UTF8.GetString(EventJson.Serialize(cart)).Should().Contain("\"quantity\":1");
+    }
+
+    [Theory]
+    [InlineData(3, 3)]
+    [InlineData(1, 1)]
+    public void Deserialize_CartWithQuantity_KeepsIt(int quantity, int expected)
+    {
+        var json = $$"""{"type":"added_to_cart","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"sku-1","quantity":{{quantity}}}""";
+
+        var cart = (AddedToCart)EventJson.Deserialize(Encoding.UTF8.GetBytes(json));
+
+        cart.Quantity.Should().Be(expected);
+        EventJson.Deserialize(EventJson.Serialize(cart)).Should().BeEquivalentTo(cart);
+    }
+
+    [Fact]
+    public void Deserialize_CartWithQuantityZero_IsRejectedNamingTheField()
+    {
+        var json = """{"type":"added_to_cart","eventId":"e1","customerId":"c1","timestamp":"2026-01-01T10:00:00Z","productId":"sku-1","quantity":0}""";
+        var cart = EventJson.Deserialize(Encoding.UTF8.GetBytes(json));
+
+        var validate = () => Validator.Validate(cart);
+
+        validate.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("quantity");
     }
 
     [Fact]
