@@ -151,8 +151,11 @@ public static class ClvReportApp
             return BadInput;
         }
 
-        var histories = new Histories(summary);
-        var data = histories.ToData();
+        var (histories, data) = progress.Step($"indexing the distinct histories of {summary.Customers.Length:N0} customers", () =>
+        {
+            var h = new Histories(summary);
+            return (h, h.ToData());
+        });
         var unitsPerYear = options.Unit == TimeUnit.Weeks ? 52.0 : 365.0;
         var horizon = options.Horizon ?? (summary.HoldoutEnd is null ? unitsPerYear : summary.HoldoutLength);
         var discountRate = options.DiscountRate ?? (Math.Log(1.10) / unitsPerYear);
@@ -193,7 +196,7 @@ public static class ClvReportApp
 
             if (options.Plots is { } directory)
             {
-                plots = progress.Step("drawing the plots", () => DiagnosticPlots.Write(directory, new PlotInput(summary, transactions, histories, runs, spend, horizon), progress));
+                plots = progress.Step("drawing the plots", () => DiagnosticPlots.Write(directory, new PlotInput(summary, histories, runs, spend, horizon), progress));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -225,8 +228,14 @@ public static class ClvReportApp
 
         try
         {
-            // Buyers with the same (x, mean spend) are one weighted row: the same likelihood, fewer terms to sum.
-            var rows = buyers.GroupBy(c => (c.Frequency, c.MeanRepeatSpend)).Select(g => (g.Key.Frequency, (double)g.Key.MeanRepeatSpend, (double)g.Count())).ToList();
+            // One row per buyer: the likelihood tabulates what depends on x alone, so a row costs two logarithms, less than
+            // grouping equal (x, mean spend) rows would.
+            var rows = new (int, double, double)[buyers.Count];
+            for (var i = 0; i < rows.Length; i++)
+            {
+                rows[i] = (buyers[i].Frequency, (double)buyers[i].MeanRepeatSpend, 1.0);
+            }
+
             var spend = GammaGammaModel.Fit(rows, options);
             var expected = new double[summary.Customers.Length];
             for (var i = 0; i < expected.Length; i++)
