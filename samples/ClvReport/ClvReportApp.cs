@@ -176,7 +176,12 @@ public static class ClvReportApp
 
         var (spend, spendError, expectedSpend) = progress.Step("fitting the spend model", () => FitSpend(summary, fitOptions));
         var fitted = runs.Where(r => r.Succeeded).ToList();
-        var columns = fitted.Select(r => new CustomerColumns(r, Clv(r, summary, histories, expectedSpend, options.Margin), [])).ToList();
+        var columns = fitted.Select(r => new CustomerColumns(
+            r,
+            Clv(r, summary, histories, expectedSpend, options.Margin),
+            options.Intervals.Draws == 0
+                ? ModelIntervals.None
+                : progress.Step(string.Create(Inv, $"{options.Intervals.Level:P0} intervals for {r.Name} from {options.Intervals.Draws} parameter draws (seed {options.Intervals.Seed})"), () => Intervals.For(r, summary, histories, spend, options.Intervals, horizon, discountRate, options.Margin)))).ToList();
         var segmentRun = columns.FirstOrDefault(c => c.Run.Name == options.SegmentModel) ?? columns[0];
         var segments = Segment(segmentRun, summary, histories, expectedSpend, options);
 
@@ -205,7 +210,7 @@ public static class ClvReportApp
             return OutputFailed;
         }
 
-        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots));
+        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots), options.Intervals);
         if (options.Json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(report.Document(), ReportJsonContext.Default.ReportDocument));
@@ -308,7 +313,10 @@ public static class ClvReportApp
         private readonly Option<double> _penalty = new("--penalty") { HelpName = "LAMBDA", Description = "An L2 penalty on the log-parameters of every fit, for data that cannot pin the parameters down (the report flags such fits); 0.001 to 0.1 is typical. Default 0: plain maximum likelihood, as published.", DefaultValueFactory = _ => 0.0 };
         private readonly Option<int> _segments = new("--segments") { HelpName = "N", Description = "Value quantiles in the P(alive) × value segments (2 to 10).", DefaultValueFactory = _ => 3 };
         private readonly Option<string?> _segmentModel = new("--segment-model") { HelpName = "MODEL", Description = "The model whose P(alive) and value the segments use; default the first fitted." };
-        private readonly Option<string?> _customersOut = new("--customers-out") { HelpName = "FILE.csv", Description = "Writes one row per customer: customer_id,x,t_x,T, then per model <model>.pAlive, .expected, .dert and .clv." };
+        private readonly Option<int> _intervals = new("--intervals") { HelpName = "DRAWS", Description = "Adds per-customer intervals to the customers file (<model>.pAlive.lower/.upper, .expected, .dert, .clv) and the top customers: each prediction under DRAWS draws of the model's parameters from their estimated distribution (the inverse Hessian), 200 is typical. They show the uncertainty of the estimates. Default 0: none.", DefaultValueFactory = _ => 0 };
+        private readonly Option<double> _intervalLevel = new("--interval-level") { HelpName = "LEVEL", Description = "The probability each interval holds, in (0, 1).", DefaultValueFactory = _ => 0.9 };
+        private readonly Option<int> _intervalSeed = new("--interval-seed") { HelpName = "N", Description = "The random seed of the parameter draws: the same seed gives the same intervals.", DefaultValueFactory = _ => 1 };
+        private readonly Option<string?> _customersOut = new("--customers-out") { HelpName = "FILE.csv", Description = "Writes one row per customer: customer_id,x,t_x,T, then per model <model>.pAlive, .expected, .dert and .clv (and their .lower/.upper with --intervals), and spend.expected." };
         private readonly Option<string?> _plots = new("--plots") { HelpName = "DIR", Description = "Writes the diagnostic plots as SVG into DIR (created when missing)." };
         private readonly Option<bool> _json = new("--json") { Description = "Prints the report as one JSON document instead of text." };
         private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "No progress lines on stderr." };
@@ -352,6 +360,20 @@ public static class ClvReportApp
                     result.AddError($"--segments: {q} is not between 2 and 10");
                 }
             });
+            _intervals.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() is var d && d != 0 && (d < 2 || d > 100_000))
+                {
+                    result.AddError($"--intervals: {d} is not 0 (none) or a number of draws from 2 to 100000");
+                }
+            });
+            _intervalLevel.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<double>() is var l && !(l > 0 && l < 1))
+                {
+                    result.AddError($"--interval-level: {l.ToString(Inv)} is not a probability strictly between 0 and 1");
+                }
+            });
             _customers.Validators.Add(result =>
             {
                 if (result.GetValueOrDefault<int>() < 2)
@@ -361,7 +383,7 @@ public static class ClvReportApp
             });
 
             Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
-            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _customersOut, _plots, _json, _quiet })
+            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _intervals, _intervalLevel, _intervalSeed, _customersOut, _plots, _json, _quiet })
             {
                 Root.Options.Add(option);
             }
@@ -394,6 +416,7 @@ public static class ClvReportApp
                 r.GetValue(_penalty),
                 r.GetValue(_segments),
                 r.GetValue(_segmentModel),
+                new IntervalOptions(r.GetValue(_intervals), r.GetValue(_intervalLevel), r.GetValue(_intervalSeed)),
                 r.GetValue(_customersOut),
                 r.GetValue(_plots),
                 r.GetValue(_json),
@@ -439,6 +462,7 @@ internal sealed record ReportOptions(
     double Penalty,
     int ValueQuantiles,
     string? SegmentModel,
+    IntervalOptions Intervals,
     string? CustomersOut,
     string? Plots,
     bool Json,

@@ -7,8 +7,8 @@ namespace ClvReport;
 /// <summary>One column group of the per-customer file: a fitted model's predictions and, with a spend model, its CLV.</summary>
 /// <param name="Run">The model run.</param>
 /// <param name="Clv">CLV per customer (margin × expected spend × DERT), or <see langword="null"/> without a spend model or DERT.</param>
-/// <param name="Intervals">Per-customer interval bounds, as (column suffix, values) pairs, or empty.</param>
-internal sealed record CustomerColumns(ModelRun Run, double[]? Clv, IReadOnlyList<(string Suffix, double[] Values)> Intervals);
+/// <param name="Intervals">The model's interval bounds (<c>--intervals</c>), or <see cref="ModelIntervals.None"/>.</param>
+internal sealed record CustomerColumns(ModelRun Run, double[]? Clv, ModelIntervals Intervals);
 
 /// <summary>
 /// Writes the per-customer file: <c>customer_id,x,t_x,T</c>, then per model <c>&lt;model&gt;.pAlive</c>,
@@ -35,9 +35,9 @@ internal static class CustomerCsv
                 header.Append(CultureInfo.InvariantCulture, $",{name}.clv");
             }
 
-            foreach (var (suffix, _) in m.Intervals)
+            foreach (var column in m.Intervals.Columns)
             {
-                header.Append(CultureInfo.InvariantCulture, $",{name}.{suffix}");
+                header.Append(CultureInfo.InvariantCulture, $",{name}.{column.Suffix}");
             }
         }
 
@@ -108,9 +108,9 @@ internal static class CustomerCsv
                 line.Number(clv[i]);
             }
 
-            foreach (var (_, values) in m.Intervals)
+            foreach (var column in m.Intervals.Columns)
             {
-                line.Number(values[i]);
+                line.Number(column[i]);
             }
         }
 
