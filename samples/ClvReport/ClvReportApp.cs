@@ -58,6 +58,7 @@ public static class ClvReportApp
         var cli = new Cli();
         cli.Root.SetAction(result => Report(cli.Options(result), stdout, stderr, fit));
         cli.Simulate.SetAction(result => Simulation.Write(cli.SimulationOptions(result), stdout, stderr));
+        cli.BgBb.SetAction(result => BgBbReport.Run(cli.BgBbOptions(result), stdout, stderr));
         var parsed = cli.Root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {
@@ -321,6 +322,10 @@ public static class ClvReportApp
         private readonly Option<bool> _json = new("--json") { Description = "Prints the report as one JSON document instead of text." };
         private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "No progress lines on stderr." };
 
+        private readonly Option<string?> _patterns = new("--patterns") { HelpName = "FILE.csv", Description = "A pattern file: a header naming frequency,recency,periods[,weights] (x, t_x, n and how many customers share them), as the published donations data." };
+        private readonly Option<string> _period = new("--period") { HelpName = "year|quarter|month|week|day", Description = "With --transactions: the calendar period of one opportunity to transact.", DefaultValueFactory = _ => "year" };
+        private readonly Option<int?> _opportunities = new("--horizon") { HelpName = "OPPORTUNITIES", Description = "The future opportunities of the expected transactions per customer. Default: the holdout's, or 1 without a holdout." };
+        private readonly Option<double> _discreteDiscount = new("--discount-rate") { HelpName = "RATE", Description = "The discount rate per opportunity of DERT (0.1: 10 % a period).", DefaultValueFactory = _ => 0.1 };
         private readonly Option<int> _customers = new("--customers") { HelpName = "N", Description = "How many customers.", DefaultValueFactory = _ => 3000 };
         private readonly Option<string> _out = new("--out", "-o") { HelpName = "FILE.csv", Description = "The CSV file to write (customer_id,date,amount).", Required = true };
         private readonly Option<int> _seed = new("--seed") { HelpName = "N", Description = "The random seed.", DefaultValueFactory = _ => 7 };
@@ -382,7 +387,7 @@ public static class ClvReportApp
                 }
             });
 
-            Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
+            Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend; BG/BB for discrete opportunities with the bgbb command) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
             foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _intervals, _intervalLevel, _intervalSeed, _customersOut, _plots, _json, _quiet })
             {
                 Root.Options.Add(option);
@@ -393,7 +398,48 @@ public static class ClvReportApp
             Simulate.Options.Add(_out);
             Simulate.Options.Add(_seed);
             Root.Subcommands.Add(Simulate);
+
+            _period.AcceptOnlyFromAmong("year", "quarter", "month", "week", "day");
+            _opportunities.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int?>() is { } h && h < 1)
+                {
+                    result.AddError($"--horizon: {h} is not a number of opportunities of at least 1");
+                }
+            });
+            _discreteDiscount.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<double>() is var d && !(d >= 0 && double.IsFinite(d)))
+                {
+                    result.AddError($"--discount-rate: {d.ToString(Inv)} must be a finite rate of at least 0");
+                }
+            });
+            BgBb = new Command("bgbb", "Fits the BG/BB model (Fader, Hardie and Shang 2010) for purchases that can only happen at discrete opportunities (a yearly donation, an annual event, a monthly box), from a pattern file or from transactions cut into calendar periods, and reports the fit, the repeat-transaction distribution, the holdout and per-customer P(alive), expected transactions and DERT. Exit codes as for the report.");
+            foreach (var option in new Option[] { _patterns, _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _period, _opportunities, _discreteDiscount, _penalty, _customersOut, _plots, _json, _quiet })
+            {
+                BgBb.Options.Add(option);
+            }
+
+            Root.Subcommands.Add(BgBb);
         }
+
+        public Command BgBb { get; }
+
+        public BgBbOptions BgBbOptions(ParseResult r) => new(
+            r.GetValue(_patterns),
+            r.GetValue(_transactions),
+            r.GetValue(_format),
+            new CsvColumns(r.GetValue(_customerColumn)!, r.GetValue(_dateColumn)!, r.GetValue(_amountColumn)!, r.GetValue(_orderId), r.GetValue(_dateFormat), r.GetValue(_separator)),
+            r.GetValue(_calibrationEnd),
+            r.GetValue(_holdoutEnd),
+            r.GetValue(_period)!,
+            r.GetValue(_opportunities),
+            r.GetValue(_discreteDiscount),
+            r.GetValue(_penalty),
+            r.GetValue(_customersOut),
+            r.GetValue(_plots),
+            r.GetValue(_json),
+            r.GetValue(_quiet));
 
         public RootCommand Root { get; }
 

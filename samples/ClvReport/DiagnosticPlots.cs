@@ -82,14 +82,14 @@ internal static class DiagnosticPlots
     private static double MaxAge(PlotInput input) => input.Histories.T.Length == 0 ? 0 : input.Histories.T.Max();
 
     /// <summary>ScottPlot's SVG with a <c>&lt;title&gt;</c> element, so the file names its content for viewers and screen readers.</summary>
-    private static string Svg(Plot plot, string title)
+    internal static string Svg(Plot plot, string title)
     {
         var svg = plot.GetSvgXml(Width, Height);
         var rootEnd = svg.IndexOf('>', svg.IndexOf("<svg", StringComparison.Ordinal)) + 1;
         return svg[..rootEnd] + $"\n\t<title>{SecurityElement.Escape(title)}</title>" + svg[rootEnd..];
     }
 
-    private static Plot NewPlot(string title, string xLabel, string yLabel)
+    internal static Plot NewPlot(string title, string xLabel, string yLabel)
     {
         var plot = new Plot();
         plot.Font.Set("DejaVu Sans");
