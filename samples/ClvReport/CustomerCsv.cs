@@ -49,7 +49,10 @@ internal static class CustomerCsv
         writer.WriteLine(header);
         writer.Flush();
 
-        // Blocks of customers are formatted and encoded in parallel (number formatting is most of the cost) and written in order.
+        // Number formatting is most of the cost. What depends on the history only (x, tₓ, T and each model's P(alive),
+        // expected transactions and DERT) is formatted once per distinct history; blocks of customers are then formatted and
+        // encoded in parallel and written in order.
+        var parts = HistoryParts(histories, models);
         var customers = summary.Customers;
         var blocks = (customers.Length + BlockSize - 1) / BlockSize;
         var batch = Math.Max(1, Environment.ProcessorCount * 2);
@@ -65,7 +68,7 @@ internal static class CustomerCsv
                 var to = Math.Min(customers.Length, from + BlockSize);
                 for (var i = from; i < to; i++)
                 {
-                    Format(line, customers[i], i, histories.RowOf[i], models, expectedSpend);
+                    Format(line, customers[i], i, histories.RowOf[i], models, parts, expectedSpend);
                 }
 
                 var bytes = encoded[b];
@@ -86,23 +89,51 @@ internal static class CustomerCsv
 
     private const int BlockSize = 8_192;
 
+    /// <summary>
+    /// The text of the columns that depend on the history only, per distinct history: [0] is <c>,x,t_x,T</c>, [1 + m] model m's
+    /// <c>,pAlive,expected[,dert]</c>.
+    /// </summary>
+    private static string[][] HistoryParts(Histories histories, IReadOnlyList<CustomerColumns> models)
+    {
+        var parts = new string[1 + models.Count][];
+        for (var k = 0; k < parts.Length; k++)
+        {
+            parts[k] = new string[histories.Count];
+        }
+
+        ModelRuns.ParallelFor(histories.Count, h =>
+        {
+            var line = new Line();
+            line.Number(histories.X[h]);
+            line.Number(histories.Tx[h]);
+            line.Number(histories.T[h]);
+            parts[0][h] = line.Text.ToString();
+            for (var m = 0; m < models.Count; m++)
+            {
+                var p = models[m].Run.Predictions!;
+                line.Clear();
+                line.Number(p.PAlive[h]);
+                line.Number(p.Expected[h]);
+                if (p.Dert is { } dert)
+                {
+                    line.Number(dert[h]);
+                }
+
+                parts[1 + m][h] = line.Text.ToString();
+            }
+        }, chunk: 1024);
+        return parts;
+    }
+
     /// <summary>Appends one customer's line to <paramref name="line"/>.</summary>
-    private static void Format(Line line, CustomerRfm c, int i, int row, IReadOnlyList<CustomerColumns> models, double[]? expectedSpend)
+    private static void Format(Line line, CustomerRfm c, int i, int row, IReadOnlyList<CustomerColumns> models, string[][] parts, double[]? expectedSpend)
     {
         line.Id(c.CustomerId);
-        line.Number(c.Frequency);
-        line.Number(c.Recency);
-        line.Number(c.Age);
-        foreach (var m in models)
+        line.Append(parts[0][row]);
+        for (var k = 0; k < models.Count; k++)
         {
-            var p = m.Run.Predictions!;
-            line.Number(p.PAlive[row]);
-            line.Number(p.Expected[row]);
-            if (p.Dert is { } dert)
-            {
-                line.Number(dert[row]);
-            }
-
+            var m = models[k];
+            line.Append(parts[1 + k][row]);
             if (m.Clv is { } clv)
             {
                 line.Number(clv[i]);
@@ -162,7 +193,7 @@ internal static class CustomerCsv
             _length += written;
         }
 
-        private void Append(ReadOnlySpan<char> text)
+        public void Append(ReadOnlySpan<char> text)
         {
             Reserve(text.Length);
             text.CopyTo(_buffer.AsSpan(_length));
