@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using Engagement.Sdk;
 using Engagement.Sdk.Channels;
@@ -16,43 +17,75 @@ namespace Quickstart;
 public static class QuickstartApp
 {
     /// <summary>Runs the quickstart.</summary>
-    /// <param name="args">Command-line arguments: <c>--customers N</c>, <c>--days N</c>, <c>--seed N</c>, <c>--database FILE</c>.</param>
+    /// <param name="args">
+    /// Command-line arguments: <c>--customers N</c>, <c>--days N</c>, <c>--seed N</c>, <c>--db PATH</c> (by default a new file in
+    /// a temporary folder, whose path is printed), <c>--culture NAME</c> (the report's number and money format; by default the
+    /// current culture). <c>--help</c> prints the usage.
+    /// </param>
     /// <param name="output">Where the report goes.</param>
     /// <param name="cancellationToken">Cancels the run.</param>
-    /// <returns>The exit code.</returns>
+    /// <returns>The exit code: 0, or 1 for a bad argument.</returns>
     public static async Task<int> RunAsync(string[] args, TextWriter output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
-        var customers = 5000;
-        var days = 90;
-        var seed = 2026;
-        var database = "engagement-quickstart.db";
-        for (var i = 0; i < args.Length; i++)
+        var customersOption = Positive(new Option<int>("--customers") { Description = "How many customers the simulated shop has.", DefaultValueFactory = _ => 5000 });
+        var daysOption = Positive(new Option<int>("--days") { Description = "How many days of history to simulate.", DefaultValueFactory = _ => 90 });
+        var seedOption = new Option<int>("--seed") { Description = "The simulator's seed: the same seed gives the same report.", DefaultValueFactory = _ => 2026 };
+        var databaseOption = new Option<string?>("--db", "--database") { Description = "The SQLite file to write (replaced if it exists); by default a new file in a temporary folder." };
+        var cultureOption = new Option<string?>("--culture") { Description = "The culture whose separators format numbers and money (for example en-US, de-DE); by default the current culture." };
+        cultureOption.Validators.Add(r =>
         {
-            var value = i + 1 < args.Length ? args[i + 1] : null;
-            switch (args[i])
+            if (r.GetValueOrDefault<string?>() is { } name && !IsCulture(name))
             {
-                case "--customers" when int.TryParse(value, CultureInfo.InvariantCulture, out var n) && n > 0:
-                    customers = n;
-                    i++;
-                    break;
-                case "--days" when int.TryParse(value, CultureInfo.InvariantCulture, out var d) && d > 0:
-                    days = d;
-                    i++;
-                    break;
-                case "--seed" when int.TryParse(value, CultureInfo.InvariantCulture, out var s):
-                    seed = s;
-                    i++;
-                    break;
-                case "--database" when !string.IsNullOrWhiteSpace(value):
-                    database = value;
-                    i++;
-                    break;
-                default:
-                    await output.WriteLineAsync($"Unknown or incomplete argument '{args[i]}'. Usage: Quickstart [--customers N] [--days N] [--seed N] [--database FILE]").ConfigureAwait(false);
-                    return 2;
+                r.AddError($"'{name}' is not a culture name such as en-US or de-DE.");
             }
+        });
+        var root = new RootCommand("Engagement.Sdk quickstart: simulates a shop, tracks every event through the engine on SQLite and prints a report.")
+        {
+            customersOption, daysOption, seedOption, databaseOption, cultureOption,
+        };
+        root.SetAction((parsed, token) => RunAsync(
+            parsed.GetValue(customersOption),
+            parsed.GetValue(daysOption),
+            parsed.GetValue(seedOption),
+            parsed.GetValue(databaseOption),
+            parsed.GetValue(cultureOption) is { } culture ? CultureInfo.GetCultureInfo(culture) : CultureInfo.CurrentCulture,
+            output,
+            token));
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = output }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Option<int> Positive(Option<int> option)
+    {
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() <= 0)
+            {
+                r.AddError($"{option.Name} must be a positive whole number.");
+            }
+        });
+        return option;
+    }
+
+    private static bool IsCulture(string name)
+    {
+        try
+        {
+            return CultureInfo.GetCultureInfo(name, predefinedOnly: true) is not null;
+        }
+        catch (CultureNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<int> RunAsync(int customers, int days, int seed, string? database, CultureInfo culture, TextWriter output, CancellationToken cancellationToken)
+    {
+        if (database is null)
+        {
+            database = Path.Combine(Directory.CreateTempSubdirectory("engagement-quickstart-").FullName, "quickstart.db");
+            await output.WriteLineAsync($"Database: {database}").ConfigureAwait(false);
         }
 
         DeleteDatabase(database);
@@ -165,7 +198,7 @@ public static class QuickstartApp
             funnels.Add(await JourneyKpis.BuildAsync(journey, provider.GetRequiredService<IJourneyStore>(), simulator.End, cancellationToken).ConfigureAwait(false));
         }
 
-        await Report.WriteAsync(output, simulator, timeline.Count, funnels, events, report, options, profiles).ConfigureAwait(false);
+        await Report.WriteAsync(output, simulator, timeline.Count, funnels, profiles, events, report, options, culture).ConfigureAwait(false);
         return 0;
     }
 

@@ -154,6 +154,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly ActionCatalog _catalog;
     private readonly JourneyOrchestrator _journeys;
     private readonly ILogger _logger;
+    private readonly LogIds _logIds;
 
     /// <summary>Creates the engine.</summary>
     /// <param name="profiles">The profile store.</param>
@@ -201,12 +202,13 @@ public sealed class EngagementEngine : IEngagementEngine
         // The journeys read and write the same journey store as the decider's eligibility (both from the container).
         var journeys = journeyCatalog ?? decider.Facts?.Catalog ?? JourneyCatalog.FromOptions(_options, decider.Catalog);
         journeyStore ??= decider.Facts?.Store ?? new InMemoryJourneyStore();
-        _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger);
+        _logIds = LogIds.For(_options);
+        _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger, _logIds);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
         _catalog = decider.Catalog;
         _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, decider.Propensities, decider.Contacts, time);
-        _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger);
+        _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger, _logIds);
     }
 
     /// <inheritdoc />
@@ -225,6 +227,7 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             _validator.Validate(engagementEvent, now);
             RequireShopCurrency(engagementEvent);
+            engagementEvent = _identity.Normalise(engagementEvent);
         }
         catch (Exception ex)
         {
@@ -263,6 +266,11 @@ public sealed class EngagementEngine : IEngagementEngine
                 var result = await TrackCoreAsync(engagementEvent, unit, now, settled, cancellationToken).ConfigureAwait(false);
                 await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 return result;
+            }
+            catch (Exception ex)
+            {
+                EngagementTelemetry.Fail(activity, ex);
+                throw;
             }
             finally
             {
@@ -304,13 +312,7 @@ public sealed class EngagementEngine : IEngagementEngine
         if (engagementEvent is ConsentChanged change)
         {
             // The ledger validates and records the change first: a record it refuses rejects the event.
-            var record = change.Record;
-            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-            {
-                record = record with { CustomerId = owner.Id };
-            }
-
-            await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+            await _ledger.RecordAsync(change.Record, cancellationToken).ConfigureAwait(false);
         }
 
         // A receipt is matched to the dispatch it reports on before anything is written.
@@ -331,7 +333,7 @@ public sealed class EngagementEngine : IEngagementEngine
         var identity = route.Resolution;
         foreach (var merge in identity?.Merges ?? [])
         {
-            Log.Merged(_logger, merge.MergedId.Value, merge.SurvivorId.Value, merge.MatchedOn?.Kind.Name);
+            Log.Merged(_logger, _logIds.Of(merge.MergedId), _logIds.Of(merge.SurvivorId), merge.MatchedOn?.Kind.Name);
         }
 
         if (route.CustomerId != engagementEvent.CustomerId)
@@ -341,8 +343,12 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-        var (before, profile) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
-        var journeys = await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false);
+        // A customer's first event: the ledger may already hold their objection to profiling.
+        var known = route.Profile ?? await _ledger.NewProfileAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
+        var (before, profile) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, known, cancellationToken).ConfigureAwait(false);
+        var journeys = profile.ProfilingObjectedAt is null
+            ? await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false)
+            : JourneyOutcome.None; // journeys are profiling: they do not move for a customer who objects to it
         var moved = journeys.Transitions;
 
         if (receipt is not null)
@@ -417,12 +423,8 @@ public sealed class EngagementEngine : IEngagementEngine
             await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             gate = customerGate;
 
-            // Consent given under an id that was merged belongs to the person it was merged into.
-            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-            {
-                record = record with { CustomerId = owner.Id };
-            }
-
+            // Consent given under an id that was merged stays in that id's ledger: it counts for the person it was merged
+            // into (PersonConsent), and goes back with the id if the merge is undone.
             var outcome = await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return outcome;
@@ -453,9 +455,20 @@ public sealed class EngagementEngine : IEngagementEngine
             DecisionId = trigger is null ? null : "event:" + trigger.EventId,
             ReserveBudgets = reserve,
         };
-        var decision = await _decider.DecideAsync(request, cancellationToken).ConfigureAwait(false);
+        Decision decision;
+        try
+        {
+            decision = await _decider.DecideAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            EngagementTelemetry.Fail(activity, ex);
+            throw;
+        }
+
         EngagementTelemetry.RecordDecision(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        decision.VisitPermissionRefusals((Logger: _logger, Customer: profile.Id.Value), static (state, actionId, channel, permission) =>
+        EngagementTelemetry.RecordDecision(decision.Channel, decision.Action.Kind == ActionKind.NoAction);
+        decision.VisitPermissionRefusals((Logger: _logger, Customer: _logIds.Of(profile.Id)), static (state, actionId, channel, permission) =>
         {
             if (IsConsentReason(permission.Code))
             {
@@ -464,7 +477,7 @@ public sealed class EngagementEngine : IEngagementEngine
             }
         });
 
-        Log.Decided(_logger, profile.Id.Value, decision.Action.Id, decision.Channel?.Name);
+        Log.Decided(_logger, _logIds.Of(profile.Id), decision.Action.Id, decision.Channel?.Name);
         activity?.SetTag("decision.action", decision.Action.Id);
         return decision;
     }
@@ -493,7 +506,7 @@ public sealed class EngagementEngine : IEngagementEngine
         }
         catch (ConcurrencyConflictException)
         {
-            Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, 1);
+            Log.ProfileConflict(_logger, _logIds.Of(engagementEvent.CustomerId), 1);
             return ApplyAndSaveSlowAsync(engagementEvent, target, withheld, now, null, 2, cancellationToken);
         }
 
@@ -525,7 +538,7 @@ public sealed class EngagementEngine : IEngagementEngine
                 }
                 catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
                 {
-                    Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, attempt);
+                    Log.ProfileConflict(_logger, _logIds.Of(engagementEvent.CustomerId), attempt);
                     continue;
                 }
             }
@@ -536,7 +549,7 @@ public sealed class EngagementEngine : IEngagementEngine
             }
             catch (ConcurrencyConflictException) when (attempt < MaxSaveAttempts)
             {
-                Log.ProfileConflict(_logger, engagementEvent.CustomerId.Value, attempt);
+                Log.ProfileConflict(_logger, _logIds.Of(engagementEvent.CustomerId), attempt);
             }
         }
     }
@@ -553,9 +566,15 @@ public sealed class EngagementEngine : IEngagementEngine
         return new ValueTask<CustomerProfile>(memory.SaveNext(applied));
     }
 
-    // The event applied to the profile (with the next version already, for the in-memory store).
+    // The event applied to the profile (with the next version already, for the in-memory store), and to the states an
+    // unmerge restores, each on its own side.
     private CustomerProfile Apply(CustomerProfile stored, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld)
-        => ProfileUpdater.ApplyTo(stored, engagementEvent, withheld, _memoryProfiles is null ? 0 : 1);
+    {
+        var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld, _memoryProfiles is null ? 0 : 1);
+        return profile.Merges.IsDefaultOrEmpty
+            ? profile
+            : profile with { Merges = MergeShadows.Advance(profile.Merges, engagementEvent.CustomerId, engagementEvent, withheld, static (side, e, w) => ProfileUpdater.ApplyTo(side, e, w)) };
+    }
 
     private void RequireShopCurrency(EngagementEvent engagementEvent)
     {

@@ -70,6 +70,18 @@ public sealed class EngagementOptions
 
     /// <summary>The identity-resolution rules: which identifiers stitch profiles, which mean two people, how traits merge.</summary>
     public Profiles.IdentityOptions Identity { get; } = new();
+
+    /// <summary>
+    /// Whether log messages show customer ids as they are. A customer id can be an email address or a phone number, so by
+    /// default they show what the host's redactor for <see cref="Diagnostics.EngagementDataClassifications.PersonalData"/> makes of
+    /// it (where the host registered <c>Microsoft.Extensions.Compliance.Redaction</c>), else a stable hash
+    /// (<see cref="Diagnostics.PersonalDataHashRedactor"/>).
+    /// </summary>
+    /// <value>Defaults to <see langword="false"/>.</value>
+    public bool LogCustomerIdsInPlain { get; set; }
+
+    /// <summary>The host's redactor for personal data, set from its <c>IRedactorProvider</c> when the host starts.</summary>
+    internal Microsoft.Extensions.Compliance.Redaction.Redactor? LogRedactor { get; set; }
 }
 
 /// <summary>

@@ -16,14 +16,18 @@ public sealed class EngagementValidationException : ArgumentException
         : base(Format(field, value, rule), field)
     {
         Field = field;
-        Value = value is null ? null : Convert.ToString(value, CultureInfo.InvariantCulture);
+        Value = value is null ? null : Diagnostics.Redaction.RedactValue(field, Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty);
         Rule = rule;
     }
 
     /// <summary>The field or parameter that holds the offending value.</summary>
     public string Field { get; }
 
-    /// <summary>The offending value as text (control characters escaped in <see cref="Exception.Message"/>), or <see langword="null"/> when none was given.</summary>
+    /// <summary>
+    /// The offending value as text (control characters escaped in <see cref="Exception.Message"/>), or <see langword="null"/> when
+    /// none was given. Personal data is never shown: the value of an email or phone field is hidden whole, and e-mail addresses
+    /// and phone numbers in other values are replaced by <c>[email]</c> and <c>[phone]</c>.
+    /// </summary>
     public string? Value { get; }
 
     /// <summary>The rule that the value breaks.</summary>
@@ -31,7 +35,7 @@ public sealed class EngagementValidationException : ArgumentException
 
     private static string Format(string field, object? value, string rule)
     {
-        var shown = value is null ? "<null>" : Escape(Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty);
+        var shown = value is null ? "<null>" : Escape(Diagnostics.Redaction.RedactValue(field, Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty));
         return $"Invalid {field} '{shown}': {rule}.";
     }
 

@@ -1,6 +1,7 @@
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Testing;
+using Microsoft.Extensions.Time.Testing;
 using SmtpServer.Protocol;
 
 namespace Engagement.Sdk.Channels.Smtp.Tests;
@@ -22,7 +23,7 @@ public sealed class SmtpChannelSenderTests
         => new("news@shop.example", "Spring sale: " + message.ActionId, "Hello,\r\nthe sale starts today.", "<p>The sale starts today.</p>") { FromName = "Shop News" };
 
     private static SmtpChannelSender Sender(SmtpChannelOptions options, Func<OutboundMessage, EmailContent>? content = null)
-        => new(options, content ?? Content, new ManualTimeProvider(Now));
+        => new(options, content ?? Content, new FakeTimeProvider(Now));
 
     private static Func<T, Task> Reply<T>(int code, string text)
         => _ => throw new SmtpResponseException(new SmtpResponse((SmtpReplyCode)code, text));

@@ -1,9 +1,10 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text.Json;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Testing;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Channels.Webhook.Tests;
 
@@ -120,7 +121,7 @@ public sealed class WebhookChannelSenderTests : IDisposable
     public async Task SendAsync_RetryAfterAsHttpDate_HonouredAgainstTheInjectedClock()
     {
         var retryAt = new DateTimeOffset(2030, 3, 1, 12, 0, 0, TimeSpan.Zero);
-        var time = new ManualTimeProvider(retryAt - TimeSpan.FromSeconds(90));
+        var time = new FakeTimeProvider(retryAt - TimeSpan.FromSeconds(90));
         using var endpoint = WebhookEndpoint.Replying(503, r => r.AddHeader("Retry-After", retryAt.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
 
         var result = await Sender(endpoint.Uri, time: time).SendAsync(Message());

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
@@ -19,7 +20,7 @@ public sealed class PostgreSqlDecisioningTests(PostgreSqlServerFixture server)
     public async Task LearnedPropensities_SurviveARestart()
     {
         var path = "t_" + Guid.NewGuid().ToString("N");
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         Engagement.Sdk.Decisioning.Learning.BetaPosterior learned;
         await using (var provider = Provider(path, clock))
         {
@@ -47,7 +48,7 @@ public sealed class PostgreSqlDecisioningTests(PostgreSqlServerFixture server)
     public async Task TwoProcessesLearningAtOnce_LoseNoCount()
     {
         var path = "t_" + Guid.NewGuid().ToString("N");
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         await using var first = Provider(path, clock);
         await using var second = Provider(path, clock);
         var a = first.GetRequiredService<AdaptivePropensities>();
@@ -73,7 +74,7 @@ public sealed class PostgreSqlDecisioningTests(PostgreSqlServerFixture server)
     public async Task LimitedOffer_TwoEnginesOnSeparatePools_NeverExceedItsBudget()
     {
         var path = "t_" + Guid.NewGuid().ToString("N");
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         await using var first = Provider(path, clock, budget: 7);
         await using var second = Provider(path, clock, budget: 7);
         foreach (var i in Enumerable.Range(0, 20))

@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.PostgreSql.Tests;
 
@@ -101,7 +102,7 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
     private ServiceProvider Provider(string schema, string? failFor = null, bool rejection = false, InMemoryChannelSender? sender = null)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         var builder = services.AddEngagement(o =>
         {
             if (sender is null)
@@ -159,6 +160,16 @@ public sealed class PostgreSqlEventAtomicityTests(PostgreSqlServerFixture server
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlBadInputTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.BadInputConformanceTests
 {
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
+}
+
+/// <summary>Unmerge restores both sides exactly on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlMergeHistoryTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.MergeHistoryConformanceTests
+{
+    protected override int Histories => 15;
+
     protected override void AddStore(EngagementBuilder builder)
         => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
 }

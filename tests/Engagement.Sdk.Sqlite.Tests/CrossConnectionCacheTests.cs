@@ -3,6 +3,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Sqlite.Tests;
 
@@ -122,7 +123,7 @@ public sealed class CrossConnectionCacheTests : IDisposable
     private static ServiceProvider Provider(string path)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement(o => o.DecisionTriggers.Clear()).UseSqlite(o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={path}", TimeSpan.FromSeconds(30)));
         return services.BuildServiceProvider();
     }

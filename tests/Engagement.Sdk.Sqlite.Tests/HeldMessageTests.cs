@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Sqlite.Tests;
 
@@ -25,7 +26,7 @@ public sealed class HeldMessageTests : IDisposable
     [Fact]
     public async Task ReleaseHeldAsync_AfterARestart_SendsTheMessageHeldBeforeItOnce()
     {
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         var before = new InMemoryChannelSender(Channel.Email);
         await using (var provider = Provider(clock, before))
         {

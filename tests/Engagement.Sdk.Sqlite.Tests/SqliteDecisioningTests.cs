@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
@@ -21,7 +22,7 @@ public sealed class SqliteDecisioningTests : IDisposable
     public async Task LearnedPropensities_SurviveARestart()
     {
         var path = Path.Combine(_directory, "shop.db");
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         Engagement.Sdk.Decisioning.Learning.BetaPosterior learned;
         await using (var provider = Provider(path, clock))
         {
@@ -49,7 +50,7 @@ public sealed class SqliteDecisioningTests : IDisposable
     public async Task TwoProcessesLearningAtOnce_LoseNoCount()
     {
         var path = Path.Combine(_directory, "shared.db");
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         await using var first = Provider(path, clock);
         await using var second = Provider(path, clock);
         var a = first.GetRequiredService<AdaptivePropensities>();
@@ -75,7 +76,7 @@ public sealed class SqliteDecisioningTests : IDisposable
     public async Task LimitedOffer_TwoEnginesOnOneFile_NeverExceedItsBudget()
     {
         var path = Path.Combine(_directory, "budget.db");
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         await using var first = Provider(path, clock, budget: 7);
         await using var second = Provider(path, clock, budget: 7);
         foreach (var i in Enumerable.Range(0, 20))

@@ -5,10 +5,11 @@ using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
-using Engagement.Sdk.Testing;
 using Engagement.Sdk.Testing.Conformance;
+using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Sqlite.Tests;
 
@@ -94,7 +95,7 @@ public sealed class UnitOfWorkTests : IDisposable
         var path = Path.Combine(_directory, "durable.db");
         var observer = new ObservingSender(path);
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement().UseSqlite($"Data Source={path}").AddChannel(observer).UseActions(ActionCatalog.Create([
             new ActionDefinition { Id = "welcome", Name = "Welcome", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.5 },
         ]));
@@ -172,7 +173,7 @@ public sealed class UnitOfWorkTests : IDisposable
     private ServiceProvider Provider(string? failFor = null, bool rejection = false)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement(o => o.DecisionTriggers.Clear()).UseSqlite($"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
         if (failFor is not null)
         {
@@ -226,7 +227,7 @@ public sealed class CrossProcessCapTests : IDisposable
         var providers = senders.Select(sender =>
         {
             var services = new ServiceCollection();
-            services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+            services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
             services.AddEngagement().UseSqlite(o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={path}", TimeSpan.FromSeconds(30)))
                 .AddChannel(sender)
                 .UseActions(ActionCatalog.Create([new ActionDefinition { Id = "offer", Name = "Offer", Channels = [Channel.Email], Value = 5m, BasePropensity = 0.5 }]));
@@ -304,6 +305,23 @@ public sealed class SqliteEventAtomicityTests : EventAtomicityConformanceTests, 
 public sealed class SqliteBadInputTests : BadInputConformanceTests, IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("engagement-bad-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UseSqlite(o => o.ConnectionString = $"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
+}
+
+/// <summary>Unmerge restores both sides exactly on SQLite.</summary>
+public sealed class SqliteMergeHistoryTests : MergeHistoryConformanceTests, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-merges-").FullName;
+
+    protected override int Histories => 25;
 
     public void Dispose()
     {

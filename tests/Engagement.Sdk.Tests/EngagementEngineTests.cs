@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests;
 
@@ -15,7 +16,7 @@ public sealed class EngagementEngineTests : IAsyncDisposable
     private static readonly CustomerId Ann = new("ann");
     private static readonly Identifier AnnEmail = Identifier.Email("ann@example.com");
     private static readonly Identifier AnnPhone = Identifier.Phone("+380671234567");
-    private readonly ManualTimeProvider _clock = new(Start);
+    private readonly FakeTimeProvider _clock = new(Start);
     private readonly InMemoryChannelSender _email = new(Channel.Email);
     private readonly InMemoryChannelSender _sms = new(Channel.Sms);
     private readonly ServiceProvider _provider;

@@ -5,6 +5,7 @@ using Engagement.Sdk.Serialization;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests;
 
@@ -157,7 +158,7 @@ public sealed class EngineStorePathTests
     private static ServiceProvider Build(IProfileStore profiles)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Start.AddHours(1)));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Start.AddHours(1)));
         services.AddSingleton(profiles);
         services.AddEngagement(o => o.DecisionTriggers.Clear());
         return services.BuildServiceProvider();

@@ -3,6 +3,7 @@ using Engagement.Sdk.Diagnostics;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests;
 
@@ -67,7 +68,7 @@ public sealed class EngineTraceTests
     private static ServiceProvider Build()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Start.AddHours(1)));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Start.AddHours(1)));
         services.AddEngagement(o => o.DecisionTriggers.Clear());
         return services.BuildServiceProvider();
     }

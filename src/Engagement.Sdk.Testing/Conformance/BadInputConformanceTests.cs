@@ -1,10 +1,11 @@
-using Engagement.Sdk.Consent;
 using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
@@ -123,7 +124,7 @@ public abstract class BadInputConformanceTests
     private ServiceProvider Build()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(T0));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(T0));
         AddStore(services.AddEngagement());
         return services.BuildServiceProvider();
     }

@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
@@ -146,7 +147,7 @@ public abstract class EventAtomicityConformanceTests
     private ServiceProvider Build(Faults faults)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(T0));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(T0));
         var builder = services.AddEngagement(o =>
             {
                 o.DecideOnStageChange = false;

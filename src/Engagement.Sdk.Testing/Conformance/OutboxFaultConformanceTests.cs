@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
@@ -80,7 +81,7 @@ public abstract class OutboxFaultConformanceTests
 
     private async Task RunAsync(bool idempotent, int seed)
     {
-        var clock = new ManualTimeProvider(T0);
+        var clock = new FakeTimeProvider(T0);
         var random = new Random(seed);
         var provider = new FlakyProvider(new Random(seed + 1), idempotent);
         var processes = CreateProcesses(clock, provider, 2);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
@@ -10,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Engagement.Sdk.Testing.Journeys;
 
 /// <summary>
-/// A whole engine for journey tests: in-memory stores, a <see cref="ManualTimeProvider"/>, in-memory senders for email, SMS
+/// A whole engine for journey tests: in-memory stores, a <see cref="FakeTimeProvider"/>, in-memory senders for email, SMS
 /// and push, and a delivery worker run after every call (so sends are visible at once). Move time with
 /// <see cref="AdvanceAsync"/> (which sweeps the due timers as a host's periodic sweep would), track events, and read a
 /// customer's path through a journey with <see cref="PathAsync"/>.
@@ -19,7 +20,7 @@ public sealed class JourneyTestHost : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
 
-    private JourneyTestHost(ServiceProvider provider, ManualTimeProvider clock)
+    private JourneyTestHost(ServiceProvider provider, FakeTimeProvider clock)
     {
         _provider = provider;
         Clock = clock;
@@ -33,7 +34,7 @@ public sealed class JourneyTestHost : IAsyncDisposable
     public static DateTimeOffset DefaultStart { get; } = new(2026, 1, 5, 9, 0, 0, TimeSpan.Zero);
 
     /// <summary>The clock.</summary>
-    public ManualTimeProvider Clock { get; }
+    public FakeTimeProvider Clock { get; }
 
     /// <summary>The engine (its outbox delivered after every call).</summary>
     public DeliveringEngine Engine { get; }
@@ -57,7 +58,7 @@ public sealed class JourneyTestHost : IAsyncDisposable
     /// <returns>The host.</returns>
     public static JourneyTestHost Create(Action<EngagementBuilder>? configure = null, Action<EngagementOptions>? options = null, DateTimeOffset? start = null)
     {
-        var clock = new ManualTimeProvider(start ?? DefaultStart);
+        var clock = new FakeTimeProvider(start ?? DefaultStart);
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(clock);
         var builder = services.AddEngagement(options);

@@ -121,12 +121,15 @@ public sealed class DispatchWorker
             throw new EngagementValidationException("DispatchOptions", null, invalid.FailureMessage);
         }
 
-        foreach (var sender in senders)
+        var all = senders.ToList();
+        if (ChannelSendersValidator.Describe(all) is { } twoSenders)
         {
-            if (!_senders.TryAdd(sender.Channel, sender))
-            {
-                throw new EngagementValidationException("senders", sender.Channel.Name, "one sender per channel: a second one would silently replace the first");
-            }
+            throw new EngagementValidationException("senders", null, twoSenders.TrimEnd('.'));
+        }
+
+        foreach (var sender in all)
+        {
+            _senders.Add(sender.Channel, sender);
 
             _pipelines[sender.Channel] = BuildPipeline(_options.For(sender.Channel), _options.AttemptTimeout, time);
         }
@@ -144,6 +147,24 @@ public sealed class DispatchWorker
     /// <param name="cancellationToken">Stops the pass; a dispatch in flight is settled as unknown.</param>
     /// <returns>What the pass did.</returns>
     public async ValueTask<DeliveryReport> RunOnceAsync(CancellationToken cancellationToken = default)
+    {
+        using var activity = EngagementTelemetry.Source.StartActivity("engagement.deliver");
+        try
+        {
+            var report = await RunPassAsync(cancellationToken).ConfigureAwait(false);
+            activity?.SetTag("dispatch.claimed", report.Claimed);
+            EngagementTelemetry.RecordDeliveryPass(failed: false);
+            return report;
+        }
+        catch (Exception ex)
+        {
+            EngagementTelemetry.Fail(activity, ex);
+            EngagementTelemetry.RecordDeliveryPass(failed: true);
+            throw;
+        }
+    }
+
+    private async ValueTask<DeliveryReport> RunPassAsync(CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
         var leaseUntil = now + _options.LeaseDuration;
@@ -191,7 +212,10 @@ public sealed class DispatchWorker
             throw;
         }
 
-        return new DeliveryReport(claimed.Count, await SettleAsync(settlements, cancellationToken).ConfigureAwait(false));
+        // Stopped during the last call: what the calls did is still written (a send in flight as unknown), then the stop is reported.
+        var settled = await SettleAsync(settlements, cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new DeliveryReport(claimed.Count, settled);
     }
 
     /// <summary>Runs passes until nothing more is due now (for tests, samples and hosts that deliver on demand).</summary>

@@ -21,10 +21,12 @@ internal sealed class HeldMessageContest
     private readonly ContactPolicyOptions _policy;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LogIds _logIds;
     private readonly bool _holding;
 
-    public HeldMessageContest(NextBestActionDecider decider, DispatchOutbox outbox, ActionCatalog catalog, ContactPolicyOptions policy, TimeProvider time, ILogger logger)
+    public HeldMessageContest(NextBestActionDecider decider, DispatchOutbox outbox, ActionCatalog catalog, ContactPolicyOptions policy, TimeProvider time, ILogger logger, LogIds? logIds = null)
     {
+        _logIds = logIds ?? LogIds.Hashed;
         _decider = decider;
         _outbox = outbox;
         _catalog = catalog;
@@ -180,6 +182,11 @@ internal sealed class HeldMessageContest
             }
         }
 
+        foreach (var outcome in outcomes)
+        {
+            EngagementTelemetry.RecordHeld(outcome.Record.Channel, outcome.Status, outcome.Reason);
+        }
+
         return (liveSummary, outcomes.ToImmutable(), linked);
 
         async ValueTask<HeldMessageOutcome> ReleaseOneAsync(DispatchRecord held, DateTimeOffset at, CancellationToken ct)
@@ -290,7 +297,7 @@ internal sealed class HeldMessageContest
         if (await _outbox.HoldAsync(record, cancellationToken).ConfigureAwait(false))
         {
             queue.Add(record);
-            Log.Held(_logger, action.Id, profile.Id.Value, channel.Name, why, until);
+            Log.Held(_logger, action.Id, _logIds.Of(profile.Id), channel.Name, why, until);
             outcomes.Add(new HeldMessageOutcome(record, HeldMessageStatus.Held, HoldReasons.Deferred, $"{why}: held until {until:O}, cancelled if still not allowed by {record.ExpiresAt:O}."));
         }
     }
@@ -308,7 +315,7 @@ internal sealed class HeldMessageContest
     {
         var cancelled = held with { Status = DispatchStatus.Cancelled, Error = reason + ": " + detail, CompletedAt = now };
         await _outbox.UpdateHeldAsync(cancelled, cancellationToken).ConfigureAwait(false);
-        Log.HeldCancelled(_logger, held.ActionId, held.CustomerId.Value, reason);
+        Log.HeldCancelled(_logger, held.ActionId, _logIds.Of(held.CustomerId), reason);
         return new HeldMessageOutcome(cancelled, HeldMessageStatus.Cancelled, reason, detail);
     }
 }

@@ -20,7 +20,10 @@ public sealed class EngagementBuilder
     /// <summary>The service collection being configured; adapters register their services here.</summary>
     public IServiceCollection Services { get; }
 
-    /// <summary>Adds a channel sender. Register one sender per channel; a later registration for the same channel replaces an earlier one.</summary>
+    /// <summary>
+    /// Adds a channel sender (once: adding the same type again adds nothing). Register one sender per channel: a second sender
+    /// for a channel fails the host's start, naming both.
+    /// </summary>
     /// <typeparam name="TSender">The sender type, resolved as a singleton.</typeparam>
     /// <returns>The builder.</returns>
     public EngagementBuilder AddChannel<[System.Diagnostics.CodeAnalysis.DynamicallyAccessedMembers(System.Diagnostics.CodeAnalysis.DynamicallyAccessedMemberTypes.PublicConstructors)] TSender>()
@@ -30,13 +33,20 @@ public sealed class EngagementBuilder
         return this;
     }
 
-    /// <summary>Adds a channel sender instance.</summary>
+    /// <summary>
+    /// Adds a channel sender instance (once: adding the same instance again adds nothing). Register one sender per channel: a
+    /// second sender for a channel fails the host's start, naming both.
+    /// </summary>
     /// <param name="sender">The sender.</param>
     /// <returns>The builder.</returns>
     public EngagementBuilder AddChannel(IChannelSender sender)
     {
         ArgumentNullException.ThrowIfNull(sender);
-        Services.AddSingleton(sender);
+        if (!Services.Any(d => d.ServiceType == typeof(IChannelSender) && !d.IsKeyedService && ReferenceEquals(d.ImplementationInstance, sender)))
+        {
+            Services.AddSingleton(sender);
+        }
+
         return this;
     }
 

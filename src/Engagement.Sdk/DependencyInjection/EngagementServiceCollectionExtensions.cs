@@ -39,6 +39,8 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DispatchOptions>, DispatchOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ContactPolicyOptions>, ContactPolicyOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DispatchOptions>, ChannelSendersValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<EngagementOptions>, Engagement.Sdk.Diagnostics.LogRedactorSetup>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, JourneyCatalogValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
@@ -49,6 +51,8 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
         services.TryAddSingleton<IJourneyStore, InMemoryJourneyStore>();
         services.TryAddSingleton(static sp => JourneyCatalog.FromOptions(sp.GetRequiredService<IOptions<EngagementOptions>>().Value, sp.GetRequiredService<ActionCatalog>()));
+        services.TryAddSingleton<Engagement.Sdk.Households.IHouseholdStore, Engagement.Sdk.Households.InMemoryHouseholdStore>();
+        services.TryAddSingleton<Engagement.Sdk.Households.HouseholdRegistry>();
         services.TryAddSingleton<IPermissionGate, PermissionGate>();
         services.TryAddSingleton<ConsentLedger>();
         services.TryAddSingleton<IdentityResolver>();

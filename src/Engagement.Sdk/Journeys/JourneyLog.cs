@@ -6,7 +6,7 @@ namespace Engagement.Sdk.Journeys;
 internal static partial class JourneyLog
 {
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Customer {CustomerId} moved from stage {FromStage} to {ToStage} in journey {JourneyId}")]
-    public static partial void StageChanged(ILogger logger, string customerId, string? fromStage, string toStage, string journeyId);
+    public static partial void StageChanged(ILogger logger, Diagnostics.LoggedId customerId, string? fromStage, string toStage, string journeyId);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Debug, Message = "Journey sweep: {Customers} due customer(s) evaluated")]
     public static partial void Swept(ILogger logger, int customers);

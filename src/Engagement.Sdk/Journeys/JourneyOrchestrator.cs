@@ -28,6 +28,7 @@ public sealed class JourneyOrchestrator
     private readonly NextBestActionDecider _decider;
     private readonly DispatchOutbox _outbox;
     private readonly ILogger _logger;
+    private readonly Diagnostics.LogIds _logIds;
 
     /// <summary>Creates the orchestrator.</summary>
     /// <param name="catalog">The journeys.</param>
@@ -35,14 +36,21 @@ public sealed class JourneyOrchestrator
     /// <param name="decider">Next-best-action, which every send step goes through (build it with the same catalogue and store).</param>
     /// <param name="outbox">The outbox sends are queued in.</param>
     /// <param name="ledger">The consent ledger, for consent conditions.</param>
-    /// <param name="logger">The logger.</param>
+    /// <param name="logger">The logger (customer ids in its messages are hashed).</param>
     public JourneyOrchestrator(JourneyCatalog catalog, IJourneyStore store, NextBestActionDecider decider, DispatchOutbox outbox, ConsentLedger? ledger = null, ILogger? logger = null)
+        : this(catalog, store, decider, outbox, ledger, logger, Diagnostics.LogIds.Hashed)
+    {
+    }
+
+    /// <summary>Creates the orchestrator, with customer ids in logs as the engine's options ask.</summary>
+    internal JourneyOrchestrator(JourneyCatalog catalog, IJourneyStore store, NextBestActionDecider decider, DispatchOutbox outbox, ConsentLedger? ledger, ILogger? logger, Diagnostics.LogIds logIds)
     {
         Catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
         Store = store ?? throw new ArgumentNullException(nameof(store));
         _decider = decider ?? throw new ArgumentNullException(nameof(decider));
         _outbox = outbox ?? throw new ArgumentNullException(nameof(outbox));
         _logger = logger ?? NullLogger.Instance;
+        _logIds = logIds;
         _evaluator = new JourneyEvaluator(catalog);
         _facts = new JourneyFacts(catalog, store, ledger);
     }
@@ -151,7 +159,7 @@ public sealed class JourneyOrchestrator
             if (entry.Kind is JourneyHistoryKind.Entered or JourneyHistoryKind.Moved && entry.StageId is { } stage)
             {
                 (transitions ??= new(2)).Add(new StageTransition(entry.JourneyId, entry.FromStageId, stage, entry.At, entry.Reason ?? string.Empty));
-                JourneyLog.StageChanged(_logger, profile.Id.Value, entry.FromStageId, stage, entry.JourneyId);
+                JourneyLog.StageChanged(_logger, _logIds.Of(profile.Id), entry.FromStageId, stage, entry.JourneyId);
             }
         }
 

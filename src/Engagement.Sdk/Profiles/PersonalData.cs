@@ -9,9 +9,19 @@ namespace Engagement.Sdk.Profiles;
 /// Marks a property of the model that holds personal data (something that identifies or describes a person): it is part
 /// of every export and is removed by an erasure. <see cref="PersonalDataInventory"/> lists the marked properties.
 /// </summary>
-[AttributeUsage(AttributeTargets.Property, Inherited = true, AllowMultiple = false)]
-public sealed class PersonalDataAttribute : Attribute
+/// <remarks>
+/// It is a <see cref="Microsoft.Extensions.Compliance.Classification.DataClassificationAttribute"/> of
+/// <see cref="Diagnostics.EngagementDataClassifications.PersonalData"/>, so <c>Microsoft.Extensions.Compliance.Redaction</c> redacts the
+/// marked properties and parameters with the redactor registered for that class.
+/// </remarks>
+[AttributeUsage(AttributeTargets.Property | AttributeTargets.Parameter, Inherited = true, AllowMultiple = false)]
+public sealed class PersonalDataAttribute : Microsoft.Extensions.Compliance.Classification.DataClassificationAttribute
 {
+    /// <summary>Marks a property or parameter as personal data.</summary>
+    public PersonalDataAttribute()
+        : base(Diagnostics.EngagementDataClassifications.PersonalData)
+    {
+    }
 }
 
 /// <summary>The model's personal-data fields, found from <see cref="PersonalDataAttribute"/> marks.</summary>

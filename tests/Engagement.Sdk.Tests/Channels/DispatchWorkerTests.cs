@@ -8,6 +8,7 @@ using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Channels;
 
@@ -424,7 +425,7 @@ public sealed class DispatchWorkerTests
     }
 
     [Fact]
-    public async Task Worker_TwoSendersForOneChannel_IsATypedError()
+    public async Task Worker_TwoSendersForOneChannel_IsAnErrorNamingBoth()
     {
         var services = new ServiceCollection();
         services.AddEngagement().AddChannel(new ScriptedSender()).AddChannel(new InMemoryChannelSender(Channel.Email));
@@ -432,7 +433,8 @@ public sealed class DispatchWorkerTests
 
         var act = () => provider.GetRequiredService<DispatchWorker>();
 
-        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("senders");
+        act.Should().Throw<OptionsValidationException>().Which.Message.Should()
+            .Contain(nameof(ScriptedSender)).And.Contain(nameof(InMemoryChannelSender)).And.Contain("'email'");
     }
 
     [Theory]
@@ -547,12 +549,12 @@ public sealed class DispatchWorkerTests
     {
         public static readonly TimeSpan BaseDelay = TimeSpan.FromMinutes(1);
 
-        private Shop(ServiceProvider services, ManualTimeProvider clock, ScriptedSender sender, IReadOnlyList<CustomerId> customers)
+        private Shop(ServiceProvider services, FakeTimeProvider clock, ScriptedSender sender, IReadOnlyList<CustomerId> customers)
             => (Services, Clock, Sender, Customers) = (services, clock, sender, customers);
 
         public ServiceProvider Services { get; }
 
-        public ManualTimeProvider Clock { get; }
+        public FakeTimeProvider Clock { get; }
 
         public ScriptedSender Sender { get; }
 
@@ -564,7 +566,7 @@ public sealed class DispatchWorkerTests
 
         public static async Task<Shop> CreateAsync(ScriptedSender sender, Action<DispatchOptions>? configure = null, Action<ContactPolicyOptions>? configurePolicy = null, int customers = 1, TimeProvider? clock = null)
         {
-            var manual = new ManualTimeProvider(T0);
+            var manual = new FakeTimeProvider(T0);
             var services = new ServiceCollection();
             services.AddSingleton(clock ?? manual);
             services.AddEngagement(o => o.DecideOnStageChange = false).AddChannel(sender).UseActions(ActionCatalog.Create([

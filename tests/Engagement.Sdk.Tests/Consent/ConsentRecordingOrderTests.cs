@@ -3,9 +3,10 @@ using Engagement.Sdk.Consent;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
-using FsCheck;
 using FsCheck.Fluent;
+using FsCheck;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Consent;
 
@@ -18,7 +19,7 @@ public sealed class ConsentRecordingOrderTests
     private static readonly DateTimeOffset Now = new(2026, 4, 1, 10, 0, 0, TimeSpan.Zero);
     private static readonly CustomerId Ann = new("ann");
     private static readonly Identifier AnnEmail = Identifier.Email("ann@example.com");
-    private readonly ManualTimeProvider _clock = new(Now);
+    private readonly FakeTimeProvider _clock = new(Now);
     private readonly InMemoryConsentStore _store = new();
 
     private ConsentLedger Ledger() => new(_store, new InMemorySuppressionStore(), new InMemoryProfileStore(), _clock, Options.Create(new EngagementOptions()));
@@ -178,7 +179,7 @@ public sealed class ConsentRecordingOrderTests
 
         var property = Prop.ForAll(sequences, commands =>
         {
-            var clock = new ManualTimeProvider(Now);
+            var clock = new FakeTimeProvider(Now);
             var ledger = new ConsentLedger(new InMemoryConsentStore(), new InMemorySuppressionStore(), new InMemoryProfileStore(), clock, Options.Create(new EngagementOptions()));
             var withdrawnSinceLastGrant = false;
             for (var i = 0; i < commands.Length; i++)

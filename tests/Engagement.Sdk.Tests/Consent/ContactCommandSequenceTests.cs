@@ -3,9 +3,10 @@ using Engagement.Sdk.Consent;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
-using FsCheck;
 using FsCheck.Fluent;
+using FsCheck;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Consent;
 
@@ -76,7 +77,7 @@ public sealed class ContactCommandSequenceTests
 
     private static async Task<(int Allowed, int Refused)> RunAsync(Command[] commands)
     {
-        var clock = new ManualTimeProvider(Start);
+        var clock = new FakeTimeProvider(Start);
         var consents = new InMemoryConsentStore();
         var suppressions = new InMemorySuppressionStore();
         var dispatches = new InMemoryDispatchStore();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
@@ -42,7 +43,7 @@ public sealed class AdaptivePropensitiesTests
     [Fact]
     public async Task HalfLife_HalvesTheWeightOfEvidenceThatOld()
     {
-        var time = new ManualTimeProvider(T0);
+        var time = new FakeTimeProvider(T0);
         var (model, _) = Create(new DecisioningOptions { HalfLife = TimeSpan.FromDays(7), BucketSize = TimeSpan.FromHours(1), RefreshInterval = TimeSpan.Zero, Segments = LearningSegments.None }, time);
         for (var i = 0; i < 100; i++)
         {
@@ -96,7 +97,7 @@ public sealed class AdaptivePropensitiesTests
         await model.RecordResponseAsync(d, T0.AddHours(2));
         var before = await model.GetPosteriorAsync("offer", Channel.Email);
 
-        var restarted = new AdaptivePropensities(store, Catalog, Options.Create(new DecisioningOptions { Segments = LearningSegments.None }), new ManualTimeProvider(T0));
+        var restarted = new AdaptivePropensities(store, Catalog, Options.Create(new DecisioningOptions { Segments = LearningSegments.None }), new FakeTimeProvider(T0));
 
         (await restarted.GetPosteriorAsync("offer", Channel.Email)).Should().Be(before);
     }
@@ -105,7 +106,7 @@ public sealed class AdaptivePropensitiesTests
     public async Task TwoInstancesLearningAtOnce_EachSeesBothAfterARefresh()
     {
         var store = new InMemoryPropensityStore();
-        var time = new ManualTimeProvider(T0);
+        var time = new FakeTimeProvider(T0);
         var options = Options.Create(new DecisioningOptions { Segments = LearningSegments.None, RefreshInterval = TimeSpan.FromMinutes(1) });
         var first = new AdaptivePropensities(store, Catalog, options, time);
         var second = new AdaptivePropensities(store, Catalog, options, time);
@@ -135,7 +136,7 @@ public sealed class AdaptivePropensitiesTests
     private static (AdaptivePropensities Model, InMemoryPropensityStore Store) Create(DecisioningOptions options, TimeProvider? time = null)
     {
         var store = new InMemoryPropensityStore();
-        return (new AdaptivePropensities(store, Catalog, Options.Create(options), time ?? new ManualTimeProvider(T0)), store);
+        return (new AdaptivePropensities(store, Catalog, Options.Create(options), time ?? new FakeTimeProvider(T0)), store);
     }
 
     private static DispatchRecord Dispatch(string id, DateTimeOffset sentAt) => new()

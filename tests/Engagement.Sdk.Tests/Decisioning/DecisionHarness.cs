@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Collections.Immutable;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
@@ -19,7 +20,7 @@ internal sealed class DecisionHarness
     public static readonly Identifier AnnPhone = Identifier.Phone("+380671234567");
     public static readonly Identifier AnnDevice = Identifier.Device("ann-phone");
 
-    private DecisionHarness(NextBestActionDecider decider, ActionCatalog catalog, InMemoryPropensityStore propensityStore, InMemoryActionContactLog contacts, IActionBudgetStore budgets, InMemoryDispatchStore dispatches, ManualTimeProvider time)
+    private DecisionHarness(NextBestActionDecider decider, ActionCatalog catalog, InMemoryPropensityStore propensityStore, InMemoryActionContactLog contacts, IActionBudgetStore budgets, InMemoryDispatchStore dispatches, FakeTimeProvider time)
     {
         Decider = decider;
         Catalog = catalog;
@@ -42,7 +43,7 @@ internal sealed class DecisionHarness
 
     public InMemoryDispatchStore Dispatches { get; }
 
-    public ManualTimeProvider Time { get; }
+    public FakeTimeProvider Time { get; }
 
     public AdaptivePropensities Propensities => Decider.Propensities;
 
@@ -71,7 +72,7 @@ internal sealed class DecisionHarness
         var dispatches = new InMemoryDispatchStore();
         IPermissionGate gate = everyoneConsents ? new AllowEveryone() : new PermissionGate(consents, dispatches, Options.Create(policy ?? Caps(10)));
         var catalog = ActionCatalog.Create(actions);
-        var time = new ManualTimeProvider(Now);
+        var time = new FakeTimeProvider(Now);
         var decisioning = options ?? new DecisioningOptions { Exploration = ExplorationMode.Greedy };
         var store = new InMemoryPropensityStore();
         var propensities = new AdaptivePropensities(store, catalog, Options.Create(decisioning), time);

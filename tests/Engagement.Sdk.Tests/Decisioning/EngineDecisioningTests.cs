@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning;
@@ -202,12 +203,12 @@ public sealed class EngineDecisioningTests
     /// <summary>The engine with in-memory stores, an email channel, and customers c0… with an address and marketing consent.</summary>
     private sealed class EngineShop : IAsyncDisposable
     {
-        private EngineShop(ServiceProvider services, ManualTimeProvider clock, InMemoryChannelSender sender, IReadOnlyList<CustomerId> customers)
+        private EngineShop(ServiceProvider services, FakeTimeProvider clock, InMemoryChannelSender sender, IReadOnlyList<CustomerId> customers)
             => (Services, Clock, Sender, Customers) = (services, clock, sender, customers);
 
         public ServiceProvider Services { get; }
 
-        public ManualTimeProvider Clock { get; }
+        public FakeTimeProvider Clock { get; }
 
         public InMemoryChannelSender Sender { get; }
 
@@ -223,7 +224,7 @@ public sealed class EngineDecisioningTests
 
         public static async Task<EngineShop> CreateAsync(ActionDefinition[] actions, Action<DecisioningOptions>? configure = null, int customers = 1)
         {
-            var clock = new ManualTimeProvider(T0);
+            var clock = new FakeTimeProvider(T0);
             var sender = new InMemoryChannelSender(Channel.Email);
             var services = new ServiceCollection();
             services.AddSingleton<TimeProvider>(clock);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Collections.Immutable;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
@@ -102,7 +103,7 @@ public sealed class NextBestActionDeciderTests
     public async Task Propensities_AfterManyOutcomes_MoveTowardTheObservedRate()
     {
         var catalog = ActionCatalog.Create([new ActionDefinition { Id = "a", Name = "A", Channels = [Channel.Email, Channel.Sms], Value = 1m, BasePropensity = 0.05 }]);
-        var model = new AdaptivePropensities(new InMemoryPropensityStore(), catalog, Options.Create(new DecisioningOptions { Segments = LearningSegments.None }), new ManualTimeProvider(Now));
+        var model = new AdaptivePropensities(new InMemoryPropensityStore(), catalog, Options.Create(new DecisioningOptions { Segments = LearningSegments.None }), new FakeTimeProvider(Now));
         for (var i = 0; i < 1000; i++)
         {
             var dispatch = new DispatchRecord { DispatchId = "d" + i, CustomerId = Ann, Channel = Channel.Email, Purpose = Purpose.Marketing, ActionId = "a", CreatedAt = Now, CompletedAt = Now };
@@ -158,7 +159,7 @@ public sealed class NextBestActionDeciderTests
 
         var gate = new PermissionGate(consents, new InMemoryDispatchStore(), Options.Create(new ContactPolicyOptions()));
         var catalog = ActionCatalog.Create(actions);
-        var propensities = new AdaptivePropensities(new InMemoryPropensityStore(), catalog, time: new ManualTimeProvider(Now));
+        var propensities = new AdaptivePropensities(new InMemoryPropensityStore(), catalog, time: new FakeTimeProvider(Now));
         return new NextBestActionDecider(catalog, gate, propensities, stock ?? new UnlimitedStockProvider(), _ => true, "lifecycle", new DecisioningOptions { Exploration = ExplorationMode.Greedy });
     }
 

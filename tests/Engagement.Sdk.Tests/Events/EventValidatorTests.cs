@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Events;
 
@@ -18,7 +19,7 @@ public sealed class EventValidatorTests : IAsyncDisposable
     public EventValidatorTests()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement();
         _provider = services.BuildServiceProvider();
     }
@@ -133,7 +134,7 @@ public sealed class EventValidatorTests : IAsyncDisposable
     public async Task Track_NoLatenessWindow_AcceptsAnOldEvent()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement(o => o.LatenessWindow = null);
         await using var provider = services.BuildServiceProvider();
 
@@ -151,7 +152,7 @@ public sealed class EventValidatorTests : IAsyncDisposable
     public void Validate_AmountBeyondTheCurrencysMinorUnits_IsRejectedNamingTheFieldAndTheDecimals(string amount, string currency, int decimals)
     {
         var price = Money.Of(decimal.Parse(amount, System.Globalization.CultureInfo.InvariantCulture), currency);
-        var validator = new EventValidator(new ManualTimeProvider(Now), TimeSpan.FromMinutes(5));
+        var validator = new EventValidator(new FakeTimeProvider(Now), TimeSpan.FromMinutes(5));
 
         foreach (var (field, engagementEvent) in new (string, EngagementEvent)[]
         {
@@ -181,7 +182,7 @@ public sealed class EventValidatorTests : IAsyncDisposable
         var price = Money.Of(decimal.Parse(amount, System.Globalization.CultureInfo.InvariantCulture), currency);
         var order = Order(1m) with { Lines = [new OrderLine("boots", 1, price)] };
 
-        new EventValidator(new ManualTimeProvider(Now), TimeSpan.FromMinutes(5)).Validate(order);
+        new EventValidator(new FakeTimeProvider(Now), TimeSpan.FromMinutes(5)).Validate(order);
 
         order.Lines[0].UnitPrice.Amount.Should().Be(price.Amount);
     }

@@ -2,6 +2,7 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Events;
 
@@ -14,7 +15,7 @@ public sealed class MoneyLimitTests : IAsyncDisposable
     public MoneyLimitTests()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement(o => o.DecisionTriggers.Clear());
         _provider = services.BuildServiceProvider();
     }

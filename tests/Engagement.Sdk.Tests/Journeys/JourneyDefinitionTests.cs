@@ -3,7 +3,7 @@ using Engagement.Sdk.Conditions;
 using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
-using Engagement.Sdk.Testing.Snapshots;
+using Engagement.Sdk.Tests.Snapshots;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 

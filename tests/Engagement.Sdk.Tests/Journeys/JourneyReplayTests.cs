@@ -4,7 +4,7 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Testing.Journeys;
-using Engagement.Sdk.Testing.Snapshots;
+using Engagement.Sdk.Tests.Snapshots;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Engagement.Sdk.Tests.Journeys;

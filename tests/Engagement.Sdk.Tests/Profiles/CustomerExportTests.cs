@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Profiles;
 
@@ -160,7 +161,7 @@ public sealed class CustomerExportTests
     private static ServiceProvider Provider()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement();
         return services.BuildServiceProvider();
     }

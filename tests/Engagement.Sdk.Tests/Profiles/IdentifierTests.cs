@@ -2,9 +2,10 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
-using FsCheck;
 using FsCheck.Fluent;
+using FsCheck;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Profiles;
 
@@ -49,7 +50,7 @@ public sealed class IdentifierTests
     {
         var now = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(now));
         services.AddEngagement();
         await using var provider = services.BuildServiceProvider();
         var engine = provider.GetRequiredService<IEngagementEngine>();

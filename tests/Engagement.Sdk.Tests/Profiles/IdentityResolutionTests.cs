@@ -5,9 +5,10 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
-using FsCheck;
 using FsCheck.Fluent;
+using FsCheck;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Profiles;
 
@@ -18,7 +19,7 @@ public sealed class IdentityResolutionTests : IAsyncDisposable
     private static readonly CustomerId Anon = new("anon-1");
     private static readonly Identifier AnnEmail = Identifier.Email("ann@example.com");
     private static readonly Identifier Cookie = Identifier.Anonymous("cookie-1");
-    private readonly ManualTimeProvider _clock = new(Start);
+    private readonly FakeTimeProvider _clock = new(Start);
     private readonly ServiceProvider _provider;
     private int _next;
 
@@ -162,13 +163,13 @@ public sealed class IdentityResolutionTests : IAsyncDisposable
 
         var result = await Engine.TrackAsync(View(Ann, AnnEmail, Cookie));
 
-        var merge = result.Identity!.Merges.Should().ContainSingle().Subject;
-        merge.CarriedConsentRecordIds.Should().HaveCount(2, "the email withdrawal and the privacy-control objection carry over; the SMS grant does not");
-        var state = await Ledger.GetStateAsync(Ann);
+        result.Identity!.Merges.Should().ContainSingle();
+        var state = await Ledger.GetStateAsync(result.Profile!);
         var now = _clock.GetUtcNow();
         state.Evaluate(Channel.Email, Purpose.Marketing, AnnEmail, now).IsAllowed.Should().BeFalse("the merged profile had withdrawn, although Ann's own record granted later");
         state.Evaluate(Channel.Sms, Purpose.Marketing, annPhone, now).IsAllowed.Should().BeFalse("a grant never travels: the survivor had no SMS consent");
-        state.Records.Should().Contain(r => r.Status == ConsentStatus.Objected && r.Source.StartsWith("merge:", StringComparison.Ordinal), "a Global Privacy Control signal carries over to the merged profile");
+        state.Evaluate(Channel.Web, Purpose.SaleSharing, null, now).Code.Should().Be(PermissionReasons.Objected, "a Global Privacy Control signal carries over to the merged profile");
+        (await Ledger.GetStateAsync(Ann)).Records.Should().ContainSingle("each record stays in the ledger of the id it was given for");
     }
 
     [Fact]
@@ -180,7 +181,13 @@ public sealed class IdentityResolutionTests : IAsyncDisposable
 
         await Engine.RecordConsentAsync(Grant("late-grant", Anon, Channel.Email, AnnEmail));
 
-        (await Ledger.GetStateAsync(Ann)).Records.Should().Contain(r => r.RecordId == "late-grant");
+        var person = await Ledger.GetStateAsync((await Identity.GetAsync(Anon))!);
+        person.CustomerId.Should().Be(Ann);
+        person.Records.Should().Contain(r => r.RecordId == "late-grant", "consent given under a merged id, since the merge, is the person's");
+        person.Evaluate(Channel.Email, Purpose.Marketing, AnnEmail, _clock.GetUtcNow()).IsAllowed.Should().BeTrue();
+        await Identity.UnmergeAsync(Ann);
+        (await Ledger.GetStateAsync((await Identity.GetAsync(Ann))!)).Records.Should().NotContain(r => r.RecordId == "late-grant", "after the unmerge it is the anonymous profile's again");
+        (await Ledger.GetStateAsync(Anon)).Records.Should().Contain(r => r.RecordId == "late-grant");
     }
 
     [Fact]
@@ -399,7 +406,7 @@ public sealed class LatenessWindowTests
     public async Task RetentionPolicy_Apply_PurgesEventsOlderThanTheRetentionAndKeepsTheAggregates()
     {
         var services = new ServiceCollection();
-        var clock = new ManualTimeProvider(Now);
+        var clock = new FakeTimeProvider(Now);
         services.AddSingleton<TimeProvider>(clock);
         services.AddEngagement(o => (o.LatenessWindow, o.EventRetention) = (TimeSpan.FromDays(7), TimeSpan.FromDays(30)));
         await using var provider = services.BuildServiceProvider();
@@ -426,7 +433,7 @@ public sealed class LatenessWindowTests
     private static ServiceProvider Provider(TimeSpan window)
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement(o => o.LatenessWindow = window);
         return services.BuildServiceProvider();
     }

@@ -6,6 +6,7 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Profiles;
 
@@ -18,7 +19,7 @@ public sealed class ProfileEventsTests : IAsyncDisposable
     public ProfileEventsTests()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(T0.AddDays(10)));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(T0.AddDays(10)));
         services.AddEngagement();
         _provider = services.BuildServiceProvider();
     }
@@ -216,7 +217,7 @@ public sealed class ConsentChangedEventTests
     private static ServiceProvider Provider()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
         services.AddEngagement();
         return services.BuildServiceProvider();
     }

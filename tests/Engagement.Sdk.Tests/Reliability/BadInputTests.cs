@@ -7,6 +7,7 @@ using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Reliability;
 
@@ -21,7 +22,7 @@ public sealed class BadInputTests : IAsyncDisposable
     private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly CustomerId Ann = new("ann");
     private static readonly Identifier AnnEmail = Identifier.Email("ann@example.com");
-    private readonly ManualTimeProvider _clock = new(Now);
+    private readonly FakeTimeProvider _clock = new(Now);
     private readonly ServiceProvider _services;
 
     public BadInputTests()

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Collections.Immutable;
-using System.Text;
 using System.Text.Json;
+using System.Text;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Journeys;
@@ -10,6 +10,7 @@ using Engagement.Sdk.Serialization;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Engagement.Sdk.Tests.Serialization;
 
@@ -78,7 +79,7 @@ public sealed class ProfileJsonTests
     public async Task Write_MergedProfiles_SurvivorAndRedirect_AreTheContractsBytes()
     {
         var services = new ServiceCollection();
-        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Start.AddHours(2)));
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Start.AddHours(2)));
         services.AddEngagement();
         await using var provider = services.BuildServiceProvider();
         var engine = provider.GetRequiredService<IEngagementEngine>();

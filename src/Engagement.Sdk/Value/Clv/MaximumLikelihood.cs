@@ -245,6 +245,8 @@ internal static class MaximumLikelihood
         var analysis = Analyse(problem, x, logCount, centre, lambda, estimates);
         clock.Stop();
 
+        Diagnostics.EngagementTelemetry.RecordFit(problem.Model, converged, clock.Elapsed);
+
         var issues = new List<FitIssue>();
         if (!converged && !runaway)
         {

@@ -1,14 +1,14 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 
-namespace Engagement.Sdk.Testing.Snapshots;
+namespace Engagement.Sdk.Tests.Snapshots;
 
 /// <summary>
 /// Snapshot assertions with the file convention of the Verify library: the expected text lives in
 /// <c>&lt;name&gt;.verified.txt</c>; a run that produces different text writes <c>&lt;name&gt;.received.txt</c> beside it and fails,
 /// so that accepting a change is a deliberate rename of the received file.
 /// </summary>
-public static class Snapshot
+internal static class Snapshot
 {
     /// <summary>Compares <paramref name="received"/> with the verified file <paramref name="name"/>.verified.txt in <paramref name="directory"/>.</summary>
     /// <param name="received">The text produced now.</param>
@@ -78,7 +78,7 @@ public static class Snapshot
 }
 
 /// <summary>Thrown when a snapshot differs from its verified file.</summary>
-public sealed class SnapshotMismatchException : Exception
+internal sealed class SnapshotMismatchException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="verifiedPath">The verified file.</param>
