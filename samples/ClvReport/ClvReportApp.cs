@@ -58,6 +58,7 @@ public static class ClvReportApp
         var cli = new Cli();
         cli.Root.SetAction(result => Report(cli.Options(result), stdout, stderr, fit));
         cli.Simulate.SetAction(result => Simulation.Write(cli.SimulationOptions(result), stdout, stderr));
+        cli.BgBb.SetAction(result => BgBbReport.Run(cli.BgBbOptions(result), stdout, stderr));
         var parsed = cli.Root.Parse(args);
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {
@@ -151,8 +152,11 @@ public static class ClvReportApp
             return BadInput;
         }
 
-        var histories = new Histories(summary);
-        var data = histories.ToData();
+        var (histories, data) = progress.Step($"indexing the distinct histories of {summary.Customers.Length:N0} customers", () =>
+        {
+            var h = new Histories(summary);
+            return (h, h.ToData());
+        });
         var unitsPerYear = options.Unit == TimeUnit.Weeks ? 52.0 : 365.0;
         var horizon = options.Horizon ?? (summary.HoldoutEnd is null ? unitsPerYear : summary.HoldoutLength);
         var discountRate = options.DiscountRate ?? (Math.Log(1.10) / unitsPerYear);
@@ -173,7 +177,12 @@ public static class ClvReportApp
 
         var (spend, spendError, expectedSpend) = progress.Step("fitting the spend model", () => FitSpend(summary, fitOptions));
         var fitted = runs.Where(r => r.Succeeded).ToList();
-        var columns = fitted.Select(r => new CustomerColumns(r, Clv(r, summary, histories, expectedSpend, options.Margin), [])).ToList();
+        var columns = fitted.Select(r => new CustomerColumns(
+            r,
+            Clv(r, summary, histories, expectedSpend, options.Margin),
+            options.Intervals.Draws == 0
+                ? ModelIntervals.None
+                : progress.Step(string.Create(Inv, $"{options.Intervals.Level:P0} intervals for {r.Name} from {options.Intervals.Draws} parameter draws (seed {options.Intervals.Seed})"), () => Intervals.For(r, summary, histories, spend, options.Intervals, horizon, discountRate, options.Margin)))).ToList();
         var segmentRun = columns.FirstOrDefault(c => c.Run.Name == options.SegmentModel) ?? columns[0];
         var segments = Segment(segmentRun, summary, histories, expectedSpend, options);
 
@@ -193,7 +202,7 @@ public static class ClvReportApp
 
             if (options.Plots is { } directory)
             {
-                plots = progress.Step("drawing the plots", () => DiagnosticPlots.Write(directory, new PlotInput(summary, transactions, histories, runs, spend, horizon), progress));
+                plots = progress.Step("drawing the plots", () => DiagnosticPlots.Write(directory, new PlotInput(summary, histories, runs, spend, horizon), progress));
             }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -202,7 +211,7 @@ public static class ClvReportApp
             return OutputFailed;
         }
 
-        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots));
+        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots), options.Intervals);
         if (options.Json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(report.Document(), ReportJsonContext.Default.ReportDocument));
@@ -225,8 +234,14 @@ public static class ClvReportApp
 
         try
         {
-            // Buyers with the same (x, mean spend) are one weighted row: the same likelihood, fewer terms to sum.
-            var rows = buyers.GroupBy(c => (c.Frequency, c.MeanRepeatSpend)).Select(g => (g.Key.Frequency, (double)g.Key.MeanRepeatSpend, (double)g.Count())).ToList();
+            // One row per buyer: the likelihood tabulates what depends on x alone, so a row costs two logarithms, less than
+            // grouping equal (x, mean spend) rows would.
+            var rows = new (int, double, double)[buyers.Count];
+            for (var i = 0; i < rows.Length; i++)
+            {
+                rows[i] = (buyers[i].Frequency, (double)buyers[i].MeanRepeatSpend, 1.0);
+            }
+
             var spend = GammaGammaModel.Fit(rows, options);
             var expected = new double[summary.Customers.Length];
             for (var i = 0; i < expected.Length; i++)
@@ -299,11 +314,18 @@ public static class ClvReportApp
         private readonly Option<double> _penalty = new("--penalty") { HelpName = "LAMBDA", Description = "An L2 penalty on the log-parameters of every fit, for data that cannot pin the parameters down (the report flags such fits); 0.001 to 0.1 is typical. Default 0: plain maximum likelihood, as published.", DefaultValueFactory = _ => 0.0 };
         private readonly Option<int> _segments = new("--segments") { HelpName = "N", Description = "Value quantiles in the P(alive) × value segments (2 to 10).", DefaultValueFactory = _ => 3 };
         private readonly Option<string?> _segmentModel = new("--segment-model") { HelpName = "MODEL", Description = "The model whose P(alive) and value the segments use; default the first fitted." };
-        private readonly Option<string?> _customersOut = new("--customers-out") { HelpName = "FILE.csv", Description = "Writes one row per customer: customer_id,x,t_x,T, then per model <model>.pAlive, .expected, .dert and .clv." };
+        private readonly Option<int> _intervals = new("--intervals") { HelpName = "DRAWS", Description = "Adds per-customer intervals to the customers file (<model>.pAlive.lower/.upper, .expected, .dert, .clv) and the top customers: each prediction under DRAWS draws of the model's parameters from their estimated distribution (the inverse Hessian), 200 is typical. They show the uncertainty of the estimates. Default 0: none.", DefaultValueFactory = _ => 0 };
+        private readonly Option<double> _intervalLevel = new("--interval-level") { HelpName = "LEVEL", Description = "The probability each interval holds, in (0, 1).", DefaultValueFactory = _ => 0.9 };
+        private readonly Option<int> _intervalSeed = new("--interval-seed") { HelpName = "N", Description = "The random seed of the parameter draws: the same seed gives the same intervals.", DefaultValueFactory = _ => 1 };
+        private readonly Option<string?> _customersOut = new("--customers-out") { HelpName = "FILE.csv", Description = "Writes one row per customer: customer_id,x,t_x,T, then per model <model>.pAlive, .expected, .dert and .clv (and their .lower/.upper with --intervals), and spend.expected." };
         private readonly Option<string?> _plots = new("--plots") { HelpName = "DIR", Description = "Writes the diagnostic plots as SVG into DIR (created when missing)." };
         private readonly Option<bool> _json = new("--json") { Description = "Prints the report as one JSON document instead of text." };
         private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "No progress lines on stderr." };
 
+        private readonly Option<string?> _patterns = new("--patterns") { HelpName = "FILE.csv", Description = "A pattern file: a header naming frequency,recency,periods[,weights] (x, t_x, n and how many customers share them), as the published donations data." };
+        private readonly Option<string> _period = new("--period") { HelpName = "year|quarter|month|week|day", Description = "With --transactions: the calendar period of one opportunity to transact.", DefaultValueFactory = _ => "year" };
+        private readonly Option<int?> _opportunities = new("--horizon") { HelpName = "OPPORTUNITIES", Description = "The future opportunities of the expected transactions per customer. Default: the holdout's, or 1 without a holdout." };
+        private readonly Option<double> _discreteDiscount = new("--discount-rate") { HelpName = "RATE", Description = "The discount rate per opportunity of DERT (0.1: 10 % a period).", DefaultValueFactory = _ => 0.1 };
         private readonly Option<int> _customers = new("--customers") { HelpName = "N", Description = "How many customers.", DefaultValueFactory = _ => 3000 };
         private readonly Option<string> _out = new("--out", "-o") { HelpName = "FILE.csv", Description = "The CSV file to write (customer_id,date,amount).", Required = true };
         private readonly Option<int> _seed = new("--seed") { HelpName = "N", Description = "The random seed.", DefaultValueFactory = _ => 7 };
@@ -343,6 +365,20 @@ public static class ClvReportApp
                     result.AddError($"--segments: {q} is not between 2 and 10");
                 }
             });
+            _intervals.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() is var d && d != 0 && (d < 2 || d > 100_000))
+                {
+                    result.AddError($"--intervals: {d} is not 0 (none) or a number of draws from 2 to 100000");
+                }
+            });
+            _intervalLevel.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<double>() is var l && !(l > 0 && l < 1))
+                {
+                    result.AddError($"--interval-level: {l.ToString(Inv)} is not a probability strictly between 0 and 1");
+                }
+            });
             _customers.Validators.Add(result =>
             {
                 if (result.GetValueOrDefault<int>() < 2)
@@ -351,8 +387,8 @@ public static class ClvReportApp
                 }
             });
 
-            Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
-            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _customersOut, _plots, _json, _quiet })
+            Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend; BG/BB for discrete opportunities with the bgbb command) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
+            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _intervals, _intervalLevel, _intervalSeed, _customersOut, _plots, _json, _quiet })
             {
                 Root.Options.Add(option);
             }
@@ -362,7 +398,48 @@ public static class ClvReportApp
             Simulate.Options.Add(_out);
             Simulate.Options.Add(_seed);
             Root.Subcommands.Add(Simulate);
+
+            _period.AcceptOnlyFromAmong("year", "quarter", "month", "week", "day");
+            _opportunities.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int?>() is { } h && h < 1)
+                {
+                    result.AddError($"--horizon: {h} is not a number of opportunities of at least 1");
+                }
+            });
+            _discreteDiscount.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<double>() is var d && !(d >= 0 && double.IsFinite(d)))
+                {
+                    result.AddError($"--discount-rate: {d.ToString(Inv)} must be a finite rate of at least 0");
+                }
+            });
+            BgBb = new Command("bgbb", "Fits the BG/BB model (Fader, Hardie and Shang 2010) for purchases that can only happen at discrete opportunities (a yearly donation, an annual event, a monthly box), from a pattern file or from transactions cut into calendar periods, and reports the fit, the repeat-transaction distribution, the holdout and per-customer P(alive), expected transactions and DERT. Exit codes as for the report.");
+            foreach (var option in new Option[] { _patterns, _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _period, _opportunities, _discreteDiscount, _penalty, _customersOut, _plots, _json, _quiet })
+            {
+                BgBb.Options.Add(option);
+            }
+
+            Root.Subcommands.Add(BgBb);
         }
+
+        public Command BgBb { get; }
+
+        public BgBbOptions BgBbOptions(ParseResult r) => new(
+            r.GetValue(_patterns),
+            r.GetValue(_transactions),
+            r.GetValue(_format),
+            new CsvColumns(r.GetValue(_customerColumn)!, r.GetValue(_dateColumn)!, r.GetValue(_amountColumn)!, r.GetValue(_orderId), r.GetValue(_dateFormat), r.GetValue(_separator)),
+            r.GetValue(_calibrationEnd),
+            r.GetValue(_holdoutEnd),
+            r.GetValue(_period)!,
+            r.GetValue(_opportunities),
+            r.GetValue(_discreteDiscount),
+            r.GetValue(_penalty),
+            r.GetValue(_customersOut),
+            r.GetValue(_plots),
+            r.GetValue(_json),
+            r.GetValue(_quiet));
 
         public RootCommand Root { get; }
 
@@ -385,6 +462,7 @@ public static class ClvReportApp
                 r.GetValue(_penalty),
                 r.GetValue(_segments),
                 r.GetValue(_segmentModel),
+                new IntervalOptions(r.GetValue(_intervals), r.GetValue(_intervalLevel), r.GetValue(_intervalSeed)),
                 r.GetValue(_customersOut),
                 r.GetValue(_plots),
                 r.GetValue(_json),
@@ -430,6 +508,7 @@ internal sealed record ReportOptions(
     double Penalty,
     int ValueQuantiles,
     string? SegmentModel,
+    IntervalOptions Intervals,
     string? CustomersOut,
     string? Plots,
     bool Json,

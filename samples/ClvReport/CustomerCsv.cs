@@ -7,8 +7,8 @@ namespace ClvReport;
 /// <summary>One column group of the per-customer file: a fitted model's predictions and, with a spend model, its CLV.</summary>
 /// <param name="Run">The model run.</param>
 /// <param name="Clv">CLV per customer (margin × expected spend × DERT), or <see langword="null"/> without a spend model or DERT.</param>
-/// <param name="Intervals">Per-customer interval bounds, as (column suffix, values) pairs, or empty.</param>
-internal sealed record CustomerColumns(ModelRun Run, double[]? Clv, IReadOnlyList<(string Suffix, double[] Values)> Intervals);
+/// <param name="Intervals">The model's interval bounds (<c>--intervals</c>), or <see cref="ModelIntervals.None"/>.</param>
+internal sealed record CustomerColumns(ModelRun Run, double[]? Clv, ModelIntervals Intervals);
 
 /// <summary>
 /// Writes the per-customer file: <c>customer_id,x,t_x,T</c>, then per model <c>&lt;model&gt;.pAlive</c>,
@@ -35,9 +35,9 @@ internal static class CustomerCsv
                 header.Append(CultureInfo.InvariantCulture, $",{name}.clv");
             }
 
-            foreach (var (suffix, _) in m.Intervals)
+            foreach (var column in m.Intervals.Columns)
             {
-                header.Append(CultureInfo.InvariantCulture, $",{name}.{suffix}");
+                header.Append(CultureInfo.InvariantCulture, $",{name}.{column.Suffix}");
             }
         }
 
@@ -47,46 +47,110 @@ internal static class CustomerCsv
         }
 
         writer.WriteLine(header);
-        var line = new Line();
+        writer.Flush();
+
+        // Number formatting is most of the cost. What depends on the history only (x, tₓ, T and each model's P(alive),
+        // expected transactions and DERT) is formatted once per distinct history; blocks of customers are then formatted and
+        // encoded in parallel and written in order.
+        var parts = HistoryParts(histories, models);
         var customers = summary.Customers;
-        for (var i = 0; i < customers.Length; i++)
+        var blocks = (customers.Length + BlockSize - 1) / BlockSize;
+        var batch = Math.Max(1, Environment.ProcessorCount * 2);
+        var encoded = new byte[batch][];
+        var lengths = new int[batch];
+        for (var first = 0; first < blocks; first += batch)
         {
-            var c = customers[i];
-            line.Clear();
-            line.Id(c.CustomerId);
-            line.Number(c.Frequency);
-            line.Number(c.Recency);
-            line.Number(c.Age);
-            var row = histories.RowOf[i];
-            foreach (var m in models)
+            var count = Math.Min(batch, blocks - first);
+            ModelRuns.ParallelFor(count, b =>
             {
-                var p = m.Run.Predictions!;
-                line.Number(p.PAlive[row]);
-                line.Number(p.Expected[row]);
+                var line = new Line();
+                var from = (first + b) * BlockSize;
+                var to = Math.Min(customers.Length, from + BlockSize);
+                for (var i = from; i < to; i++)
+                {
+                    Format(line, customers[i], i, histories.RowOf[i], models, parts, expectedSpend);
+                }
+
+                var bytes = encoded[b];
+                var needed = Encoding.UTF8.GetMaxByteCount(line.Text.Length);
+                if (bytes is null || bytes.Length < needed)
+                {
+                    bytes = encoded[b] = new byte[needed];
+                }
+
+                lengths[b] = Encoding.UTF8.GetBytes(line.Text, bytes);
+            }, chunk: 1);
+            for (var b = 0; b < count; b++)
+            {
+                writer.BaseStream.Write(encoded[b], 0, lengths[b]);
+            }
+        }
+    }
+
+    private const int BlockSize = 8_192;
+
+    /// <summary>
+    /// The text of the columns that depend on the history only, per distinct history: [0] is <c>,x,t_x,T</c>, [1 + m] model m's
+    /// <c>,pAlive,expected[,dert]</c>.
+    /// </summary>
+    private static string[][] HistoryParts(Histories histories, IReadOnlyList<CustomerColumns> models)
+    {
+        var parts = new string[1 + models.Count][];
+        for (var k = 0; k < parts.Length; k++)
+        {
+            parts[k] = new string[histories.Count];
+        }
+
+        ModelRuns.ParallelFor(histories.Count, h =>
+        {
+            var line = new Line();
+            line.Number(histories.X[h]);
+            line.Number(histories.Tx[h]);
+            line.Number(histories.T[h]);
+            parts[0][h] = line.Text.ToString();
+            for (var m = 0; m < models.Count; m++)
+            {
+                var p = models[m].Run.Predictions!;
+                line.Clear();
+                line.Number(p.PAlive[h]);
+                line.Number(p.Expected[h]);
                 if (p.Dert is { } dert)
                 {
-                    line.Number(dert[row]);
+                    line.Number(dert[h]);
                 }
 
-                if (m.Clv is { } clv)
-                {
-                    line.Number(clv[i]);
-                }
-
-                foreach (var (_, values) in m.Intervals)
-                {
-                    line.Number(values[i]);
-                }
+                parts[1 + m][h] = line.Text.ToString();
             }
+        }, chunk: 1024);
+        return parts;
+    }
 
-            if (expectedSpend is not null)
+    /// <summary>Appends one customer's line to <paramref name="line"/>.</summary>
+    private static void Format(Line line, CustomerRfm c, int i, int row, IReadOnlyList<CustomerColumns> models, string[][] parts, double[]? expectedSpend)
+    {
+        line.Id(c.CustomerId);
+        line.Append(parts[0][row]);
+        for (var k = 0; k < models.Count; k++)
+        {
+            var m = models[k];
+            line.Append(parts[1 + k][row]);
+            if (m.Clv is { } clv)
             {
-                line.Number(expectedSpend[i]);
+                line.Number(clv[i]);
             }
 
-            line.End();
-            writer.Write(line.Text);
+            foreach (var column in m.Intervals.Columns)
+            {
+                line.Number(column[i]);
+            }
         }
+
+        if (expectedSpend is not null)
+        {
+            line.Number(expectedSpend[i]);
+        }
+
+        line.End();
     }
 
     /// <summary>One line, built in a reused buffer and written at once.</summary>
@@ -129,7 +193,7 @@ internal static class CustomerCsv
             _length += written;
         }
 
-        private void Append(ReadOnlySpan<char> text)
+        public void Append(ReadOnlySpan<char> text)
         {
             Reserve(text.Length);
             text.CopyTo(_buffer.AsSpan(_length));

@@ -7,12 +7,11 @@ namespace ClvReport;
 
 /// <summary>What the diagnostic plots are drawn from.</summary>
 /// <param name="Summary">The calibration summary (and holdout counts).</param>
-/// <param name="Transactions">The transactions, for the weekly tracking plots; <see langword="null"/> leaves those out.</param>
 /// <param name="Histories">The distinct histories.</param>
 /// <param name="Runs">The models that were fitted.</param>
 /// <param name="Spend">The spend model, or <see langword="null"/>.</param>
 /// <param name="Horizon">The horizon of the expected-purchases matrix, in time units.</param>
-internal sealed record PlotInput(RfmSummary Summary, IReadOnlyList<Transaction>? Transactions, Histories Histories, IReadOnlyList<ModelRun> Runs, GammaGammaModel? Spend, double Horizon);
+internal sealed record PlotInput(RfmSummary Summary, Histories Histories, IReadOnlyList<ModelRun> Runs, GammaGammaModel? Spend, double Horizon);
 
 /// <summary>
 /// The diagnostic plots analysts read to judge a fit, drawn with ScottPlot as SVG: holdout by calibration frequency,
@@ -50,9 +49,8 @@ internal static class DiagnosticPlots
             Save("calibration-holdout.svg", CalibrationHoldout(input, fitted, title), title);
         }
 
-        if (input.Transactions is not null)
         {
-            var (weeks, cumulativeTitle, incrementalTitle) = (Tracking.Compute(input.Summary, input.Transactions, fitted), "Cumulative repeat transactions by week: actual and expected", "Repeat transactions per week: actual and expected");
+            var (weeks, cumulativeTitle, incrementalTitle) = (Tracking.Compute(input.Summary, fitted), "Cumulative repeat transactions by week: actual and expected", "Repeat transactions per week: actual and expected");
             Save("tracking-cumulative.svg", TrackingPlot(input, weeks, cumulative: true, cumulativeTitle), cumulativeTitle);
             Save("tracking-incremental.svg", TrackingPlot(input, weeks, cumulative: false, incrementalTitle), incrementalTitle);
         }
@@ -84,14 +82,14 @@ internal static class DiagnosticPlots
     private static double MaxAge(PlotInput input) => input.Histories.T.Length == 0 ? 0 : input.Histories.T.Max();
 
     /// <summary>ScottPlot's SVG with a <c>&lt;title&gt;</c> element, so the file names its content for viewers and screen readers.</summary>
-    private static string Svg(Plot plot, string title)
+    internal static string Svg(Plot plot, string title)
     {
         var svg = plot.GetSvgXml(Width, Height);
         var rootEnd = svg.IndexOf('>', svg.IndexOf("<svg", StringComparison.Ordinal)) + 1;
         return svg[..rootEnd] + $"\n\t<title>{SecurityElement.Escape(title)}</title>" + svg[rootEnd..];
     }
 
-    private static Plot NewPlot(string title, string xLabel, string yLabel)
+    internal static Plot NewPlot(string title, string xLabel, string yLabel)
     {
         var plot = new Plot();
         plot.Font.Set("DejaVu Sans");
@@ -442,46 +440,21 @@ internal sealed class Tracking
     public List<(string Name, double[] Values)> Expected { get; }
 
     /// <summary>
-    /// Counts each customer's repeat purchase days by week (a customer's purchases on one day are one transaction, as in the
-    /// summary), and sums each model's E[X(t)] over the customers' first-purchase days: one evaluation per first day and
-    /// week, however many customers share the day.
+    /// Sums the summary's repeat transactions per day (a customer's purchases on one day are one transaction, as in x) by
+    /// week, and each model's E[X(t)] over the customers' first-purchase days: one evaluation per first day and week, however
+    /// many customers share the day.
     /// </summary>
-    public static Tracking Compute(RfmSummary summary, IReadOnlyList<Transaction> transactions, IReadOnlyList<ModelRun> fitted)
+    public static Tracking Compute(RfmSummary summary, IReadOnlyList<ModelRun> fitted)
     {
         var customers = summary.Customers;
-        var index = new Dictionary<string, int>(customers.Length, StringComparer.Ordinal);
-        var start = int.MaxValue;
-        for (var i = 0; i < customers.Length; i++)
-        {
-            index[customers[i].CustomerId] = i;
-            start = Math.Min(start, customers[i].FirstPurchase.DayNumber);
-        }
-
+        var start = summary.FirstPurchase.DayNumber;
         var end = (summary.HoldoutEnd ?? summary.CalibrationEnd).DayNumber;
         var weeks = ((end - start) / 7) + 1;
-        // (customer, day) of every repeat purchase (long.MaxValue for the rest), looked up in parallel: the table is only read.
-        var sorted = new long[transactions.Count];
-        ModelRuns.ParallelFor(transactions.Count, i =>
-        {
-            var t = transactions[i];
-            var day = t.Date.DayNumber;
-            sorted[i] = day <= end && index.TryGetValue(t.CustomerId, out var c) && day > customers[c].FirstPurchase.DayNumber
-                ? ((long)c << 32) | (uint)day
-                : long.MaxValue;
-        });
-        Array.Sort(sorted);
         var actual = new double[weeks];
-        for (var i = 0; i < sorted.Length; i++)
+        var byDay = summary.RepeatTransactionsByDay;
+        for (var d = 0; d < byDay.Length; d++)
         {
-            if (sorted[i] == long.MaxValue)
-            {
-                break;
-            }
-
-            if (i == 0 || sorted[i] != sorted[i - 1])
-            {
-                actual[((int)(sorted[i] & 0xFFFFFFFF) - start) / 7]++;
-            }
+            actual[d / 7] += byDay[d];
         }
 
         var cohorts = customers.GroupBy(c => c.FirstPurchase.DayNumber).Select(g => (Day: g.Key, Count: g.Count())).ToList();

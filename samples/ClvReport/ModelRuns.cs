@@ -140,16 +140,18 @@ internal static class ModelRuns
     }
 
     /// <summary>A parallel loop whose failure is the exception itself (the lowest index's), not an <see cref="AggregateException"/>.</summary>
-    public static void ParallelFor(int count, Action<int> body)
+    /// <param name="count">The number of iterations.</param>
+    /// <param name="body">The body, given the iteration.</param>
+    /// <param name="chunk">Consecutive iterations run on one thread, for cheap bodies; 1 for expensive ones.</param>
+    public static void ParallelFor(int count, Action<int> body, int chunk = 4096)
     {
-        const int Chunk = 4096;
-        var chunks = (count + Chunk - 1) / Chunk;
+        var chunks = (count + chunk - 1) / chunk;
         var errors = new Exception?[chunks];
         Parallel.For(0, chunks, c =>
         {
             try
             {
-                for (var i = c * Chunk; i < Math.Min(count, (c + 1) * Chunk); i++)
+                for (var i = c * chunk; i < Math.Min(count, (c + 1) * chunk); i++)
                 {
                     body(i);
                 }

@@ -20,8 +20,11 @@ internal sealed class Report(
     double discountRate,
     double margin,
     SegmentReport segments,
-    OutputReport outputs)
+    OutputReport outputs,
+    IntervalOptions intervals)
 {
+    private readonly Dictionary<string, HoldoutErrors?> _holdoutErrors = [];
+
     private const int Buckets = 8;
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
@@ -56,7 +59,8 @@ internal sealed class Report(
             return new ModelReport(run.Name, new Dictionary<string, double?>(), new Dictionary<string, double?>(), null, null, null, null, false, run.Error, null, null, null, null, null, null, null);
         }
 
-        var clv = columns.First(c => c.Run == run).Clv;
+        var modelColumns = columns.First(c => c.Run == run);
+        var clv = modelColumns.Clv;
         return new ModelReport(
             run.Name,
             fit.Names.Zip(fit.Values).ToDictionary(x => x.First, x => Finite(x.Second)),
@@ -78,7 +82,54 @@ internal sealed class Report(
             Degenerate = fit.Diagnostics.IsDegenerate,
             Issues = [.. fit.Diagnostics.Issues.Select(i => new IssueReport(JsonNamingPolicy.CamelCase.ConvertName(i.Kind.ToString()), i.Parameters, i.Message))],
             Penalty = fit.Diagnostics.Penalty,
+            HoldoutErrors = Errors(run) is { } e
+                ? new HoldoutErrorsReport(e.MeanAbsoluteError, e.RootMeanSquaredError, e.MeanSquaredLogError, e.TotalActual, e.TotalPredicted, e.TotalError, Finite(e.RelativeTotalError))
+                : null,
+            Intervals = intervals.Draws == 0 ? null : new IntervalReport(
+                intervals.Draws,
+                intervals.Level,
+                intervals.Seed,
+                "asymptotic normal draws of the parameters (inverse Hessian, log scale)",
+                [.. modelColumns.Intervals.Columns.Select(c => $"{run.Name}.{c.Suffix}")],
+                modelColumns.Intervals.Error),
         };
+    }
+
+    /// <summary>
+    /// Per-customer holdout errors of a model's expected holdout transactions against each customer's actual count (MAE,
+    /// RMSE, MSLE, total), or <see langword="null"/> without a holdout or when a prediction is not finite.
+    /// </summary>
+    private HoldoutErrors? Errors(ModelRun run)
+    {
+        if (summary.HoldoutEnd is null || run.Predictions?.Holdout is not { } holdout)
+        {
+            return null;
+        }
+
+        if (!_holdoutErrors.TryGetValue(run.Name, out var errors))
+        {
+            var customers = summary.Customers;
+            var actual = new double[customers.Length];
+            var predicted = new double[customers.Length];
+            for (var i = 0; i < actual.Length; i++)
+            {
+                actual[i] = customers[i].HoldoutFrequency;
+                predicted[i] = holdout[RowOf[i]];
+            }
+
+            try
+            {
+                errors = ModelComparison.Holdout(actual, predicted);
+            }
+            catch (Engagement.Sdk.EngagementValidationException)
+            {
+                errors = null;
+            }
+
+            _holdoutErrors[run.Name] = errors;
+        }
+
+        return errors;
     }
 
     /// <summary>A per-history array read per customer.</summary>
@@ -164,6 +215,15 @@ internal sealed class Report(
             o.WriteLine($"  spend   FAILED: {spendError}");
         }
 
+        if (intervals.Draws > 0)
+        {
+            o.WriteLine(string.Create(Inv, $"  Intervals: {intervals.Level:P0} from {intervals.Draws:N0} draws of each model's parameters (asymptotic normal, seed {intervals.Seed}); they show the uncertainty of the estimates."));
+            foreach (var c in columns.Where(c => c.Intervals.Error is not null))
+            {
+                o.WriteLine($"  {c.Run.Name,-7} no intervals: {c.Intervals.Error}");
+            }
+        }
+
         if (summary.HoldoutEnd is { } holdoutEnd)
         {
             o.WriteLine();
@@ -193,6 +253,20 @@ internal sealed class Report(
             }
 
             o.WriteLine(totals);
+            o.WriteLine();
+            o.WriteLine("Holdout errors per customer (expected vs actual holdout transactions; lower is better)");
+            o.WriteLine("  model           MAE       RMSE       MSLE   total expected   total error");
+            foreach (var run in fitted)
+            {
+                if (Errors(run) is { } e)
+                {
+                    o.WriteLine(string.Create(Inv, $"  {run.Name,-8} {e.MeanAbsoluteError,10:F4} {e.RootMeanSquaredError,10:F4} {e.MeanSquaredLogError,10:F4} {e.TotalPredicted,16:F1} {e.RelativeTotalError,13:+0.0 %;-0.0 %;0.0 %}"));
+                }
+                else
+                {
+                    o.WriteLine($"  {run.Name,-8} (a prediction is not finite: no errors)");
+                }
+            }
         }
 
         WriteSegments(o);
@@ -261,7 +335,10 @@ internal sealed class Report(
         foreach (var i in top)
         {
             var c = customers[i];
-            o.WriteLine(string.Create(Inv, $"  {c.CustomerId,-10} x {c.Frequency,3}  P(alive) {p.PAlive[RowOf[i]]:F3}  expected {p.Expected[RowOf[i]],6:F2}  mean spend {c.MeanRepeatSpend,8:F2}  value {value(i),9:F2}"));
+            var range = primary.Clv is not null && primary.Intervals.Column("clv.lower") is { } low && primary.Intervals.Column("clv.upper") is { } high
+                ? string.Create(Inv, $"  [{low[i]:F2}, {high[i]:F2}]")
+                : string.Empty;
+            o.WriteLine(string.Create(Inv, $"  {c.CustomerId,-10} x {c.Frequency,3}  P(alive) {p.PAlive[RowOf[i]]:F3}  expected {p.Expected[RowOf[i]],6:F2}  mean spend {c.MeanRepeatSpend,8:F2}  value {value(i),9:F2}{range}"));
         }
     }
 }

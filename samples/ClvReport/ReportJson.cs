@@ -81,7 +81,32 @@ public sealed record ModelReport(
 
     /// <summary>The L2 penalty the fit used (0: plain maximum likelihood).</summary>
     public double Penalty { get; init; }
+
+    /// <summary>Per-customer holdout errors of the expected holdout transactions, or null without a holdout.</summary>
+    public HoldoutErrorsReport? HoldoutErrors { get; init; }
+
+    /// <summary>The per-customer intervals (<c>--intervals</c>), or null when none were asked for.</summary>
+    public IntervalReport? Intervals { get; init; }
 }
+
+/// <summary>A model's per-customer holdout errors: each customer's expected holdout transactions against their actual count.</summary>
+/// <param name="Mae">Mean absolute error.</param>
+/// <param name="Rmse">Root mean squared error.</param>
+/// <param name="Msle">Mean squared logarithmic error, mean of (ln(1 + predicted) − ln(1 + actual))².</param>
+/// <param name="TotalActual">Σ actual holdout transactions.</param>
+/// <param name="TotalPredicted">Σ expected holdout transactions.</param>
+/// <param name="TotalError">Σ expected − Σ actual.</param>
+/// <param name="RelativeTotalError">The total error as a share of Σ actual, or null when Σ actual is 0.</param>
+public sealed record HoldoutErrorsReport(double Mae, double Rmse, double Msle, double TotalActual, double TotalPredicted, double TotalError, double? RelativeTotalError);
+
+/// <summary>How a model's per-customer intervals were drawn, and which columns hold them.</summary>
+/// <param name="Draws">Parameter draws.</param>
+/// <param name="Level">The probability each interval holds.</param>
+/// <param name="Seed">The random seed.</param>
+/// <param name="Method">How the parameters were drawn.</param>
+/// <param name="Columns">The interval columns of the per-customer file.</param>
+/// <param name="Error">Why the model has no intervals (for example a singular Hessian), or null.</param>
+public sealed record IntervalReport(int Draws, double Level, int Seed, string Method, IReadOnlyList<string> Columns, string? Error);
 
 /// <summary>One problem the fit's diagnostics found.</summary>
 /// <param name="Kind"><c>notConverged</c>, <c>parameterAtBoundary</c>, <c>flatLikelihood</c> or <c>singularHessian</c>.</param>

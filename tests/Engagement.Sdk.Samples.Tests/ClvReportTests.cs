@@ -272,6 +272,110 @@ public sealed class ClvReportTests : IDisposable
     }
 
     [Fact]
+    public void Run_Holdout_ReportsEachModelsErrorsPerCustomer()
+    {
+        var customers = Path.Combine(_directory, "customers.csv");
+
+        var (exit, stdout, stderr) = Run("--customers-out", customers, "--json", "--quiet");
+
+        exit.Should().Be(0, stderr);
+
+        // The same simulated shop, summarised here: each customer's actual holdout transactions.
+        var start = new DateOnly(2024, 1, 1);
+        var summary = RfmSummary.FromTransactions([.. Simulation.Transactions(3000, seed: 7)], start.AddDays(363), start.AddDays(727));
+        var actual = summary.Customers.ToDictionary(c => c.CustomerId, c => (double)c.HoldoutFrequency);
+        var lines = File.ReadAllLines(customers);
+        var header = lines[0].Split(',');
+        using var document = JsonDocument.Parse(stdout);
+        foreach (var model in document.RootElement.GetProperty("models").EnumerateArray())
+        {
+            var name = model.GetProperty("name").GetString();
+            var column = Array.IndexOf(header, $"{name}.expected"); // the horizon defaults to the holdout
+            double absolute = 0, squared = 0, log = 0, total = 0;
+            foreach (var line in lines.Skip(1))
+            {
+                var fields = line.Split(',');
+                var predicted = double.Parse(fields[column], CultureInfo.InvariantCulture);
+                var error = predicted - actual[fields[0]];
+                absolute += Math.Abs(error);
+                squared += error * error;
+                log += Math.Pow(Math.Log(1 + predicted) - Math.Log(1 + actual[fields[0]]), 2);
+                total += predicted;
+            }
+
+            var n = lines.Length - 1;
+            var errors = model.GetProperty("holdoutErrors");
+            errors.GetProperty("mae").GetDouble().Should().BeApproximately(absolute / n, 1e-6, name);
+            errors.GetProperty("rmse").GetDouble().Should().BeApproximately(Math.Sqrt(squared / n), 1e-6, name);
+            errors.GetProperty("msle").GetDouble().Should().BeApproximately(log / n, 1e-6, name);
+            errors.GetProperty("totalActual").GetDouble().Should().Be(summary.HoldoutTransactions);
+            errors.GetProperty("totalPredicted").GetDouble().Should().BeApproximately(total, 1e-3);
+            errors.GetProperty("totalError").GetDouble().Should().BeApproximately(total - summary.HoldoutTransactions, 1e-3);
+        }
+    }
+
+    [Fact]
+    public void Run_HoldoutInText_ShowsTheErrorTable()
+    {
+        var (exit, stdout, stderr) = Run("--model", "bgnbd,pnbd", "--quiet");
+
+        exit.Should().Be(0, stderr);
+        stdout.Should().Contain("Holdout errors per customer").And.Contain("MAE").And.Contain("RMSE").And.Contain("MSLE");
+    }
+
+    [Fact]
+    public void Run_Intervals_AddBoundsAroundTheEstimatesAndAreSeeded()
+    {
+        var first = Path.Combine(_directory, "first.csv");
+        var again = Path.Combine(_directory, "again.csv");
+        var other = Path.Combine(_directory, "other.csv");
+
+        var (exit, stdout, stderr) = Run("--model", "pnbd", "--intervals", "60", "--interval-seed", "3", "--customers-out", first, "--json", "--quiet");
+        Run("--model", "pnbd", "--intervals", "60", "--interval-seed", "3", "--customers-out", again, "--quiet").Exit.Should().Be(0);
+        Run("--model", "pnbd", "--intervals", "60", "--interval-seed", "4", "--customers-out", other, "--quiet").Exit.Should().Be(0);
+
+        exit.Should().Be(0, stderr);
+        File.ReadAllText(again).Should().Be(File.ReadAllText(first), "the same seed gives the same draws");
+        File.ReadAllText(other).Should().NotBe(File.ReadAllText(first), "another seed gives other draws");
+        using var document = JsonDocument.Parse(stdout);
+        var intervals = document.RootElement.GetProperty("models")[0].GetProperty("intervals");
+        intervals.GetProperty("draws").GetInt32().Should().Be(60);
+        intervals.GetProperty("level").GetDouble().Should().Be(0.9);
+        intervals.GetProperty("error").ValueKind.Should().Be(JsonValueKind.Null);
+        var lines = File.ReadAllLines(first);
+        var header = lines[0].Split(',');
+        foreach (var quantity in new[] { "pAlive", "expected", "dert", "clv" })
+        {
+            header.Should().Contain([$"pnbd.{quantity}.lower", $"pnbd.{quantity}.upper"]);
+            intervals.GetProperty("columns").EnumerateArray().Select(c => c.GetString()).Should().Contain($"pnbd.{quantity}.lower");
+            var (estimate, lower, upper) = (Array.IndexOf(header, $"pnbd.{quantity}"), Array.IndexOf(header, $"pnbd.{quantity}.lower"), Array.IndexOf(header, $"pnbd.{quantity}.upper"));
+            var inside = 0;
+            var wide = 0;
+            foreach (var line in lines.Skip(1))
+            {
+                var fields = line.Split(',').Skip(1).Select(f => double.Parse(f, CultureInfo.InvariantCulture)).Prepend(0).ToArray();
+                fields[lower].Should().BeLessThanOrEqualTo(fields[upper]);
+                inside += fields[lower] <= fields[estimate] * (1 + 1e-9) && fields[estimate] <= fields[upper] * (1 + 1e-9) ? 1 : 0;
+                wide += fields[upper] > fields[lower] ? 1 : 0;
+            }
+
+            // The estimate lies inside its interval for (nearly) every customer, and the intervals have width.
+            inside.Should().BeGreaterThan((lines.Length - 1) * 95 / 100, quantity);
+            wide.Should().BeGreaterThan((lines.Length - 1) / 2, quantity);
+        }
+    }
+
+    [Fact]
+    public void Run_IntervalsInText_ShowTheTopCustomersRange()
+    {
+        var (exit, stdout, stderr) = Run("--model", "pnbd", "--intervals", "40", "--quiet");
+
+        exit.Should().Be(0, stderr);
+        stdout.Should().Contain("Intervals: 90 % from 40 draws");
+        stdout.Split('\n').SkipWhile(l => !l.StartsWith("Top customers", StringComparison.Ordinal)).Skip(1).First().Should().MatchRegex(@"value +[0-9.]+  \[[0-9.]+, [0-9.]+\]");
+    }
+
+    [Fact]
     public void Run_Segments_CoverEveryCustomerOnceAndAllTheValue()
     {
         var (exit, stdout, stderr) = Run("--json", "--quiet", "--segments", "4");
@@ -372,6 +476,8 @@ public sealed class ClvReportTests : IDisposable
     [InlineData("--discount-rate", "-0.1")]
     [InlineData("--segments", "1")]
     [InlineData("--penalty", "-1")]
+    [InlineData("--intervals", "1")]
+    [InlineData("--interval-level", "1")]
     [InlineData("--transactions", "x.csv")]
     [InlineData("--calibration-end", "2025-03-31", "--holdout-end", "2025-03-01")]
     [InlineData("simulate")]

@@ -54,7 +54,7 @@ public sealed class GammaGammaModel
         for (var i = 0; i < customers.Count; i++)
         {
             var (frequency, meanSpend, weight) = customers[i];
-            if (frequency > 0)
+            if (frequency > 0 && !(meanSpend > 0 && double.IsFinite(meanSpend)))
             {
                 RequireSpend(meanSpend, $"customers[{i}]");
             }
@@ -73,9 +73,10 @@ public sealed class GammaGammaModel
         }
 
         var mean = rows.Sum(r => r.MeanSpend * r.Weight) / total;
+        var prepared = new Rows(rows);
         var scale = Math.Max(mean, 1e-3);
         var fit = MaximumLikelihood.Fit(
-            new MaximumLikelihood.Problem("Gamma-Gamma", ParameterNames, (par, g) => LogLikelihood(par, rows, g), [1, 1, scale], total) { Scales = [1, 1, scale] },
+            new MaximumLikelihood.Problem("Gamma-Gamma", ParameterNames, (par, g) => LogLikelihood(par, prepared, g), [1, 1, scale], total) { Scales = [1, 1, scale] },
             options);
         return new GammaGammaModel(fit.Values[0], fit.Values[1], fit.Values[2], fit);
     }
@@ -115,36 +116,139 @@ public sealed class GammaGammaModel
     public static double LogLikelihood(ReadOnlySpan<double> parameters, IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers, Span<double> gradient)
     {
         ArgumentNullException.ThrowIfNull(customers);
+        return LogLikelihood(parameters, new Rows(customers), gradient);
+    }
+
+    private static double LogLikelihood(ReadOnlySpan<double> parameters, Rows rows, Span<double> gradient)
+    {
         double p = parameters[0], q = parameters[1], g = parameters[2];
         var wantGradient = gradient.Length >= 3;
-        double total = 0, gp = 0, gq = 0, gg = 0;
+
+        // Every term that depends on x only (ln Γ(px + q) − ln Γ(px) and the digammas) is tabulated once per distinct x and
+        // ln m̄, ln x once per row, so a row costs one logarithm per evaluation; rows are summed in parallel chunks, in a
+        // fixed order.
+        var byX = FrequencyTerms(p, q, rows.Frequencies, wantGradient);
         var lgQ = LogGamma(q);
         var psiQ = wantGradient ? Digamma(q) : 0;
         var logG = Math.Log(g);
-        foreach (var (frequency, m, w) in customers)
+        var sums = ParallelSum.Run(rows.Count, 4, (from, to, acc) =>
         {
-            double x = frequency;
-            var px = p * x;
-            var logM = Math.Log(m);
-            var logGmx = Math.Log(g + (m * x));
-            total += w * (LogGamma(px + q) - LogGamma(px) - lgQ + (q * logG) + ((px - 1) * logM) + (px * Math.Log(x)) - ((px + q) * logGmx));
-            if (wantGradient)
+            double total = 0, gp = 0, gq = 0, gg = 0;
+            for (var i = from; i < to; i++)
             {
-                var psiPxq = Digamma(px + q);
-                gp += w * x * (psiPxq - Digamma(px) + logM + Math.Log(x) - logGmx);
-                gq += w * (psiPxq - psiQ + logG - logGmx);
-                gg += w * ((q / g) - ((px + q) / (g + (m * x))));
+                double x = rows.X[i], m = rows.M[i], w = rows.W[i], logM = rows.LogM[i], logX = rows.LogX[i];
+                var px = p * x;
+                var logGmx = Math.Log(g + (m * x));
+                var k = rows.FrequencyIndex[i] * 3;
+                total += w * (byX[k] - lgQ + (q * logG) + ((px - 1) * logM) + (px * logX) - ((px + q) * logGmx));
+                if (wantGradient)
+                {
+                    var psiPxq = byX[k + 1];
+                    gp += w * x * (psiPxq - byX[k + 2] + logM + logX - logGmx);
+                    gq += w * (psiPxq - psiQ + logG - logGmx);
+                    gg += w * ((q / g) - ((px + q) / (g + (m * x))));
+                }
             }
-        }
+
+            acc[0] += total;
+            acc[1] += gp;
+            acc[2] += gq;
+            acc[3] += gg;
+        });
 
         if (wantGradient)
         {
-            gradient[0] = gp;
-            gradient[1] = gq;
-            gradient[2] = gg;
+            gradient[0] = sums[1];
+            gradient[1] = sums[2];
+            gradient[2] = sums[3];
         }
 
-        return total;
+        return sums[0];
+    }
+
+    /// <summary>Per distinct x: ln Γ(px + q) − ln Γ(px), ψ(px + q) and ψ(px) (the digammas only for a gradient), three slots each.</summary>
+    private static double[] FrequencyTerms(double p, double q, int[] frequencies, bool wantGradient)
+    {
+        var table = new double[frequencies.Length * 3];
+        for (var k = 0; k < frequencies.Length; k++)
+        {
+            var px = p * frequencies[k];
+            table[k * 3] = LogGamma(px + q) - LogGamma(px);
+            if (wantGradient)
+            {
+                table[(k * 3) + 1] = Digamma(px + q);
+                table[(k * 3) + 2] = Digamma(px);
+            }
+        }
+
+        return table;
+    }
+
+    /// <summary>The rows with x ≥ 1 as arrays, with the logarithms that do not depend on the parameters.</summary>
+    private sealed class Rows
+    {
+        public Rows(IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers)
+        {
+            var n = 0;
+            foreach (var c in customers)
+            {
+                n += c.Frequency > 0 ? 1 : 0;
+            }
+
+            X = new int[n];
+            FrequencyIndex = new int[n];
+            var distinct = new Dictionary<int, int>();
+            M = new double[n];
+            W = new double[n];
+            LogM = new double[n];
+            LogX = new double[n];
+            var k = 0;
+            foreach (var (frequency, m, w) in customers)
+            {
+                if (frequency <= 0)
+                {
+                    continue;
+                }
+
+                X[k] = frequency;
+                if (!distinct.TryGetValue(frequency, out var index))
+                {
+                    index = distinct.Count;
+                    distinct.Add(frequency, index);
+                }
+
+                FrequencyIndex[k] = index;
+                M[k] = m;
+                W[k] = w;
+                LogM[k] = Math.Log(m);
+                LogX[k] = Math.Log(frequency);
+                k++;
+            }
+
+            Frequencies = new int[distinct.Count];
+            foreach (var (frequency, index) in distinct)
+            {
+                Frequencies[index] = frequency;
+            }
+        }
+
+        public int Count => X.Length;
+
+        public int[] X { get; }
+
+        /// <summary>The distinct frequencies, in order of first appearance.</summary>
+        public int[] Frequencies { get; }
+
+        /// <summary>Each row's index into <see cref="Frequencies"/>.</summary>
+        public int[] FrequencyIndex { get; }
+
+        public double[] M { get; }
+
+        public double[] W { get; }
+
+        public double[] LogM { get; }
+
+        public double[] LogX { get; }
     }
 
     /// <summary>The population mean spend pγ/(q − 1); needs q &gt; 1.</summary>

@@ -40,9 +40,11 @@ public sealed class RfmSummary
     /// <summary>From this many transactions on, the passes are split over the cores.</summary>
     private const int ParallelThreshold = 200_000;
 
-    private RfmSummary(ImmutableArray<CustomerRfm> customers, DateOnly calibrationEnd, DateOnly? holdoutEnd, TimeUnit unit)
+    private RfmSummary(ImmutableArray<CustomerRfm> customers, DateOnly calibrationEnd, DateOnly? holdoutEnd, TimeUnit unit, ImmutableArray<int> repeatTransactionsByDay)
     {
         Customers = customers;
+        RepeatTransactionsByDay = repeatTransactionsByDay;
+        var first = calibrationEnd.DayNumber;
         CalibrationEnd = calibrationEnd;
         HoldoutEnd = holdoutEnd;
         Unit = unit;
@@ -50,7 +52,10 @@ public sealed class RfmSummary
         {
             RepeatTransactions += c.Frequency;
             HoldoutTransactions += c.HoldoutFrequency;
+            first = Math.Min(first, c.FirstPurchase.DayNumber);
         }
+
+        FirstPurchase = DateOnly.FromDayNumber(first);
     }
 
     /// <summary>The customers, in the order they first appear in the transactions.</summary>
@@ -70,6 +75,16 @@ public sealed class RfmSummary
 
     /// <summary>Σ holdout purchase days.</summary>
     public int HoldoutTransactions { get; }
+
+    /// <summary>
+    /// The repeat transactions (a customer's purchase days after their first, as in x and the holdout counts) of the summarised
+    /// customers per calendar day, from the earliest first purchase (<see cref="FirstPurchase"/>, index 0) to the holdout end, or
+    /// the calibration end without a holdout: the actual side of a tracking chart, without another pass over the transactions.
+    /// </summary>
+    public ImmutableArray<int> RepeatTransactionsByDay { get; }
+
+    /// <summary>The earliest first purchase of the summarised customers: the day of <see cref="RepeatTransactionsByDay"/>[0] (the calibration end when there are none).</summary>
+    public DateOnly FirstPurchase { get; }
 
     /// <summary>The length of the holdout period in the chosen unit (0 without one).</summary>
     public double HoldoutLength => HoldoutEnd is { } end ? Convert(end.DayNumber - CalibrationEnd.DayNumber, Unit) : 0;
@@ -181,8 +196,11 @@ public sealed class RfmSummary
         var calibrationDay = calibrationEnd.DayNumber;
         var holdoutDay = holdoutEnd?.DayNumber ?? calibrationDay;
         var summaries = new CustomerRfm[customers];
-        ForEachSlice(customers, customers >= ParallelThreshold / 10 ? slices : 1, (slice, from, to) =>
+        var summarySlices = customers >= ParallelThreshold / 10 ? slices : 1;
+        var byDay = new DayCounts[summarySlices];
+        ForEachSlice(customers, summarySlices, (slice, from, to) =>
         {
+            var days = byDay[slice] = new DayCounts(holdoutDay);
             Span<DayAmount> buffer = stackalloc DayAmount[32];
             for (var c = from; c < to; c++)
             {
@@ -194,7 +212,7 @@ public sealed class RfmSummary
                     purchases[k] = new DayAmount(t.Date.DayNumber, t.Amount);
                 }
 
-                summaries[c] = Summarise(names[c], purchases, calibrationDay, holdoutDay, unit);
+                summaries[c] = Summarise(names[c], purchases, calibrationDay, holdoutDay, unit, days);
             }
         });
 
@@ -213,11 +231,17 @@ public sealed class RfmSummary
             Array.Resize(ref summaries, kept);
         }
 
-        return new RfmSummary(ImmutableCollectionsMarshal.AsImmutableArray(summaries), calibrationEnd, holdoutEnd, unit);
+        var firstDay = calibrationDay;
+        for (var c = 0; c < kept; c++)
+        {
+            firstDay = Math.Min(firstDay, summaries[c].FirstPurchase.DayNumber);
+        }
+
+        return new RfmSummary(ImmutableCollectionsMarshal.AsImmutableArray(summaries), calibrationEnd, holdoutEnd, unit, DayCounts.Merge(byDay, firstDay, holdoutDay));
     }
 
-    /// <summary>One customer's summary from their purchases (in input order), or a default value when the first is after the calibration end.</summary>
-    private static CustomerRfm Summarise(string customerId, Span<DayAmount> purchases, int calibrationDay, int holdoutDay, TimeUnit unit)
+    /// <summary>One customer's summary from their purchases (in input order), or a default value when the first is after the calibration end; counts the repeat days into <paramref name="days"/>.</summary>
+    private static CustomerRfm Summarise(string customerId, Span<DayAmount> purchases, int calibrationDay, int holdoutDay, TimeUnit unit, DayCounts days)
     {
         SortByDay(purchases);
         var first = purchases[0].Day;
@@ -247,11 +271,13 @@ public sealed class RfmSummary
                 if (x > 0)
                 {
                     repeatSpend += dayAmount;
+                    days.Add(day);
                 }
             }
             else if (day <= holdoutDay)
             {
                 holdout++;
+                days.Add(day);
             }
         }
 
@@ -418,6 +444,44 @@ public sealed class RfmSummary
     private static double Convert(int days, TimeUnit unit) => unit == TimeUnit.Weeks ? days / 7.0 : days;
 
     private readonly record struct DayAmount(int Day, decimal Amount);
+
+    /// <summary>Counts per day backwards from the last day (index 0), growing as earlier days come: one per slice, merged at the end.</summary>
+    private sealed class DayCounts(int lastDay)
+    {
+        private int[] _counts = new int[512];
+
+        public void Add(int day)
+        {
+            var index = lastDay - day;
+            if (index >= _counts.Length)
+            {
+                Array.Resize(ref _counts, Math.Max(_counts.Length * 2, index + 1));
+            }
+
+            _counts[index]++;
+        }
+
+        /// <summary>The slices' counts summed, for the days from <paramref name="fromDay"/> to <paramref name="toDay"/> (every slice's last day) in calendar order.</summary>
+        public static ImmutableArray<int> Merge(DayCounts?[] slices, int fromDay, int toDay)
+        {
+            var result = new int[toDay - fromDay + 1];
+            foreach (var slice in slices)
+            {
+                if (slice is null)
+                {
+                    continue;
+                }
+
+                var n = Math.Min(slice._counts.Length, result.Length);
+                for (var i = 0; i < n; i++)
+                {
+                    result[result.Length - 1 - i] += slice._counts[i];
+                }
+            }
+
+            return ImmutableCollectionsMarshal.AsImmutableArray(result);
+        }
+    }
 
     private readonly record struct CustomerSlot(int Hash, int FirstTransaction, string CustomerId);
 

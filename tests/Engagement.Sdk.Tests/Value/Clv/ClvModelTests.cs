@@ -328,6 +328,40 @@ public sealed class ClvModelTests
         summary.Customers.Should().Equal(expected);
     }
 
+    [Theory]
+    [InlineData(1_200_000, true)] // split over the cores
+    [InlineData(3_000, true)] // one slice
+    [InlineData(3_000, false)] // no holdout: counted to the calibration end
+    public void RepeatTransactionsByDay_EqualsTheRepeatPurchaseDaysCountedDirectly(int count, bool withHoldout)
+    {
+        var random = new Random(31);
+        var start = new DateOnly(2024, 1, 1);
+        var transactions = Enumerable.Range(0, count)
+            .Select(_ => new Transaction("c" + random.Next(count / 20).ToString(System.Globalization.CultureInfo.InvariantCulture), start.AddDays(random.Next(900)), 1m))
+            .ToArray();
+        var calibrationEnd = new DateOnly(2024, 12, 31);
+        DateOnly? holdoutEnd = withHoldout ? new DateOnly(2025, 9, 30) : null;
+        var last = holdoutEnd ?? calibrationEnd;
+
+        var summary = RfmSummary.FromTransactions(transactions, calibrationEnd, holdoutEnd, TimeUnit.Days);
+
+        // Each kept customer's distinct purchase days after the first, up to the last day, counted by day.
+        var days = transactions.GroupBy(t => t.CustomerId)
+            .Select(g => g.Select(t => t.Date).Distinct().Order().ToList())
+            .Where(d => d[0] <= calibrationEnd)
+            .ToList();
+        var first = days.Min(d => d[0]);
+        var expected = new int[last.DayNumber - first.DayNumber + 1];
+        foreach (var day in days.SelectMany(d => d.Skip(1)).Where(d => d <= last))
+        {
+            expected[day.DayNumber - first.DayNumber]++;
+        }
+
+        summary.FirstPurchase.Should().Be(first);
+        summary.RepeatTransactionsByDay.Should().Equal(expected);
+        summary.RepeatTransactionsByDay.Sum().Should().Be(summary.RepeatTransactions + summary.HoldoutTransactions);
+    }
+
     [Fact]
     public void FromTransactions_AnyReadOnlyList_GivesTheSameSummaryAsAnArray()
     {

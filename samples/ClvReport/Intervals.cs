@@ -1,0 +1,95 @@
+using Engagement.Sdk;
+using Engagement.Sdk.Value.Clv;
+
+namespace ClvReport;
+
+/// <summary>How the per-customer intervals are drawn.</summary>
+/// <param name="Draws">Parameter draws per model (0: no intervals).</param>
+/// <param name="Level">The probability each interval holds, in (0, 1).</param>
+/// <param name="Seed">The random seed of the draws.</param>
+internal sealed record IntervalOptions(int Draws, double Level, int Seed);
+
+/// <summary>One interval bound column of the per-customer file.</summary>
+/// <param name="Suffix">The column name after <c>&lt;model&gt;.</c>, e.g. <c>pAlive.lower</c>.</param>
+/// <param name="Values">The values: per distinct history when <paramref name="RowOf"/> is set, else per customer.</param>
+/// <param name="RowOf">Each customer's distinct history, or <see langword="null"/> when <paramref name="Values"/> is per customer.</param>
+internal sealed record IntervalColumn(string Suffix, double[] Values, int[]? RowOf)
+{
+    /// <summary>The value for customer <paramref name="customer"/>.</summary>
+    public double this[int customer] => RowOf is null ? Values[customer] : Values[RowOf[customer]];
+}
+
+/// <summary>A model's intervals, or why it has none.</summary>
+/// <param name="Columns">The bound columns (empty on failure).</param>
+/// <param name="Error">Why the intervals could not be drawn, or <see langword="null"/>.</param>
+internal sealed record ModelIntervals(IReadOnlyList<IntervalColumn> Columns, string? Error)
+{
+    public static readonly ModelIntervals None = new([], null);
+
+    /// <summary>The column with the suffix, or <see langword="null"/>.</summary>
+    public IntervalColumn? Column(string suffix) => Columns.FirstOrDefault(c => c.Suffix == suffix);
+}
+
+/// <summary>
+/// Per-customer intervals of a fitted model's predictions, from draws of its parameters (the estimates' asymptotic normal
+/// distribution, from the inverse Hessian: <see cref="ParameterDraws.FromFit"/>), with the library's
+/// <see cref="PredictionIntervals"/>: P(alive), expected transactions over the horizon and DERT per distinct history, CLV per
+/// customer with the spend model's draws. They express the uncertainty of the estimates, not the randomness of a customer's
+/// future.
+/// </summary>
+internal static class Intervals
+{
+    /// <summary>Computes the intervals of one model, or reports why it cannot (for example a singular Hessian).</summary>
+    public static ModelIntervals For(ModelRun run, RfmSummary summary, Histories histories, GammaGammaModel? spend, IntervalOptions options, double horizon, double discountRate, double margin)
+    {
+        var model = run.Model!;
+        var fit = run.Fit!;
+        try
+        {
+            var draws = ParameterDraws.FromFit(fit, options.Draws, options.Seed);
+            var columns = new List<IntervalColumn>();
+            void PerHistory(string name, Action<double[], double[]> compute)
+            {
+                var lower = new double[histories.Count];
+                var upper = new double[histories.Count];
+                compute(lower, upper);
+                columns.Add(new IntervalColumn(name + ".lower", lower, histories.RowOf));
+                columns.Add(new IntervalColumn(name + ".upper", upper, histories.RowOf));
+            }
+
+            PerHistory("pAlive", (l, u) => PredictionIntervals.ProbabilityAlive(model, draws, histories.X, histories.Tx, histories.T, options.Level, l, u));
+            PerHistory("expected", (l, u) => PredictionIntervals.ConditionalExpectedTransactions(model, draws, horizon, histories.X, histories.Tx, histories.T, options.Level, l, u));
+            if (run.Predictions!.Dert is not null)
+            {
+                PerHistory("dert", (l, u) => PredictionIntervals.DiscountedExpectedTransactions(model, draws, discountRate, histories.X, histories.Tx, histories.T, options.Level, l, u));
+            }
+
+            if (spend?.FitResult is { } spendFit && run.Predictions.Dert is not null && discountRate > 0)
+            {
+                // CLV depends on the customer's own mean spend too: one interval per customer. The spend model's draws are
+                // independent of the transaction model's (separate fits), with their own seed.
+                var spendDraws = ParameterDraws.FromFit(spendFit, options.Draws, unchecked(options.Seed + 1));
+                var customers = summary.Customers;
+                var n = customers.Length;
+                double[] x = new double[n], tx = new double[n], t = new double[n], meanSpend = new double[n];
+                for (var i = 0; i < n; i++)
+                {
+                    var c = customers[i];
+                    (x[i], tx[i], t[i], meanSpend[i]) = (c.Frequency, c.Recency, c.Age, c.Frequency > 0 ? (double)c.MeanRepeatSpend : 0);
+                }
+
+                var lower = new double[n];
+                var upper = new double[n];
+                PredictionIntervals.LifetimeValue(model, draws, spendDraws, discountRate, margin, x, tx, t, meanSpend, options.Level, lower, upper);
+                columns.Add(new IntervalColumn("clv.lower", lower, null));
+                columns.Add(new IntervalColumn("clv.upper", upper, null));
+            }
+
+            return new ModelIntervals(columns, null);
+        }
+        catch (Exception ex) when (ex is ClvModelException or EngagementValidationException or ArithmeticException)
+        {
+            return new ModelIntervals([], ex.Message);
+        }
+    }
+}
