@@ -157,12 +157,14 @@ public static class PolicyEvaluationApp
         [
             ("thompson, floor 0.05", new ThompsonSamplingPolicy(new ThompsonSamplingOptions { Floor = 0.05, ComputeProbability = false })),
             ("thompson, no floor", new ThompsonSamplingPolicy(new ThompsonSamplingOptions { Floor = 0, ComputeProbability = false })),
+            ("thompson, banks, floor 0.05", new ThompsonSamplingPolicy(new ThompsonSamplingOptions { Floor = 0.05 })),
             ("greedy", GreedyPolicy.Instance),
             ("uniform random", UniformRandomPolicy.Instance),
         ];
         foreach (var (name, policy) in policies)
         {
-            var run = BanditSimulator.Run(market, policy, simulation);
+            var banked = name.Contains("banks", StringComparison.Ordinal);
+            var run = BanditSimulator.Run(market, policy, banked ? new BanditSimulationOptions { Seed = simulation.Seed, SampleBankSize = 1_024, SampleBankRefresh = 100 } : simulation);
             stdout.Write($"{name,-26}");
             foreach (var c in run.Checkpoints)
             {

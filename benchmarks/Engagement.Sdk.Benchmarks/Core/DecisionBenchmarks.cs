@@ -25,6 +25,7 @@ public class DecisionBenchmarks
     private DecisionWorkload _hundred = null!;
     private DecisionWorkload _ten = null!;
     private DecisionWorkload _thompson = null!;
+    private DecisionWorkload _hundredThompson = null!;
     private readonly DecisionBuffer _buffer = DecisionBuffer.Create();
 
     [GlobalSetup]
@@ -54,7 +55,8 @@ public class DecisionBenchmarks
         _hundred = DecisionWorkload.Create(100);
         _ten = DecisionWorkload.Create(10);
         _thompson = DecisionWorkload.Create(10, new DecisioningOptions { Exploration = ExplorationMode.Thompson });
-        foreach (var (name, workload) in new[] { ("hundred", _hundred), ("ten", _ten), ("thompson", _thompson) })
+        _hundredThompson = DecisionWorkload.Create(100, new DecisioningOptions { Exploration = ExplorationMode.Thompson });
+        foreach (var (name, workload) in new[] { ("hundred", _hundred), ("ten", _ten), ("thompson", _thompson), ("hundred-thompson", _hundredThompson) })
         {
             var decision = workload.Decider.DecideAsync(workload.Request).AsTask().GetAwaiter().GetResult();
             var survivors = decision.Candidates.Count(c => c.Status != CandidateStatus.Rejected && c.ActionId != ActionCatalog.NoActionId);
@@ -83,10 +85,15 @@ public class DecisionBenchmarks
     [Benchmark]
     public DecisionBuffer DecideTenActions() => _ten.Decider.DecideAsync(_ten.Request, _buffer).GetAwaiter().GetResult();
 
-    /// <summary>10 actions × 4 channels with Thompson sampling: the draws and the choice probability (quadrature or Monte Carlo) dominate.</summary>
+    /// <summary>10 actions × 4 channels with Thompson sampling from posterior sample banks (1,024 per arm): the draw and its probability counted over the banks.</summary>
     /// <returns>The buffer.</returns>
     [Benchmark]
     public DecisionBuffer DecideTenActionsThompson() => _thompson.Decider.DecideAsync(_thompson.Request, _buffer).GetAwaiter().GetResult();
+
+    /// <summary>100 actions × 4 channels with Thompson sampling from posterior sample banks (1,024 per arm).</summary>
+    /// <returns>The buffer.</returns>
+    [Benchmark]
+    public DecisionBuffer DecideHundredActionsThompson() => _hundredThompson.Decider.DecideAsync(_hundredThompson.Request, _buffer).GetAwaiter().GetResult();
 
     /// <summary>The 100-action decision made into an immutable <see cref="Decision"/> (the engine's path; its explanations are still written only when read).</summary>
     /// <returns>The decision.</returns>

@@ -8,13 +8,13 @@ namespace Engagement.Sdk.Benchmarks.Core;
 /// The distribution of single-decision latencies, which BenchmarkDotNet's per-iteration means do not show: each decision of
 /// <see cref="DecisionWorkload"/> is timed on its own (two timestamps, about 40 ns of overhead included) after a warm-up, and
 /// the percentiles, the processor time per decision (the process's user and system time, which leaves out the time the
-/// thread waited for a core on a shared machine) and the bytes allocated per decision are printed. Run with <c>--decision-latency [actions] [decisions]</c>.
+/// thread waited for a core on a shared machine) and the bytes allocated per decision are printed. Run with <c>--decision-latency [actions] [decisions] [thompson]</c>.
 /// </summary>
 internal static class DecisionLatency
 {
-    public static void Run(int actions, int decisions)
+    public static void Run(int actions, int decisions, bool thompson = false)
     {
-        var workload = DecisionWorkload.Create(actions);
+        var workload = thompson ? DecisionWorkload.Create(actions, new DecisioningOptions { Exploration = ExplorationMode.Thompson }) : DecisionWorkload.Create(actions);
         var buffer = DecisionBuffer.Create();
         for (var i = 0; i < 200_000; i++)
         {
@@ -39,6 +39,6 @@ internal static class DecisionLatency
         double Micro(long t) => t * 1_000_000.0 / Stopwatch.Frequency;
         double Percentile(double p) => Micro(ticks[Math.Min(ticks.Length - 1, (int)Math.Ceiling(p * ticks.Length) - 1)]);
         var mean = ticks.Average(t => Micro(t));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{actions} actions × 4 channels, {decisions:N0} decisions: mean {mean:0.00} µs, p50 {Percentile(0.50):0.00} µs, p99 {Percentile(0.99):0.00} µs, p99.9 {Percentile(0.999):0.00} µs, max {Micro(ticks[^1]):0.00} µs; processor time {cpu.TotalMicroseconds / decisions:0.00} µs per decision; {(double)allocated / decisions:0.###} bytes allocated per decision; {collections} gen-0 collections."));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{actions} actions × 4 channels, {(thompson ? "Thompson from sample banks" : "epsilon-greedy")}, {decisions:N0} decisions: mean {mean:0.00} µs, p50 {Percentile(0.50):0.00} µs, p99 {Percentile(0.99):0.00} µs, p99.9 {Percentile(0.999):0.00} µs, max {Micro(ticks[^1]):0.00} µs; processor time {cpu.TotalMicroseconds / decisions:0.00} µs per decision; {(double)allocated / decisions:0.###} bytes allocated per decision; {collections} gen-0 collections."));
     }
 }

@@ -20,7 +20,10 @@ public class OffPolicyEvaluationBenchmarks
     private EvaluationPolicy _policy = null!;
 
     [GlobalSetup]
-    public void Setup()
+    public void Setup() => (_uniform, _distinct, _policy) = CreateData();
+
+    /// <summary>The two logs and the evaluation policy (seeded).</summary>
+    internal static (DecisionLog Uniform, DecisionLog Distinct, EvaluationPolicy Policy) CreateData()
     {
         var random = new BanditRandom(2026);
         string[] positions = ["1", "2", "3"];
@@ -36,8 +39,6 @@ public class OffPolicyEvaluationBenchmarks
             distinct.Add(new LoggedDecision(positions[position], items[item], null, 0.002 + (0.05 * random.NextDouble()), click));
         }
 
-        _uniform = uniform.Build();
-        _distinct = distinct.Build();
         var policy = new EvaluationPolicy.Builder();
         foreach (var position in positions)
         {
@@ -49,7 +50,37 @@ public class OffPolicyEvaluationBenchmarks
             }
         }
 
-        _policy = policy.Build();
+        return (uniform.Build(), distinct.Build(), policy.Build());
+    }
+
+    /// <summary>
+    /// Wall-clock and processor time of each evaluation, <paramref name="repetitions"/> times after one warm-up: the processor
+    /// time (user and system time of the process, all threads) is what other work on a shared machine does not inflate.
+    /// </summary>
+    internal static void MeasureCpu(int repetitions)
+    {
+        var (uniform, distinct, policy) = CreateData();
+        var cases = new (string Name, DecisionLog Log, int Resamples)[]
+        {
+            ("uniform, point estimates", uniform, 0), ("uniform, 1,000 resamples", uniform, 1_000),
+            ("distinct, point estimates", distinct, 0), ("distinct, 1,000 resamples", distinct, 1_000),
+        };
+        foreach (var (name, log, resamples) in cases)
+        {
+            var options = new OffPolicyEvaluationOptions { BootstrapResamples = resamples, Seed = 1 };
+            OffPolicyEvaluator.Evaluate(log, policy, options: options);
+            for (var r = 0; r < repetitions; r++)
+            {
+                var process = System.Diagnostics.Process.GetCurrentProcess();
+                var cpu = process.TotalProcessorTime;
+                var start = System.Diagnostics.Stopwatch.GetTimestamp();
+                OffPolicyEvaluator.Evaluate(log, policy, options: options);
+                var wall = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+                process.Refresh();
+                cpu = process.TotalProcessorTime - cpu;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name}: wall-clock {wall.TotalMilliseconds:N0} ms, processor time {cpu.TotalMilliseconds:N0} ms ({Environment.ProcessorCount} cores)"));
+            }
+        }
     }
 
     /// <summary>Point estimates and diagnostics only, uniform logs.</summary>

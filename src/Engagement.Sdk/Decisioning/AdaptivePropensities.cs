@@ -29,6 +29,7 @@ public sealed class AdaptivePropensities
     private readonly SemaphoreSlim _loading = new(1, 1);
     private readonly Lock _lock = new();
     private volatile Table? _table;
+    private PosteriorSampleBank?[]?[] _banks = [];
     private long _loadedAt = long.MinValue;
 
     /// <summary>Creates the learner.</summary>
@@ -180,6 +181,49 @@ public sealed class AdaptivePropensities
         var table = _table ?? throw new InvalidOperationException("The propensities were not loaded (EnsureFreshAsync).");
         var factor = double.IsPositiveInfinity(_ticksPerHalfLife) ? 1 : double.Exp2(-(at.UtcTicks - table.AsOf) / _ticksPerHalfLife);
         return new Reader(table, factor, _options.PriorWeight);
+    }
+
+    /// <summary>
+    /// The bank of <paramref name="size"/> posterior samples of an arm in a segment for a Thompson draw at
+    /// <paramref name="atTicks"/>: the bank drawn before, unless the belief changed since and the bank is at least
+    /// <paramref name="refreshTicks"/> old (or its size differs), in which case it is drawn again. The draws are seeded by
+    /// <paramref name="seed"/>, the arm, the segment and the belief, so the same state gives the same bank in every process.
+    /// </summary>
+    internal PosteriorSampleBank SampleBank(int arm, int segment, BetaPosterior posterior, long atTicks, int size, long refreshTicks, ulong seed)
+    {
+        var rows = Volatile.Read(ref _banks);
+        var bank = (uint)segment < (uint)rows.Length && rows[segment] is { } row ? Volatile.Read(ref row[arm]) : null;
+        if (bank is not null && bank.Size == size && (bank.Posterior == posterior || atTicks - bank.Stamp < refreshTicks))
+        {
+            return bank;
+        }
+
+        var stream = Mix(Mix(Mix(((ulong)(uint)arm << 32) | (uint)segment) ^ BitConverter.DoubleToUInt64Bits(posterior.Alpha)) ^ BitConverter.DoubleToUInt64Bits(posterior.Beta));
+        var random = new BanditRandom(seed ^ 0x5851F42D4C957F2DUL, stream);
+        bank = PosteriorSampleBank.Draw(posterior, size, ref random, atTicks);
+        lock (_lock)
+        {
+            rows = _banks;
+            if (segment >= rows.Length)
+            {
+                var grown = new PosteriorSampleBank?[]?[segment + 1];
+                Array.Copy(rows, grown, rows.Length);
+                rows = grown;
+                Volatile.Write(ref _banks, rows);
+            }
+
+            var slots = rows[segment] ??= new PosteriorSampleBank?[_catalog.Arms.Length];
+            Volatile.Write(ref slots[arm], bank);
+        }
+
+        return bank;
+
+        static ulong Mix(ulong z)
+        {
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
+        }
     }
 
     /// <summary>The index of a segment in the table (0 for ""), adding it when it is new.</summary>

@@ -102,8 +102,12 @@ public sealed class Decision
     /// </summary>
     public double ChoiceProbability => _data.ChoiceProbability.Value;
 
-    /// <summary>The standard error of <see cref="ChoiceProbability"/> when it was estimated by Monte Carlo; <see langword="null"/> when exact.</summary>
-    public double? ChoiceProbabilityError => _data.ChoiceProbability.Method == ChoiceProbabilityMethod.MonteCarlo ? _data.ChoiceProbability.Error : null;
+    /// <summary>
+    /// The standard error of <see cref="ChoiceProbability"/> when it was estimated by Monte Carlo; for a Thompson choice from
+    /// posterior sample banks (where the logged value is exactly the probability of the policy that ran), its standard error
+    /// against Thompson sampling on the posteriors themselves; <see langword="null"/> when exact.
+    /// </summary>
+    public double? ChoiceProbabilityError => _data.ChoiceProbability.Method != ChoiceProbabilityMethod.Exact ? _data.ChoiceProbability.Error : null;
 
     /// <summary>Whether the choice came from exploration rather than as the highest expected score.</summary>
     public bool Explored => _data.Explored;

@@ -37,6 +37,8 @@ public sealed class NextBestActionDecider
     private readonly double[] _cost;
     private readonly int _fallback;
     private readonly ulong _seed;
+    private readonly int _bankSize;
+    private readonly long _bankRefreshTicks;
     private DecisionBuffer? _spare;
 
     /// <summary>Creates the decider.</summary>
@@ -89,6 +91,8 @@ public sealed class NextBestActionDecider
         _customerValue = customerValue;
         _transactions = transactions ?? NoTransactions.Instance;
         _seed = unchecked((ulong)_options.Seed);
+        _bankSize = _options.ThompsonSamples;
+        _bankRefreshTicks = _options.ThompsonSampleRefresh.Ticks;
         _champion = PolicyFor(_options.Exploration, _options.ExplorationFloor);
         var until = 0.0;
         _challengers = [.. _options.Challengers.Select(v => (v.Name, until += v.Share, PolicyFor(v.Mode, v.Floor)))];
@@ -418,7 +422,13 @@ public sealed class NextBestActionDecider
                 entry.Factors = new ScoreFactors(propensity, weight, lever, value, cost, score);
                 entry.Probability = double.NaN;
                 entry.ActionLevel = false;
-                b.ArmBeliefs[b.SurvivorCount] = new ArmBelief(posterior, weight * lever * value, -(weight * lever * cost));
+                var belief = new ArmBelief(posterior, weight * lever * value, -(weight * lever * cost));
+                if (_bankSize > 0 && b.Policy is ThompsonSamplingPolicy && !belief.IsFixed)
+                {
+                    belief = belief with { Samples = _propensities.SampleBank(i, segment, posterior, atTicks, _bankSize, _bankRefreshTicks, _seed) };
+                }
+
+                b.ArmBeliefs[b.SurvivorCount] = belief;
                 b.Survivors[b.SurvivorCount++] = i;
                 b.ActionSurvived[a] = 1;
             }
@@ -562,7 +572,7 @@ public sealed class NextBestActionDecider
         var span = new ReadOnlySpan<ArmBelief>(b.Candidates, 0, k);
         var side = random.Fork();
         var p = b.Policy.ProbabilityOf(span, best, ref side);
-        var probability = new ChoiceProbability(Math.Min(1, b.NothingProbability.Value + p.Value), b.NothingProbability.Error + p.Error, p.Method == ChoiceProbabilityMethod.MonteCarlo || b.NothingProbability.Method == ChoiceProbabilityMethod.MonteCarlo ? ChoiceProbabilityMethod.MonteCarlo : ChoiceProbabilityMethod.Exact);
+        var probability = new ChoiceProbability(Math.Min(1, b.NothingProbability.Value + p.Value), b.NothingProbability.Error + p.Error, (ChoiceProbabilityMethod)Math.Max((int)p.Method, (int)b.NothingProbability.Method));
         var arm = b.CandidateArms[best];
         Take(b, arm, _fallback, new BanditChoice(best, probability, false));
         b.Entries[arm].Stage = DecisionStage.Fallback;

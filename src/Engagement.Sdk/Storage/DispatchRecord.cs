@@ -179,7 +179,11 @@ public sealed record DispatchDecision
     /// <summary>The probability with which the action × channel (and treatment) was chosen, after every filter: π(a | x), in (0, 1].</summary>
     public required double ChoiceProbability { get; init; }
 
-    /// <summary>The standard error of <see cref="ChoiceProbability"/> when it was estimated by Monte Carlo; <see langword="null"/> when exact.</summary>
+    /// <summary>
+    /// The standard error of <see cref="ChoiceProbability"/> when it was estimated by Monte Carlo; for a Thompson choice from
+    /// posterior sample banks (where the logged value is exactly the probability of the policy that ran), its standard error
+    /// against Thompson sampling on the posteriors themselves; <see langword="null"/> when exact.
+    /// </summary>
     public double? ChoiceProbabilityError { get; init; }
 
     /// <summary>The estimated response probability of the action × channel at the decision.</summary>

@@ -418,11 +418,14 @@ public sealed class DecisionPipelineTests
     [InlineData("GlobalControlShare", 1.0)]
     [InlineData("PriorWeight", 0.0)]
     [InlineData("Slots", 0.0)]
+    [InlineData("ThompsonSamples", 100.0)]
+    [InlineData("ThompsonSamples", 131072.0)]
     public void Options_OutOfRange_FailWhenTheHostStartsNamingTheOption(string option, double value)
     {
         var options = new DecisioningOptions();
         switch (option)
         {
+            case "ThompsonSamples": options.ThompsonSamples = (int)value; break;
             case "ExplorationFloor": options.ExplorationFloor = value; break;
             case "GlobalControlShare": options.GlobalControlShare = value; break;
             case "PriorWeight": options.PriorWeight = value; break;

@@ -73,10 +73,12 @@ public sealed class ExplorationAndExperimentTests
         }
     }
 
-    [Fact]
-    public async Task Thompson_LogsProbabilitiesThatMatchHowOftenItChooses()
+    [Theory]
+    [InlineData(1_024)]
+    [InlineData(0)]
+    public async Task Thompson_LogsProbabilitiesThatMatchHowOftenItChooses(int samples)
     {
-        var harness = await CreateAsync([Good, Fair with { Value = 25m }], new DecisioningOptions { Exploration = ExplorationMode.Thompson, ExplorationFloor = 0.1, PriorWeight = 4 });
+        var harness = await CreateAsync([Good, Fair with { Value = 25m }], new DecisioningOptions { Exploration = ExplorationMode.Thompson, ExplorationFloor = 0.1, PriorWeight = 4, ThompsonSamples = samples });
         const int Decisions = 1500;
         var chosen = new Dictionary<string, int>();
         var logged = new Dictionary<string, double>();
@@ -86,6 +88,11 @@ public sealed class ExplorationAndExperimentTests
             chosen[decision.Action.Id] = chosen.GetValueOrDefault(decision.Action.Id) + 1;
             logged[decision.Action.Id] = decision.ChoiceProbability;
             decision.ChoiceProbability.Should().BeInRange(0.1 / 3, 1);
+            if (samples > 0)
+            {
+                // Counted over the sample banks: exact for the policy that ran; the error is against the posteriors themselves.
+                decision.ChoiceProbabilityError.Should().NotBeNull().And.BeInRange(0, 0.9 * 0.5 / Math.Sqrt(samples));
+            }
         }
 
         chosen.Keys.Should().Contain(["good", "fair"], "with a weak prior both are drawn best now and then");
@@ -94,6 +101,32 @@ public sealed class ExplorationAndExperimentTests
             var tolerance = 4 * Math.Sqrt(probability * (1 - probability) / Decisions);
             ((double)chosen[action] / Decisions).Should().BeApproximately(probability, tolerance, action);
         }
+    }
+
+    [Fact]
+    public async Task Thompson_SampleBanks_KeptUntilTheBeliefChangesAndTheRefreshIsDue_SameSeedSameBank()
+    {
+        var options = new DecisioningOptions { Exploration = ExplorationMode.Thompson, ThompsonSampleRefresh = TimeSpan.FromSeconds(10) };
+        var harness = await CreateAsync([Good], options);
+        var other = await CreateAsync([Good], options);
+        var propensities = harness.Propensities;
+        var t0 = new DateTimeOffset(2026, 6, 1, 9, 0, 0, TimeSpan.Zero).UtcTicks;
+        var before = new Sdk.Decisioning.Learning.BetaPosterior(2, 18);
+        var after = new Sdk.Decisioning.Learning.BetaPosterior(3, 18);
+
+        var first = propensities.SampleBank(0, 0, before, t0, 256, TimeSpan.FromSeconds(10).Ticks, 5);
+        var unchanged = propensities.SampleBank(0, 0, before, t0 + TimeSpan.FromMinutes(5).Ticks, 256, TimeSpan.FromSeconds(10).Ticks, 5);
+        var changedSoon = propensities.SampleBank(0, 0, after, t0 + TimeSpan.FromSeconds(5).Ticks, 256, TimeSpan.FromSeconds(10).Ticks, 5);
+        var changedLater = propensities.SampleBank(0, 0, after, t0 + TimeSpan.FromSeconds(11).Ticks, 256, TimeSpan.FromSeconds(10).Ticks, 5);
+        var elsewhere = other.Propensities.SampleBank(0, 0, before, t0, 256, TimeSpan.FromSeconds(10).Ticks, 5);
+        var otherSegment = propensities.SampleBank(0, 1, before, t0, 256, TimeSpan.FromSeconds(10).Ticks, 5);
+
+        unchanged.Should().BeSameAs(first, "the belief did not change");
+        changedSoon.Should().BeSameAs(first, "the bank is kept for the refresh interval after a change");
+        changedLater.Should().NotBeSameAs(first);
+        changedLater.Posterior.Should().Be(after);
+        elsewhere.Samples.ToArray().Should().Equal(first.Samples.ToArray(), "the same seed, arm, segment and belief draw the same bank");
+        otherSegment.Samples.ToArray().Should().NotEqual(first.Samples.ToArray(), "every arm and segment has its own stream");
     }
 
     [Fact]

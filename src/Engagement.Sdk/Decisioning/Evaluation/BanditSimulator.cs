@@ -237,10 +237,32 @@ public sealed class BanditSimulationOptions
     /// <value>Defaults to <see langword="false"/>.</value>
     public bool LogDecisions { get; init; }
 
+    /// <summary>
+    /// When positive, every segment × arm carries a <see cref="PosteriorSampleBank"/> of this many samples, drawn again once
+    /// its belief changed and <see cref="SampleBankRefresh"/> decisions passed, as the decider does; Thompson sampling then
+    /// draws from the banks. 0 (the default) gives the policy the posteriors.
+    /// </summary>
+    /// <value>Defaults to 0; otherwise a multiple of 64 from 64 to 65,536.</value>
+    public int SampleBankSize { get; init; }
+
+    /// <summary>How many decisions a sample bank is kept after its belief changed.</summary>
+    /// <value>Defaults to 100; at least 0.</value>
+    public int SampleBankRefresh { get; init; } = 100;
+
     /// <summary>Checks the options.</summary>
     /// <exception cref="EngagementValidationException">An option is out of range.</exception>
     public void Validate()
     {
+        if (SampleBankSize != 0)
+        {
+            PosteriorSampleBank.CheckSize(nameof(SampleBankSize), SampleBankSize);
+        }
+
+        if (SampleBankRefresh < 0)
+        {
+            throw new EngagementValidationException(nameof(SampleBankRefresh), SampleBankRefresh, "must be at least 0");
+        }
+
         if (Decisions <= 0)
         {
             throw new EngagementValidationException(nameof(Decisions), Decisions, "must be positive");
@@ -304,6 +326,7 @@ public static class BanditSimulator
         var learner = new BetaBernoulliLearner<(int Segment, int Arm)>(options.Learner);
         var random = new BanditRandom(options.Seed);
         var arms = new ArmBelief[market.Arms.Length];
+        var banks = options.SampleBankSize > 0 ? new PosteriorSampleBank?[market.Segments.Length * market.Arms.Length] : null;
         var start = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
         var checkpoints = ImmutableArray.CreateBuilder<SimulationCheckpoint>();
         var log = options.LogDecisions ? new DecisionLog.Builder() : null;
@@ -315,7 +338,19 @@ public static class BanditSimulator
             var segment = market.DrawSegment(ref random);
             for (var a = 0; a < arms.Length; a++)
             {
-                arms[a] = new ArmBelief(learner.GetPosterior((segment, a), options.BasePropensity, at));
+                var posterior = learner.GetPosterior((segment, a), options.BasePropensity, at);
+                arms[a] = new ArmBelief(posterior);
+                if (banks is not null)
+                {
+                    ref var bank = ref banks[(segment * arms.Length) + a];
+                    if (bank is null || (bank.Posterior != posterior && t - bank.Stamp >= options.SampleBankRefresh))
+                    {
+                        var stream = new BanditRandom(options.Seed ^ 0x5851F42D4C957F2DUL, (ulong)((segment * arms.Length) + a) + ((ulong)t << 20));
+                        bank = PosteriorSampleBank.Draw(posterior, options.SampleBankSize, ref stream, t);
+                    }
+
+                    arms[a] = arms[a] with { Samples = bank };
+                }
             }
 
             var choice = policy.Choose(arms, ref random);

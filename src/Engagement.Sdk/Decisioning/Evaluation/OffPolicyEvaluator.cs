@@ -433,7 +433,7 @@ public static class OffPolicyEvaluator
                     for (var r = runFrom; r < runTo; r++)
                     {
                         var run = runs[r];
-                        var (c, cw, cwBelow) = DrawRun(ref random, table, cells, run.Start, run.Length);
+                        var (c, cw, cwBelow) = DrawRun(ref random, table, cells, run);
                         ref var group = ref Unsafe.Add(ref own, run.Group * GroupSums);
                         group += c;
                         Unsafe.Add(ref group, 2) += cw;
@@ -464,55 +464,84 @@ public static class OffPolicyEvaluator
         }
     }
 
-    /// <summary>One resample's draws of cells [start, start + length): Σ c, Σ c·w and Σ c·w over the cells with w ≤ τ.</summary>
-    private static (double Count, double Weight, double WeightBelow) DrawRun(ref BanditRandom random, byte[] table, Cells cells, int start, int length)
+    /// <summary>One resample's draws of a run of cells: Σ c, Σ c·w and Σ c·w over the cells with w ≤ τ.</summary>
+    private static (double Count, double Weight, double WeightBelow) DrawRun(ref BanditRandom random, byte[] table, Cells cells, in Run run)
     {
+        if (cells.AllSingle && run.Above >= 0)
+        {
+            // Within a run the cells are ordered by propensity, so by decreasing weight: the first Above cells have w > τ and the
+            // rest w ≤ τ. Each part is drawn on its own, with only the counts and the weighted sum to keep.
+            var weights = cells.Weight.AsSpan(run.Start, run.Length);
+            var (aboveCount, aboveWeight) = DrawSingles(ref random, table, weights[..run.Above]);
+            var (belowCount, belowWeight) = DrawSingles(ref random, table, weights[run.Above..]);
+            return (aboveCount + belowCount, aboveWeight + belowWeight, belowWeight);
+        }
+
+        var start = run.Start;
+        var length = run.Length;
         var counts = cells.Counts.AsSpan(start, length);
-        var weights = cells.Weight.AsSpan(start, length);
+        var all = cells.Weight.AsSpan(start, length);
         var below = cells.BelowWeight.AsSpan(start, length);
-        double c0 = 0, c1 = 0, w0 = 0, w1 = 0, b0 = 0, b1 = 0;
-        var k = 0;
+        double c0 = 0, w0 = 0, b0 = 0;
         if (cells.AllSingle)
         {
-            // Four Poisson(1) draws from each 64 random bits, by a table of 2^16 entries.
-            for (; k + 4 <= length; k += 4)
+            for (var k = 0; k < length; k += 4)
             {
                 var bits = random.NextUInt64();
-                double d0 = table[(int)(bits & 0xFFFF)], d1 = table[(int)((bits >> 16) & 0xFFFF)];
-                double d2 = table[(int)((bits >> 32) & 0xFFFF)], d3 = table[(int)(bits >> 48)];
-                c0 += d0 + d2;
-                c1 += d1 + d3;
-                w0 += (d0 * weights[k]) + (d2 * weights[k + 2]);
-                w1 += (d1 * weights[k + 1]) + (d3 * weights[k + 3]);
-                b0 += (d0 * below[k]) + (d2 * below[k + 2]);
-                b1 += (d1 * below[k + 1]) + (d3 * below[k + 3]);
-            }
-
-            if (k < length)
-            {
-                var bits = random.NextUInt64();
-                for (; k < length; k++)
+                for (var i = k; i < Math.Min(length, k + 4); i++)
                 {
                     double d = table[(int)(bits & 0xFFFF)];
                     bits >>= 16;
                     c0 += d;
-                    w0 += d * weights[k];
-                    b0 += d * below[k];
+                    w0 += d * all[i];
+                    b0 += d * below[i];
                 }
             }
+
+            return (c0, w0, b0);
         }
-        else
+
+        for (var k = 0; k < length; k++)
         {
+            double d = random.NextPoisson(counts[k]);
+            c0 += d;
+            w0 += d * all[k];
+            b0 += d * below[k];
+        }
+
+        return (c0, w0, b0);
+    }
+
+    /// <summary>Poisson(1) draws of single cells, four from each 64 random bits by a table of 2^16 entries: Σ d and Σ d·w.</summary>
+    private static (double Count, double Weight) DrawSingles(ref BanditRandom random, byte[] table, ReadOnlySpan<double> weights)
+    {
+        var length = weights.Length;
+        long c = 0;
+        double w0 = 0, w1 = 0;
+        var k = 0;
+        for (; k + 4 <= length; k += 4)
+        {
+            var bits = random.NextUInt64();
+            int d0 = table[(int)(bits & 0xFFFF)], d1 = table[(int)((bits >> 16) & 0xFFFF)];
+            int d2 = table[(int)((bits >> 32) & 0xFFFF)], d3 = table[(int)(bits >> 48)];
+            c += d0 + d1 + d2 + d3;
+            w0 += (d0 * weights[k]) + (d2 * weights[k + 2]);
+            w1 += (d1 * weights[k + 1]) + (d3 * weights[k + 3]);
+        }
+
+        if (k < length)
+        {
+            var bits = random.NextUInt64();
             for (; k < length; k++)
             {
-                double d = random.NextPoisson(counts[k]);
-                c0 += d;
+                int d = table[(int)(bits & 0xFFFF)];
+                bits >>= 16;
+                c += d;
                 w0 += d * weights[k];
-                b0 += d * below[k];
             }
         }
 
-        return (c0 + c1, w0 + w1, b0 + b1);
+        return (c, w0 + w1);
     }
 
     /// <summary>
@@ -662,7 +691,8 @@ public static class OffPolicyEvaluator
     }
 
     /// <summary>Cells [Start, Start + Length) share a group and a reward.</summary>
-    private readonly record struct Run(int Start, int Length, int Group, byte Reward);
+    /// <summary>A run of cells of one group and reward; <paramref name="Above"/> is how many of its first cells have w &gt; τ (the rest w ≤ τ), or −1 when the weights are not ordered so.</summary>
+    private readonly record struct Run(int Start, int Length, int Group, byte Reward, int Above);
 
     /// <summary>The merged rounds: each cell's group (context × arm), rounds, importance weight, reward and whether the weight is at most τ.</summary>
     private sealed class Cells(int capacity)
@@ -698,7 +728,21 @@ public static class OffPolicyEvaluator
                     j++;
                 }
 
-                runs.Add(new Run(i, j - i, Group[i], Reward[i]));
+                var above = 0;
+                while (above < j - i && !Below[i + above])
+                {
+                    above++;
+                }
+
+                for (var k = i + above; k < j && above >= 0; k++)
+                {
+                    if (!Below[k])
+                    {
+                        above = -1;
+                    }
+                }
+
+                runs.Add(new Run(i, j - i, Group[i], Reward[i], above));
                 i = j;
             }
 

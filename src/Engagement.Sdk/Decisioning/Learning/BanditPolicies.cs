@@ -41,6 +41,13 @@ public readonly record struct ArmBelief
     /// <summary>The score's offset.</summary>
     public double Offset { get; }
 
+    /// <summary>
+    /// Pre-drawn samples of θ, or <see langword="null"/>. When every random candidate carries a bank of the same size,
+    /// <see cref="ThompsonSamplingPolicy"/> draws from the banks instead of from the posteriors (the bank may lag
+    /// <see cref="Posterior"/> until its owner draws it again; the expected score still follows <see cref="Posterior"/>).
+    /// </summary>
+    public PosteriorSampleBank? Samples { get; init; }
+
     /// <summary>Whether the score is fixed (scale 0, or the default value), so no draw is needed.</summary>
     public bool IsFixed => !(Scale > 0) || Posterior.Alpha <= 0;
 
@@ -64,11 +71,18 @@ public enum ChoiceProbabilityMethod
 
     /// <summary>Estimated by repeating the draw; <see cref="ChoiceProbability.Error"/> holds the standard error.</summary>
     MonteCarlo,
+
+    /// <summary>
+    /// Counted over the candidates' <see cref="PosteriorSampleBank"/>s: exactly the probability with which the policy that drew
+    /// from those banks chooses the arm. <see cref="ChoiceProbability.Error"/> holds the standard error of the count as an
+    /// estimate of the probability under the banks' posteriors themselves (at most 0.5 / √M).
+    /// </summary>
+    SampleBank,
 }
 
 /// <summary>The probability with which a policy chooses an arm.</summary>
 /// <param name="Value">The probability, in [0, 1].</param>
-/// <param name="Error">The standard error for <see cref="ChoiceProbabilityMethod.MonteCarlo"/>; the estimated absolute error (0 for closed forms) for <see cref="ChoiceProbabilityMethod.Exact"/>.</param>
+/// <param name="Error">The standard error for <see cref="ChoiceProbabilityMethod.MonteCarlo"/>; the estimated absolute error (0 for closed forms) for <see cref="ChoiceProbabilityMethod.Exact"/>; for <see cref="ChoiceProbabilityMethod.SampleBank"/> the standard error against the probability under the banks' posteriors (the value itself is exact for the policy that ran).</param>
 /// <param name="Method">How it was computed.</param>
 public readonly record struct ChoiceProbability(double Value, double Error, ChoiceProbabilityMethod Method)
 {
@@ -79,9 +93,12 @@ public readonly record struct ChoiceProbability(double Value, double Error, Choi
 
     /// <summary>Shows the value and its error.</summary>
     /// <returns>The text.</returns>
-    public override string ToString() => Method == ChoiceProbabilityMethod.Exact
-        ? string.Create(CultureInfo.InvariantCulture, $"{Value:G6} (exact)")
-        : string.Create(CultureInfo.InvariantCulture, $"{Value:G6} ± {Error:G2} (Monte Carlo SE)");
+    public override string ToString() => Method switch
+    {
+        ChoiceProbabilityMethod.Exact => string.Create(CultureInfo.InvariantCulture, $"{Value:G6} (exact)"),
+        ChoiceProbabilityMethod.SampleBank => string.Create(CultureInfo.InvariantCulture, $"{Value:G6} (sample bank; ± {Error:G2} SE against the posteriors)"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{Value:G6} ± {Error:G2} (Monte Carlo SE)"),
+    };
 }
 
 /// <summary>A policy's choice among candidate arms.</summary>

@@ -72,7 +72,11 @@ public sealed class ThompsonSamplingOptions
 /// random candidate, otherwise the candidate whose score is highest when every θ is drawn from its belief (ties to the lowest
 /// index). The probability of the choice is π(k) = ε / K + (1 − ε) · P(k has the highest drawn score), computed exactly where
 /// possible (closed form; otherwise adaptive Gauss–Kronrod quadrature of ∫ f_k(θ) Π_j F_j(θ_j &lt; score) dθ) or by Monte
-/// Carlo with its standard error. Deterministic for a generator state; allocates nothing; thread-safe (it holds no state).
+/// Carlo with its standard error. When every random candidate carries a <see cref="ArmBelief.Samples"/> bank of the same size
+/// M, the draw takes one index m uniformly and θ_j = the m-th sample of each bank; the probability is then counted over the M
+/// indices (<see cref="ChoiceProbabilityMethod.SampleBank"/>): exact for this policy, O(M · K), whatever the options'
+/// <see cref="ThompsonSamplingOptions.ProbabilityMode"/>. Deterministic for a generator state; allocates nothing; thread-safe
+/// (it holds no state).
 /// </summary>
 public sealed class ThompsonSamplingPolicy : IBanditPolicy
 {
@@ -95,11 +99,16 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
     public BanditChoice Choose(ReadOnlySpan<ArmBelief> arms, ref BanditRandom random)
     {
         BanditArms.CheckNotEmpty(arms);
+        var bankSize = SampleBanks.CommonSize(arms);
         var explored = random.NextDouble() < Options.Floor;
         int chosen;
         if (explored)
         {
             chosen = random.NextInt(arms.Length);
+        }
+        else if (bankSize > 0)
+        {
+            chosen = SampleBanks.WinnerAt(arms, random.NextInt(bankSize));
         }
         else
         {
@@ -122,6 +131,11 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
             return new BanditChoice(chosen, new ChoiceProbability(double.NaN, double.NaN, ChoiceProbabilityMethod.MonteCarlo), explored);
         }
 
+        if (bankSize > 0)
+        {
+            return new BanditChoice(chosen, BankProbability(arms, chosen, bankSize), explored);
+        }
+
         var side = random.Fork();
         return new BanditChoice(chosen, ProbabilityOf(arms, chosen, ref side), explored);
     }
@@ -130,10 +144,29 @@ public sealed class ThompsonSamplingPolicy : IBanditPolicy
     public ChoiceProbability ProbabilityOf(ReadOnlySpan<ArmBelief> arms, int index, ref BanditRandom random)
     {
         BanditArms.CheckIndex(arms, index);
+        var bankSize = SampleBanks.CommonSize(arms);
+        if (bankSize > 0)
+        {
+            return BankProbability(arms, index, bankSize);
+        }
+
         var k = arms.Length;
         var floor = Options.Floor;
         var win = WinProbability(arms, index, Options.ProbabilityMode, Options.MonteCarloDraws, Options.ExactCompetitorLimit, ref random);
         return win with { Value = (floor / k) + ((1 - floor) * win.Value), Error = (1 - floor) * win.Error };
+    }
+
+    // π(c) = ε / K + (1 − ε) · wins / M over the banks: exact for the policy that draws from them. The error is the binomial
+    // standard error of wins / M as an estimate of the win probability under the banks' posteriors.
+    private ChoiceProbability BankProbability(ReadOnlySpan<ArmBelief> arms, int c, int size)
+    {
+        var floor = Options.Floor;
+        var wins = SampleBanks.Wins(arms, c);
+        var smoothed = (wins + 0.5) / (size + 1.0);
+        return new ChoiceProbability(
+            (floor / arms.Length) + ((1 - floor) * wins / size),
+            (1 - floor) * Math.Sqrt(smoothed * (1 - smoothed) / size),
+            ChoiceProbabilityMethod.SampleBank);
     }
 
     /// <summary>P(arm <paramref name="c"/> has the highest drawn score), ties to the lowest index.</summary>

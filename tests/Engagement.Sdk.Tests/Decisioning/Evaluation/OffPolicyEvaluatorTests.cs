@@ -128,6 +128,41 @@ public sealed class OffPolicyEvaluatorTests
     }
 
     [Fact]
+    public void Evaluate_DistinctRowsStraddlingTheSwitchThreshold_SameSwitchDrIntervalsAsMergedCells()
+    {
+        // Weights 20 (propensity 0.05) and 2 (propensity 0.5) around τ = 10: the distinct rows are drawn in two parts per run,
+        // above and below τ; the merged cells keep a flag per cell. Both must give the same Switch-DR distribution.
+        var random = new BanditRandom(9);
+        var merged = new DecisionLog.Builder();
+        var distinct = new DecisionLog.Builder();
+        for (var i = 0; i < 20_000; i++)
+        {
+            var rare = random.NextInt(4) == 0;
+            var arm = random.NextInt(2) == 0 ? "a" : "b";
+            var click = random.NextDouble() < (arm == "a" ? 0.1 : 0.3) ? 1 : 0;
+            var propensity = rare ? 0.05 : 0.5;
+            merged.Add(new LoggedDecision("s", arm, null, propensity, click));
+            distinct.Add(new LoggedDecision("s", arm, null, propensity + (i * 1e-12), click));
+        }
+
+        var policy = new EvaluationPolicy.Builder().Set("s", new DecisionArm("b", null), 1).Build();
+        var options = new OffPolicyEvaluationOptions { Seed = 3, BootstrapResamples = 2_000, SwitchThreshold = 10 };
+        var m = OffPolicyEvaluator.Evaluate(merged.Build(), policy, options: options);
+        var d = OffPolicyEvaluator.Evaluate(distinct.Build(), policy, options: options);
+        var allBelow = OffPolicyEvaluator.Evaluate(distinct.Build(), policy, options: new OffPolicyEvaluationOptions { Seed = 3, BootstrapResamples = 2_000, SwitchThreshold = 1_000 });
+
+        foreach (var name in new[] { OffPolicyEstimators.SwitchDr, OffPolicyEstimators.Dr, OffPolicyEstimators.Snipw })
+        {
+            d[name].Value.Should().BeApproximately(m[name].Value, 1e-6, name);
+            (d[name].CiHigh - d[name].CiLow).Should().BeApproximately(m[name].CiHigh - m[name].CiLow, 0.1 * (m[name].CiHigh - m[name].CiLow), name);
+        }
+
+        d[OffPolicyEstimators.SwitchDr].Value.Should().NotBeApproximately(d[OffPolicyEstimators.Dr].Value, 1e-4, "the rows with weight 20 are left to the reward model");
+        allBelow[OffPolicyEstimators.SwitchDr].CiLow.Should().Be(allBelow[OffPolicyEstimators.Dr].CiLow, "with every weight below τ Switch-DR is DR in every resample");
+        allBelow[OffPolicyEstimators.SwitchDr].CiHigh.Should().Be(allBelow[OffPolicyEstimators.Dr].CiHigh);
+    }
+
+    [Fact]
     public void Options_Invalid_AreRejected()
     {
         var log = UniformLog(10, 1, out _);
