@@ -347,12 +347,7 @@ internal static class DiagnosticPlots
         return plot;
     }
 
-    private static double Probability(ITransactionModel model, int k, double t) => model switch
-    {
-        BgNbdModel bg => bg.ProbabilityOfTransactions(k, t),
-        ParetoNbdModel pnbd => pnbd.ProbabilityOfTransactions(k, t),
-        _ => double.NaN,
-    };
+    private static double Probability(ITransactionModel model, int k, double t) => model.ProbabilityOfTransactions(k, t);
 
     private static Plot SpendDensity(PlotInput input, GammaGammaModel spend, string title)
     {

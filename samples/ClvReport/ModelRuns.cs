@@ -118,7 +118,7 @@ internal static class ModelRuns
     private static Predictions Predict(ITransactionModel model, Histories h, double horizon, double? holdout, double discountRate)
     {
         var pAlive = new double[h.Count];
-        ParallelFor(h.Count, i => pAlive[i] = model.ProbabilityAlive(h.X[i], h.Tx[i], h.T[i]));
+        model.ProbabilityAlive(h.X, h.Tx, h.T, pAlive);
         var expected = new double[h.Count];
         model.ConditionalExpectedTransactions(horizon, h.X, h.Tx, h.T, expected);
         double[]? holdoutExpected = null;

@@ -264,7 +264,7 @@ public sealed class LoopTally
     private bool IsInstructive(Decision decision)
     {
         static bool Has(Decision d, string reason) => d.Candidates.Any(c => c.Reason == reason);
-        static bool StoppedByConsent(Decision d) => d.Candidates.Any(c => c.Reason == DecisionReasons.NoPermittedChannel && c.ChannelChecks.Any(k => EngagementEngine.IsConsentReason(k.Decision.Code)));
+        static bool StoppedByConsent(Decision d) => d.Candidates.Any(c => c.Reason == DecisionReasons.NotPermitted && c.ChannelChecks.Any(k => EngagementEngine.IsConsentReason(k.Decision.Code)));
         Func<Decision, bool>[] slots =
         [
             d => Has(d, DecisionReasons.AlreadyBought),

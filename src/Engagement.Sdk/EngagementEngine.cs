@@ -159,10 +159,7 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="profiles">The profile store.</param>
     /// <param name="events">The event store.</param>
     /// <param name="ledger">The consent ledger.</param>
-    /// <param name="gate">The permission gate.</param>
-    /// <param name="catalog">The action catalogue.</param>
-    /// <param name="propensity">The propensity model.</param>
-    /// <param name="stock">The stock provider.</param>
+    /// <param name="decider">The next-best-action decider (its catalogue, propensities and contact history are the engine's).</param>
     /// <param name="outbox">The outbox decided messages are queued in.</param>
     /// <param name="time">The clock.</param>
     /// <param name="options">The options.</param>
@@ -171,16 +168,13 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="identity">Identity resolution; by default one over the same stores, ledger and options.</param>
     /// <param name="transactions">The storage's units of work (<see cref="InMemoryTransactions"/> for the in-memory stores, as <c>AddEngagement</c> registers; none when omitted).</param>
     /// <param name="contactPolicy">The contact policy (for the size of each customer's queue of held messages).</param>
-    /// <param name="journeyStore">Where the journeys' state, timers and history are kept (in memory when omitted).</param>
-    /// <param name="journeyCatalog">The compiled journeys (made from <see cref="EngagementOptions.Journeys"/> and the actions when omitted).</param>
+    /// <param name="journeyStore">Where the journeys' state, timers and history are kept (the decider's, else in memory, when omitted).</param>
+    /// <param name="journeyCatalog">The compiled journeys (the decider's, else made from <see cref="EngagementOptions.Journeys"/> and the actions, when omitted).</param>
     public EngagementEngine(
         IProfileStore profiles,
         IEventStore events,
         ConsentLedger ledger,
-        IPermissionGate gate,
-        ActionCatalog catalog,
-        IPropensityModel propensity,
-        IStockProvider stock,
+        NextBestActionDecider decider,
         DispatchOutbox outbox,
         TimeProvider time,
         IOptions<EngagementOptions> options,
@@ -199,19 +193,19 @@ public sealed class EngagementEngine : IEngagementEngine
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _outbox = outbox ?? throw new ArgumentNullException(nameof(outbox));
-        ArgumentNullException.ThrowIfNull(propensity);
+        _decider = decider ?? throw new ArgumentNullException(nameof(decider));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _options = options.Value;
         _validator = new EventValidator(time, _options.MaxClockSkew, _options.LatenessWindow);
         _logger = logger ?? NullLogger<EngagementEngine>.Instance;
-        var journeys = journeyCatalog ?? JourneyCatalog.FromOptions(_options, catalog ?? throw new ArgumentNullException(nameof(catalog)));
-        journeyStore ??= new InMemoryJourneyStore();
-        _decider = new NextBestActionDecider(catalog, gate, propensity, stock, outbox.CanSend, _options.DecisionJourneyId, new JourneyFacts(journeys, journeyStore, ledger));
+        // The journeys read and write the same journey store as the decider's eligibility (both from the container).
+        var journeys = journeyCatalog ?? decider.Facts?.Catalog ?? JourneyCatalog.FromOptions(_options, decider.Catalog);
+        journeyStore ??= decider.Facts?.Store ?? new InMemoryJourneyStore();
         _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
-        _catalog = catalog ?? throw new ArgumentNullException(nameof(catalog));
-        _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, propensity, time);
+        _catalog = decider.Catalog;
+        _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, decider.Propensities, decider.Contacts, time);
         _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger);
     }
 
@@ -362,9 +356,9 @@ public sealed class EngagementEngine : IEngagementEngine
             return new TrackResult(engagementEvent, false, profile, moved, null, null) { Identity = identity, IsRouted = true, JourneyHistory = journeys.History };
         }
 
-        var decision = await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
+        var decision = await DecideCoreAsync(profile, engagementEvent, reserve: true, cancellationToken).ConfigureAwait(false);
         var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent, cancellationToken).ConfigureAwait(false);
-        return new TrackResult(engagementEvent, false, profile, moved, decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held, JourneyHistory = journeys.History };
+        return new TrackResult(engagementEvent, false, profile, moved, contest.Decision ?? decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held, JourneyHistory = journeys.History };
     }
 
     /// <inheritdoc />
@@ -440,26 +434,30 @@ public sealed class EngagementEngine : IEngagementEngine
     public async ValueTask<Decision> DecideAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         var profile = await _identity.GetAsync(customerId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customerId);
-        return await DecideCoreAsync(profile, cancellationToken).ConfigureAwait(false);
+        return await DecideCoreAsync(profile, null, reserve: false, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<Decision> DecideCoreAsync(CustomerProfile profile, CancellationToken cancellationToken)
+    // A decision that will be sent (reserve) uses volume budgets; one that only looks checks them.
+    private async ValueTask<Decision> DecideCoreAsync(CustomerProfile profile, EngagementEvent? trigger, bool reserve, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         using var activity = EngagementTelemetry.Source.StartActivity("engagement.decide");
-        var decision = await _decider.DecideAsync(profile, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        EngagementTelemetry.RecordDecision(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        foreach (var candidate in decision.Candidates)
+        var request = new DecisionRequest(profile, _time.GetUtcNow())
         {
-            foreach (var check in candidate.ChannelChecks)
+            Context = DecisionContext.From(profile, trigger),
+            DecisionId = trigger is null ? null : "event:" + trigger.EventId,
+            ReserveBudgets = reserve,
+        };
+        var decision = await _decider.DecideAsync(request, cancellationToken).ConfigureAwait(false);
+        EngagementTelemetry.RecordDecision(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        decision.VisitPermissionRefusals((Logger: _logger, Customer: profile.Id.Value), static (state, actionId, channel, permission) =>
+        {
+            if (IsConsentReason(permission.Code))
             {
-                if (!check.Decision.IsAllowed && IsConsentReason(check.Decision.Code))
-                {
-                    EngagementTelemetry.RecordSuppressed(check.Channel, check.Decision.Code);
-                    Log.Suppressed(_logger, candidate.ActionId, profile.Id.Value, check.Channel.Name, check.Decision.Code);
-                }
+                EngagementTelemetry.RecordSuppressed(channel, permission.Code);
+                Log.Suppressed(state.Logger, actionId, state.Customer, channel.Name, permission.Code);
             }
-        }
+        });
 
         Log.Decided(_logger, profile.Id.Value, decision.Action.Id, decision.Channel?.Name);
         activity?.SetTag("decision.action", decision.Action.Id);
@@ -626,9 +624,10 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <inheritdoc />
     public async ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default)
     {
-        const int Batch = 256;
+        const int Batch = 512;
         var now = _time.GetUtcNow();
-        var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
+        var histories = new List<ImmutableArray<JourneyHistoryEntry>>();
+        var entries = 0;
         var done = new HashSet<CustomerId>();
         while (true)
         {
@@ -647,7 +646,9 @@ public sealed class EngagementEngine : IEngagementEngine
                 await batch.StartAsync(cancellationToken).ConfigureAwait(false);
                 foreach (var customer in fresh)
                 {
-                    history.AddRange(await SweepOneAsync(customer, now, cancellationToken).ConfigureAwait(false));
+                    var history = await SweepOneAsync(customer, now, cancellationToken).ConfigureAwait(false);
+                    histories.Add(history);
+                    entries += history.Length;
                 }
 
                 await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -660,7 +661,13 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         JourneyLog.Swept(_logger, done.Count);
-        return new JourneySweepResult(done.Count, history.ToImmutable());
+        var all = ImmutableArray.CreateBuilder<JourneyHistoryEntry>(entries);
+        foreach (var history in histories)
+        {
+            all.AddRange(history);
+        }
+
+        return new JourneySweepResult(done.Count, all.MoveToImmutable());
     }
 
     private async ValueTask<ImmutableArray<JourneyHistoryEntry>> SweepOneAsync(CustomerId customer, DateTimeOffset now, CancellationToken cancellationToken)

@@ -41,6 +41,7 @@ public static class OutboxWorkerSetup
         });
         return services.AddEngagement(o => o.DecideOnStageChange = false)
             .UseActions(Catalog)
+            .ConfigureDecisions(static o => o.Exploration = ExplorationMode.Greedy) // every first cart queues the offer
             .AddWebhookChannel(Channel.Email, o => o.Endpoint = endpoint);
     }
 }

@@ -194,7 +194,7 @@ public sealed class PostgreSqlDatabaseTests(PostgreSqlServerFixture server) : ID
             sender.Messages.Should().ContainSingle().Which.Address.Should().Be(email);
             var decision = await engine.DecideAsync(ann);
             decision.IsNoAction.Should().BeTrue();
-            decision.Candidates.Should().Contain(c => c.ActionId == "spring-sale" && c.Reason == DecisionReasons.NoPermittedChannel);
+            decision.Candidates.Should().Contain(c => c.ActionId == "spring-sale" && c.Reason == DecisionReasons.NotPermitted);
             (await provider.GetRequiredService<IDispatchStore>().ListAsync(ann, now.AddDays(-1))).Should().ContainSingle()
                 .Which.Status.Should().Be(DispatchStatus.Sent);
         }

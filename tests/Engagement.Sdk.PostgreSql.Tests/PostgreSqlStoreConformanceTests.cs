@@ -89,6 +89,52 @@ public sealed class PostgreSqlEventRetentionTests(PostgreSqlServerFixture server
     protected override IEventRetention CreateStore() => new PostgreSqlEventStore(_schemas.Open());
 }
 
+/// <summary>The decisioning stores written once on the relational layer, on PostgreSQL: a second handle is a second connection pool on the same schema.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlPropensityStoreTests(PostgreSqlServerFixture server) : PropensityStoreConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+    private PostgreSqlDatabase? _database;
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IPropensityStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalPropensityStore(_database = _schemas.Open());
+
+    protected override Engagement.Sdk.Decisioning.IPropensityStore OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalPropensityStore(_schemas.Open(_database!.Schema));
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlActionBudgetStoreTests(PostgreSqlServerFixture server) : ActionBudgetStoreConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+    private PostgreSqlDatabase? _database;
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IActionBudgetStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalActionBudgetStore(_database = _schemas.Open());
+
+    protected override Engagement.Sdk.Decisioning.IActionBudgetStore OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalActionBudgetStore(_schemas.Open(_database!.Schema));
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlActionContactLogTests(PostgreSqlServerFixture server) : ActionContactLogConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+    private PostgreSqlDatabase? _database;
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IActionContactLog CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalActionContactLog(_database = _schemas.Open());
+
+    protected override Engagement.Sdk.Decisioning.IActionContactLog OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalActionContactLog(_schemas.Open(_database!.Schema));
+}
+
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlHouseholdStoreTests(PostgreSqlServerFixture server) : HouseholdStoreConformanceTests, IDisposable
 {
@@ -133,4 +179,17 @@ public sealed class PostgreSqlJourneyStoreTests(PostgreSqlServerFixture server) 
         _open.Add(database);
         return database;
     }
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlJourneyRestartTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.JourneyRestartTests
+{
+    private readonly PostgreSqlStoreOptions _options = server.FreshSchema().Value;
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o =>
+        {
+            o.ConnectionString = _options.ConnectionString;
+            o.Schema = _options.Schema;
+        });
 }

@@ -229,14 +229,19 @@ public sealed class ClvReportTests : IDisposable
         header[..4].Should().Equal("customer_id", "x", "t_x", "T");
         foreach (var model in new[] { "bgnbd", "mbgnbd", "pnbd" })
         {
-            header.Should().Contain([$"{model}.pAlive", $"{model}.expected"]);
+            header.Should().Contain([$"{model}.pAlive", $"{model}.expected", $"{model}.dert", $"{model}.clv"]);
         }
+
+        header[^1].Should().Be("spend.expected");
 
         lines.Length.Should().Be(document.RootElement.GetProperty("customers").GetInt32() + 1);
         document.RootElement.GetProperty("outputs").GetProperty("customersFile").GetString().Should().Be(customers);
         var pAlive = Array.IndexOf(header, "pnbd.pAlive");
         var expected = Array.IndexOf(header, "pnbd.expected");
+        var dert = Array.IndexOf(header, "pnbd.dert");
+        var clv = Array.IndexOf(header, "pnbd.clv");
         var sum = 0.0;
+        var clvSum = 0.0;
         foreach (var line in lines.Skip(1))
         {
             var fields = line.Split(',');
@@ -250,11 +255,20 @@ public sealed class ClvReportTests : IDisposable
             var e = double.Parse(fields[expected], CultureInfo.InvariantCulture);
             e.Should().BeGreaterThanOrEqualTo(0);
             sum += e;
+
+            // CLV = margin (1 by default) × expected spend × DERT; DERT over an infinite horizon exceeds the holdout's expectation.
+            var d = double.Parse(fields[dert], CultureInfo.InvariantCulture);
+            var value = double.Parse(fields[clv], CultureInfo.InvariantCulture);
+            d.Should().BeGreaterThan(e);
+            value.Should().BeApproximately(d * double.Parse(fields[^1], CultureInfo.InvariantCulture), 1e-6 * value);
+            clvSum += value;
         }
 
         // The per-customer expectations over the holdout add up to the model's holdout total in the JSON.
         var pnbd = document.RootElement.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "pnbd");
         sum.Should().BeApproximately(pnbd.GetProperty("holdoutPredicted").GetDouble(), 1e-3);
+        pnbd.GetProperty("clvTotal").GetDouble().Should().BeApproximately(clvSum, 1e-4 * clvSum);
+        pnbd.GetProperty("dertMean").GetDouble().Should().BePositive();
     }
 
     [Fact]

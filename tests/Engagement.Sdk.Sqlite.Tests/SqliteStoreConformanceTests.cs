@@ -85,6 +85,52 @@ public sealed class SqliteEventRetentionTests : EventRetentionConformanceTests, 
     protected override IEventRetention CreateStore() => new SqliteEventStore(_databases.Open());
 }
 
+/// <summary>The decisioning stores written once on the relational layer, on SQLite: a second handle is a second connection to the same file.</summary>
+public sealed class SqlitePropensityStoreTests : PropensityStoreConformanceTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+    private string? _path;
+    private SqliteDatabase? _database;
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IPropensityStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalPropensityStore(_database = _databases.Open(_path = _databases.NewPath()));
+
+    protected override Engagement.Sdk.Decisioning.IPropensityStore OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalPropensityStore(_databases.Open(_path));
+}
+
+public sealed class SqliteActionBudgetStoreTests : ActionBudgetStoreConformanceTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+    private string? _path;
+    private SqliteDatabase? _database;
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IActionBudgetStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalActionBudgetStore(_database = _databases.Open(_path = _databases.NewPath()));
+
+    protected override Engagement.Sdk.Decisioning.IActionBudgetStore OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalActionBudgetStore(_databases.Open(_path));
+}
+
+public sealed class SqliteActionContactLogTests : ActionContactLogConformanceTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+    private string? _path;
+    private SqliteDatabase? _database;
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override IStoreTransactions Transactions => _database!;
+
+    protected override Engagement.Sdk.Decisioning.IActionContactLog CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalActionContactLog(_database = _databases.Open(_path = _databases.NewPath()));
+
+    protected override Engagement.Sdk.Decisioning.IActionContactLog OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalActionContactLog(_databases.Open(_path));
+}
+
 public sealed class SqliteHouseholdStoreTests : HouseholdStoreConformanceTests, IDisposable
 {
     private readonly TemporaryDatabases _databases = new();
@@ -114,4 +160,17 @@ public sealed class SqliteJourneyStoreTests : JourneyStoreConformanceTests, IDis
         => new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(_databases.Open(_paths[store].Path));
 
     protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => _paths[store].Database;
+}
+
+public sealed class SqliteJourneyRestartTests : Engagement.Sdk.SharedTests.JourneyRestartTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+    private readonly string _path;
+
+    public SqliteJourneyRestartTests() => _path = _databases.NewPath();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, "Data Source=" + _path);
 }

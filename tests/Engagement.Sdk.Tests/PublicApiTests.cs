@@ -15,6 +15,7 @@ public sealed class PublicApiTests
     [InlineData("Engagement.Sdk.PostgreSql")]
     [InlineData("Engagement.Sdk.Sqlite")]
     [InlineData("Engagement.Sdk.Testing")]
+    [InlineData("Engagement.Sdk.OpenBandit")]
     public void PublicApi_OfEachPackage_MatchesTheVerifiedFile(string package)
     {
         var assembly = System.Reflection.Assembly.Load(package);

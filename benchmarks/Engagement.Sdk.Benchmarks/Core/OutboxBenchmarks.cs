@@ -303,7 +303,9 @@ public class OutboxBenchmarks
         });
 
         _channel = new InMemoryChannelSender(Channel.Email);
-        builder.AddChannel(_channel).UseActions(ActionCatalog.Create([
+        // Greedy decisions, so that every cart queues and the run can check the count exactly (exploration would make a few
+        // carts do nothing; its ε-greedy draw costs one random number).
+        builder.AddChannel(_channel).ConfigureDecisions(static o => o.Exploration = ExplorationMode.Greedy).UseActions(ActionCatalog.Create([
             new ActionDefinition { Id = ActionId, Name = "Cart reminder", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.1 },
         ]));
         if (sqlite)

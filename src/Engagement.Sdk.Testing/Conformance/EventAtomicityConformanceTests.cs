@@ -153,6 +153,7 @@ public abstract class EventAtomicityConformanceTests
                 o.DecisionTriggers.Add("consent_changed");
             })
             .AddChannel(new NullSender())
+            .ConfigureDecisions(static o => o.Exploration = ExplorationMode.Greedy) // every consent change decides to send
             .UseActions(ActionCatalog.Create([new ActionDefinition { Id = "offer", Name = "Offer", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.5 }]));
         AddStore(builder);
         Decorate<IEventStore>(services, inner => new FaultyEvents(inner, faults));

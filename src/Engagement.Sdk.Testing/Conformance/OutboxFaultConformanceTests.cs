@@ -61,7 +61,9 @@ public abstract class OutboxFaultConformanceTests
             o.AttemptTimeout = TimeSpan.FromSeconds(30);
             o.DefaultChannel = new ChannelResilienceOptions { BreakerMinimumThroughput = 10_000 };
         });
-        return services.AddEngagement(o => o.DecideOnStageChange = false).AddChannel(sender).UseActions(ActionCatalog.Create([
+        return services.AddEngagement(o => o.DecideOnStageChange = false).AddChannel(sender)
+            .ConfigureDecisions(static o => o.Exploration = ExplorationMode.Greedy) // every first cart queues the offer
+            .UseActions(ActionCatalog.Create([
             new ActionDefinition { Id = "offer", Name = "Offer", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.5 },
         ]));
     }

@@ -13,7 +13,7 @@ namespace Engagement.Sdk.Channels;
 /// first click on a message), suppresses the address (a hard bounce for everything, a complaint for marketing), and settles a dispatch whose
 /// outcome was unknown (a delivery report proves the provider accepted it).
 /// </summary>
-internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolver identity, ConsentLedger ledger, IPropensityModel propensity, TimeProvider time)
+internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolver identity, ConsentLedger ledger, AdaptivePropensities propensities, IActionContactLog? contacts, TimeProvider time)
 {
     /// <summary>Checks that <paramref name="receipt"/> reports on a dispatch handed to this customer's channel (<paramref name="known"/>: the dispatch as its worker just settled it, not read again).</summary>
     /// <returns>The dispatch.</returns>
@@ -52,7 +52,16 @@ internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolv
         switch (receipt)
         {
             case MessageSent:
-                propensity.RecordSent(receipt.ActionId, channel);
+                // Once per dispatch, whatever the receipt is replayed as.
+                await propensities.RecordSendAsync(dispatch, receipt.Timestamp, cancellationToken).ConfigureAwait(false);
+                break;
+            case MessageClicked:
+                // Once per dispatch (the store counts a dispatch's response once: ten clicks on one message are one success of
+                // one send), within the attribution window of the send.
+                await propensities.RecordResponseAsync(dispatch, receipt.Timestamp, cancellationToken).ConfigureAwait(false);
+                break;
+            case MessageDismissed when contacts is not null:
+                await contacts.RecordAsync(new ActionContact(dispatch.CustomerId, dispatch.ActionId, channel, ActionContactKind.Dismissed, receipt.Timestamp, dispatch.DispatchId), cancellationToken).ConfigureAwait(false);
                 break;
             case MessageBounced { IsHard: true }:
                 await SuppressAsync(receipt, profile, SuppressionReason.HardBounce, "bounce:", cancellationToken).ConfigureAwait(false);
@@ -64,32 +73,26 @@ internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolv
 
         if (dispatch.Status == DispatchStatus.Sending)
         {
-            // The worker still holds it: a click is learned from, and the worker settles the dispatch.
-            if (receipt is MessageClicked)
-            {
-                propensity.RecordResponse(receipt.ActionId, channel);
-            }
-
+            // The worker still holds it and settles it.
             return;
         }
 
         var updated = dispatch;
-        if (dispatch.Status == DispatchStatus.Unknown && receipt is MessageDelivered or MessageOpened or MessageClicked or MessageComplained)
+        if (dispatch.Status == DispatchStatus.Unknown && receipt is MessageDelivered or MessageOpened or MessageClicked or MessageComplained or MessageDismissed)
         {
             // The provider had the message after all: the outcome is known now, and the dispatch is not reconciled again.
             updated = updated with { Status = DispatchStatus.Sent, Reason = DispatchReasons.Accepted, Error = $"Reconciled by a {receipt.TypeName} receipt.", CompletedAt = time.GetUtcNow(), DueAt = null };
         }
 
-        var firstResponse = receipt is MessageClicked && dispatch.RespondedAt is null;
-        if (firstResponse)
+        if (receipt is MessageClicked && dispatch.RespondedAt is null)
         {
-            // One response a message: ten clicks on one e-mail are one success of one send.
+            // The first response is kept on the dispatch (for reports and uplift); learning counted it above, once.
             updated = updated with { RespondedAt = receipt.Timestamp };
         }
 
-        if (!ReferenceEquals(updated, dispatch) && await dispatches.TryUpdateAsync(updated, dispatch.Status, cancellationToken).ConfigureAwait(false) && firstResponse)
+        if (!ReferenceEquals(updated, dispatch))
         {
-            propensity.RecordResponse(receipt.ActionId, channel);
+            await dispatches.TryUpdateAsync(updated, dispatch.Status, cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -69,6 +69,18 @@ public sealed class DispatchOutbox
             : new DispatchResult(record.DispatchId, DispatchStatus.Queued, 0, null) { WasReplay = true };
     }
 
+    /// <summary>
+    /// Logs a control group's would-be send: a dispatch that is never sent (<see cref="DispatchStatus.Cancelled"/> with the reason
+    /// <see cref="DispatchReasons.ControlGroup"/>), not counted by caps, kept with its choice probability for uplift.
+    /// </summary>
+    /// <returns>The dispatch id.</returns>
+    internal async ValueTask<string> LogWithheldAsync(DispatchRecord record, CancellationToken cancellationToken)
+    {
+        var withheld = record with { Status = DispatchStatus.Cancelled, Reason = DispatchReasons.ControlGroup, Error = "Withheld: the customer is in a control group.", CompletedAt = record.CreatedAt };
+        await _store.TryBeginAsync(withheld, cancellationToken).ConfigureAwait(false);
+        return record.DispatchId;
+    }
+
     /// <summary>Writes a held message to the dispatch log (status <see cref="DispatchStatus.Held"/>); not sent, not counted by caps.</summary>
     internal ValueTask<bool> HoldAsync(DispatchRecord held, CancellationToken cancellationToken)
         => _store.TryBeginAsync(held with { Status = DispatchStatus.Held }, cancellationToken);

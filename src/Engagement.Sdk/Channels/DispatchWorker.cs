@@ -53,7 +53,10 @@ public sealed class DispatchWorker
     private readonly IdentityResolver _identity;
     private readonly ConsentLedger _ledger;
     private readonly ActionCatalog _catalog;
-    private readonly NextBestActionDecider _decider;
+    private readonly IPermissionGate _gate;
+    private readonly IStockProvider _stock;
+    private readonly string _journeyId;
+    private readonly Journeys.JourneyFacts? _facts;
     private readonly IEngagementEngine _engine;
     private readonly IStoreTransactions _transactions;
     private readonly TimeProvider _time;
@@ -68,7 +71,6 @@ public sealed class DispatchWorker
     /// <param name="ledger">The consent ledger, which suppresses an address a channel reports invalid.</param>
     /// <param name="gate">The permission gate.</param>
     /// <param name="catalog">The action catalogue.</param>
-    /// <param name="propensity">The propensity model.</param>
     /// <param name="stock">The stock provider.</param>
     /// <param name="engine">The engine, which takes the receipts.</param>
     /// <param name="time">The clock.</param>
@@ -88,7 +90,6 @@ public sealed class DispatchWorker
         ConsentLedger ledger,
         IPermissionGate gate,
         ActionCatalog catalog,
-        IPropensityModel propensity,
         IStockProvider stock,
         IEngagementEngine engine,
         TimeProvider time,
@@ -130,8 +131,10 @@ public sealed class DispatchWorker
             _pipelines[sender.Channel] = BuildPipeline(_options.For(sender.Channel), _options.AttemptTimeout, time);
         }
 
-        _decider = new NextBestActionDecider(catalog, gate, propensity ?? throw new ArgumentNullException(nameof(propensity)), stock ?? throw new ArgumentNullException(nameof(stock)), _senders.ContainsKey, engagementOptions.Value.DecisionJourneyId,
-            journeyStore is null ? null : new Journeys.JourneyFacts(journeyCatalog ?? Journeys.JourneyCatalog.FromOptions(engagementOptions.Value, catalog), journeyStore, ledger));
+        _gate = gate ?? throw new ArgumentNullException(nameof(gate));
+        _stock = stock ?? throw new ArgumentNullException(nameof(stock));
+        _journeyId = engagementOptions.Value.DecisionJourneyId;
+        _facts = journeyStore is null ? null : new Journeys.JourneyFacts(journeyCatalog ?? Journeys.JourneyCatalog.FromOptions(engagementOptions.Value, catalog), journeyStore, ledger);
     }
 
     /// <summary>This worker's identity in the leases it takes.</summary>
@@ -300,7 +303,7 @@ public sealed class DispatchWorker
             return Refuse(DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.");
         }
 
-        var check = await _decider.RecheckAsync(profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
+        var check = await ActionGuards.RecheckAsync(_gate, _stock, _senders.ContainsKey, _journeyId, _facts, profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
         if (check.Rejection is { } rejection)
         {
             return Refuse(rejection, check.Detail);
@@ -540,6 +543,8 @@ public sealed class DispatchWorker
                         Channel = record.Channel,
                         DispatchId = record.DispatchId,
                         ActionId = record.ActionId,
+                        ChoiceProbability = record.Decision?.ChoiceProbability,
+                        Policy = record.Decision?.Policy,
                     };
                     await TrackReceiptAsync(receipt, record, cancellationToken).ConfigureAwait(false);
                 }

@@ -56,6 +56,11 @@ internal sealed class EventWindowLayout
 
     /// <summary>The slot of an event key, or -1.</summary>
     public int SlotOf(string key) => _slots.TryGetValue(key, out var slot) ? slot : -1;
+
+    /// <summary>Whether counters of this layout hold the same data in the same places as counters of <paramref name="other"/> (horizons aside).</summary>
+    public bool SameShape(EventWindowLayout other)
+        => ReferenceEquals(this, other)
+            || (Keys.SequenceEqual(other.Keys) && RingCapacity.AsSpan().SequenceEqual(other.RingCapacity) && BucketWidth.AsSpan().SequenceEqual(other.BucketWidth));
 }
 
 /// <summary>
@@ -65,9 +70,11 @@ internal sealed class EventWindowLayout
 /// </summary>
 public sealed class EventWindows
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, EventWindowLayout> ImportedLayouts = new(StringComparer.Ordinal);
     private long[] _recent;
     private Bucket[] _buckets;
     private int _bucketCount;
+    private bool _imported;
 
     internal EventWindows(EventWindowLayout layout)
     {
@@ -297,6 +304,14 @@ public sealed class EventWindows
             return this;
         }
 
+        if (_imported && Layout.SameShape(layout))
+        {
+            // Read back from storage just now and laid out as the definitions lay it out: adopt their layout as it is.
+            Layout = layout;
+            _imported = false;
+            return this;
+        }
+
         var bound = new EventWindows(layout);
         for (var slot = 0; slot < layout.Keys.Length; slot++)
         {
@@ -331,7 +346,7 @@ public sealed class EventWindows
     }
 
     /// <summary>Every slot's data, for storage: key, timestamps (newest first), bucket width and buckets.</summary>
-    internal IEnumerable<(string Key, long[] Recent, long Width, (long Index, int Count, decimal Sum)[] Buckets)> Export()
+    internal IEnumerable<(string Key, long[] Recent, int Capacity, long Width, (long Index, int Count, decimal Sum)[] Buckets)> Export()
     {
         for (var slot = 0; slot < Layout.Keys.Length; slot++)
         {
@@ -353,23 +368,24 @@ public sealed class EventWindows
 
             if (length > 0 || buckets.Count > 0)
             {
-                yield return (Layout.Keys[slot], segment[..length].ToArray(), Layout.BucketWidth[slot], [.. buckets]);
+                yield return (Layout.Keys[slot], segment[..length].ToArray(), segment.Length, Layout.BucketWidth[slot], [.. buckets]);
             }
         }
     }
 
     /// <summary>Counters read back from storage, in a layout of their own (rebind them to the definitions' layout).</summary>
-    internal static EventWindows Import(IReadOnlyList<(string Key, long[] Recent, long Width, (long Index, int Count, decimal Sum)[] Buckets)> slots)
+    internal static EventWindows Import(IReadOnlyList<(string Key, long[] Recent, int Capacity, long Width, (long Index, int Count, decimal Sum)[] Buckets)> slots)
     {
-        var layout = new EventWindowLayout(
-            [.. slots.Select(s => s.Key)],
-            [.. slots.Select(s => s.Recent.Length)],
-            [.. slots.Select(s => s.Width)],
-            [.. slots.Select(_ => long.MaxValue / 4)]);
-        var windows = new EventWindows(layout);
+        // Records of one set of definitions share a few shapes: their layouts are made once.
+        var signature = string.Join('|', slots.Select(s =>  s.Key + ":" + s.Capacity.ToString(System.Globalization.CultureInfo.InvariantCulture) + ":" + s.Width.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var layout = ImportedLayouts.Count < 1024 || ImportedLayouts.ContainsKey(signature)
+            ? ImportedLayouts.GetOrAdd(signature, static (_, slots) => New(slots), slots)
+            : New(slots);
+        var windows = new EventWindows(layout) { _imported = true };
         for (var slot = 0; slot < slots.Count; slot++)
         {
-            var recent = slots[slot].Recent.OrderDescending().ToArray();
+            var recent = slots[slot].Recent;
+            recent.AsSpan().Sort(static (a, b) => b.CompareTo(a));
             recent.CopyTo(windows.Segment(slot));
             foreach (var (index, count, sum) in slots[slot].Buckets)
             {
@@ -379,6 +395,13 @@ public sealed class EventWindows
 
         return windows;
     }
+
+    private static EventWindowLayout New(IReadOnlyList<(string Key, long[] Recent, int Capacity, long Width, (long Index, int Count, decimal Sum)[] Buckets)> slots)
+        => new(
+            [.. slots.Select(s => s.Key)],
+            [.. slots.Select(s => Math.Max(s.Capacity, s.Recent.Length))],
+            [.. slots.Select(s => s.Width)],
+            [.. slots.Select(_ => long.MaxValue / 4)]);
 
     private void AddToBucket(int slot, long index, int count, decimal sum)
     {

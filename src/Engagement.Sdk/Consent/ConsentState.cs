@@ -20,7 +20,8 @@ public sealed class ConsentState
 
     // The records in recording order, when any was stamped with a recording time; otherwise the precedence order decides.
     private readonly ConsentRecord[]? _byRecording;
-    private Explained? _explained;
+    private Explained?[]? _explained;
+    private int _nextExplained;
 
     private ConsentState(CustomerId customerId, ImmutableArray<ConsentRecord> records, ConsentRecord[]? byRecording)
     {
@@ -248,18 +249,31 @@ public sealed class ConsentState
     /// <summary>
     /// The explained decision for a verdict, reused while the same question is asked again: the state is immutable, so the
     /// same verdict on the same channel and purpose always has the same explanation, and a warm decision allocates nothing.
-    /// One entry (the last question) is kept, so a state folded for one decision costs no more than before.
+    /// The last four questions are kept (one per channel a decision weighs, typically), so a state folded for one decision
+    /// costs little more than before.
     /// </summary>
     internal PermissionDecision Explain(ConsentVerdict verdict, Channel channel, Purpose purpose, Func<ExplainedKey, PermissionDecision> build)
     {
         var key = new ExplainedKey(verdict, channel, purpose);
-        if (Volatile.Read(ref _explained) is { } last && last.Key.Equals(key))
+        var cache = Volatile.Read(ref _explained);
+        if (cache is not null)
         {
-            return last.Decision;
+            for (var i = 0; i < cache.Length; i++)
+            {
+                if (Volatile.Read(ref cache[i]) is { } entry && entry.Key.Equals(key))
+                {
+                    return entry.Decision;
+                }
+            }
+        }
+        else
+        {
+            cache = Interlocked.CompareExchange(ref _explained, new Explained?[4], null) ?? _explained!;
         }
 
         var decision = build(key);
-        Volatile.Write(ref _explained, new Explained(key, decision));
+        var slot = (Interlocked.Increment(ref _nextExplained) & int.MaxValue) % cache.Length;
+        Volatile.Write(ref cache[slot], new Explained(key, decision));
         return decision;
     }
 

@@ -83,8 +83,10 @@ public sealed class PermissionGate : IPermissionGate
         {
             try
             {
-                foreach (var suppression in await _suppressions.FindAsync(address, cancellationToken).ConfigureAwait(false))
+                var suppressions = await _suppressions.FindAsync(address, cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < suppressions.Count; i++)
                 {
+                    var suppression = suppressions[i];
                     if (suppression.At <= request.At && (suppression.BlocksEverything || !request.Purpose.IsTransactional))
                     {
                         if (suppression.Reason == SuppressionReason.Erasure)
@@ -108,23 +110,32 @@ public sealed class PermissionGate : IPermissionGate
         Households.Household? household;
         try
         {
-            var records = await _consents.ReadAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
-            if (!request.Profile.Merges.IsDefaultOrEmpty)
-            {
-                // A person known by several ids: what the ids merged into the profile recorded counts too.
-                records = await PersonConsent.ReadAsync(_consents, request.Profile, records, cancellationToken).ConfigureAwait(false);
-            }
-
             household = _households is null || (request.Address is null && !_anyHouseholdCap)
                 ? null
                 : await _households.FindByMemberAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
-            if (household is not null && request.Address is { } shared && household.Shares(shared))
+            var sharedAddress = household is not null && request.Address is { } a && household.Shares(a) ? request.Address : null;
+            if (request.Profile.Merges.IsDefaultOrEmpty && sharedAddress is null && _consents is IConsentStateSource source)
             {
-                // An address the household shares: a withdrawal, denial or objection of it by any member applies to all.
-                records = await HouseholdRestrictionsAsync(household, request.Profile.Id, shared, records, cancellationToken).ConfigureAwait(false);
+                // The common case: one id, no shared address — the store hands out the folded state it keeps.
+                state = await source.GetStateAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
             }
+            else
+            {
+                var records = await _consents.ReadAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
+                if (!request.Profile.Merges.IsDefaultOrEmpty)
+                {
+                    // A person known by several ids: what the ids merged into the profile recorded counts too.
+                    records = await PersonConsent.ReadAsync(_consents, request.Profile, records, cancellationToken).ConfigureAwait(false);
+                }
 
-            state = ConsentState.Fold(request.Profile.Id, records);
+                if (sharedAddress is not null)
+                {
+                    // An address the household shares: a withdrawal, denial or objection of it by any member applies to all.
+                    records = await HouseholdRestrictionsAsync(household!, request.Profile.Id, sharedAddress, records, cancellationToken).ConfigureAwait(false);
+                }
+
+                state = ConsentState.Fold(request.Profile.Id, records);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -157,7 +168,13 @@ public sealed class PermissionGate : IPermissionGate
         IReadOnlyList<CappedDispatch> householdRecent = [];
         try
         {
-            var longest = _policy.Caps.Count == 0 ? TimeSpan.Zero : _policy.Caps.Max(LookBack);
+            var longest = TimeSpan.Zero;
+            for (var c = 0; c < _policy.Caps.Count; c++)
+            {
+                var lookBack = LookBack(_policy.Caps[c]);
+                longest = lookBack > longest ? lookBack : longest;
+            }
+
             recent = longest == TimeSpan.Zero ? [] : await CountedAsync(request.Profile.Id, request.At - longest, cancellationToken).ConfigureAwait(false);
             if (longest > TimeSpan.Zero)
             {
@@ -189,8 +206,11 @@ public sealed class PermissionGate : IPermissionGate
             return PermissionDecision.Deny(PermissionReasons.StoreUnavailable, "The dispatch log could not be read: " + ex.GetType().Name);
         }
 
-        foreach (var d in householdRecent.Count == 0 ? recent : [.. recent, .. householdRecent])
+        IReadOnlyList<CappedDispatch> counted = householdRecent.Count == 0 ? recent : [.. recent, .. householdRecent];
+        for (var i = 0; i < counted.Count; i++)
         {
+            var d = counted[i];
+
             // A dispatch written "later" than this clock by more than the tolerated skew: this clock is behind (or was set
             // back), and a cap counted on it cannot be trusted. Fail closed until the clock is right.
             if (d.CreatedAt > request.At + _maxClockSkew)
@@ -205,8 +225,9 @@ public sealed class PermissionGate : IPermissionGate
 
     private PermissionDecision? CheckQuietHours(PermissionRequest request)
     {
-        foreach (var quiet in _policy.QuietHours)
+        for (var q = 0; q < _policy.QuietHours.Count; q++)
         {
+            var quiet = _policy.QuietHours[q];
             if (quiet.Channel != request.Channel || quiet.Purpose != request.Purpose)
             {
                 continue;
@@ -285,8 +306,9 @@ public sealed class PermissionGate : IPermissionGate
     {
         DateTimeOffset? until = null;
         string? detail = null;
-        foreach (var cap in _policy.Caps)
+        for (var k = 0; k < _policy.Caps.Count; k++)
         {
+            var cap = _policy.Caps[k];
             if (cap.Purpose != request.Purpose || (cap.Channel is { } channel && channel != request.Channel))
             {
                 continue;
@@ -317,8 +339,11 @@ public sealed class PermissionGate : IPermissionGate
 
             var count = 0;
             DateTimeOffset? oldest = null;
-            foreach (var d in cap.PerHousehold && householdRecent.Count > 0 ? [.. recent, .. householdRecent] : recent)
+            IReadOnlyList<CappedDispatch> capped = cap.PerHousehold && householdRecent.Count > 0 ? [.. recent, .. householdRecent] : recent;
+            for (var i = 0; i < capped.Count; i++)
             {
+                var d = capped[i];
+
                 // Every message that is, may be or will be with a channel counts, whatever its time relative to this clock's
                 // (another process's clock may run ahead, or this one may have been set back): only the window's start bounds it.
                 if (d.CreatedAt < since || d.Purpose != cap.Purpose

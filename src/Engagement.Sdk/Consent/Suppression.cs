@@ -56,7 +56,17 @@ public static class IdentifierHashing
     public static string Hash(Identifier identifier)
     {
         ArgumentNullException.ThrowIfNull(identifier);
-        return HashParts(identifier.Kind.Name, identifier.Key);
+
+        // Identifiers are immutable and a profile keeps its instances across versions: the permission gate hashes the same
+        // address on every decision, so the hash is kept with the instance (weakly: it goes when the identifier does).
+        if (Hashes.TryGetValue(identifier, out var known))
+        {
+            return known;
+        }
+
+        var hash = HashParts(identifier.Kind.Name, identifier.Key);
+        Hashes.AddOrUpdate(identifier, hash);
+        return hash;
     }
 
     /// <summary>
@@ -71,6 +81,8 @@ public static class IdentifierHashing
         ArgumentNullException.ThrowIfNull(identifier);
         return string.Equals(identifier.Key, identifier.Value, StringComparison.Ordinal) ? null : HashParts(identifier.Kind.Name, identifier.Value);
     }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Identifier, string> Hashes = new();
 
     // SHA-256 of "kind:value" in UTF-8, without intermediate strings or arrays for ordinary lengths.
     internal static string HashParts(string kind, string value)

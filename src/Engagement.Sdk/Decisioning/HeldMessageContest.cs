@@ -39,10 +39,30 @@ internal sealed class HeldMessageContest
     /// message held first, then to the live one), queues in the outbox what policy allows in that order, and holds the best deferred action
     /// that is worth holding.
     /// </summary>
-    internal async ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held)> ContendAsync(
+    internal async ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held, Decision? Decision)> ContendAsync(
         CustomerProfile profile, CustomerId queueOwner, Decision? decision, Events.EngagementEvent? trigger, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
+        if (decision is { Withheld: { } withheld } && trigger is not null)
+        {
+            // A control group's would-be send: logged in the dispatch log (never sent, never counted by caps) with its choice
+            // probability, so that the uplift of the action or of the whole programme can be measured.
+            var logged = await _outbox.LogWithheldAsync(
+                new DispatchRecord
+                {
+                    DispatchId = EngagementEngine.DispatchIdFor(trigger, withheld.Action.Id, withheld.Channel),
+                    CustomerId = profile.Id,
+                    Channel = withheld.Channel,
+                    Purpose = withheld.Action.Purpose,
+                    ActionId = withheld.Action.Id,
+                    CreatedAt = now,
+                    Priority = withheld.Action.Priority,
+                    Decision = decision.ToLog(),
+                },
+                cancellationToken).ConfigureAwait(false);
+            decision = decision.WithDispatch(logged);
+        }
+
         var queue = _holding || decision is null ? await _outbox.ListHeldAsync(queueOwner, now, cancellationToken).ConfigureAwait(false) : [];
         if ((_holding || decision is null) && queueOwner == profile.Id)
         {
@@ -60,7 +80,7 @@ internal sealed class HeldMessageContest
         if (queue.Count == 0 && live is null && (decision is null || !_holding))
         {
             // Nothing held, nothing to queue and nothing to hold: the usual end of a decision that chose no action.
-            return (null, []);
+            return (null, [], decision);
         }
 
         var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
@@ -75,6 +95,7 @@ internal sealed class HeldMessageContest
         var liveDone = live is null;
         var anyQueued = false;
         DispatchSummary? liveSummary = null;
+        Decision? linked = decision;
         Recheck? liveDeferred = null;
         var releasedActions = new HashSet<string>(StringComparer.Ordinal);
 
@@ -90,6 +111,7 @@ internal sealed class HeldMessageContest
                 if (check.Permission is not { IsAllowed: true })
                 {
                     liveDeferred = check;
+                    await _decider.ReleaseBudgetsAsync(live, cancellationToken).ConfigureAwait(false);
                     return;
                 }
             }
@@ -105,14 +127,21 @@ internal sealed class HeldMessageContest
                     ActionId = action.Id,
                     CreatedAt = now,
                     Priority = action.Priority,
+                    Decision = live.ToLog(),
                 },
                 cancellationToken).ConfigureAwait(false);
             if (!result.WasReplay)
             {
                 anyQueued = true;
+                await RecordSentAsync(profile.Id, action.Id, channel, now, dispatchId, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _decider.ReleaseBudgetsAsync(live, cancellationToken).ConfigureAwait(false);
             }
 
             liveSummary = new DispatchSummary(action.Id, channel, result);
+            linked = live.WithDispatch(dispatchId);
         }
 
         foreach (var held in due)
@@ -151,7 +180,7 @@ internal sealed class HeldMessageContest
             }
         }
 
-        return (liveSummary, outcomes.ToImmutable());
+        return (liveSummary, outcomes.ToImmutable(), linked);
 
         async ValueTask<HeldMessageOutcome> ReleaseOneAsync(DispatchRecord held, DateTimeOffset at, CancellationToken ct)
         {
@@ -173,6 +202,7 @@ internal sealed class HeldMessageContest
                 if (!result.WasReplay)
                 {
                     anyQueued = true;
+                    await RecordSentAsync(held.CustomerId, held.ActionId, held.Channel, at, held.DispatchId, ct).ConfigureAwait(false);
                 }
 
                 var released = held with { Status = result.Status, CreatedAt = at, DueAt = at };
@@ -203,24 +233,19 @@ internal sealed class HeldMessageContest
             return queue.Any(h => h.ActionId == live.Action.Id) || releasedActions.Contains(live.Action.Id) ? null : (live.Action, live.Channel!.Value, liveUntil, deferred.Code);
         }
 
+        // An action some of whose channels contact policy deferred, and none of which was chosen: the first deferred channel of
+        // the highest-priority such action (the customer's preferred order of channels is the catalogue's).
         (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? best = null;
-        foreach (var candidate in decision.Candidates)
+        foreach (var (action, channel, permission) in decision.Deferred())
         {
-            if (candidate.Status != CandidateStatus.Rejected || candidate.Reason != DecisionReasons.NoPermittedChannel
-                || !_catalog.TryGet(candidate.ActionId, out var action) || action.HoldFor is null || action.Priority <= queuedPriority
-                || (best is { } b && action.Priority <= b.Action.Priority) || queue.Any(h => h.ActionId == action.Id) || releasedActions.Contains(action.Id))
+            if (action.HoldFor is null || action.Priority <= queuedPriority || (best is { } b && action.Priority <= b.Action.Priority)
+                || (live is not null && live.Action.Id == action.Id) || queue.Any(h => h.ActionId == action.Id) || releasedActions.Contains(action.Id)
+                || permission.DeferUntil is not { } until)
             {
                 continue;
             }
 
-            foreach (var check in candidate.ChannelChecks)
-            {
-                if (check.Decision is { Verdict: PermissionVerdict.Defer, DeferUntil: { } until })
-                {
-                    best = (action, check.Channel, until, check.Decision.Code);
-                    break;
-                }
-            }
+            best = (action, channel, until, permission.Code);
         }
 
         return best;
@@ -267,6 +292,15 @@ internal sealed class HeldMessageContest
             queue.Add(record);
             Log.Held(_logger, action.Id, profile.Id.Value, channel.Name, why, until);
             outcomes.Add(new HeldMessageOutcome(record, HeldMessageStatus.Held, HoldReasons.Deferred, $"{why}: held until {until:O}, cancelled if still not allowed by {record.ExpiresAt:O}."));
+        }
+    }
+
+    // The action's contact history counts a message from when it is queued (so two decisions in a row cannot both send it).
+    private async ValueTask RecordSentAsync(CustomerId customer, string actionId, Channel channel, DateTimeOffset at, string dispatchId, CancellationToken cancellationToken)
+    {
+        if (_decider.Contacts is { } contacts && _catalog.TryGet(actionId, out var action) && action.ContactPolicy is not null)
+        {
+            await contacts.RecordAsync(new ActionContact(customer, actionId, channel, ActionContactKind.Sent, at, dispatchId), cancellationToken).ConfigureAwait(false);
         }
     }
 

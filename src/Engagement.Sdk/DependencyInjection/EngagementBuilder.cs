@@ -66,6 +66,16 @@ public sealed class EngagementBuilder
         return this;
     }
 
+    /// <summary>Configures how decisions explore, learn, log and experiment (<see cref="DecisioningOptions"/>, validated when the host starts).</summary>
+    /// <param name="configure">Configures the options.</param>
+    /// <returns>The builder.</returns>
+    public EngagementBuilder ConfigureDecisions(Action<DecisioningOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        Services.Configure(configure);
+        return this;
+    }
+
     /// <summary>Sets the action catalogue that decisions choose from.</summary>
     /// <param name="catalog">The catalogue.</param>
     /// <returns>The builder.</returns>

@@ -16,7 +16,8 @@ public static class EngagementServiceCollectionExtensions
     /// <summary>
     /// Adds the engagement engine with in-memory stores (and their units of work, <see cref="InMemoryTransactions"/>), the outbox and its <see cref="DispatchWorker"/> (run it, or call
     /// <see cref="DispatchWorker.RunOnceAsync"/>, to deliver what the engine queues), the system clock (unless a <see cref="TimeProvider"/> is registered),
-    /// the permission gate, the Beta-Bernoulli propensity model and an empty action catalogue. Options are validated when the
+    /// the permission gate, the next-best-action decider with its learned propensities, contact history and volume budgets (in
+    /// memory), and an empty action catalogue. Options are validated when the
     /// host starts. Calling it again adds nothing twice.
     /// </summary>
     /// <param name="services">The services.</param>
@@ -32,6 +33,8 @@ public static class EngagementServiceCollectionExtensions
         }
 
         services.AddOptions<ContactPolicyOptions>().ValidateOnStart();
+        services.AddOptions<DecisioningOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DecisioningOptions>, DecisioningOptionsValidator>());
         services.AddOptions<DispatchOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DispatchOptions>, DispatchOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, EngagementOptionsValidator>());
@@ -55,7 +58,27 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<EventRetentionPolicy>();
         services.TryAddSingleton<IStoreTransactions>(InMemoryTransactions.Instance);
         services.TryAddSingleton<Engagement.Sdk.Profiles.CustomerErasure>();
-        services.TryAddSingleton<IPropensityModel, BetaBernoulliPropensityModel>();
+        services.TryAddSingleton<IPropensityStore, InMemoryPropensityStore>();
+        services.TryAddSingleton<IActionContactLog, InMemoryActionContactLog>();
+        services.TryAddSingleton<IActionBudgetStore, InMemoryActionBudgetStore>();
+        services.TryAddSingleton(static sp => new AdaptivePropensities(
+            sp.GetRequiredService<IPropensityStore>(), sp.GetRequiredService<ActionCatalog>(), sp.GetRequiredService<IOptions<DecisioningOptions>>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<EngagementOptions>>()));
+        services.TryAddSingleton(static sp => new NextBestActionDecider(
+            sp.GetRequiredService<ActionCatalog>(),
+            sp.GetRequiredService<IPermissionGate>(),
+            sp.GetRequiredService<AdaptivePropensities>(),
+            sp.GetRequiredService<IStockProvider>(),
+            sp.GetRequiredService<DispatchOutbox>().CanSend,
+            sp.GetRequiredService<IOptions<EngagementOptions>>().Value.DecisionJourneyId,
+            sp.GetRequiredService<IOptions<DecisioningOptions>>().Value,
+            sp.GetRequiredService<IActionContactLog>(),
+            sp.GetRequiredService<IActionBudgetStore>(),
+            sp.GetService<ICustomerValueEstimator>(),
+            sp.GetRequiredService<IStoreTransactions>(),
+            sp.GetRequiredService<JourneyCatalog>(),
+            sp.GetRequiredService<IJourneyStore>(),
+            sp.GetRequiredService<ConsentLedger>()));
         services.TryAddSingleton<IStockProvider, UnlimitedStockProvider>();
         services.TryAddSingleton(ActionCatalog.Empty);
         services.TryAddSingleton<DispatchOutbox>();

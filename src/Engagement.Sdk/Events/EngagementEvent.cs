@@ -20,6 +20,7 @@ namespace Engagement.Sdk.Events;
 [JsonDerivedType(typeof(MessageDelivered), "message_delivered")]
 [JsonDerivedType(typeof(MessageOpened), "message_opened")]
 [JsonDerivedType(typeof(MessageClicked), "message_clicked")]
+[JsonDerivedType(typeof(MessageDismissed), "message_dismissed")]
 [JsonDerivedType(typeof(ProfileUpdated), "profile_updated")]
 [JsonDerivedType(typeof(Searched), "searched")]
 [JsonDerivedType(typeof(RemovedFromCart), "removed_from_cart")]
@@ -301,9 +302,33 @@ public abstract record MessageEvent : EngagementEvent
 /// <summary>The SDK handed a message to a channel, which accepted it.</summary>
 public sealed record MessageSent : MessageEvent
 {
+    /// <summary>
+    /// The probability with which the decision chose the message's action × channel (π(a | x), in (0, 1]), copied from its
+    /// dispatch; <see langword="null"/> for messages not decided by the SDK.
+    /// </summary>
+    public double? ChoiceProbability { get; init; }
+
+    /// <summary>The policy (champion or challenger) that decided the message, when the SDK decided it.</summary>
+    public string? Policy { get; init; }
+
     /// <inheritdoc />
     [JsonIgnore]
     public override string TypeName => "message_sent";
+
+    /// <inheritdoc />
+    protected internal override void ValidatePayload()
+    {
+        base.ValidatePayload();
+        if (ChoiceProbability is { } p && !(p > 0 && p <= 1))
+        {
+            throw new EngagementValidationException("choiceProbability", p, "must be in (0, 1]");
+        }
+
+        if (Policy is not null)
+        {
+            Sdk.Text.RequireToken("policy", Policy);
+        }
+    }
 }
 
 /// <summary>The channel reported that a message reached the customer.</summary>
@@ -320,6 +345,17 @@ public sealed record MessageOpened : MessageEvent
     /// <inheritdoc />
     [JsonIgnore]
     public override string TypeName => "message_opened";
+}
+
+/// <summary>
+/// The customer dismissed a message (closed the banner, swiped the notification away): the action's contact policy keeps it
+/// away for <see cref="Decisioning.ActionContactPolicy.MinGapAfterDismissal"/>.
+/// </summary>
+public sealed record MessageDismissed : MessageEvent
+{
+    /// <inheritdoc />
+    [JsonIgnore]
+    public override string TypeName => "message_dismissed";
 }
 
 /// <summary>The customer clicked through a message: the positive outcome that propensities learn from.</summary>

@@ -4,14 +4,15 @@ using Engagement.Sdk.Storage;
 namespace Engagement.Sdk.Journeys;
 
 /// <summary>
-/// An in-memory <see cref="IJourneyStore"/>: thread-safe; records by customer, a sorted index of due times, and each customer's
-/// history. Its writes join the current <see cref="InMemoryTransactions"/> unit (and are undone with it).
+/// An in-memory <see cref="IJourneyStore"/>: thread-safe; records by customer, an index of due times (customers grouped by the
+/// minute they fall due, the minutes sorted), and each customer's history. Its writes join the current
+/// <see cref="InMemoryTransactions"/> unit (and are undone with it).
 /// </summary>
 public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndoable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<CustomerId, JourneyRecord> _records = [];
-    private readonly SortedSet<(long Due, CustomerId Id)> _due = new(DueOrder.Instance);
+    private readonly SortedDictionary<long, HashSet<CustomerId>> _due = [];
     private readonly Dictionary<CustomerId, List<JourneyHistoryEntry>> _history = [];
 
     /// <summary>How many records are stored.</summary>
@@ -150,16 +151,29 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
         cancellationToken.ThrowIfCancellationRequested();
         var due = new List<CustomerId>(Math.Min(max, 1024));
+        var nowMinute = Minute(now);
         lock (_lock)
         {
-            foreach (var (ticks, id) in _due)
+            foreach (var (minute, ids) in _due)
             {
-                if (ticks > now.UtcTicks || due.Count == max)
+                if (minute > nowMinute || due.Count == max)
                 {
                     break;
                 }
 
-                due.Add(id);
+                // A minute wholly past is due entirely; the current one only up to now. Within a minute, in no particular order.
+                foreach (var id in ids)
+                {
+                    if (due.Count == max)
+                    {
+                        break;
+                    }
+
+                    if (minute < nowMinute || _records[id].DueAt!.Value <= now)
+                    {
+                        due.Add(id);
+                    }
+                }
             }
         }
 
@@ -247,9 +261,15 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
     // Replaces a customer's record (null: removes it) and its entry in the due index. Called under the lock.
     private void Put(CustomerId id, JourneyRecord? current, JourneyRecord? next)
     {
-        if (current?.DueAt is { } oldDue)
+        var oldMinute = current?.DueAt is { } oldDue ? Minute(oldDue) : -1;
+        var newMinute = next?.DueAt is { } newDue ? Minute(newDue) : -1;
+        if (oldMinute != newMinute && oldMinute >= 0 && _due.TryGetValue(oldMinute, out var old))
         {
-            _due.Remove((oldDue.UtcTicks, id));
+            old.Remove(id);
+            if (old.Count == 0)
+            {
+                _due.Remove(oldMinute);
+            }
         }
 
         if (next is null)
@@ -259,22 +279,19 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
         }
 
         _records[id] = next;
-        if (next.DueAt is { } newDue)
+        if (newMinute >= 0 && oldMinute != newMinute)
         {
-            _due.Add((newDue.UtcTicks, id));
+            if (!_due.TryGetValue(newMinute, out var ids))
+            {
+                _due[newMinute] = ids = [];
+            }
+
+            ids.Add(id);
         }
     }
+
+    // The start of the minute an instant falls in, in UTC ticks: the due index's bucket.
+    private static long Minute(DateTimeOffset at) => at.UtcTicks - (at.UtcTicks % TimeSpan.TicksPerMinute);
 
     private sealed record Deleted(CustomerId Id);
-
-    private sealed class DueOrder : IComparer<(long Due, CustomerId Id)>
-    {
-        public static readonly DueOrder Instance = new();
-
-        public int Compare((long Due, CustomerId Id) x, (long Due, CustomerId Id) y)
-        {
-            var byDue = x.Due.CompareTo(y.Due);
-            return byDue != 0 ? byDue : x.Id.CompareTo(y.Id);
-        }
-    }
 }

@@ -31,7 +31,7 @@ internal sealed class JourneyWorkspace
     private readonly JourneyCatalog _catalog;
     private List<JourneyTrack>? _foreign;
 
-    public JourneyWorkspace(JourneyCatalog catalog, CustomerProfile profile)
+    public JourneyWorkspace(JourneyCatalog catalog, CustomerProfile profile, JourneyRecord? record = null)
     {
         _catalog = catalog;
         Profile = profile;
@@ -43,7 +43,15 @@ internal sealed class JourneyWorkspace
             StageKeys[j] = -1;
         }
 
-        Windows = catalog.NewWindows();
+        if (record is null)
+        {
+            Windows = catalog.NewWindows();
+        }
+        else
+        {
+            Windows = null!;
+            Load(record);
+        }
     }
 
     public CustomerProfile Profile { get; set; }
@@ -52,7 +60,10 @@ internal sealed class JourneyWorkspace
 
     public short[] StageKeys { get; }
 
+    /// <summary>The counters: the stored record's own until the first change (<see cref="RecordEvent"/>, <see cref="Fold"/>), then a private copy.</summary>
     public EventWindows Windows { get; private set; }
+
+    private bool _windowsShared;
 
     public ulong Consent { get; set; }
 
@@ -62,19 +73,17 @@ internal sealed class JourneyWorkspace
 
     public int MergesFolded { get; set; }
 
-    public List<JourneyEffect> Effects { get; } = new(16);
+    public List<JourneyEffect> Effects { get; } = [];
 
     /// <summary>Loads a stored record (its counters copied, so the stored one is never changed).</summary>
-    public void Load(JourneyRecord? record)
+    private void Load(JourneyRecord record)
     {
-        if (record is null)
-        {
-            return;
-        }
-
         Version = record.Version;
         MergesFolded = record.MergesFolded;
-        Windows = record.Windows.Layout == _catalog.Layout ? record.Windows.Clone() : record.Windows.Rebind(_catalog.Layout).Clone();
+
+        // The stored counters are read as they are and copied only if an event changes them (a sweep changes none).
+        _windowsShared = record.Windows.Layout == _catalog.Layout;
+        Windows = _windowsShared ? record.Windows : record.Windows.Rebind(_catalog.Layout);
         foreach (var track in record.Tracks)
         {
             var j = _catalog.IndexOf(track.JourneyId);
@@ -92,6 +101,7 @@ internal sealed class JourneyWorkspace
     /// <summary>Folds in the record of a profile merged into this one: counters added, tracks of journeys this customer is not in taken over.</summary>
     public void Fold(JourneyRecord merged)
     {
+        Own();
         Windows.MergeFrom(merged.Windows.Layout == _catalog.Layout ? merged.Windows : merged.Windows.Rebind(_catalog.Layout));
         foreach (var track in merged.Tracks)
         {
@@ -106,24 +116,50 @@ internal sealed class JourneyWorkspace
         Changed = true;
     }
 
+    /// <summary>Counts an event into the counters (copying the stored ones first); returns whether it was counted.</summary>
+    public bool RecordEvent(EngagementEvent engagementEvent, long now)
+    {
+        if (Windows.Layout.SlotOf(ConditionSchema.EventKey(engagementEvent)) < 0)
+        {
+            return false;
+        }
+
+        Own();
+        return Windows.Record(engagementEvent, now);
+    }
+
+    private void Own()
+    {
+        if (_windowsShared)
+        {
+            Windows = Windows.Clone();
+            _windowsShared = false;
+        }
+    }
+
     /// <summary>The record to store.</summary>
     public JourneyRecord ToRecord(CustomerId customerId)
     {
-        var tracks = new List<JourneyTrack>(Tracks.Length + (_foreign?.Count ?? 0));
+        var count = _foreign?.Count ?? 0;
         foreach (var track in Tracks)
         {
-            if (track.IsInJourney || track.Visits > 0 || track.DueTicks != 0)
+            count += Kept(track) ? 1 : 0;
+        }
+
+        var tracks = new JourneyTrack[count];
+        var i = 0;
+        foreach (var track in Tracks)
+        {
+            if (Kept(track))
             {
-                tracks.Add(track);
+                tracks[i++] = track;
             }
         }
 
-        if (_foreign is not null)
-        {
-            tracks.AddRange(_foreign);
-        }
+        _foreign?.CopyTo(tracks, i);
+        return new JourneyRecord { CustomerId = customerId, Version = Version, Tracks = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(tracks), Windows = Windows, MergesFolded = MergesFolded };
 
-        return new JourneyRecord { CustomerId = customerId, Version = Version, Tracks = [.. tracks], Windows = Windows, MergesFolded = MergesFolded };
+        static bool Kept(in JourneyTrack track) => track.IsInJourney || track.Visits > 0 || track.DueTicks != 0;
     }
 
     /// <summary>The earliest due time of any track (UTC ticks), or 0.</summary>
@@ -178,7 +214,7 @@ internal sealed class JourneyEvaluator(JourneyCatalog catalog)
             return;
         }
 
-        if (ws.Windows.Record(engagementEvent, now))
+        if (ws.RecordEvent(engagementEvent, now))
         {
             ws.Changed = true;
         }

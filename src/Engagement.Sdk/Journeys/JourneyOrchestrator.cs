@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Engagement.Sdk.Channels;
@@ -120,8 +121,7 @@ public sealed class JourneyOrchestrator
             return JourneyOutcome.None;
         }
 
-        var ws = new JourneyWorkspace(Catalog, profile);
-        ws.Load(record);
+        var ws = new JourneyWorkspace(Catalog, profile, record);
         await FoldMergesAsync(ws, profile, cancellationToken).ConfigureAwait(false);
         ws.Consent = await _facts.ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false);
         if (before is not null && before.Id == profile.Id && !ReferenceEquals(before, profile))
@@ -140,22 +140,24 @@ public sealed class JourneyOrchestrator
 
         await Store.SaveAsync(ws.ToRecord(profile.Id), cancellationToken).ConfigureAwait(false);
         var history = await RecordAsync(ws, profile, now, cancellationToken).ConfigureAwait(false);
-        if (history.Count > 0)
+        if (history.Length > 0)
         {
             await Store.AppendHistoryAsync(history, cancellationToken).ConfigureAwait(false);
         }
 
-        var transitions = ImmutableArray.CreateBuilder<StageTransition>();
+        List<StageTransition>? transitions = null;
         foreach (var entry in history)
         {
             if (entry.Kind is JourneyHistoryKind.Entered or JourneyHistoryKind.Moved && entry.StageId is { } stage)
             {
-                transitions.Add(new StageTransition(entry.JourneyId, entry.FromStageId, stage, entry.At, entry.Reason ?? string.Empty));
+                (transitions ??= new(2)).Add(new StageTransition(entry.JourneyId, entry.FromStageId, stage, entry.At, entry.Reason ?? string.Empty));
                 JourneyLog.StageChanged(_logger, profile.Id.Value, entry.FromStageId, stage, entry.JourneyId);
             }
         }
 
-        return new JourneyOutcome(transitions.ToImmutable(), [.. history]);
+        return new JourneyOutcome(
+            transitions is null ? [] : ImmutableCollectionsMarshal.AsImmutableArray(transitions.ToArray()),
+            ImmutableCollectionsMarshal.AsImmutableArray(history));
     }
 
     // Profiles merged into this one since the last evaluation: their counters and tracks are folded in, their records and timers deleted.
@@ -181,15 +183,15 @@ public sealed class JourneyOrchestrator
         ws.Changed = true;
     }
 
-    private async ValueTask<List<JourneyHistoryEntry>> RecordAsync(JourneyWorkspace ws, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
+    private async ValueTask<JourneyHistoryEntry[]> RecordAsync(JourneyWorkspace ws, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var history = new List<JourneyHistoryEntry>(ws.Effects.Count);
-        foreach (var effect in ws.Effects)
+        var history = new JourneyHistoryEntry[ws.Effects.Count];
+        for (var i = 0; i < history.Length; i++)
         {
+            var effect = ws.Effects[i];
             var journey = Catalog.Compiled[effect.Journey];
             var version = journey.Versions.TryGetValue(effect.Version, out var v) ? v : journey.Latest;
-            string? Stage(int index) => index >= 0 && index < version.Stages.Length ? version.Stages[index].Id : null;
-            var stage = Stage(effect.Stage);
+            var stage = StageId(version, effect.Stage);
             var step = effect.Step >= 0 && effect.Stage >= 0 ? version.Stages[effect.Stage].Steps[effect.Step] : null;
             var entry = new JourneyHistoryEntry
             {
@@ -210,7 +212,7 @@ public sealed class JourneyOrchestrator
                 },
                 At = new DateTimeOffset(effect.At, TimeSpan.Zero),
                 StageId = stage,
-                FromStageId = Stage(effect.FromStage),
+                FromStageId = StageId(version, effect.FromStage),
                 StepId = step?.Id,
                 Reason = effect.Reason,
                 Amount = effect.Kind == EffectKind.Revenue ? effect.Amount : null,
@@ -223,11 +225,11 @@ public sealed class JourneyOrchestrator
                 // a win-back for a stage they have since left (they bought again) is not sent late.
                 var track = ws.Tracks[effect.Journey];
                 entry = track.IsInJourney && track.Visits == effect.Visit
-                    ? await SendAsync(entry, step!, profile, now, cancellationToken).ConfigureAwait(false)
+                    ? await SendAsync(entry, step!, profile, ws, now, cancellationToken).ConfigureAwait(false)
                     : entry with { Kind = JourneyHistoryKind.NotSent, At = now, Reason = "the customer left the stage before the send was made" };
             }
 
-            history.Add(entry);
+            history[i] = entry;
         }
 
         return history;
@@ -235,9 +237,11 @@ public sealed class JourneyOrchestrator
 
     // A send step: next-best-action among the step's actions (eligibility, already bought, stock, permission per channel), then
     // the outbox; never a bypass. A control-group customer's send is decided the same way and recorded, not queued.
-    private async ValueTask<JourneyHistoryEntry> SendAsync(JourneyHistoryEntry entry, CompiledStep step, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
+    private async ValueTask<JourneyHistoryEntry> SendAsync(JourneyHistoryEntry entry, CompiledStep step, CustomerProfile profile, JourneyWorkspace ws, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var decision = await _decider.DecideAsync(profile, now, step.Actions, cancellationToken).ConfigureAwait(false);
+        // Decided on the state just evaluated (and saved): the facts need not be read again. A send that will be queued uses
+        // the actions' volume budgets; a control group's would-be send only looks.
+        var decision = await _decider.DecideAsync(profile, now, step.Actions, cancellationToken, reserve: !entry.IsControl, known: ws).ConfigureAwait(false);
         entry = entry with { At = now };
         if (decision.IsNoAction || decision.Channel is not { } channel)
         {
@@ -260,8 +264,18 @@ public sealed class JourneyOrchestrator
                 ActionId = decision.Action.Id,
                 CreatedAt = now,
                 Priority = decision.Action.Priority,
+                Decision = decision.ToLog(),
             },
             cancellationToken).ConfigureAwait(false);
+        if (result.WasReplay)
+        {
+            await _decider.ReleaseBudgetsAsync(decision, cancellationToken).ConfigureAwait(false);
+        }
+        else if (_decider.Contacts is { } contacts && decision.Action.ContactPolicy is not null)
+        {
+            await contacts.RecordAsync(new ActionContact(profile.Id, decision.Action.Id, channel, ActionContactKind.Sent, now, dispatchId), cancellationToken).ConfigureAwait(false);
+        }
+
         return entry with
         {
             Kind = JourneyHistoryKind.Sent,
@@ -271,6 +285,8 @@ public sealed class JourneyOrchestrator
             Reason = result.WasReplay ? "already queued: " + decision.Explain() : decision.Explain(),
         };
     }
+
+    private static string? StageId(CompiledVersion version, int index) => index >= 0 && index < version.Stages.Length ? version.Stages[index].Id : null;
 
     // Deterministic for the customer, journey, stage visit, step, action and channel: a step run again (a replay, a retried unit
     // of work) finds its dispatch and queues nothing twice.
@@ -289,10 +305,11 @@ internal sealed class JourneyFacts(JourneyCatalog catalog, IJourneyStore store, 
 {
     public JourneyCatalog Catalog => catalog;
 
+    public IJourneyStore Store => store;
+
     public async ValueTask<JourneyWorkspace> LoadAsync(CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var ws = new JourneyWorkspace(catalog, profile);
-        ws.Load(await store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false));
+        var ws = new JourneyWorkspace(catalog, profile, await store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false));
         ws.Consent = await ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false);
         return ws;
     }

@@ -49,10 +49,11 @@ public static class JourneyRecordJson
 
             w.WriteEndArray();
             w.WriteStartArray("windows");
-            foreach (var (key, recent, width, buckets) in record.Windows.Export())
+            foreach (var (key, recent, capacity, width, buckets) in record.Windows.Export())
             {
                 w.WriteStartObject();
                 w.WriteString("event", key);
+                w.WriteNumber("capacity", capacity);
                 w.WriteStartArray("recent");
                 foreach (var ticks in recent)
                 {
@@ -93,47 +94,163 @@ public static class JourneyRecordJson
     /// <returns>The record.</returns>
     public static JourneyRecord ReadRecord(CustomerId customerId, long version, ReadOnlySpan<byte> utf8Json)
     {
+        // A forward-only read (no document tree): the sweep reads thousands of these.
         var reader = new Utf8JsonReader(utf8Json);
-        using var document = JsonDocument.ParseValue(ref reader);
-        var root = document.RootElement;
-        var tracks = ImmutableArray.CreateBuilder<JourneyTrack>();
-        foreach (var t in root.GetProperty("tracks").EnumerateArray())
+        Expect(ref reader, JsonTokenType.StartObject);
+        var tracks = new List<JourneyTrack>(2);
+        List<(string, long[], int, long, (long, int, decimal)[])>? slots = null;
+        var merges = 0;
+        while (Next(ref reader) == JsonTokenType.PropertyName)
         {
-            tracks.Add(new JourneyTrack
+            if (reader.ValueTextEquals("mergesFolded"))
             {
-                JourneyId = string.IsInterned(t.GetProperty("journey").GetString()!) ?? t.GetProperty("journey").GetString()!,
-                Version = t.GetProperty("version").GetInt32(),
-                Fingerprint = t.GetProperty("fingerprint").GetInt32(),
-                StageIndex = t.GetProperty("stage").GetInt32(),
-                StepIndex = t.GetProperty("step").GetInt32(),
-                Visits = t.GetProperty("visits").GetInt32(),
-                Flags = (JourneyTrackFlags)t.GetProperty("flags").GetInt32(),
-                JourneyEnteredTicks = t.GetProperty("journeyEntered").GetInt64(),
-                StageEnteredTicks = t.GetProperty("stageEntered").GetInt64(),
-                StepStartedTicks = t.GetProperty("stepStarted").GetInt64(),
-                DueTicks = t.GetProperty("due").GetInt64(),
-            });
-        }
-
-        var slots = new List<(string, long[], long, (long, int, decimal)[])>();
-        foreach (var slot in root.GetProperty("windows").EnumerateArray())
-        {
-            var recent = slot.GetProperty("recent").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            var width = slot.TryGetProperty("width", out var widthElement) ? widthElement.GetInt64() : 0;
-            var buckets = slot.TryGetProperty("buckets", out var bucketsElement)
-                ? bucketsElement.EnumerateArray().Select(b => (b[0].GetInt64(), b[1].GetInt32(), b[2].GetDecimal())).ToArray()
-                : [];
-            slots.Add((slot.GetProperty("event").GetString()!, recent, width, buckets));
+                Next(ref reader);
+                merges = reader.GetInt32();
+            }
+            else if (reader.ValueTextEquals("tracks"))
+            {
+                Expect(ref reader, JsonTokenType.StartArray);
+                while (Next(ref reader) == JsonTokenType.StartObject)
+                {
+                    tracks.Add(ReadTrack(ref reader));
+                }
+            }
+            else if (reader.ValueTextEquals("windows"))
+            {
+                Expect(ref reader, JsonTokenType.StartArray);
+                while (Next(ref reader) == JsonTokenType.StartObject)
+                {
+                    (slots ??= []).Add(ReadSlot(ref reader));
+                }
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
         }
 
         return new JourneyRecord
         {
             CustomerId = customerId,
             Version = version,
-            Tracks = tracks.ToImmutable(),
-            Windows = slots.Count == 0 ? EventWindows.None : EventWindows.Import(slots),
-            MergesFolded = root.TryGetProperty("mergesFolded", out var merges) ? merges.GetInt32() : 0,
+            Tracks = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(tracks.ToArray()),
+            Windows = slots is null ? EventWindows.None : EventWindows.Import(slots),
+            MergesFolded = merges,
         };
+    }
+
+    private static JourneyTrack ReadTrack(ref Utf8JsonReader reader)
+    {
+        string journey = string.Empty;
+        int version = 0, fingerprint = 0, stage = -1, step = -1, visits = 0, flags = 0;
+        long journeyEntered = 0, stageEntered = 0, stepStarted = 0, due = 0;
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            var name = reader.ValueSpan;
+            Next(ref reader);
+            switch (name)
+            {
+                case var n when n.SequenceEqual("journey"u8):
+                    var id = reader.GetString()!;
+                    journey = string.IsInterned(id) ?? id;
+                    break;
+                case var n when n.SequenceEqual("version"u8): version = reader.GetInt32(); break;
+                case var n when n.SequenceEqual("fingerprint"u8): fingerprint = reader.GetInt32(); break;
+                case var n when n.SequenceEqual("stage"u8): stage = reader.GetInt32(); break;
+                case var n when n.SequenceEqual("step"u8): step = reader.GetInt32(); break;
+                case var n when n.SequenceEqual("visits"u8): visits = reader.GetInt32(); break;
+                case var n when n.SequenceEqual("flags"u8): flags = reader.GetInt32(); break;
+                case var n when n.SequenceEqual("journeyEntered"u8): journeyEntered = reader.GetInt64(); break;
+                case var n when n.SequenceEqual("stageEntered"u8): stageEntered = reader.GetInt64(); break;
+                case var n when n.SequenceEqual("stepStarted"u8): stepStarted = reader.GetInt64(); break;
+                case var n when n.SequenceEqual("due"u8): due = reader.GetInt64(); break;
+                default: reader.Skip(); break;
+            }
+        }
+
+        return new JourneyTrack
+        {
+            JourneyId = journey,
+            Version = version,
+            Fingerprint = fingerprint,
+            StageIndex = stage,
+            StepIndex = step,
+            Visits = visits,
+            Flags = (JourneyTrackFlags)flags,
+            JourneyEnteredTicks = journeyEntered,
+            StageEnteredTicks = stageEntered,
+            StepStartedTicks = stepStarted,
+            DueTicks = due,
+        };
+    }
+
+    private static (string, long[], int, long, (long, int, decimal)[]) ReadSlot(ref Utf8JsonReader reader)
+    {
+        var key = string.Empty;
+        var recent = new List<long>(4);
+        var capacity = 0;
+        long width = 0;
+        var buckets = new List<(long, int, decimal)>();
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("event"))
+            {
+                Next(ref reader);
+                key = reader.GetString()!;
+            }
+            else if (reader.ValueTextEquals("recent"))
+            {
+                Expect(ref reader, JsonTokenType.StartArray);
+                while (Next(ref reader) == JsonTokenType.Number)
+                {
+                    recent.Add(reader.GetInt64());
+                }
+            }
+            else if (reader.ValueTextEquals("capacity"))
+            {
+                Next(ref reader);
+                capacity = reader.GetInt32();
+            }
+            else if (reader.ValueTextEquals("width"))
+            {
+                Next(ref reader);
+                width = reader.GetInt64();
+            }
+            else if (reader.ValueTextEquals("buckets"))
+            {
+                Expect(ref reader, JsonTokenType.StartArray);
+                while (Next(ref reader) == JsonTokenType.StartArray)
+                {
+                    Next(ref reader);
+                    var index = reader.GetInt64();
+                    Next(ref reader);
+                    var count = reader.GetInt32();
+                    Next(ref reader);
+                    var sum = reader.GetDecimal();
+                    Expect(ref reader, JsonTokenType.EndArray);
+                    buckets.Add((index, count, sum));
+                }
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+
+        return (key, recent.ToArray(), capacity, width, buckets.ToArray());
+    }
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader)
+        => reader.Read() ? reader.TokenType : throw new JsonException("The journey record ends too early.");
+
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType type)
+    {
+        if (Next(ref reader) != type)
+        {
+            throw new JsonException($"The journey record has {reader.TokenType} where {type} was expected.");
+        }
     }
 
     /// <summary>Writes a history entry.</summary>

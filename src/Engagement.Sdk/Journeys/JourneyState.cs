@@ -279,7 +279,10 @@ public interface IJourneyStore
     /// <returns>The entries.</returns>
     IAsyncEnumerable<JourneyHistoryEntry> ReadJourneyHistoryAsync(string journeyId, CancellationToken cancellationToken = default);
 
-    /// <summary>Lists up to <paramref name="max"/> customers whose record falls due at or before <paramref name="now"/>, earliest first (ties by customer id).</summary>
+    /// <summary>
+    /// Lists up to <paramref name="max"/> customers whose record falls due at or before <paramref name="now"/>, earliest first
+    /// to the minute at least (customers due within the same minute may come in any order).
+    /// </summary>
     /// <param name="now">The instant.</param>
     /// <param name="max">The most to list (positive).</param>
     /// <param name="cancellationToken">Cancels the read.</param>

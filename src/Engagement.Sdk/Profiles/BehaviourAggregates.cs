@@ -68,6 +68,10 @@ public sealed record BehaviourAggregates
     /// <summary>The products bought at least once.</summary>
     public KeySet ItemsBought { get; init; }
 
+    /// <summary>When each product was last bought (product id → the latest order's time), for replenishment windows.</summary>
+    [JsonConverter(typeof(KeyedValuesJsonConverter<DateTimeOffset>))]
+    public KeyedValues<DateTimeOffset> ItemsLastBought { get; init; }
+
     /// <summary>The products in the cart now (added and not yet bought).</summary>
     public KeySet ItemsInCart { get; init; }
 

@@ -55,7 +55,8 @@ public sealed class CustomerErasure
     /// The households: the person leaves theirs, and an identifier it shares with members who remain is not suppressed (it is
     /// theirs too), though the person's opt-outs of it stay, as a suppression of the address for marketing (none when <see langword="null"/>).
     /// </param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Households.IHouseholdStore? households = null)
+    /// <param name="contacts">The actions' contact history (who was sent or dismissed which action), erased with the rest; none when <see langword="null"/>.</param>
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Households.IHouseholdStore? households = null, Decisioning.IActionContactLog? contacts = null)
     {
         _households = households;
         _transactions = transactions ?? NoTransactions.Instance;
@@ -68,6 +69,11 @@ public sealed class CustomerErasure
         if (journeys is not null)
         {
             _stores = _stores.Add(journeys);
+        }
+
+        if (contacts is not null)
+        {
+            _stores = _stores.Add(contacts);
         }
     }
 

@@ -81,7 +81,10 @@ public sealed record CustomerProfile
     /// <summary>Behavioural aggregates kept up to date from events.</summary>
     public BehaviourAggregates Behaviour { get; init; } = new();
 
-    /// <summary>The customer's position in each journey, by journey id.</summary>
+    /// <summary>
+    /// Positions in journeys recorded on the profile by earlier versions of the SDK (kept so stored profiles read back);
+    /// journeys now keep their state in <see cref="Journeys.IJourneyStore"/>, and the engine no longer writes this.
+    /// </summary>
     [System.Text.Json.Serialization.JsonConverter(typeof(KeyedValuesJsonConverter<JourneyPosition>))]
     public KeyedValues<JourneyPosition> Journeys { get; init; }
 

@@ -114,6 +114,7 @@ public static class ProfileMerger
             PageViews = a.PageViews + b.PageViews,
             CategoryViews = a.CategoryViews.Combine(b.CategoryViews, static (m, n) => m + n),
             ItemsBought = bought,
+            ItemsLastBought = a.ItemsLastBought.Combine(b.ItemsLastBought, static (m, n) => m >= n ? m : n),
             ItemsInCart = a.ItemsInCart.Union(b.ItemsInCart),
             ItemsViewed = a.ItemsViewed.Union(b.ItemsViewed),
             CategoriesBought = a.CategoriesBought.Union(b.CategoriesBought),

@@ -177,9 +177,15 @@ public static class ProfileUpdater
         var bought = b.ItemsBought;
         var cart = b.ItemsInCart;
         var categories = b.CategoriesBought;
+        var lastBought = b.ItemsLastBought;
         foreach (var line in order.Lines)
         {
             bought = bought.Add(CatalogueStrings.Share(line.ProductId));
+            if (!lastBought.TryGetValue(line.ProductId, out var previous) || previous < order.Timestamp)
+            {
+                lastBought = lastBought.SetItem(CatalogueStrings.Share(line.ProductId), order.Timestamp);
+            }
+
             cart = cart.Remove(line.ProductId);
             if (line.Category is { } category)
             {
@@ -195,6 +201,7 @@ public static class ProfileUpdater
             FirstPurchase = Min(b.FirstPurchase, order.Timestamp),
             LastPurchase = Max(b.LastPurchase, order.Timestamp),
             ItemsBought = bought,
+            ItemsLastBought = lastBought,
             ItemsInCart = cart,
             CategoriesBought = categories,
             RefundableByOrder = b.RefundableByOrder.SetItem(order.OrderId, total),

@@ -48,6 +48,7 @@ public static class ProfileJson
     private static readonly JsonEncodedText PageViews = JsonEncodedText.Encode("pageViews");
     private static readonly JsonEncodedText CategoryViews = JsonEncodedText.Encode("categoryViews");
     private static readonly JsonEncodedText ItemsBought = JsonEncodedText.Encode("itemsBought");
+    private static readonly JsonEncodedText ItemsLastBought = JsonEncodedText.Encode("itemsLastBought");
     private static readonly JsonEncodedText ItemsInCart = JsonEncodedText.Encode("itemsInCart");
     private static readonly JsonEncodedText ItemsViewed = JsonEncodedText.Encode("itemsViewed");
     private static readonly JsonEncodedText CategoriesBought = JsonEncodedText.Encode("categoriesBought");
@@ -63,6 +64,7 @@ public static class ProfileJson
 
     private static readonly StrictDateTimeOffsetConverter Instants = new();
     private static readonly KeyedValuesJsonConverter<Money> RefundsByOrder = new();
+    private static readonly KeyedValuesJsonConverter<DateTimeOffset> LastBoughtByItem = new();
     private static readonly JsonSerializerOptions Options = EngagementJsonContext.Default.Options;
 
     /// <summary>
@@ -74,7 +76,7 @@ public static class ProfileJson
         [typeof(CustomerProfile)] = Names(Id, Version, Identifiers, Traits, ChannelPreferences, TimeZone, Locale, TraitTimes, Merges, MergedInto, PausedUntil, ProfilingObjectedAt, Behaviour, Journeys),
         [typeof(BehaviourAggregates)] = Names(
             FirstSeen, LastSeen, FirstPurchase, LastPurchase, Orders, Revenue, Refunds, RefundableByOrder, Searches, ProductViews, PageViews,
-            CategoryViews, ItemsBought, ItemsInCart, ItemsViewed, CategoriesBought, LastChannel, MessagesSent, Engagements),
+            CategoryViews, ItemsBought, ItemsLastBought, ItemsInCart, ItemsViewed, CategoriesBought, LastChannel, MessagesSent, Engagements),
         [typeof(JourneyPosition)] = Names(JourneyId, History),
         [typeof(StageVisit)] = Names(StageId, EnteredAt, Reason),
     };
@@ -177,6 +179,8 @@ public static class ProfileJson
 
         writer.WriteEndObject();
         WriteSet(writer, ItemsBought, b.ItemsBought);
+        writer.WritePropertyName(ItemsLastBought);
+        LastBoughtByItem.Write(writer, b.ItemsLastBought, Options);
         WriteSet(writer, ItemsInCart, b.ItemsInCart);
         WriteSet(writer, ItemsViewed, b.ItemsViewed);
         WriteSet(writer, CategoriesBought, b.CategoriesBought);

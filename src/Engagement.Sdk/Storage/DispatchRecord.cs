@@ -92,6 +92,12 @@ public static class DispatchReasons
 
     /// <summary>A dead letter was queued again by a person.</summary>
     public const string Replayed = "replayed";
+
+    /// <summary>
+    /// Never sent: the customer is in a control group, and the entry logs the would-be send (<see cref="DispatchRecord.Decision"/>
+    /// holds its choice probability) so that uplift can be measured.
+    /// </summary>
+    public const string ControlGroup = "control_group";
 }
 
 /// <summary>One entry of the dispatch log.</summary>
@@ -153,6 +159,49 @@ public sealed record DispatchRecord
 
     /// <summary>For a held message: the instant it stops being worth sending; it is cancelled then.</summary>
     public DateTimeOffset? ExpiresAt { get; init; }
+
+    /// <summary>
+    /// The next-best-action decision the dispatch came from, as logged: the probability with which its action × channel was
+    /// chosen, the policy, the learning segment and treatment. <see langword="null"/> for dispatches not decided by the SDK.
+    /// </summary>
+    public DispatchDecision? Decision { get; init; }
+}
+
+/// <summary>What a dispatch logs of the decision it came from (for learning, off-policy evaluation and uplift).</summary>
+public sealed record DispatchDecision
+{
+    /// <summary>The decision's id.</summary>
+    public required string DecisionId { get; init; }
+
+    /// <summary>The policy that took it (the champion's or a challenger's name).</summary>
+    public required string Policy { get; init; }
+
+    /// <summary>The probability with which the action × channel (and treatment) was chosen, after every filter: π(a | x), in (0, 1].</summary>
+    public required double ChoiceProbability { get; init; }
+
+    /// <summary>The standard error of <see cref="ChoiceProbability"/> when it was estimated by Monte Carlo; <see langword="null"/> when exact.</summary>
+    public double? ChoiceProbabilityError { get; init; }
+
+    /// <summary>The estimated response probability of the action × channel at the decision.</summary>
+    public double Propensity { get; init; }
+
+    /// <summary>The score of the choice.</summary>
+    public double Score { get; init; }
+
+    /// <summary>Whether it was chosen by exploration rather than as the highest expected score.</summary>
+    public bool Explored { get; init; }
+
+    /// <summary>How many candidates it was chosen among (do-nothing included).</summary>
+    public int Candidates { get; init; }
+
+    /// <summary>The customer's learning segment at the decision ("" or <see langword="null"/> for none).</summary>
+    public string? Segment { get; init; }
+
+    /// <summary>The treatment sent, when the action has treatments.</summary>
+    public string? TreatmentId { get; init; }
+
+    /// <summary>For a would-be send of a control group: which group (<c>global</c> or <c>action</c>); <see langword="null"/> for a real send.</summary>
+    public string? ControlGroup { get; init; }
 }
 
 /// <summary>Helpers for dispatch stores.</summary>

@@ -251,10 +251,51 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRet
         => JsonSerializer.Serialize(a, EngagementJsonContext.Default.EngagementEvent) == JsonSerializer.Serialize(b, EngagementJsonContext.Default.EngagementEvent);
 }
 
-/// <summary>An in-memory <see cref="IConsentStore"/>: thread-safe, append-only, idempotent by record id.</summary>
-public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure, IUndoable
+/// <summary>
+/// An in-memory <see cref="IConsentStore"/>: thread-safe, append-only, idempotent by record id. Each customer's folded state is
+/// kept until their ledger changes (<see cref="IConsentStateSource"/>).
+/// </summary>
+public sealed class InMemoryConsentStore : IConsentStore, IConsentStateSource, ISubjectErasure, IUndoable
 {
     private readonly CustomerIndex<ConsentRecord> _records = new();
+    private readonly Lock _stateLock = new();
+    private readonly Dictionary<CustomerId, (long Version, ConsentState? State)> _states = [];
+
+    /// <inheritdoc />
+    public ValueTask<ConsentState> GetStateAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        long version;
+        lock (_stateLock)
+        {
+            if (_states.TryGetValue(customerId, out var cached) && cached.State is { } state)
+            {
+                return ValueTask.FromResult(state);
+            }
+
+            version = cached.Version;
+        }
+
+        // Folded outside the lock; kept only if no write to the customer's ledger came in between.
+        var folded = ConsentState.Fold(customerId, _records.ForCustomer(customerId));
+        lock (_stateLock)
+        {
+            if (_states.GetValueOrDefault(customerId).Version == version)
+            {
+                _states[customerId] = (version, folded);
+            }
+        }
+
+        return ValueTask.FromResult(folded);
+    }
+
+    private void Changed(CustomerId customerId)
+    {
+        lock (_stateLock)
+        {
+            _states[customerId] = (_states.GetValueOrDefault(customerId).Version + 1, null);
+        }
+    }
 
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default)
@@ -263,6 +304,7 @@ public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure, IUndo
         cancellationToken.ThrowIfCancellationRequested();
         if (_records.TryAdd(record.RecordId, record.CustomerId, record, out var stored))
         {
+            Changed(record.CustomerId);
             InMemoryTransactions.Record(this, record, null, record);
             return ValueTask.FromResult(AppendOutcome.Appended);
         }
@@ -282,13 +324,16 @@ public sealed class InMemoryConsentStore : IConsentStore, ISubjectErasure, IUndo
     {
         var appended = (ConsentRecord)written;
         _records.TryRemove(appended.RecordId, appended.CustomerId, appended);
+        Changed(appended.CustomerId);
     }
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(_records.Erase(customerId));
+        var erased = _records.Erase(customerId);
+        Changed(customerId);
+        return ValueTask.FromResult(erased);
     }
 }
 
@@ -305,6 +350,9 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
     private readonly PriorityQueue<string, (DateTimeOffset Due, long Seq)> _due = new();
     private long _seq;
 
+    // What caps count of each customer's dispatches, oldest first, kept until one of them changes (under _lock).
+    private readonly Dictionary<CustomerId, CountedCache> _counted = [];
+
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
@@ -318,6 +366,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
                 return ValueTask.FromResult(false);
             }
 
+            Changed(begun.CustomerId);
             Schedule(begun);
         }
 
@@ -339,6 +388,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
             }
 
             _dispatches.Replace(record.DispatchId, record);
+            Changed(record.CustomerId);
             Schedule(record);
             InMemoryTransactions.Record(this, record.DispatchId, current, record);
             return ValueTask.FromResult(true);
@@ -363,6 +413,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
 
                 var leased = current with { Status = DispatchStatus.Sending, LeaseOwner = owner, LeaseUntil = leaseUntil };
                 _dispatches.Replace(id, leased);
+                Changed(current.CustomerId);
                 Schedule(leased);
                 InMemoryTransactions.Record(this, id, current, leased);
                 claimed.Add(current);
@@ -385,6 +436,8 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
             }
 
             _dispatches.Replace(record.DispatchId, record);
+            Changed(current.CustomerId);
+            Changed(record.CustomerId);
             Schedule(record);
             InMemoryTransactions.Record(this, record.DispatchId, current, record);
             return ValueTask.FromResult(true);
@@ -411,16 +464,76 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
     public ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        List<CappedDispatch>? counted = null;
-        foreach (var d in _dispatches.ForCustomer(customerId))
+        lock (_lock)
         {
-            if (d.CreatedAt >= since && DispatchRecords.CountsAgainstCaps(d))
+            // The customer's counted dispatches are kept, oldest first, until one of them changes; the answer is the part at or
+            // after `since`, and the last part asked for is kept too, so a warm question allocates nothing.
+            if (!_counted.TryGetValue(customerId, out var cache))
             {
-                (counted ??= []).Add(new CappedDispatch(d.DispatchId, d.CreatedAt, d.Channel, d.Purpose));
+                var counted = new List<CappedDispatch>();
+                foreach (var d in _dispatches.ForCustomer(customerId))
+                {
+                    if (DispatchRecords.CountsAgainstCaps(d))
+                    {
+                        counted.Add(new CappedDispatch(d.DispatchId, d.CreatedAt, d.Channel, d.Purpose));
+                    }
+                }
+
+                counted.Sort(static (a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
+                cache = new CountedCache([.. counted]);
+                _counted[customerId] = cache;
+            }
+
+            return ValueTask.FromResult(cache.Since(since));
+        }
+    }
+
+    // Called under the lock after every change to a customer's dispatches.
+    private void Changed(CustomerId customerId) => _counted.Remove(customerId);
+
+    private sealed class CountedCache(CappedDispatch[] all)
+    {
+        private CountedView? _last;
+
+        public IReadOnlyList<CappedDispatch> Since(DateTimeOffset since)
+        {
+            var start = 0;
+            while (start < all.Length && all[start].CreatedAt < since)
+            {
+                start++;
+            }
+
+            if (start == all.Length)
+            {
+                return [];
+            }
+
+            if (_last is not { } view || view.Start != start)
+            {
+                _last = view = new CountedView(all, start);
+            }
+
+            return view;
+        }
+    }
+
+    private sealed class CountedView(CappedDispatch[] all, int start) : IReadOnlyList<CappedDispatch>
+    {
+        public int Start => start;
+
+        public int Count => all.Length - start;
+
+        public CappedDispatch this[int index] => (uint)index < (uint)Count ? all[start + index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<CappedDispatch> GetEnumerator()
+        {
+            for (var i = start; i < all.Length; i++)
+            {
+                yield return all[i];
             }
         }
 
-        return ValueTask.FromResult<IReadOnlyList<CappedDispatch>>(counted is null ? [] : counted);
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <inheritdoc />
@@ -429,6 +542,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
+            Changed(customerId);
             return ValueTask.FromResult(_dispatches.Erase(customerId));
         }
     }
@@ -456,6 +570,8 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
             {
                 return; // moved on since (or erased)
             }
+
+            Changed(record.CustomerId);
 
             if (previous is DispatchRecord before)
             {

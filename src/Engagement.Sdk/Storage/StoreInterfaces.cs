@@ -157,6 +157,20 @@ public interface IDispatchStore
     IAsyncEnumerable<DispatchRecord> ListByStatusAsync(DispatchStatus status, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// Implemented by consent stores that keep each customer's folded ledger until it changes, so that the permission gate, which
+/// asks on every decision and every hand-off, need not read and fold the records each time. Stores that do not implement it
+/// are read through <see cref="IConsentStore.ReadAsync"/> and folded by the gate.
+/// </summary>
+public interface IConsentStateSource
+{
+    /// <summary>The customer's consent, folded from their records as they stand now.</summary>
+    /// <param name="customerId">The customer.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The state (<see cref="ConsentState.Fold"/> of the records <see cref="IConsentStore.ReadAsync"/> returns).</returns>
+    ValueTask<ConsentState> GetStateAsync(CustomerId customerId, CancellationToken cancellationToken = default);
+}
+
 /// <summary>What a frequency cap counts of one dispatch.</summary>
 /// <param name="DispatchId">The dispatch.</param>
 /// <param name="CreatedAt">When it was queued (what the cap's window is measured on).</param>

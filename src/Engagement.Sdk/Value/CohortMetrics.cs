@@ -114,7 +114,11 @@ public static class CohortMetrics
         return buyers == 0 ? null : (double)repeaters / buyers;
     }
 
-    /// <summary>Net revenue of the customers in each stage of a journey (by their current stage).</summary>
+    /// <summary>
+    /// Net revenue of the customers in each stage of a journey (by their current stage), from the positions recorded on
+    /// profiles (<see cref="CustomerProfile.Journeys"/>). Journeys now keep their state in the journey store: for revenue per
+    /// stage of those, use <see cref="Journeys.JourneyKpis"/>.
+    /// </summary>
     /// <param name="profiles">The profiles.</param>
     /// <param name="journeyId">The journey.</param>
     /// <param name="currency">The currency every amount must be in.</param>

@@ -40,7 +40,10 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
     private const string Version = "SELECT version FROM {t:journey_records} WHERE customer_id = @customer";
     private const string Delete = "DELETE FROM {t:journey_records} WHERE customer_id = @customer";
     private const string LastPosition = "SELECT MAX(position) FROM {t:journey_history} WHERE customer_id = @customer";
-    private const string Append = "INSERT INTO {t:journey_history} (customer_id, position, journey_id, document) VALUES (@customer, @position, @journey, @document)";
+    private const int RowsPerInsert = 8;
+    private static readonly string[] Appends = [.. Enumerable.Range(1, RowsPerInsert).Select(rows =>
+        "INSERT INTO {t:journey_history} (customer_id, position, journey_id, document) VALUES "
+        + string.Join(", ", Enumerable.Range(0, rows).Select(r => $"(@customer, @position{r}, @journey{r}, @document{r})")))];
     private const string CustomerHistory = "SELECT document FROM {t:journey_history} WHERE customer_id = @customer ORDER BY position";
     private const string JourneyHistory = "SELECT customer_id, position, document FROM {t:journey_history} WHERE journey_id = @journey AND (customer_id > @after OR (customer_id = @after AND position > @position)) ORDER BY customer_id, position LIMIT @page";
     private const string Due = "SELECT customer_id FROM {t:journey_records} WHERE due IS NOT NULL AND due <= @now ORDER BY due, customer_id LIMIT @max";
@@ -109,27 +112,38 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
 
         await database.WriteAsync(entries, static async (session, entries, ct) =>
         {
-            var next = new Dictionary<CustomerId, long>();
-            foreach (var entry in entries)
+            // Each customer's entries go in order after their last one, several rows a statement.
+            var start = 0;
+            while (start < entries.Count)
             {
-                ArgumentNullException.ThrowIfNull(entry);
-                if (!next.TryGetValue(entry.CustomerId, out var position))
+                var customer = entries[start]?.CustomerId ?? throw new ArgumentException("An entry is null.", nameof(entries));
+                var end = start;
+                while (end < entries.Count && end - start < RowsPerInsert && entries[end]?.CustomerId == customer)
                 {
-                    using var last = session.Command(LastPosition).Bind("@customer", entry.CustomerId.Value);
-                    var stored = await last.ScalarAsync(ct).ConfigureAwait(false);
-                    position = stored is null ? 0 : Convert.ToInt64(stored, System.Globalization.CultureInfo.InvariantCulture);
+                    end++;
                 }
 
-                position++;
-                next[entry.CustomerId] = position;
-                using var append = session.Command(Append).Bind("@customer", entry.CustomerId.Value).Bind("@position", position)
-                    .Bind("@journey", entry.JourneyId).Bind("@document", JourneyRecordJson.WriteEntry(entry));
+                using var last = session.Command(LastPosition).Bind("@customer", customer.Value);
+                var stored = await last.ScalarAsync(ct).ConfigureAwait(false);
+                var position = stored is null ? 0 : Convert.ToInt64(stored, System.Globalization.CultureInfo.InvariantCulture);
+                using var append = session.Command(Appends[end - start - 1]).Bind("@customer", customer.Value);
+                for (var r = 0; r < end - start; r++)
+                {
+                    var entry = entries[start + r];
+                    append.Bind(Parameter("@position", r), position + r + 1).Bind(Parameter("@journey", r), entry.JourneyId).Bind(Parameter("@document", r), JourneyRecordJson.WriteEntry(entry));
+                }
+
                 await append.ExecuteAsync(ct).ConfigureAwait(false);
+                start = end;
             }
 
             return 0;
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    private static readonly string[][] ParameterNames = [.. new[] { "@position", "@journey", "@document" }.Select(p => Enumerable.Range(0, RowsPerInsert).Select(r => p + r.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray())];
+
+    private static string Parameter(string name, int row) => ParameterNames[name switch { "@position" => 0, "@journey" => 1, _ => 2 }][row];
 
     /// <inheritdoc />
     public async IAsyncEnumerable<JourneyHistoryEntry> ReadHistoryAsync(CustomerId customerId, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -23,6 +23,9 @@ internal static class SchemaModules
     public static IReadOnlyList<SchemaModule> All { get; } =
     [
         RelationalJourneyStore.Schema,
+        RelationalPropensityStore.Module,
+        RelationalActionContactLog.Module,
+        RelationalActionBudgetStore.Module,
         RelationalHouseholdStore.Module,
     ];
 

@@ -376,19 +376,18 @@ public sealed class DispatchWorkerTests
         await using var shop = await Shop.CreateAsync(new ScriptedSender());
         await shop.CartAsync("c1");
         var sent = (await shop.Worker.RunOnceAsync()).Settled.Single();
-        var model = shop.Services.GetRequiredService<IPropensityModel>();
-        var action = shop.Services.GetRequiredService<ActionCatalog>().Actions.Single(a => a.Id == "offer");
-        var afterSend = model.Estimate(action, Channel.Email);
+        var model = shop.Services.GetRequiredService<AdaptivePropensities>();
+        var afterSend = (await model.GetPosteriorAsync("offer", Channel.Email)).Mean;
 
         await shop.Engine.TrackAsync(new MessageClicked { EventId = "k0", CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = sent.DispatchId, ActionId = "offer" });
-        var afterOne = model.Estimate(action, Channel.Email);
+        var afterOne = (await model.GetPosteriorAsync("offer", Channel.Email)).Mean;
         for (var i = 1; i < 10; i++)
         {
             await shop.Engine.TrackAsync(new MessageClicked { EventId = "k" + i, CustomerId = Ann, Timestamp = T0, Channel = Channel.Email, DispatchId = sent.DispatchId, ActionId = "offer" });
         }
 
         afterOne.Should().BeGreaterThan(afterSend);
-        model.Estimate(action, Channel.Email).Should().Be(afterOne, "one message answered is one response, however often it is clicked");
+        (await model.GetPosteriorAsync("offer", Channel.Email)).Mean.Should().Be(afterOne, "one message answered is one response, however often it is clicked");
         (await shop.DispatchAsync()).RespondedAt.Should().Be(T0);
     }
 

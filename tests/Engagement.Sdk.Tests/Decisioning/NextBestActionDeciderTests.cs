@@ -5,6 +5,7 @@ using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Testing;
 using Microsoft.Extensions.Options;
 
 namespace Engagement.Sdk.Tests.Decisioning;
@@ -64,7 +65,8 @@ public sealed class NextBestActionDeciderTests
         var decision = await decider.DecideAsync(Profile(), Now);
 
         decision.Channel.Should().Be(Channel.Email);
-        decision.Candidates[0].ChannelChecks.Select(c => (c.Channel, c.Decision.Code)).Should().Equal((Channel.Push, PermissionReasons.NoAddress), (Channel.Email, PermissionReasons.ConsentGranted));
+        decision.Candidates[0].ChannelChecks.Select(c => (c.Channel, c.Decision.Code)).Should().Equal((Channel.Email, PermissionReasons.ConsentGranted));
+        decision.Candidates.Should().ContainSingle(c => c.Channel == Channel.Push).Which.Reason.Should().Be(DecisionReasons.NoAddress);
     }
 
     [Fact]
@@ -80,7 +82,7 @@ public sealed class NextBestActionDeciderTests
 
         decision.Action.Id.Should().Be("c");
         decision.Score.Should().BeApproximately(2.0, 1e-12);
-        decision.Candidates.Select(c => (c.ActionId, c.Status)).Should().Equal(("c", CandidateStatus.Chosen), ("b", CandidateStatus.Outranked), ("a", CandidateStatus.Outranked));
+        decision.Candidates.Select(c => (c.ActionId, c.Status)).Should().Equal(("c", CandidateStatus.Chosen), ("b", CandidateStatus.Outranked), ("a", CandidateStatus.Outranked), (ActionCatalog.NoActionId, CandidateStatus.Outranked));
         decision.Explain().Should().Contain("c on email");
     }
 
@@ -97,21 +99,22 @@ public sealed class NextBestActionDeciderTests
     }
 
     [Fact]
-    public void BetaBernoulli_AfterManyOutcomes_MovesTowardTheObservedRate()
+    public async Task Propensities_AfterManyOutcomes_MoveTowardTheObservedRate()
     {
-        var model = new BetaBernoulliPropensityModel();
-        var action = new ActionDefinition { Id = "a", Name = "A", Channels = [Channel.Email], Value = 1m, BasePropensity = 0.05 };
+        var catalog = ActionCatalog.Create([new ActionDefinition { Id = "a", Name = "A", Channels = [Channel.Email, Channel.Sms], Value = 1m, BasePropensity = 0.05 }]);
+        var model = new AdaptivePropensities(new InMemoryPropensityStore(), catalog, Options.Create(new DecisioningOptions { Segments = LearningSegments.None }), new ManualTimeProvider(Now));
         for (var i = 0; i < 1000; i++)
         {
-            model.RecordSent("a", Channel.Email);
+            var dispatch = new DispatchRecord { DispatchId = "d" + i, CustomerId = Ann, Channel = Channel.Email, Purpose = Purpose.Marketing, ActionId = "a", CreatedAt = Now, CompletedAt = Now };
+            (await model.RecordSendAsync(dispatch, Now)).Should().BeTrue();
             if (i % 5 == 0)
             {
-                model.RecordResponse("a", Channel.Email);
+                (await model.RecordResponseAsync(dispatch, Now.AddHours(1))).Should().BeTrue();
             }
         }
 
-        model.Estimate(action, Channel.Email).Should().BeApproximately((200 + (0.05 * 20)) / 1020, 1e-12);
-        model.Estimate(action, Channel.Sms).Should().Be(0.05);
+        (await model.GetPosteriorAsync("a", Channel.Email)).Mean.Should().BeApproximately((200 + (0.05 * 20)) / 1020, 1e-12);
+        (await model.GetPosteriorAsync("a", Channel.Sms)).Mean.Should().BeApproximately(0.05, 1e-9);
     }
 
     [Theory]
@@ -154,7 +157,9 @@ public sealed class NextBestActionDeciderTests
         }
 
         var gate = new PermissionGate(consents, new InMemoryDispatchStore(), Options.Create(new ContactPolicyOptions()));
-        return new NextBestActionDecider(ActionCatalog.Create(actions), gate, new BetaBernoulliPropensityModel(), stock ?? new UnlimitedStockProvider(), _ => true, "lifecycle");
+        var catalog = ActionCatalog.Create(actions);
+        var propensities = new AdaptivePropensities(new InMemoryPropensityStore(), catalog, time: new ManualTimeProvider(Now));
+        return new NextBestActionDecider(catalog, gate, propensities, stock ?? new UnlimitedStockProvider(), _ => true, "lifecycle", new DecisioningOptions { Exploration = ExplorationMode.Greedy });
     }
 
     private sealed class FixedStock(params string[] outOfStock) : IStockProvider

@@ -49,6 +49,40 @@ public sealed class InMemoryBadInputTests : Engagement.Sdk.Testing.Conformance.B
     }
 }
 
+public sealed class InMemoryPropensityStoreTests : PropensityStoreConformanceTests
+{
+    private Engagement.Sdk.Decisioning.InMemoryPropensityStore? _store;
+
+    protected override IStoreTransactions Transactions => InMemoryTransactions.Instance;
+
+    protected override Engagement.Sdk.Decisioning.IPropensityStore CreateStore() => _store = new();
+
+    // In memory, another handle on the same storage is the same store (a restart would start empty).
+    protected override Engagement.Sdk.Decisioning.IPropensityStore OpenAgain() => _store!;
+}
+
+public sealed class InMemoryActionBudgetStoreTests : ActionBudgetStoreConformanceTests
+{
+    private Engagement.Sdk.Decisioning.InMemoryActionBudgetStore? _store;
+
+    protected override IStoreTransactions Transactions => InMemoryTransactions.Instance;
+
+    protected override Engagement.Sdk.Decisioning.IActionBudgetStore CreateStore() => _store = new();
+
+    protected override Engagement.Sdk.Decisioning.IActionBudgetStore OpenAgain() => _store!;
+}
+
+public sealed class InMemoryActionContactLogTests : ActionContactLogConformanceTests
+{
+    private Engagement.Sdk.Decisioning.InMemoryActionContactLog? _store;
+
+    protected override IStoreTransactions Transactions => InMemoryTransactions.Instance;
+
+    protected override Engagement.Sdk.Decisioning.IActionContactLog CreateStore() => _store = new();
+
+    protected override Engagement.Sdk.Decisioning.IActionContactLog OpenAgain() => _store!;
+}
+
 /// <summary>Unmerge restores both sides exactly on the in-memory stores.</summary>
 public sealed class InMemoryMergeHistoryTests : Engagement.Sdk.Testing.Conformance.MergeHistoryConformanceTests
 {

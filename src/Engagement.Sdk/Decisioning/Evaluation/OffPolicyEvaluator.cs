@@ -140,8 +140,8 @@ public sealed record OffPolicyEvaluation(int Rounds, double OnPolicyMeanReward, 
 /// direct method, doubly robust and Switch-DR, with the effective sample size and bootstrap percentile intervals.
 /// <para>
 /// Rounds with the same context, arm, logged propensity and reward contribute identically to every estimator, so they are
-/// merged into cells first. The bootstrap is a Poisson bootstrap: each round is drawn Poisson(1) times, so a cell of m rounds
-/// is drawn Poisson(m) times (the same distribution), each resample from its own seeded stream; resamples are spread over
+/// merged into cells first. The bootstrap is a Poisson bootstrap: each round is drawn Poisson(1) times (by a table exact to 2^-17 in
+/// each probability), so a cell of m rounds is drawn Poisson(m) times (the same distribution), each resample from its own seeded stream; resamples are spread over
 /// the cores and the intervals do not depend on the number of threads. Each resample keeps, per context × arm, its rounds,
 /// responses and weights, so the default reward model is fitted again in every resample and the DM and DR intervals include
 /// the model's own uncertainty; a reward model passed in by the caller is held fixed.
@@ -153,7 +153,7 @@ public static class OffPolicyEvaluator
     private const int GroupSums = 4;
     private const int BlockSize = 4096;
     private const long BatchDoubles = 4_000_000;
-    private static readonly ulong[] PoissonOneThresholds = BuildPoissonOneThresholds();
+    private static readonly byte[] PoissonOneTable = BuildPoissonOneTable();
 
     /// <summary>Evaluates <paramref name="policy"/> on <paramref name="log"/>.</summary>
     /// <param name="log">The logged decisions, at least one.</param>
@@ -268,26 +268,62 @@ public static class OffPolicyEvaluator
         }
     }
 
+    /// <summary>
+    /// Merges rounds into cells: a counting sort by group (context × arm) and reward, then, within each, a sort by propensity
+    /// so that equal propensities are adjacent. The cells come out ordered by group and reward.
+    /// </summary>
     private static Cells Aggregate(DecisionLog log, Model model, double threshold)
     {
         var ctx = log.ContextIndices;
         var arm = log.ArmIndices;
         var propensity = log.Propensities;
         var reward = log.Rewards;
-        var index = new Dictionary<(int Group, double Propensity, byte Reward), int>();
-        var cells = new Cells(Math.Min(log.Count, 1024));
+        var buckets = model.Groups * 2;
+        var starts = new int[buckets + 1];
+        var keys = new int[log.Count];
         for (var i = 0; i < log.Count; i++)
         {
-            var group = (ctx[i] * model.Arms) + arm[i];
-            var key = (group, propensity[i], reward[i]);
-            if (index.TryGetValue(key, out var cell))
+            keys[i] = ((((ctx[i] * model.Arms) + arm[i]) * 2) + reward[i]);
+            starts[keys[i] + 1]++;
+        }
+
+        for (var k = 0; k < buckets; k++)
+        {
+            starts[k + 1] += starts[k];
+        }
+
+        var next = (int[])starts.Clone();
+        var sorted = new double[log.Count];
+        for (var i = 0; i < log.Count; i++)
+        {
+            sorted[next[keys[i]]++] = propensity[i];
+        }
+
+        var cells = new Cells(Math.Min(log.Count, 1024));
+        for (var k = 0; k < buckets; k++)
+        {
+            var span = sorted.AsSpan(starts[k], starts[k + 1] - starts[k]);
+            if (span.IsEmpty)
             {
-                cells.Counts[cell]++;
                 continue;
             }
 
-            var w = model.Target[group] / propensity[i];
-            index.Add(key, cells.Add(group, w, reward[i], w <= threshold));
+            span.Sort();
+            var group = k >> 1;
+            var r = (byte)(k & 1);
+            for (var i = 0; i < span.Length;)
+            {
+                var j = i + 1;
+                while (j < span.Length && span[j] == span[i])
+                {
+                    j++;
+                }
+
+                var w = model.Target[group] / span[i];
+                var cell = cells.Add(group, w, r, w <= threshold);
+                cells.Counts[cell] = j - i;
+                i = j;
+            }
         }
 
         return cells;
@@ -298,6 +334,7 @@ public static class OffPolicyEvaluator
     {
         var resamples = options.BootstrapResamples;
         var estimates = new double[Estimators * resamples];
+        cells.Runs();
         var workers = options.MaxDegreeOfParallelism == -1 ? Environment.ProcessorCount : options.MaxDegreeOfParallelism;
         workers = Math.Clamp(workers, 1, resamples);
         Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancellationToken }, worker =>
@@ -350,9 +387,14 @@ public static class OffPolicyEvaluator
         return spread;
     }
 
-    /// <summary>Draws resamples [from, to) in batches that keep every resample's group sums in memory, block of cells by block of cells.</summary>
+    /// <summary>
+    /// Draws resamples [from, to) in batches that keep every resample's group sums in memory. The cells are ordered by group and
+    /// reward, so each run of one group and reward is summed in registers and added to the group once; blocks of runs stay in
+    /// cache while every resample of the batch goes over them.
+    /// </summary>
     private static void Resample(Cells cells, Model model, ulong seed, int from, int to, double[] estimates, int resamples, CancellationToken cancellationToken)
     {
+        var runs = cells.Runs();
         var width = model.Groups * GroupSums;
         var batch = (int)Math.Clamp(BatchDoubles / width, 1, to - from);
         var sums = new double[batch * width];
@@ -361,7 +403,7 @@ public static class OffPolicyEvaluator
         var q = new double[model.Groups];
         var v = new double[model.Contexts];
         var values = new double[Estimators];
-        var thresholds = PoissonOneThresholds;
+        var table = PoissonOneTable;
         for (var first = from; first < to; first += batch)
         {
             var size = Math.Min(batch, to - first);
@@ -372,33 +414,43 @@ public static class OffPolicyEvaluator
                 states[b] = new BanditRandom(seed, (ulong)(first + b));
             }
 
-            for (var start = 0; start < cells.Count; start += BlockSize)
+            for (var runFrom = 0; runFrom < runs.Length;)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var end = Math.Min(cells.Count, start + BlockSize);
-                var counts = cells.Counts.AsSpan(start, end - start);
-                var groups = cells.Group.AsSpan(start, end - start);
-                var weights = cells.Weight.AsSpan(start, end - start);
-                var rewards = cells.Reward.AsSpan(start, end - start);
-                var below = cells.Below.AsSpan(start, end - start);
+                var runTo = runFrom;
+                var blockCells = 0;
+                while (runTo < runs.Length && (blockCells == 0 || blockCells + runs[runTo].Length <= BlockSize))
+                {
+                    blockCells += runs[runTo].Length;
+                    runTo++;
+                }
+
                 for (var b = 0; b < size; b++)
                 {
                     ref var random = ref states[b];
-                    var own = sums.AsSpan(b * width, width);
+                    ref var own = ref sums[b * width];
                     double responses = 0, responsesBelow = 0;
-                    for (var k = 0; k < counts.Length; k++)
+                    for (var r = runFrom; r < runTo; r++)
                     {
-                        var m = counts[k];
-                        double c = m == 1 ? PoissonOne(ref random, thresholds) : random.NextPoisson(m);
-                        if (c != 0)
+                        var run = runs[r];
+                        var (c, cw, cwBelow) = DrawRun(ref random, table, cells, run.Start, run.Length);
+                        ref var group = ref Unsafe.Add(ref own, run.Group * GroupSums);
+                        group += c;
+                        Unsafe.Add(ref group, 2) += cw;
+                        Unsafe.Add(ref group, 3) += cwBelow;
+                        if (run.Reward != 0)
                         {
-                            Add(own, groups[k], c, weights[k], rewards[k], below[k], ref responses, ref responsesBelow);
+                            Unsafe.Add(ref group, 1) += c;
+                            responses += cw;
+                            responsesBelow += cwBelow;
                         }
                     }
 
                     totals[2 * b] += responses;
                     totals[(2 * b) + 1] += responsesBelow;
                 }
+
+                runFrom = runTo;
             }
 
             for (var b = 0; b < size; b++)
@@ -412,34 +464,82 @@ public static class OffPolicyEvaluator
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int PoissonOne(ref BanditRandom random, ulong[] thresholds)
+    /// <summary>One resample's draws of cells [start, start + length): Σ c, Σ c·w and Σ c·w over the cells with w ≤ τ.</summary>
+    private static (double Count, double Weight, double WeightBelow) DrawRun(ref BanditRandom random, byte[] table, Cells cells, int start, int length)
     {
-        var u = random.NextUInt64() >> 11;
+        var counts = cells.Counts.AsSpan(start, length);
+        var weights = cells.Weight.AsSpan(start, length);
+        var below = cells.BelowWeight.AsSpan(start, length);
+        double c0 = 0, c1 = 0, w0 = 0, w1 = 0, b0 = 0, b1 = 0;
         var k = 0;
-        while (u >= thresholds[k])
+        if (cells.AllSingle)
         {
-            k++;
+            // Four Poisson(1) draws from each 64 random bits, by a table of 2^16 entries.
+            for (; k + 4 <= length; k += 4)
+            {
+                var bits = random.NextUInt64();
+                double d0 = table[(int)(bits & 0xFFFF)], d1 = table[(int)((bits >> 16) & 0xFFFF)];
+                double d2 = table[(int)((bits >> 32) & 0xFFFF)], d3 = table[(int)(bits >> 48)];
+                c0 += d0 + d2;
+                c1 += d1 + d3;
+                w0 += (d0 * weights[k]) + (d2 * weights[k + 2]);
+                w1 += (d1 * weights[k + 1]) + (d3 * weights[k + 3]);
+                b0 += (d0 * below[k]) + (d2 * below[k + 2]);
+                b1 += (d1 * below[k + 1]) + (d3 * below[k + 3]);
+            }
+
+            if (k < length)
+            {
+                var bits = random.NextUInt64();
+                for (; k < length; k++)
+                {
+                    double d = table[(int)(bits & 0xFFFF)];
+                    bits >>= 16;
+                    c0 += d;
+                    w0 += d * weights[k];
+                    b0 += d * below[k];
+                }
+            }
+        }
+        else
+        {
+            for (; k < length; k++)
+            {
+                double d = random.NextPoisson(counts[k]);
+                c0 += d;
+                w0 += d * weights[k];
+                b0 += d * below[k];
+            }
         }
 
-        return k;
+        return (c0 + c1, w0 + w1, b0 + b1);
     }
 
-    /// <summary>P(Poisson(1) ≤ k) · 2^53 for k = 0, 1, …, ending with 2^53 so that every 53-bit uniform stops the search.</summary>
-    private static ulong[] BuildPoissonOneThresholds()
+    /// <summary>
+    /// Poisson(1) by table: k appears round(P(k) · 2^16) times (the rounding absorbed by k = 0), so a 16-bit uniform index draws
+    /// k with each probability within 2^-17 of the exact one (values up to 8; P(9 or more) is about 1e-6).
+    /// </summary>
+    private static byte[] BuildPoissonOneTable()
     {
-        var thresholds = new List<ulong>();
+        const int Size = 1 << 16;
+        var table = new byte[Size];
+        var counts = new int[9];
         var p = Math.Exp(-1);
-        var cumulative = p;
-        for (var k = 1; cumulative < 1 - 1e-16 && k < 30; k++)
+        for (var k = 0; k < counts.Length; k++)
         {
-            thresholds.Add((ulong)(cumulative * (1UL << 53)));
-            p /= k;
-            cumulative += p;
+            counts[k] = (int)Math.Round(p * Size);
+            p /= k + 1;
         }
 
-        thresholds.Add(1UL << 53);
-        return [.. thresholds];
+        counts[0] += Size - counts.Sum();
+        var at = 0;
+        for (var k = 0; k < counts.Length; k++)
+        {
+            table.AsSpan(at, counts[k]).Fill((byte)k);
+            at += counts[k];
+        }
+
+        return table;
     }
 
     private static double Quantile(ReadOnlySpan<double> sorted, double q)
@@ -561,15 +661,51 @@ public static class OffPolicyEvaluator
         }
     }
 
+    /// <summary>Cells [Start, Start + Length) share a group and a reward.</summary>
+    private readonly record struct Run(int Start, int Length, int Group, byte Reward);
+
     /// <summary>The merged rounds: each cell's group (context × arm), rounds, importance weight, reward and whether the weight is at most τ.</summary>
     private sealed class Cells(int capacity)
     {
+        private Run[]? _runs;
         public int Count;
         public double[] Counts = new double[capacity];
         public int[] Group = new int[capacity];
         public double[] Weight = new double[capacity];
         public byte[] Reward = new byte[capacity];
         public bool[] Below = new bool[capacity];
+        public double[] BelowWeight = new double[capacity];
+
+        /// <summary>Whether every cell holds one round (nothing merged): then each is drawn Poisson(1) times by table.</summary>
+        public bool AllSingle { get; private set; }
+
+        /// <summary>The runs of cells of equal group and reward (the cells are added in that order); computed once, not thread-safe.</summary>
+        public Run[] Runs()
+        {
+            if (_runs is not null)
+            {
+                return _runs;
+            }
+
+            var runs = new List<Run>();
+            var single = true;
+            for (var i = 0; i < Count;)
+            {
+                var j = i;
+                while (j < Count && Group[j] == Group[i] && Reward[j] == Reward[i])
+                {
+                    single &= Counts[j] == 1;
+                    j++;
+                }
+
+                runs.Add(new Run(i, j - i, Group[i], Reward[i]));
+                i = j;
+            }
+
+            AllSingle = single;
+            _runs = [.. runs];
+            return _runs;
+        }
 
         public int Add(int group, double weight, byte reward, bool below)
         {
@@ -581,6 +717,7 @@ public static class OffPolicyEvaluator
                 Array.Resize(ref Weight, size);
                 Array.Resize(ref Reward, size);
                 Array.Resize(ref Below, size);
+                Array.Resize(ref BelowWeight, size);
             }
 
             Counts[Count] = 1;
@@ -588,6 +725,7 @@ public static class OffPolicyEvaluator
             Weight[Count] = weight;
             Reward[Count] = reward;
             Below[Count] = below;
+            BelowWeight[Count] = below ? weight : 0;
             return Count++;
         }
     }

@@ -286,16 +286,51 @@ public sealed class BgBbModel
             throw new EngagementValidationException("x", x, $"must be between 0 and the number of opportunities ({n})");
         }
 
-        var (lbAb, lbGd) = (LogBeta(Alpha, Beta), LogBeta(Gamma, Delta));
-        var total = Math.Exp(LogChoose(n, x) + LogBeta(Alpha + x, Beta + n - x) - lbAb + LogBeta(Gamma, Delta + n) - lbGd);
+        return Pmf(x, n, Alpha, Beta, Gamma, Delta);
+    }
+
+    private static double Pmf(int x, int n, double alpha, double beta, double gamma, double delta)
+    {
+        var (lbAb, lbGd) = (LogBeta(alpha, beta), LogBeta(gamma, delta));
+        var total = Math.Exp(LogChoose(n, x) + LogBeta(alpha + x, beta + n - x) - lbAb + LogBeta(gamma, delta + n) - lbGd);
         for (var i = x; i < n; i++)
         {
-            total += Math.Exp(LogChoose(i, x) + LogBeta(Alpha + x, Beta + i - x) - lbAb + LogBeta(Gamma + 1, Delta + i) - lbGd);
+            total += Math.Exp(LogChoose(i, x) + LogBeta(alpha + x, beta + i - x) - lbAb + LogBeta(gamma + 1, delta + i) - lbGd);
         }
 
         return total;
 
         static double LogChoose(int m, int k) => LogGamma(m + 1) - LogGamma(k + 1) - LogGamma(m - k + 1);
+    }
+
+    /// <summary>
+    /// P(X(n, n + n*) = k | x, tₓ, n): the probability that a customer with this history transacts at exactly k of the next
+    /// n* opportunities. A customer who dropped out makes none; one still alive after opportunity n is a new BG/BB customer
+    /// with the updated parameters (α + x, β + n − x, γ, δ + n), so this is (1 − P(alive at n)) 1[k = 0] + P(alive at n) ·
+    /// P(X(n*) = k | updated).
+    /// </summary>
+    /// <param name="k">The count, from 0 to n*.</param>
+    /// <param name="futureOpportunities">n*, at least 0.</param>
+    /// <param name="x">Transactions, in [0, tₓ].</param>
+    /// <param name="tx">Opportunity of the last transaction, in [x, n]; 0 exactly when x = 0.</param>
+    /// <param name="n">Opportunities so far, at least 0.</param>
+    /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double ConditionalProbabilityOfTransactions(int k, int futureOpportunities, int x, int tx, int n)
+    {
+        if (futureOpportunities < 0)
+        {
+            throw new EngagementValidationException("futureOpportunities", futureOpportunities, "must be a number of opportunities, at least 0");
+        }
+
+        if (k < 0 || k > futureOpportunities)
+        {
+            throw new EngagementValidationException("k", k, $"must be between 0 and the number of future opportunities ({futureOpportunities})");
+        }
+
+        PredictionInputs.DiscreteHistory(x, tx, n);
+        var alive = AliveAt(0, x, tx, n);
+        return (k == 0 ? 1 - alive : 0) + (alive * Pmf(k, futureOpportunities, Alpha + x, Beta + n - x, Gamma, Delta + n));
     }
 
     /// <summary>P(alive at opportunity n + 1 | x, tₓ, n).</summary>
@@ -307,8 +342,72 @@ public sealed class BgBbModel
     public double ProbabilityAlive(int x, int tx, int n)
     {
         PredictionInputs.DiscreteHistory(x, tx, n);
+        return AliveAt(1, x, tx, n);
+    }
+
+    /// <summary>
+    /// P(alive at opportunity n + m | x, tₓ, n) = B(α+x, β+n−x)/B(α,β) · B(γ, δ+n+m)/B(γ,δ) / L: the probability that a
+    /// customer with this history is still alive m opportunities from now (m = 0: after opportunity n; m = 1: at the next
+    /// one, <see cref="ProbabilityAlive"/>). It falls towards 0 as m grows (<see cref="int.MaxValue"/> gives the limit 0).
+    /// </summary>
+    /// <param name="opportunitiesAhead">m, at least 0.</param>
+    /// <param name="x">Transactions, in [0, tₓ].</param>
+    /// <param name="tx">Opportunity of the last transaction, in [x, n]; 0 exactly when x = 0.</param>
+    /// <param name="n">Opportunities, at least 0.</param>
+    /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double ProbabilityAliveAt(int opportunitiesAhead, int x, int tx, int n)
+    {
+        if (opportunitiesAhead < 0)
+        {
+            throw new EngagementValidationException("opportunitiesAhead", opportunitiesAhead, "must be a number of opportunities, at least 0");
+        }
+
+        PredictionInputs.DiscreteHistory(x, tx, n);
+        return opportunitiesAhead == int.MaxValue ? 0 : AliveAt(opportunitiesAhead, x, tx, n);
+    }
+
+    private double AliveAt(long m, int x, int tx, int n)
+    {
         var logL = LogLikelihood([Alpha, Beta, Gamma, Delta], [(x, tx, n, 1.0)], []);
-        return Math.Exp(LogBeta(Alpha + x, Beta + n - x) - LogBeta(Alpha, Beta) + LogBeta(Gamma, Delta + n + 1) - LogBeta(Gamma, Delta) - logL);
+        return Math.Exp(LogBeta(Alpha + x, Beta + n - x) - LogBeta(Alpha, Beta) + LogBeta(Gamma, Delta + n + m) - LogBeta(Gamma, Delta) - logL);
+    }
+
+    /// <summary>
+    /// DERT (Fader, Hardie and Shang 2010, eq. 14): the discounted expected residual transactions, Σ_{k≥1} E[transaction at
+    /// opportunity n + k | history] / (1 + d)ᵏ, in closed form
+    /// B(α+x+1, β+n−x)/B(α,β) · B(γ, δ+n+1)/(B(γ,δ)(1+d)) · ₂F₁(1, δ+n+1; γ+δ+n+1; 1/(1+d)) / L. When d is so small that the
+    /// series would need more than 200,000 terms, ₂F₁(1, b; c; ρ) is taken as its Euler integral E[1/(1 − ρu)] over
+    /// u ~ Beta(b, c − b). d = 0 gives E[X(n, ∞) | history], +∞ when γ ≤ 1.
+    /// </summary>
+    /// <param name="discountRate">d: the discount rate per opportunity (0.1 for 10 % a year with yearly opportunities), at least 0 and finite.</param>
+    /// <param name="x">Transactions, in [0, tₓ].</param>
+    /// <param name="tx">Opportunity of the last transaction, in [x, n]; 0 exactly when x = 0.</param>
+    /// <param name="n">Opportunities so far, at least 0.</param>
+    /// <returns>The discounted expected number of future transactions.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double DiscountedExpectedTransactions(double discountRate, int x, int tx, int n)
+    {
+        if (!(discountRate >= 0) || double.IsInfinity(discountRate))
+        {
+            throw new EngagementValidationException("discountRate", discountRate, "must be a discount rate per opportunity, at least 0 and finite");
+        }
+
+        PredictionInputs.DiscreteHistory(x, tx, n);
+        if (discountRate == 0)
+        {
+            return ConditionalExpectedTransactions(int.MaxValue, x, tx, n);
+        }
+
+        var logL = LogLikelihood([Alpha, Beta, Gamma, Delta], [(x, tx, n, 1.0)], []);
+        var lead = LogBeta(Alpha + x + 1, Beta + n - x) - LogBeta(Alpha, Beta) + LogBeta(Gamma, Delta + n + 1) - LogBeta(Gamma, Delta) - LogOnePlus(discountRate) - logL;
+        double b = Delta + n + 1, c = Gamma + Delta + n + 1;
+        var rho = 1 / (1 + discountRate);
+        var oneMinusRho = discountRate / (1 + discountRate);
+        var logF = SeriesTerms(1, b, c, rho) <= 200_000
+            ? LogHypergeometric2F1Value(1, b, c, rho)
+            : Math.Log(ClvQuadrature.BetaExpectation(b, c - b, (u, v) => -Math.Log(v + (u * oneMinusRho))));
+        return Math.Exp(lead + logF);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using static Engagement.Sdk.Value.Clv.SpecialFunctions;
 
 namespace Engagement.Sdk.Value.Clv;
@@ -180,14 +181,61 @@ public sealed class BgNbdModel : ITransactionModel
     public double ProbabilityAlive(double x, double tx, double t)
     {
         PredictionInputs.History(x, tx, t, ageName: "t");
+        return 1 / AliveDenominator(x, tx, t);
+    }
+
+    /// <summary>1/P(alive): 1 + a/(b + x − 1 + shift) · ((α + T)/(α + tₓ))^(r + x), or 1 for a BG/NBD customer without repeat purchases.</summary>
+    private double AliveDenominator(double x, double tx, double age)
+    {
         if (!IsModified && x == 0)
         {
             return 1.0;
         }
 
         var shift = IsModified ? 1.0 : 0.0;
-        var log = Math.Log(A) - Math.Log(B + x - 1 + shift) + ((R + x) * (Math.Log(Alpha + t) - Math.Log(Alpha + tx)));
-        return 1 / (1 + Math.Exp(log));
+        return 1 + Math.Exp(Math.Log(A) - Math.Log(B + x - 1 + shift) + ((R + x) * (Math.Log(Alpha + age) - Math.Log(Alpha + tx))));
+    }
+
+    /// <inheritdoc />
+    public void ProbabilityAlive(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
+    {
+        PredictionInputs.Batch(x, tx, age, result);
+        PerCustomer(x, tx, age, result, static (_, _) => 1);
+    }
+
+    /// <summary>
+    /// P(alive at T + t | x, tₓ, T): the probability that a customer with this history is still active <paramref name="t"/>
+    /// time units from now. An active customer drops out only right after a purchase, so this is
+    /// P(alive) · E[e^(−pλt)] over the posterior of (λ, p): P(alive) · ((α+T)/(α+T+t))^(r+x) ·
+    /// ₂F₁(r + x, b + x; a + b + x; t/(α+T+t)) (b + x + 1 and a + b + x + 1 for MBG/NBD). It falls from P(alive) at t = 0
+    /// towards 0.
+    /// </summary>
+    /// <param name="t">How far ahead: at least 0 and finite.</param>
+    /// <param name="x">Repeat transactions: a whole number, at least 0.</param>
+    /// <param name="tx">Recency, in [0, T]; 0 when x = 0.</param>
+    /// <param name="age">Age T: finite, at least 0.</param>
+    /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double ProbabilityAliveAfter(double t, double x, double tx, double age)
+    {
+        PredictionInputs.FiniteHorizon(t);
+        PredictionInputs.History(x, tx, age);
+        var alive = 1 / AliveDenominator(x, tx, age);
+        if (t == 0)
+        {
+            return alive;
+        }
+
+        var shift = IsModified ? 1.0 : 0.0;
+        var k = R + x;
+        var q = B + x + shift;
+        var y = t / (Alpha + age);
+        var z = t / (Alpha + age + t);
+        var survival = SeriesTerms(k, q, A + q, z) <= MaxSeriesTerms
+            ? Math.Exp((-k * ClvQuadrature.LogOnePlus(y)) + LogHypergeometric2F1Value(k, q, A + q, z))
+            : ClvQuadrature.BetaExpectation(A, q, p => -k * ClvQuadrature.LogOnePlus(p * y));
+        // E[e^(−pλt)] ≤ 1; the series' rounding can put it a few ulps above at tiny t.
+        return alive * Math.Min(1, survival);
     }
 
     /// <summary>
@@ -212,9 +260,8 @@ public sealed class BgNbdModel : ITransactionModel
             return A > 1 ? (IsModified ? B : A + B - 1) / (A - 1) : double.PositiveInfinity;
         }
 
-        // BG/NBD: c = a + b − 1, ₂F₁(r, b; c; z). MBG/NBD: b/(a − 1) [1 − (α/(α+t))ʳ ₂F₁(r, b+1; a+b; z)], which is Growth's
-        // (a + b)/(a − 1) [...] times b/(a + b).
-        var growth = Growth(A, B - 1 + shift, R, B + shift, t / (Alpha + t), R * Math.Log(Alpha / (Alpha + t)));
+        // BG/NBD: E over p ~ Beta(a, b). MBG/NBD: b/(a + b) (alive after the first purchase) times E over p ~ Beta(a, b + 1).
+        var growth = Growth(A, B + shift, R, t / Alpha);
         return IsModified ? growth * B / (A + B) : growth;
     }
 
@@ -238,15 +285,15 @@ public sealed class BgNbdModel : ITransactionModel
             return 0;
         }
 
-        var numerator = Numerator(t, x, age);
-        var alive = IsModified || x > 0
-            ? 1 + Math.Exp(Math.Log(A) - Math.Log(B + x - 1 + (IsModified ? 1.0 : 0.0)) + ((R + x) * (Math.Log(Alpha + age) - Math.Log(Alpha + tx))))
-            : 1;
-        return numerator / alive;
+        return Combine(Numerator(t, x, age), AliveDenominator(x, tx, age));
     }
 
-    /// <summary>The numerator of E[Y(t) | x, tₓ, T]: (a+b+x−1+shift)/(a−1) · [1 − ((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x+shift; a+b+x−1+shift; t/(α+T+t))].</summary>
-    private double Numerator(double t, double x, double age)
+    /// <summary>numerator · P(alive): +∞ when the numerator is (an infinite horizon with a ≤ 1), even where P(alive) underflows to 0.</summary>
+    private static double Combine(double numerator, double aliveDenominator)
+        => double.IsPositiveInfinity(numerator) ? numerator : numerator / aliveDenominator;
+
+    /// <summary>The numerator of E[Y(t) | x, tₓ, T]: E[(1 − e^(−pλt))/p] over the posterior of an active customer, λ ~ Gamma(r + x, α + T), p ~ Beta(a, b + x + shift).</summary>
+    internal double Numerator(double t, double x, double age)
     {
         var shift = IsModified ? 1.0 : 0.0;
         if (double.IsPositiveInfinity(t))
@@ -254,29 +301,35 @@ public sealed class BgNbdModel : ITransactionModel
             return A > 1 ? (A + B + x - 1 + shift) / (A - 1) : double.PositiveInfinity;
         }
 
-        return Growth(A, B + x - 1 + shift, R + x, B + x + shift, t / (Alpha + age + t), (R + x) * Math.Log((Alpha + age) / (Alpha + age + t)));
+        return Growth(A, B + x + shift, R + x, t / (Alpha + age));
     }
 
+    /// <summary>The ₂F₁ series above this many terms is replaced by a quadrature (which costs about as much as 2,000 terms).</summary>
+    private const double MaxSeriesTerms = 20_000;
+
     /// <summary>
-    /// c/(a − 1) · [1 − e^{logLead} ₂F₁(p, q; c; z)] with c = a + <paramref name="cMinusA"/>: the expected transactions of the
-    /// BG/NBD family. It is finite for every a &gt; 0 and c &gt; −1, but the textbook form breaks twice. For c ≤ 0 (BG/NBD
-    /// with a + b ≤ 1 and no repeat purchase) the series of ₂F₁(p, q; c; z) does not exist as summed here; Gauss' contiguous
-    /// relation gives c ₂F₁(p, q; c; z) = [(c − (2c + 1 − p − q) z) ₂F₁(p, q; c + 1; z)
-    /// + (c + 1 − p)(c + 1 − q)/(c + 1) · z ₂F₁(p, q; c + 2; z)] / (1 − z), whose series have positive c + 1 and c + 2 and
-    /// which stays finite through c = 0. At a = 1 the form is 0/0; within 10⁻⁵ of it the value is interpolated between
-    /// a = 1 ± 10⁻⁵ (the function is smooth in a, so the error is of order 10⁻¹⁰).
+    /// E[(1 − (1 + p y)^(−k))/p] for p ~ Beta(a, q): the expected transactions of the BG/NBD family, in closed form
+    /// c/(a − 1) · [1 − (1 + y)^(−k) ₂F₁(k, q; c; y/(1 + y))] with c = a + q − 1. It is finite for every a, q &gt; 0 and
+    /// finite y, but the closed form breaks three times. For c ≤ 0 (BG/NBD with a + b ≤ 1 and no repeat purchase) the
+    /// series of ₂F₁(k, q; c; z) does not exist as summed here; Gauss' contiguous relation gives
+    /// c ₂F₁(k, q; c; z) = [(c − (2c + 1 − k − q) z) ₂F₁(k, q; c + 1; z) + (c + 1 − k)(c + 1 − q)/(c + 1) · z ₂F₁(k, q; c + 2; z)] / (1 − z),
+    /// whose series have positive c + 1 and c + 2 and which stays finite through c = 0. At a = 1 the form is 0/0, and within
+    /// 10⁻³ of it it loses digits; there, and when the series would need more than 20,000 terms (very many repeat
+    /// purchases, or a horizon far beyond α + T), the expectation is integrated over p directly (to about 10⁻¹³).
     /// </summary>
-    private static double Growth(double a, double cMinusA, double p, double q, double z, double logLead)
+    private static double Growth(double a, double q, double k, double y)
     {
-        const double H = 1e-5;
-        if (Math.Abs(a - 1) < H)
+        var z = y / (1 + y);
+        var c = a + q - 1;
+        var terms = c > 0 ? SeriesTerms(k, q, c, z) : SeriesTerms(k, q, c + 1, z);
+        if (terms > MaxSeriesTerms || Math.Abs(a - 1) < 1e-3)
         {
-            var below = GrowthAwayFromOne(1 - H, cMinusA, p, q, z, logLead);
-            var above = GrowthAwayFromOne(1 + H, cMinusA, p, q, z, logLead);
-            return below + ((a - (1 - H)) / (2 * H) * (above - below));
+            // log[(1 − (1 + p y)^(−k))/p], without cancellation for small p y.
+            return ClvQuadrature.BetaExpectation(a, q, p => Math.Log(-ExpMinusOne(-k * ClvQuadrature.LogOnePlus(p * y))) - Math.Log(p));
         }
 
-        return GrowthAwayFromOne(a, cMinusA, p, q, z, logLead);
+        // Rounding can leave a value of order 10⁻¹⁶ below 0 when the expectation itself is that small.
+        return Math.Max(0, GrowthAwayFromOne(a, q - 1, k, q, z, -k * ClvQuadrature.LogOnePlus(y)));
     }
 
     private static double GrowthAwayFromOne(double a, double cMinusA, double p, double q, double z, double logLead)
@@ -284,12 +337,12 @@ public sealed class BgNbdModel : ITransactionModel
         var c = a + cMinusA;
         if (c > 0)
         {
-            var f = LogHypergeometric2F1(p, q, c, z).Log;
+            var f = LogHypergeometric2F1Value(p, q, c, z);
             return c / (a - 1) * -ExpMinusOne(logLead + f);
         }
 
-        var f1 = LogHypergeometric2F1(p, q, c + 1, z).Log;
-        var f2 = LogHypergeometric2F1(p, q, c + 2, z).Log;
+        var f1 = LogHypergeometric2F1Value(p, q, c + 1, z);
+        var f2 = LogHypergeometric2F1Value(p, q, c + 2, z);
         var m = Math.Max(f1, f2);
         var scaled = ((c - ((2 * c + 1 - p - q) * z)) * Math.Exp(f1 - m)) + ((c + 1 - p) * (c + 1 - q) / (c + 1) * z * Math.Exp(f2 - m));
         var cF = scaled * Math.Exp(logLead + m) / (1 - z);
@@ -299,28 +352,148 @@ public sealed class BgNbdModel : ITransactionModel
     /// <inheritdoc />
     public void ConditionalExpectedTransactions(double t, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
     {
-        if (x.Length != tx.Length || x.Length != age.Length || result.Length < x.Length)
-        {
-            throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
-        }
-
+        PredictionInputs.Batch(x, tx, age, result);
         PredictionInputs.Horizon(t);
-        for (var i = 0; i < x.Length; i++)
-        {
-            PredictionInputs.History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
-        }
-
         if (t == 0)
         {
             result[..x.Length].Clear();
             return;
         }
 
+        PerCustomer(x, tx, age, result, (xi, ti) => Numerator(t, xi, ti));
+    }
+
+    /// <summary>
+    /// DERT: the discounted expected residual transactions of a customer with this history, Σ over their future
+    /// transactions of e^(−δτ) at continuous discount rate δ per time unit (Fader, Hardie and Lee 2005's measure, here for
+    /// the BG/NBD family). While active the customer buys at rate λ and drops out after each purchase with probability p,
+    /// so the discounted count is λ/(δ + pλ); DERT is P(alive) times its expectation over the posterior
+    /// λ ~ Gamma(r + x, α + T), p ~ Beta(a, b + x) (b + x + 1 for MBG/NBD), written as
+    /// (r + x) ∫₀^∞ e^(−δ(α+T)u) E_p[(1 + p u)^(−(r+x+1))] du and integrated numerically (to about 10⁻¹²). δ = 0 gives
+    /// E[Y(∞) | history], +∞ when a ≤ 1.
+    /// </summary>
+    /// <param name="discountRate">δ: the continuous discount rate per time unit (ln(1 + annual rate)/52 for weekly data), at least 0 and finite.</param>
+    /// <param name="x">Repeat transactions: a whole number, at least 0.</param>
+    /// <param name="tx">Recency, in [0, T]; 0 when x = 0.</param>
+    /// <param name="age">Age T: finite, at least 0.</param>
+    /// <returns>The discounted expected number of future transactions.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double DiscountedExpectedTransactions(double discountRate, double x, double tx, double age)
+    {
+        PredictionInputs.DiscountRate(discountRate);
+        PredictionInputs.History(x, tx, age);
+        if (discountRate == 0)
+        {
+            return Combine(Numerator(double.PositiveInfinity, x, age), AliveDenominator(x, tx, age));
+        }
+
+        return new DiscountGrid(this, discountRate, age).Value(x, age) / AliveDenominator(x, tx, age);
+    }
+
+    /// <inheritdoc />
+    public void DiscountedExpectedTransactions(double discountRate, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
+    {
+        PredictionInputs.Batch(x, tx, age, result);
+        PredictionInputs.DiscountRate(discountRate);
+        if (discountRate == 0)
+        {
+            PerCustomer(x, tx, age, result, (xi, _) => Numerator(double.PositiveInfinity, xi, 0));
+            return;
+        }
+
+        var minAge = double.PositiveInfinity;
+        foreach (var a in age)
+        {
+            minAge = Math.Min(minAge, a);
+        }
+
+        var grid = new DiscountGrid(this, discountRate, x.Length == 0 ? 0 : minAge);
+        PerCustomer(x, tx, age, result, grid.Value);
+    }
+
+    /// <summary>The numerator of DERT per (x, T) — DERT = numerator · P(alive) — for every T of at least <paramref name="minAge"/>; thread-safe, tables shared.</summary>
+    internal Func<double, double, double> DiscountedNumerator(double delta, double minAge)
+        => delta == 0 ? (x, _) => Numerator(double.PositiveInfinity, x, 0) : new DiscountGrid(this, delta, minAge).Value;
+
+    /// <summary>
+    /// (r + x) ∫₀^∞ e^(−cu) F_x(u) du with c = δ(α + T) and F_x(u) = E[(1 + p u)^(−(r+x+1))], p ~ Beta(a, b + x + shift):
+    /// the trapezoid rule over v = ln u with step 1/8 (the integrand is analytic in a strip of half-width π/2, so the error
+    /// is below e^(−π²·8)), on one grid for every T of a batch, with F_x computed once per x.
+    /// </summary>
+    private sealed class DiscountGrid
+    {
+        private const double Step = 0.125;
+        private const double Lowest = -45;
+        private readonly BgNbdModel _model;
+        private readonly double _delta;
+        private readonly int _count;
+        private readonly ConcurrentDictionary<double, double[]> _f = new();
+
+        public DiscountGrid(BgNbdModel model, double delta, double minAge)
+        {
+            _model = model;
+            _delta = delta;
+            var highest = Math.Log(80 / (delta * (model.Alpha + minAge)));
+            _count = (int)Math.Ceiling((Math.Max(highest, Lowest) - Lowest) / Step) + 2;
+        }
+
+        public double Value(double x, double age)
+        {
+            var f = _f.GetOrAdd(x, Tabulate);
+            var c = _delta * (_model.Alpha + age);
+            var sum = 0.0;
+            for (var j = 0; j < _count; j++)
+            {
+                var u = Math.Exp(Lowest + (j * Step));
+                var cu = c * u;
+                if (cu > 80)
+                {
+                    break;
+                }
+
+                sum += u * Math.Exp(-cu) * f[j];
+            }
+
+            return (_model.R + x) * sum * Step;
+        }
+
+        private double[] Tabulate(double x)
+        {
+            var shift = _model.IsModified ? 1.0 : 0.0;
+            var m = _model.R + x + 1;
+            double a = _model.A, q = _model.B + x + shift;
+            var f = new double[_count];
+
+            // E[p^i] for the series at small u: Π_{l<i} (a + l)/(a + q + l).
+            var m1 = a / (a + q);
+            var m2 = m1 * (a + 1) / (a + q + 1);
+            var m3 = m2 * (a + 2) / (a + q + 2);
+            for (var j = 0; j < _count; j++)
+            {
+                var u = Math.Exp(Lowest + (j * Step));
+                var z = u / (1 + u);
+
+                // F_x(u) = ₂F₁(m, a; a + q; −u) = (1 + u)^(−m) ₂F₁(m, q; a + q; u/(1 + u)) (Pfaff): a short series unless u is large.
+                f[j] = m * u <= 1e-6
+                    ? 1 - (m * u * m1) + (m * (m + 1) / 2 * u * u * m2) - (m * (m + 1) * (m + 2) / 6 * u * u * u * m3)
+                    : SeriesTerms(m, q, a + q, z) <= 5_000
+                        ? Math.Exp((-m * ClvQuadrature.LogOnePlus(u)) + LogHypergeometric2F1Value(m, q, a + q, z))
+                        : ClvQuadrature.BetaExpectation(a, q, p => -m * ClvQuadrature.LogOnePlus(p * u));
+            }
+
+            return f;
+        }
+    }
+
+    /// <summary>
+    /// Per-customer predictions of the form numerator(x, T) · P(alive | x, tₓ, T): the numerator and most of P(alive) depend
+    /// on (x, T) only, so the distinct pairs are found (each customer's position parked in its result slot), those parts
+    /// computed once per pair (in parallel when there are many), and combined per customer.
+    /// </summary>
+    private void PerCustomer(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result, Func<double, double, double> numerator)
+    {
         var shift = IsModified ? 1.0 : 0.0;
         var logA = Math.Log(A);
-
-        // The hypergeometric factor and most of P(alive) depend on (x, T) only: find the distinct pairs (each customer's
-        // position parked in its result slot), compute those parts once per pair, then combine per customer.
         var n = x.Length;
         unsafe
         {
@@ -341,7 +514,7 @@ public sealed class BgNbdModel : ITransactionModel
                 void Compute(int k)
                 {
                     var (xi, ti) = pairs[k];
-                    numerators[k] = Numerator(t, xi, ti);
+                    numerators[k] = numerator(xi, ti);
                     lead[k] = IsModified || xi > 0 ? logA - Math.Log(B + xi - 1 + shift) + ((R + xi) * Math.Log(Alpha + ti)) : double.NaN;
                 }
 
@@ -358,7 +531,7 @@ public sealed class BgNbdModel : ITransactionModel
 
                         // P(alive) is 1 for a BG/NBD customer without repeat purchases (lead is NaN then).
                         var alive = double.IsNaN(lead[at]) ? 1 : 1 + Math.Exp(lead[at] - ((R + ((double*)ax)[i]) * Math.Log(Alpha + ((double*)atx)[i])));
-                        ((double*)aresult)[i] = numerators[at] / alive;
+                        ((double*)aresult)[i] = Combine(numerators[at], alive);
                     }
                 }));
             }
@@ -366,9 +539,10 @@ public sealed class BgNbdModel : ITransactionModel
     }
 
     /// <summary>P(X(t) = n): the probability that a new customer makes exactly n repeat transactions in (0, t].</summary>
-    /// <param name="n">The count.</param>
-    /// <param name="t">The horizon.</param>
+    /// <param name="n">The count, at least 0.</param>
+    /// <param name="t">The horizon, at least 0 and finite.</param>
     /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
     public double ProbabilityOfTransactions(int n, double t)
     {
         if (n < 0)
@@ -381,23 +555,57 @@ public sealed class BgNbdModel : ITransactionModel
             throw new EngagementValidationException("t", t, "must be a finite horizon, at least 0");
         }
 
-        var shift = IsModified ? 1.0 : 0.0;
-        var lbAb = LogBeta(A, B);
-        var logAt = Math.Log(Alpha / (Alpha + t));
-        var logTt = t > 0 ? Math.Log(t / (Alpha + t)) : double.NegativeInfinity;
-        var first = Math.Exp(LogBeta(A, B + n + shift) - lbAb + LogGamma(R + n) - LogGamma(R) - LogGamma(n + 1) + (R * logAt) + (n == 0 ? 0 : n * logTt));
-        if (n == 0 && !IsModified)
+        return Pmf(n, t, R, Alpha, A, B, IsModified ? 1 : 0);
+    }
+
+    /// <summary>
+    /// P(Y(t) = n | x, tₓ, T): the probability that a customer with this history makes exactly n transactions in the next t.
+    /// A customer who is no longer active makes none; an active one behaves like a new BG/NBD customer with the updated
+    /// parameters (r + x, α + T, a, b + x) (b + x + 1 for MBG/NBD), so this is (1 − P(alive)) 1[n = 0] + P(alive) ·
+    /// P(X(t) = n | updated).
+    /// </summary>
+    /// <param name="n">The count, at least 0.</param>
+    /// <param name="t">The horizon, at least 0 and finite.</param>
+    /// <param name="x">Repeat transactions: a whole number, at least 0.</param>
+    /// <param name="tx">Recency, in [0, T]; 0 when x = 0.</param>
+    /// <param name="age">Age T: finite, at least 0.</param>
+    /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double ConditionalProbabilityOfTransactions(int n, double t, double x, double tx, double age)
+    {
+        if (n < 0)
+        {
+            throw new EngagementValidationException("n", n, "must be at least 0");
+        }
+
+        PredictionInputs.FiniteHorizon(t);
+        PredictionInputs.History(x, tx, age);
+        var alive = 1 / AliveDenominator(x, tx, age);
+        var active = Pmf(n, t, R + x, Alpha + age, A, B + x + (IsModified ? 1 : 0), 0);
+        return (n == 0 ? 1 - alive : 0) + (alive * active);
+    }
+
+    /// <summary>The BG/NBD (shift 0) or MBG/NBD (shift 1) probability of n transactions in (0, t] for a new customer with these parameters.</summary>
+    private static double Pmf(int n, double t, double r, double alpha, double a, double b, double shift)
+    {
+        var lbAb = LogBeta(a, b);
+        var logAt = -ClvQuadrature.LogOnePlus(t / alpha);
+        var logTt = t > 0 ? Math.Log(t / (alpha + t)) : double.NegativeInfinity;
+        var lgR = LogGamma(r);
+        var first = Math.Exp(LogBeta(a, b + n + shift) - lbAb + LogGamma(r + n) - lgR - LogGamma(n + 1) + (r * logAt) + (n == 0 ? 0 : n * logTt));
+        if (n == 0 && shift == 0)
         {
             return first;
         }
 
+        // 1 − Σ_{j<n} NB(j) = P(NB ≥ n), clamped at 0 against rounding.
         var sum = 0.0;
         for (var j = 0; j < n; j++)
         {
-            sum += Math.Exp(LogGamma(R + j) - LogGamma(R) - LogGamma(j + 1) + (R * logAt) + (j == 0 ? 0 : j * logTt));
+            sum += Math.Exp(LogGamma(r + j) - lgR - LogGamma(j + 1) + (r * logAt) + (j == 0 ? 0 : j * logTt));
         }
 
-        return first + (Math.Exp(LogBeta(A + 1, B + n - 1 + shift) - lbAb) * (1 - sum));
+        return first + (Math.Exp(LogBeta(a + 1, b + n - 1 + shift) - lbAb) * Math.Max(0, 1 - sum));
     }
 
     /// <summary>Simulates customers from the model: each is observed from their first purchase for an age T drawn uniformly from [<paramref name="minAge"/>, <paramref name="maxAge"/>].</summary>
@@ -419,34 +627,41 @@ public sealed class BgNbdModel : ITransactionModel
                 age = Math.Floor(age);
             }
 
-            var lambda = RandomVariates.Gamma(random, R) / Alpha;
-            var p = RandomVariates.Beta(random, A, B);
-            var alive = !IsModified || random.NextDouble() >= p;
-            double time = 0, last = 0, lastUnit = 0;
-            var x = 0;
-            while (alive)
-            {
-                time += RandomVariates.Exponential(random, lambda);
-                if (time > age)
-                {
-                    break;
-                }
-
-                var unit = roundToWholeUnits ? Math.Floor(time) : time;
-                if (!roundToWholeUnits || unit > lastUnit)
-                {
-                    x++;
-                    last = unit;
-                    lastUnit = unit;
-                }
-
-                alive = random.NextDouble() >= p;
-            }
-
-            rows.Add((x, x == 0 ? 0 : last, age, 1));
+            var (x, last) = SimulateOne(random, age, roundToWholeUnits);
+            rows.Add((x, last, age, 1));
         }
 
         return RfmData.Create(rows);
+    }
+
+    /// <summary>One customer observed for <paramref name="age"/>: (x, tₓ).</summary>
+    internal (int X, double Tx) SimulateOne(Random random, double age, bool roundToWholeUnits)
+    {
+        var lambda = RandomVariates.Gamma(random, R) / Alpha;
+        var p = RandomVariates.Beta(random, A, B);
+        var alive = !IsModified || random.NextDouble() >= p;
+        double time = 0, last = 0, lastUnit = 0;
+        var x = 0;
+        while (alive)
+        {
+            time += RandomVariates.Exponential(random, lambda);
+            if (time > age)
+            {
+                break;
+            }
+
+            var unit = roundToWholeUnits ? Math.Floor(time) : time;
+            if (!roundToWholeUnits || unit > lastUnit)
+            {
+                x++;
+                last = unit;
+                lastUnit = unit;
+            }
+
+            alive = random.NextDouble() >= p;
+        }
+
+        return (x, x == 0 ? 0 : last);
     }
 
     /// <summary>

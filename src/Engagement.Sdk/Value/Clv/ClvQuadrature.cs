@@ -16,60 +16,25 @@ internal static class ClvQuadrature
     /// </summary>
     public static double LogIntegral(Func<double, double> logIntegrand, double centre, double initialStep = 0.5)
     {
+        // Level 0: the nodes centre + k h outwards until negligible. Each further level adds the midpoints of the previous
+        // nodes, so every evaluation is used once; the sum is kept scaled by the largest term seen.
         var h = initialStep;
-        var previous = double.NaN;
-        var previousChange = double.PositiveInfinity;
-        for (var level = 0; level < 12; level++)
-        {
-            var current = LogTrapezoid(logIntegrand, centre, h);
-            if (double.IsNegativeInfinity(current))
-            {
-                return current;
-            }
-
-            if (!double.IsNaN(previous))
-            {
-                var change = Math.Abs(-SpecialFunctions.ExpMinusOne(previous - current));
-                if (change <= RelativeTolerance)
-                {
-                    return current;
-                }
-
-                // Once the rule has converged, halving h only reshuffles the rounding errors of the integrand: the changes
-                // stop shrinking geometrically, and further levels would cost time for nothing.
-                if (level >= 3 && change > previousChange / 4)
-                {
-                    return current;
-                }
-
-                previousChange = change;
-            }
-
-            previous = current;
-            h /= 2;
-        }
-
-        return previous;
-    }
-
-    private static double LogTrapezoid(Func<double, double> logIntegrand, double centre, double h)
-    {
-        const int MaxTerms = 200_000;
-        var terms = new List<double>(256);
+        var nodes = new List<double>(256);
         var max = double.NegativeInfinity;
+        var lowest = 0;
         foreach (var direction in new[] { 1, -1 })
         {
             var small = 0;
-            for (var k = direction == 1 ? 0 : 1; k < MaxTerms; k++)
+            for (var k = direction == 1 ? 0 : 1; k < 100_000; k++)
             {
-                var value = logIntegrand(centre + (direction * k * h));
-                if (double.IsNaN(value))
+                var value = Evaluate(logIntegrand, centre + (direction * k * h));
+                nodes.Add(value);
+                max = Math.Max(max, value);
+                if (direction == -1)
                 {
-                    value = double.NegativeInfinity;
+                    lowest = -k;
                 }
 
-                terms.Add(value);
-                max = Math.Max(max, value);
                 small = value < max - 45 ? small + 1 : 0;
                 if (small >= 4 && k > 4)
                 {
@@ -83,13 +48,63 @@ internal static class ClvQuadrature
             return max;
         }
 
+        var scale = max;
         var sum = 0.0;
-        foreach (var t in terms)
+        foreach (var t in nodes)
         {
-            sum += Math.Exp(t - max);
+            sum += Math.Exp(t - scale);
         }
 
-        return max + Math.Log(sum * h);
+        var start = centre + (lowest * h);
+        var count = nodes.Count;
+        var previous = scale + Math.Log(sum * h);
+        var previousChange = double.PositiveInfinity;
+        for (var level = 1; level < 12; level++)
+        {
+            // The midpoints of the current grid start + j h, j = 0 … count − 2.
+            var added = 0.0;
+            for (var j = 0; j < count - 1; j++)
+            {
+                var value = Evaluate(logIntegrand, start + ((j + 0.5) * h));
+                if (value > scale + 600)
+                {
+                    // Rescale so that nothing overflows.
+                    sum *= Math.Exp(scale - value);
+                    added *= Math.Exp(scale - value);
+                    scale = value;
+                }
+
+                added += Math.Exp(value - scale);
+            }
+
+            sum += added;
+            count = (2 * count) - 1;
+            h /= 2;
+            var current = scale + Math.Log(sum * h);
+            var change = Math.Abs(-SpecialFunctions.ExpMinusOne(previous - current));
+            if (change <= RelativeTolerance)
+            {
+                return current;
+            }
+
+            // Once the rule has converged, halving h only reshuffles the rounding errors of the integrand: the changes stop
+            // shrinking geometrically, and further levels would cost time for nothing.
+            if (level >= 3 && change > previousChange / 4)
+            {
+                return current;
+            }
+
+            previousChange = change;
+            previous = current;
+        }
+
+        return previous;
+    }
+
+    private static double Evaluate(Func<double, double> logIntegrand, double tau)
+    {
+        var value = logIntegrand(tau);
+        return double.IsNaN(value) ? double.NegativeInfinity : value;
     }
 
     /// <summary>
@@ -97,7 +112,10 @@ internal static class ClvQuadrature
     /// scaled to its width and stretched in a tail that would otherwise decay slowly (a or b below 1), so that both tails
     /// decay at rate about 1 and the body is a few units wide.
     /// </summary>
-    public static double BetaExpectation(double a, double b, Func<double, double> logG)
+    public static double BetaExpectation(double a, double b, Func<double, double> logG) => BetaExpectation(a, b, (p, _) => logG(p));
+
+    /// <summary>E[g(p)] for p ~ Beta(a, b), with ln g given p and 1 − p (each accurate, also near 1).</summary>
+    public static double BetaExpectation(double a, double b, Func<double, double, double> logG)
     {
         var w0 = Math.Log(a / b);
         var sigma = Math.Min(1, Math.Sqrt((1 / a) + (1 / b)));
@@ -108,8 +126,7 @@ internal static class ClvQuadrature
         {
             var w = w0 + (sigma * (tau - (stretchLeft * Softplus(-tau)) + (stretchRight * Softplus(tau))));
             var jacobian = sigma * (1 + (stretchLeft * Logistic(-tau)) + (stretchRight * Logistic(tau)));
-            var p = Logistic(w);
-            return (a * w) - ((a + b) * Softplus(w)) - logBeta + Math.Log(jacobian) + logG(p);
+            return (a * w) - ((a + b) * Softplus(w)) - logBeta + Math.Log(jacobian) + logG(Logistic(w), Logistic(-w));
         }
 
         return Math.Exp(LogIntegral(LogIntegrand, 0));

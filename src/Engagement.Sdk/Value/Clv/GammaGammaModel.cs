@@ -181,6 +181,28 @@ public sealed class GammaGammaModel
         return (((Q - 1) / (px + Q - 1)) * PopulationMeanSpend) + ((px / (px + Q - 1)) * meanSpend);
     }
 
+    /// <summary>
+    /// The interval in which a customer's own expected spend per transaction, p/ν, lies with probability
+    /// <paramref name="level"/> given x repeat purchases with mean m̄: ν's posterior is Gamma(q + px, γ + x m̄), so the
+    /// bounds are p(γ + x m̄) over its upper and lower quantiles (equal tails). The estimate is
+    /// <see cref="ExpectedAverageSpend"/>. For x = 0 it is the population's spread (prior ν ~ Gamma(q, γ)).
+    /// </summary>
+    /// <param name="frequency">x, at least 0.</param>
+    /// <param name="meanSpend">m̄, at least 0 and finite.</param>
+    /// <param name="level">The probability the interval holds, strictly between 0 and 1 (0.9 for a 90 % interval).</param>
+    /// <returns>The estimate and the interval.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    /// <exception cref="ClvModelException">q ≤ 1: the expected spend is infinite.</exception>
+    public PredictionInterval ExpectedAverageSpendInterval(int frequency, double meanSpend, double level = 0.9)
+    {
+        PredictionInputs.Level(level);
+        var estimate = ExpectedAverageSpend(frequency, meanSpend);
+        var shape = Q + (P * frequency);
+        var rate = Gamma + (frequency * meanSpend);
+        var tail = (1 - level) / 2;
+        return new PredictionInterval(estimate, P * rate / Distributions.GammaQuantile(shape, 1 - tail), P * rate / Distributions.GammaQuantile(shape, tail), level);
+    }
+
     /// <summary>Simulates (x, mean spend) for customers with the given repeat counts.</summary>
     /// <param name="frequencies">The repeat counts (each at least 1).</param>
     /// <param name="seed">The random seed.</param>

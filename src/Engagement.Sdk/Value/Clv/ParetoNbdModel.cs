@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using static Engagement.Sdk.Value.Clv.SpecialFunctions;
 
 namespace Engagement.Sdk.Value.Clv;
@@ -164,7 +165,17 @@ public sealed class ParetoNbdModel : ITransactionModel
     public double ProbabilityAlive(double x, double tx, double t)
     {
         PredictionInputs.History(x, tx, t, ageName: "t");
-        var logA0 = LogA0(R, Alpha, S, Beta, x, tx, t).V;
+        return Alive(x, tx, t);
+    }
+
+    private double Alive(double x, double tx, double t)
+    {
+        if (tx >= t)
+        {
+            return 1;
+        }
+
+        var logA0 = LogDiffExp(TermValue(x, tx), TermValue(x, t));
         if (double.IsNegativeInfinity(logA0))
         {
             return 1;
@@ -172,6 +183,40 @@ public sealed class ParetoNbdModel : ITransactionModel
 
         var log = Math.Log(S) - Math.Log(R + S + x) + ((R + x) * Math.Log(Alpha + t)) + (S * Math.Log(Beta + t)) + logA0;
         return 1 / (1 + Math.Exp(log));
+    }
+
+    /// <summary>ln[₂F₁(…; z(y)) / (max(α, β) + y)^{r+s+x}]: one half of A₀, as the batch predictions compute it.</summary>
+    private double TermValue(double x, double y)
+    {
+        var rsx = R + S + x;
+        return Alpha >= Beta
+            ? LogHypergeometric2F1Value(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)) - (rsx * Math.Log(Alpha + y))
+            : LogHypergeometric2F1Value(rsx, R + x, rsx + 1, (Beta - Alpha) / (Beta + y)) - (rsx * Math.Log(Beta + y));
+    }
+
+    /// <inheritdoc />
+    public void ProbabilityAlive(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
+    {
+        PredictionInputs.Batch(x, tx, age, result);
+        PerCustomer(x, tx, age, result, static (_, _) => 1);
+    }
+
+    /// <summary>
+    /// P(alive at T + t | x, tₓ, T): the probability that a customer with this history is still active
+    /// <paramref name="t"/> time units from now. The lifetime is memoryless, so it is P(alive) · E[e^(−μt)] with
+    /// μ ~ Gamma(s, β + T) for an active customer: P(alive) · ((β + T)/(β + T + t))ˢ.
+    /// </summary>
+    /// <param name="t">How far ahead: at least 0 and finite.</param>
+    /// <param name="x">Repeat transactions: a whole number, at least 0.</param>
+    /// <param name="tx">Recency, in [0, T]; 0 when x = 0.</param>
+    /// <param name="age">Age T: finite, at least 0.</param>
+    /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double ProbabilityAliveAfter(double t, double x, double tx, double age)
+    {
+        PredictionInputs.FiniteHorizon(t);
+        PredictionInputs.History(x, tx, age);
+        return Alive(x, tx, age) * Math.Exp(-S * ClvQuadrature.LogOnePlus(t / (Beta + age)));
     }
 
     /// <summary>E[X(t)] for a new customer.</summary>
@@ -186,9 +231,14 @@ public sealed class ParetoNbdModel : ITransactionModel
             return 0;
         }
 
+        if (double.IsPositiveInfinity(t))
+        {
+            return S > 1 ? R * Beta / (Alpha * (S - 1)) : double.PositiveInfinity;
+        }
+
         return Math.Abs(S - 1) < 1e-12
-            ? R * Beta / Alpha * Math.Log(1 + (t / Beta))
-            : R * Beta / (Alpha * (S - 1)) * -SpecialFunctions.ExpMinusOne((S - 1) * Math.Log(Beta / (Beta + t)));
+            ? R * Beta / Alpha * ClvQuadrature.LogOnePlus(t / Beta)
+            : R * Beta / (Alpha * (S - 1)) * -SpecialFunctions.ExpMinusOne(-(S - 1) * ClvQuadrature.LogOnePlus(t / Beta));
     }
 
     /// <summary>
@@ -211,8 +261,38 @@ public sealed class ParetoNbdModel : ITransactionModel
             throw new EngagementValidationException("t", t, "must be a positive, finite horizon");
         }
 
-        var (r, a, s, b) = (R, Alpha, S, Beta);
-        var alive = LogGamma(r + n) - LogGamma(r) - LogGamma(n + 1) + (r * Math.Log(a / (a + t))) + (n == 0 ? 0 : n * Math.Log(t / (a + t))) + (s * Math.Log(b / (b + t)));
+        return Pmf(n, t, R, Alpha, S, Beta);
+    }
+
+    /// <summary>
+    /// P(Y(t) = n | x, tₓ, T): the probability that a customer with this history makes exactly n transactions in the next t.
+    /// A customer who is no longer active makes none; an active one is, by the memoryless lifetime, a new Pareto/NBD customer
+    /// with the updated parameters (r + x, α + T, s, β + T): (1 − P(alive)) 1[n = 0] + P(alive) · P(X(t) = n | updated).
+    /// </summary>
+    /// <param name="n">The count, at least 0.</param>
+    /// <param name="t">The horizon, at least 0 and finite.</param>
+    /// <param name="x">Repeat transactions: a whole number, at least 0.</param>
+    /// <param name="tx">Recency, in [0, T]; 0 when x = 0.</param>
+    /// <param name="age">Age T: finite, at least 0.</param>
+    /// <returns>The probability.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double ConditionalProbabilityOfTransactions(int n, double t, double x, double tx, double age)
+    {
+        if (n < 0)
+        {
+            throw new EngagementValidationException("n", n, "must be at least 0");
+        }
+
+        PredictionInputs.FiniteHorizon(t);
+        PredictionInputs.History(x, tx, age);
+        var alive = Alive(x, tx, age);
+        var active = t == 0 ? (n == 0 ? 1 : 0) : Pmf(n, t, R + x, Alpha + age, S, Beta + age);
+        return (n == 0 ? 1 - alive : 0) + (alive * active);
+    }
+
+    private static double Pmf(int n, double t, double r, double a, double s, double b)
+    {
+        var alive = LogGamma(r + n) - LogGamma(r) - LogGamma(n + 1) - (r * ClvQuadrature.LogOnePlus(t / a)) + (n == 0 ? 0 : n * Math.Log(t / (a + t))) - (s * ClvQuadrature.LogOnePlus(t / b));
 
         // The customer dies at τ < t after n purchases: α^r β^s B(r+n, s+1)/B(r, s) × {B₁ − Σⱼ Γ(r+s+j)/(Γ(r+s) j!) tʲ B₂ⱼ}.
         var c = r + s + n + 1;
@@ -220,18 +300,18 @@ public sealed class ParetoNbdModel : ITransactionModel
         var terms = new double[n + 1];
         if (a >= b)
         {
-            logB1 = LogHypergeometric2F1(r + s, s + 1, c, (a - b) / a).Log - ((r + s) * Math.Log(a));
+            logB1 = LogHypergeometric2F1Value(r + s, s + 1, c, (a - b) / a) - ((r + s) * Math.Log(a));
             for (var j = 0; j <= n; j++)
             {
-                terms[j] = LogHypergeometric2F1(r + s + j, s + 1, c, (a - b) / (a + t)).Log - ((r + s + j) * Math.Log(a + t));
+                terms[j] = LogHypergeometric2F1Value(r + s + j, s + 1, c, (a - b) / (a + t)) - ((r + s + j) * Math.Log(a + t));
             }
         }
         else
         {
-            logB1 = LogHypergeometric2F1(r + s, r + n, c, (b - a) / b).Log - ((r + s) * Math.Log(b));
+            logB1 = LogHypergeometric2F1Value(r + s, r + n, c, (b - a) / b) - ((r + s) * Math.Log(b));
             for (var j = 0; j <= n; j++)
             {
-                terms[j] = LogHypergeometric2F1(r + s + j, r + n, c, (b - a) / (b + t)).Log - ((r + s + j) * Math.Log(b + t));
+                terms[j] = LogHypergeometric2F1Value(r + s + j, r + n, c, (b - a) / (b + t)) - ((r + s + j) * Math.Log(b + t));
             }
         }
 
@@ -262,42 +342,96 @@ public sealed class ParetoNbdModel : ITransactionModel
             return 0;
         }
 
-        return ProbabilityAlive(x, tx, age) * AliveExpectation(t, x, age);
+        return Combine(Alive(x, tx, age), AliveExpectation(t, x, age));
     }
 
+    /// <summary>P(alive) · scale: +∞ when the scale is (an infinite horizon with s ≤ 1), even where P(alive) underflows to 0.</summary>
+    private static double Combine(double alive, double scale) => double.IsPositiveInfinity(scale) ? scale : alive * scale;
+
     /// <summary>E[Y(t) | alive at T] for a customer with x repeat purchases and age T: (r + x)(β + T)/(α + T) times the growth of the death-rate term over t.</summary>
-    private double AliveExpectation(double t, double x, double age)
+    internal double AliveExpectation(double t, double x, double age)
     {
-        var growth = Math.Abs(S - 1) < 1e-12
-            ? Math.Log((Beta + age + t) / (Beta + age))
-            : -SpecialFunctions.ExpMinusOne((S - 1) * Math.Log((Beta + age) / (Beta + age + t))) / (S - 1);
+        double growth;
+        if (double.IsPositiveInfinity(t))
+        {
+            growth = S > 1 ? 1 / (S - 1) : double.PositiveInfinity;
+        }
+        else
+        {
+            var logRatio = ClvQuadrature.LogOnePlus(t / (Beta + age));
+            growth = Math.Abs(S - 1) < 1e-12 ? logRatio : -SpecialFunctions.ExpMinusOne(-(S - 1) * logRatio) / (S - 1);
+        }
+
         return (R + x) * (Beta + age) / (Alpha + age) * growth;
     }
 
     /// <inheritdoc />
     public void ConditionalExpectedTransactions(double t, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
     {
-        if (x.Length != tx.Length || x.Length != age.Length || result.Length < x.Length)
-        {
-            throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
-        }
-
+        PredictionInputs.Batch(x, tx, age, result);
         PredictionInputs.Horizon(t);
-        for (var i = 0; i < x.Length; i++)
-        {
-            PredictionInputs.History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
-        }
-
         if (t == 0)
         {
             result[..x.Length].Clear();
             return;
         }
 
-        // P(alive) needs two hypergeometric terms per customer, each depending on (x, y) only: collect the distinct pairs,
-        // compute their terms once (in parallel when there are many), then combine per customer. Each customer's two pair
-        // positions are parked in its own result slot (two 32-bit integers in one 64-bit value) until the slot receives the
-        // expectation, so memory grows with the distinct pairs only, not with the customers.
+        PerCustomer(x, tx, age, result, (xi, y) => AliveExpectation(t, xi, y));
+    }
+
+    /// <summary>
+    /// DERT (Fader, Hardie and Lee 2005, "RFM and CLV", eq. 2): the discounted expected residual transactions at continuous
+    /// discount rate δ per time unit. An active customer buys at rate λ until an exponential death at rate μ, so the
+    /// discounted count is λ/(δ + μ); over the posterior λ ~ Gamma(r + x, α + T), μ ~ Gamma(s, β + T) that is
+    /// P(alive) · (r + x)/(α + T) · (β + T)ˢ δ^(s−1) U(s, s; δ(β + T)), with U Tricomi's confluent hypergeometric function —
+    /// the published α^r β^s δ^(s−1) Γ(r+x+1) U(s, s; δ(β+T)) / [Γ(r) (α+T)^(r+x+1) L]. U is evaluated as the integral
+    /// ∫₀^∞ e^(−δ(β+T)y) (1 + y)^(−s) dy (to about 10⁻¹³), which has no cancellation for any s. δ = 0 gives
+    /// E[Y(∞) | history], +∞ when s ≤ 1.
+    /// </summary>
+    /// <param name="discountRate">δ: the continuous discount rate per time unit (ln(1 + annual rate)/52 for weekly data), at least 0 and finite.</param>
+    /// <param name="x">Repeat transactions: a whole number, at least 0.</param>
+    /// <param name="tx">Recency, in [0, T]; 0 when x = 0.</param>
+    /// <param name="age">Age T: finite, at least 0.</param>
+    /// <returns>The discounted expected number of future transactions.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public double DiscountedExpectedTransactions(double discountRate, double x, double tx, double age)
+    {
+        PredictionInputs.DiscountRate(discountRate);
+        PredictionInputs.History(x, tx, age);
+        return Combine(Alive(x, tx, age), DiscountedAliveExpectation(discountRate, x, age));
+    }
+
+    /// <inheritdoc />
+    public void DiscountedExpectedTransactions(double discountRate, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
+    {
+        PredictionInputs.Batch(x, tx, age, result);
+        PredictionInputs.DiscountRate(discountRate);
+
+        // The U factor depends on T only: once per distinct T.
+        var byAge = new ConcurrentDictionary<double, double>();
+        PerCustomer(x, tx, age, result, (xi, y) => (R + xi) / (Alpha + y) * byAge.GetOrAdd(y, v => DiscountedAliveExpectation(discountRate, 0, v) * (Alpha + v) / R));
+    }
+
+    /// <summary>DERT for a customer known to be active: (r + x)/(α + T) · (β + T) · h(s, δ(β + T)), h(s, z) = E[1/(z + G)], G ~ Gamma(s, 1).</summary>
+    internal double DiscountedAliveExpectation(double delta, double x, double age)
+    {
+        if (delta == 0)
+        {
+            return AliveExpectation(double.PositiveInfinity, x, age);
+        }
+
+        return (R + x) / (Alpha + age) * (Beta + age) * Math.Exp(ClvQuadrature.LogLaplaceOfPower(S, delta * (Beta + age)));
+    }
+
+    /// <summary>
+    /// Per-customer predictions of the form P(alive | x, tₓ, T) · scale(x, T). P(alive) needs two hypergeometric terms per
+    /// customer, each depending on (x, y) only: collect the distinct pairs, compute their terms once (in parallel when there
+    /// are many), then combine per customer. Each customer's two pair positions are parked in its own result slot (two
+    /// 32-bit integers in one 64-bit value) until the slot receives the result, so memory grows with the distinct pairs
+    /// only, not with the customers.
+    /// </summary>
+    private void PerCustomer(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result, Func<double, double, double> scaleOf)
+    {
         var n = x.Length;
         unsafe
         {
@@ -314,7 +448,8 @@ public sealed class ParetoNbdModel : ITransactionModel
                 });
 
                 // Per pair: its hypergeometric term, and — for the pair as (x, T) — the parts of P(alive) and of the
-                // expectation that depend on x and T only, so that each customer needs three transcendental functions.
+                // scale that depend on x and T only, so that each customer needs three transcendental functions. The
+                // scale of a pair used only as (x, tₓ) is computed on first use, never for nothing.
                 var pairs = found.All.Pairs;
                 var terms = new double[pairs.Count];
                 var lead = new double[pairs.Count];
@@ -324,11 +459,9 @@ public sealed class ParetoNbdModel : ITransactionModel
                 {
                     var (xi, y) = pairs[k];
                     var rsx = R + S + xi;
-                    terms[k] = Alpha >= Beta
-                        ? SpecialFunctions.LogHypergeometric2F1(rsx, S + 1, rsx + 1, (Alpha - Beta) / (Alpha + y)).Log - (rsx * Math.Log(Alpha + y))
-                        : SpecialFunctions.LogHypergeometric2F1(rsx, R + xi, rsx + 1, (Beta - Alpha) / (Beta + y)).Log - (rsx * Math.Log(Beta + y));
+                    terms[k] = TermValue(xi, y);
                     lead[k] = logS - Math.Log(R + S + xi) + ((R + xi) * Math.Log(Alpha + y)) + (S * Math.Log(Beta + y));
-                    scale[k] = AliveExpectation(t, xi, y);
+                    scale[k] = double.NaN;
                 }
 
                 found.ForEachPair(Compute);
@@ -343,10 +476,17 @@ public sealed class ParetoNbdModel : ITransactionModel
                             (atTx, atT) = (remap[atTx], remap[atT]);
                         }
 
+                        // Several threads may fill the same pair's scale at once; they write the same value.
+                        var sc = scale[atT];
+                        if (double.IsNaN(sc))
+                        {
+                            sc = scale[atT] = scaleOf(pairs[atT].X, pairs[atT].Y);
+                        }
+
                         // tₓ = T makes A₀ = 0 (the same term twice), so P(alive) = 1.
                         var logA0 = SpecialFunctions.LogDiffExp(terms[atTx], terms[atT]);
                         var alive = double.IsNegativeInfinity(logA0) ? 1 : 1 / (1 + Math.Exp(lead[atT] + logA0));
-                        ((double*)aresult)[i] = alive * scale[atT];
+                        ((double*)aresult)[i] = Combine(alive, sc);
                     }
                 }));
             }
@@ -372,30 +512,37 @@ public sealed class ParetoNbdModel : ITransactionModel
                 age = Math.Floor(age);
             }
 
-            var lambda = RandomVariates.Gamma(random, R) / Alpha;
-            var mu = RandomVariates.Gamma(random, S) / Beta;
-            var death = Math.Min(RandomVariates.Exponential(random, mu), age);
-            double time = 0, last = 0;
-            var x = 0;
-            while (true)
-            {
-                time += RandomVariates.Exponential(random, lambda);
-                if (time > death)
-                {
-                    break;
-                }
-
-                var unit = roundToWholeUnits ? Math.Floor(time) : time;
-                if (!roundToWholeUnits || unit > last)
-                {
-                    x++;
-                    last = unit;
-                }
-            }
-
-            rows.Add((x, x == 0 ? 0 : last, age, 1));
+            var (x, last) = SimulateOne(random, age, roundToWholeUnits);
+            rows.Add((x, last, age, 1));
         }
 
         return RfmData.Create(rows);
+    }
+
+    /// <summary>One customer observed for <paramref name="age"/>: (x, tₓ).</summary>
+    internal (int X, double Tx) SimulateOne(Random random, double age, bool roundToWholeUnits)
+    {
+        var lambda = RandomVariates.Gamma(random, R) / Alpha;
+        var mu = RandomVariates.Gamma(random, S) / Beta;
+        var death = Math.Min(RandomVariates.Exponential(random, mu), age);
+        double time = 0, last = 0;
+        var x = 0;
+        while (true)
+        {
+            time += RandomVariates.Exponential(random, lambda);
+            if (time > death)
+            {
+                break;
+            }
+
+            var unit = roundToWholeUnits ? Math.Floor(time) : time;
+            if (!roundToWholeUnits || unit > last)
+            {
+                x++;
+                last = unit;
+            }
+        }
+
+        return (x, x == 0 ? 0 : last);
     }
 }

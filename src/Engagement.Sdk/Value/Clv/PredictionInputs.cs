@@ -42,6 +42,47 @@ internal static class PredictionInputs
         }
     }
 
+    /// <summary>An interval's probability: strictly between 0 and 1.</summary>
+    public static void Level(double level, string name = "level")
+    {
+        if (!(level > 0 && level < 1))
+        {
+            throw new EngagementValidationException(name, level, "must be a probability strictly between 0 and 1 (0.9 for a 90 % interval)");
+        }
+    }
+
+    /// <summary>A finite horizon t: at least 0, not NaN and not infinite.</summary>
+    public static void FiniteHorizon(double t, string name = "t")
+    {
+        if (!(t >= 0) || double.IsInfinity(t))
+        {
+            throw new EngagementValidationException(name, t, "must be a finite horizon, at least 0");
+        }
+    }
+
+    /// <summary>A continuous discount rate δ per time unit: at least 0 and finite.</summary>
+    public static void DiscountRate(double rate, string name = "discountRate")
+    {
+        if (!(rate >= 0) || double.IsInfinity(rate))
+        {
+            throw new EngagementValidationException(name, rate, "must be a continuous discount rate per time unit, at least 0 and finite (ln(1 + annual rate) / time units per year)");
+        }
+    }
+
+    /// <summary>A batch of histories: x, tₓ and T of the same length, the result at least as long, every history valid (named by its index).</summary>
+    public static void Batch(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, Span<double> result)
+    {
+        if (x.Length != tx.Length || x.Length != age.Length || result.Length < x.Length)
+        {
+            throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
+        }
+
+        for (var i = 0; i < x.Length; i++)
+        {
+            History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
+        }
+    }
+
     /// <summary>A discrete history (x, tₓ, n): 0 ≤ x ≤ tₓ ≤ n, tₓ = 0 exactly when x = 0.</summary>
     public static void DiscreteHistory(int x, int tx, int n)
     {

@@ -608,6 +608,13 @@ public sealed class RfmData
             [.. keys.Select(k => merged[k])]);
     }
 
+    /// <summary>The same rows with other weights (rows of weight 0 left out): a resample of the customers.</summary>
+    internal RfmData WithWeights(double[] weights)
+    {
+        var keep = Enumerable.Range(0, X.Length).Where(i => weights[i] > 0).ToArray();
+        return new RfmData([.. keep.Select(i => X[i])], [.. keep.Select(i => Tx[i])], [.. keep.Select(i => T[i])], [.. keep.Select(i => weights[i])]);
+    }
+
     /// <summary>Builds model input from customer summaries.</summary>
     /// <param name="customers">The customers.</param>
     /// <returns>The data.</returns>

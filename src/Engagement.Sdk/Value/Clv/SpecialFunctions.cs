@@ -141,6 +141,60 @@ public static class SpecialFunctions
         return LogSeries(a, b, c, z);
     }
 
+    /// <summary>
+    /// ln ₂F₁(a, b; c; z) alone, without the derivatives: the same series (and Euler's transformation where
+    /// <see cref="LogHypergeometric2F1"/> uses it), at a third of the cost, for the predictions.
+    /// </summary>
+    internal static double LogHypergeometric2F1Value(double a, double b, double c, double z)
+    {
+        if (z < 0 || z >= 1 || c <= 0)
+        {
+            throw new ClvModelException($"₂F₁ is evaluated here only for 0 ≤ z < 1 and c > 0 (got a={a}, b={b}, c={c}, z={z}).");
+        }
+
+        return PreferEuler(a, b, c) ? ((c - a - b) * Math.Log(1 - z)) + LogSeriesValue(c - a, c - b, c, z) : LogSeriesValue(a, b, c, z);
+    }
+
+    private static double LogSeriesValue(double a, double b, double c, double z)
+    {
+        // t_{k+1} = t_k · (a+k)(b+k)/((c+k)(k+1)) · z; the multiplier of the next term is also the ratio the tail bound needs.
+        double sum = 1, term = 1, scale = 0;
+        var multiplier = a * b / c * z;
+        const int MaxTerms = 2_000_000;
+        for (var k = 0; k < MaxTerms; k++)
+        {
+            term *= multiplier;
+            sum += term;
+            if (sum > 1e250)
+            {
+                var s = Math.Log(sum);
+                scale += s;
+                var f = Math.Exp(-s);
+                sum *= f;
+                term *= f;
+            }
+
+            multiplier = (a + k + 1) * (b + k + 1) / ((c + k + 1) * (k + 2)) * z;
+            var ratio = Math.Max(multiplier, z);
+            if (ratio < 1 && term * ratio <= 1e-17 * sum * (1 - ratio))
+            {
+                return scale + Math.Log(sum);
+            }
+        }
+
+        throw new ClvModelException($"₂F₁({a}, {b}; {c}; {z}) did not converge in {MaxTerms} terms.");
+    }
+
+    /// <summary>
+    /// Roughly how many terms <see cref="LogHypergeometric2F1"/> sums for ₂F₁(a, b; c; z): about 40/(1 − z) once the terms
+    /// shrink, plus z(a + b − c)/(1 − z) while they still grow (when Euler's transformation does not apply).
+    /// </summary>
+    internal static double SeriesTerms(double a, double b, double c, double z)
+    {
+        var tail = 40 / Math.Max(1 - z, 1e-300);
+        return PreferEuler(a, b, c) || a + b <= c ? tail : tail + (z * (a + b - c) / Math.Max(1 - z, 1e-300));
+    }
+
     /// <summary>Whether Euler's transformation of ₂F₁(a, b; c; z) is the better series: the direct one's terms grow first and the transformed one's are all positive.</summary>
     internal static bool PreferEuler(double a, double b, double c) => a + b > c && c - a > 0 && c - b > 0;
 

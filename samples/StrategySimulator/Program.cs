@@ -1,0 +1,1 @@
+return await StrategySimulator.StrategySimulatorApp.RunAsync(args, Console.Out, Console.Error, Environment.CurrentDirectory);
