@@ -8,7 +8,7 @@ namespace Engagement.Sdk.Profiles;
 /// <summary>
 /// An immutable set of strings (ordinal comparison), sized for the small sets of a profile (products viewed, bought, in the
 /// cart): one item is kept as the string itself, a few as one sorted array (a reference per item, where a hash set or tree
-/// keeps an object per item), and more than <see cref="ArrayLimit"/> as a balanced tree, so that adding to a large set (a
+/// keeps an object per item), and more than 256 as a balanced tree (an immutable sorted set), so that adding to a large set (a
 /// bot that views a whole catalogue) costs O(log n) rather than a copy of the set. The empty set allocates nothing. Two
 /// sets are equal when they hold the same items. Enumerates in ordinal order; serialized as a JSON array of strings.
 /// </summary>
@@ -16,8 +16,8 @@ namespace Engagement.Sdk.Profiles;
 [System.Runtime.CompilerServices.CollectionBuilder(typeof(KeySet), nameof(Create))]
 public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
 {
-    /// <summary>The most items kept in one sorted array; a larger set is kept as a tree.</summary>
-    public const int ArrayLimit = 256;
+    // The most items kept in one sorted array; a larger set is kept as a tree (and goes back to an array at half of it).
+    internal const int ArrayLimit = 256;
 
     // null when empty; the item itself when there is one; a sorted array of distinct items (2 to ArrayLimit); or a tree.
     private readonly object? _items;
@@ -300,14 +300,14 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
         }
 
         /// <summary>The current item.</summary>
-        public readonly string Current => _items switch
+        public string Current => _items switch
         {
             string one => one,
             string[] array => array[_index],
             _ => _tree.Current,
         };
 
-        readonly object IEnumerator.Current => Current;
+        object IEnumerator.Current => Current;
 
         /// <summary>Moves to the next item.</summary>
         /// <returns>Whether there is one.</returns>

@@ -11,8 +11,9 @@ namespace Engagement.Sdk.Storage;
 
 /// <summary>
 /// An in-memory <see cref="IProfileStore"/>: thread-safe, O(1) lookups by id and by identifier. The default store. A save
-/// updates the profile and its identifier index together, under one short lock. Both tables are open-addressed arrays
-/// (a profile reference a slot, and an owner and a hash per identifier), about a third of the memory of dictionaries.
+/// updates the profile and its identifier index together, under one short lock. The profiles sit in one array, found by
+/// open-addressed tables of entry numbers (4 bytes a customer id, 8 bytes an identifier with its hash): about half the memory
+/// of two dictionaries.
 /// </summary>
 public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure, IUndoable
 {
@@ -37,7 +38,7 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure, IUndo
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            return ValueTask.FromResult(_byIdentifier.Find(identifier, _profiles) is { } owner ? _profiles.Get(owner) : null);
+            return ValueTask.FromResult(_byIdentifier.Find(identifier, _profiles));
         }
     }
 
@@ -65,8 +66,8 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure, IUndo
     {
         lock (_lock)
         {
-            var at = _profiles.Find(saved.Id);
-            var current = at >= 0 ? _profiles.At(at) : null;
+            var entry = _profiles.Find(saved.Id);
+            var current = entry >= 0 ? _profiles.At(entry) : null;
             if ((current?.Version ?? 0) != version)
             {
                 throw new ConcurrencyConflictException(saved.Id, version, current?.Version ?? 0);
@@ -74,28 +75,28 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure, IUndo
 
             if (current is null)
             {
-                _profiles.Add(at, saved);
+                entry = _profiles.Add(saved);
             }
             else
             {
-                _profiles.Replace(at, saved);
-            }
-
-            if (current is null || current.Identifiers != saved.Identifiers)
-            {
-                // Identifiers the profile no longer holds (after a merge or an unmerge) are released.
-                foreach (var identifier in current?.Identifiers ?? [])
+                _profiles.Replace(entry, saved);
+                if (current.Identifiers != saved.Identifiers)
                 {
-                    if (!saved.Identifiers.Contains(identifier))
+                    // Identifiers the profile no longer holds (after a merge or an unmerge) are released.
+                    foreach (var identifier in current.Identifiers)
                     {
-                        _byIdentifier.Remove(identifier, saved.Id);
+                        if (!saved.Identifiers.Contains(identifier))
+                        {
+                            _byIdentifier.Remove(identifier, entry, saved);
+                        }
                     }
                 }
+            }
 
-                foreach (var identifier in saved.Identifiers)
-                {
-                    _byIdentifier.TryAdd(identifier, saved.Id, _profiles);
-                }
+            // Every save records the profile's identifiers that nobody is recorded for (one another holder released since).
+            foreach (var identifier in saved.Identifiers)
+            {
+                _byIdentifier.TryAdd(identifier, entry, _profiles);
             }
 
             InMemoryTransactions.Record(this, saved, current, saved);
@@ -112,30 +113,35 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure, IUndo
         var before = (CustomerProfile?)previous;
         lock (_lock)
         {
-            var at = _profiles.Find(id);
-            if (at < 0 || !ReferenceEquals(_profiles.At(at), saved))
+            var entry = _profiles.Find(id);
+            if (entry < 0 || !ReferenceEquals(_profiles.At(entry), saved))
             {
                 return; // written over since (or erased): what is there now stays
             }
 
-            foreach (var identifier in saved.Identifiers)
-            {
-                if (before is null || !before.Identifiers.Contains(identifier))
-                {
-                    _byIdentifier.Remove(identifier, id);
-                }
-            }
-
             if (before is null)
             {
+                foreach (var identifier in saved.Identifiers)
+                {
+                    _byIdentifier.Remove(identifier, entry, null);
+                }
+
                 _profiles.Remove(id);
                 return;
             }
 
-            _profiles.Replace(at, before);
+            _profiles.Replace(entry, before);
+            foreach (var identifier in saved.Identifiers)
+            {
+                if (!before.Identifiers.Contains(identifier))
+                {
+                    _byIdentifier.Remove(identifier, entry, before);
+                }
+            }
+
             foreach (var identifier in before.Identifiers)
             {
-                _byIdentifier.TryAdd(identifier, id, _profiles);
+                _byIdentifier.TryAdd(identifier, entry, _profiles);
             }
         }
     }
@@ -146,15 +152,19 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure, IUndo
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            if (_profiles.Remove(customerId) is not { } profile)
+            var entry = _profiles.Find(customerId);
+            if (entry < 0)
             {
                 return ValueTask.FromResult(0);
             }
 
-            foreach (var identifier in profile.Identifiers)
+            // The identifiers first: their slots name the entry, which the removal frees for reuse.
+            foreach (var identifier in _profiles.At(entry).Identifiers)
             {
-                _byIdentifier.Remove(identifier, customerId);
+                _byIdentifier.Remove(identifier, entry, null);
             }
+
+            _profiles.Remove(customerId);
         }
 
         return ValueTask.FromResult(1);

@@ -4,86 +4,127 @@ using Engagement.Sdk.Profiles;
 namespace Engagement.Sdk.Storage;
 
 /// <summary>
-/// The in-memory profile store's table of profiles by customer id: open addressing with linear probing over one array of
-/// profile references (8 bytes a slot, where a dictionary keeps a 24-byte entry and a 4-byte bucket), kept between 3/8 and
-/// 3/4 full. Not thread-safe: the store calls it under its lock.
+/// The in-memory profile store's table of profiles by customer id: the profiles in one array of entries (8 bytes each), found
+/// by an open-addressed index of entry numbers (4 bytes a slot, linear probing, at most 3/4 full), where a dictionary keeps a
+/// 24-byte entry and a 4-byte bucket. An entry keeps its number while its profile is in the table (a save replaces the profile
+/// in place), so the identifier index can name a profile by it; the entry of a removed profile is reused. Not thread-safe:
+/// the store calls it under its lock.
 /// </summary>
 internal sealed class ProfileTable
 {
-    private CustomerProfile?[] _slots = new CustomerProfile?[16];
+    private CustomerProfile?[] _entries = new CustomerProfile?[8];
+    private int _used; // entries handed out so far (the free ones among them are on _free)
+    private int[] _free = [];
+    private int _freeCount;
+    private int[] _buckets = new int[16]; // entry number + 1; 0 for an empty slot
     private int _count;
 
+    /// <summary>The number of profiles.</summary>
     public int Count => _count;
 
-    /// <summary>The slot of <paramref name="id"/>, or the complement of the empty slot where it would go.</summary>
+    /// <summary>The entry of <paramref name="id"/>'s profile, or -1.</summary>
     public int Find(CustomerId id)
     {
-        var mask = _slots.Length - 1;
+        var mask = _buckets.Length - 1;
         for (var i = Home(id, mask); ; i = (i + 1) & mask)
         {
-            var profile = _slots[i];
-            if (profile is null)
+            var entry = _buckets[i] - 1;
+            if (entry < 0)
             {
-                return ~i;
+                return -1;
             }
 
-            if (profile.Id == id)
+            if (_entries[entry]!.Id == id)
             {
-                return i;
+                return entry;
             }
         }
     }
 
-    public CustomerProfile? Get(CustomerId id)
+    /// <summary>The profile of <paramref name="id"/>, or <see langword="null"/>.</summary>
+    public CustomerProfile? Get(CustomerId id) => Find(id) is var entry and >= 0 ? _entries[entry] : null;
+
+    /// <summary>The profile in an entry that holds one.</summary>
+    public CustomerProfile At(int entry) => _entries[entry]!;
+
+    /// <summary>Replaces the profile in an entry with a profile of the same customer.</summary>
+    public void Replace(int entry, CustomerProfile profile) => _entries[entry] = profile;
+
+    /// <summary>Adds the profile of a customer not in the table; returns its entry.</summary>
+    public int Add(CustomerProfile profile)
     {
-        var at = Find(id);
-        return at >= 0 ? _slots[at] : null;
-    }
-
-    public CustomerProfile At(int slot) => _slots[slot]!;
-
-    /// <summary>Replaces the profile in a slot <see cref="Find"/> returned (a found one).</summary>
-    public void Replace(int slot, CustomerProfile profile) => _slots[slot] = profile;
-
-    /// <summary>Adds a profile whose id is not in the table, at the complement <see cref="Find"/> returned (or anywhere, when -1).</summary>
-    public void Add(int notFound, CustomerProfile profile)
-    {
-        if ((_count + 1) * 4 > _slots.Length * 3)
+        if ((_count + 1) * 4 > _buckets.Length * 3)
         {
-            Grow();
-            notFound = Find(profile.Id);
+            Rehash(_buckets.Length * 2);
         }
 
-        _slots[~notFound] = profile;
+        int entry;
+        if (_freeCount > 0)
+        {
+            entry = _free[--_freeCount];
+        }
+        else
+        {
+            if (_used == _entries.Length)
+            {
+                Array.Resize(ref _entries, _entries.Length * 2);
+            }
+
+            entry = _used++;
+        }
+
+        _entries[entry] = profile;
+        var mask = _buckets.Length - 1;
+        var i = Home(profile.Id, mask);
+        while (_buckets[i] != 0)
+        {
+            i = (i + 1) & mask;
+        }
+
+        _buckets[i] = entry + 1;
         _count++;
+        return entry;
     }
 
-    /// <summary>Removes the profile of <paramref name="id"/>; returns it, or <see langword="null"/>.</summary>
+    /// <summary>Removes the profile of <paramref name="id"/>; returns it, or <see langword="null"/>. Its entry is reused later.</summary>
     public CustomerProfile? Remove(CustomerId id)
     {
-        var at = Find(id);
-        if (at < 0)
+        var mask = _buckets.Length - 1;
+        var at = Home(id, mask);
+        while (_buckets[at] != 0 && _entries[_buckets[at] - 1]!.Id != id)
+        {
+            at = (at + 1) & mask;
+        }
+
+        if (_buckets[at] == 0)
         {
             return null;
         }
 
-        var removed = _slots[at];
-        _count--;
+        var entry = _buckets[at] - 1;
+        var removed = _entries[entry];
 
-        // Backward-shift deletion: later entries of the probe run move up into the hole, so no tombstones are needed.
-        var mask = _slots.Length - 1;
+        // Backward-shift deletion: later slots of the probe run move up into the hole, so no tombstones are needed.
         var hole = at;
-        for (var i = (at + 1) & mask; _slots[i] is { } next; i = (i + 1) & mask)
+        for (var i = (at + 1) & mask; _buckets[i] != 0; i = (i + 1) & mask)
         {
-            var home = Home(next.Id, mask);
+            var home = Home(_entries[_buckets[i] - 1]!.Id, mask);
             if (((i - home) & mask) >= ((i - hole) & mask))
             {
-                _slots[hole] = next;
+                _buckets[hole] = _buckets[i];
                 hole = i;
             }
         }
 
-        _slots[hole] = null;
+        _buckets[hole] = 0;
+        _entries[entry] = null;
+        if (_freeCount == _free.Length)
+        {
+            Array.Resize(ref _free, Math.Max(4, _free.Length * 2));
+        }
+
+        _free[_freeCount++] = entry;
+        _count--;
         return removed;
     }
 
@@ -92,7 +133,7 @@ internal sealed class ProfileTable
     {
         var all = new CustomerProfile[_count];
         var n = 0;
-        foreach (var profile in _slots)
+        foreach (var profile in _entries.AsSpan(0, _used))
         {
             if (profile is not null)
             {
@@ -103,82 +144,123 @@ internal sealed class ProfileTable
         return all;
     }
 
-    private static int Home(CustomerId id, int mask) => Spread(id.GetHashCode()) & mask;
-
+    /// <summary>A hash spread over all 32 bits (so that its low bits, which pick the slot, depend on all of them).</summary>
     internal static int Spread(int hash) => (int)BitOperations.RotateLeft((uint)hash * 0x9E3779B1u, 16);
 
-    private void Grow()
+    private static int Home(CustomerId id, int mask) => Spread(id.GetHashCode()) & mask;
+
+    private void Rehash(int size)
     {
-        var old = _slots;
-        _slots = new CustomerProfile?[old.Length * 2];
-        var mask = _slots.Length - 1;
-        foreach (var profile in old)
+        _buckets = new int[size];
+        var mask = size - 1;
+        for (var entry = 0; entry < _used; entry++)
         {
-            if (profile is not null)
+            if (_entries[entry] is { } profile)
             {
                 var i = Home(profile.Id, mask);
-                while (_slots[i] is not null)
+                while (_buckets[i] != 0)
                 {
                     i = (i + 1) & mask;
                 }
 
-                _slots[i] = profile;
+                _buckets[i] = entry + 1;
             }
         }
     }
 }
 
 /// <summary>
-/// The in-memory profile store's index of identifiers: for each identifier the customer who holds it (the first saved with
-/// it), in open addressing over two arrays — the owner's id and the identifier's hash, 12 bytes a slot. The identifier itself
-/// is not kept: a candidate slot is confirmed by the owner's profile holding the identifier. Not thread-safe: the store calls
-/// it under its lock.
+/// The in-memory profile store's index of identifiers: for each identifier, the entry (in the <see cref="ProfileTable"/>) of
+/// the profile that holds it — the first saved with it, when several do (a household's shared address). Open addressing with
+/// linear probing over one array of 8-byte slots, the identifier's hash and the entry, at most 3/4 full. The identifier itself
+/// is not kept: a slot of the right hash is confirmed by its profile holding the identifier. One slot serves every identifier
+/// of one profile that has its hash, so a profile that keeps one of them keeps the slot. Not thread-safe: the store calls it
+/// under its lock.
 /// </summary>
 internal sealed class IdentifierIndex
 {
-    private CustomerId[] _owners = new CustomerId[16];
-    private int[] _hashes = new int[16];
+    // (uint)hash << 32 | (entry + 1); 0 for an empty slot.
+    private ulong[] _slots = new ulong[16];
     private int _count;
 
-    /// <summary>The holder of <paramref name="identifier"/>, looked up in <paramref name="profiles"/>.</summary>
-    public CustomerId? Find(Identifier identifier, ProfileTable profiles) => FindSlot(identifier, profiles) is var at and >= 0 ? _owners[at] : null;
+    /// <summary>The number of slots in use.</summary>
+    public int Count => _count;
 
-    /// <summary>Records <paramref name="owner"/> as the holder of <paramref name="identifier"/> unless someone holds it already.</summary>
-    public void TryAdd(Identifier identifier, CustomerId owner, ProfileTable profiles)
+    /// <summary>The profile that holds <paramref name="identifier"/> (the one recorded first), or <see langword="null"/>.</summary>
+    public CustomerProfile? Find(Identifier identifier, ProfileTable profiles)
     {
-        if (FindSlot(identifier, profiles) >= 0)
+        var hash = HashOf(identifier);
+        var mask = _slots.Length - 1;
+        for (var i = (int)hash & mask; _slots[i] != 0; i = (i + 1) & mask)
         {
-            return;
+            if ((uint)(_slots[i] >> 32) == hash && profiles.At(EntryOf(_slots[i])) is var holder && holder.Identifiers.Contains(identifier))
+            {
+                return holder;
+            }
         }
 
-        if ((_count + 1) * 4 > _owners.Length * 3)
+        return null;
+    }
+
+    /// <summary>
+    /// Records the profile in <paramref name="entry"/>, which holds <paramref name="identifier"/>, as its holder, unless a
+    /// profile is recorded for it already.
+    /// </summary>
+    public void TryAdd(Identifier identifier, int entry, ProfileTable profiles)
+    {
+        var hash = HashOf(identifier);
+        var mask = _slots.Length - 1;
+        var i = (int)hash & mask;
+        for (; _slots[i] != 0; i = (i + 1) & mask)
+        {
+            if ((uint)(_slots[i] >> 32) == hash)
+            {
+                var other = EntryOf(_slots[i]);
+                if (other == entry || profiles.At(other).Identifiers.Contains(identifier))
+                {
+                    return; // this profile's slot of the hash serves it, or another profile holds it
+                }
+            }
+        }
+
+        if ((_count + 1) * 4 > _slots.Length * 3)
         {
             Grow();
+            mask = _slots.Length - 1;
+            i = (int)hash & mask;
+            while (_slots[i] != 0)
+            {
+                i = (i + 1) & mask;
+            }
         }
 
-        var hash = ProfileTable.Spread(identifier.GetHashCode());
-        var mask = _owners.Length - 1;
-        var i = hash & mask;
-        while (!_owners[i].IsEmpty)
-        {
-            i = (i + 1) & mask;
-        }
-
-        _owners[i] = owner;
-        _hashes[i] = hash;
+        _slots[i] = ((ulong)hash << 32) | (uint)(entry + 1);
         _count++;
     }
 
-    /// <summary>Forgets <paramref name="owner"/> as the holder of <paramref name="identifier"/> (when it is).</summary>
-    /// <param name="identifier">The identifier.</param>
-    /// <param name="owner">The customer who held it.</param>
-    public void Remove(Identifier identifier, CustomerId owner)
+    /// <summary>
+    /// Forgets the profile in <paramref name="entry"/> as the holder of <paramref name="identifier"/>, which it no longer holds
+    /// (when it was recorded), unless the slot still serves another identifier of the same hash that it keeps.
+    /// </summary>
+    /// <param name="identifier">The identifier released.</param>
+    /// <param name="entry">The profile's entry.</param>
+    /// <param name="kept">The profile as it is now, or <see langword="null"/> when it is being removed.</param>
+    public void Remove(Identifier identifier, int entry, CustomerProfile? kept)
     {
-        var hash = ProfileTable.Spread(identifier.GetHashCode());
-        var mask = _owners.Length - 1;
-        for (var i = hash & mask; !_owners[i].IsEmpty; i = (i + 1) & mask)
+        var hash = HashOf(identifier);
+        foreach (var other in kept?.Identifiers ?? [])
         {
-            if (_hashes[i] == hash && _owners[i] == owner)
+            if (HashOf(other) == hash)
+            {
+                return;
+            }
+        }
+
+        var mask = _slots.Length - 1;
+        var target = ((ulong)hash << 32) | (uint)(entry + 1);
+        for (var i = (int)hash & mask; _slots[i] != 0; i = (i + 1) & mask)
+        {
+            if (_slots[i] == target)
             {
                 RemoveAt(i);
                 return;
@@ -186,61 +268,44 @@ internal sealed class IdentifierIndex
         }
     }
 
-    // The slot whose owner holds the identifier, or -1. Slots of the identifier's hash whose owner no longer holds it (their
-    // profile dropped it, or another identifier of the same hash) are passed over.
-    private int FindSlot(Identifier identifier, ProfileTable profiles)
-    {
-        var hash = ProfileTable.Spread(identifier.GetHashCode());
-        var mask = _owners.Length - 1;
-        for (var i = hash & mask; !_owners[i].IsEmpty; i = (i + 1) & mask)
-        {
-            if (_hashes[i] == hash && profiles.Get(_owners[i]) is { } profile && profile.Identifiers.Contains(identifier))
-            {
-                return i;
-            }
-        }
+    private static uint HashOf(Identifier identifier) => (uint)ProfileTable.Spread(identifier.GetHashCode());
 
-        return -1;
-    }
+    private static int EntryOf(ulong slot) => (int)(uint)slot - 1;
 
     private void RemoveAt(int at)
     {
         _count--;
-        var mask = _owners.Length - 1;
+        var mask = _slots.Length - 1;
         var hole = at;
-        for (var i = (at + 1) & mask; !_owners[i].IsEmpty; i = (i + 1) & mask)
+        for (var i = (at + 1) & mask; _slots[i] != 0; i = (i + 1) & mask)
         {
-            var home = _hashes[i] & mask;
+            var home = (int)(_slots[i] >> 32) & mask;
             if (((i - home) & mask) >= ((i - hole) & mask))
             {
-                _owners[hole] = _owners[i];
-                _hashes[hole] = _hashes[i];
+                _slots[hole] = _slots[i];
                 hole = i;
             }
         }
 
-        _owners[hole] = default;
-        _hashes[hole] = 0;
+        _slots[hole] = 0;
     }
 
     private void Grow()
     {
-        var (owners, hashes) = (_owners, _hashes);
-        _owners = new CustomerId[owners.Length * 2];
-        _hashes = new int[owners.Length * 2];
-        var mask = _owners.Length - 1;
-        for (var j = 0; j < owners.Length; j++)
+        var old = _slots;
+        _slots = new ulong[old.Length * 2];
+        var mask = _slots.Length - 1;
+        foreach (var slot in old)
         {
-            if (!owners[j].IsEmpty)
+            if (slot != 0)
             {
-                var i = hashes[j] & mask;
-                while (!_owners[i].IsEmpty)
+                var i = (int)(slot >> 32) & mask;
+                while (_slots[i] != 0)
                 {
                     i = (i + 1) & mask;
                 }
 
-                _owners[i] = owners[j];
-                _hashes[i] = hashes[j];
+                _slots[i] = slot;
             }
         }
     }
