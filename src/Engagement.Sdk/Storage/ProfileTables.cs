@@ -5,8 +5,8 @@ namespace Engagement.Sdk.Storage;
 
 /// <summary>
 /// The in-memory profile store's table of profiles by customer id: the profiles in one array of entries (8 bytes each), found
-/// by an open-addressed index of entry numbers (4 bytes a slot, linear probing, at most 3/4 full), where a dictionary keeps a
-/// 24-byte entry and a 4-byte bucket. An entry keeps its number while its profile is in the table (a save replaces the profile
+/// by an open-addressed index of entry numbers (4 bytes a slot, linear probing, at most 3/4 full, grown by half or a third
+/// at a time: see <see cref="Slots"/>), where a dictionary keeps a 24-byte entry and a 4-byte bucket. An entry keeps its number while its profile is in the table (a save replaces the profile
 /// in place), so the identifier index can name a profile by it; the entry of a removed profile is reused. Not thread-safe:
 /// the store calls it under its lock.
 /// </summary>
@@ -25,8 +25,8 @@ internal sealed class ProfileTable
     /// <summary>The entry of <paramref name="id"/>'s profile, or -1.</summary>
     public int Find(CustomerId id)
     {
-        var mask = _buckets.Length - 1;
-        for (var i = Home(id, mask); ; i = (i + 1) & mask)
+        var length = _buckets.Length;
+        for (var i = Home(id, length); ; i = Slots.Next(i, length))
         {
             var entry = _buckets[i] - 1;
             if (entry < 0)
@@ -53,9 +53,9 @@ internal sealed class ProfileTable
     /// <summary>Adds the profile of a customer not in the table; returns its entry.</summary>
     public int Add(CustomerProfile profile)
     {
-        if ((_count + 1) * 4 > _buckets.Length * 3)
+        if (Slots.Full(_count + 1, _buckets.Length))
         {
-            Rehash(_buckets.Length * 2);
+            Rehash(Slots.Grown(_buckets.Length));
         }
 
         int entry;
@@ -74,11 +74,11 @@ internal sealed class ProfileTable
         }
 
         _entries[entry] = profile;
-        var mask = _buckets.Length - 1;
-        var i = Home(profile.Id, mask);
+        var length = _buckets.Length;
+        var i = Home(profile.Id, length);
         while (_buckets[i] != 0)
         {
-            i = (i + 1) & mask;
+            i = Slots.Next(i, length);
         }
 
         _buckets[i] = entry + 1;
@@ -89,11 +89,11 @@ internal sealed class ProfileTable
     /// <summary>Removes the profile of <paramref name="id"/>; returns it, or <see langword="null"/>. Its entry is reused later.</summary>
     public CustomerProfile? Remove(CustomerId id)
     {
-        var mask = _buckets.Length - 1;
-        var at = Home(id, mask);
+        var length = _buckets.Length;
+        var at = Home(id, length);
         while (_buckets[at] != 0 && _entries[_buckets[at] - 1]!.Id != id)
         {
-            at = (at + 1) & mask;
+            at = Slots.Next(at, length);
         }
 
         if (_buckets[at] == 0)
@@ -106,10 +106,10 @@ internal sealed class ProfileTable
 
         // Backward-shift deletion: later slots of the probe run move up into the hole, so no tombstones are needed.
         var hole = at;
-        for (var i = (at + 1) & mask; _buckets[i] != 0; i = (i + 1) & mask)
+        for (var i = Slots.Next(at, length); _buckets[i] != 0; i = Slots.Next(i, length))
         {
-            var home = Home(_entries[_buckets[i] - 1]!.Id, mask);
-            if (((i - home) & mask) >= ((i - hole) & mask))
+            var home = Home(_entries[_buckets[i] - 1]!.Id, length);
+            if (Slots.Distance(home, i, length) >= Slots.Distance(hole, i, length))
             {
                 _buckets[hole] = _buckets[i];
                 hole = i;
@@ -144,23 +144,19 @@ internal sealed class ProfileTable
         return all;
     }
 
-    /// <summary>A hash spread over all 32 bits (so that its low bits, which pick the slot, depend on all of them).</summary>
-    internal static int Spread(int hash) => (int)BitOperations.RotateLeft((uint)hash * 0x9E3779B1u, 16);
+    private static int Home(CustomerId id, int length) => Slots.Home(Slots.Spread(id.GetHashCode()), length);
 
-    private static int Home(CustomerId id, int mask) => Spread(id.GetHashCode()) & mask;
-
-    private void Rehash(int size)
+    private void Rehash(int length)
     {
-        _buckets = new int[size];
-        var mask = size - 1;
+        _buckets = new int[length];
         for (var entry = 0; entry < _used; entry++)
         {
             if (_entries[entry] is { } profile)
             {
-                var i = Home(profile.Id, mask);
+                var i = Home(profile.Id, length);
                 while (_buckets[i] != 0)
                 {
-                    i = (i + 1) & mask;
+                    i = Slots.Next(i, length);
                 }
 
                 _buckets[i] = entry + 1;
@@ -172,7 +168,7 @@ internal sealed class ProfileTable
 /// <summary>
 /// The in-memory profile store's index of identifiers: for each identifier, the entry (in the <see cref="ProfileTable"/>) of
 /// the profile that holds it — the first saved with it, when several do (a household's shared address). Open addressing with
-/// linear probing over one array of 8-byte slots, the identifier's hash and the entry, at most 3/4 full. The identifier itself
+/// linear probing over one array of 8-byte slots, the identifier's hash and the entry, at most 3/4 full (see <see cref="Slots"/>). The identifier itself
 /// is not kept: a slot of the right hash is confirmed by its profile holding the identifier. One slot serves every identifier
 /// of one profile that has its hash, so a profile that keeps one of them keeps the slot. Not thread-safe: the store calls it
 /// under its lock.
@@ -190,8 +186,8 @@ internal sealed class IdentifierIndex
     public CustomerProfile? Find(Identifier identifier, ProfileTable profiles)
     {
         var hash = HashOf(identifier);
-        var mask = _slots.Length - 1;
-        for (var i = (int)hash & mask; _slots[i] != 0; i = (i + 1) & mask)
+        var length = _slots.Length;
+        for (var i = Slots.Home(hash, length); _slots[i] != 0; i = Slots.Next(i, length))
         {
             if ((uint)(_slots[i] >> 32) == hash && profiles.At(EntryOf(_slots[i])) is var holder && holder.Identifiers.Contains(identifier))
             {
@@ -209,9 +205,9 @@ internal sealed class IdentifierIndex
     public void TryAdd(Identifier identifier, int entry, ProfileTable profiles)
     {
         var hash = HashOf(identifier);
-        var mask = _slots.Length - 1;
-        var i = (int)hash & mask;
-        for (; _slots[i] != 0; i = (i + 1) & mask)
+        var length = _slots.Length;
+        var i = Slots.Home(hash, length);
+        for (; _slots[i] != 0; i = Slots.Next(i, length))
         {
             if ((uint)(_slots[i] >> 32) == hash)
             {
@@ -223,14 +219,14 @@ internal sealed class IdentifierIndex
             }
         }
 
-        if ((_count + 1) * 4 > _slots.Length * 3)
+        if (Slots.Full(_count + 1, length))
         {
             Grow();
-            mask = _slots.Length - 1;
-            i = (int)hash & mask;
+            length = _slots.Length;
+            i = Slots.Home(hash, length);
             while (_slots[i] != 0)
             {
-                i = (i + 1) & mask;
+                i = Slots.Next(i, length);
             }
         }
 
@@ -256,9 +252,9 @@ internal sealed class IdentifierIndex
             }
         }
 
-        var mask = _slots.Length - 1;
+        var length = _slots.Length;
         var target = ((ulong)hash << 32) | (uint)(entry + 1);
-        for (var i = (int)hash & mask; _slots[i] != 0; i = (i + 1) & mask)
+        for (var i = Slots.Home(hash, length); _slots[i] != 0; i = Slots.Next(i, length))
         {
             if (_slots[i] == target)
             {
@@ -268,19 +264,19 @@ internal sealed class IdentifierIndex
         }
     }
 
-    private static uint HashOf(Identifier identifier) => (uint)ProfileTable.Spread(identifier.GetHashCode());
+    private static uint HashOf(Identifier identifier) => Slots.Spread(identifier.GetHashCode());
 
     private static int EntryOf(ulong slot) => (int)(uint)slot - 1;
 
     private void RemoveAt(int at)
     {
         _count--;
-        var mask = _slots.Length - 1;
+        var length = _slots.Length;
         var hole = at;
-        for (var i = (at + 1) & mask; _slots[i] != 0; i = (i + 1) & mask)
+        for (var i = Slots.Next(at, length); _slots[i] != 0; i = Slots.Next(i, length))
         {
-            var home = (int)(_slots[i] >> 32) & mask;
-            if (((i - home) & mask) >= ((i - hole) & mask))
+            var home = Slots.Home((uint)(_slots[i] >> 32), length);
+            if (Slots.Distance(home, i, length) >= Slots.Distance(hole, i, length))
             {
                 _slots[hole] = _slots[i];
                 hole = i;
@@ -293,20 +289,47 @@ internal sealed class IdentifierIndex
     private void Grow()
     {
         var old = _slots;
-        _slots = new ulong[old.Length * 2];
-        var mask = _slots.Length - 1;
+        var length = Slots.Grown(old.Length);
+        _slots = new ulong[length];
         foreach (var slot in old)
         {
             if (slot != 0)
             {
-                var i = (int)(slot >> 32) & mask;
+                var i = Slots.Home((uint)(slot >> 32), length);
                 while (_slots[i] != 0)
                 {
-                    i = (i + 1) & mask;
+                    i = Slots.Next(i, length);
                 }
 
                 _slots[i] = slot;
             }
         }
     }
+}
+
+/// <summary>
+/// The arithmetic of the profile store's open-addressed tables. A hash picks its home slot by its high bits (the hash times
+/// the length, shifted down), so a table may have any length: lengths alternate between powers of two and one and a half
+/// times them (16, 24, 32, 48, …), so that a table grows by half or by a third rather than doubling, and sits between 3/8
+/// and 3/4 full — about 40 % fuller on average than doubling tables.
+/// </summary>
+internal static class Slots
+{
+    /// <summary>A hash mixed over all 32 bits (so that its high bits, which pick the slot, depend on all of them).</summary>
+    public static uint Spread(int hash) => BitOperations.RotateLeft((uint)hash * 0x9E3779B1u, 16) * 0x85EBCA6Bu;
+
+    /// <summary>The home slot of a spread hash in a table of <paramref name="length"/> slots.</summary>
+    public static int Home(uint hash, int length) => (int)(((ulong)hash * (uint)length) >> 32);
+
+    /// <summary>The slot after <paramref name="slot"/>, wrapping around.</summary>
+    public static int Next(int slot, int length) => slot + 1 == length ? 0 : slot + 1;
+
+    /// <summary>How many steps of probing lead from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public static int Distance(int from, int to, int length) => to >= from ? to - from : to - from + length;
+
+    /// <summary>Whether a table of <paramref name="length"/> slots is too full for <paramref name="count"/> keys (over 3/4).</summary>
+    public static bool Full(int count, int length) => (long)count * 4 > (long)length * 3;
+
+    /// <summary>The next length: half as much again after a power of two, else up to the next power of two.</summary>
+    public static int Grown(int length) => BitOperations.IsPow2(length) ? length + (length / 2) : length + (length / 3);
 }
