@@ -32,30 +32,33 @@ public sealed record Identifier
         }
 
         Kind = kind;
-        Value = Normalise(kind, value);
-        Key = KeyOf(Value, IgnoresCaseByDefault(kind));
+        var normalised = Normalise(kind, value);
+        _text = TextOf(normalised, KeyOf(normalised, IgnoresCaseByDefault(kind)));
     }
 
     // A normalised value with the key a rule other than the kind's default gives it.
     private Identifier(IdentifierKind kind, string value, string key)
     {
         Kind = kind;
-        Value = value;
-        Key = key;
+        _text = TextOf(value, key);
     }
+
+    // The value, when the key is the value itself (as it mostly is: an identifier is then two references, the kind and the
+    // value); else both, as a Spelling.
+    private readonly object _text;
 
     /// <summary>The kind of identifier.</summary>
     public IdentifierKind Kind { get; }
 
     /// <summary>The normalised value, in the spelling the customer gave (an e-mail keeps the case of its local part): what messages are sent to.</summary>
     [PersonalData]
-    public string Value { get; }
+    public string Value => _text as string ?? ((Spelling)_text).Value;
 
     /// <summary>
     /// The form identifiers of this kind are compared, indexed and hashed in: <see cref="Value"/> lower-cased (invariant
     /// culture) for a kind that ignores case, else <see cref="Value"/> itself. Stores look identifiers up by it.
     /// </summary>
-    public string Key { get; }
+    public string Key => _text as string ?? ((Spelling)_text).Key;
 
     /// <summary>Whether identifiers of a kind ignore case unless <see cref="IdentifierRule.IgnoreCase"/> says otherwise: only e-mail addresses do.</summary>
     /// <param name="kind">The kind.</param>
@@ -118,12 +121,23 @@ public sealed record Identifier
             : throw new EngagementValidationException("identifier.key", key, "must be the identifier's value, or its value lower-cased");
     }
 
+    // A value with a key of its own (a value with capitals, compared without regard to case).
+    private sealed class Spelling(string value, string key)
+    {
+        public string Value { get; } = value;
+
+        public string Key { get; } = key;
+    }
+
     /// <inheritdoc />
     public bool Equals(Identifier? other)
         => ReferenceEquals(this, other) || (other is not null && Kind == other.Kind && string.Equals(Key, other.Key, StringComparison.Ordinal));
 
     /// <inheritdoc />
     public override int GetHashCode() => HashCode.Combine(Kind, string.GetHashCode(Key, StringComparison.Ordinal));
+
+    // What an identifier keeps of its value and key: the value alone when the key is the value itself.
+    private static object TextOf(string value, string key) => ReferenceEquals(key, value) ? value : new Spelling(value, key);
 
     // The value itself when nothing changes, so that most identifiers hold one string.
     private static string KeyOf(string value, bool ignoreCase)

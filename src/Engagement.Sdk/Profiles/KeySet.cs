@@ -1,28 +1,40 @@
 using System.Collections;
+using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Engagement.Sdk.Profiles;
 
 /// <summary>
-/// An immutable set of strings (ordinal comparison) kept as one sorted array: a reference per item, where a hash set or
-/// tree keeps an object per item. Made for the small sets of a profile (products viewed, bought, in the cart); each change
-/// copies the array, so it suits sets of up to a few thousand items. The empty set allocates nothing. Two sets are equal
-/// when they hold the same items. Enumerates in ordinal order; serialized as a JSON array of strings.
+/// An immutable set of strings (ordinal comparison), sized for the small sets of a profile (products viewed, bought, in the
+/// cart): one item is kept as the string itself, a few as one sorted array (a reference per item, where a hash set or tree
+/// keeps an object per item), and more than 256 as a balanced tree (an immutable sorted set), so that adding to a large set (a
+/// bot that views a whole catalogue) costs O(log n) rather than a copy of the set. The empty set allocates nothing. Two
+/// sets are equal when they hold the same items. Enumerates in ordinal order; serialized as a JSON array of strings.
 /// </summary>
 [JsonConverter(typeof(KeySetJsonConverter))]
 [System.Runtime.CompilerServices.CollectionBuilder(typeof(KeySet), nameof(Create))]
 public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
 {
-    private readonly string[]? _items; // sorted (ordinal), distinct; null when empty
+    // The most items kept in one sorted array; a larger set is kept as a tree (and goes back to an array at half of it).
+    internal const int ArrayLimit = 256;
 
-    private KeySet(string[]? items) => _items = items is { Length: > 0 } ? items : null;
+    // null when empty; the item itself when there is one; a sorted array of distinct items (2 to ArrayLimit); or a tree.
+    private readonly object? _items;
+
+    private KeySet(object? items) => _items = items;
 
     /// <summary>The empty set.</summary>
     public static KeySet Empty => default;
 
     /// <summary>The number of items.</summary>
-    public int Count => _items?.Length ?? 0;
+    public int Count => _items switch
+    {
+        null => 0,
+        string => 1,
+        string[] array => array.Length,
+        _ => ((ImmutableSortedSet<string>)_items).Count,
+    };
 
     /// <summary>Whether the set is empty.</summary>
     public bool IsEmpty => _items is null;
@@ -53,7 +65,7 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
     /// <returns>The set.</returns>
     public static KeySet Create(ReadOnlySpan<string> items) => FromOwnedArray(items.ToArray());
 
-    // Sorts and de-duplicates an array no one else holds, and keeps it.
+    // Sorts and de-duplicates an array no one else holds, and keeps it in the form its size calls for.
     private static KeySet FromOwnedArray(string[] array)
     {
         foreach (var item in array)
@@ -71,13 +83,28 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
             }
         }
 
-        return new KeySet(distinct == array.Length ? array : array[..distinct]);
+        return FromSorted(distinct == array.Length ? array : array[..distinct]);
     }
+
+    // A sorted array of distinct items, kept in the form its size calls for.
+    private static KeySet FromSorted(string[] sorted) => sorted.Length switch
+    {
+        0 => default,
+        1 => new KeySet(sorted[0]),
+        <= ArrayLimit => new KeySet(sorted),
+        _ => new KeySet(ImmutableSortedSet.Create(StringComparer.Ordinal, sorted)),
+    };
 
     /// <summary>Whether the set holds <paramref name="item"/>.</summary>
     /// <param name="item">The item.</param>
     /// <returns>Whether it is in the set.</returns>
-    public bool Contains(string item) => item is not null && IndexOf(item) >= 0;
+    public bool Contains(string item) => item is not null && _items switch
+    {
+        null => false,
+        string one => string.Equals(one, item, StringComparison.Ordinal),
+        string[] array => array.AsSpan().BinarySearch(new OrdinalKey(item)) >= 0,
+        _ => ((ImmutableSortedSet<string>)_items).Contains(item),
+    };
 
     /// <summary>The set with <paramref name="item"/> added (this set when it is already there).</summary>
     /// <param name="item">The item.</param>
@@ -85,19 +112,36 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
     public KeySet Add(string item)
     {
         ArgumentNullException.ThrowIfNull(item);
-        var at = IndexOf(item);
-        if (at >= 0)
+        switch (_items)
         {
-            return this;
-        }
+            case null:
+                return new KeySet(item);
+            case string one:
+                var order = string.CompareOrdinal(one, item);
+                return order == 0 ? this : new KeySet(order < 0 ? new[] { one, item } : new[] { item, one });
+            case string[] items:
+                var at = items.AsSpan().BinarySearch(new OrdinalKey(item));
+                if (at >= 0)
+                {
+                    return this;
+                }
 
-        at = ~at;
-        var items = _items ?? [];
-        var added = new string[items.Length + 1];
-        items.AsSpan(0, at).CopyTo(added);
-        added[at] = item;
-        items.AsSpan(at).CopyTo(added.AsSpan(at + 1));
-        return new KeySet(added);
+                if (items.Length == ArrayLimit)
+                {
+                    return new KeySet(ImmutableSortedSet.Create(StringComparer.Ordinal, items).Add(item));
+                }
+
+                at = ~at;
+                var added = new string[items.Length + 1];
+                items.AsSpan(0, at).CopyTo(added);
+                added[at] = item;
+                items.AsSpan(at).CopyTo(added.AsSpan(at + 1));
+                return new KeySet(added);
+            default:
+                var tree = (ImmutableSortedSet<string>)_items;
+                var grown = tree.Add(item);
+                return ReferenceEquals(grown, tree) ? this : new KeySet(grown);
+        }
     }
 
     /// <summary>The set without <paramref name="item"/> (this set when it is not there).</summary>
@@ -105,17 +149,38 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
     /// <returns>The new set.</returns>
     public KeySet Remove(string item)
     {
-        var at = item is null ? -1 : IndexOf(item);
-        if (at < 0)
+        if (item is null)
         {
             return this;
         }
 
-        var items = _items!;
-        var removed = new string[items.Length - 1];
-        items.AsSpan(0, at).CopyTo(removed);
-        items.AsSpan(at + 1).CopyTo(removed.AsSpan(at));
-        return new KeySet(removed);
+        switch (_items)
+        {
+            case null:
+                return this;
+            case string one:
+                return string.Equals(one, item, StringComparison.Ordinal) ? default : this;
+            case string[] items:
+                var at = items.AsSpan().BinarySearch(new OrdinalKey(item));
+                if (at < 0)
+                {
+                    return this;
+                }
+
+                if (items.Length == 2)
+                {
+                    return new KeySet(items[1 - at]);
+                }
+
+                var removed = new string[items.Length - 1];
+                items.AsSpan(0, at).CopyTo(removed);
+                items.AsSpan(at + 1).CopyTo(removed.AsSpan(at));
+                return new KeySet(removed);
+            default:
+                var tree = (ImmutableSortedSet<string>)_items;
+                var shrunk = tree.Remove(item);
+                return ReferenceEquals(shrunk, tree) ? this : shrunk.Count <= ArrayLimit / 2 ? FromSorted([.. shrunk]) : new KeySet(shrunk);
+        }
     }
 
     /// <summary>The items of both sets.</summary>
@@ -133,7 +198,19 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
             return other;
         }
 
-        var (a, b) = (_items!, other._items!);
+        if (_items is ImmutableSortedSet<string> || other._items is ImmutableSortedSet<string>)
+        {
+            var (large, small) = Count >= other.Count ? (this, other) : (other, this);
+            var union = large._items is ImmutableSortedSet<string> tree ? tree : ImmutableSortedSet.Create(StringComparer.Ordinal, [.. large]);
+            foreach (var item in small)
+            {
+                union = union.Add(item);
+            }
+
+            return union.Count == Count ? this : new KeySet(union);
+        }
+
+        var (a, b) = (ToArray(), other.ToArray());
         var merged = new string[a.Length + b.Length];
         int i = 0, j = 0, n = 0;
         while (i < a.Length || j < b.Length)
@@ -144,19 +221,42 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
             j += order >= 0 ? 1 : 0;
         }
 
-        return n == a.Length ? this : new KeySet(n == merged.Length ? merged : merged[..n]);
+        return n == a.Length ? this : FromSorted(n == merged.Length ? merged : merged[..n]);
     }
 
-    /// <summary>An enumerator over the items in ordinal order (no allocation).</summary>
+    /// <summary>An enumerator over the items in ordinal order (no allocation for the array forms).</summary>
     /// <returns>The enumerator.</returns>
-    public ArraySegment<string>.Enumerator GetEnumerator() => new ArraySegment<string>(_items ?? []).GetEnumerator();
+    public Enumerator GetEnumerator() => new(_items);
 
-    IEnumerator<string> IEnumerable<string>.GetEnumerator() => ((IEnumerable<string>)(_items ?? [])).GetEnumerator();
+    IEnumerator<string> IEnumerable<string>.GetEnumerator() => GetEnumerator();
 
-    IEnumerator IEnumerable.GetEnumerator() => (_items ?? []).GetEnumerator();
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <inheritdoc/>
-    public bool Equals(KeySet other) => (_items ?? []).AsSpan().SequenceEqual(other._items ?? []);
+    public bool Equals(KeySet other)
+    {
+        if (ReferenceEquals(_items, other._items))
+        {
+            return true;
+        }
+
+        if (Count != other.Count)
+        {
+            return false;
+        }
+
+        using var mine = GetEnumerator();
+        using var theirs = other.GetEnumerator();
+        while (mine.MoveNext() && theirs.MoveNext())
+        {
+            if (!string.Equals(mine.Current, theirs.Current, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is KeySet other && Equals(other);
@@ -165,7 +265,7 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
     public override int GetHashCode()
     {
         var hash = default(HashCode);
-        foreach (var item in _items ?? [])
+        foreach (var item in this)
         {
             hash.Add(item, StringComparer.Ordinal);
         }
@@ -174,11 +274,70 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
     }
 
     /// <inheritdoc/>
-    public override string ToString() => "[" + string.Join(", ", _items ?? []) + "]";
+    public override string ToString() => "[" + string.Join(", ", this) + "]";
 
-    // The span search with a struct comparand is specialised and inlined (the array search with a comparer object calls it
-    // through an interface for every step).
-    private int IndexOf(string item) => _items is null ? ~0 : _items.AsSpan().BinarySearch(new OrdinalKey(item));
+    // The items as a sorted array (the array itself for the array form).
+    private string[] ToArray() => _items switch
+    {
+        null => [],
+        string one => [one],
+        string[] array => array,
+        _ => [.. (ImmutableSortedSet<string>)_items],
+    };
+
+    /// <summary>Enumerates a <see cref="KeySet"/> in ordinal order.</summary>
+    public struct Enumerator : IEnumerator<string>
+    {
+        private readonly object? _items;
+        private ImmutableSortedSet<string>.Enumerator _tree;
+        private int _index;
+
+        internal Enumerator(object? items)
+        {
+            _items = items;
+            _index = -1;
+            _tree = items is ImmutableSortedSet<string> tree ? tree.GetEnumerator() : default;
+        }
+
+        /// <summary>The current item.</summary>
+        public string Current => _items switch
+        {
+            string one => one,
+            string[] array => array[_index],
+            _ => _tree.Current,
+        };
+
+        object IEnumerator.Current => Current;
+
+        /// <summary>Moves to the next item.</summary>
+        /// <returns>Whether there is one.</returns>
+        public bool MoveNext() => _items switch
+        {
+            null => false,
+            string => ++_index == 0,
+            string[] array => ++_index < array.Length,
+            _ => _tree.MoveNext(),
+        };
+
+        /// <summary>Starts again.</summary>
+        public void Reset()
+        {
+            _index = -1;
+            if (_items is ImmutableSortedSet<string>)
+            {
+                _tree.Reset();
+            }
+        }
+
+        /// <summary>Releases the tree enumerator's resources, if any.</summary>
+        public void Dispose()
+        {
+            if (_items is ImmutableSortedSet<string>)
+            {
+                _tree.Dispose();
+            }
+        }
+    }
 }
 
 /// <summary>Reads and writes a <see cref="KeySet"/> as a JSON array of strings.</summary>

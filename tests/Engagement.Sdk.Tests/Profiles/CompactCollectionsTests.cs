@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Engagement.Sdk.Channels;
+using Engagement.Sdk.Events;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Serialization;
@@ -68,6 +69,112 @@ public sealed class CompactCollectionsTests
                 && set == KeySet.Create(reference.Reverse())
                 && set.GetHashCode() == KeySet.Create(reference).GetHashCode();
         }));
+    }
+
+    [Fact]
+    public void KeySet_LongSequencesAcrossTheArrayLimit_AgreeWithASortedSet()
+    {
+        // Sets that grow past the array form into the tree and shrink back, with unions of either form into the other.
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(25), Prop.ForAll(Arb.From(Gen.Choose(0, int.MaxValue)), seed =>
+        {
+            var random = new Random(seed);
+            var set = KeySet.Empty;
+            var other = KeySet.Empty;
+            var reference = new SortedSet<string>(StringComparer.Ordinal);
+            var otherReference = new SortedSet<string>(StringComparer.Ordinal);
+            var universe = random.Next(2) == 0 ? 300 : 1_000;
+            for (var step = 0; step < 3_000; step++)
+            {
+                var key = "p-" + random.Next(universe).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                var op = random.Next(100);
+                if (op < 55)
+                {
+                    set = set.Add(key);
+                    reference.Add(key);
+                }
+                else if (op < 90)
+                {
+                    set = set.Remove(key);
+                    reference.Remove(key);
+                }
+                else if (op < 99)
+                {
+                    other = other.Add(key);
+                    otherReference.Add(key);
+                }
+                else
+                {
+                    set = set.Union(other);
+                    reference.UnionWith(otherReference);
+                }
+
+                if (set.Count != reference.Count || set.Contains(key) != reference.Contains(key))
+                {
+                    return false;
+                }
+            }
+
+            return set.SequenceEqual(reference)
+                && other.Union(set).SequenceEqual(reference.Union(otherReference).Order(StringComparer.Ordinal))
+                && set == KeySet.Create(reference.Reverse())
+                && set.GetHashCode() == KeySet.Create(reference).GetHashCode();
+        }));
+    }
+
+    [Fact]
+    public void KeySet_OfABotThatViewsAWholeCatalogue_AddsEachItemWithoutCopyingTheSet()
+    {
+        // Allocation stands in for work here: a set kept as one array would copy it on every add (400 KB on average over
+        // 100,000 items, 800 KB at the end); the tree allocates a path of nodes, O(log n).
+        var ids = Enumerable.Range(0, 100_001).Select(i => "bot-item-" + i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        new Random(19).Shuffle(ids.AsSpan(0, 100_000));
+        var set = KeySet.Empty.Add(ids[0]);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 1; i < 100_000; i++)
+        {
+            set = set.Add(ids[i]);
+        }
+
+        var perAdd = (GC.GetAllocatedBytesForCurrentThread() - before) / 99_999.0;
+        var bytesForLast = Allocated(() => set.Add(ids[100_000]));
+
+        set.Count.Should().Be(100_000);
+        set.Contains(ids[12_345]).Should().BeTrue();
+        perAdd.Should().BeLessThan(2_048, "an add copies a path of the tree, not the set");
+        bytesForLast.Should().BeLessThan(4_096, "the 100,001st item costs about what the 20th level of a tree does");
+    }
+
+    [Fact]
+    public void ProductView_OnAProfileThatViewedAHundredThousandProducts_CostsAboutWhatItDoesOnANewOne()
+    {
+        var id = new CustomerId("bot");
+        var t0 = new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
+        var viewed = KeySet.Create(Enumerable.Range(0, 100_000).Select(i => "bot-view-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var bot = CustomerProfile.New(id) with { Behaviour = new BehaviourAggregates { ItemsViewed = viewed, ProductViews = 100_000, CategoryViews = KeyedValues<int>.Empty.SetItem("c1", 100_000) } };
+        var fresh = CustomerProfile.New(id) with { Behaviour = new BehaviourAggregates { ItemsViewed = ["bot-view-0"], ProductViews = 1, CategoryViews = KeyedValues<int>.Empty.SetItem("c1", 1) } };
+        ProductViewed View(string product) => new() { EventId = "v-" + product, CustomerId = id, Timestamp = t0, ProductId = product, Category = "c1" };
+        var next = View("bot-view-100000");
+        var again = View("bot-view-77");
+        _ = ProfileUpdater.Apply(bot, next); // the code paths run once before they are measured
+
+        var onBot = Allocated(() => ProfileUpdater.Apply(bot, next));
+        var onFresh = Allocated(() => ProfileUpdater.Apply(fresh, next));
+        var repeatOnBot = Allocated(() => ProfileUpdater.Apply(bot, again));
+        var updated = ProfileUpdater.Apply(bot, next);
+
+        updated.Behaviour.ItemsViewed.Count.Should().Be(100_001);
+        updated.Behaviour.ProductViews.Should().Be(100_001);
+        onBot.Should().BeLessThan(onFresh + 2_048, "a new product on a set of 100,000 adds a path of tree nodes, not a copy of 800 KB");
+        repeatOnBot.Should().BeLessThanOrEqualTo(onFresh, "a product already viewed changes counters only");
+    }
+
+    private static long Allocated(Func<object> action)
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var result = action();
+        var bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        GC.KeepAlive(result);
+        return bytes;
     }
 
     [Fact]
