@@ -3,7 +3,8 @@ namespace Engagement.Sdk.Benchmarks;
 /// <summary>
 /// Runs the benchmarks (BenchmarkDotNet's switcher), or <c>--profile-memory [count]</c> to measure retained profile memory,
 /// <c>--journey-memory [count]</c> for the journeys' state, <c>--sweep-cpu memory|sqlite send|nosend [customers] [sweeps]</c>
-/// for the sweep's CPU time, or <c>--decision-latency [actions] [decisions]</c> for the percentiles of single decisions.
+/// for the sweep's CPU time, <c>--decision-latency [actions] [decisions]</c> for the percentiles of single decisions, or
+/// <c>--outbox-cpu Row [rounds]</c> for the CPU time of a row of the outbox benchmarks.
 /// </summary>
 public static class Program
 {
@@ -34,6 +35,12 @@ public static class Program
             Core.DecisionLatency.Run(
                 args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100,
                 args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000);
+            return;
+        }
+
+        if (args.Length > 1 && args[0] == "--outbox-cpu")
+        {
+            Core.OutboxProfile.Run(args);
             return;
         }
 
