@@ -14,7 +14,7 @@ namespace Engagement.Sdk.PostgreSql;
 public sealed class PostgreSqlDatabase : IStoreTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>The session setting that a subject-erasure transaction sets so that the consent ledger's trigger lets its deletes through.</summary>
     internal const string ErasureSetting = "engagement.subject_erasure";
@@ -148,6 +148,10 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IRelationalDatabase
                     {
                         await using var migration = new NpgsqlCommand(Migration(QuotedSchema, current + 1) + $"; UPDATE {QuotedSchema}.schema_version SET version = {current + 1};", connection);
                         await migration.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                        if (current + 1 == 3)
+                        {
+                            await IdentifierKeyMigration.ApplyAsync(_dialect, connection, transaction, cancellationToken).ConfigureAwait(false);
+                        }
                     }
 
                     // The tables of the stores written once for every relational database, each module at its own version.
@@ -426,6 +430,22 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IRelationalDatabase
             DROP INDEX IF EXISTS {s}.dispatches_by_status;
             CREATE INDEX IF NOT EXISTS dispatches_held ON {s}.dispatches (created, dispatch_id) WHERE status = 'Held';
             CREATE INDEX IF NOT EXISTS dispatches_dead ON {s}.dispatches (created, dispatch_id) WHERE status = 'DeadLettered';
+            """,
+        // 3: identifiers are indexed by their key (an e-mail address lower-cased), and suppressions filed under its hash too:
+        // IdentifierKeyMigration, run in .NET after this step (on the two tables as version 1 made them).
+        3 => $"""
+            CREATE TABLE IF NOT EXISTS {s}.identifiers (
+                kind text COLLATE "C" NOT NULL,
+                value text COLLATE "C" NOT NULL,
+                customer_id text COLLATE "C" NOT NULL,
+                PRIMARY KEY (kind, value));
+            CREATE TABLE IF NOT EXISTS {s}.suppressions (
+                identifier_hash text COLLATE "C" NOT NULL,
+                reason text NOT NULL,
+                at bigint NOT NULL,
+                at_offset integer NOT NULL,
+                source text NOT NULL,
+                PRIMARY KEY (identifier_hash, reason, at, source));
             """,
         _ => throw new InvalidOperationException($"No migration to schema version {to}."),
     };

@@ -43,7 +43,7 @@ public sealed class PostgreSqlProfileStore(PostgreSqlDatabase database) : IProfi
                     $"SELECT p.document FROM {_s}.identifiers i JOIN {_s}.profiles p ON p.customer_id = i.customer_id WHERE i.kind = @kind AND i.value = @value",
                     connection);
                 command.Parameters.AddWithValue("kind", identifier.Kind.Name);
-                command.Parameters.AddWithValue("value", identifier.Value);
+                command.Parameters.AddWithValue("value", identifier.Key);
                 return await command.ExecuteScalarAsync(ct).ConfigureAwait(false) is string json ? Deserialize(json) : null;
             },
             cancellationToken);
@@ -58,7 +58,7 @@ public sealed class PostgreSqlProfileStore(PostgreSqlDatabase database) : IProfi
 
         // Identifiers are inserted in one fixed order, so that two transactions claiming overlapping identifiers cannot deadlock.
         var identifiers = saved.Identifiers
-            .Select(i => (Kind: i.Kind.Name, i.Value))
+            .Select(i => (Kind: i.Kind.Name, Value: i.Key))
             .Distinct()
             .OrderBy(i => i.Kind, StringComparer.Ordinal)
             .ThenBy(i => i.Value, StringComparer.Ordinal)

@@ -19,7 +19,7 @@ namespace Engagement.Sdk.Sqlite;
 public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     // The steps from each version to the next, run in order in one write transaction each; index 0 takes version 1 to 2.
     private static readonly string[] Migrations =
@@ -43,6 +43,10 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         CREATE INDEX IF NOT EXISTS dispatches_held ON dispatches (created, dispatch_id) WHERE status = 'Held';
         CREATE INDEX IF NOT EXISTS dispatches_dead ON dispatches (created, dispatch_id) WHERE status = 'DeadLettered';
         """,
+
+        // 3: identifiers are indexed by their key (an e-mail address lower-cased), and suppressions filed under its hash too:
+        // IdentifierKeyMigration, run in .NET after this step.
+        "SELECT 3",
     ];
 
     private const string Schema = """
@@ -613,6 +617,10 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
                 {
                     version.CommandText = Migrations[current - 1] + $"; UPDATE schema_version SET version = {current + 1};";
                     version.ExecuteNonQuery();
+                    if (current + 1 == 3)
+                    {
+                        IdentifierKeyMigration.ApplyAsync(SqliteDialect.Instance, _connection, null, CancellationToken.None).GetAwaiter().GetResult();
+                    }
                 }
 
                 // The tables of the stores written once for every relational database, each module at its own version.

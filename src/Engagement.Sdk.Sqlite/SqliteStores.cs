@@ -43,7 +43,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             {
                 var command = db.Command("SELECT customer_id FROM identifiers WHERE kind = $kind AND value = $value");
                 command.Bind("$kind", identifier.Kind.Name);
-                command.Bind("$value", identifier.Value);
+                command.Bind("$value", identifier.Key);
                 return command.ExecuteScalar() is string id ? Read(db, new CustomerId(id)) : null;
             },
             cancellationToken);
@@ -91,7 +91,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
                 {
                     var index = db.Command("INSERT INTO identifiers (kind, value, customer_id) VALUES ($kind, $value, $id) ON CONFLICT (kind, value) DO NOTHING");
                     index.Bind("$kind", identifier.Kind.Name);
-                    index.Bind("$value", identifier.Value);
+                    index.Bind("$value", identifier.Key);
                     index.Bind("$id", saved.Id.Value);
                     index.ExecuteNonQuery();
                 }
@@ -172,7 +172,7 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
             while (reader.Read())
             {
                 var (kind, value) = (reader.GetString(0), reader.GetString(1));
-                if (!saved.Identifiers.Any(i => i.Kind.Name == kind && i.Value == value))
+                if (!saved.Identifiers.Any(i => i.Kind.Name == kind && i.Key == value))
                 {
                     (dropped ??= []).Add((kind, value));
                 }

@@ -225,6 +225,7 @@ public sealed class EngagementEngine : IEngagementEngine
         {
             _validator.Validate(engagementEvent, now);
             RequireShopCurrency(engagementEvent);
+            engagementEvent = _identity.Normalise(engagementEvent);
         }
         catch (Exception ex)
         {
@@ -304,13 +305,7 @@ public sealed class EngagementEngine : IEngagementEngine
         if (engagementEvent is ConsentChanged change)
         {
             // The ledger validates and records the change first: a record it refuses rejects the event.
-            var record = change.Record;
-            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-            {
-                record = record with { CustomerId = owner.Id };
-            }
-
-            await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
+            await _ledger.RecordAsync(change.Record, cancellationToken).ConfigureAwait(false);
         }
 
         // A receipt is matched to the dispatch it reports on before anything is written.
@@ -341,8 +336,12 @@ public sealed class EngagementEngine : IEngagementEngine
         }
 
         IReadOnlyCollection<Identifier> withheld = identity is null || identity.Conflicts.IsEmpty ? Array.Empty<Identifier>() : identity.Conflicts.Select(c => c.Identifier).ToHashSet();
-        var (before, profile) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, route.Profile, cancellationToken).ConfigureAwait(false);
-        var journeys = await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false);
+        // A customer's first event: the ledger may already hold their objection to profiling.
+        var known = route.Profile ?? await _ledger.NewProfileAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
+        var (before, profile) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, known, cancellationToken).ConfigureAwait(false);
+        var journeys = profile.ProfilingObjectedAt is null
+            ? await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false)
+            : JourneyOutcome.None; // journeys are profiling: they do not move for a customer who objects to it
         var moved = journeys.Transitions;
 
         if (receipt is not null)
@@ -417,12 +416,8 @@ public sealed class EngagementEngine : IEngagementEngine
             await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
             gate = customerGate;
 
-            // Consent given under an id that was merged belongs to the person it was merged into.
-            if (await _identity.GetAsync(record.CustomerId, cancellationToken).ConfigureAwait(false) is { } owner && owner.Id != record.CustomerId)
-            {
-                record = record with { CustomerId = owner.Id };
-            }
-
+            // Consent given under an id that was merged stays in that id's ledger: it counts for the person it was merged
+            // into (PersonConsent), and goes back with the id if the merge is undone.
             var outcome = await _ledger.RecordAsync(record, cancellationToken).ConfigureAwait(false);
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
             return outcome;
@@ -553,9 +548,15 @@ public sealed class EngagementEngine : IEngagementEngine
         return new ValueTask<CustomerProfile>(memory.SaveNext(applied));
     }
 
-    // The event applied to the profile (with the next version already, for the in-memory store).
+    // The event applied to the profile (with the next version already, for the in-memory store), and to the states an
+    // unmerge restores, each on its own side.
     private CustomerProfile Apply(CustomerProfile stored, EngagementEvent engagementEvent, IReadOnlyCollection<Identifier> withheld)
-        => ProfileUpdater.ApplyTo(stored, engagementEvent, withheld, _memoryProfiles is null ? 0 : 1);
+    {
+        var profile = ProfileUpdater.ApplyTo(stored, engagementEvent, withheld, _memoryProfiles is null ? 0 : 1);
+        return profile.Merges.IsDefaultOrEmpty
+            ? profile
+            : profile with { Merges = MergeShadows.Advance(profile.Merges, engagementEvent.CustomerId, engagementEvent, withheld, static (side, e, w) => ProfileUpdater.ApplyTo(side, e, w)) };
+    }
 
     private void RequireShopCurrency(EngagementEvent engagementEvent)
     {

@@ -283,3 +283,54 @@ public sealed class PostgreSqlRelationalLayerTests(PostgreSqlServerFixture serve
 
     internal override Engagement.Sdk.Storage.Relational.IRelationalDatabase Open() => _schemas.Open();
 }
+
+/// <summary>A schema written by version 2 (identifiers indexed as spelled) is migrated to compare e-mail addresses without regard to case.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlIdentifierKeyMigrationTests(PostgreSqlServerFixture server)
+{
+    private static readonly DateTimeOffset At = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task Open_Version2Schema_IndexesEmailsByKeyAndFilesTheirSuppressionsUnderItsHash()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        var options = Options.Create(new PostgreSqlStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
+        var bob = Identifier.Email("BOB@example.com");
+        using (var database = new PostgreSqlDatabase(options))
+        {
+            var profiles = new PostgreSqlProfileStore(database);
+            await profiles.SaveAsync(CustomerProfile.New(new CustomerId("ann")).WithIdentifier(Identifier.Email("Ann.Smith@example.com")));
+            await profiles.SaveAsync(CustomerProfile.New(new CustomerId("ann-2")).WithIdentifier(Identifier.Email("ann.smith@example.com")));
+            await profiles.SaveAsync(CustomerProfile.New(new CustomerId("bob")).WithIdentifier(bob).WithIdentifier(Identifier.Device("Tablet-1")));
+        }
+
+        // What version 2 wrote: the index by spelling (the second Ann holding hers in lower case), suppressions under the spelling's hash.
+        await using (var connection = new NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"""
+                DELETE FROM {schema}.identifiers WHERE kind = 'email';
+                INSERT INTO {schema}.identifiers (kind, value, customer_id) VALUES ('email', 'Ann.Smith@example.com', 'ann'), ('email', 'ann.smith@example.com', 'ann-2'), ('email', 'BOB@example.com', 'bob');
+                INSERT INTO {schema}.suppressions (identifier_hash, reason, at, at_offset, source) VALUES ('{IdentifierHashing.SpellingHash(bob)}', 'HardBounce', {At.UtcTicks}, 0, 'esp');
+                UPDATE {schema}.schema_version SET version = 2;
+                """, connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        using var migrated = new PostgreSqlDatabase(options);
+        var store = new PostgreSqlProfileStore(migrated);
+
+        (await store.FindByIdentifierAsync(Identifier.Email("bob@EXAMPLE.com")))!.Id.Should().Be(new CustomerId("bob"));
+        (await store.FindByIdentifierAsync(Identifier.Email("ANN.SMITH@example.com")))!.Id.Should().Be(new CustomerId("ann-2"), "the profile that held the address in its key's spelling keeps the index entry");
+        (await store.FindByIdentifierAsync(Identifier.Device("Tablet-1")))!.Id.Should().Be(new CustomerId("bob"), "other kinds are left as they are");
+        (await store.GetAsync(new CustomerId("ann")))!.Identifiers.Should().ContainSingle().Which.Value.Should().Be("Ann.Smith@example.com");
+        (await new PostgreSqlSuppressionStore(migrated).FindAsync(Identifier.Email("bob@example.com")))
+            .Should().ContainSingle("the bounce recorded as BOB@example.com applies to bob@example.com").Which.Reason.Should().Be(SuppressionReason.HardBounce);
+        await using var check = new NpgsqlConnection(server.ConnectionString);
+        await check.OpenAsync();
+        await using var version = new NpgsqlCommand($"SELECT max(version) FROM {schema}.schema_version", check);
+        Convert.ToInt32(await version.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(3);
+        await using var count = new NpgsqlCommand($"SELECT count(*) FROM {schema}.identifiers WHERE kind = 'email'", check);
+        Convert.ToInt32(await count.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(2);
+    }
+}

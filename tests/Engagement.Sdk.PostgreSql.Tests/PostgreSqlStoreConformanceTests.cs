@@ -136,6 +136,16 @@ public sealed class PostgreSqlActionContactLogTests(PostgreSqlServerFixture serv
 }
 
 [Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlHouseholdStoreTests(PostgreSqlServerFixture server) : HouseholdStoreConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(_schemas.Open());
+}
+
+[Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlJourneyStoreTests(PostgreSqlServerFixture server) : JourneyStoreConformanceTests, IDisposable
 {
     private readonly List<PostgreSqlDatabase> _open = [];

@@ -162,3 +162,13 @@ public sealed class PostgreSqlBadInputTests(PostgreSqlServerFixture server) : En
     protected override void AddStore(EngagementBuilder builder)
         => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
 }
+
+/// <summary>Unmerge restores both sides exactly on PostgreSQL.</summary>
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlMergeHistoryTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.MergeHistoryConformanceTests
+{
+    protected override int Histories => 15;
+
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
+}

@@ -121,6 +121,40 @@ public sealed class PersonalDataErasureTests : IDisposable
         (await engine.TrackAsync(new PageViewed { EventId = "e3", CustomerId = new("bob"), Timestamp = Now, Url = "/still-works" })).Profile!.Behaviour.PageViews.Should().Be(2);
     }
 
+    [Fact]
+    public async Task Anonymise_WhileTheConnectionIsOpen_LeavesNoPersonalDataInTheFilesButKeepsTheAggregates()
+    {
+        var path = Path.Combine(_directory, "anonymise.db");
+        var ann = new CustomerId("customer-5521");
+        string[] secrets = ["customer-5521", "mira.anonymous@example.com", "Anonymous-Surname-Pelt", "6435550166", "mira-cookie-8812", "secret-query-token"];
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new ManualTimeProvider(Now));
+        services.AddEngagement().UseSqlite($"Data Source={path}");
+        await using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        await engine.TrackAsync(new ProfileUpdated
+        {
+            EventId = "e1", CustomerId = ann, Timestamp = Now.AddHours(-1), Identifiers = [Identifier.Email(secrets[1]), Identifier.Phone("+64 3 555 0166"), Identifier.Anonymous(secrets[4])],
+            Traits = ImmutableDictionary<string, TraitValue>.Empty.Add("surname", TraitValue.Of(secrets[2])),
+        });
+        await engine.TrackAsync(new PageViewed { EventId = "e2", CustomerId = ann, Timestamp = Now, Url = "/boots?token=" + secrets[5], Identifiers = [Identifier.Anonymous(secrets[4])] });
+        await engine.TrackAsync(new Purchased { EventId = "e3", CustomerId = ann, Timestamp = Now, OrderId = "o-1", Lines = [new OrderLine("boots", 1, Money.Of(80m, "EUR"))] });
+        AllFileBytes(path).AsSpan().IndexOf(Encoding.UTF8.GetBytes(secrets[1])).Should().BeGreaterThanOrEqualTo(0, "the scan must see the data before, or it proves nothing");
+
+        var report = await provider.GetRequiredService<CustomerErasure>().AnonymiseAsync(ann);
+
+        var after = AllFileBytes(path);
+        foreach (var secret in secrets)
+        {
+            after.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)).Should().Be(-1, $"'{secret}' must be in none of the database, -wal and -shm files after the anonymisation");
+        }
+
+        var kept = await provider.GetRequiredService<Engagement.Sdk.Storage.IProfileStore>().GetAsync(report.AnonymousKey);
+        kept!.Behaviour.Orders.Should().Be(1);
+        kept.Behaviour.PageViews.Should().Be(1);
+        report.EventsKept.Should().Be(2, "the page view and the order, without the profile update");
+    }
+
     // Reads each file with sharing, as another process would while the database is open.
     private static byte[] AllFileBytes(string path)
     {

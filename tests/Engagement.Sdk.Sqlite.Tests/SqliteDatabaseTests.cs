@@ -257,3 +257,59 @@ public sealed class SqliteRelationalLayerTests : Engagement.Sdk.SharedTests.Rela
 
     internal override Engagement.Sdk.Storage.Relational.IRelationalDatabase Open() => _databases.Open();
 }
+
+/// <summary>A file written by schema version 2 (identifiers indexed as spelled) is migrated to compare e-mail addresses without regard to case.</summary>
+public sealed class SqliteIdentifierKeyMigrationTests : IDisposable
+{
+    private static readonly DateTimeOffset At = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    [Fact]
+    public async Task Open_Version2File_IndexesEmailsByKeyAndFilesTheirSuppressionsUnderItsHash()
+    {
+        var path = _databases.NewPath();
+        var ann = Identifier.Email("Ann.Smith@example.com");
+        var bob = Identifier.Email("BOB@example.com");
+        using (var database = _databases.Open(path))
+        {
+            var profiles = new SqliteProfileStore(database);
+            await profiles.SaveAsync(CustomerProfile.New(new CustomerId("ann")).WithIdentifier(ann));
+            await profiles.SaveAsync(CustomerProfile.New(new CustomerId("ann-2")).WithIdentifier(Identifier.Email("ann.smith@example.com")));
+            await profiles.SaveAsync(CustomerProfile.New(new CustomerId("bob")).WithIdentifier(bob).WithIdentifier(Identifier.Device("Tablet-1")));
+        }
+
+        // What version 2 wrote: the index by spelling (the second Ann holding hers in lower case), suppressions under the spelling's hash.
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                DELETE FROM identifiers WHERE kind = 'email';
+                INSERT INTO identifiers (kind, value, customer_id) VALUES ('email', 'Ann.Smith@example.com', 'ann'), ('email', 'ann.smith@example.com', 'ann-2'), ('email', 'BOB@example.com', 'bob');
+                INSERT INTO suppressions (identifier_hash, reason, at, at_offset, source) VALUES ('{IdentifierHashing.SpellingHash(bob)}', 'HardBounce', {At.UtcTicks}, 0, 'esp');
+                UPDATE schema_version SET version = 2;
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        using var migrated = _databases.Open(path);
+        var store = new SqliteProfileStore(migrated);
+        var suppressions = new SqliteSuppressionStore(migrated);
+
+        (await store.FindByIdentifierAsync(Identifier.Email("bob@EXAMPLE.com")))!.Id.Should().Be(new CustomerId("bob"));
+        (await store.FindByIdentifierAsync(Identifier.Email("ANN.SMITH@example.com")))!.Id.Should().Be(new CustomerId("ann-2"), "the profile that held the address in its key's spelling keeps the index entry");
+        (await store.FindByIdentifierAsync(Identifier.Device("Tablet-1")))!.Id.Should().Be(new CustomerId("bob"), "other kinds are left as they are");
+        (await store.GetAsync(new CustomerId("ann")))!.Identifiers.Should().ContainSingle().Which.Value.Should().Be("Ann.Smith@example.com");
+        (await suppressions.FindAsync(Identifier.Email("bob@example.com")))
+            .Should().ContainSingle("the bounce recorded as BOB@example.com applies to bob@example.com").Which.Reason.Should().Be(SuppressionReason.HardBounce);
+        using var check = new SqliteConnection($"Data Source={path};Pooling=False");
+        check.Open();
+        using var version = check.CreateCommand();
+        version.CommandText = "SELECT version FROM schema_version";
+        Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(3);
+        version.CommandText = "SELECT count(*) FROM identifiers WHERE kind = 'email'";
+        Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(2);
+    }
+}

@@ -131,6 +131,15 @@ public sealed class SqliteActionContactLogTests : ActionContactLogConformanceTes
     protected override Engagement.Sdk.Decisioning.IActionContactLog OpenAgain() => new Engagement.Sdk.Storage.Relational.RelationalActionContactLog(_databases.Open(_path));
 }
 
+public sealed class SqliteHouseholdStoreTests : HouseholdStoreConformanceTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(_databases.Open());
+}
+
 public sealed class SqliteJourneyStoreTests : JourneyStoreConformanceTests, IDisposable
 {
     private readonly TemporaryDatabases _databases = new();

@@ -314,3 +314,20 @@ public sealed class SqliteBadInputTests : BadInputConformanceTests, IDisposable
     protected override void AddStore(EngagementBuilder builder)
         => builder.UseSqlite(o => o.ConnectionString = $"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
 }
+
+/// <summary>Unmerge restores both sides exactly on SQLite.</summary>
+public sealed class SqliteMergeHistoryTests : MergeHistoryConformanceTests, IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-merges-").FullName;
+
+    protected override int Histories => 25;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    protected override void AddStore(EngagementBuilder builder)
+        => builder.UseSqlite(o => o.ConnectionString = $"Data Source={Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db")}");
+}

@@ -103,17 +103,121 @@ public sealed class ConsentLedger
     public async ValueTask<AppendOutcome> RecordAsync(ConsentRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
+        record = Normalise(record);
         await CheckAsync(record, cancellationToken).ConfigureAwait(false);
-        return await _store.AppendAsync(record with { RecordedAt = Stamp() }, cancellationToken).ConfigureAwait(false);
+        var outcome = await _store.AppendAsync(record with { RecordedAt = Stamp() }, cancellationToken).ConfigureAwait(false);
+        if (outcome == AppendOutcome.Appended && AffectsProfiling(record))
+        {
+            await RefreshProfilingAsync(record.CustomerId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcome;
+    }
+
+    // A record on every channel and address about profiling, or about marketing (whose objection covers profiling).
+    private static bool AffectsProfiling(ConsentRecord record)
+        => record.Channel is null && record.Identifier is null && (record.Purpose == Purpose.Profiling || record.Purpose == Purpose.Marketing);
+
+    /// <summary>
+    /// Brings <see cref="CustomerProfile.ProfilingObjectedAt"/> of the profile <paramref name="customerId"/> belongs to (and of
+    /// the states its merges keep for an unmerge) in line with the ledger: set while the person objects to profiling.
+    /// </summary>
+    internal async ValueTask RefreshProfilingAsync(CustomerId customerId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var profile = await _profiles.GetAsync(customerId, cancellationToken).ConfigureAwait(false);
+            for (var hop = 0; hop < 32 && profile?.MergedInto is { } redirect; hop++)
+            {
+                profile = await _profiles.GetAsync(redirect.SurvivorId, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (profile is null || profile.IsMerged)
+            {
+                return; // no profile yet: the engine asks when it makes one (NewProfileAsync)
+            }
+
+            var refreshed = await WithProfilingAsync(profile, cancellationToken).ConfigureAwait(false);
+            if (ReferenceEquals(refreshed, profile))
+            {
+                return;
+            }
+
+            try
+            {
+                await _profiles.SaveAsync(refreshed, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (ConcurrencyConflictException) when (attempt < 8)
+            {
+                // Another writer saved the profile: read it again.
+            }
+        }
+    }
+
+    /// <summary>
+    /// A new profile for <paramref name="customerId"/> that already objects to profiling, when the ledger says so (consent
+    /// recorded before the first event); <see langword="null"/> otherwise (most customers, who have no records yet).
+    /// </summary>
+    internal async ValueTask<CustomerProfile?> NewProfileAsync(CustomerId customerId, CancellationToken cancellationToken)
+    {
+        var records = await _store.ReadAsync(customerId, cancellationToken).ConfigureAwait(false);
+        if (records.Count == 0)
+        {
+            return null;
+        }
+
+        var objection = ConsentState.Fold(customerId, records).ProfilingObjection(_time.GetUtcNow());
+        return objection is null ? null : CustomerProfile.New(customerId) with { ProfilingObjectedAt = objection.InForceFrom };
+    }
+
+    /// <summary>The profile with its <see cref="CustomerProfile.ProfilingObjectedAt"/> (and the flags of the states its merges keep, each by its own side's ledgers) as the ledger says now.</summary>
+    internal async ValueTask<CustomerProfile> WithProfilingAsync(CustomerProfile profile, CancellationToken cancellationToken)
+    {
+        var own = await _store.ReadAsync(profile.Id, cancellationToken).ConfigureAwait(false);
+        var records = await PersonConsent.ReadAsync(_store, profile, own, cancellationToken).ConfigureAwait(false);
+        var objectedAt = records.Count == 0 ? null : ConsentState.Fold(profile.Id, records).ProfilingObjection(_time.GetUtcNow())?.InForceFrom;
+        var merges = profile.Merges;
+        ImmutableArray<Profiles.ProfileMerge>.Builder? changed = null;
+        for (var i = 0; i < merges.Length; i++)
+        {
+            var merge = merges[i];
+
+            // The survivor's side without this merge still had the merges before it.
+            var survivorSide = await WithProfilingAsync(merge.SurvivorBefore with { Merges = merges[..i] }, cancellationToken).ConfigureAwait(false);
+            var survivorBefore = survivorSide.ProfilingObjectedAt == merge.SurvivorBefore.ProfilingObjectedAt ? merge.SurvivorBefore : merge.SurvivorBefore with { ProfilingObjectedAt = survivorSide.ProfilingObjectedAt };
+            var mergedState = merge.MergedState is { } state ? await WithProfilingAsync(state, cancellationToken).ConfigureAwait(false) : null;
+            if (!ReferenceEquals(survivorBefore, merge.SurvivorBefore) || !ReferenceEquals(mergedState, merge.MergedState))
+            {
+                changed ??= merges.ToBuilder();
+                changed[i] = merge with { SurvivorBefore = survivorBefore, MergedState = mergedState };
+            }
+        }
+
+        var result = changed is null ? profile : profile with { Merges = changed.MoveToImmutable() };
+        return result.ProfilingObjectedAt == objectedAt ? result : result with { ProfilingObjectedAt = objectedAt };
     }
 
     /// <summary>Appends a record of an export as it was recorded (its <see cref="ConsentRecord.RecordedAt"/> kept), after the same checks.</summary>
     internal async ValueTask<AppendOutcome> RecordImportedAsync(ConsentRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        await CheckAsync(record, cancellationToken).ConfigureAwait(false);
-        return await _store.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        record = Normalise(record);
+        await CheckAsync(record, cancellationToken, imported: true).ConfigureAwait(false);
+        var outcome = await _store.AppendAsync(record, cancellationToken).ConfigureAwait(false);
+        if (outcome == AppendOutcome.Appended && AffectsProfiling(record))
+        {
+            await RefreshProfilingAsync(record.CustomerId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return outcome;
     }
+
+    // The record's identifier compared by the configured rule for its kind (IdentifierRule.IgnoreCase).
+    private ConsentRecord Normalise(ConsentRecord record)
+        => record.Identifier is { } identifier && !ReferenceEquals(_options.Identity.Normalise(identifier), identifier)
+            ? record with { Identifier = _options.Identity.Normalise(identifier) }
+            : record;
 
     // The ledger's clock, strictly increasing across the records this instance stamps.
     private DateTimeOffset Stamp()
@@ -132,7 +236,7 @@ public sealed class ConsentLedger
 
     /// <summary>Every check <see cref="RecordAsync"/> makes, without writing: an import checks its whole document first.</summary>
     /// <exception cref="EngagementValidationException">The record breaks a rule.</exception>
-    internal async ValueTask CheckAsync(ConsentRecord record, CancellationToken cancellationToken)
+    internal async ValueTask CheckAsync(ConsentRecord record, CancellationToken cancellationToken, bool imported = false)
     {
         ConsentRecordValidator.Validate(record, _time.GetUtcNow(), _options.MaxClockSkew);
         if (!Purpose.WellKnown.Contains(record.Purpose) && !_options.CustomPurposes.Contains(record.Purpose.Name))
@@ -152,15 +256,68 @@ public sealed class ConsentLedger
 
         if (record.Identifier is { } identifier && !record.IsRestrictive)
         {
-            foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(identifier), cancellationToken).ConfigureAwait(false))
+            foreach (var suppression in await _suppressions.FindAsync(identifier, cancellationToken).ConfigureAwait(false))
             {
-                if (suppression.Reason == SuppressionReason.Erasure)
+                if (suppression.Reason != SuppressionReason.Erasure)
+                {
+                    continue;
+                }
+
+                // An erased address is never given consent again by a replay or a re-import of old records; only a new
+                // sign-up, with evidence newer than the erasure (for e-mail, a double opt-in confirmed after it), may.
+                if (imported || record.EffectiveAt <= suppression.At)
                 {
                     throw new EngagementValidationException("identifier", "(erased)", "this address belonged to a customer whose data was erased; it cannot be given consent again by a replay or re-import");
+                }
+
+                if (record.Channel == Channel.Email && (record.Evidence?.ConfirmedAt is not { } confirmed || confirmed <= suppression.At))
+                {
+                    throw new EngagementValidationException("evidence.confirmedAt", record.Evidence?.ConfirmedAt, "an erased e-mail address may be granted consent again only by a new double opt-in confirmed after the erasure (StartDoubleOptInAsync, then ConfirmDoubleOptInAsync)");
                 }
             }
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="state"/> holds a new sign-up for <paramref name="address"/> on <paramref name="channel"/> since
+    /// <paramref name="erasedAt"/>: a grant recorded by the ledger after the erasure, effective after it, and for e-mail
+    /// confirmed by a double opt-in after it. Such a grant lifts the address's erasure suppression on that channel (the
+    /// permission gate then decides by the ledger as for any address); a replayed or re-imported older record never does.
+    /// </summary>
+    internal static bool SignedUpAgain(ConsentState state, Channel channel, Purpose purpose, Identifier address, DateTimeOffset erasedAt)
+    {
+        foreach (var record in state.Records)
+        {
+            // The confirmation request of a double opt-in started after the erasure may go out (it is how e-mail signs up again).
+            var status = purpose == Purpose.ConsentConfirmation ? ConsentStatus.PendingConfirmation : ConsentStatus.Granted;
+            if (record.Status == status && record.Identifier == address && (record.Channel is null || record.Channel == channel)
+                && record.RecordedAt is { } recorded && recorded > erasedAt && record.EffectiveAt > erasedAt
+                && (channel != Channel.Email || status == ConsentStatus.PendingConfirmation || record.Evidence?.ConfirmedAt is { } confirmed && confirmed > erasedAt))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Reads and folds the consent of the person <paramref name="profile"/> stands for: its own ledger and what the ids merged
+    /// into it recorded (every restriction, and anything recorded since the merge). The permission gate decides by it.
+    /// </summary>
+    /// <param name="profile">The live profile.</param>
+    /// <param name="cancellationToken">Cancels the reads.</param>
+    /// <returns>The current state, under the profile's id.</returns>
+    public async ValueTask<ConsentState> GetStateAsync(CustomerProfile profile, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        var own = await _store.ReadAsync(profile.Id, cancellationToken).ConfigureAwait(false);
+        return ConsentState.Fold(profile.Id, await PersonConsent.ReadAsync(_store, profile, own, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>One customer id's own records, in append order.</summary>
+    internal ValueTask<IReadOnlyList<ConsentRecord>> ReadRecordsAsync(CustomerId customerId, CancellationToken cancellationToken)
+        => _store.ReadAsync(customerId, cancellationToken);
 
     /// <summary>Reads and folds a customer's ledger.</summary>
     /// <param name="customerId">The customer.</param>
@@ -181,6 +338,8 @@ public sealed class ConsentLedger
     public async ValueTask<DoubleOptInStart> StartDoubleOptInAsync(CustomerId customerId, Channel channel, Purpose purpose, Identifier address, ConsentEvidence evidence, TimeSpan validity, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(evidence);
+        ArgumentNullException.ThrowIfNull(address);
+        address = _options.Identity.Normalise(address);
         if (validity < TimeSpan.FromMinutes(1) || validity > TimeSpan.FromDays(30))
         {
             throw new EngagementValidationException("validity", validity, "must be between 1 minute and 30 days");
@@ -214,6 +373,7 @@ public sealed class ConsentLedger
     public async ValueTask<DoubleOptInOutcome> ConfirmDoubleOptInAsync(CustomerId customerId, Identifier address, string token, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(address);
+        address = _options.Identity.Normalise(address);
         if (string.IsNullOrEmpty(token))
         {
             return DoubleOptInOutcome.UnknownToken;
@@ -231,6 +391,14 @@ public sealed class ConsentLedger
         if (pending.Identifier != address)
         {
             return DoubleOptInOutcome.WrongIdentifier;
+        }
+
+        foreach (var suppression in await _suppressions.FindAsync(address, cancellationToken).ConfigureAwait(false))
+        {
+            if (suppression.Reason == SuppressionReason.Erasure && (pending.RecordedAt ?? pending.EffectiveAt) <= suppression.At)
+            {
+                return DoubleOptInOutcome.Superseded; // the address was erased after this confirmation was asked for
+            }
         }
 
         var confirmationId = "confirm-" + pending.RecordId;
@@ -284,6 +452,7 @@ public sealed class ConsentLedger
     public async ValueTask<InboundSmsOutcome> HandleInboundSmsAsync(Identifier from, string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(from);
+        from = _options.Identity.Normalise(from);
         if (from.Kind != IdentifierKind.Phone)
         {
             throw new EngagementValidationException("from", from.Kind.Name, "an inbound SMS comes from a phone number");
@@ -330,6 +499,7 @@ public sealed class ConsentLedger
     public ValueTask SuppressAsync(Identifier address, SuppressionReason reason, string source, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(address);
+        address = _options.Identity.Normalise(address);
         Text.RequireToken("source", source, 256);
         if (reason == SuppressionReason.Erasure)
         {

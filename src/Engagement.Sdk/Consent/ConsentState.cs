@@ -201,6 +201,25 @@ public sealed class ConsentState
         };
     }
 
+    /// <summary>
+    /// The record by which the customer objects to profiling at <paramref name="now"/>, if any: a withdrawal, denial or
+    /// objection for <see cref="Purpose.Profiling"/> on every channel, or an objection to <see cref="Purpose.Marketing"/> on
+    /// every channel (which covers the profiling that serves it) that no later profiling record overtook.
+    /// </summary>
+    /// <param name="now">The instant.</param>
+    /// <returns>The record, or <see langword="null"/>.</returns>
+    internal ConsentRecord? ProfilingObjection(DateTimeOffset now)
+    {
+        var profiling = InForce(null, Purpose.Profiling, null, now);
+        if (profiling is { IsRestrictive: true, Status: not ConsentStatus.PendingConfirmation })
+        {
+            return profiling;
+        }
+
+        var marketing = InForce(null, Purpose.Marketing, null, now);
+        return marketing is { Status: ConsentStatus.Objected } && (profiling is null || !Overtook(profiling, marketing)) ? marketing : null;
+    }
+
     // Whether `decisive` would have taken over from `objection`, had both been records of one question.
     private static bool Overtook(ConsentRecord decisive, ConsentRecord objection)
     {

@@ -36,6 +36,13 @@ public sealed class FrequencyCap
     /// <value>Defaults to 1.</value>
     public int Limit { get; set; } = 1;
 
+    /// <summary>
+    /// Whether the cap counts the messages of every member of the recipient's household (<see cref="Households.Household"/>)
+    /// rather than the recipient's own: "at most one offer a week to the family".
+    /// </summary>
+    /// <value>Defaults to <see langword="false"/>.</value>
+    public bool PerHousehold { get; set; }
+
     /// <summary>The rolling window; ignored for calendar periods (but still validated).</summary>
     /// <value>Defaults to one day; from 1 minute to 366 days.</value>
     public TimeSpan Window { get; set; } = TimeSpan.FromDays(1);

@@ -24,6 +24,7 @@ public sealed class PermissionGate : IPermissionGate
     private readonly IConsentStore _consents;
     private readonly IDispatchStore _dispatches;
     private readonly ISuppressionStore _suppressions;
+    private readonly Households.IHouseholdStore? _households;
     private readonly ContactPolicyOptions _policy;
     private readonly TimeSpan _maxClockSkew;
 
@@ -33,8 +34,10 @@ public sealed class PermissionGate : IPermissionGate
     /// <param name="policy">The contact policy.</param>
     /// <param name="suppressions">The identifier-level suppression list; none when <see langword="null"/>.</param>
     /// <param name="options">The engine's options, for the largest clock skew between processes that is tolerated (<see cref="EngagementOptions.MaxClockSkew"/>).</param>
-    public PermissionGate(IConsentStore consents, IDispatchStore dispatches, IOptions<ContactPolicyOptions> policy, ISuppressionStore? suppressions = null, IOptions<EngagementOptions>? options = null)
+    /// <param name="households">The households: an opt-out of a shared identifier by any member applies to all, and caps marked <see cref="FrequencyCap.PerHousehold"/> count every member (none when <see langword="null"/>).</param>
+    public PermissionGate(IConsentStore consents, IDispatchStore dispatches, IOptions<ContactPolicyOptions> policy, ISuppressionStore? suppressions = null, IOptions<EngagementOptions>? options = null, Households.IHouseholdStore? households = null)
     {
+        _households = households;
         _maxClockSkew = options?.Value.MaxClockSkew ?? new EngagementOptions().MaxClockSkew;
         _suppressions = suppressions ?? new InMemorySuppressionStore();
         ArgumentNullException.ThrowIfNull(consents);
@@ -43,22 +46,56 @@ public sealed class PermissionGate : IPermissionGate
         _consents = consents;
         _dispatches = dispatches;
         _policy = policy.Value;
+        _anyHouseholdCap = _policy.Caps.Any(c => c.PerHousehold);
+    }
+
+    private readonly bool _anyHouseholdCap;
+
+    // The member's records and every other member's restrictions of the shared address, filed under the member's id.
+    private async ValueTask<IReadOnlyList<ConsentRecord>> HouseholdRestrictionsAsync(Households.Household household, CustomerId member, Profiles.Identifier shared, IReadOnlyList<ConsentRecord> own, CancellationToken cancellationToken)
+    {
+        List<ConsentRecord>? all = null;
+        foreach (var other in household.Members)
+        {
+            if (other == member)
+            {
+                continue;
+            }
+
+            foreach (var record in await _consents.ReadAsync(other, cancellationToken).ConfigureAwait(false))
+            {
+                if (record.IsRestrictive && record.Status != ConsentStatus.PendingConfirmation && record.Identifier == shared)
+                {
+                    (all ??= [.. own]).Add(record with { CustomerId = member });
+                }
+            }
+        }
+
+        return all ?? own;
     }
 
     /// <inheritdoc />
     public async ValueTask<PermissionDecision> CheckAsync(PermissionRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request.Profile);
+        Suppression? erased = null;
         if (request.Address is { } address)
         {
             try
             {
-                var suppressions = await _suppressions.FindAsync(IdentifierHashing.Hash(address), cancellationToken).ConfigureAwait(false);
+                var suppressions = await _suppressions.FindAsync(address, cancellationToken).ConfigureAwait(false);
                 for (var i = 0; i < suppressions.Count; i++)
                 {
                     var suppression = suppressions[i];
                     if (suppression.At <= request.At && (suppression.BlocksEverything || !request.Purpose.IsTransactional))
                     {
+                        if (suppression.Reason == SuppressionReason.Erasure)
+                        {
+                            // Unless the address was signed up again since the latest erasure (see below).
+                            erased = erased is null || suppression.At > erased.At ? suppression : erased;
+                            continue;
+                        }
+
                         return PermissionDecision.Deny(PermissionReasons.Suppressed, $"The address is suppressed since {suppression.At:O} ({suppression.Reason}, reported by {suppression.Source}).");
                     }
                 }
@@ -70,15 +107,44 @@ public sealed class PermissionGate : IPermissionGate
         }
 
         ConsentState state;
+        Households.Household? household;
         try
         {
-            state = _consents is IConsentStateSource source
-                ? await source.GetStateAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false)
-                : ConsentState.Fold(request.Profile.Id, await _consents.ReadAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false));
+            household = _households is null || (request.Address is null && !_anyHouseholdCap)
+                ? null
+                : await _households.FindByMemberAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
+            var sharedAddress = household is not null && request.Address is { } a && household.Shares(a) ? request.Address : null;
+            if (request.Profile.Merges.IsDefaultOrEmpty && sharedAddress is null && _consents is IConsentStateSource source)
+            {
+                // The common case: one id, no shared address — the store hands out the folded state it keeps.
+                state = await source.GetStateAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var records = await _consents.ReadAsync(request.Profile.Id, cancellationToken).ConfigureAwait(false);
+                if (!request.Profile.Merges.IsDefaultOrEmpty)
+                {
+                    // A person known by several ids: what the ids merged into the profile recorded counts too.
+                    records = await PersonConsent.ReadAsync(_consents, request.Profile, records, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (sharedAddress is not null)
+                {
+                    // An address the household shares: a withdrawal, denial or objection of it by any member applies to all.
+                    records = await HouseholdRestrictionsAsync(household!, request.Profile.Id, sharedAddress, records, cancellationToken).ConfigureAwait(false);
+                }
+
+                state = ConsentState.Fold(request.Profile.Id, records);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             return PermissionDecision.Deny(PermissionReasons.StoreUnavailable, "The consent ledger could not be read: " + ex.GetType().Name);
+        }
+
+        if (erased is not null && !ConsentLedger.SignedUpAgain(state, request.Channel, request.Purpose, request.Address!, erased.At))
+        {
+            return PermissionDecision.Deny(PermissionReasons.Suppressed, $"The address is suppressed since {erased.At:O} ({erased.Reason}, reported by {erased.Source}) and was not signed up again since.");
         }
 
         var consent = ConsentDecision.Decide(state, request);
@@ -99,6 +165,7 @@ public sealed class PermissionGate : IPermissionGate
         }
 
         IReadOnlyList<CappedDispatch> recent;
+        IReadOnlyList<CappedDispatch> householdRecent = [];
         try
         {
             var longest = TimeSpan.Zero;
@@ -120,6 +187,18 @@ public sealed class PermissionGate : IPermissionGate
                         recent = [.. recent, .. await CountedAsync(merge.MergedId, request.At - longest, cancellationToken).ConfigureAwait(false)];
                     }
                 }
+
+                if (household is not null && _anyHouseholdCap)
+                {
+                    // What the other members were sent, for the caps that count the household.
+                    foreach (var member in household.Members)
+                    {
+                        if (member != request.Profile.Id)
+                        {
+                            householdRecent = [.. householdRecent, .. await CountedAsync(member, request.At - longest, cancellationToken).ConfigureAwait(false)];
+                        }
+                    }
+                }
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -127,9 +206,10 @@ public sealed class PermissionGate : IPermissionGate
             return PermissionDecision.Deny(PermissionReasons.StoreUnavailable, "The dispatch log could not be read: " + ex.GetType().Name);
         }
 
-        for (var i = 0; i < recent.Count; i++)
+        IReadOnlyList<CappedDispatch> counted = householdRecent.Count == 0 ? recent : [.. recent, .. householdRecent];
+        for (var i = 0; i < counted.Count; i++)
         {
-            var d = recent[i];
+            var d = counted[i];
 
             // A dispatch written "later" than this clock by more than the tolerated skew: this clock is behind (or was set
             // back), and a cap counted on it cannot be trusted. Fail closed until the clock is right.
@@ -139,7 +219,7 @@ public sealed class PermissionGate : IPermissionGate
             }
         }
 
-        var capped = CheckCaps(request, recent);
+        var capped = CheckCaps(request, recent, householdRecent);
         return capped is null ? consent : capped with { ReliedOn = consent.ReliedOn };
     }
 
@@ -222,7 +302,7 @@ public sealed class PermissionGate : IPermissionGate
         return counted;
     }
 
-    private PermissionDecision? CheckCaps(PermissionRequest request, IReadOnlyList<CappedDispatch> recent)
+    private PermissionDecision? CheckCaps(PermissionRequest request, IReadOnlyList<CappedDispatch> recent, IReadOnlyList<CappedDispatch> householdRecent)
     {
         DateTimeOffset? until = null;
         string? detail = null;
@@ -259,9 +339,10 @@ public sealed class PermissionGate : IPermissionGate
 
             var count = 0;
             DateTimeOffset? oldest = null;
-            for (var i = 0; i < recent.Count; i++)
+            IReadOnlyList<CappedDispatch> capped = cap.PerHousehold && householdRecent.Count > 0 ? [.. recent, .. householdRecent] : recent;
+            for (var i = 0; i < capped.Count; i++)
             {
-                var d = recent[i];
+                var d = capped[i];
 
                 // Every message that is, may be or will be with a channel counts, whatever its time relative to this clock's
                 // (another process's clock may run ahead, or this one may have been set back): only the window's start bounds it.
@@ -287,7 +368,7 @@ public sealed class PermissionGate : IPermissionGate
                         CapPeriod.CalendarWeek => "the recipient's calendar week",
                         _ => "the last " + cap.Window,
                     };
-                    detail = $"{count} {cap.Purpose} message(s) on {(cap.Channel is { } ch ? ch.Name : "all channels")} in {window}; the cap is {cap.Limit}.";
+                    detail = $"{count} {cap.Purpose} message(s) on {(cap.Channel is { } ch ? ch.Name : "all channels")}{(cap.PerHousehold ? " to the household" : "")} in {window}; the cap is {cap.Limit}.";
                 }
             }
         }

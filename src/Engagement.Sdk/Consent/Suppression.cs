@@ -21,6 +21,12 @@ public enum SuppressionReason
 
     /// <summary>The customer's data was erased: the identifier may not be contacted or given consent again by a re-import.</summary>
     Erasure,
+
+    /// <summary>
+    /// A holder of an identifier their household shares opted out of marketing to it and was then erased: the opt-out stays
+    /// with the address for the other holders. No more marketing to it.
+    /// </summary>
+    OptOut,
 }
 
 /// <summary>
@@ -41,7 +47,10 @@ public sealed record Suppression(string IdentifierHash, SuppressionReason Reason
 /// <summary>Hashes identifiers for suppression lists and logs.</summary>
 public static class IdentifierHashing
 {
-    /// <summary>The SHA-256 of the identifier's kind and normalised value, as <c>sha256:</c> and lower-case hex.</summary>
+    /// <summary>
+    /// The SHA-256 of the identifier's kind and <see cref="Identifier.Key"/> (its comparison form: an e-mail address
+    /// lower-cased), as <c>sha256:</c> and lower-case hex, so that a suppression recorded in one spelling applies to every other.
+    /// </summary>
     /// <param name="identifier">The identifier.</param>
     /// <returns>The hash.</returns>
     public static string Hash(Identifier identifier)
@@ -55,9 +64,22 @@ public static class IdentifierHashing
             return known;
         }
 
-        var hash = HashParts(identifier.Kind.Name, identifier.Value);
+        var hash = HashParts(identifier.Kind.Name, identifier.Key);
         Hashes.AddOrUpdate(identifier, hash);
         return hash;
+    }
+
+    /// <summary>
+    /// The hash an identifier had before identifiers were compared by their key: of its value as spelled. Suppressions of
+    /// addresses no profile holds any more (erasures, bounces of unknown addresses) recorded then are found under it, in that
+    /// spelling; <see langword="null"/> when it equals <see cref="Hash"/>.
+    /// </summary>
+    /// <param name="identifier">The identifier.</param>
+    /// <returns>The earlier hash, or <see langword="null"/>.</returns>
+    public static string? SpellingHash(Identifier identifier)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        return string.Equals(identifier.Key, identifier.Value, StringComparison.Ordinal) ? null : HashParts(identifier.Kind.Name, identifier.Value);
     }
 
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Identifier, string> Hashes = new();

@@ -24,6 +24,12 @@ internal static class ActionGuards
             return (DecisionStage.Validity, DecisionReasons.Expired, 0);
         }
 
+        // A customer who objects to profiling gets transactional messages only: nothing chosen from their behaviour.
+        if (profile.ProfilingObjectedAt is not null && !action.Purpose.IsTransactional)
+        {
+            return (DecisionStage.Eligibility, DecisionReasons.ProfilingObjected, 0);
+        }
+
         if (!action.Stages.IsDefaultOrEmpty && (stageId is null || !Contains(action.Stages, stageId)))
         {
             return (DecisionStage.Eligibility, DecisionReasons.NotInStage, 0);
@@ -128,7 +134,7 @@ internal static class ActionGuards
 
         if (reason is not null)
         {
-            return new Recheck(reason, Describe(action, reason, aux, stageId), null, null);
+            return new Recheck(reason, Describe(action, profile, reason, aux, stageId), null, null);
         }
 
         if (!canSend(channel))
@@ -145,10 +151,11 @@ internal static class ActionGuards
         return new Recheck(null, permission.Code, permission, address);
     }
 
-    private static string Describe(ActionDefinition action, string reason, long aux, string? stageId) => reason switch
+    private static string Describe(ActionDefinition action, CustomerProfile profile, string reason, long aux, string? stageId) => reason switch
     {
         DecisionReasons.NotInStage => $"{action.Id}: eligible in {string.Join(", ", action.Stages)}, the customer is in {stageId ?? "no stage"}.",
         DecisionReasons.NotEligible => $"{action.Id}: its eligibility {action.Eligibility} does not hold.",
+        DecisionReasons.ProfilingObjected => $"{action.Id}: the customer objected to profiling on {profile.ProfilingObjectedAt:O}; only transactional messages are chosen for them.",
         DecisionReasons.NotSuitable => $"{action.Id}: the suitability rule '{action.Suitability[(int)aux].Name}' does not hold.",
         DecisionReasons.AlreadyBought => $"{action.Id}: the customer already bought {action.ProductId}.",
         DecisionReasons.OutOfStock => $"{action.Id}: {action.ProductId} is out of stock.",

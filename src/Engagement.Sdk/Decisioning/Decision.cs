@@ -145,6 +145,9 @@ public static class DecisionReasons
 
     /// <summary>Do nothing: nothing was worth sending (or nothing survived), so the decision is to do nothing.</summary>
     public const string NothingBetter = "nothing_better";
+
+    /// <summary>The customer objects to profiling (<see cref="Profiles.CustomerProfile.ProfilingObjectedAt"/>): no action but a transactional one is chosen for them.</summary>
+    public const string ProfilingObjected = "profiling_objected";
 }
 
 /// <summary>The factors of a candidate's score: <see cref="Score"/> = <see cref="Context"/> × <see cref="Lever"/> × (<see cref="Propensity"/> × <see cref="Value"/> − <see cref="Cost"/>).</summary>

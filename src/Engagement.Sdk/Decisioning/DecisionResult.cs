@@ -468,6 +468,7 @@ internal sealed class DecisionData
     private ArmEntry[] _entries = [];
     private string? _contactFailure;
     private string? _stageId;
+    private DateTimeOffset? _profilingObjectedAt;
     private int _firstBestArm;
     private int _withheldArm;
     private bool _closedForm;
@@ -510,6 +511,7 @@ internal sealed class DecisionData
             _entries = b.Entries.AsSpan(0, catalog.Arms.Length).ToArray(),
             _contactFailure = b.ContactFailure,
             _stageId = b.StageId,
+            _profilingObjectedAt = b.Profile.ProfilingObjectedAt,
             _firstBestArm = b.FirstBestArm,
             _withheldArm = b.WithheldArm,
             _nothingExplored = b.NothingExplored,
@@ -783,6 +785,7 @@ internal sealed class DecisionData
             DecisionReasons.Expired => Invariant($"{on}: valid until {action.ValidUntil:O}."),
             DecisionReasons.NotInStage => $"{on}: eligible in {string.Join(", ", action.Stages)}, the customer is in {_stageId ?? "no stage"}.",
             DecisionReasons.NotEligible => $"{on}: its eligibility {action.Eligibility} does not hold{(e.Aux == 1 ? " (no journey facts to evaluate it with)" : string.Empty)}.",
+            DecisionReasons.ProfilingObjected => Invariant($"{on}: the customer objected to profiling on {_profilingObjectedAt:O}; only transactional messages are chosen for them."),
             DecisionReasons.AlreadyBought => $"{on}: the customer already bought {product}.",
             DecisionReasons.BeforeReplenishment => Invariant($"{on}: the customer bought {product} at {Instant(e.Aux):O}; it is offered again from {Instant(e.Aux) + action.ReplenishAfter!.Value:O}."),
             DecisionReasons.InCart => $"{on}: {product} is in the customer's cart.",

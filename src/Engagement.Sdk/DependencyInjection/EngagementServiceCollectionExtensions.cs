@@ -49,6 +49,8 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
         services.TryAddSingleton<IJourneyStore, InMemoryJourneyStore>();
         services.TryAddSingleton(static sp => JourneyCatalog.FromOptions(sp.GetRequiredService<IOptions<EngagementOptions>>().Value, sp.GetRequiredService<ActionCatalog>()));
+        services.TryAddSingleton<Engagement.Sdk.Households.IHouseholdStore, Engagement.Sdk.Households.InMemoryHouseholdStore>();
+        services.TryAddSingleton<Engagement.Sdk.Households.HouseholdRegistry>();
         services.TryAddSingleton<IPermissionGate, PermissionGate>();
         services.TryAddSingleton<ConsentLedger>();
         services.TryAddSingleton<IdentityResolver>();

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
 using Engagement.Sdk.Storage;
 
 namespace Engagement.Sdk.Profiles;
@@ -9,6 +10,13 @@ namespace Engagement.Sdk.Profiles;
 /// <param name="ItemsRemoved">Items removed per store type.</param>
 /// <param name="IdentifiersSuppressed">How many identifiers were turned into hashed erasure suppressions.</param>
 public sealed record ErasureReport(CustomerId CustomerId, ImmutableDictionary<string, int> ItemsRemoved, int IdentifiersSuppressed);
+
+/// <summary>What an anonymisation removed, and the random key the person's aggregates were kept under.</summary>
+/// <param name="CustomerId">The subject.</param>
+/// <param name="AnonymousKey">The new, random id of the anonymous profile that keeps the aggregates (not derivable from the subject's ids).</param>
+/// <param name="Erasure">What the erasure of the subject removed.</param>
+/// <param name="EventsKept">How many events were kept, anonymised, under the key (for the transactional and engagement metrics).</param>
+public sealed record AnonymisationReport(CustomerId CustomerId, CustomerId AnonymousKey, ErasureReport Erasure, int EventsKept);
 
 /// <summary>
 /// Erases a customer (GDPR Art. 17): every store's data about them is removed; each identifier they had is kept only as a
@@ -23,6 +31,8 @@ public sealed class CustomerErasure
     public static readonly IdentifierKind TombstoneKind = new("customer");
 
     private readonly IProfileStore _profiles;
+    private readonly Households.IHouseholdStore? _households;
+    private readonly IEventStore _events;
     private readonly IConsentStore _consents;
     private readonly ISuppressionStore _suppressions;
     private readonly TimeProvider _time;
@@ -41,11 +51,17 @@ public sealed class CustomerErasure
     /// the engine deciding for the customer in another process (none for the in-memory stores).
     /// </param>
     /// <param name="journeys">The journeys' store: the customer's journey state, timers and history are erased too.</param>
+    /// <param name="households">
+    /// The households: the person leaves theirs, and an identifier it shares with members who remain is not suppressed (it is
+    /// theirs too), though the person's opt-outs of it stay, as a suppression of the address for marketing (none when <see langword="null"/>).
+    /// </param>
     /// <param name="contacts">The actions' contact history (who was sent or dismissed which action), erased with the rest; none when <see langword="null"/>.</param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Decisioning.IActionContactLog? contacts = null)
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Households.IHouseholdStore? households = null, Decisioning.IActionContactLog? contacts = null)
     {
+        _households = households;
         _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
+        _events = events ?? throw new ArgumentNullException(nameof(events));
         _consents = consents ?? throw new ArgumentNullException(nameof(consents));
         _suppressions = suppressions ?? throw new ArgumentNullException(nameof(suppressions));
         _time = time ?? throw new ArgumentNullException(nameof(time));
@@ -100,6 +116,100 @@ public sealed class CustomerErasure
         return report;
     }
 
+    /// <summary>
+    /// Anonymises the customer, an alternative to <see cref="EraseAsync"/> when the shop must forget the person but may keep
+    /// what they did in aggregate (GDPR Recital 26: anonymous data is not personal data). The person is erased exactly as by
+    /// <see cref="EraseAsync"/> (identity, personal data, consent ledger, dispatch log, events; hashed suppressions and
+    /// tombstones left so the address is not contacted and a replay does not recreate them), and then a new profile under a
+    /// random key keeps only the behavioural aggregates and journey stages, with the events the metrics count (views, carts,
+    /// orders, refunds) copied under that key without identifiers, channel addresses or page queries. Nothing links the key
+    /// to the person: it is random, and every id and identifier of theirs is gone.
+    /// </summary>
+    /// <param name="customerId">The subject.</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>The key the aggregates were kept under, and what was removed.</returns>
+    /// <exception cref="EngagementValidationException">The customer has no profile.</exception>
+    /// <exception cref="InvalidOperationException">A store cannot erase (it does not implement <see cref="ISubjectErasure"/>).</exception>
+    public async ValueTask<AnonymisationReport> AnonymiseAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        var missing = _stores.Where(s => s is not ISubjectErasure).Select(s => s.GetType().Name).ToList();
+        if (missing.Count > 0)
+        {
+            throw new InvalidOperationException($"Cannot anonymise: {string.Join(", ", missing)} cannot erase a subject (implement ISubjectErasure).");
+        }
+
+        AnonymisationReport report;
+        var unit = _transactions.Begin();
+        await using (unit.ConfigureAwait(false))
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            await unit.LockCustomerAsync(customerId, cancellationToken).ConfigureAwait(false);
+            var live = await _profiles.GetAsync(customerId, cancellationToken).ConfigureAwait(false);
+            for (var hop = 0; hop < 32 && live?.MergedInto is { } redirect; hop++)
+            {
+                live = await _profiles.GetAsync(redirect.SurvivorId, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (live is null || live.IsMerged)
+            {
+                throw new EngagementValidationException("customerId", customerId.Value, "must name a customer with a profile");
+            }
+
+            var kept = new List<EngagementEvent>();
+            foreach (var subject in await CollectSubjectsAsync(_profiles, customerId, cancellationToken).ConfigureAwait(false))
+            {
+                await foreach (var e in _events.ReadAsync(subject, null, null, cancellationToken).ConfigureAwait(false))
+                {
+                    kept.Add(e);
+                }
+            }
+
+            var erasure = await EraseLockedAsync(unit, customerId, cancellationToken).ConfigureAwait(false);
+            var key = new CustomerId("anonymous-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+            await unit.LockCustomerAsync(key, cancellationToken).ConfigureAwait(false);
+            await _profiles.SaveAsync(new CustomerProfile { Id = key, Behaviour = live.Behaviour, Journeys = live.Journeys }, cancellationToken).ConfigureAwait(false);
+            var copied = 0;
+            foreach (var e in kept)
+            {
+                if (Anonymised(e, key) is { } copy)
+                {
+                    await _events.AppendAsync(copy, cancellationToken).ConfigureAwait(false);
+                    copied++;
+                }
+            }
+
+            report = new AnonymisationReport(customerId, key, erasure, copied);
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var store in _stores.OfType<IErasureCompaction>())
+        {
+            await store.CompactAfterErasureAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return report;
+    }
+
+    // The events the metrics count, without anything that identifies the person: no identifiers, no channel address, no page
+    // query; new ids. Events that carry what the person told us (traits, custom properties, consent, searches) are not kept.
+    private static EngagementEvent? Anonymised(EngagementEvent e, CustomerId key)
+    {
+        var id = "anon-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key.Value + "\u0001" + e.EventId)).AsSpan(0, 16));
+        return e switch
+        {
+            ProductViewed or AddedToCart or RemovedFromCart or CheckoutStarted or Purchased or Refunded => e with { EventId = id, CustomerId = key, Identifiers = [] },
+            PageViewed page => page with { EventId = id, CustomerId = key, Identifiers = [], Url = PathOnly(page.Url) },
+            _ => null,
+        };
+    }
+
+    private static string PathOnly(string url)
+    {
+        var cut = url.IndexOfAny(['?', '#']);
+        var path = cut < 0 ? url : url[..cut];
+        return path.Length == 0 ? "/" : path;
+    }
+
     private async ValueTask<ErasureReport> EraseLockedAsync(IUnitOfWork unit, CustomerId customerId, CancellationToken cancellationToken)
     {
         // The person is every id merged into one profile: erase them all, and the state each redirect keeps.
@@ -139,8 +249,14 @@ public sealed class CustomerErasure
         }
 
         var now = _time.GetUtcNow();
+        var keptShared = await LeaveHouseholdsAsync(subjects, now, cancellationToken).ConfigureAwait(false);
         foreach (var identifier in identifiers)
         {
+            if (keptShared.Contains(identifier))
+            {
+                continue; // the other members of the household still hold it
+            }
+
             await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(identifier), SuppressionReason.Erasure, now, "erasure"), cancellationToken).ConfigureAwait(false);
         }
 
@@ -156,6 +272,44 @@ public sealed class CustomerErasure
         }
 
         return new ErasureReport(customerId, removed.ToImmutable(), identifiers.Count);
+    }
+
+    // The person leaves their household (deleted when they were its last member). Returns the identifiers the household
+    // still shares with others: those are not suppressed, but an opt-out of one by the person stays with the address.
+    private async ValueTask<HashSet<Identifier>> LeaveHouseholdsAsync(List<CustomerId> subjects, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var kept = new HashSet<Identifier>();
+        if (_households is null)
+        {
+            return kept;
+        }
+
+        foreach (var subject in subjects)
+        {
+            if (await _households.FindByMemberAsync(subject, cancellationToken).ConfigureAwait(false) is not { } household)
+            {
+                continue;
+            }
+
+            var remaining = household.Members.Remove(subject);
+            if (remaining.IsEmpty)
+            {
+                await _households.DeleteAsync(household.Id, household.Version, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            await _households.SaveAsync(household with { Members = remaining }, cancellationToken).ConfigureAwait(false);
+            kept.UnionWith(household.SharedIdentifiers);
+            foreach (var record in await _consents.ReadAsync(subject, cancellationToken).ConfigureAwait(false))
+            {
+                if (record.IsRestrictive && record.Status != ConsentStatus.PendingConfirmation && record.Identifier is { } address && household.Shares(address))
+                {
+                    await _suppressions.AddAsync(new Suppression(IdentifierHashing.Hash(address), SuppressionReason.OptOut, now, "erasure of a household member"), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return kept;
     }
 
     // Every id that stands for the same person: the id, the profile it was merged into, and the ids merged into either.

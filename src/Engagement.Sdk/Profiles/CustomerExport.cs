@@ -26,7 +26,19 @@ public sealed record CustomerExport(
     ImmutableArray<CustomerProfile> Profiles,
     ImmutableArray<EngagementEvent> Events,
     ImmutableArray<ConsentRecord> Consent,
-    ImmutableArray<DispatchRecord> Dispatches);
+    ImmutableArray<DispatchRecord> Dispatches)
+{
+    /// <summary>
+    /// The household the person belonged to (its id and the identifiers it shares; the other members are other people and are
+    /// not exported), or <see langword="null"/>. An import joins it again, or creates it when the store does not know it.
+    /// </summary>
+    public HouseholdMembership? Household { get; init; }
+}
+
+/// <summary>A person's membership of a household, as their export carries it.</summary>
+/// <param name="HouseholdId">The household's id.</param>
+/// <param name="SharedIdentifiers">The identifiers the household shares.</param>
+public sealed record HouseholdMembership(string HouseholdId, ImmutableArray<Identifier> SharedIdentifiers);
 
 /// <summary>Exports everything about one customer as one JSON document, and imports such a document into an empty store.</summary>
 public sealed class CustomerDataPortability
@@ -41,6 +53,7 @@ public sealed class CustomerDataPortability
     private readonly IDispatchStore _dispatches;
     private readonly TimeProvider _time;
     private readonly ISuppressionStore? _suppressions;
+    private readonly Households.IHouseholdStore? _households;
     private readonly IStoreTransactions _transactions;
     private readonly TimeSpan _maxClockSkew;
 
@@ -54,8 +67,10 @@ public sealed class CustomerDataPortability
     /// <param name="suppressions">The suppression list, whose erasure tombstones an import honours (none: no tombstone is checked).</param>
     /// <param name="transactions">The storage's units of work, so that an import is written all or nothing (none for the in-memory stores).</param>
     /// <param name="options">The SDK's options (the clock skew events and consent records may have).</param>
-    public CustomerDataPortability(IProfileStore profiles, IEventStore events, ConsentLedger ledger, IConsentStore consents, IDispatchStore dispatches, TimeProvider time, ISuppressionStore? suppressions = null, IStoreTransactions? transactions = null, Microsoft.Extensions.Options.IOptions<EngagementOptions>? options = null)
+    /// <param name="households">The households: the export carries the person's membership, and an import restores it (none when <see langword="null"/>).</param>
+    public CustomerDataPortability(IProfileStore profiles, IEventStore events, ConsentLedger ledger, IConsentStore consents, IDispatchStore dispatches, TimeProvider time, ISuppressionStore? suppressions = null, IStoreTransactions? transactions = null, Microsoft.Extensions.Options.IOptions<EngagementOptions>? options = null, Households.IHouseholdStore? households = null)
     {
+        _households = households;
         _suppressions = suppressions;
         _transactions = transactions ?? NoTransactions.Instance;
         _maxClockSkew = options?.Value.MaxClockSkew ?? new EngagementOptions().MaxClockSkew;
@@ -97,7 +112,13 @@ public sealed class CustomerDataPortability
         profiles.Sort(static (a, b) => a.IsMerged.CompareTo(b.IsMerged));
         events.Sort(static (a, b) => a.Timestamp != b.Timestamp ? a.Timestamp.CompareTo(b.Timestamp) : string.CompareOrdinal(a.EventId, b.EventId));
         dispatches.Sort(static (a, b) => a.CreatedAt.CompareTo(b.CreatedAt));
-        return new CustomerExport(SchemaVersion, customerId, _time.GetUtcNow(), [.. profiles], [.. events], [.. consent], [.. dispatches]);
+        HouseholdMembership? membership = null;
+        if (_households is not null && profiles.Count > 0 && await _households.FindByMemberAsync(profiles[0].Id, cancellationToken).ConfigureAwait(false) is { } household)
+        {
+            membership = new HouseholdMembership(household.Id, household.SharedIdentifiers);
+        }
+
+        return new CustomerExport(SchemaVersion, customerId, _time.GetUtcNow(), [.. profiles], [.. events], [.. consent], [.. dispatches]) { Household = membership };
     }
 
     /// <summary>
@@ -163,6 +184,13 @@ public sealed class CustomerDataPortability
             }
         }
 
+        if (export.Household is { } membership && _households is not null && export.Profiles.FirstOrDefault(p => !p.IsMerged) is { } live)
+        {
+            var household = await _households.GetAsync(membership.HouseholdId, cancellationToken).ConfigureAwait(false)
+                ?? new Households.Household { Id = membership.HouseholdId, SharedIdentifiers = membership.SharedIdentifiers };
+            await _households.SaveAsync(household with { Members = household.Members.Add(live.Id) }, cancellationToken).ConfigureAwait(false);
+        }
+
         await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
         return new ImportCounts(profiles, events, consent, dispatches);
     }
@@ -213,7 +241,7 @@ public sealed class CustomerDataPortability
         {
             try
             {
-                await _ledger.CheckAsync(export.Consent[i], cancellationToken).ConfigureAwait(false);
+                await _ledger.CheckAsync(export.Consent[i], cancellationToken, imported: true).ConfigureAwait(false);
             }
             catch (EngagementValidationException ex)
             {
@@ -233,13 +261,31 @@ public sealed class CustomerDataPortability
 
             foreach (var identifier in export.Profiles.SelectMany(p => p.Identifiers))
             {
-                foreach (var suppression in await _suppressions.FindAsync(IdentifierHashing.Hash(identifier), cancellationToken).ConfigureAwait(false))
+                foreach (var suppression in await _suppressions.FindAsync(identifier, cancellationToken).ConfigureAwait(false))
                 {
                     if (suppression.Reason == SuppressionReason.Erasure)
                     {
                         throw new EngagementValidationException("profiles.identifiers", "(erased)", $"a {identifier.Kind} of the export belonged to a customer whose data was erased; an import cannot re-create them");
                     }
                 }
+            }
+        }
+
+        if (export.Household is { } membership && _households is not null)
+        {
+            Text.RequireToken("household.householdId", membership.HouseholdId, 128);
+            var existing = await _households.GetAsync(membership.HouseholdId, cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < (membership.SharedIdentifiers.IsDefault ? 0 : membership.SharedIdentifiers.Length); i++)
+            {
+                if (await _households.FindByIdentifierAsync(membership.SharedIdentifiers[i], cancellationToken).ConfigureAwait(false) is { } other && other.Id != membership.HouseholdId)
+                {
+                    throw new EngagementValidationException($"household.sharedIdentifiers[{i}]", membership.SharedIdentifiers[i].Kind.Name, $"is already shared by household '{other.Id}'; an identifier is shared by one household");
+                }
+            }
+
+            if (existing is null && (membership.SharedIdentifiers.IsDefault))
+            {
+                throw new EngagementValidationException("household.sharedIdentifiers", null, "must be an array (empty when the household shares none)");
             }
         }
 

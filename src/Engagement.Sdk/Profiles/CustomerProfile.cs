@@ -69,6 +69,15 @@ public sealed record CustomerProfile
     /// </summary>
     public DateTimeOffset? PausedUntil { get => Details.PausedUntil; init => _details = ProfileDetails.Normalise(Details with { PausedUntil = value }); }
 
+    /// <summary>
+    /// Since when the customer objects to profiling (GDPR Art. 21: an objection to profiling, or to direct marketing, which
+    /// covers the profiling that serves it), as the consent ledger says; <see langword="null"/> when they do not. While set,
+    /// behavioural aggregates (views, searches, cart, categories of interest, engagement with messages, recency of visits)
+    /// are not built from events, journeys do not move, and decisions offer nothing personalised; orders, refunds, the
+    /// messages sent and what the customer told us are still kept, so transactional service goes on.
+    /// </summary>
+    public DateTimeOffset? ProfilingObjectedAt { get => Details.ProfilingObjectedAt; init => _details = ProfileDetails.Normalise(Details with { ProfilingObjectedAt = value }); }
+
     /// <summary>Behavioural aggregates kept up to date from events.</summary>
     public BehaviourAggregates Behaviour { get; init; } = new();
 
@@ -145,10 +154,13 @@ internal sealed record ProfileDetails
 
     public DateTimeOffset? PausedUntil { get; init; }
 
+    public DateTimeOffset? ProfilingObjectedAt { get; init; }
+
     /// <summary>The details, or <see langword="null"/> when they hold nothing (so that such profiles compare equal and allocate nothing).</summary>
     public static ProfileDetails? Normalise(ProfileDetails details)
         => details.Traits.IsEmpty && details.ChannelPreferences.IsEmpty && details.TimeZone is null && details.Locale is null
             && details.TraitTimes.IsEmpty && details.Merges.IsDefaultOrEmpty && details.MergedInto is null && details.PausedUntil is null
+            && details.ProfilingObjectedAt is null
             ? null
             : details;
 }

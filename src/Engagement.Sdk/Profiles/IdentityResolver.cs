@@ -61,6 +61,10 @@ public sealed class IdentityResolver
     private readonly ConsentLedger _ledger;
     private readonly TimeProvider _time;
     private readonly IdentityOptions _rules;
+    private readonly bool _caseOverrides;
+    private readonly IDispatchStore? _dispatches;
+    private readonly Households.IHouseholdStore? _households;
+    private readonly IStoreTransactions _transactions;
 
     /// <summary>Creates the resolver.</summary>
     /// <param name="profiles">The profile store.</param>
@@ -68,18 +72,47 @@ public sealed class IdentityResolver
     /// <param name="ledger">The consent ledger.</param>
     /// <param name="time">The clock.</param>
     /// <param name="options">The options (<see cref="EngagementOptions.Identity"/>).</param>
-    public IdentityResolver(IProfileStore profiles, IEventStore events, ConsentLedger ledger, TimeProvider time, IOptions<EngagementOptions> options)
+    /// <param name="dispatches">The dispatch log: an unmerge cancels the messages held for the survivor since the merge (decided on a picture of two people); none when <see langword="null"/>.</param>
+    /// <param name="transactions">The storage's units of work: an unmerge writes both profiles, the consent it moves and the held messages it cancels in one (none when <see langword="null"/>).</param>
+    /// <param name="households">The households: an identifier a household shares never merges its holders (none when <see langword="null"/>).</param>
+    public IdentityResolver(IProfileStore profiles, IEventStore events, ConsentLedger ledger, TimeProvider time, IOptions<EngagementOptions> options, IDispatchStore? dispatches = null, IStoreTransactions? transactions = null, Households.IHouseholdStore? households = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _households = households;
+        _dispatches = dispatches;
+        _transactions = transactions ?? NoTransactions.Instance;
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
         _events = events ?? throw new ArgumentNullException(nameof(events));
         _ledger = ledger ?? throw new ArgumentNullException(nameof(ledger));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _rules = options.Value.Identity;
+        _caseOverrides = _rules.HasCaseOverrides;
     }
 
     /// <summary>The rules in force.</summary>
     public IdentityOptions Rules => _rules;
+
+    /// <summary>
+    /// The event with its identifiers (and its consent record's) compared by the configured rules: the same instance when
+    /// no rule departs from its kind's default, as with the default options.
+    /// </summary>
+    internal EngagementEvent Normalise(EngagementEvent engagementEvent)
+    {
+        if (!_caseOverrides)
+        {
+            return engagementEvent;
+        }
+
+        var identifiers = _rules.Normalise(engagementEvent.Identifiers);
+        if (!identifiers.Equals(engagementEvent.Identifiers))
+        {
+            engagementEvent = engagementEvent with { Identifiers = identifiers };
+        }
+
+        return engagementEvent is ConsentChanged { Record.Identifier: { } address } change && !ReferenceEquals(_rules.Normalise(address), address)
+            ? change with { Record = change.Record with { Identifier = _rules.Normalise(address) } }
+            : engagementEvent;
+    }
 
     /// <summary>Loads the profile a customer id stands for, following merges to the survivor.</summary>
     /// <param name="customerId">Any id the customer was ever known by.</param>
@@ -95,7 +128,7 @@ public sealed class IdentityResolver
     public async ValueTask<CustomerProfile?> FindAsync(Identifier identifier, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(identifier);
-        var owner = await _profiles.FindByIdentifierAsync(identifier, cancellationToken).ConfigureAwait(false);
+        var owner = await _profiles.FindByIdentifierAsync(_rules.Normalise(identifier), cancellationToken).ConfigureAwait(false);
         return owner is { IsMerged: true } ? await GetAsync(owner.Id, cancellationToken).ConfigureAwait(false) : owner;
     }
 
@@ -189,6 +222,12 @@ public sealed class IdentityResolver
                 continue;
             }
 
+            if (_households is not null && await _households.FindByIdentifierAsync(identifier, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                // A household shares it (a family's address): it identifies the household, not one person.
+                continue;
+            }
+
             var current = (profile ?? CustomerProfile.New(target)) with { Identifiers = Union(profile?.Identifiers ?? [], identifiers, identifier) };
             var blocking = _rules.ExclusiveConflicts(current, owner);
             if (!blocking.IsEmpty)
@@ -233,58 +272,176 @@ public sealed class IdentityResolver
     }
 
     /// <summary>
-    /// Undoes the survivor's most recent merge: the survivor returns to its state just before the merge, the merged profile
-    /// to its own, and each gets back the events addressed to it since the merge (replayed in time order). Restrictions
-    /// carried into the survivor's consent ledger stay: an unmerge never grants anything.
+    /// Undoes the survivor's most recent merge, as if it had never happened: the survivor returns to what it would be without
+    /// it and the merged profile to a profile of its own, each with the identifiers, traits, aggregates and journey stages
+    /// of the events addressed to its side (late ones and ones retention has purged since included: the states are kept up
+    /// to date as events arrive, see <see cref="ProfileMerge.MergedState"/>). Consent stays where it was recorded, so each
+    /// side's ledger decides for it again; a withdrawal or objection recorded during the merge for an address that goes back
+    /// to the other side is copied to that side's ledger too (an opt-out is never lost). Messages held for the survivor since
+    /// the merge are cancelled (they were decided for two people as one). Everything is written in one unit of work.
     /// </summary>
     /// <param name="survivorId">The surviving profile.</param>
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>Both profiles as restored, and the merge undone.</returns>
-    /// <exception cref="EngagementValidationException">The profile does not exist or has no merge to undo.</exception>
-    public async ValueTask<UnmergeResult> UnmergeAsync(CustomerId survivorId, CancellationToken cancellationToken = default)
+    /// <exception cref="EngagementValidationException">The profile does not exist, was merged into another, or has no merge to undo; nothing is written.</exception>
+    public ValueTask<UnmergeResult> UnmergeAsync(CustomerId survivorId, CancellationToken cancellationToken = default)
+        => UnmergeCoreAsync(survivorId, null, cancellationToken);
+
+    /// <summary>As <see cref="UnmergeAsync(CustomerId, CancellationToken)"/>, for a named merge, which must be the survivor's latest.</summary>
+    /// <param name="survivorId">The surviving profile.</param>
+    /// <param name="mergeId">The merge to undo (<see cref="ProfileMerge.MergeId"/>).</param>
+    /// <param name="cancellationToken">Cancels the work.</param>
+    /// <returns>Both profiles as restored, and the merge undone.</returns>
+    /// <exception cref="EngagementValidationException">
+    /// The merge never happened or was undone already, or later merges must be undone first (field <c>mergeId</c>); or the
+    /// survivor is unknown or merged (field <c>survivorId</c>). Nothing is written.
+    /// </exception>
+    public ValueTask<UnmergeResult> UnmergeAsync(CustomerId survivorId, string mergeId, CancellationToken cancellationToken = default)
     {
-        for (var attempt = 1; ; attempt++)
+        if (string.IsNullOrWhiteSpace(mergeId))
         {
-            var survivor = await _profiles.GetAsync(survivorId, cancellationToken).ConfigureAwait(false);
-            if (survivor is null || survivor.IsMerged)
-            {
-                throw new EngagementValidationException("survivorId", survivorId.Value, "must name an existing profile that was not merged into another");
-            }
+            return ValueTask.FromException<UnmergeResult>(new EngagementValidationException("mergeId", mergeId, "must name a merge of the survivor"));
+        }
 
-            if (survivor.Merges.IsEmpty)
-            {
-                throw new EngagementValidationException("survivorId", survivorId.Value, "the profile has no merge to undo");
-            }
+        return UnmergeCoreAsync(survivorId, mergeId, cancellationToken);
+    }
 
-            var merge = survivor.Merges[^1];
-            var stub = await _profiles.GetAsync(merge.MergedId, cancellationToken).ConfigureAwait(false);
-            if (stub?.MergedInto is not { } redirect || redirect.MergeId != merge.MergeId)
+    private async ValueTask<UnmergeResult> UnmergeCoreAsync(CustomerId survivorId, string? mergeId, CancellationToken cancellationToken)
+    {
+        var unit = _transactions.Begin();
+        await using (unit.ConfigureAwait(false))
+        {
+            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            await unit.LockCustomerAsync(survivorId, cancellationToken).ConfigureAwait(false);
+            for (var attempt = 1; ; attempt++)
             {
-                throw new EngagementValidationException("mergedId", merge.MergedId.Value, $"the merged profile no longer redirects to '{survivorId}' by merge '{merge.MergeId}'");
-            }
+                var (survivor, merge, stub, redirect) = await FindMergeToUndoAsync(survivorId, mergeId, cancellationToken).ConfigureAwait(false);
+                await unit.LockCustomerAsync(merge.MergedId, cancellationToken).ConfigureAwait(false);
+                var remaining = survivor.Merges.RemoveAt(survivor.Merges.Length - 1);
+                CustomerProfile restoredSurvivor;
+                CustomerProfile restored;
+                if (merge.MergedState is { } mergedState)
+                {
+                    // Both sides were kept up to date as events arrived: restore them as they are.
+                    restoredSurvivor = merge.SurvivorBefore with { Version = survivor.Version, Merges = remaining };
+                    restored = mergedState with { Id = merge.MergedId, Version = stub.Version, MergedInto = null };
+                }
+                else
+                {
+                    (restoredSurvivor, restored) = await ReplayLegacyAsync(survivor, merge, remaining, stub, redirect, cancellationToken).ConfigureAwait(false);
+                }
 
-            var remaining = survivor.Merges.RemoveAt(survivor.Merges.Length - 1);
-            var restoredSurvivor = merge.SurvivorBefore with { Version = survivor.Version, Merges = remaining };
-            var restored = redirect.Before with { Version = stub.Version, MergedInto = null };
+                CustomerProfile savedSurvivor;
+                try
+                {
+                    // The survivor first: it releases the identifiers the merged profile then takes back.
+                    savedSurvivor = await _profiles.SaveAsync(restoredSurvivor, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
+                {
+                    continue; // nothing written yet: re-read and try again
+                }
 
-            // Each side gets back the events addressed to it since the merge, but not the other side's identifiers.
-            var theirs = redirect.Before.Identifiers.Except(merge.SurvivorBefore.Identifiers).ToHashSet();
-            var ours = merge.SurvivorBefore.Identifiers.Except(redirect.Before.Identifiers).ToHashSet();
-            restoredSurvivor = await ReplayAsync(restoredSurvivor, [survivorId, .. remaining.Select(m => m.MergedId)], merge.At, theirs, cancellationToken).ConfigureAwait(false);
-            restored = await ReplayAsync(restored, [merge.MergedId, .. redirect.Before.Merges.Select(m => m.MergedId)], merge.At, ours, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                // The survivor first: it releases the identifiers the merged profile then takes back.
-                var savedSurvivor = await _profiles.SaveAsync(restoredSurvivor, cancellationToken).ConfigureAwait(false);
                 var savedRestored = await _profiles.SaveAsync(restored, cancellationToken).ConfigureAwait(false);
+                await KeepRestrictionsAsync(survivorId, savedSurvivor, merge.MergedId, savedRestored, merge, cancellationToken).ConfigureAwait(false);
+                await CancelHeldSinceAsync(survivorId, merge, cancellationToken).ConfigureAwait(false);
+                await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 return new UnmergeResult(savedSurvivor, savedRestored, merge);
-            }
-            catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
-            {
-                // Re-read both and try again.
             }
         }
     }
+
+    // The merge to undo and the redirect it left, or the typed error that says why there is none; nothing is written.
+    private async ValueTask<(CustomerProfile Survivor, ProfileMerge Merge, CustomerProfile Stub, ProfileRedirect Redirect)> FindMergeToUndoAsync(CustomerId survivorId, string? mergeId, CancellationToken cancellationToken)
+    {
+        var survivor = await _profiles.GetAsync(survivorId, cancellationToken).ConfigureAwait(false);
+        if (survivor is null || survivor.IsMerged)
+        {
+            throw new EngagementValidationException("survivorId", survivorId.Value, "must name an existing profile that was not merged into another");
+        }
+
+        if (survivor.Merges.IsEmpty)
+        {
+            throw mergeId is null
+                ? new EngagementValidationException("survivorId", survivorId.Value, "the profile has no merge to undo")
+                : new EngagementValidationException("mergeId", mergeId, $"'{survivorId}' has no such merge: it never happened, or it was undone already");
+        }
+
+        var merge = survivor.Merges[^1];
+        if (mergeId is not null && merge.MergeId != mergeId)
+        {
+            var at = survivor.Merges.IndexOf(survivor.Merges.FirstOrDefault(m => m.MergeId == mergeId)!);
+            throw at < 0
+                ? new EngagementValidationException("mergeId", mergeId, $"'{survivorId}' has no such merge: it never happened, or it was undone already")
+                : new EngagementValidationException("mergeId", mergeId, $"merges are undone newest first: undo {string.Join(", ", survivor.Merges.Skip(at + 1).Reverse().Select(m => "'" + m.MergeId + "'"))} before it");
+        }
+
+        var stub = await _profiles.GetAsync(merge.MergedId, cancellationToken).ConfigureAwait(false);
+        if (stub?.MergedInto is not { } redirect || redirect.MergeId != merge.MergeId)
+        {
+            throw new EngagementValidationException("mergedId", merge.MergedId.Value, $"the merged profile no longer redirects to '{survivorId}' by merge '{merge.MergeId}'");
+        }
+
+        return (survivor, merge, stub, redirect);
+    }
+
+    // A merge recorded before the states were kept: each side at the merge, and the events addressed to it since replayed.
+    private async ValueTask<(CustomerProfile Survivor, CustomerProfile Restored)> ReplayLegacyAsync(CustomerProfile survivor, ProfileMerge merge, ImmutableArray<ProfileMerge> remaining, CustomerProfile stub, ProfileRedirect redirect, CancellationToken cancellationToken)
+    {
+        var restoredSurvivor = merge.SurvivorBefore with { Version = survivor.Version, Merges = remaining };
+        var restored = redirect.Before with { Version = stub.Version, MergedInto = null };
+
+        // Each side gets back the events addressed to it since the merge, but not the other side's identifiers.
+        var theirs = redirect.Before.Identifiers.Except(merge.SurvivorBefore.Identifiers).ToHashSet();
+        var ours = merge.SurvivorBefore.Identifiers.Except(redirect.Before.Identifiers).ToHashSet();
+        restoredSurvivor = await ReplayAsync(restoredSurvivor, [survivor.Id, .. remaining.Select(m => m.MergedId)], merge.At, theirs, cancellationToken).ConfigureAwait(false);
+        restored = await ReplayAsync(restored, [merge.MergedId, .. redirect.Before.Merges.Select(m => m.MergedId)], merge.At, ours, cancellationToken).ConfigureAwait(false);
+        return (restoredSurvivor, restored);
+    }
+
+    // Consent stays in the ledger it was recorded in. A withdrawal, denial or objection recorded during the merge for an
+    // address that now belongs to the other side is copied to that side's ledger, so that no opt-out of an address is lost.
+    private async ValueTask KeepRestrictionsAsync(CustomerId survivorId, CustomerProfile survivor, CustomerId mergedId, CustomerProfile restored, ProfileMerge merge, CancellationToken cancellationToken)
+    {
+        await CopyAsync(survivorId, restored, cancellationToken).ConfigureAwait(false);
+        await CopyAsync(mergedId, survivor, cancellationToken).ConfigureAwait(false);
+
+        async ValueTask CopyAsync(CustomerId from, CustomerProfile to, CancellationToken ct)
+        {
+            foreach (var record in await _ledger.ReadRecordsAsync(from, ct).ConfigureAwait(false))
+            {
+                if (!record.IsRestrictive || record.Identifier is not { } address || !to.Identifiers.Contains(address)
+                    || (record.RecordedAt ?? record.EffectiveAt) < merge.At || record.Status == Consent.ConsentStatus.PendingConfirmation)
+                {
+                    continue;
+                }
+
+                var recordId = "unmerge-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(merge.MergeId + "\u0001" + record.RecordId)).AsSpan(0, 12));
+                await _ledger.RecordAsync(record with { RecordId = recordId, CustomerId = to.Id, Source = "unmerge:" + merge.MergeId, ExpiresAt = null, RecordedAt = null }, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // Messages held for the survivor since the merge were decided for two people as one: they are cancelled, not released.
+    private async ValueTask CancelHeldSinceAsync(CustomerId survivorId, ProfileMerge merge, CancellationToken cancellationToken)
+    {
+        if (_dispatches is null)
+        {
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        foreach (var held in await _dispatches.ListAsync(survivorId, merge.At, cancellationToken).ConfigureAwait(false))
+        {
+            if (held.Status == DispatchStatus.Held)
+            {
+                await _dispatches.TryUpdateAsync(held with { Status = DispatchStatus.Cancelled, Error = UnmergedReason + ": decided while merged with '" + merge.MergedId.Value + "' by merge '" + merge.MergeId + "', which was undone", CompletedAt = now }, DispatchStatus.Held, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The reason a held message is cancelled with when the merge it was decided under is undone.</summary>
+    public const string UnmergedReason = "unmerged";
 
     /// <summary>
     /// Reads every event of a customer across the ids merged into it, oldest first: the events are stored under the id each
@@ -318,6 +475,31 @@ public sealed class IdentityResolver
         {
             yield return e;
         }
+    }
+
+    /// <summary>
+    /// Counts a person's events that match <paramref name="predicate"/> in the window ending at <paramref name="now"/>, across
+    /// every id merged into them: "viewed this product three times in seven days", whichever ids the views were sent with.
+    /// </summary>
+    /// <param name="customerId">The customer (any id it was known by).</param>
+    /// <param name="predicate">Which events count.</param>
+    /// <param name="window">How far back to look.</param>
+    /// <param name="now">The end of the window (exclusive).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The count.</returns>
+    public async ValueTask<int> CountEventsAsync(CustomerId customerId, Func<EngagementEvent, bool> predicate, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(predicate);
+        var count = 0;
+        await foreach (var e in ReadEventsAsync(customerId, now - window, now, cancellationToken).ConfigureAwait(false))
+        {
+            if (predicate(e))
+            {
+                count++;
+            }
+        }
+
+        return count;
     }
 
     private async ValueTask CollectMergedIdsAsync(CustomerProfile profile, List<CustomerId> ids, CancellationToken cancellationToken)
@@ -390,7 +572,6 @@ public sealed class IdentityResolver
             ProfileMerger.Combine(survivor, merged, _rules); // validates before anything is written
             var at = _time.GetUtcNow();
             var mergeId = ProfileMerger.MergeIdFor(survivorId, merged);
-            var carried = await CarryRestrictionsAsync(mergedId, survivorId, mergeId, at, cancellationToken).ConfigureAwait(false);
             var redirect = new ProfileRedirect(survivorId, mergeId, at, merged with { Version = 0 });
             CustomerProfile stub;
             try
@@ -402,7 +583,7 @@ public sealed class IdentityResolver
                 continue;
             }
 
-            return await CompleteAsync(stub, redirect, matchedOn, reason, carried, cancellationToken).ConfigureAwait(false);
+            return await CompleteAsync(stub, redirect, matchedOn, reason, [], cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -411,8 +592,9 @@ public sealed class IdentityResolver
         for (var attempt = 1; ; attempt++)
         {
             var survivor = await _profiles.GetAsync(redirect.SurvivorId, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(redirect.SurvivorId);
-            foreach (var done in survivor.Merges)
+            foreach (var done in survivor.MergedInto?.Before.Merges ?? survivor.Merges)
             {
+                // Completed (and, when the survivor was merged on into a third profile since, carried there with it).
                 if (done.MergeId == redirect.MergeId)
                 {
                     return (survivor, done);
@@ -440,60 +622,21 @@ public sealed class IdentityResolver
                 Reason = reason,
                 MatchedOn = matchedOn,
                 SurvivorBefore = survivor with { Version = 0, Merges = [] },
+                MergedState = redirect.Before,
                 CarriedConsentRecordIds = carried,
             };
+            // Whether the person objects to profiling is what their ledgers, read as one person's, say (as after any consent change).
+            var merged = await _ledger.WithProfilingAsync(combined with { Merges = survivor.Merges.Add(merge) }, cancellationToken).ConfigureAwait(false);
             try
             {
-                var saved = await _profiles.SaveAsync(combined with { Merges = survivor.Merges.Add(merge) }, cancellationToken).ConfigureAwait(false);
-                return (saved, merge);
+                var saved = await _profiles.SaveAsync(merged, cancellationToken).ConfigureAwait(false);
+                return (saved, merged.Merges[^1]);
             }
             catch (ConcurrencyConflictException) when (attempt < MaxAttempts)
             {
                 // Another writer updated the survivor: merge into its new state.
             }
         }
-    }
-
-    private async ValueTask<ImmutableArray<string>> CarryRestrictionsAsync(CustomerId mergedId, CustomerId survivorId, string mergeId, DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        var theirs = await _ledger.GetStateAsync(mergedId, cancellationToken).ConfigureAwait(false);
-        if (theirs.Records.IsEmpty)
-        {
-            return [];
-        }
-
-        var ours = await _ledger.GetStateAsync(survivorId, cancellationToken).ConfigureAwait(false);
-        var carried = ImmutableArray.CreateBuilder<string>();
-        var seen = new HashSet<(Channels.Channel?, Purpose, Identifier?)>();
-        foreach (var key in theirs.Records)
-        {
-            // Each key once, with the record in force for it (by the fold's rules, recording order included).
-            if (!seen.Add((key.Channel, key.Purpose, key.Identifier)) || theirs.InForce(key.Channel, key.Purpose, key.Identifier, at) is not { } record)
-            {
-                continue;
-            }
-
-            if (record.Status is not (ConsentStatus.Withdrawn or ConsentStatus.Denied or ConsentStatus.Objected)
-                || ours.InForce(record.Channel, record.Purpose, record.Identifier, at) is { IsRestrictive: true, Status: not ConsentStatus.PendingConfirmation })
-            {
-                continue;
-            }
-
-            var recordId = "carried-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(mergeId + "\u0001" + record.RecordId)).AsSpan(0, 12));
-            await _ledger.RecordAsync(
-                record with
-                {
-                    RecordId = recordId,
-                    CustomerId = survivorId,
-                    Source = "merge:" + mergeId,
-                    EffectiveAt = at,
-                    ExpiresAt = null,
-                },
-                cancellationToken).ConfigureAwait(false);
-            carried.Add(recordId);
-        }
-
-        return carried.ToImmutable();
     }
 
     private async ValueTask<CustomerProfile> ReplayAsync(CustomerProfile profile, IReadOnlyList<CustomerId> ids, DateTimeOffset since, HashSet<Identifier> withheld, CancellationToken cancellationToken)

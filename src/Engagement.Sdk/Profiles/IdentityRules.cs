@@ -17,6 +17,15 @@ public sealed record IdentifierRule
     /// anonymous profile merges into it rather than the other way round.
     /// </summary>
     public bool Exclusive { get; init; }
+
+    /// <summary>
+    /// Whether identifiers of this kind are compared, looked up and hashed without regard to case (the spelling given is kept
+    /// for sending). <see langword="null"/> (the default) keeps the kind's own rule: e-mail addresses ignore case
+    /// (<c>Ann.Smith@example.com</c> and <c>ann.smith@example.com</c> are one address, as practically every mailbox provider
+    /// treats them), every other kind does not. Set it to <see langword="true"/> for a host kind such as case-insensitive
+    /// user names, or to <see langword="false"/> for e-mail to compare local parts exactly.
+    /// </summary>
+    public bool? IgnoreCase { get; init; }
 }
 
 /// <summary>How a trait's values are combined when two profiles merge.</summary>
@@ -61,6 +70,66 @@ public sealed class IdentityOptions
 
     /// <summary>The merge rule for traits that <see cref="Traits"/> does not name (default <see cref="TraitMergeRule.NewestWins"/>).</summary>
     public TraitMergeRule DefaultTraitRule { get; set; } = TraitMergeRule.NewestWins;
+
+    /// <summary>
+    /// <paramref name="identifier"/> with the key its kind's rule gives it (<see cref="IdentifierRule.IgnoreCase"/>): the same
+    /// instance unless a rule other than the kind's default applies. The engine, the ledger and identity resolution pass every
+    /// identifier they are given through it before comparing or storing it.
+    /// </summary>
+    /// <param name="identifier">The identifier.</param>
+    /// <returns>The identifier, compared by the configured rule.</returns>
+    public Identifier Normalise(Identifier identifier)
+    {
+        ArgumentNullException.ThrowIfNull(identifier);
+        return Identifiers.TryGetValue(identifier.Kind, out var rule) && rule.IgnoreCase is { } ignoreCase && ignoreCase != Identifier.IgnoresCaseByDefault(identifier.Kind)
+            ? identifier.WithCaseRule(ignoreCase)
+            : identifier;
+    }
+
+    /// <summary>Whether any rule compares a kind otherwise than by its default (then identifiers must go through <see cref="Normalise(Identifier)"/>).</summary>
+    public bool HasCaseOverrides
+    {
+        get
+        {
+            foreach (var (kind, rule) in Identifiers)
+            {
+                if (rule.IgnoreCase is { } ignoreCase && ignoreCase != Identifier.IgnoresCaseByDefault(kind))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Every identifier of <paramref name="identifiers"/> through <see cref="Normalise(Identifier)"/> (the same array when none changes).</summary>
+    /// <param name="identifiers">The identifiers.</param>
+    /// <returns>The identifiers, compared by the configured rules.</returns>
+    public ImmutableArray<Identifier> Normalise(ImmutableArray<Identifier> identifiers)
+    {
+        if (identifiers.IsDefaultOrEmpty)
+        {
+            return identifiers;
+        }
+
+        ImmutableArray<Identifier>.Builder? changed = null;
+        for (var i = 0; i < identifiers.Length; i++)
+        {
+            var normalised = Normalise(identifiers[i]);
+            if (changed is null && !ReferenceEquals(normalised, identifiers[i]))
+            {
+                changed = identifiers.ToBuilder();
+            }
+
+            if (changed is not null)
+            {
+                changed[i] = normalised;
+            }
+        }
+
+        return changed?.ToImmutable() ?? identifiers;
+    }
 
     /// <summary>The rule for an identifier kind.</summary>
     /// <param name="kind">The kind.</param>

@@ -34,8 +34,20 @@ public sealed record ProfileMerge
     /// <summary>The identifier both profiles presented, for <see cref="MergeReason.SharedIdentifier"/>.</summary>
     public Identifier? MatchedOn { get; init; }
 
-    /// <summary>The surviving profile as it was just before the merge (without its earlier merges, which stay on the survivor).</summary>
+    /// <summary>
+    /// The surviving profile as it would be had this merge not happened (without its earlier merges, which stay on the
+    /// survivor): its state just before the merge, kept up to date with every later event addressed to its side (its own id
+    /// and the ids of its earlier merges) when <see cref="MergedState"/> is set, as the engine does. An unmerge restores it.
+    /// </summary>
     public required CustomerProfile SurvivorBefore { get; init; }
+
+    /// <summary>
+    /// The merged profile as it would be had this merge not happened: its state at the merge, kept up to date with every later
+    /// event addressed to its side (its id and the ids merged into it before), journeys evaluated as for a profile of its own.
+    /// An unmerge restores it exactly, with no need of the events themselves (which retention may have purged since).
+    /// <see langword="null"/> for a merge recorded before the SDK kept these states: its unmerge replays the events still stored.
+    /// </summary>
+    public CustomerProfile? MergedState { get; init; }
 
     /// <summary>The consent records appended to the survivor's ledger so that the merged profile's restrictions carry over.</summary>
     public System.Collections.Immutable.ImmutableArray<string> CarriedConsentRecordIds { get; init; } = [];

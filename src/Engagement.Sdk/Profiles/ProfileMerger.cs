@@ -81,6 +81,7 @@ public static class ProfileMerger
             TimeZone = survivor.TimeZone ?? merged.TimeZone,
             Locale = survivor.Locale ?? merged.Locale,
             PausedUntil = Later(survivor.PausedUntil, merged.PausedUntil),
+            ProfilingObjectedAt = Earlier(survivor.ProfilingObjectedAt, merged.ProfilingObjectedAt), // an objection is never lost
             Behaviour = CombineBehaviour(survivor.Behaviour, merged.Behaviour),
             Journeys = journeys,
         };

@@ -86,6 +86,19 @@ public static class ProfileUpdater
 
         var b = profile.Behaviour;
         CheckAgainst(b, engagementEvent);
+        if (profile.ProfilingObjectedAt is not null)
+        {
+            // The customer objects to profiling: only the record of the contract (orders, refunds) and of the messages sent
+            // is kept; views, searches, the cart, interests, engagement and recency are not built.
+            b = engagementEvent switch
+            {
+                Purchased order => ApplyPurchase(b, order),
+                Refunded refund => ApplyRefund(b, refund),
+                MessageSent sent => b with { MessagesSent = Increment(b.MessagesSent, sent.Channel!.Value) },
+                _ => b,
+            };
+            return ReferenceEquals(b, profile.Behaviour) && versionStep == 0 ? profile : profile with { Behaviour = b, Version = profile.Version + versionStep };
+        }
 
         // Recency fields and the event's own aggregates are set in one copy of the aggregates (an event's largest allocation).
         var at = engagementEvent.Timestamp;
@@ -112,14 +125,7 @@ public static class ProfileUpdater
                 ItemsInCart = b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b.ItemsInCart : Add(b.ItemsInCart, cart.ProductId),
             },
             Purchased order => ApplyPurchase(b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel }, order),
-            Refunded refund => b with
-            {
-                FirstSeen = first,
-                LastSeen = last,
-                LastChannel = lastChannel,
-                Refunds = b.Refunds is { } sum ? sum + refund.Amount : refund.Amount,
-                RefundableByOrder = b.RefundableByOrder.TryGetValue(refund.OrderId, out var left) ? b.RefundableByOrder.SetItem(refund.OrderId, left - refund.Amount) : b.RefundableByOrder,
-            },
+            Refunded refund => ApplyRefund(b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel }, refund),
             Searched => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel, Searches = b.Searches + 1 },
             RemovedFromCart removed => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel, ItemsInCart = b.ItemsInCart.Remove(removed.ProductId) },
             MessageSent sent => b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel, MessagesSent = Increment(b.MessagesSent, sent.Channel!.Value) },
@@ -159,6 +165,12 @@ public static class ProfileUpdater
             }
         }
     }
+
+    private static BehaviourAggregates ApplyRefund(BehaviourAggregates b, Refunded refund) => b with
+    {
+        Refunds = b.Refunds is { } sum ? sum + refund.Amount : refund.Amount,
+        RefundableByOrder = b.RefundableByOrder.TryGetValue(refund.OrderId, out var left) ? b.RefundableByOrder.SetItem(refund.OrderId, left - refund.Amount) : b.RefundableByOrder,
+    };
 
     private static BehaviourAggregates ApplyPurchase(BehaviourAggregates b, Purchased order)
     {

@@ -29,6 +29,7 @@ namespace Engagement.Sdk.Serialization;
 [JsonSerializable(typeof(ConsentExport))]
 [JsonSerializable(typeof(Suppression))]
 [JsonSerializable(typeof(CustomerExport))]
+[JsonSerializable(typeof(Households.Household))]
 public sealed partial class EngagementJsonContext : JsonSerializerContext
 {
 }

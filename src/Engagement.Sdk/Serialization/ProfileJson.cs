@@ -27,11 +27,13 @@ public static class ProfileJson
     private static readonly JsonEncodedText Merges = JsonEncodedText.Encode("merges");
     private static readonly JsonEncodedText MergedInto = JsonEncodedText.Encode("mergedInto");
     private static readonly JsonEncodedText PausedUntil = JsonEncodedText.Encode("pausedUntil");
+    private static readonly JsonEncodedText ProfilingObjectedAt = JsonEncodedText.Encode("profilingObjectedAt");
     private static readonly JsonEncodedText Behaviour = JsonEncodedText.Encode("behaviour");
     private static readonly JsonEncodedText Journeys = JsonEncodedText.Encode("journeys");
 
     private static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
     private static readonly JsonEncodedText Value = JsonEncodedText.Encode("value");
+    private static readonly JsonEncodedText Key = JsonEncodedText.Encode("key");
 
     private static readonly JsonEncodedText FirstSeen = JsonEncodedText.Encode("firstSeen");
     private static readonly JsonEncodedText LastSeen = JsonEncodedText.Encode("lastSeen");
@@ -71,8 +73,7 @@ public static class ProfileJson
     /// </summary>
     internal static IReadOnlyDictionary<Type, string[]> Written { get; } = new Dictionary<Type, string[]>
     {
-        [typeof(CustomerProfile)] = Names(Id, Version, Identifiers, Traits, ChannelPreferences, TimeZone, Locale, TraitTimes, Merges, MergedInto, PausedUntil, Behaviour, Journeys),
-        [typeof(Identifier)] = Names(Kind, Value),
+        [typeof(CustomerProfile)] = Names(Id, Version, Identifiers, Traits, ChannelPreferences, TimeZone, Locale, TraitTimes, Merges, MergedInto, PausedUntil, ProfilingObjectedAt, Behaviour, Journeys),
         [typeof(BehaviourAggregates)] = Names(
             FirstSeen, LastSeen, FirstPurchase, LastPurchase, Orders, Revenue, Refunds, RefundableByOrder, Searches, ProductViews, PageViews,
             CategoryViews, ItemsBought, ItemsLastBought, ItemsInCart, ItemsViewed, CategoriesBought, LastChannel, MessagesSent, Engagements),
@@ -96,6 +97,11 @@ public static class ProfileJson
             writer.WriteStartObject();
             writer.WriteString(Kind, identifier.Kind.Name);
             writer.WriteString(Value, identifier.Value);
+            if (!identifier.HasDefaultKey)
+            {
+                writer.WriteString(Key, identifier.Key);
+            }
+
             writer.WriteEndObject();
         }
 
@@ -123,6 +129,7 @@ public static class ProfileJson
         }
 
         WriteIfPresent(writer, PausedUntil, profile.PausedUntil);
+        WriteIfPresent(writer, ProfilingObjectedAt, profile.ProfilingObjectedAt);
         writer.WritePropertyName(Behaviour);
         WriteBehaviour(writer, profile.Behaviour);
         writer.WriteStartObject(Journeys);

@@ -40,8 +40,37 @@ public static class ProfileStoreExtensions
     }
 
     /// <summary>
-    /// Counts a customer's events that match <paramref name="predicate"/> in the window ending at <paramref name="now"/>:
-    /// the behavioural conditions of journeys and actions, such as "viewed this product three times in seven days".
+    /// Counts the events of a person that match <paramref name="predicate"/> in the window ending at <paramref name="now"/>:
+    /// those addressed to the profile's id and to every id merged into it (events are stored under the id they were sent
+    /// with). The behavioural conditions of journeys and actions, such as "viewed this product three times in seven days".
+    /// </summary>
+    /// <param name="store">The event store.</param>
+    /// <param name="profile">The live profile (as <see cref="Profiles.IdentityResolver.GetAsync"/> returns it).</param>
+    /// <param name="predicate">Which events count.</param>
+    /// <param name="window">How far back to look.</param>
+    /// <param name="now">The end of the window (exclusive).</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The count.</returns>
+    public static async ValueTask<int> CountAsync(this IEventStore store, Profiles.CustomerProfile profile, Func<EngagementEvent, bool> predicate, TimeSpan window, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(profile);
+        var ids = new List<CustomerId>();
+        Profiles.MergeShadows.CollectIds(profile, ids);
+        var count = 0;
+        foreach (var id in ids)
+        {
+            count += await store.CountAsync(id, predicate, window, now, cancellationToken).ConfigureAwait(false);
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// Counts the events addressed to one customer id that match <paramref name="predicate"/> in the window ending at
+    /// <paramref name="now"/>. For a person known by several ids (after a merge) count through the profile
+    /// (<see cref="CountAsync(IEventStore, Profiles.CustomerProfile, Func{EngagementEvent, bool}, TimeSpan, DateTimeOffset, CancellationToken)"/>)
+    /// or <see cref="Profiles.IdentityResolver.CountEventsAsync"/>, which follow merges.
     /// </summary>
     /// <param name="store">The event store.</param>
     /// <param name="customerId">The customer.</param>

@@ -19,6 +19,43 @@ public interface ISuppressionStore
     ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default);
 }
 
+/// <summary>Looks suppressions up by identifier.</summary>
+public static class SuppressionStoreExtensions
+{
+    /// <summary>
+    /// The suppressions of an identifier in any spelling: those under its hash (<see cref="IdentifierHashing.Hash"/>) and, for
+    /// an identifier compared without regard to case, those recorded under the hash of its spelling before identifiers were
+    /// compared so (<see cref="IdentifierHashing.SpellingHash"/>), oldest first.
+    /// </summary>
+    /// <param name="store">The store.</param>
+    /// <param name="identifier">The identifier.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The suppressions.</returns>
+    public static ValueTask<IReadOnlyList<Suppression>> FindAsync(this ISuppressionStore store, Profiles.Identifier identifier, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(identifier);
+        var byKey = store.FindAsync(IdentifierHashing.Hash(identifier), cancellationToken);
+        return IdentifierHashing.SpellingHash(identifier) is not { } spelling ? byKey : BothAsync(store, byKey, spelling, cancellationToken);
+
+        static async ValueTask<IReadOnlyList<Suppression>> BothAsync(ISuppressionStore store, ValueTask<IReadOnlyList<Suppression>> byKey, string spelling, CancellationToken cancellationToken)
+        {
+            var first = await byKey.ConfigureAwait(false);
+            var second = await store.FindAsync(spelling, cancellationToken).ConfigureAwait(false);
+            if (second.Count == 0)
+            {
+                return first;
+            }
+
+            var all = new List<Suppression>(first.Count + second.Count);
+            all.AddRange(first);
+            all.AddRange(second);
+            all.Sort(static (a, b) => a.At.CompareTo(b.At));
+            return all;
+        }
+    }
+}
+
 /// <summary>
 /// A suppression store that counts its erasures (additions with <see cref="SuppressionReason.Erasure"/>), so that a caller
 /// which found no erasure for a hash can trust that answer for as long as the count has not moved (the engine's check of

@@ -26,6 +26,7 @@ internal static class SchemaModules
         RelationalPropensityStore.Module,
         RelationalActionContactLog.Module,
         RelationalActionBudgetStore.Module,
+        RelationalHouseholdStore.Module,
     ];
 
     private const string CreateTable = "CREATE TABLE IF NOT EXISTS {t:schema_modules} (module {key} NOT NULL PRIMARY KEY, version {int32} NOT NULL)";

@@ -162,13 +162,13 @@ public sealed class IdentityResolutionTests : IAsyncDisposable
 
         var result = await Engine.TrackAsync(View(Ann, AnnEmail, Cookie));
 
-        var merge = result.Identity!.Merges.Should().ContainSingle().Subject;
-        merge.CarriedConsentRecordIds.Should().HaveCount(2, "the email withdrawal and the privacy-control objection carry over; the SMS grant does not");
-        var state = await Ledger.GetStateAsync(Ann);
+        result.Identity!.Merges.Should().ContainSingle();
+        var state = await Ledger.GetStateAsync(result.Profile!);
         var now = _clock.GetUtcNow();
         state.Evaluate(Channel.Email, Purpose.Marketing, AnnEmail, now).IsAllowed.Should().BeFalse("the merged profile had withdrawn, although Ann's own record granted later");
         state.Evaluate(Channel.Sms, Purpose.Marketing, annPhone, now).IsAllowed.Should().BeFalse("a grant never travels: the survivor had no SMS consent");
-        state.Records.Should().Contain(r => r.Status == ConsentStatus.Objected && r.Source.StartsWith("merge:", StringComparison.Ordinal), "a Global Privacy Control signal carries over to the merged profile");
+        state.Evaluate(Channel.Web, Purpose.SaleSharing, null, now).Code.Should().Be(PermissionReasons.Objected, "a Global Privacy Control signal carries over to the merged profile");
+        (await Ledger.GetStateAsync(Ann)).Records.Should().ContainSingle("each record stays in the ledger of the id it was given for");
     }
 
     [Fact]
@@ -180,7 +180,13 @@ public sealed class IdentityResolutionTests : IAsyncDisposable
 
         await Engine.RecordConsentAsync(Grant("late-grant", Anon, Channel.Email, AnnEmail));
 
-        (await Ledger.GetStateAsync(Ann)).Records.Should().Contain(r => r.RecordId == "late-grant");
+        var person = await Ledger.GetStateAsync((await Identity.GetAsync(Anon))!);
+        person.CustomerId.Should().Be(Ann);
+        person.Records.Should().Contain(r => r.RecordId == "late-grant", "consent given under a merged id, since the merge, is the person's");
+        person.Evaluate(Channel.Email, Purpose.Marketing, AnnEmail, _clock.GetUtcNow()).IsAllowed.Should().BeTrue();
+        await Identity.UnmergeAsync(Ann);
+        (await Ledger.GetStateAsync((await Identity.GetAsync(Ann))!)).Records.Should().NotContain(r => r.RecordId == "late-grant", "after the unmerge it is the anonymous profile's again");
+        (await Ledger.GetStateAsync(Anon)).Records.Should().Contain(r => r.RecordId == "late-grant");
     }
 
     [Fact]

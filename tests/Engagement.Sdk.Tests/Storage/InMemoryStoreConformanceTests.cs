@@ -83,6 +83,20 @@ public sealed class InMemoryActionContactLogTests : ActionContactLogConformanceT
     protected override Engagement.Sdk.Decisioning.IActionContactLog OpenAgain() => _store!;
 }
 
+/// <summary>Unmerge restores both sides exactly on the in-memory stores.</summary>
+public sealed class InMemoryMergeHistoryTests : Engagement.Sdk.Testing.Conformance.MergeHistoryConformanceTests
+{
+    protected override void AddStore(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+    {
+    }
+}
+
+/// <summary>The household store conformance on the in-memory store.</summary>
+public sealed class InMemoryHouseholdStoreTests : Engagement.Sdk.Testing.Conformance.HouseholdStoreConformanceTests
+{
+    protected override Engagement.Sdk.Households.IHouseholdStore CreateStore() => new Engagement.Sdk.Households.InMemoryHouseholdStore();
+}
+
 public sealed class InMemoryJourneyStoreTests : JourneyStoreConformanceTests
 {
     protected override Engagement.Sdk.Journeys.IJourneyStore CreateStore() => new Engagement.Sdk.Journeys.InMemoryJourneyStore();

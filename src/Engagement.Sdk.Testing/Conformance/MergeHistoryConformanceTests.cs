@@ -1,0 +1,255 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Serialization;
+using Engagement.Sdk.Storage;
+using FluentAssertions;
+using FsCheck;
+using FsCheck.Fluent;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Engagement.Sdk.Testing.Conformance;
+
+/// <summary>One step of a generated history of <see cref="MergeHistoryConformanceTests"/>.</summary>
+/// <param name="Kind">What happens: an event, a merge, an unmerge, the clock moving on, or a retention purge.</param>
+/// <param name="Customer">The customer the event is addressed to, or the survivor of a merge or unmerge (0 to 2).</param>
+/// <param name="Other">The profile merged, for a merge (0 to 2).</param>
+/// <param name="Variant">Which event (a view, a page, an order, a refund, a trait, a cart, a consent record) or how far the clock moves.</param>
+/// <param name="LateBy">How many minutes before the clock the event is stamped (late arrivals).</param>
+/// <param name="Duplicate">Whether the event is sent again (the same id and payload as an earlier one).</param>
+internal sealed record HistoryStep(HistoryStepKind Kind, int Customer, int Other, int Variant, int LateBy, bool Duplicate)
+{
+    /// <inheritdoc />
+    public override string ToString() => Kind switch
+    {
+        HistoryStepKind.Event => $"event {Variant} to c{Customer}{(LateBy > 0 ? $", {LateBy} min late" : "")}{(Duplicate ? ", again" : "")}",
+        HistoryStepKind.Merge => $"merge c{Other} into c{Customer}",
+        HistoryStepKind.Unmerge => $"unmerge c{Customer}",
+        HistoryStepKind.Advance => $"advance {Variant} h",
+        _ => "purge",
+    };
+}
+
+/// <summary>The kinds of <see cref="HistoryStep"/>.</summary>
+internal enum HistoryStepKind
+{
+    /// <summary>An event is tracked.</summary>
+    Event,
+
+    /// <summary>Two profiles are merged (by the host).</summary>
+    Merge,
+
+    /// <summary>A survivor's latest merge is undone.</summary>
+    Unmerge,
+
+    /// <summary>The clock moves on.</summary>
+    Advance,
+
+    /// <summary>Retention purges the events older than its period.</summary>
+    Purge,
+}
+
+/// <summary>
+/// Unmerge restores both sides exactly, on every store: an FsCheck property over random histories of events (late ones and
+/// duplicates included), merges, unmerges, clock moves and retention purges. Each history runs twice on fresh stores: as
+/// generated, and without the merges it later undid (and those unmerges). Every customer's profile (identifiers, traits,
+/// aggregates, journey stages, what it was merged into) and the consent that decides for them must then be the same.
+/// Inherit it in the adapter's tests.
+/// </summary>
+public abstract class MergeHistoryConformanceTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Adds the store under test, fresh and empty on each call (nothing for the in-memory stores).</summary>
+    /// <param name="builder">The builder.</param>
+    protected abstract void AddStore(EngagementBuilder builder);
+
+    /// <summary>How many histories to try (fewer for slow stores).</summary>
+    protected virtual int Histories => 60;
+
+    /// <summary>The property: whatever the history, undoing merges leaves every profile as if they had never happened.</summary>
+    [Fact]
+    public void Unmerge_AnyHistory_LeavesEveryProfileAsIfTheUndoneMergesNeverHappened()
+    {
+        var step = Gen.OneOf(
+            Gen.Choose(0, 2).Select(c => Gen.Choose(0, 6).Select(v => Gen.Choose(0, 4).Select(late => Gen.Elements(false, false, false, true).Select(again => new HistoryStep(HistoryStepKind.Event, c, 0, v, late == 4 ? 180 : late * 20, again))))).SelectMany(g => g).SelectMany(g => g).SelectMany(g => g),
+            Gen.Choose(0, 2).SelectMany(a => Gen.Choose(0, 2).Select(b => new HistoryStep(HistoryStepKind.Merge, a, b, 0, 0, false))),
+            Gen.Choose(0, 2).Select(c => new HistoryStep(HistoryStepKind.Unmerge, c, 0, 0, 0, false)),
+            Gen.Choose(1, 60).Select(h => new HistoryStep(HistoryStepKind.Advance, 0, 0, h, 0, false)),
+            Gen.Constant(new HistoryStep(HistoryStepKind.Purge, 0, 0, 0, 0, false)));
+        var histories = Gen.Frequency((6, step.Where(s => s.Kind == HistoryStepKind.Event)), (2, step.Where(s => s.Kind is HistoryStepKind.Merge)), (2, step.Where(s => s.Kind is HistoryStepKind.Unmerge)), (1, step.Where(s => s.Kind is HistoryStepKind.Advance or HistoryStepKind.Purge)))
+            .ListOf().Select(list => list.ToArray()).Where(list => list.Length is > 0 and <= 60);
+
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(Histories), Prop.ForAll(histories.ToArbitrary(), history => RunAsync(history).GetAwaiter().GetResult()));
+    }
+
+    private async Task RunAsync(HistoryStep[] history)
+    {
+        var (actual, kept) = await PlayAsync(history, skip: null).ConfigureAwait(false);
+
+        // The world in which the undone merges never happened: the same events, and only the merges that were made and kept.
+        var skip = Enumerable.Range(0, history.Length).Where(i => history[i].Kind is HistoryStepKind.Merge or HistoryStepKind.Unmerge && !kept.Contains(i)).ToHashSet();
+        var (expected, _) = await PlayAsync(history, skip).ConfigureAwait(false);
+        var because = "after " + string.Join("; ", history.Select(s => s.ToString()));
+        actual.Should().Equal(expected, because);
+    }
+
+    // Plays the history; returns what every customer looks like at the end, and the steps of the merges that were made and
+    // not undone later. The steps in `skip`, if given, are left out.
+    private async Task<(List<string> Outcome, HashSet<int> Kept)> PlayAsync(HistoryStep[] history, HashSet<int>? skip)
+    {
+        var clock = new ManualTimeProvider(T0);
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(clock);
+        AddStore(services.AddEngagement(o =>
+        {
+            o.EventRetention = TimeSpan.FromDays(3);
+            o.LatenessWindow = TimeSpan.FromDays(3);
+        }));
+        var provider = services.BuildServiceProvider();
+        await using (provider.ConfigureAwait(false))
+        {
+            var engine = provider.GetRequiredService<IEngagementEngine>();
+            var identity = provider.GetRequiredService<IdentityResolver>();
+            var sent = new List<EngagementEvent>();
+            var mergesOf = new Dictionary<CustomerId, Stack<int>>();
+            var kept = new HashSet<int>();
+            for (var i = 0; i < history.Length; i++)
+            {
+                if (skip?.Contains(i) == true)
+                {
+                    continue;
+                }
+
+                var step = history[i];
+                var customer = Customer(step.Customer);
+                switch (step.Kind)
+                {
+                    case HistoryStepKind.Event:
+                        // Every run plays the same events (only merges and unmerges are left out), so "again" picks the same one.
+                        var e = step.Duplicate && sent.Count > 0 ? sent[(i * 7) % sent.Count] : MakeEvent(step, i, clock.GetUtcNow());
+                        sent.Add(e);
+                        try
+                        {
+                            await engine.TrackAsync(e).ConfigureAwait(false);
+                        }
+                        catch (EngagementValidationException)
+                        {
+                            // Too late, or a refund the customer cannot make: refused the same way in both runs.
+                        }
+
+                        break;
+                    case HistoryStepKind.Merge:
+                        try
+                        {
+                            await identity.MergeAsync(customer, Customer(step.Other)).ConfigureAwait(false);
+                            if (!mergesOf.TryGetValue(customer, out var stack))
+                            {
+                                mergesOf[customer] = stack = new Stack<int>();
+                            }
+
+                            stack.Push(i);
+                            kept.Add(i);
+                        }
+                        catch (EngagementValidationException)
+                        {
+                            // The same id, an unknown or already merged profile: refused, nothing written.
+                        }
+
+                        break;
+                    case HistoryStepKind.Unmerge:
+                        try
+                        {
+                            await identity.UnmergeAsync(customer).ConfigureAwait(false);
+                            kept.Remove(mergesOf[customer].Pop());
+                        }
+                        catch (EngagementValidationException)
+                        {
+                            // Nothing to undo: refused, nothing written.
+                        }
+
+                        break;
+                    case HistoryStepKind.Advance:
+                        clock.Advance(TimeSpan.FromHours(step.Variant));
+                        break;
+                    default:
+                        await provider.GetRequiredService<EventRetentionPolicy>().ApplyAsync().ConfigureAwait(false);
+                        break;
+                }
+            }
+
+            var outcome = new List<string>();
+            var ledger = provider.GetRequiredService<ConsentLedger>();
+            for (var c = 0; c < 3; c++)
+            {
+                var profile = await identity.GetAsync(Customer(c)).ConfigureAwait(false);
+                outcome.Add(profile is null ? $"c{c}: none" : await DescribeAsync(Customer(c), profile, ledger, clock.GetUtcNow()).ConfigureAwait(false));
+            }
+
+            return (outcome, kept);
+        }
+    }
+
+    private static async Task<string> DescribeAsync(CustomerId asked, CustomerProfile profile, ConsentLedger ledger, DateTimeOffset now)
+    {
+        // Everything but the bookkeeping that differs between the runs by construction (versions, merge ids and records).
+        var plain = profile with
+        {
+            Version = 0,
+            Merges = [],
+            MergedInto = null,
+            Identifiers = [.. profile.Identifiers.OrderBy(i => i.ToString(), StringComparer.Ordinal)],
+        };
+        var consent = await ledger.GetStateAsync(profile).ConfigureAwait(false);
+        var verdict = consent.Evaluate(Channel.Web, Purpose.Profiling, null, now);
+        return new StringBuilder()
+            .Append(asked.Value).Append(" → ").Append(profile.Id.Value)
+            .Append(" merged ").AppendJoin(",", profile.Merges.Select(m => m.MergedId.Value))
+            .Append(" profiling ").Append(verdict.Code)
+            .Append(' ').Append(JsonSerializer.Serialize(plain, EngagementJsonContext.Default.CustomerProfile))
+            .ToString();
+    }
+
+    private static CustomerId Customer(int index) => new("c" + index.ToString(CultureInfo.InvariantCulture));
+
+    private static EngagementEvent MakeEvent(HistoryStep step, int index, DateTimeOffset now)
+    {
+        var customer = Customer(step.Customer);
+        var id = "e-" + index.ToString(CultureInfo.InvariantCulture);
+        var at = now.AddMinutes(-step.LateBy);
+        ImmutableArray<Identifier> identifiers = [Identifier.Device("device-" + customer.Value)];
+        return step.Variant switch
+        {
+            0 => new ProductViewed { EventId = id, CustomerId = customer, Timestamp = at, Identifiers = identifiers, ProductId = "p-" + (index % 4).ToString(CultureInfo.InvariantCulture), Category = index % 2 == 0 ? "boots" : "hats", Channel = Channel.Web },
+            1 => new PageViewed { EventId = id, CustomerId = customer, Timestamp = at, Identifiers = identifiers, Url = "/p", Channel = index % 2 == 0 ? Channel.Web : Channel.Email },
+            2 => new Purchased { EventId = id, CustomerId = customer, Timestamp = at, Identifiers = identifiers, OrderId = "o-" + customer.Value + "-" + (index % 3).ToString(CultureInfo.InvariantCulture), Lines = [new OrderLine("p-" + (index % 4).ToString(CultureInfo.InvariantCulture), 1, new Money(40m + index, Currency.EUR), "boots")] },
+            3 => new Refunded { EventId = id, CustomerId = customer, Timestamp = at, Identifiers = identifiers, OrderId = "o-" + customer.Value + "-" + (index % 3).ToString(CultureInfo.InvariantCulture), Amount = new Money(5m, Currency.EUR) },
+            4 => new ProfileUpdated { EventId = id, CustomerId = customer, Timestamp = at, Identifiers = identifiers, Traits = ImmutableDictionary<string, TraitValue>.Empty.Add("size", TraitValue.Of(36 + index)).Add("who", TraitValue.Of(customer.Value)) },
+            5 => new AddedToCart { EventId = id, CustomerId = customer, Timestamp = at, Identifiers = identifiers, ProductId = "p-" + (index % 4).ToString(CultureInfo.InvariantCulture), Quantity = 1, UnitPrice = new Money(10m, Currency.EUR) },
+            _ => new ConsentChanged
+            {
+                EventId = id,
+                CustomerId = customer,
+                Timestamp = at,
+                Identifiers = identifiers,
+                Record = new ConsentRecord
+                {
+                    RecordId = "r-" + index.ToString(CultureInfo.InvariantCulture),
+                    CustomerId = customer,
+                    Channel = null,
+                    Purpose = Purpose.Profiling,
+                    Status = index % 3 == 0 ? ConsentStatus.Granted : ConsentStatus.Objected,
+                    Source = "preference-centre",
+                    Evidence = new ConsentEvidence("notice-1", "preference-centre"),
+                    EffectiveAt = at,
+                },
+            },
+        };
+    }
+}
