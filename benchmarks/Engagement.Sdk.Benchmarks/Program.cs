@@ -4,7 +4,8 @@ namespace Engagement.Sdk.Benchmarks;
 /// Runs the benchmarks (BenchmarkDotNet's switcher), or <c>--profile-memory [count]</c> to measure retained profile memory,
 /// <c>--journey-memory [count]</c> for the journeys' state, <c>--sweep-cpu memory|sqlite send|nosend [customers] [sweeps]</c>
 /// for the sweep's CPU time, <c>--decision-latency [actions] [decisions] [thompson]</c> for the percentiles of single decisions,
-/// <c>--ope-cpu [repetitions]</c> for the wall-clock and processor time of off-policy evaluation, or
+/// <c>--ope-cpu [repetitions]</c> for the wall-clock and processor time of off-policy evaluation,
+/// <c>--outbox-cpu Row [rounds]</c> for the CPU time of a row of the outbox benchmarks, or
 /// <c>--webshop-load [batches] [--views-only]</c> for the web sample's load loop.
 /// </summary>
 public static class Program
@@ -49,6 +50,12 @@ public static class Program
                 args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100,
                 args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
                 args.Length > 3 && args[3] == "thompson");
+            return;
+        }
+
+        if (args.Length > 1 && args[0] == "--outbox-cpu")
+        {
+            Core.OutboxProfile.Run(args);
             return;
         }
 

@@ -104,6 +104,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
     private readonly SqliteConnection _connection;
     private SqliteTransaction? _transaction;
     private readonly int _walAutoCheckpointPages;
+    private readonly int _cacheSizeKibibytes;
     private bool _initialised;
 
     /// <summary>Creates the database handle (the file is opened on first use).</summary>
@@ -128,6 +129,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         _walAutoCheckpointPages = o.WalAutoCheckpointPages >= 0
             ? o.WalAutoCheckpointPages
             : throw new EngagementValidationException("SqliteStoreOptions.WalAutoCheckpointPages", o.WalAutoCheckpointPages, "must be 0 (off) or a positive number of pages");
+        _cacheSizeKibibytes = CacheSizeProblem(o.CacheSizeKibibytes) is { } cacheProblem
+            ? throw new EngagementValidationException("SqliteStoreOptions.CacheSizeKibibytes", o.CacheSizeKibibytes, cacheProblem)
+            : o.CacheSizeKibibytes;
     }
 
     /// <summary>What is wrong with a busy timeout, or <see langword="null"/> when it is in its range (10 milliseconds to 10 minutes).</summary>
@@ -135,6 +139,10 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         => timeout < TimeSpan.FromMilliseconds(10) || timeout > TimeSpan.FromMinutes(10)
             ? "it must be from 10 milliseconds to 10 minutes (00:00:00.0100000 to 00:10:00)"
             : null;
+
+    /// <summary>What is wrong with a page cache size, or <see langword="null"/> when it is in its range (1 MiB to 16 GiB).</summary>
+    internal static string? CacheSizeProblem(int kibibytes)
+        => kibibytes is < 1_024 or > 16_777_216 ? "it must be from 1,024 KiB (1 MiB) to 16,777,216 KiB (16 GiB)" : null;
 
     /// <summary>How long a writer waits for another process's lock.</summary>
     public TimeSpan BusyTimeout { get; }
@@ -569,7 +577,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         _connection.Open();
         using (var pragmas = _connection.CreateCommand())
         {
-            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};";
+            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_cacheSizeKibibytes};";
             pragmas.ExecuteNonQuery();
         }
 

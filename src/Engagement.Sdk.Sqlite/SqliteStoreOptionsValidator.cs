@@ -4,7 +4,7 @@ namespace Engagement.Sdk.Sqlite;
 
 /// <summary>
 /// Validates <see cref="SqliteStoreOptions"/> at start-up: an empty connection string, a busy timeout outside 10 milliseconds
-/// to 10 minutes, or a negative checkpoint size fails, naming the option, its value and the rule.
+/// to 10 minutes, a negative checkpoint size, or a page cache outside 1 MiB to 16 GiB fails, naming the option, its value and the rule.
 /// </summary>
 public sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStoreOptions>
 {
@@ -26,6 +26,11 @@ public sealed class SqliteStoreOptionsValidator : IValidateOptions<SqliteStoreOp
         if (options.WalAutoCheckpointPages < 0)
         {
             failures.Add($"SqliteStoreOptions.WalAutoCheckpointPages is {options.WalAutoCheckpointPages}: it must be 0 (automatic checkpoints off) or a positive number of pages.");
+        }
+
+        if (SqliteDatabase.CacheSizeProblem(options.CacheSizeKibibytes) is { } cacheProblem)
+        {
+            failures.Add($"SqliteStoreOptions.CacheSizeKibibytes is {options.CacheSizeKibibytes}: {cacheProblem}.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -457,6 +457,9 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 {
     private const string Columns = "dispatch_id, customer_id, created, status, due, lease_owner, channel, purpose, document";
 
+    // What a read takes: the document, and the columns a claim writes without it (see ReadAll).
+    private const string Stored = "document, status, due, lease_owner";
+
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
@@ -499,7 +502,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             (now, owner, leaseUntil, max),
             static (db, a) =>
             {
-                var select = db.Command("SELECT document FROM dispatches WHERE due <= $now ORDER BY due, dispatch_id LIMIT $max");
+                var select = db.Command($"SELECT {Stored} FROM dispatches WHERE due <= $now ORDER BY due, dispatch_id LIMIT $max");
                 select.Bind("$now", a.Now.UtcTicks);
                 select.Bind("$max", a.Max);
                 var claimed = new List<DispatchRecord>();
@@ -515,11 +518,11 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
                 if (claimed.Count > 0)
                 {
-                    // One statement leases the whole batch: the columns, and the same fields of each document in place.
-                    var update = db.Command("UPDATE dispatches SET status = 'Sending', due = $due, lease_owner = $owner, document = json_set(document, '$.status', 'Sending', '$.leaseOwner', $owner, '$.leaseUntil', $lease) WHERE dispatch_id IN (SELECT value FROM json_each($ids))");
+                    // One statement leases the whole batch, in the columns alone: the document is not parsed and written again
+                    // (its status and lease are read from the columns, which override it; the settlement rewrites it).
+                    var update = db.Command("UPDATE dispatches SET status = 'Sending', due = $due, lease_owner = $owner WHERE dispatch_id IN (SELECT value FROM json_each($ids))");
                     update.Bind("$due", a.LeaseUntil.UtcTicks);
                     update.Bind("$owner", a.Owner);
-                    update.Bind("$lease", a.LeaseUntil.ToString("O", System.Globalization.CultureInfo.InvariantCulture)); // as the documents write instants
                     update.Bind("$ids", JsonArray(ids));
                     update.ExecuteNonQuery();
                 }
@@ -537,10 +540,22 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             (Record: record, Owner: owner),
             static (db, a) =>
             {
-                var update = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
-                BindRow(update, a.Record);
+                // A settlement keeps the dispatch's creation instant: then `created` is left out of the SET, so that SQLite does not
+                // delete and insert the dispatch's entry in the index by customer (a page written at every settlement). A record
+                // whose creation instant changed is written by the full statement.
+                var document = JsonSerializer.Serialize(a.Record, EngagementJsonContext.Default.DispatchRecord);
+                var update = db.Command("UPDATE dispatches SET status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND created = $created AND status = 'Sending' AND lease_owner = $holder");
+                BindRow(update, a.Record, document);
                 update.Bind("$holder", a.Owner);
-                return update.ExecuteNonQuery() == 1;
+                if (update.ExecuteNonQuery() == 1)
+                {
+                    return true;
+                }
+
+                var full = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
+                BindRow(full, a.Record, document);
+                full.Bind("$holder", a.Owner);
+                return full.ExecuteNonQuery() == 1;
             },
             cancellationToken);
     }
@@ -553,9 +568,10 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             dispatchId,
             static (db, id) =>
             {
-                var read = db.Command("SELECT document FROM dispatches WHERE dispatch_id = $id");
+                var read = db.Command($"SELECT {Stored} FROM dispatches WHERE dispatch_id = $id");
                 read.Bind("$id", id);
-                return read.ExecuteScalar() is string json ? JsonSerializer.Deserialize(json, EngagementJsonContext.Default.DispatchRecord) : null;
+                var found = ReadAll(read);
+                return found.Count == 0 ? null : found[0];
             },
             cancellationToken);
     }
@@ -565,7 +581,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         => database.RunAsync<IReadOnlyList<DispatchRecord>>(
             db =>
             {
-                var command = db.Command("SELECT document FROM dispatches WHERE customer_id = $customer AND created >= $since ORDER BY created, dispatch_id");
+                var command = db.Command($"SELECT {Stored} FROM dispatches WHERE customer_id = $customer AND created >= $since ORDER BY created, dispatch_id");
                 command.Bind("$customer", customerId.Value);
                 command.Bind("$since", since.UtcTicks);
                 return ReadAll(command);
@@ -581,10 +597,10 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 // Literal statuses, so that SQLite uses the partial index of each; the claimable ones are found through `due`.
                 var command = status switch
                 {
-                    DispatchStatus.Held => db.Command("SELECT document FROM dispatches WHERE status = 'Held' ORDER BY created, dispatch_id"),
-                    DispatchStatus.DeadLettered => db.Command("SELECT document FROM dispatches WHERE status = 'DeadLettered' ORDER BY created, dispatch_id"),
-                    DispatchStatus.Queued or DispatchStatus.Sending or DispatchStatus.Unknown => db.Command("SELECT document FROM dispatches WHERE due IS NOT NULL AND status = $status ORDER BY created, dispatch_id"),
-                    _ => db.Command("SELECT document FROM dispatches WHERE status = $status ORDER BY created, dispatch_id"),
+                    DispatchStatus.Held => db.Command($"SELECT {Stored} FROM dispatches WHERE status = 'Held' ORDER BY created, dispatch_id"),
+                    DispatchStatus.DeadLettered => db.Command($"SELECT {Stored} FROM dispatches WHERE status = 'DeadLettered' ORDER BY created, dispatch_id"),
+                    DispatchStatus.Queued or DispatchStatus.Sending or DispatchStatus.Unknown => db.Command($"SELECT {Stored} FROM dispatches WHERE due IS NOT NULL AND status = $status ORDER BY created, dispatch_id"),
+                    _ => db.Command($"SELECT {Stored} FROM dispatches WHERE status = $status ORDER BY created, dispatch_id"),
                 };
                 if (status is not (DispatchStatus.Held or DispatchStatus.DeadLettered))
                 {
@@ -665,6 +681,9 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
     // The row's columns from the record: a claimable record carries the instant it falls due.
     private static void BindRow(SqliteCommand command, DispatchRecord record)
+        => BindRow(command, record, JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
+
+    private static void BindRow(SqliteCommand command, DispatchRecord record, string document)
     {
         command.Bind("$id", record.DispatchId);
         command.Bind("$customer", record.CustomerId.Value);
@@ -672,16 +691,30 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         command.Bind("$status", record.Status.ToString());
         command.Bind("$due", record.Status is DispatchStatus.Queued or DispatchStatus.Unknown or DispatchStatus.Sending ? DispatchRecords.DueOf(record).UtcTicks : DBNull.Value);
         command.Bind("$owner", record.Status == DispatchStatus.Sending && record.LeaseOwner is { } owner ? owner : DBNull.Value);
-        command.Bind("$doc", JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
+        command.Bind("$doc", document);
     }
 
+    // The records a query selected (Stored's columns). A claim leases in the columns alone, so a leased dispatch's document
+    // still holds the status and lease it had before: the status, lease owner and lease end (the `due` of a sending one) are
+    // read from the columns, which every write keeps current.
     private static List<DispatchRecord> ReadAll(SqliteCommand command)
     {
         var list = new List<DispatchRecord>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            list.Add(JsonSerializer.Deserialize(reader.GetString(0), EngagementJsonContext.Default.DispatchRecord)!);
+            var record = JsonSerializer.Deserialize(reader.GetString(0), EngagementJsonContext.Default.DispatchRecord)!;
+            if (reader.GetString(1) == "Sending" && !reader.IsDBNull(2))
+            {
+                var owner = reader.IsDBNull(3) ? null : reader.GetString(3);
+                var leaseUntil = new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero);
+                if (record.Status != DispatchStatus.Sending || record.LeaseOwner != owner || record.LeaseUntil != leaseUntil)
+                {
+                    record = record with { Status = DispatchStatus.Sending, LeaseOwner = owner, LeaseUntil = leaseUntil };
+                }
+            }
+
+            list.Add(record);
         }
 
         return list;

@@ -87,6 +87,36 @@ public sealed class SqliteDatabaseTests : IDisposable
         act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("SqliteStoreOptions.WalAutoCheckpointPages");
     }
 
+    [Theory]
+    [InlineData(null, 65_536L)]
+    [InlineData(4_096, 4_096L)]
+    public async Task CacheSizeKibibytes_SetsTheConnectionsPageCache(int? kibibytes, long expected)
+    {
+        var options = new SqliteStoreOptions { ConnectionString = $"Data Source={_databases.NewPath()}" };
+        if (kibibytes is { } size)
+        {
+            options.CacheSizeKibibytes = size;
+        }
+
+        using var database = new SqliteDatabase(Options.Create(options));
+        var cacheSize = await database.RunAsync(static db => (long)db.Command("PRAGMA cache_size").ExecuteScalar()!, CancellationToken.None);
+
+        cacheSize.Should().Be(-expected, "a negative cache_size is the cache's size in KiB");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1_023)]
+    [InlineData(16_777_217)]
+    public void CacheSizeKibibytes_OutOfRange_IsRejectedWithTheFieldAndRule(int kibibytes)
+    {
+        var options = new SqliteStoreOptions { ConnectionString = "Data Source=unused.db", CacheSizeKibibytes = kibibytes };
+        var act = () => new SqliteDatabase(Options.Create(options));
+
+        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("SqliteStoreOptions.CacheSizeKibibytes");
+        new SqliteStoreOptionsValidator().Validate(null, options).FailureMessage.Should().Contain("CacheSizeKibibytes").And.Contain(kibibytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     [Fact]
     public async Task Stores_ReopenedFile_StillHoldTheData()
     {

@@ -116,7 +116,9 @@ internal static class ActionGuards
     /// <summary>Checks one action on one channel again before its message goes out.</summary>
     public static async ValueTask<Recheck> RecheckAsync(IPermissionGate gate, IStockProvider stock, Func<Channel, bool> canSend, string journeyId, Journeys.JourneyFacts? journeys, CustomerProfile profile, ActionDefinition action, Channel channel, DateTimeOffset at, CancellationToken cancellationToken, string? dispatchId)
     {
-        var facts = journeys is null ? null : await journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
+        // The journeys' facts are read only for an action whose stages or eligibility condition test them.
+        var needsFacts = !action.Stages.IsDefaultOrEmpty || action.Eligibility is not null;
+        var facts = journeys is null || !needsFacts ? null : await journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
         var stageId = StageOf(profile, journeyId, journeys, facts);
         var context = DecisionContext.From(profile, null);
         var (_, reason, aux) = Check(action, profile, context, stageId, journeys, facts, at);
