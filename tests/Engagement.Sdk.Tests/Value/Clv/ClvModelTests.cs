@@ -328,6 +328,33 @@ public sealed class ClvModelTests
         summary.Customers.Should().Equal(expected);
     }
 
+    [Fact]
+    public void GammaGammaLogLikelihood_ManyRowsInParallelChunks_EqualsTheFormulaSummedRowByRow()
+    {
+        var random = new Random(41);
+        var rows = Enumerable.Range(0, 100_000).Select(_ => (random.Next(1, 40), 1 + (random.NextDouble() * 200), 1.0 + random.Next(3))).ToArray();
+        double[] parameters = [6.25, 3.74, 15.4];
+        var gradient = new double[3];
+
+        var total = GammaGammaModel.LogLikelihood(parameters, rows, gradient);
+
+        double p = parameters[0], q = parameters[1], g = parameters[2];
+        double expected = 0, gp = 0, gq = 0, gg = 0;
+        foreach (var (x, m, w) in rows)
+        {
+            var px = p * x;
+            expected += w * (SpecialFunctions.LogGamma(px + q) - SpecialFunctions.LogGamma(px) - SpecialFunctions.LogGamma(q) + (q * Math.Log(g)) + ((px - 1) * Math.Log(m)) + (px * Math.Log(x)) - ((px + q) * Math.Log(g + (m * x))));
+            gp += w * x * (SpecialFunctions.Digamma(px + q) - SpecialFunctions.Digamma(px) + Math.Log(m) + Math.Log(x) - Math.Log(g + (m * x)));
+            gq += w * (SpecialFunctions.Digamma(px + q) - SpecialFunctions.Digamma(q) + Math.Log(g) - Math.Log(g + (m * x)));
+            gg += w * ((q / g) - ((px + q) / (g + (m * x))));
+        }
+
+        total.Should().BeApproximately(expected, 1e-10 * Math.Abs(expected));
+        gradient[0].Should().BeApproximately(gp, 1e-8 * Math.Max(1, Math.Abs(gp)));
+        gradient[1].Should().BeApproximately(gq, 1e-8 * Math.Max(1, Math.Abs(gq)));
+        gradient[2].Should().BeApproximately(gg, 1e-8 * Math.Max(1, Math.Abs(gg)));
+    }
+
     [Theory]
     [InlineData(1_200_000, true)] // split over the cores
     [InlineData(3_000, true)] // one slice
