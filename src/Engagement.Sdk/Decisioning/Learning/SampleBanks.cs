@@ -12,8 +12,6 @@ namespace Engagement.Sdk.Decisioning.Learning;
 /// </summary>
 internal static class SampleBanks
 {
-    private const int Chunk = 256;
-
     /// <summary>The banks' common size, or 0 when a random arm has none or the sizes differ (or no arm is random).</summary>
     public static int CommonSize(ReadOnlySpan<ArmBelief> arms)
     {
@@ -76,7 +74,9 @@ internal static class SampleBanks
         var before = float.NegativeInfinity;
         var after = float.NegativeInfinity;
         int[]? rented = null;
+        float[]? rentedKeys = null;
         Span<int> relevant = arms.Length <= 1024 ? stackalloc int[arms.Length] : (rented = ArrayPool<int>.Shared.Rent(arms.Length));
+        Span<float> keys = arms.Length <= 1024 ? stackalloc float[arms.Length] : (rentedKeys = ArrayPool<float>.Shared.Rent(arms.Length));
         var count = 0;
         try
         {
@@ -111,6 +111,7 @@ internal static class SampleBanks
                 var top = ((float)other.Scale * other.Samples!.Max) + (float)other.Offset;
                 if (j < c ? top >= lo : top > lo)
                 {
+                    keys[count] = (float)other.ExpectedScore;
                     relevant[count++] = j;
                 }
             }
@@ -120,6 +121,7 @@ internal static class SampleBanks
                 return size;
             }
 
+            StrongestFirst(keys[..count], relevant[..count]);
             return Count(arms, relevant[..count], c, mine, ma, mb, before, after, size);
         }
         finally
@@ -127,84 +129,103 @@ internal static class SampleBanks
             if (rented is not null)
             {
                 ArrayPool<int>.Shared.Return(rented);
+                ArrayPool<float>.Shared.Return(rentedKeys!);
             }
         }
     }
 
+    // Blocks of four vectors of indices: c's scores stay in registers with a mask of the indices it has already lost; the
+    // strongest competitors (by expected score) come first, and a block stops as soon as c has lost at every index in it.
     private static int Count(ReadOnlySpan<ArmBelief> arms, ReadOnlySpan<int> relevant, int c, float[]? mine, float ma, float mb, float before, float after, int size)
     {
-        Span<float> own = stackalloc float[Chunk];
-        Span<float> bestBefore = stackalloc float[Chunk];
-        Span<float> bestAfter = stackalloc float[Chunk];
-        var wins = 0;
-        for (var start = 0; start < size; start += Chunk)
+        var width = Vector<float>.Count;
+        var block = 4 * width;
+        var vma = new Vector<float>(ma);
+        var vmb = new Vector<float>(mb);
+        var vbefore = new Vector<float>(before);
+        var vafter = new Vector<float>(after);
+        var total = Vector<int>.Zero;
+        for (var m = 0; m < size; m += block)
         {
-            var n = Math.Min(Chunk, size - start);
-            var o = own[..n];
+            Vector<float> o0, o1, o2, o3;
             if (mine is null)
             {
-                o.Fill(mb);
+                o0 = o1 = o2 = o3 = vmb;
             }
             else
             {
-                Scores(mine.AsSpan(start, n), ma, mb, o);
+                var t = MemoryMarshal.Cast<float, Vector<float>>(mine.AsSpan(m, block));
+                o0 = (t[0] * vma) + vmb;
+                o1 = (t[1] * vma) + vmb;
+                o2 = (t[2] * vma) + vmb;
+                o3 = (t[3] * vma) + vmb;
             }
 
-            var bb = bestBefore[..n];
-            var ba = bestAfter[..n];
-            bb.Fill(before);
-            ba.Fill(after);
+            var l0 = Vector.LessThanOrEqual(o0, vbefore) | Vector.LessThan(o0, vafter);
+            var l1 = Vector.LessThanOrEqual(o1, vbefore) | Vector.LessThan(o1, vafter);
+            var l2 = Vector.LessThanOrEqual(o2, vbefore) | Vector.LessThan(o2, vafter);
+            var l3 = Vector.LessThanOrEqual(o3, vbefore) | Vector.LessThan(o3, vafter);
             foreach (var j in relevant)
             {
+                if (Vector.EqualsAll(l0 & l1 & l2 & l3, Vector<int>.AllBitsSet))
+                {
+                    break;
+                }
+
                 var other = arms[j];
-                MaxInto(other.Samples!.Array.AsSpan(start, n), (float)other.Scale, (float)other.Offset, j < c ? bb : ba);
+                var t = MemoryMarshal.Cast<float, Vector<float>>(other.Samples!.Array.AsSpan(m, block));
+                var a = new Vector<float>((float)other.Scale);
+                var b = new Vector<float>((float)other.Offset);
+                var s0 = (t[0] * a) + b;
+                var s1 = (t[1] * a) + b;
+                var s2 = (t[2] * a) + b;
+                var s3 = (t[3] * a) + b;
+                if (j < c)
+                {
+                    l0 |= Vector.GreaterThanOrEqual(s0, o0);
+                    l1 |= Vector.GreaterThanOrEqual(s1, o1);
+                    l2 |= Vector.GreaterThanOrEqual(s2, o2);
+                    l3 |= Vector.GreaterThanOrEqual(s3, o3);
+                }
+                else
+                {
+                    l0 |= Vector.GreaterThan(s0, o0);
+                    l1 |= Vector.GreaterThan(s1, o1);
+                    l2 |= Vector.GreaterThan(s2, o2);
+                    l3 |= Vector.GreaterThan(s3, o3);
+                }
             }
 
-            wins += CountWins(o, bb, ba);
-        }
-
-        return wins;
-    }
-
-    private static float ScoreAt(in ArmBelief arm, int m)
-        => arm.IsFixed ? (float)arm.Offset : ((float)arm.Scale * arm.Samples!.Array[m]) + (float)arm.Offset;
-
-    // The spans' lengths are multiples of 64, so of every vector width.
-    private static void Scores(ReadOnlySpan<float> theta, float a, float b, Span<float> into)
-    {
-        var t = MemoryMarshal.Cast<float, Vector<float>>(theta);
-        var o = MemoryMarshal.Cast<float, Vector<float>>(into);
-        var va = new Vector<float>(a);
-        var vb = new Vector<float>(b);
-        for (var i = 0; i < t.Length; i++)
-        {
-            o[i] = (t[i] * va) + vb;
-        }
-    }
-
-    private static void MaxInto(ReadOnlySpan<float> theta, float a, float b, Span<float> best)
-    {
-        var t = MemoryMarshal.Cast<float, Vector<float>>(theta);
-        var m = MemoryMarshal.Cast<float, Vector<float>>(best);
-        var va = new Vector<float>(a);
-        var vb = new Vector<float>(b);
-        for (var i = 0; i < t.Length; i++)
-        {
-            m[i] = Vector.Max(m[i], (t[i] * va) + vb);
-        }
-    }
-
-    private static int CountWins(ReadOnlySpan<float> own, ReadOnlySpan<float> before, ReadOnlySpan<float> after)
-    {
-        var o = MemoryMarshal.Cast<float, Vector<float>>(own);
-        var bb = MemoryMarshal.Cast<float, Vector<float>>(before);
-        var ba = MemoryMarshal.Cast<float, Vector<float>>(after);
-        var total = Vector<int>.Zero;
-        for (var i = 0; i < o.Length; i++)
-        {
-            total -= Vector.GreaterThan(o[i], bb[i]) & Vector.GreaterThanOrEqual(o[i], ba[i]);
+            // A won index has a mask of 0; its complement is −1.
+            total -= ~l0;
+            total -= ~l1;
+            total -= ~l2;
+            total -= ~l3;
         }
 
         return Vector.Sum(total);
     }
+
+    // Moves the (up to) eight competitors with the highest expected score to the front, highest first: they beat c most often.
+    private static void StrongestFirst(Span<float> keys, Span<int> relevant)
+    {
+        var lead = Math.Min(8, relevant.Length);
+        for (var i = 0; i < lead; i++)
+        {
+            var best = i;
+            for (var k = i + 1; k < relevant.Length; k++)
+            {
+                if (keys[k] > keys[best])
+                {
+                    best = k;
+                }
+            }
+
+            (relevant[i], relevant[best]) = (relevant[best], relevant[i]);
+            (keys[i], keys[best]) = (keys[best], keys[i]);
+        }
+    }
+
+    private static float ScoreAt(in ArmBelief arm, int m)
+        => arm.IsFixed ? (float)arm.Offset : ((float)arm.Scale * arm.Samples!.Array[m]) + (float)arm.Offset;
 }
