@@ -214,6 +214,28 @@ public sealed class ShopApiTests(WebShopServer server) : IClassFixture<WebShopSe
     }
 
     [Fact]
+    public async Task DashboardRefresh_AfterAComputation_WaitsTenTimesItsDurationBeforeTheNext()
+    {
+        // A computation of its own (not the background service's), on a clock whose timestamps are seconds and move one a read.
+        var insights = ActivatorUtilities.CreateInstance<global::WebShop.Insights.ShopInsights>(server.App.Services);
+        var clock = new SteppingClock();
+        var work = new global::WebShop.Insights.DashboardRefreshWork(insights, Options.Create(new WebShopOptions()), clock);
+
+        await work.RunOnceAsync(CancellationToken.None);
+        var first = insights.Current;
+        insights.MarkChanged();
+        await work.RunOnceAsync(CancellationToken.None);
+        var skipped = insights.Current;
+        clock.Seconds += 20;
+        await work.RunOnceAsync(CancellationToken.None);
+
+        first.Should().NotBeNull();
+        skipped.Should().BeSameAs(first, "the first computation took 1 s (by this clock), so the next waits 10 s");
+        insights.Current.Should().NotBeSameAs(first, "the data changed and the wait was over");
+        insights.IsStale.Should().BeFalse();
+    }
+
+    [Fact]
     public void Create_PostgreSqlWithoutConnectionString_FailsNamingTheSetting()
     {
         var create = () => WebShopApp.Create(["--urls=http://127.0.0.1:0", "--WebShop:Database=PostgreSql", "--WebShop:DemoCustomers=0"]);
@@ -226,4 +248,14 @@ public sealed class ShopApiTests(WebShopServer server) : IClassFixture<WebShopSe
         var cells = await client.GetFromJsonAsync<JsonElement>($"/api/customers/{id}/preferences");
         return cells.EnumerateArray().Single(c => c.GetProperty("channel").GetString() == channel && c.GetProperty("messageType").GetString() == type).GetProperty("status").GetString()!;
     }
+}
+
+/// <summary>A clock whose timestamps count seconds and move one second each time they are read.</summary>
+internal sealed class SteppingClock : TimeProvider
+{
+    public long Seconds { get; set; }
+
+    public override long TimestampFrequency => 1;
+
+    public override long GetTimestamp() => Seconds++;
 }
