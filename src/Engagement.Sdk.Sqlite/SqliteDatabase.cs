@@ -104,6 +104,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
     private readonly SqliteConnection _connection;
     private SqliteTransaction? _transaction;
     private readonly int _walAutoCheckpointPages;
+    private readonly int _cacheSizeKib;
     private bool _initialised;
 
     /// <summary>Creates the database handle (the file is opened on first use).</summary>
@@ -128,6 +129,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         _walAutoCheckpointPages = o.WalAutoCheckpointPages >= 0
             ? o.WalAutoCheckpointPages
             : throw new EngagementValidationException("SqliteStoreOptions.WalAutoCheckpointPages", o.WalAutoCheckpointPages, "must be 0 (off) or a positive number of pages");
+        _cacheSizeKib = o.CacheSizeKib is >= SqliteStoreOptionsValidator.MinCacheSizeKib and <= SqliteStoreOptionsValidator.MaxCacheSizeKib
+            ? o.CacheSizeKib
+            : throw new EngagementValidationException("SqliteStoreOptions.CacheSizeKib", o.CacheSizeKib, $"must be from {SqliteStoreOptionsValidator.MinCacheSizeKib} to {SqliteStoreOptionsValidator.MaxCacheSizeKib} KiB");
     }
 
     /// <summary>What is wrong with a busy timeout, or <see langword="null"/> when it is in its range (10 milliseconds to 10 minutes).</summary>
@@ -569,7 +573,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         _connection.Open();
         using (var pragmas = _connection.CreateCommand())
         {
-            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};";
+            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA cache_size=-{_cacheSizeKib}; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds};";
             pragmas.ExecuteNonQuery();
         }
 

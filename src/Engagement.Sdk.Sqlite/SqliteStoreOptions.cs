@@ -19,4 +19,13 @@ public sealed class SqliteStoreOptions
     /// </summary>
     /// <value>Defaults to 8,192 pages (32 MiB); SQLite's own default is 1,000.</value>
     public int WalAutoCheckpointPages { get; set; } = 8192;
+
+    /// <summary>
+    /// How much memory SQLite may use to keep database pages between reads (SQLite's <c>cache_size</c>, in KiB; allocated as
+    /// pages are used). A batch that touches more pages than fit spills them to the log mid-transaction and reads them back;
+    /// with 5,000 customers a 1,000-event batch through the web sample took about a sixth less CPU with 64 MiB than with
+    /// SQLite's own 2 MiB.
+    /// </summary>
+    /// <value>Defaults to 65,536 KiB (64 MiB); from 512 KiB to 16 GiB.</value>
+    public int CacheSizeKib { get; set; } = 65_536;
 }

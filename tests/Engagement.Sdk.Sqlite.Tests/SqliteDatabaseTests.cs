@@ -87,6 +87,39 @@ public sealed class SqliteDatabaseTests : IDisposable
         act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("SqliteStoreOptions.WalAutoCheckpointPages");
     }
 
+    [Theory]
+    [InlineData(null, 65_536)]
+    [InlineData(1_024, 1_024)]
+    public async Task CacheSizeKib_IsThePageCacheOfTheConnection(int? kib, long expected)
+    {
+        var options = new SqliteStoreOptions { ConnectionString = $"Data Source={_databases.NewPath()}" };
+        if (kib is { } size)
+        {
+            options.CacheSizeKib = size;
+        }
+
+        using var database = new SqliteDatabase(Options.Create(options));
+        await new SqliteProfileStore(database).SaveAsync(CustomerProfile.New(new CustomerId("c1")));
+
+        var cache = await database.RunAsync(db => (long)db.Command("PRAGMA cache_size").ExecuteScalar()!, CancellationToken.None);
+
+        cache.Should().Be(-expected, "a negative cache_size is a size in KiB");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(511)]
+    [InlineData(16 * 1024 * 1024 + 1)]
+    public void CacheSizeKib_OutOfRange_IsRejectedWithTheFieldAndRule(int kib)
+    {
+        var options = new SqliteStoreOptions { ConnectionString = "Data Source=unused.db", CacheSizeKib = kib };
+
+        var act = () => new SqliteDatabase(Options.Create(options));
+
+        act.Should().Throw<EngagementValidationException>().Which.Field.Should().Be("SqliteStoreOptions.CacheSizeKib");
+        new SqliteStoreOptionsValidator().Validate(null, options).Failures.Should().ContainSingle().Which.Should().Contain("CacheSizeKib").And.Contain("512");
+    }
+
     [Fact]
     public async Task Stores_ReopenedFile_StillHoldTheData()
     {
