@@ -70,6 +70,14 @@ public sealed class EngagementOptions
 
     /// <summary>The identity-resolution rules: which identifiers stitch profiles, which mean two people, how traits merge.</summary>
     public Profiles.IdentityOptions Identity { get; } = new();
+
+    /// <summary>
+    /// The named segments kept as events arrive and as time passes (<see cref="IEngagementEngine.SweepSegmentsAsync"/>); each
+    /// emits the custom events <c>&lt;name&gt;-entered</c> and <c>&lt;name&gt;-exited</c>, which journeys may count and
+    /// <see cref="DecisionTriggers"/> may name. Validated at start-up.
+    /// </summary>
+    /// <value>Defaults to none.</value>
+    public IList<Segments.SegmentDefinition> Segments { get; } = [];
 }
 
 /// <summary>
