@@ -50,26 +50,6 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> DeleteAsync(CustomerId customerId, IReadOnlyList<SegmentChange> changes, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(changes);
-        cancellationToken.ThrowIfCancellationRequested();
-        lock (_lock)
-        {
-            if (!_records.TryGetValue(customerId, out var current))
-            {
-                return ValueTask.FromResult(false);
-            }
-
-            Put(customerId, current, null);
-            InMemoryTransactions.Record(this, customerId, current, new Deleted(customerId));
-            Append(changes);
-        }
-
-        return ValueTask.FromResult(true);
-    }
-
-    /// <inheritdoc />
     public ValueTask<long> CountAsync(string segment, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(segment);
@@ -193,13 +173,6 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
                     }
 
                     return;
-                case Deleted:
-                    if (!_records.ContainsKey(id) && previous is SegmentRecord restored)
-                    {
-                        Put(id, null, restored);
-                    }
-
-                    return;
                 case SegmentRecord saved:
                     if (_records.TryGetValue(id, out var current) && ReferenceEquals(current, saved))
                     {
@@ -284,6 +257,4 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
     }
 
     private static long Minute(DateTimeOffset at) => at.UtcTicks - (at.UtcTicks % TimeSpan.TicksPerMinute);
-
-    private sealed record Deleted(CustomerId Id);
 }

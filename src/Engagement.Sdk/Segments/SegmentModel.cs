@@ -130,26 +130,20 @@ public interface ISegmentStore
     ValueTask<SegmentRecord?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Saves a record if the stored version still equals <see cref="SegmentRecord.Version"/> (0 for a new one), keeps the member
-    /// index in step with <see cref="SegmentRecord.Members"/> and indexes <see cref="SegmentRecord.DueAt"/>; appends
-    /// <paramref name="changes"/> to the history. Returns the record with the version incremented.
+    /// Saves a record if the stored version still equals <see cref="SegmentRecord.Version"/> (0 for a new one), indexes
+    /// <see cref="SegmentRecord.DueAt"/>, appends <paramref name="changes"/> to the history and applies them to the member
+    /// index (an entry adds the customer to the segment's members, an exit removes them). Returns the record with the version
+    /// incremented.
     /// </summary>
     /// <param name="record">The record.</param>
-    /// <param name="changes">The entries and exits to record, in order (may be empty).</param>
+    /// <param name="changes">
+    /// The entries and exits to record, in order (may be empty): every segment in which <see cref="SegmentRecord.Members"/>
+    /// differs from the stored record's has one.
+    /// </param>
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns>The saved record.</returns>
     /// <exception cref="Storage.ConcurrencyConflictException">Another writer saved it first.</exception>
     ValueTask<SegmentRecord> SaveAsync(SegmentRecord record, IReadOnlyList<SegmentChange> changes, CancellationToken cancellationToken = default);
-
-    /// <summary>
-    /// Deletes a customer's record, memberships and timer, appending <paramref name="changes"/> (their exits) to the history,
-    /// which is kept (a merged profile's record, folded into the survivor's).
-    /// </summary>
-    /// <param name="customerId">The customer.</param>
-    /// <param name="changes">The exits to record.</param>
-    /// <param name="cancellationToken">Cancels the write.</param>
-    /// <returns>Whether there was a record.</returns>
-    ValueTask<bool> DeleteAsync(CustomerId customerId, IReadOnlyList<SegmentChange> changes, CancellationToken cancellationToken = default);
 
     /// <summary>How many customers are in a segment now.</summary>
     /// <param name="segment">The segment.</param>
