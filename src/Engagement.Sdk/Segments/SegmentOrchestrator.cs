@@ -153,6 +153,16 @@ public sealed class SegmentOrchestrator
         List<SegmentChange>? changes = null;
         ImmutableArray<SegmentMembership>.Builder? next = null;
         var due = long.MaxValue;
+        foreach (var member in members)
+        {
+            if (Catalog.IndexOf(member.Segment) < 0)
+            {
+                // A segment no longer registered: its members leave it (the segments still registered are kept below).
+                next ??= ImmutableArray.CreateBuilder<SegmentMembership>(members.Length);
+                (changes ??= []).Add(new SegmentChange { CustomerId = profile.Id, Segment = member.Segment, Kind = SegmentChangeKind.Exited, At = at, Reason = "the segment is no longer registered" });
+            }
+        }
+
         for (var s = 0; s < Catalog.Compiled.Length; s++)
         {
             var condition = Catalog.Compiled[s];
@@ -188,16 +198,6 @@ public sealed class SegmentOrchestrator
             }
 
             (changes ??= []).Add(new SegmentChange { CustomerId = profile.Id, Segment = name, Kind = holds ? SegmentChangeKind.Entered : SegmentChangeKind.Exited, At = at, Reason = reason });
-        }
-
-        foreach (var member in members)
-        {
-            if (Catalog.IndexOf(member.Segment) < 0)
-            {
-                // A segment no longer registered: its members leave it.
-                next ??= ImmutableArray.CreateBuilder<SegmentMembership>();
-                (changes ??= []).Add(new SegmentChange { CustomerId = profile.Id, Segment = member.Segment, Kind = SegmentChangeKind.Exited, At = at, Reason = "the segment is no longer registered" });
-            }
         }
 
         DateTimeOffset? dueAt = due == long.MaxValue ? null : new DateTimeOffset(due, TimeSpan.Zero);
