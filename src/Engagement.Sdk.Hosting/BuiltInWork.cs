@@ -46,3 +46,21 @@ internal sealed class JourneySweepWork(IEngagementEngine engine, IOptions<Engage
         return 0;
     }
 }
+
+/// <summary>
+/// Evaluates the customers whose segment timers fell due (<see cref="IEngagementEngine.SweepSegmentsAsync"/>): a counted
+/// event left its window, so a condition such as "no purchase in 90 days" may have come true.
+/// </summary>
+internal sealed class SegmentSweepWork(IEngagementEngine engine, IOptions<EngagementBackgroundOptions> options) : IEngagementBackgroundWork
+{
+    public string Name => "segment-sweep";
+
+    public TimeSpan Interval => options.Value.SegmentSweepInterval;
+
+    public async ValueTask<int> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        // A sweep evaluates everything due now: the next pass waits the interval rather than asking again at once.
+        await engine.SweepSegmentsAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+}

@@ -25,6 +25,14 @@ public sealed class EngagementBackgroundOptions
     /// <value>Defaults to 1 minute.</value>
     public TimeSpan JourneySweepInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Whether segments are swept: customers whose segment timers fell due are evaluated (<see cref="IEngagementEngine.SweepSegmentsAsync"/>).</summary>
+    /// <value>Defaults to <see langword="true"/>.</value>
+    public bool SweepSegments { get; set; } = true;
+
+    /// <summary>How often segments are swept (1 second to 1 day).</summary>
+    /// <value>Defaults to 1 minute.</value>
+    public TimeSpan SegmentSweepInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>
     /// How far behind its interval a work may fall before the health check reports it (1 second to 1 day): a work whose last
     /// successful pass ended longer ago than its interval plus this is degraded.
@@ -42,6 +50,7 @@ internal sealed class EngagementBackgroundOptionsValidator : IValidateOptions<En
         var failures = new List<string>();
         Range(failures, nameof(options.HeldReleaseInterval), options.HeldReleaseInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), "1 second to 1 day");
         Range(failures, nameof(options.JourneySweepInterval), options.JourneySweepInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), "1 second to 1 day");
+        Range(failures, nameof(options.SegmentSweepInterval), options.SegmentSweepInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), "1 second to 1 day");
         Range(failures, nameof(options.MaxLag), options.MaxLag, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1), "1 second to 1 day");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -49,6 +49,7 @@ public sealed partial class EngagementBackgroundService : BackgroundService
             OutboxDeliveryWork => settings.DeliverOutbox,
             HeldMessageReleaseWork => settings.ReleaseHeldMessages,
             JourneySweepWork => settings.SweepJourneys,
+            SegmentSweepWork => settings.SweepSegments,
             _ => true,
         })];
         var twice = _works.GroupBy(w => w.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);

@@ -33,6 +33,7 @@ public static class EngagementHostingServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IEngagementBackgroundWork, OutboxDeliveryWork>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IEngagementBackgroundWork, HeldMessageReleaseWork>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IEngagementBackgroundWork, JourneySweepWork>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IEngagementBackgroundWork, SegmentSweepWork>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EngagementBackgroundService>());
         return services;
     }

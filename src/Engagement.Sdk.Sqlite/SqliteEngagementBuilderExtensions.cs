@@ -41,6 +41,7 @@ public static class SqliteEngagementBuilderExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton<IActionContactLog>(static sp => new RelationalActionContactLog(sp.GetRequiredService<SqliteDatabase>())));
         builder.Services.Replace(ServiceDescriptor.Singleton<IActionBudgetStore>(static sp => new RelationalActionBudgetStore(sp.GetRequiredService<SqliteDatabase>())));
         builder.Services.Replace(ServiceDescriptor.Singleton<Engagement.Sdk.Households.IHouseholdStore>(static sp => new Engagement.Sdk.Storage.Relational.RelationalHouseholdStore(sp.GetRequiredService<SqliteDatabase>())));
+        builder.Services.Replace(ServiceDescriptor.Singleton<Engagement.Sdk.Segments.ISegmentStore>(static sp => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(sp.GetRequiredService<SqliteDatabase>())));
         return builder;
     }
 }

@@ -75,4 +75,12 @@ public sealed class DeliveringEngine : IEngagementEngine
         LastDelivered = await _worker.DeliverDueAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
+
+    /// <inheritdoc />
+    public async ValueTask<Sdk.Segments.SegmentSweepResult> SweepSegmentsAsync(CancellationToken cancellationToken = default)
+    {
+        var result = await _engine.SweepSegmentsAsync(cancellationToken).ConfigureAwait(false);
+        LastDelivered = await _worker.DeliverDueAsync(cancellationToken).ConfigureAwait(false);
+        return result;
+    }
 }

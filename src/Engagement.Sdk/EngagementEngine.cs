@@ -9,6 +9,7 @@ using Engagement.Sdk.Diagnostics;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Segments;
 using Engagement.Sdk.Storage;
 using Engagement.Sdk.Threading;
 using Microsoft.Extensions.Logging;
@@ -59,6 +60,9 @@ public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, Custom
 
     /// <summary>What the journeys recorded for the event: entries, moves, exits, steps, sends, would-be sends, goals and revenue.</summary>
     public ImmutableArray<JourneyHistoryEntry> JourneyHistory { get; init; } = [];
+
+    /// <summary>The segments the customer entered or left with the event (see <see cref="EngagementOptions.Segments"/>).</summary>
+    public ImmutableArray<SegmentChange> SegmentChanges { get; init; } = [];
 }
 
 /// <summary>The outcome of one event of a batch: its result, or the reason it was rejected (then nothing of it was applied).</summary>
@@ -125,6 +129,16 @@ public interface IEngagementEngine
     /// <param name="cancellationToken">Cancels the work (customers already evaluated stay evaluated).</param>
     /// <returns>How many customers were evaluated, and what the journeys recorded.</returns>
     ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Evaluates the customers whose segment timers are due (a counted event left its window, so a condition such as "no
+    /// purchase in 90 days" may have come true): each in a unit of work of its own under the customer's lock; entries and exits
+    /// are recorded and their events run through the journeys, as after an event. Only due customers are read (the store
+    /// indexes due times). Call it periodically (for example every minute).
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the work (customers already evaluated stay evaluated).</param>
+    /// <returns>How many customers were evaluated, their entries and exits, and what the journeys recorded.</returns>
+    ValueTask<SegmentSweepResult> SweepSegmentsAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>
@@ -153,6 +167,7 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly IStoreTransactions _transactions;
     private readonly ActionCatalog _catalog;
     private readonly JourneyOrchestrator _journeys;
+    private readonly SegmentOrchestrator _segments;
     private readonly ILogger _logger;
     private readonly LogIds _logIds;
 
@@ -171,6 +186,8 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <param name="contactPolicy">The contact policy (for the size of each customer's queue of held messages).</param>
     /// <param name="journeyStore">Where the journeys' state, timers and history are kept (the decider's, else in memory, when omitted).</param>
     /// <param name="journeyCatalog">The compiled journeys (the decider's, else made from <see cref="EngagementOptions.Journeys"/> and the actions, when omitted).</param>
+    /// <param name="segmentStore">Where the segments' state, members and history are kept (in memory when omitted).</param>
+    /// <param name="segmentCatalog">The compiled segments (made from <see cref="EngagementOptions.Segments"/> when omitted).</param>
     public EngagementEngine(
         IProfileStore profiles,
         IEventStore events,
@@ -185,7 +202,9 @@ public sealed class EngagementEngine : IEngagementEngine
         IStoreTransactions? transactions = null,
         IOptions<ContactPolicyOptions>? contactPolicy = null,
         IJourneyStore? journeyStore = null,
-        JourneyCatalog? journeyCatalog = null)
+        JourneyCatalog? journeyCatalog = null,
+        ISegmentStore? segmentStore = null,
+        SegmentCatalog? segmentCatalog = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _profiles = profiles ?? throw new ArgumentNullException(nameof(profiles));
@@ -204,6 +223,7 @@ public sealed class EngagementEngine : IEngagementEngine
         journeyStore ??= decider.Facts?.Store ?? new InMemoryJourneyStore();
         _logIds = LogIds.For(_options);
         _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger, _logIds);
+        _segments = new SegmentOrchestrator(segmentCatalog ?? SegmentCatalog.FromOptions(_options, journeys), segmentStore ?? new InMemorySegmentStore(), _journeys, ledger);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
         _transactions = transactions ?? NoTransactions.Instance;
         _catalog = decider.Catalog;
@@ -349,6 +369,8 @@ public sealed class EngagementEngine : IEngagementEngine
         var journeys = profile.ProfilingObjectedAt is null
             ? await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false)
             : JourneyOutcome.None; // journeys are profiling: they do not move for a customer who objects to it
+        var segments = await _segments.OnEventAsync(profile, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+        journeys = segments.After(journeys);
         var moved = journeys.Transitions;
 
         if (receipt is not null)
@@ -357,15 +379,15 @@ public sealed class EngagementEngine : IEngagementEngine
             await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken).ConfigureAwait(false);
         }
 
-        var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || (_options.DecideOnStageChange && !moved.IsEmpty);
+        var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || segments.Triggers(_options.DecisionTriggers) || (_options.DecideOnStageChange && !moved.IsEmpty);
         if (!trigger || receipt is not null)
         {
-            return new TrackResult(engagementEvent, false, profile, moved, null, null) { Identity = identity, IsRouted = true, JourneyHistory = journeys.History };
+            return new TrackResult(engagementEvent, false, profile, moved, null, null) { Identity = identity, IsRouted = true, JourneyHistory = journeys.History, SegmentChanges = segments.Changes };
         }
 
         var decision = await DecideCoreAsync(profile, engagementEvent, reserve: true, cancellationToken).ConfigureAwait(false);
         var contest = await _contest.ContendAsync(profile, profile.Id, decision, engagementEvent, cancellationToken).ConfigureAwait(false);
-        return new TrackResult(engagementEvent, false, profile, moved, contest.Decision ?? decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held, JourneyHistory = journeys.History };
+        return new TrackResult(engagementEvent, false, profile, moved, contest.Decision ?? decision, contest.Live) { Identity = identity, IsRouted = true, HeldMessages = contest.Held, JourneyHistory = journeys.History, SegmentChanges = segments.Changes };
     }
 
     /// <inheritdoc />
@@ -664,7 +686,7 @@ public sealed class EngagementEngine : IEngagementEngine
                 await batch.StartAsync(cancellationToken).ConfigureAwait(false);
                 foreach (var customer in fresh)
                 {
-                    var history = await SweepOneAsync(customer, now, cancellationToken).ConfigureAwait(false);
+                    var history = await InCustomerUnitAsync(customer, now, SweepJourneysOfAsync, cancellationToken).ConfigureAwait(false);
                     histories.Add(history);
                     entries += history.Length;
                 }
@@ -688,7 +710,55 @@ public sealed class EngagementEngine : IEngagementEngine
         return new JourneySweepResult(done.Count, all.MoveToImmutable());
     }
 
-    private async ValueTask<ImmutableArray<JourneyHistoryEntry>> SweepOneAsync(CustomerId customer, DateTimeOffset now, CancellationToken cancellationToken)
+    // A stage moved with time may change the segments that test stages.
+    private async ValueTask<ImmutableArray<JourneyHistoryEntry>> SweepJourneysOfAsync(CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var outcome = await _journeys.OnTimeAsync(profile, now, cancellationToken).ConfigureAwait(false);
+        return outcome.Transitions.IsEmpty ? outcome.History : (await _segments.OnStagesMovedAsync(profile, now, cancellationToken).ConfigureAwait(false)).After(outcome).History;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SegmentSweepResult> SweepSegmentsAsync(CancellationToken cancellationToken = default)
+    {
+        const int Batch = 512;
+        var now = _time.GetUtcNow();
+        var changes = ImmutableArray.CreateBuilder<SegmentChange>();
+        var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
+        var done = new HashSet<CustomerId>();
+        while (true)
+        {
+            var due = await _segments.ListDueAsync(now, Batch, cancellationToken).ConfigureAwait(false);
+            var fresh = due.Where(done.Add).ToList();
+            if (fresh.Count == 0)
+            {
+                break;
+            }
+
+            var batch = _transactions.Begin();
+            await using (batch.ConfigureAwait(false))
+            {
+                await batch.StartAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var customer in fresh)
+                {
+                    var outcome = await InCustomerUnitAsync(customer, now, _segments.OnTimeAsync, cancellationToken).ConfigureAwait(false);
+                    changes.AddRange(outcome.Changes);
+                    history.AddRange(outcome.Journeys.History);
+                }
+
+                await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (due.Count < Batch)
+            {
+                break;
+            }
+        }
+
+        return new SegmentSweepResult(done.Count, changes.ToImmutable(), history.ToImmutable());
+    }
+
+    // Runs `evaluate` for a due customer in a unit of work of its own, under the customer's lock, as the survivor if merged.
+    private async ValueTask<T> InCustomerUnitAsync<T>(CustomerId customer, DateTimeOffset now, Func<CustomerProfile, DateTimeOffset, CancellationToken, ValueTask<T>> evaluate, CancellationToken cancellationToken)
     {
         var unit = _transactions.Begin();
         AsyncGate? gate = null;
@@ -707,9 +777,9 @@ public sealed class EngagementEngine : IEngagementEngine
                 await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
             }
 
-            var outcome = await _journeys.OnTimeAsync(profile, now, cancellationToken).ConfigureAwait(false);
+            var outcome = await evaluate(profile, now, cancellationToken).ConfigureAwait(false);
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            return outcome.History;
+            return outcome;
         }
         finally
         {

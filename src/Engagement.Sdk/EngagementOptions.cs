@@ -82,6 +82,14 @@ public sealed class EngagementOptions
 
     /// <summary>The host's redactor for personal data, set from its <c>IRedactorProvider</c> when the host starts.</summary>
     internal Microsoft.Extensions.Compliance.Redaction.Redactor? LogRedactor { get; set; }
+
+    /// <summary>
+    /// The named segments kept as events arrive and as time passes (<see cref="IEngagementEngine.SweepSegmentsAsync"/>); each
+    /// emits the custom events <c>&lt;name&gt;-entered</c> and <c>&lt;name&gt;-exited</c>, which journeys may count and
+    /// <see cref="DecisionTriggers"/> may name. Validated at start-up.
+    /// </summary>
+    /// <value>Defaults to none.</value>
+    public IList<Segments.SegmentDefinition> Segments { get; } = [];
 }
 
 /// <summary>

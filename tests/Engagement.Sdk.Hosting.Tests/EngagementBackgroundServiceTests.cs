@@ -149,7 +149,27 @@ public sealed class EngagementBackgroundServiceTests
         });
 
         host.Services.GetServices<IHostedService>().OfType<EngagementBackgroundService>().Should().ContainSingle()
-            .Which.Works.Select(w => w.Name).Should().BeEquivalentTo("outbox-delivery", "held-message-release", "journey-sweep", "counting");
+            .Which.Works.Select(w => w.Name).Should().BeEquivalentTo("outbox-delivery", "held-message-release", "journey-sweep", "segment-sweep", "counting");
+    }
+
+    [Fact]
+    public async Task Host_CustomerWithoutPurchaseFor90Days_EntersTheSegmentByTheSegmentSweepWithoutAnEvent()
+    {
+        var clock = new FakeTimeProvider(T0);
+        var lapsed = Engagement.Sdk.Segments.SegmentDefinition.FromJson("""{"name":"lapsed","condition":{"all":[{"aggregate":"orders","ge":1},{"event":"purchased","within":"P90D","count":{"eq":0}}]}}""");
+        using var host = BuildHost(clock, new InMemoryChannelSender(Channel.Email), o => o.SegmentSweepInterval = TimeSpan.FromHours(1), services => services.AddEngagement().AddSegment(lapsed));
+        await host.StartAsync();
+        var engine = host.Services.GetRequiredService<IEngagementEngine>();
+        var segments = host.Services.GetRequiredService<Engagement.Sdk.Segments.ISegmentStore>();
+        await engine.TrackAsync(new Purchased { EventId = "o1", CustomerId = Ann, Timestamp = T0, OrderId = "o-1", Lines = [new OrderLine("p-1", 1, Money.Of(40m, "EUR"))] });
+
+        long Members() => segments.CountAsync("lapsed").AsTask().GetAwaiter().GetResult();
+
+        Members().Should().Be(0);
+        await Eventually.HoldsAsync(() => Members() == 1, clock, TimeSpan.FromDays(1), "the sweep adds the customer when 90 days without a purchase have passed");
+
+        clock.GetUtcNow().Should().BeOnOrAfter(T0.AddDays(90), "nothing was due before");
+        await host.StopAsync();
     }
 
     [Fact]
@@ -191,7 +211,7 @@ public sealed class EngagementBackgroundServiceTests
     [Fact]
     public async Task Options_TurnTheBuiltInWorksOff()
     {
-        using var host = BuildHost(new FakeTimeProvider(T0), new InMemoryChannelSender(Channel.Email), o => (o.DeliverOutbox, o.ReleaseHeldMessages, o.SweepJourneys) = (false, false, false));
+        using var host = BuildHost(new FakeTimeProvider(T0), new InMemoryChannelSender(Channel.Email), o => (o.DeliverOutbox, o.ReleaseHeldMessages, o.SweepJourneys, o.SweepSegments) = (false, false, false, false));
 
         host.Services.GetServices<IHostedService>().OfType<EngagementBackgroundService>().Single().Works.Should().BeEmpty();
         await Task.CompletedTask;

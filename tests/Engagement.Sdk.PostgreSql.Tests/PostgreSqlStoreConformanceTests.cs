@@ -193,3 +193,13 @@ public sealed class PostgreSqlJourneyRestartTests(PostgreSqlServerFixture server
             o.Schema = _options.Schema;
         });
 }
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlSegmentStoreTests(PostgreSqlServerFixture server) : SegmentStoreConformanceTests, IDisposable
+{
+    private readonly TemporarySchemas _schemas = new(server);
+
+    public void Dispose() => _schemas.Dispose();
+
+    protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(_schemas.Open());
+}

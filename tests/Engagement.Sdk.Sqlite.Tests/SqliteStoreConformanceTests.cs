@@ -174,3 +174,12 @@ public sealed class SqliteJourneyRestartTests : Engagement.Sdk.SharedTests.Journ
     protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
         => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, "Data Source=" + _path);
 }
+
+public sealed class SqliteSegmentStoreTests : SegmentStoreConformanceTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(_databases.Open());
+}

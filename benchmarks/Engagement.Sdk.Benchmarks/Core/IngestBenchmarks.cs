@@ -1,6 +1,8 @@
 using BenchmarkDotNet.Attributes;
+using Engagement.Sdk.Conditions;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Segments;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Engagement.Sdk.Benchmarks.Core;
@@ -63,6 +65,10 @@ public class IngestBenchmarks
     [IterationSetup(Targets = [nameof(InMemoryOneByOne), nameof(InMemoryTwoWriters)])]
     public void InMemoryStores() => Build(null);
 
+    /// <summary>Fresh in-memory stores and ten segments (<see cref="TenSegments"/>).</summary>
+    [IterationSetup(Targets = [nameof(InMemoryOneByOneTenSegments)])]
+    public void InMemoryStoresWithSegments() => Build(null, TenSegments);
+
     /// <summary>A fresh SQLite file.</summary>
     [IterationSetup(Targets = [nameof(SqliteBatches), nameof(SqliteBatchesSteady), nameof(SqliteBatchesSteadyRandomIds)])]
     public void SqliteStore()
@@ -93,6 +99,35 @@ public class IngestBenchmarks
             await _engine.TrackAsync(e).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// As <see cref="InMemoryOneByOne"/>, with ten segments kept as the events arrive: aggregates, an identifier, and three
+    /// windowed counts (which every counted event updates and saves).
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Benchmark(OperationsPerInvoke = SteadyEvents)]
+    public async Task InMemoryOneByOneTenSegments()
+    {
+        foreach (var e in _steady)
+        {
+            await _engine.TrackAsync(e).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The ten segments of <see cref="InMemoryOneByOneTenSegments"/>.</summary>
+    public static IReadOnlyList<SegmentDefinition> TenSegments { get; } =
+    [
+        new("viewers", Condition.Aggregate(ProfileAggregate.ProductViews, ComparisonOperator.Ge, 1)),
+        new("heavy_viewers", Condition.Aggregate(ProfileAggregate.ProductViews, ComparisonOperator.Ge, 40)),
+        new("cart_open", Condition.Aggregate(ProfileAggregate.ItemsInCart, ComparisonOperator.Ge, 1)),
+        new("buyers", Condition.Aggregate(ProfileAggregate.Orders, ComparisonOperator.Ge, 1)),
+        new("big_spenders", Condition.Aggregate(ProfileAggregate.Revenue, ComparisonOperator.Ge, 500)),
+        new("wide_browsers", Condition.Aggregate(ProfileAggregate.ItemsViewed, ComparisonOperator.Ge, 10)),
+        new("cookie_known", Condition.HasIdentifier(IdentifierKind.Anonymous)),
+        new("browsing_now", Condition.EventCount("product_viewed", TimeSpan.FromHours(1), ComparisonOperator.Ge, 3)),
+        new("carted_this_week", Condition.EventCount("added_to_cart", TimeSpan.FromDays(7), ComparisonOperator.Ge, 1)),
+        new("quiet_month", Condition.All(Condition.Aggregate(ProfileAggregate.ProductViews, ComparisonOperator.Ge, 1), Condition.NoEvent("product_viewed", TimeSpan.FromDays(30)))),
+    ];
 
     /// <summary>In memory, two writers (one per core), customers split between them.</summary>
     /// <returns>A task.</returns>
@@ -154,10 +189,15 @@ public class IngestBenchmarks
         }
     }
 
-    private void Build(string? sqlitePath)
+    private void Build(string? sqlitePath, IReadOnlyList<SegmentDefinition>? segments = null)
     {
         var services = new ServiceCollection();
         var builder = services.AddEngagement(o => o.DecisionTriggers.Clear());
+        foreach (var segment in segments ?? [])
+        {
+            builder.AddSegment(segment);
+        }
+
         if (sqlitePath is not null)
         {
             builder.UseSqlite($"Data Source={sqlitePath}");

@@ -76,6 +76,31 @@ public sealed class EngagementBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds a named segment (<see cref="EngagementOptions.Segments"/>): kept as events arrive and on
+    /// <see cref="IEngagementEngine.SweepSegmentsAsync"/>, validated when the host starts. A segment with the name of one already
+    /// added replaces it.
+    /// </summary>
+    /// <param name="segment">The segment.</param>
+    /// <returns>The builder.</returns>
+    public EngagementBuilder AddSegment(Engagement.Sdk.Segments.SegmentDefinition segment)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        Services.Configure<EngagementOptions>(o =>
+        {
+            for (var i = o.Segments.Count - 1; i >= 0; i--)
+            {
+                if (o.Segments[i] is { } registered && registered.Name == segment.Name)
+                {
+                    o.Segments.RemoveAt(i);
+                }
+            }
+
+            o.Segments.Add(segment);
+        });
+        return this;
+    }
+
     /// <summary>Configures how decisions explore, learn, log and experiment (<see cref="DecisioningOptions"/>, validated when the host starts).</summary>
     /// <param name="configure">Configures the options.</param>
     /// <returns>The builder.</returns>

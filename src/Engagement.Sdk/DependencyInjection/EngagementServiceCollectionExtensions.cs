@@ -51,6 +51,9 @@ public static class EngagementServiceCollectionExtensions
         services.TryAddSingleton<ISuppressionStore, InMemorySuppressionStore>();
         services.TryAddSingleton<IJourneyStore, InMemoryJourneyStore>();
         services.TryAddSingleton(static sp => JourneyCatalog.FromOptions(sp.GetRequiredService<IOptions<EngagementOptions>>().Value, sp.GetRequiredService<ActionCatalog>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngagementOptions>, Engagement.Sdk.Segments.SegmentCatalogValidator>());
+        services.TryAddSingleton<Engagement.Sdk.Segments.ISegmentStore, Engagement.Sdk.Segments.InMemorySegmentStore>();
+        services.TryAddSingleton(static sp => Engagement.Sdk.Segments.SegmentCatalog.FromOptions(sp.GetRequiredService<IOptions<EngagementOptions>>().Value, sp.GetRequiredService<JourneyCatalog>()));
         services.TryAddSingleton<Engagement.Sdk.Households.IHouseholdStore, Engagement.Sdk.Households.InMemoryHouseholdStore>();
         services.TryAddSingleton<Engagement.Sdk.Households.HouseholdRegistry>();
         services.TryAddSingleton<IPermissionGate, PermissionGate>();

@@ -165,7 +165,9 @@ public sealed class JourneyCatalog
     public static JourneyCatalog FromOptions(EngagementOptions options, ActionCatalog actions)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return Create(options.Journeys, actions, new ConditionSchema(options.Traits, options.CustomEvents, options.CustomChannels, options.CustomPurposes));
+        // The segments' entry and exit events are custom events the journeys may count.
+        var customEvents = options.Segments.Count == 0 ? options.CustomEvents : options.CustomEvents.Concat(Segments.SegmentCatalog.EventNamesOf(options.Segments));
+        return Create(options.Journeys, actions, new ConditionSchema(options.Traits, customEvents, options.CustomChannels, options.CustomPurposes));
     }
 
     /// <summary>The index of a journey, or -1.</summary>

@@ -56,7 +56,8 @@ public sealed class CustomerErasure
     /// theirs too), though the person's opt-outs of it stay, as a suppression of the address for marketing (none when <see langword="null"/>).
     /// </param>
     /// <param name="contacts">The actions' contact history (who was sent or dismissed which action), erased with the rest; none when <see langword="null"/>.</param>
-    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Households.IHouseholdStore? households = null, Decisioning.IActionContactLog? contacts = null)
+    /// <param name="segments">The segments' store: the customer's memberships, counters and segment history are erased too; none when <see langword="null"/>.</param>
+    public CustomerErasure(IProfileStore profiles, IEventStore events, IConsentStore consents, IDispatchStore dispatches, ISuppressionStore suppressions, TimeProvider time, IStoreTransactions? transactions = null, Journeys.IJourneyStore? journeys = null, Households.IHouseholdStore? households = null, Decisioning.IActionContactLog? contacts = null, Segments.ISegmentStore? segments = null)
     {
         _households = households;
         _transactions = transactions ?? NoTransactions.Instance;
@@ -74,6 +75,11 @@ public sealed class CustomerErasure
         if (contacts is not null)
         {
             _stores = _stores.Add(contacts);
+        }
+
+        if (segments is not null)
+        {
+            _stores = _stores.Add(segments);
         }
     }
 

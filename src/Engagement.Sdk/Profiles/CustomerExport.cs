@@ -33,6 +33,12 @@ public sealed record CustomerExport(
     /// not exported), or <see langword="null"/>. An import joins it again, or creates it when the store does not know it.
     /// </summary>
     public HouseholdMembership? Household { get; init; }
+
+    /// <summary>The segments the person is in now, with when they entered (empty when none, or no segment store was given).</summary>
+    public ImmutableArray<Segments.SegmentMembership> Segments { get; init; } = [];
+
+    /// <summary>The person's segment entries and exits, per id in the order recorded. An import does not restore them: membership is re-evaluated from the imported data.</summary>
+    public ImmutableArray<Segments.SegmentChange> SegmentHistory { get; init; } = [];
 }
 
 /// <summary>A person's membership of a household, as their export carries it.</summary>
@@ -54,6 +60,7 @@ public sealed class CustomerDataPortability
     private readonly TimeProvider _time;
     private readonly ISuppressionStore? _suppressions;
     private readonly Households.IHouseholdStore? _households;
+    private readonly Segments.ISegmentStore? _segments;
     private readonly IStoreTransactions _transactions;
     private readonly TimeSpan _maxClockSkew;
 
@@ -68,8 +75,10 @@ public sealed class CustomerDataPortability
     /// <param name="transactions">The storage's units of work, so that an import is written all or nothing (none for the in-memory stores).</param>
     /// <param name="options">The SDK's options (the clock skew events and consent records may have).</param>
     /// <param name="households">The households: the export carries the person's membership, and an import restores it (none when <see langword="null"/>).</param>
-    public CustomerDataPortability(IProfileStore profiles, IEventStore events, ConsentLedger ledger, IConsentStore consents, IDispatchStore dispatches, TimeProvider time, ISuppressionStore? suppressions = null, IStoreTransactions? transactions = null, Microsoft.Extensions.Options.IOptions<EngagementOptions>? options = null, Households.IHouseholdStore? households = null)
+    /// <param name="segments">The segments: the export carries the person's memberships and their history (none when <see langword="null"/>).</param>
+    public CustomerDataPortability(IProfileStore profiles, IEventStore events, ConsentLedger ledger, IConsentStore consents, IDispatchStore dispatches, TimeProvider time, ISuppressionStore? suppressions = null, IStoreTransactions? transactions = null, Microsoft.Extensions.Options.IOptions<EngagementOptions>? options = null, Households.IHouseholdStore? households = null, Segments.ISegmentStore? segments = null)
     {
+        _segments = segments;
         _households = households;
         _suppressions = suppressions;
         _transactions = transactions ?? NoTransactions.Instance;
@@ -118,7 +127,26 @@ public sealed class CustomerDataPortability
             membership = new HouseholdMembership(household.Id, household.SharedIdentifiers);
         }
 
-        return new CustomerExport(SchemaVersion, customerId, _time.GetUtcNow(), [.. profiles], [.. events], [.. consent], [.. dispatches]) { Household = membership };
+        var segments = ImmutableArray<Segments.SegmentMembership>.Empty;
+        var segmentHistory = new List<Segments.SegmentChange>();
+        if (_segments is not null)
+        {
+            // The memberships are the live profile's (a merged id's ended with the merge); the history is every id's.
+            if (profiles.Count > 0 && await _segments.GetAsync(profiles[0].Id, cancellationToken).ConfigureAwait(false) is { } record)
+            {
+                segments = record.Members;
+            }
+
+            foreach (var subject in subjects)
+            {
+                await foreach (var change in _segments.ReadHistoryAsync(subject, cancellationToken).ConfigureAwait(false))
+                {
+                    segmentHistory.Add(change);
+                }
+            }
+        }
+
+        return new CustomerExport(SchemaVersion, customerId, _time.GetUtcNow(), [.. profiles], [.. events], [.. consent], [.. dispatches]) { Household = membership, Segments = segments, SegmentHistory = [.. segmentHistory] };
     }
 
     /// <summary>

@@ -27,6 +27,7 @@ internal static class SchemaModules
         RelationalActionContactLog.Module,
         RelationalActionBudgetStore.Module,
         RelationalHouseholdStore.Module,
+        RelationalSegmentStore.Module,
     ];
 
     private const string CreateTable = "CREATE TABLE IF NOT EXISTS {t:schema_modules} (module {key} NOT NULL PRIMARY KEY, version {int32} NOT NULL)";

@@ -103,3 +103,9 @@ public sealed class InMemoryJourneyStoreTests : JourneyStoreConformanceTests
 
     protected override IStoreTransactions? TransactionsOf(Engagement.Sdk.Journeys.IJourneyStore store) => InMemoryTransactions.Instance;
 }
+
+/// <summary>The segment store conformance on the in-memory store.</summary>
+public sealed class InMemorySegmentStoreTests : Engagement.Sdk.Testing.Conformance.SegmentStoreConformanceTests
+{
+    protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Segments.InMemorySegmentStore();
+}
