@@ -168,6 +168,49 @@ public sealed class CompactCollectionsTests
         repeatOnBot.Should().BeLessThanOrEqualTo(onFresh, "a product already viewed changes counters only");
     }
 
+    [Fact]
+    public void BehaviourExtras_RefundsAndMessages_RoundTripThroughJsonAndClearBackToAnEmptyAggregate()
+    {
+        var behaviour = new BehaviourAggregates { Revenue = Money.Of(40m, "EUR"), Refunds = Money.Of(15m, "EUR"), Orders = 2 }
+            with { MessagesSent = System.Collections.Immutable.ImmutableDictionary<Channel, int>.Empty.Add(Channel.Email, 3) };
+        behaviour = behaviour with { Engagements = behaviour.Engagements.Add(Channel.Email, 1) };
+
+        var json = JsonSerializer.Serialize(behaviour, EngagementJsonContext.Default.BehaviourAggregates);
+        var read = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.BehaviourAggregates)!;
+        var cleared = read with { Refunds = null, MessagesSent = [], Engagements = [] };
+
+        json.Should().Contain("\"refunds\":{").And.Contain("\"messagesSent\":{\"email\":3}").And.Contain("\"engagements\":{\"email\":1}");
+        read.Refunds.Should().Be(Money.Of(15m, "EUR"));
+        read.NetRevenue.Should().Be(Money.Of(25m, "EUR"));
+        read.MessagesSent.Should().Equal(new Dictionary<Channel, int> { [Channel.Email] = 3 });
+        read.Engagements.Should().Equal(new Dictionary<Channel, int> { [Channel.Email] = 1 });
+        behaviour.Refunds.Should().Be(Money.Of(15m, "EUR"), "setting one of the rare parts keeps the others");
+        cleared.Should().Be(new BehaviourAggregates { Revenue = Money.Of(40m, "EUR"), Orders = 2 }, "aggregates whose rare parts are all cleared again equal ones that never had them");
+    }
+
+    [Fact]
+    public void Identifier_KeptAsOneStringOrWithItsOwnKey_ComparesHashesAndReadsBackAlike()
+    {
+        var spelled = Identifier.Email("Ann.Smith@Example.com");
+        var lower = Identifier.Email("ann.smith@example.com");
+        var caseSensitive = spelled.WithCaseRule(ignoreCase: false);
+
+        var profile = CustomerProfile.New(new CustomerId("c1")) with { Identifiers = [spelled, caseSensitive, Identifier.Anonymous("cookie-1")] };
+        var json = JsonSerializer.Serialize(profile, EngagementJsonContext.Default.CustomerProfile);
+        var read = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.CustomerProfile)!.Identifiers;
+
+        spelled.Value.Should().Be("Ann.Smith@example.com", "the local part keeps its case, the domain is lower-cased");
+        spelled.Key.Should().Be("ann.smith@example.com");
+        lower.Key.Should().BeSameAs(lower.Value, "a value that is its own key is kept once");
+        spelled.Should().Be(lower);
+        spelled.GetHashCode().Should().Be(lower.GetHashCode());
+        caseSensitive.Key.Should().Be(caseSensitive.Value);
+        caseSensitive.Should().NotBe(lower);
+        read.Select(i => (i.Value, i.Key)).Should().Equal((spelled.Value, spelled.Key), (caseSensitive.Value, caseSensitive.Key), ("cookie-1", "cookie-1"));
+        read[0].Should().Be(lower);
+        read[1].Should().NotBe(lower);
+    }
+
     private static long Allocated(Func<object> action)
     {
         var before = GC.GetAllocatedBytesForCurrentThread();
