@@ -664,50 +664,10 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <inheritdoc />
     public async ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default)
     {
-        const int Batch = 512;
-        var now = _time.GetUtcNow();
-        var histories = new List<ImmutableArray<JourneyHistoryEntry>>();
-        var entries = 0;
-        var done = new HashSet<CustomerId>();
-        while (true)
-        {
-            var due = await _journeys.ListDueAsync(now, Batch, cancellationToken).ConfigureAwait(false);
-            var fresh = due.Where(done.Add).ToList();
-            if (fresh.Count == 0)
-            {
-                break;
-            }
-
-            // A batch is one unit of work (one transaction where the storage has them); each customer is a nested unit under
-            // the customer's lock, as an event is.
-            var batch = _transactions.Begin();
-            await using (batch.ConfigureAwait(false))
-            {
-                await batch.StartAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var customer in fresh)
-                {
-                    var history = await InCustomerUnitAsync(customer, now, SweepJourneysOfAsync, cancellationToken).ConfigureAwait(false);
-                    histories.Add(history);
-                    entries += history.Length;
-                }
-
-                await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (due.Count < Batch)
-            {
-                break;
-            }
-        }
-
-        JourneyLog.Swept(_logger, done.Count);
-        var all = ImmutableArray.CreateBuilder<JourneyHistoryEntry>(entries);
-        foreach (var history in histories)
-        {
-            all.AddRange(history);
-        }
-
-        return new JourneySweepResult(done.Count, all.MoveToImmutable());
+        var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
+        var swept = await SweepDueAsync(_journeys.ListDueAsync, SweepJourneysOfAsync, history.AddRange, cancellationToken).ConfigureAwait(false);
+        JourneyLog.Swept(_logger, swept);
+        return new JourneySweepResult(swept, history.ToImmutable());
     }
 
     // A stage moved with time may change the segments that test stages.
@@ -720,14 +680,34 @@ public sealed class EngagementEngine : IEngagementEngine
     /// <inheritdoc />
     public async ValueTask<SegmentSweepResult> SweepSegmentsAsync(CancellationToken cancellationToken = default)
     {
-        const int Batch = 512;
-        var now = _time.GetUtcNow();
         var changes = ImmutableArray.CreateBuilder<SegmentChange>();
         var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
+        var swept = await SweepDueAsync(
+            _segments.ListDueAsync,
+            _segments.OnTimeAsync,
+            outcome =>
+            {
+                changes.AddRange(outcome.Changes);
+                history.AddRange(outcome.Journeys.History);
+            },
+            cancellationToken).ConfigureAwait(false);
+        return new SegmentSweepResult(swept, changes.ToImmutable(), history.ToImmutable());
+    }
+
+    // The sweeps' shared loop: the customers due now, in batches; a batch is one unit of work (one transaction where the
+    // storage has them) and each customer a nested unit under the customer's lock, as an event is. Returns how many were swept.
+    private async ValueTask<int> SweepDueAsync<T>(
+        Func<DateTimeOffset, int, CancellationToken, ValueTask<IReadOnlyList<CustomerId>>> listDue,
+        Func<CustomerProfile, DateTimeOffset, CancellationToken, ValueTask<T>> evaluate,
+        Action<T> collect,
+        CancellationToken cancellationToken)
+    {
+        const int Batch = 512;
+        var now = _time.GetUtcNow();
         var done = new HashSet<CustomerId>();
         while (true)
         {
-            var due = await _segments.ListDueAsync(now, Batch, cancellationToken).ConfigureAwait(false);
+            var due = await listDue(now, Batch, cancellationToken).ConfigureAwait(false);
             var fresh = due.Where(done.Add).ToList();
             if (fresh.Count == 0)
             {
@@ -740,9 +720,7 @@ public sealed class EngagementEngine : IEngagementEngine
                 await batch.StartAsync(cancellationToken).ConfigureAwait(false);
                 foreach (var customer in fresh)
                 {
-                    var outcome = await InCustomerUnitAsync(customer, now, _segments.OnTimeAsync, cancellationToken).ConfigureAwait(false);
-                    changes.AddRange(outcome.Changes);
-                    history.AddRange(outcome.Journeys.History);
+                    collect(await InCustomerUnitAsync(customer, now, evaluate, cancellationToken).ConfigureAwait(false));
                 }
 
                 await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -754,7 +732,7 @@ public sealed class EngagementEngine : IEngagementEngine
             }
         }
 
-        return new SegmentSweepResult(done.Count, changes.ToImmutable(), history.ToImmutable());
+        return done.Count;
     }
 
     // Runs `evaluate` for a due customer in a unit of work of its own, under the customer's lock, as the survivor if merged.
