@@ -225,6 +225,10 @@ public sealed class EngagementEngine : IEngagementEngine
         _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger, _logIds);
         _segments = new SegmentOrchestrator(segmentCatalog ?? SegmentCatalog.FromOptions(_options, journeys), segmentStore ?? new InMemorySegmentStore(), _journeys, ledger);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
+        if (!_segments.Catalog.IsEmpty)
+        {
+            _identity.Follower = _segments; // the segments follow merges the host asks for and unmerges
+        }
         _transactions = transactions ?? NoTransactions.Instance;
         _catalog = decider.Catalog;
         _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, decider.Propensities, decider.Contacts, time);

@@ -203,3 +203,16 @@ public sealed class PostgreSqlSegmentStoreTests(PostgreSqlServerFixture server) 
 
     protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(_schemas.Open());
 }
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlSegmentEngineTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.SegmentEngineStoreTests
+{
+    private readonly PostgreSqlStoreOptions _options = server.FreshSchema().Value;
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o =>
+        {
+            o.ConnectionString = _options.ConnectionString;
+            o.Schema = _options.Schema;
+        });
+}

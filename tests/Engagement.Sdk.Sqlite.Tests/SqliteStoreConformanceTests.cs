@@ -183,3 +183,16 @@ public sealed class SqliteSegmentStoreTests : SegmentStoreConformanceTests, IDis
 
     protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(_databases.Open());
 }
+
+public sealed class SqliteSegmentEngineTests : Engagement.Sdk.SharedTests.SegmentEngineStoreTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+    private readonly string _path;
+
+    public SqliteSegmentEngineTests() => _path = _databases.NewPath();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, "Data Source=" + _path);
+}
