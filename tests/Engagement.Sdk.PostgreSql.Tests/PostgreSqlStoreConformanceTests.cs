@@ -203,3 +203,12 @@ public sealed class PostgreSqlSegmentStoreTests(PostgreSqlServerFixture server) 
 
     protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(_schemas.Open());
 }
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlDecisioningStoreTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.DecisioningStoreTests
+{
+    protected override string NewDatabase() => "t_" + Guid.NewGuid().ToString("N");
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder, string database)
+        => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o => (o.ConnectionString, o.Schema) = (server.ConnectionString, database));
+}

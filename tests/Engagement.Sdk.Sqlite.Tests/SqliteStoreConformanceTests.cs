@@ -183,3 +183,15 @@ public sealed class SqliteSegmentStoreTests : SegmentStoreConformanceTests, IDis
 
     protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(_databases.Open());
 }
+
+public sealed class SqliteDecisioningStoreTests : Engagement.Sdk.SharedTests.DecisioningStoreTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override string NewDatabase() => _databases.NewPath();
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder, string database)
+        => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={database}", TimeSpan.FromSeconds(30)));
+}
