@@ -149,7 +149,6 @@ public interface IEngagementEngine
 public sealed class EngagementEngine : IEngagementEngine
 {
     private const int MaxSaveAttempts = 5;
-    private readonly AsyncGate[] _locks = CreateLocks(1024); // two writers meet on a stripe about once in 1,000 events
     private readonly TombstoneHashCache _tombstones = new(16_384); // about 3 MB when full
     private readonly IProfileStore _profiles;
     private readonly InMemoryProfileStore? _memoryProfiles;
@@ -168,6 +167,8 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly ActionCatalog _catalog;
     private readonly JourneyOrchestrator _journeys;
     private readonly SegmentOrchestrator _segments;
+    private readonly CustomerUnits _units;
+    private readonly DueSweeper _sweeper;
     private readonly ILogger _logger;
     private readonly LogIds _logIds;
 
@@ -230,6 +231,8 @@ public sealed class EngagementEngine : IEngagementEngine
             _identity.Follower = _segments; // the segments follow merges the host asks for and unmerges
         }
         _transactions = transactions ?? NoTransactions.Instance;
+        _units = new CustomerUnits(1024, _transactions, _identity); // two writers meet on a stripe about once in 1,000 events
+        _sweeper = new DueSweeper(_transactions, _units, time);
         _catalog = decider.Catalog;
         _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, decider.Propensities, decider.Contacts, time);
         _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger, _logIds);
@@ -631,35 +634,12 @@ public sealed class EngagementEngine : IEngagementEngine
             }
         }
 
+        // The messages were held for their owner; if the profile was merged since, the survivor receives them.
         var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
         foreach (var owner in owners)
         {
-            var unit = _transactions.Begin();
-            AsyncGate? gate = null;
-            try
-            {
-                await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-                await unit.LockCustomerAsync(owner, cancellationToken).ConfigureAwait(false);
-                var customerGate = LockFor(owner);
-                await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                gate = customerGate;
-
-                // The messages were held for this customer; if the profile was merged since, the survivor receives them.
-                var profile = await _identity.GetAsync(owner, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(owner);
-                if (profile.Id != owner)
-                {
-                    await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
-                }
-
-                var contest = await _contest.ContendAsync(profile, owner, null, null, cancellationToken).ConfigureAwait(false);
-                outcomes.AddRange(contest.Held);
-                await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                await unit.DisposeAsync().ConfigureAwait(false);
-                gate?.Release();
-            }
+            var contest = await _units.RunAsync(owner, _contest, static (owner, profile, contest, ct) => contest.ContendAsync(profile, owner, null, null, ct), cancellationToken).ConfigureAwait(false);
+            outcomes.AddRange(contest.Held);
         }
 
         return outcomes.ToImmutable();
@@ -669,7 +649,7 @@ public sealed class EngagementEngine : IEngagementEngine
     public async ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default)
     {
         var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
-        var swept = await SweepDueAsync(_journeys.ListDueAsync, SweepJourneysOfAsync, history.AddRange, cancellationToken).ConfigureAwait(false);
+        var swept = await _sweeper.SweepAsync(_journeys.ListDueAsync, SweepJourneysOfAsync, history.AddRange, cancellationToken).ConfigureAwait(false);
         JourneyLog.Swept(_logger, swept);
         return new JourneySweepResult(swept, history.ToImmutable());
     }
@@ -686,7 +666,7 @@ public sealed class EngagementEngine : IEngagementEngine
     {
         var changes = ImmutableArray.CreateBuilder<SegmentChange>();
         var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
-        var swept = await SweepDueAsync(
+        var swept = await _sweeper.SweepAsync(
             _segments.ListDueAsync,
             _segments.OnTimeAsync,
             outcome =>
@@ -698,90 +678,7 @@ public sealed class EngagementEngine : IEngagementEngine
         return new SegmentSweepResult(swept, changes.ToImmutable(), history.ToImmutable());
     }
 
-    // The sweeps' shared loop: the customers due now, in batches; a batch is one unit of work (one transaction where the
-    // storage has them) and each customer a nested unit under the customer's lock, as an event is. Returns how many were swept.
-    private async ValueTask<int> SweepDueAsync<T>(
-        Func<DateTimeOffset, int, CancellationToken, ValueTask<IReadOnlyList<CustomerId>>> listDue,
-        Func<CustomerProfile, DateTimeOffset, CancellationToken, ValueTask<T>> evaluate,
-        Action<T> collect,
-        CancellationToken cancellationToken)
-    {
-        const int Batch = 512;
-        var now = _time.GetUtcNow();
-        var done = new HashSet<CustomerId>();
-        while (true)
-        {
-            var due = await listDue(now, Batch, cancellationToken).ConfigureAwait(false);
-            var fresh = due.Where(done.Add).ToList();
-            if (fresh.Count == 0)
-            {
-                break;
-            }
-
-            var batch = _transactions.Begin();
-            await using (batch.ConfigureAwait(false))
-            {
-                await batch.StartAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var customer in fresh)
-                {
-                    collect(await InCustomerUnitAsync(customer, now, evaluate, cancellationToken).ConfigureAwait(false));
-                }
-
-                await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (due.Count < Batch)
-            {
-                break;
-            }
-        }
-
-        return done.Count;
-    }
-
-    // Runs `evaluate` for a due customer in a unit of work of its own, under the customer's lock, as the survivor if merged.
-    private async ValueTask<T> InCustomerUnitAsync<T>(CustomerId customer, DateTimeOffset now, Func<CustomerProfile, DateTimeOffset, CancellationToken, ValueTask<T>> evaluate, CancellationToken cancellationToken)
-    {
-        var unit = _transactions.Begin();
-        AsyncGate? gate = null;
-        try
-        {
-            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            await unit.LockCustomerAsync(customer, cancellationToken).ConfigureAwait(false);
-            var customerGate = LockFor(customer);
-            await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            gate = customerGate;
-
-            // A customer merged into another since their timer was set is evaluated as the survivor, who folds their state in.
-            var profile = await _identity.GetAsync(customer, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customer);
-            if (profile.Id != customer)
-            {
-                await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
-            }
-
-            var outcome = await evaluate(profile, now, cancellationToken).ConfigureAwait(false);
-            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            return outcome;
-        }
-        finally
-        {
-            await unit.DisposeAsync().ConfigureAwait(false);
-            gate?.Release();
-        }
-    }
-
-    private AsyncGate LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];
-
-    private static AsyncGate[] CreateLocks(int count)
-    {
-        var locks = new AsyncGate[count];
-        for (var i = 0; i < count; i++)
-        {
-            locks[i] = new AsyncGate();
-        }
-
-        return locks;
-    }
+    private AsyncGate LockFor(CustomerId customerId) => _units.For(customerId);
 
     // Deterministic for one trigger, action and channel (a replayed event finds its dispatch), and growing with the trigger's
     // time: the instant's ticks lead, so stores append new dispatches (and their receipts) at the end of their id indexes

@@ -205,6 +205,7 @@ public sealed class PostgreSqlSegmentStoreTests(PostgreSqlServerFixture server) 
 }
 
 [Collection(PostgreSqlCollection.Name)]
+<<<<<<< HEAD
 public sealed class PostgreSqlSegmentEngineTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.SegmentEngineStoreTests
 {
     private readonly PostgreSqlStoreOptions _options = server.FreshSchema().Value;
@@ -215,4 +216,12 @@ public sealed class PostgreSqlSegmentEngineTests(PostgreSqlServerFixture server)
             o.ConnectionString = _options.ConnectionString;
             o.Schema = _options.Schema;
         });
+=======
+public sealed class PostgreSqlDecisioningStoreTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.DecisioningStoreTests
+{
+    protected override string NewDatabase() => "t_" + Guid.NewGuid().ToString("N");
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder, string database)
+        => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o => (o.ConnectionString, o.Schema) = (server.ConnectionString, database));
+>>>>>>> sweeper
 }

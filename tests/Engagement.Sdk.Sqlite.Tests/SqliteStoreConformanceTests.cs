@@ -196,3 +196,15 @@ public sealed class SqliteSegmentEngineTests : Engagement.Sdk.SharedTests.Segmen
     protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
         => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, "Data Source=" + _path);
 }
+
+public sealed class SqliteDecisioningStoreTests : Engagement.Sdk.SharedTests.DecisioningStoreTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override string NewDatabase() => _databases.NewPath();
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder, string database)
+        => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={database}", TimeSpan.FromSeconds(30)));
+}

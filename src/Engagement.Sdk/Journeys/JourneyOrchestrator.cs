@@ -153,19 +153,26 @@ public sealed class JourneyOrchestrator
             await Store.AppendHistoryAsync(history, cancellationToken).ConfigureAwait(false);
         }
 
-        List<StageTransition>? transitions = null;
+        var moves = 0;
         foreach (var entry in history)
         {
-            if (entry.Kind is JourneyHistoryKind.Entered or JourneyHistoryKind.Moved && entry.StageId is { } stage)
+            moves += IsStageChange(entry) ? 1 : 0;
+        }
+
+        StageTransition[] transitions = moves == 0 ? [] : new StageTransition[moves];
+        moves = 0;
+        foreach (var entry in history)
+        {
+            if (IsStageChange(entry))
             {
-                (transitions ??= new(2)).Add(new StageTransition(entry.JourneyId, entry.FromStageId, stage, entry.At, entry.Reason ?? string.Empty));
-                JourneyLog.StageChanged(_logger, _logIds.Of(profile.Id), entry.FromStageId, stage, entry.JourneyId);
+                transitions[moves++] = new StageTransition(entry.JourneyId, entry.FromStageId, entry.StageId!, entry.At, entry.Reason ?? string.Empty);
+                JourneyLog.StageChanged(_logger, _logIds.Of(profile.Id), entry.FromStageId, entry.StageId!, entry.JourneyId);
             }
         }
 
-        return new JourneyOutcome(
-            transitions is null ? [] : ImmutableCollectionsMarshal.AsImmutableArray(transitions.ToArray()),
-            ImmutableCollectionsMarshal.AsImmutableArray(history));
+        return new JourneyOutcome(ImmutableCollectionsMarshal.AsImmutableArray(transitions), ImmutableCollectionsMarshal.AsImmutableArray(history));
+
+        static bool IsStageChange(JourneyHistoryEntry entry) => entry.Kind is JourneyHistoryKind.Entered or JourneyHistoryKind.Moved && entry.StageId is not null;
     }
 
     // Profiles merged into this one since the last evaluation: their counters and tracks are folded in, their records and timers deleted.
@@ -250,15 +257,14 @@ public sealed class JourneyOrchestrator
         // Decided on the state just evaluated (and saved): the facts need not be read again. A send that will be queued uses
         // the actions' volume budgets; a control group's would-be send only looks.
         var decision = await _decider.DecideAsync(profile, now, step.Actions, cancellationToken, reserve: !entry.IsControl, known: ws).ConfigureAwait(false);
-        entry = entry with { At = now };
         if (decision.IsNoAction || decision.Channel is not { } channel)
         {
-            return entry with { Kind = JourneyHistoryKind.NotSent, Reason = decision.Explain() };
+            return entry with { At = now, Kind = JourneyHistoryKind.NotSent, Reason = decision.Explain() };
         }
 
         if (entry.IsControl)
         {
-            return entry with { Kind = JourneyHistoryKind.WouldSend, ActionId = decision.Action.Id, Channel = channel, Reason = "control group: " + decision.Explain() };
+            return entry with { At = now, Kind = JourneyHistoryKind.WouldSend, ActionId = decision.Action.Id, Channel = channel, Reason = "control group: " + decision.Explain() };
         }
 
         var dispatchId = DispatchIdFor(profile.Id, entry, decision.Action.Id, channel);
@@ -286,6 +292,7 @@ public sealed class JourneyOrchestrator
 
         return entry with
         {
+            At = now,
             Kind = JourneyHistoryKind.Sent,
             ActionId = decision.Action.Id,
             Channel = channel,
