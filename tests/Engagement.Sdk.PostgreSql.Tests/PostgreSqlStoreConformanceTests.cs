@@ -205,7 +205,6 @@ public sealed class PostgreSqlSegmentStoreTests(PostgreSqlServerFixture server) 
 }
 
 [Collection(PostgreSqlCollection.Name)]
-<<<<<<< HEAD
 public sealed class PostgreSqlSegmentEngineTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.SegmentEngineStoreTests
 {
     private readonly PostgreSqlStoreOptions _options = server.FreshSchema().Value;
@@ -216,12 +215,13 @@ public sealed class PostgreSqlSegmentEngineTests(PostgreSqlServerFixture server)
             o.ConnectionString = _options.ConnectionString;
             o.Schema = _options.Schema;
         });
-=======
+}
+
+[Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlDecisioningStoreTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.DecisioningStoreTests
 {
     protected override string NewDatabase() => "t_" + Guid.NewGuid().ToString("N");
 
     protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder, string database)
         => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o => (o.ConnectionString, o.Schema) = (server.ConnectionString, database));
->>>>>>> sweeper
 }
