@@ -9,11 +9,9 @@ using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Serialization;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -63,8 +61,12 @@ internal enum HistoryStepKind
 /// aggregates, journey stages, what it was merged into) and the consent that decides for them must then be the same.
 /// Inherit it in the adapter's tests.
 /// </summary>
-public abstract class MergeHistoryConformanceTests
+public abstract class MergeHistoryConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(MergeHistoryConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
 
     /// <summary>Adds the store under test, fresh and empty on each call (nothing for the in-memory stores).</summary>
@@ -75,7 +77,7 @@ public abstract class MergeHistoryConformanceTests
     protected virtual int Histories => 60;
 
     /// <summary>The property: whatever the history, undoing merges leaves every profile as if they had never happened.</summary>
-    [Fact]
+    [ConformanceCheck]
     public void Unmerge_AnyHistory_LeavesEveryProfileAsIfTheUndoneMergesNeverHappened()
     {
         var step = Gen.OneOf(
