@@ -1,8 +1,6 @@
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -11,8 +9,12 @@ namespace Engagement.Sdk.Testing.Conformance;
 /// lose no count when writers race (in one process or several), keep them across a restart, and undo a count with its unit
 /// of work. Inherit it in the adapter's tests.
 /// </summary>
-public abstract class PropensityStoreConformanceTests
+public abstract class PropensityStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(PropensityStoreConformanceTests));
+
     private static readonly DateTimeOffset Day1 = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly PropensityArm Email = new("offer", Channel.Email, string.Empty, string.Empty);
 
@@ -29,7 +31,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>An outcome of a dispatch is counted once however often it is reported; a send and a response are separate outcomes.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task CountAsync_EachOutcomeOfADispatch_IsCountedOnce()
     {
         var store = CreateStore();
@@ -47,7 +49,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>Counts are kept per arm (action, channel, treatment, segment) and bucket, and read from a bucket on.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_CountsPerArmAndBucket_FromTheBucketAskedFor()
     {
         var store = CreateStore();
@@ -75,7 +77,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>Writers racing on one arm through two handles (two processes) lose no count and count no outcome twice.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task CountAsync_WritersRacingThroughTwoHandles_LoseNoCountAndCountNothingTwice()
     {
         var first = CreateStore();
@@ -94,7 +96,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>What was counted is there when the storage is opened again (a restart).</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_AfterOpeningAgain_FindsWhatWasCounted()
     {
         var store = CreateStore();
@@ -109,7 +111,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>A count inside a unit of work that is not completed is undone, record and increment alike, and can be made again.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task CountAsync_InAUnitThatIsNotCompleted_IsUndoneWhole()
     {
         var store = CreateStore();
@@ -126,10 +128,9 @@ public abstract class PropensityStoreConformanceTests
     /// <summary>A count without an action, a dispatch, or with a null treatment is refused, naming the field.</summary>
     /// <param name="field">The field left out.</param>
     /// <returns>A task.</returns>
-    [Theory]
-    [InlineData("arm.actionId")]
-    [InlineData("arm.treatment")]
-    [InlineData("dispatchId")]
+    [ConformanceCheck("arm.actionId")]
+    [ConformanceCheck("arm.treatment")]
+    [ConformanceCheck("dispatchId")]
     public async Task CountAsync_MissingField_IsRefusedNamingIt(string field)
     {
         var store = CreateStore();
@@ -152,8 +153,12 @@ public abstract class PropensityStoreConformanceTests
 /// many writers race, through one handle or several), keep periods and actions apart, give back, and undo a reservation with
 /// its unit of work. Inherit it in the adapter's tests.
 /// </summary>
-public abstract class ActionBudgetStoreConformanceTests
+public abstract class ActionBudgetStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(ActionBudgetStoreConformanceTests));
+
     private static readonly DateTimeOffset Today = new(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>Creates a fresh, empty store (and the storage behind it) for one test.</summary>
@@ -169,7 +174,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>Reservations succeed up to the limit and no further; other periods and actions have budgets of their own.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_UpToTheLimit_ThenRefused_PerActionAndPeriod()
     {
         var store = CreateStore();
@@ -188,7 +193,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>A budget of 0 reserves nothing and uses nothing.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_LimitZero_ReservesNothing()
     {
         var store = CreateStore();
@@ -199,7 +204,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>Forty customers deciding at once through two handles on a budget of 17: exactly 17 get it.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_FortyWritersRacingThroughTwoHandles_ReserveExactlyTheLimit()
     {
         var first = CreateStore();
@@ -214,7 +219,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>A unit given back can be reserved again; nothing is given back below zero.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReleaseAsync_GivesAUnitBack_NeverBelowZero()
     {
         var store = CreateStore();
@@ -228,7 +233,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>A reservation inside a unit of work that is not completed is undone.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_InAUnitThatIsNotCompleted_IsUndone()
     {
         var store = CreateStore();
@@ -244,7 +249,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>A negative limit or a missing action is refused, naming the field.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_NegativeLimitOrNoAction_IsRefusedNamingTheField()
     {
         var store = CreateStore();
@@ -262,8 +267,12 @@ public abstract class ActionBudgetStoreConformanceTests
 /// contacts from an instant on in order, keep customers apart, erase a subject, and undo a record with its unit of work.
 /// Inherit it in the adapter's tests.
 /// </summary>
-public abstract class ActionContactLogConformanceTests
+public abstract class ActionContactLogConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(ActionContactLogConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly CustomerId Ann = new("ann");
 
@@ -280,7 +289,7 @@ public abstract class ActionContactLogConformanceTests
 
     /// <summary>Contacts come back oldest first from the instant asked for, each kind once per dispatch, with their offsets.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_Contacts_ComeBackInOrderFromTheInstantAskedFor()
     {
         var log = CreateStore();
@@ -305,7 +314,7 @@ public abstract class ActionContactLogConformanceTests
 
     /// <summary>A contact recorded in a unit of work that is not completed is undone.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task RecordAsync_InAUnitThatIsNotCompleted_IsUndone()
     {
         var log = CreateStore();
@@ -321,7 +330,7 @@ public abstract class ActionContactLogConformanceTests
 
     /// <summary>Erasing a customer removes their contacts only.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task EraseSubjectAsync_Customer_RemovesTheirContactsOnly()
     {
         var log = CreateStore();
@@ -337,9 +346,8 @@ public abstract class ActionContactLogConformanceTests
     /// <summary>A contact without an action or a dispatch is refused, naming the field.</summary>
     /// <param name="field">The field left out.</param>
     /// <returns>A task.</returns>
-    [Theory]
-    [InlineData("actionId")]
-    [InlineData("dispatchId")]
+    [ConformanceCheck("actionId")]
+    [ConformanceCheck("dispatchId")]
     public async Task RecordAsync_MissingField_IsRefusedNamingIt(string field)
     {
         var log = CreateStore();

@@ -11,11 +11,9 @@ using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Segments;
 using Engagement.Sdk.Serialization;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -66,8 +64,12 @@ internal enum HistoryStepKind
 /// windowed counters those segments read (swept as the clock moves), and each segment's member list must then be the same.
 /// Inherit it in the adapter's tests.
 /// </summary>
-public abstract class MergeHistoryConformanceTests
+public abstract class MergeHistoryConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(MergeHistoryConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
 
     // Segments over aggregates, a windowed count (kept as recent timestamps), a windowed sum (kept in buckets) and an absence
@@ -91,7 +93,7 @@ public abstract class MergeHistoryConformanceTests
     protected virtual int Histories => 60;
 
     /// <summary>The property: whatever the history, undoing merges leaves every profile as if they had never happened.</summary>
-    [Fact]
+    [ConformanceCheck]
     public void Unmerge_AnyHistory_LeavesEveryProfileAsIfTheUndoneMergesNeverHappened()
     {
         var step = Gen.OneOf(
