@@ -458,7 +458,14 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     private const string Columns = "dispatch_id, customer_id, created, status, due, lease_owner, channel, purpose, document";
 
     // What a read takes: the document, and the columns a claim writes without it (see ReadAll).
-    private const string Stored = "document, status, due, lease_owner";
+    private const string Stored = "document, status, due, lease_owner, dispatch_id";
+
+    private const int CacheLimit = 16_384;
+
+    // Documents this store wrote or read, with the record each is the serialisation of: a read whose document is the same text
+    // takes the record instead of parsing the document again (the worker's claim reads every dispatch it queued). Keyed by
+    // dispatch id; an entry whose text differs from the row's is simply not used, so rollbacks and other writers need no care.
+    private readonly BoundedCache<string, (string Document, DispatchRecord Record)> _records = new(CacheLimit, StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
@@ -467,14 +474,22 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         Interlocked.Increment(ref _writes);
         var begun = DispatchRecords.AsBegun(record);
         return database.RunAsync(
-            begun,
-            static (db, r) =>
+            (Store: this, Record: begun),
+            static (db, a) =>
             {
+                var r = a.Record;
+                var document = JsonSerializer.Serialize(r, EngagementJsonContext.Default.DispatchRecord);
                 var insert = db.Command($"INSERT INTO dispatches ({Columns}) VALUES ($id, $customer, $created, $status, $due, $owner, $channel, $purpose, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
-                BindRow(insert, r);
+                BindRow(insert, r, document);
                 insert.Bind("$channel", r.Channel.Name);
                 insert.Bind("$purpose", r.Purpose.Name);
-                return insert.ExecuteNonQuery() == 1;
+                if (insert.ExecuteNonQuery() != 1)
+                {
+                    return false;
+                }
+
+                a.Store._records.Set(r.DispatchId, (document, r));
+                return true;
             },
             cancellationToken);
     }
@@ -485,13 +500,20 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         ArgumentNullException.ThrowIfNull(record);
         Interlocked.Increment(ref _writes);
         return database.RunAsync(
-            (Record: record, Expected: expected.ToString()),
+            (Store: this, Record: record, Expected: expected.ToString()),
             static (db, a) =>
             {
+                var document = JsonSerializer.Serialize(a.Record, EngagementJsonContext.Default.DispatchRecord);
                 var update = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = $expected");
-                BindRow(update, a.Record);
+                BindRow(update, a.Record, document);
                 update.Bind("$expected", a.Expected);
-                return update.ExecuteNonQuery() == 1;
+                if (update.ExecuteNonQuery() != 1)
+                {
+                    return false;
+                }
+
+                a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                return true;
             },
             cancellationToken);
     }
@@ -501,8 +523,8 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     {
         DispatchRecords.RequireClaim(owner, max);
         Interlocked.Increment(ref _writes);
-        return database.RunInTransactionAsync<(DateTimeOffset Now, string Owner, DateTimeOffset LeaseUntil, int Max), IReadOnlyList<DispatchRecord>>(
-            (now, owner, leaseUntil, max),
+        return database.RunInTransactionAsync<(DateTimeOffset Now, string Owner, DateTimeOffset LeaseUntil, int Max, SqliteDispatchStore Store), IReadOnlyList<DispatchRecord>>(
+            (now, owner, leaseUntil, max, this),
             static (db, a) =>
             {
                 var select = db.Command($"SELECT {Stored} FROM dispatches WHERE due <= $now ORDER BY due, dispatch_id LIMIT $max");
@@ -510,7 +532,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 select.Bind("$max", a.Max);
                 var claimed = new List<DispatchRecord>();
                 var ids = new List<string>();
-                foreach (var current in ReadAll(select))
+                foreach (var current in ReadAll(select, a.Store._records))
                 {
                     if (DispatchRecords.IsClaimable(current, a.Now))
                     {
@@ -541,7 +563,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         ArgumentNullException.ThrowIfNull(record);
         Interlocked.Increment(ref _writes);
         return database.RunAsync(
-            (Record: record, Owner: owner),
+            (Record: record, Owner: owner, Store: this),
             static (db, a) =>
             {
                 // A settlement keeps the dispatch's creation instant: then `created` is left out of the SET, so that SQLite does not
@@ -551,15 +573,21 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 var update = db.Command("UPDATE dispatches SET status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND created = $created AND status = 'Sending' AND lease_owner = $holder");
                 BindRow(update, a.Record, document);
                 update.Bind("$holder", a.Owner);
-                if (update.ExecuteNonQuery() == 1)
+                var settled = update.ExecuteNonQuery() == 1;
+                if (!settled)
                 {
-                    return true;
+                    var full = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
+                    BindRow(full, a.Record, document);
+                    full.Bind("$holder", a.Owner);
+                    settled = full.ExecuteNonQuery() == 1;
                 }
 
-                var full = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
-                BindRow(full, a.Record, document);
-                full.Bind("$holder", a.Owner);
-                return full.ExecuteNonQuery() == 1;
+                if (settled)
+                {
+                    a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                }
+
+                return settled;
             },
             cancellationToken);
     }
@@ -569,12 +597,12 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     {
         ArgumentNullException.ThrowIfNull(dispatchId);
         return database.RunAsync(
-            dispatchId,
-            static (db, id) =>
+            (Store: this, Id: dispatchId),
+            static (db, a) =>
             {
                 var read = db.Command($"SELECT {Stored} FROM dispatches WHERE dispatch_id = $id");
-                read.Bind("$id", id);
-                var found = ReadAll(read);
+                read.Bind("$id", a.Id);
+                var found = ReadAll(read, a.Store._records);
                 return found.Count == 0 ? null : found[0];
             },
             cancellationToken);
@@ -588,7 +616,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 var command = db.Command($"SELECT {Stored} FROM dispatches WHERE customer_id = $customer AND created >= $since ORDER BY created, dispatch_id");
                 command.Bind("$customer", customerId.Value);
                 command.Bind("$since", since.UtcTicks);
-                return ReadAll(command);
+                return ReadAll(command, _records);
             },
             cancellationToken);
 
@@ -611,7 +639,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     command.Bind("$status", status.ToString());
                 }
 
-                return ReadAll(command);
+                return ReadAll(command, _records);
             },
             cancellationToken).ConfigureAwait(false);
         foreach (var record in records)
@@ -737,6 +765,9 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _writes);
+
+        // The erased customer's records leave the memory too (the cache is not searched by customer: it starts over).
+        _records.Clear();
         return database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
     }
 
@@ -780,9 +811,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     }
 
     // The row's columns from the record: a claimable record carries the instant it falls due.
-    private static void BindRow(SqliteCommand command, DispatchRecord record)
-        => BindRow(command, record, JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
-
     private static void BindRow(SqliteCommand command, DispatchRecord record, string document)
     {
         command.Bind("$id", record.DispatchId);
@@ -797,13 +825,24 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     // The records a query selected (Stored's columns). A claim leases in the columns alone, so a leased dispatch's document
     // still holds the status and lease it had before: the status, lease owner and lease end (the `due` of a sending one) are
     // read from the columns, which every write keeps current.
-    private static List<DispatchRecord> ReadAll(SqliteCommand command)
+    private static List<DispatchRecord> ReadAll(SqliteCommand command, BoundedCache<string, (string Document, DispatchRecord Record)> records)
     {
         var list = new List<DispatchRecord>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var record = JsonSerializer.Deserialize(reader.GetString(0), EngagementJsonContext.Default.DispatchRecord)!;
+            var document = reader.GetString(0);
+            DispatchRecord record;
+            if (records.TryGetValue(reader.GetString(4), out var known) && string.Equals(known.Document, document, StringComparison.Ordinal))
+            {
+                record = known.Record;
+            }
+            else
+            {
+                record = JsonSerializer.Deserialize(document, EngagementJsonContext.Default.DispatchRecord)!;
+                records.Set(record.DispatchId, (document, record));
+            }
+
             if (reader.GetString(1) == "Sending" && !reader.IsDBNull(2))
             {
                 var owner = reader.IsDBNull(3) ? null : reader.GetString(3);

@@ -1,4 +1,5 @@
 using Engagement.Sdk.Channels;
+using Engagement.Sdk.Consent;
 using Engagement.Sdk.Storage;
 
 namespace Engagement.Sdk.Sqlite.Tests;
@@ -55,6 +56,25 @@ public sealed class DispatchCapReadAheadTests : IDisposable
             (await store.ListCountedAsync(Ann, T0)).Select(d => d.DispatchId).Should().BeEquivalentTo(["a", "b"], "the read-ahead belonged to the unit that ended");
             await unit.CompleteAsync();
         }
+    }
+
+    [Fact]
+    public async Task ARecordChangedByAnotherConnection_IsReadAsStored_NotAsThisStoreLastWroteIt()
+    {
+        var path = _databases.NewPath();
+        var store = new SqliteDispatchStore(_databases.Open(path));
+        var other = new SqliteDispatchStore(_databases.Open(path));
+        var queued = Dispatch("a", T0);
+        (await store.TryBeginAsync(queued)).Should().BeTrue();
+        var begun = await store.GetAsync("a");
+        begun!.Attempts.Should().Be(0);
+
+        (await other.TryUpdateAsync(begun with { Attempts = 3, Reason = "transient" }, DispatchStatus.Queued)).Should().BeTrue();
+
+        var read = await store.GetAsync("a");
+        read!.Attempts.Should().Be(3, "the row's document changed: the record this store wrote is not used");
+        read.Reason.Should().Be("transient");
+        (await store.ClaimAsync(T0, "w1", T0.AddMinutes(5), 10)).Should().ContainSingle().Which.Attempts.Should().Be(3);
     }
 
     private static DispatchRecord Dispatch(string id, DateTimeOffset at) => new()
