@@ -343,6 +343,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>The calling flow's open unit of work, if any (what a store's read-ahead is tied to).</summary>
+    internal SqliteUnitOfWork? CurrentUnit => Current;
+
     private SqliteUnitOfWork? Current
     {
         get

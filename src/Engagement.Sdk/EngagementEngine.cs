@@ -242,9 +242,19 @@ public sealed class EngagementEngine : IEngagementEngine
     public ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
         => TrackAsync(engagementEvent, null, cancellationToken);
 
-    /// <summary>Tracks the delivery worker's receipt of a dispatch it has just settled (the dispatch is not read again to match it).</summary>
+    /// <summary>
+    /// Tracks the delivery worker's receipt of a dispatch it has just settled (the dispatch is not read again to match it). The
+    /// send is not counted for learning here: the worker counts those of its pass with <see cref="RecordReceiptSendsAsync"/>.
+    /// </summary>
     internal ValueTask<TrackResult> TrackReceiptAsync(MessageSent receipt, DispatchRecord settled, CancellationToken cancellationToken)
         => TrackAsync(receipt, settled, cancellationToken);
+
+    /// <summary>
+    /// Counts for learning the sends whose receipts <see cref="TrackReceiptAsync"/> stored (which leaves them to the worker), in
+    /// one write: call it in the unit of work the receipts were tracked in.
+    /// </summary>
+    internal ValueTask<int> RecordReceiptSendsAsync(IReadOnlyList<(DispatchRecord Dispatch, DateTimeOffset At)> sends, CancellationToken cancellationToken)
+        => _decider.Propensities.RecordSendsAsync(sends, cancellationToken);
 
     private ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, DispatchRecord? settled, CancellationToken cancellationToken)
     {
@@ -383,7 +393,8 @@ public sealed class EngagementEngine : IEngagementEngine
         if (receipt is not null)
         {
             // Learning from sends and clicks, suppressions from hard bounces and complaints.
-            await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken).ConfigureAwait(false);
+            // The delivery worker's own receipts (settled) leave the send's learning to the worker, which counts a pass at once.
+            await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken, countSend: settled is null).ConfigureAwait(false);
         }
 
         var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || segments.Triggers(_options.DecisionTriggers) || (_options.DecideOnStageChange && !moved.IsEmpty);

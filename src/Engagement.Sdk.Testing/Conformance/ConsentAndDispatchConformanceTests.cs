@@ -342,6 +342,35 @@ public abstract class DispatchStoreConformanceTests : ConformanceSuite
             new CappedDispatch("unknown", T0.AddHours(2), Channel.Email, Purpose.Marketing));
     }
 
+    /// <summary>
+    /// After a read-ahead of the cap log, a customer's counted dispatches are what the store holds: the ones read ahead, and
+    /// then (after a write) the new dispatch too; a customer not read ahead, or an earlier start, reads the store.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task ReadAheadCountedAsync_LaterListsStillSeeWhatTheStoreHolds()
+    {
+        var store = CreateStore();
+        var log = (IDispatchCapLog)store;
+        var c1 = new CustomerId("c1");
+        var c2 = new CustomerId("c2");
+        await store.TryBeginAsync(Dispatch("a", T0.AddHours(1)));
+        await store.TryBeginAsync(Dispatch("b", T0.AddHours(3)));
+        await store.TryBeginAsync(Dispatch("early", T0));
+        await store.TryBeginAsync(Dispatch("other", T0.AddHours(2)) with { CustomerId = c2 });
+
+        await log.ReadAheadCountedAsync([c1, new CustomerId("nobody")], T0.AddHours(1));
+
+        (await log.ListCountedAsync(c1, T0.AddHours(1))).Select(c => c.DispatchId).Should().BeEquivalentTo(["a", "b"]);
+        (await log.ListCountedAsync(c1, T0.AddHours(2))).Select(c => c.DispatchId).Should().BeEquivalentTo(["b"]);
+        (await log.ListCountedAsync(c1, T0)).Select(c => c.DispatchId).Should().BeEquivalentTo(["a", "b", "early"], "an earlier start than the read-ahead's is read from the store");
+        (await log.ListCountedAsync(new CustomerId("nobody"), T0)).Should().BeEmpty();
+        (await log.ListCountedAsync(c2, T0)).Select(c => c.DispatchId).Should().BeEquivalentTo(["other"]);
+
+        await store.TryBeginAsync(Dispatch("c", T0.AddHours(4)));
+        (await log.ListCountedAsync(c1, T0.AddHours(1))).Select(c => c.DispatchId).Should().BeEquivalentTo(["a", "b", "c"], "a dispatch written after the read-ahead counts");
+    }
+
     /// <summary>Claim arguments are checked.</summary>
     /// <returns>A task.</returns>
     [ConformanceCheck]

@@ -125,6 +125,58 @@ public abstract class PropensityStoreConformanceTests : ConformanceSuite
         (await store.CountAsync(Email, "d1", PropensityOutcome.Send, Day1)).Should().BeTrue("the undone count left no record of the dispatch behind");
     }
 
+    /// <summary>
+    /// Counting a list counts as one by one would: an outcome counted before, or named twice in the list, is counted once (at its
+    /// first mention), sends and responses apart, per arm and bucket.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task CountAllAsync_CountsAsOneByOne_EachOutcomeOnce()
+    {
+        var store = CreateStore();
+        var sms = Email with { Channel = Channel.Sms };
+        (await store.CountAsync(Email, "d0", PropensityOutcome.Send, Day1)).Should().BeTrue();
+
+        var counted = await store.CountAllAsync(
+        [
+            new PropensityTally(Email, "d0", PropensityOutcome.Send, Day1),
+            new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1),
+            new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1),
+            new PropensityTally(Email, "d1", PropensityOutcome.Response, Day1),
+            new PropensityTally(Email, "d2", PropensityOutcome.Send, Day1.AddDays(1)),
+            new PropensityTally(sms, "d3", PropensityOutcome.Send, Day1),
+            new PropensityTally(sms, "d4", PropensityOutcome.Send, Day1),
+        ]);
+
+        counted.Should().Equal(false, true, false, true, true, true, true);
+        (await store.ReadAsync(DateTimeOffset.MinValue)).Should().BeEquivalentTo(
+        [
+            new PropensityCount(Email, Day1, 2, 1), new PropensityCount(Email, Day1.AddDays(1), 1, 0), new PropensityCount(sms, Day1, 2, 0),
+        ]);
+        (await store.CountAllAsync([new PropensityTally(sms, "d4", PropensityOutcome.Send, Day1)])).Should().Equal(false);
+        (await store.CountAllAsync([])).Should().BeEmpty();
+    }
+
+    /// <summary>A list counted inside a unit of work that is not completed is undone whole; one bad tally refuses the list.</summary>
+    /// <returns>A task.</returns>
+    [Fact]
+    public async Task CountAllAsync_InAUnitThatIsNotCompleted_IsUndoneWhole_AndABadTallyCountsNothing()
+    {
+        var store = CreateStore();
+        await using (var unit = Transactions.Begin())
+        {
+            await unit.StartAsync();
+            (await store.CountAllAsync([new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1), new PropensityTally(Email, "d2", PropensityOutcome.Send, Day1)])).Should().Equal(true, true);
+        }
+
+        (await store.ReadAsync(DateTimeOffset.MinValue)).Should().BeEmpty();
+
+        var act = async () => await store.CountAllAsync([new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1), new PropensityTally(Email, string.Empty, PropensityOutcome.Send, Day1)]);
+        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("dispatchId");
+        (await store.ReadAsync(DateTimeOffset.MinValue)).Should().BeEmpty();
+        (await store.CountAllAsync([new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1)])).Should().Equal(true);
+    }
+
     /// <summary>A count without an action, a dispatch, or with a null treatment is refused, naming the field.</summary>
     /// <param name="field">The field left out.</param>
     /// <returns>A task.</returns>
