@@ -34,24 +34,52 @@ internal sealed class JourneyWorkspace
     public JourneyWorkspace(JourneyCatalog catalog, CustomerProfile profile, JourneyRecord? record = null)
     {
         _catalog = catalog;
-        Profile = profile;
         Tracks = new JourneyTrack[catalog.Compiled.Length];
         StageKeys = new short[catalog.Compiled.Length];
+        Reset(profile, record);
+    }
+
+    /// <summary>
+    /// Makes the workspace as new for another customer's (or the same customer's next) evaluation, reusing its arrays and
+    /// effect list; the state of the evaluation before is forgotten.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(Profile), nameof(Windows))]
+    public JourneyWorkspace Reset(CustomerProfile profile, JourneyRecord? record)
+    {
+        Profile = profile;
         for (var j = 0; j < Tracks.Length; j++)
         {
-            Tracks[j] = new JourneyTrack { JourneyId = catalog.Compiled[j].Id };
+            Tracks[j] = new JourneyTrack { JourneyId = _catalog.Compiled[j].Id };
             StageKeys[j] = -1;
         }
 
+        _foreign = null;
+        _windowsShared = false;
+        Consent = 0;
+        Changed = false;
+        Version = 0;
+        MergesFolded = 0;
+        Effects.Clear();
         if (record is null)
         {
-            Windows = catalog.NewWindows();
+            Windows = _catalog.NewWindows();
         }
         else
         {
             Windows = null!;
             Load(record);
         }
+
+        return this;
+    }
+
+    /// <summary>Lets go of what the last evaluation referred to (the profile, counters, effects), before the workspace waits to be reused.</summary>
+    public void Clear()
+    {
+        Profile = null!;
+        Windows = null!;
+        _foreign = null;
+        Effects.Clear();
     }
 
     public CustomerProfile Profile { get; set; }
