@@ -112,9 +112,12 @@ internal sealed class JourneyWorkspace
         // The stored counters are read as they are and copied only if an event changes them (a sweep changes none).
         _windowsShared = record.Windows.Layout == _catalog.Layout;
         Windows = _windowsShared ? record.Windows : record.Windows.Rebind(_catalog.Layout);
+        var next = 0;
         foreach (var track in record.Tracks)
         {
-            var j = _catalog.IndexOf(track.JourneyId);
+            // Records this workspace wrote keep their tracks in catalogue order with the catalogue's id strings: the next
+            // journey is tried by reference before the id is looked up.
+            var j = next < Tracks.Length && ReferenceEquals(_catalog.Compiled[next].Id, track.JourneyId) ? next : _catalog.IndexOf(track.JourneyId);
             if (j < 0)
             {
                 (_foreign ??= []).Add(track);
@@ -123,6 +126,7 @@ internal sealed class JourneyWorkspace
 
             Tracks[j] = track;
             StageKeys[j] = KeyOf(j, track);
+            next = j + 1;
         }
     }
 

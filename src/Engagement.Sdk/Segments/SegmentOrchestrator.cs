@@ -206,10 +206,10 @@ public sealed class SegmentOrchestrator
             return SegmentOutcome.None;
         }
 
-        return await SaveAsync(profile, record ?? new SegmentRecord { CustomerId = profile.Id }, next is null ? members : next.ToImmutable(), windows, dueAt, mergesFolded, changes ?? [], now, cancellationToken).ConfigureAwait(false);
+        return await SaveAsync(profile, record ?? new SegmentRecord { CustomerId = profile.Id }, next is null ? members : next.ToImmutable(), windows, dueAt, mergesFolded, (IReadOnlyList<SegmentChange>?)changes ?? Array.Empty<SegmentChange>(), now, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<SegmentOutcome> SaveAsync(CustomerProfile profile, SegmentRecord record, ImmutableArray<SegmentMembership> members, EventWindows windows, DateTimeOffset? dueAt, int mergesFolded, List<SegmentChange> changes, DateTimeOffset now, CancellationToken cancellationToken)
+    private async ValueTask<SegmentOutcome> SaveAsync(CustomerProfile profile, SegmentRecord record, ImmutableArray<SegmentMembership> members, EventWindows windows, DateTimeOffset? dueAt, int mergesFolded, IReadOnlyList<SegmentChange> changes, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await Store.SaveAsync(record with { Members = members, Windows = windows, DueAt = dueAt, MergesFolded = mergesFolded }, changes, cancellationToken).ConfigureAwait(false);
         if (changes.Count == 0)
@@ -226,9 +226,9 @@ public sealed class SegmentOrchestrator
         // Each entry and exit is an event the journeys react to, in order; the segments do not see it (no loop).
         var transitions = ImmutableArray.CreateBuilder<StageTransition>();
         var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
-        foreach (var change in changes)
+        for (var i = 0; i < changes.Count; i++)
         {
-            var journeys = await _journeys.OnEventAsync(profile, EventOf(change), now, null, cancellationToken).ConfigureAwait(false);
+            var journeys = await _journeys.OnEventAsync(profile, EventOf(changes[i]), now, null, cancellationToken).ConfigureAwait(false);
             transitions.AddRange(journeys.Transitions);
             history.AddRange(journeys.History);
         }
