@@ -42,7 +42,7 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
             }
 
             Put(record.CustomerId, current, saved);
-            InMemoryTransactions.Record(this, record.CustomerId, current, saved);
+            InMemoryTransactions.Record(this, saved, current, saved); // the record is its own key: no boxed id per save
             Append(changes);
         }
 
@@ -157,7 +157,12 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
     /// <inheritdoc />
     void IUndoable.Undo(object key, object? previous, object written)
     {
-        var id = (CustomerId)key;
+        var id = written switch
+        {
+            SegmentChange change => change.CustomerId,
+            SegmentRecord record => record.CustomerId,
+            _ => (CustomerId)key,
+        };
         lock (_lock)
         {
             switch (written)
@@ -196,7 +201,7 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
             }
 
             list.Add(change);
-            InMemoryTransactions.Record(this, change.CustomerId, null, change);
+            InMemoryTransactions.Record(this, change, null, change);
         }
     }
 
