@@ -291,7 +291,8 @@ public sealed class EngagementEngine : IEngagementEngine
             // One unit of work per event: the event and all its effects (ledger, suppressions, profile, dispatch log) are
             // written together. The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks
             // never cross; the customer's lock is released after the unit ended, so that no one builds on writes it undoes.
-            var unit = _transactions.Begin();
+            // An in-memory unit is ended here once and not kept: the thread's next event reuses it.
+            var unit = _transactions is InMemoryTransactions ? InMemoryTransactions.BeginReusable() : _transactions.Begin();
             AsyncGate? gate = null;
             try
             {
@@ -313,6 +314,7 @@ public sealed class EngagementEngine : IEngagementEngine
             {
                 await unit.DisposeAsync().ConfigureAwait(false);
                 gate?.Release();
+                InMemoryTransactions.Recycle(unit);
             }
         }
     }

@@ -45,7 +45,7 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
             }
 
             Put(record.CustomerId, current, saved);
-            InMemoryTransactions.Record(this, record.CustomerId, current, saved);
+            InMemoryTransactions.Record(this, saved, current, saved); // the record is its own key: no boxed id per save
             _history.Append(changes, static change => change.CustomerId);
         }
 
@@ -137,7 +137,12 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
     /// <inheritdoc />
     void IUndoable.Undo(object key, object? previous, object written)
     {
-        var id = (CustomerId)key;
+        var id = written switch
+        {
+            SegmentChange change => change.CustomerId,
+            SegmentRecord record => record.CustomerId,
+            _ => (CustomerId)key,
+        };
         lock (_lock)
         {
             if (_history.Undo(id, written))

@@ -401,9 +401,9 @@ public sealed class SegmentOrchestrator : IMergeFollower
         // Each entry and exit is an event the journeys react to, in order; the segments do not see it (no loop).
         var transitions = ImmutableArray.CreateBuilder<StageTransition>();
         var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
-        foreach (var change in changes)
+        for (var i = 0; i < changes.Count; i++)
         {
-            var journeys = await _journeys.OnEventAsync(profile, EventOf(change), now, null, cancellationToken).ConfigureAwait(false);
+            var journeys = await _journeys.OnEventAsync(profile, EventOf(changes[i]), now, null, cancellationToken).ConfigureAwait(false);
             transitions.AddRange(journeys.Transitions);
             history.AddRange(journeys.History);
         }
