@@ -174,6 +174,12 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
     SqlDialect IRelationalDatabase.Dialect => SqliteDialect.Instance;
 
     /// <inheritdoc />
+    int? IRelationalDatabase.CacheEpoch => Epoch;
+
+    /// <inheritdoc />
+    bool IRelationalDatabase.IsCurrent(int epoch) => IsCurrent(epoch);
+
+    /// <inheritdoc />
     async ValueTask<T> IRelationalDatabase.ReadAsync<TState, T>(TState state, Func<RelationalSession, TState, CancellationToken, ValueTask<T>> work, CancellationToken cancellationToken)
     {
         if (Current is { } unit)

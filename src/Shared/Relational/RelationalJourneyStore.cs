@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Engagement.Sdk.Journeys;
 
@@ -12,6 +13,13 @@ namespace Engagement.Sdk.Storage.Relational;
 internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJourneyStore, ISubjectErasure
 {
     private const int Page = 1000;
+    private const int CacheLimit = 100_000;
+
+    // Records this store read or wrote (null: none stored), with the database's epoch then, when the database can tell
+    // whether they are still current (SQLite's one connection): inside a unit of work an entry of the current epoch is used
+    // without a read, so that an event that moves no stage costs no read and no parse of its customer's record.
+    private readonly ConcurrentDictionary<CustomerId, (JourneyRecord? Record, int Epoch)>? _cache = database.CacheEpoch is null ? null : new();
+    private int _cacheAdded;
 
     /// <summary>The journeys' tables.</summary>
     public static SchemaModule Schema { get; } = new(
@@ -52,21 +60,58 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
 
     /// <inheritdoc />
     public ValueTask<JourneyRecord?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.ReadAsync(customerId, static async (session, id, ct) =>
+    {
+        if (_cache is not null && _cache.TryGetValue(customerId, out var cached) && database.IsCurrent(cached.Epoch))
         {
-            using var command = session.Command(Get).Bind("@customer", id.Value);
-            await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
-            return await reader.ReadAsync(ct).ConfigureAwait(false)
-                ? JourneyRecordJson.ReadRecord(id, reader.GetInt64(0), reader.GetFieldValue<byte[]>(1))
-                : null;
+            return new ValueTask<JourneyRecord?>(cached.Record);
+        }
+
+        return database.ReadAsync((Store: this, Id: customerId), static async (session, a, ct) =>
+        {
+            var epoch = a.Store.Epoch;
+            using var command = session.Command(Get).Bind("@customer", a.Id.Value);
+            JourneyRecord? record;
+            await using (var reader = await command.ReaderAsync(ct).ConfigureAwait(false))
+            {
+                record = await reader.ReadAsync(ct).ConfigureAwait(false)
+                    ? JourneyRecordJson.ReadRecord(a.Id, reader.GetInt64(0), reader.GetFieldValue<byte[]>(1))
+                    : null;
+            }
+
+            a.Store.Remember(a.Id, record, epoch);
+            return record;
         }, cancellationToken);
+    }
+
+    private void Remember(CustomerId customerId, JourneyRecord? record, int? epoch)
+    {
+        if (_cache is null || epoch is not { } at)
+        {
+            return;
+        }
+
+        if (!_cache.ContainsKey(customerId) && Interlocked.Increment(ref _cacheAdded) > CacheLimit)
+        {
+            // Bounded by starting over (every entry can be read again); counted, since the dictionary's count takes every lock.
+            _cache.Clear();
+            Volatile.Write(ref _cacheAdded, 1);
+        }
+
+        _cache[customerId] = (record, at);
+    }
+
+    private int? Epoch => database.CacheEpoch;
+
+    private void Forget(CustomerId customerId) => _cache?.TryRemove(customerId, out _);
 
     /// <inheritdoc />
     public ValueTask<JourneyRecord> SaveAsync(JourneyRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return database.WriteAsync(record, static async (session, record, ct) =>
+        return database.WriteAsync((Store: this, Record: record), static async (session, a, ct) =>
         {
+            var (store, record) = a;
+            store.Forget(record.CustomerId);
             var document = JourneyRecordJson.WriteRecord(record);
             object? due = record.DueAt is { } at ? at.UtcTicks : null;
             int changed;
@@ -89,15 +134,18 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
                 throw new ConcurrencyConflictException(record.CustomerId, record.Version, stored is null ? 0 : Convert.ToInt64(stored, System.Globalization.CultureInfo.InvariantCulture));
             }
 
-            return record with { Version = record.Version + 1 };
+            var saved = record with { Version = record.Version + 1 };
+            store.Remember(record.CustomerId, saved, store.Epoch);
+            return saved;
         }, cancellationToken);
     }
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.WriteAsync(customerId, static async (session, id, ct) =>
+        => database.WriteAsync((Store: this, Id: customerId), static async (session, a, ct) =>
         {
-            using var delete = session.Command(Delete).Bind("@customer", id.Value);
+            a.Store.Forget(a.Id);
+            using var delete = session.Command(Delete).Bind("@customer", a.Id.Value);
             return await delete.ExecuteAsync(ct).ConfigureAwait(false) > 0;
         }, cancellationToken);
 
@@ -255,10 +303,11 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.WriteAsync(customerId, static async (session, id, ct) =>
+        => database.WriteAsync((Store: this, Id: customerId), static async (session, a, ct) =>
         {
-            using var record = session.Command(Delete).Bind("@customer", id.Value);
-            using var history = session.Command(EraseHistory).Bind("@customer", id.Value);
+            a.Store.Forget(a.Id);
+            using var record = session.Command(Delete).Bind("@customer", a.Id.Value);
+            using var history = session.Command(EraseHistory).Bind("@customer", a.Id.Value);
             return await record.ExecuteAsync(ct).ConfigureAwait(false) + await history.ExecuteAsync(ct).ConfigureAwait(false);
         }, cancellationToken);
 }
