@@ -5,8 +5,8 @@ namespace Engagement.Sdk.Benchmarks;
 /// <c>--journey-memory [count]</c> for the journeys' state, <c>--sweep-cpu memory|sqlite send|nosend [customers] [sweeps]</c>
 /// for the sweep's CPU time, <c>--decision-latency [actions] [decisions] [thompson]</c> for the percentiles of single decisions,
 /// <c>--ope-cpu [repetitions]</c> for the wall-clock and processor time of off-policy evaluation,
-/// <c>--outbox-cpu Row [rounds]</c> for the CPU time of a row of the outbox benchmarks, <c>--ingest-cpu Row [rounds]</c> for
-/// that of an in-memory row of the ingestion benchmarks, or
+/// <c>--outbox-cpu Row [rounds]</c> for the CPU time of a row of the outbox benchmarks,
+/// <c>--ingest-cpu Row [rounds]</c> for the CPU time of a row of the ingestion benchmarks, or
 /// <c>--webshop-load [batches] [--views-only]</c> for the web sample's load loop.
 /// </summary>
 public static class Program
@@ -63,6 +63,12 @@ public static class Program
         if (args.Length > 1 && args[0] == "--outbox-cpu")
         {
             Core.OutboxProfile.Run(args);
+            return;
+        }
+
+        if (args.Length > 1 && args[0] == "--ingest-cpu")
+        {
+            Core.IngestProfile.Run(args);
             return;
         }
 

@@ -260,20 +260,24 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
-        return database.RunAsync(
+        // The id index holds the ids' 64-bit keys (EventKey), which two ids may share: the look-up compares the full id, and
+        // runs in the same transaction as the insert (the caller's unit of work, or one of its own), so nothing slips between.
+        return database.RunInTransactionAsync(
             engagementEvent,
             static (db, engagementEvent) =>
             {
+                var key = EventKey.Of(engagementEvent.EventId);
                 var json = db.Utf8Document(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
-                var inserted = db.Statement("INSERT INTO events (event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (event_id) DO NOTHING")
-                    .Text(1, engagementEvent.EventId).Text(2, engagementEvent.CustomerId.Value).Integer(3, engagementEvent.Timestamp.UtcTicks).Utf8(4, json)
-                    .Execute();
-                if (inserted == 1)
+                if (!db.Statement("SELECT 1 FROM events WHERE id_key = ?1 AND event_id = ?2").Integer(1, key).Text(2, engagementEvent.EventId).Exists())
                 {
+                    db.Statement("INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4, ?5)")
+                        .Integer(1, key).Text(2, engagementEvent.EventId).Text(3, engagementEvent.CustomerId.Value).Integer(4, engagementEvent.Timestamp.UtcTicks).Utf8(5, json)
+                        .Execute();
                     return AppendOutcome.Appended;
                 }
 
-                var stored = db.Command("SELECT document FROM events WHERE event_id = $id");
+                var stored = db.Command("SELECT document FROM events WHERE id_key = $key AND event_id = $id");
+                stored.Bind("$key", key);
                 stored.Bind("$id", engagementEvent.EventId);
                 return string.Equals(stored.ExecuteScalar() as string, Encoding.UTF8.GetString(json), StringComparison.Ordinal)
                     ? AppendOutcome.Duplicate

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Engagement.Sdk.Journeys;
 
@@ -13,6 +14,14 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
 {
     private const int Page = 1000;
     private static readonly RelationalDueRecords Records = new("journey_records", "journey_history");
+
+    private const int CacheLimit = 100_000;
+
+    // Records this store read or wrote (null: none stored), with the database's epoch then, when the database can tell
+    // whether they are still current (SQLite's one connection): inside a unit of work an entry of the current epoch is used
+    // without a read, so that an event that moves no stage costs no read and no parse of its customer's record.
+    private readonly ConcurrentDictionary<CustomerId, (JourneyRecord? Record, int Epoch)>? _cache = database.CacheEpoch is null ? null : new();
+    private int _cacheAdded;
 
     /// <summary>The journeys' tables.</summary>
     public static SchemaModule Schema { get; } = new(
@@ -40,22 +49,72 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
 
     /// <inheritdoc />
     public ValueTask<JourneyRecord?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => Records.GetAsync(database, customerId, static (id, version, _, document) => JourneyRecordJson.ReadRecord(id, version, document), cancellationToken);
+    {
+        if (_cache is null)
+        {
+            return Records.GetAsync(database, customerId, static (id, version, _, document) => JourneyRecordJson.ReadRecord(id, version, document), cancellationToken);
+        }
+
+        if (_cache.TryGetValue(customerId, out var cached) && database.IsCurrent(cached.Epoch))
+        {
+            return new ValueTask<JourneyRecord?>(cached.Record);
+        }
+
+        return ReadAndRememberAsync(customerId, cancellationToken);
+    }
+
+    // The epoch is taken before the read: a commit by another connection in between makes the entry stale, never wrong.
+    private async ValueTask<JourneyRecord?> ReadAndRememberAsync(CustomerId customerId, CancellationToken cancellationToken)
+    {
+        var epoch = Epoch;
+        var record = await Records.GetAsync(database, customerId, static (id, version, _, document) => JourneyRecordJson.ReadRecord(id, version, document), cancellationToken).ConfigureAwait(false);
+        Remember(customerId, record, epoch);
+        return record;
+    }
+
+    private void Remember(CustomerId customerId, JourneyRecord? record, int? epoch)
+    {
+        if (_cache is null || epoch is not { } at)
+        {
+            return;
+        }
+
+        if (!_cache.ContainsKey(customerId) && Interlocked.Increment(ref _cacheAdded) > CacheLimit)
+        {
+            // Bounded by starting over (every entry can be read again); counted, since the dictionary's count takes every lock.
+            _cache.Clear();
+            Volatile.Write(ref _cacheAdded, 1);
+        }
+
+        _cache[customerId] = (record, at);
+    }
+
+    private int? Epoch => database.CacheEpoch;
+
+    private void Forget(CustomerId customerId) => _cache?.TryRemove(customerId, out _);
 
     /// <inheritdoc />
     public ValueTask<JourneyRecord> SaveAsync(JourneyRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return database.WriteAsync(record, static async (session, record, ct) =>
+        return database.WriteAsync((Store: this, Record: record), static async (session, a, ct) =>
         {
+            var (store, record) = a;
+            store.Forget(record.CustomerId);
             await Records.SaveAsync(session, record.CustomerId, record.Version, record.DueAt, JourneyRecordJson.WriteRecord(record), ct).ConfigureAwait(false);
-            return record with { Version = record.Version + 1 };
+            var saved = record with { Version = record.Version + 1 };
+            store.Remember(record.CustomerId, saved, store.Epoch);
+            return saved;
         }, cancellationToken);
     }
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.WriteAsync(customerId, static async (session, id, ct) => await Records.DeleteAsync(session, id, ct).ConfigureAwait(false) > 0, cancellationToken);
+        => database.WriteAsync((Store: this, Id: customerId), static async (session, a, ct) =>
+        {
+            a.Store.Forget(a.Id);
+            return await Records.DeleteAsync(session, a.Id, ct).ConfigureAwait(false) > 0;
+        }, cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask AppendHistoryAsync(IReadOnlyList<JourneyHistoryEntry> entries, CancellationToken cancellationToken = default)
@@ -195,9 +254,10 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.WriteAsync(customerId, static async (session, id, ct) =>
+        => database.WriteAsync((Store: this, Id: customerId), static async (session, a, ct) =>
         {
-            using var history = session.Command(EraseHistory).Bind("@customer", id.Value);
-            return await Records.DeleteAsync(session, id, ct).ConfigureAwait(false) + await history.ExecuteAsync(ct).ConfigureAwait(false);
+            a.Store.Forget(a.Id);
+            using var history = session.Command(EraseHistory).Bind("@customer", a.Id.Value);
+            return await Records.DeleteAsync(session, a.Id, ct).ConfigureAwait(false) + await history.ExecuteAsync(ct).ConfigureAwait(false);
         }, cancellationToken);
 }
