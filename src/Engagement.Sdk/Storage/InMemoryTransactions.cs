@@ -14,11 +14,16 @@ namespace Engagement.Sdk.Storage;
 /// </remarks>
 public sealed class InMemoryTransactions : IStoreTransactions
 {
-    private static readonly AsyncLocal<InMemoryUnitOfWork?> CurrentUnit = new();
+    // The flow's innermost unit: the unit itself, or (for an event's reusable unit) the slot that holds it.
+    private static readonly AsyncLocal<object?> CurrentUnit = new();
 
     // One ended unit per thread, reused by the next event's unit instead of a new object (see BeginReusable).
     [ThreadStatic]
     private static InMemoryUnitOfWork? t_spare;
+
+    // The thread's slot for events' reusable units, with the execution context that carries it (see BeginReusable).
+    [ThreadStatic]
+    private static ReusableFlow? t_flow;
 
     private InMemoryTransactions()
     {
@@ -28,23 +33,35 @@ public sealed class InMemoryTransactions : IStoreTransactions
     public static InMemoryTransactions Instance { get; } = new();
 
     /// <summary>The innermost open unit on the current flow, if any.</summary>
-    internal static InMemoryUnitOfWork? Current => CurrentUnit.Value;
+    internal static InMemoryUnitOfWork? Current => CurrentUnit.Value switch
+    {
+        InMemoryUnitOfWork unit => unit,
+        UnitSlot slot => slot.Unit,
+        _ => null,
+    };
 
     /// <inheritdoc />
     public IUnitOfWork Begin()
     {
-        var unit = new InMemoryUnitOfWork(CurrentUnit.Value);
+        var unit = new InMemoryUnitOfWork(Current);
         CurrentUnit.Value = unit;
         return unit;
     }
 
     /// <summary>
     /// As <see cref="Begin"/>, taking a unit the current thread ended before if there is one, for a caller that disposes the
-    /// unit once and then hands it to <see cref="Recycle"/> (the engine, for the unit of each tracked event).
+    /// unit once and then hands it to <see cref="Recycle"/> (the engine, for the unit of each tracked event). Call it from an
+    /// asynchronous method: the flow's execution context is changed until that method returns.
     /// </summary>
+    /// <remarks>
+    /// Setting an <see cref="AsyncLocal{T}"/> makes a new execution context (two objects) every time. Here the flow carries the
+    /// thread's slot instead, which holds the unit: when the caller's context is the one the thread saw last, the context with
+    /// the slot made then is put back without a new one. A slot is used by one event at a time; while an event that went
+    /// asynchronous still holds its thread's slot, the thread's next events carry their units as before.
+    /// </remarks>
     internal static InMemoryUnitOfWork BeginReusable()
     {
-        var parent = CurrentUnit.Value;
+        var parent = Current;
         var unit = t_spare;
         if (unit is null)
         {
@@ -56,15 +73,48 @@ public sealed class InMemoryTransactions : IStoreTransactions
             unit.Reopen(parent);
         }
 
-        CurrentUnit.Value = unit;
+        var caller = ExecutionContext.Capture();
+        var flow = t_flow ??= new ReusableFlow();
+        if (caller is null || flow.Slot.InUse)
+        {
+            // The flow does not flow its context, or the slot is another event's: the unit is carried as itself.
+            CurrentUnit.Value = unit;
+            return unit;
+        }
+
+        var slot = flow.Slot;
+        slot.InUse = true;
+        slot.Unit = unit;
+        unit.Slot = slot;
+        if (ReferenceEquals(flow.Caller, caller) && flow.WithSlot is { } withSlot)
+        {
+            ExecutionContext.Restore(withSlot);
+        }
+        else
+        {
+            CurrentUnit.Value = slot;
+            flow.Caller = caller;
+            flow.WithSlot = ExecutionContext.Capture();
+        }
+
         return unit;
     }
 
-    /// <summary>Keeps an ended unit of <see cref="BeginReusable"/> for the thread's next one (nothing else may use it after).</summary>
+    /// <summary>
+    /// Keeps an ended unit of <see cref="BeginReusable"/> for the thread's next one (nothing else may use it after), and gives
+    /// back the slot that carried it.
+    /// </summary>
     internal static void Recycle(IUnitOfWork unit)
     {
         if (unit is InMemoryUnitOfWork { IsEnded: true } ended)
         {
+            if (ended.Slot is { } slot)
+            {
+                ended.Slot = null;
+                slot.Unit = null;
+                slot.InUse = false;
+            }
+
             t_spare = ended;
         }
     }
@@ -72,7 +122,7 @@ public sealed class InMemoryTransactions : IStoreTransactions
     /// <inheritdoc />
     public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
-        for (var unit = CurrentUnit.Value; unit is not null; unit = unit.Parent)
+        for (var unit = Current; unit is not null; unit = unit.Parent)
         {
             unit.Forget();
         }
@@ -83,7 +133,7 @@ public sealed class InMemoryTransactions : IStoreTransactions
     /// <summary>Records how to undo a write, when a unit is open on the current flow.</summary>
     internal static void Record(IUndoable store, object key, object? previous, object written)
     {
-        if (CurrentUnit.Value is { } unit)
+        if (Current is { } unit)
         {
             unit.Add(new UndoEntry(store, key, previous, written));
         }
@@ -92,11 +142,39 @@ public sealed class InMemoryTransactions : IStoreTransactions
     /// <summary>Ends <paramref name="unit"/> on the current flow: its enclosing unit becomes the current one again.</summary>
     internal static void End(InMemoryUnitOfWork unit)
     {
+        if (unit.Slot is { } slot && ReferenceEquals(slot.Unit, unit))
+        {
+            slot.Unit = unit.Parent;
+        }
+
         if (ReferenceEquals(CurrentUnit.Value, unit))
         {
             CurrentUnit.Value = unit.Parent;
         }
     }
+
+    // What a flow carries for an event's reusable unit: the unit while it is open (its parent, or nothing, after it ended).
+    private sealed class ReusableFlow
+    {
+        public UnitSlot Slot { get; } = new();
+
+        // The caller's execution context the thread saw last, and the one made from it with the slot.
+        public ExecutionContext? Caller { get; set; }
+
+        public ExecutionContext? WithSlot { get; set; }
+    }
+}
+
+/// <summary>The holder of an event's reusable unit that a flow carries (see <see cref="InMemoryTransactions.BeginReusable"/>).</summary>
+internal sealed class UnitSlot
+{
+    private volatile bool _inUse;
+
+    /// <summary>The unit open on the flows that carry the slot.</summary>
+    public InMemoryUnitOfWork? Unit { get; set; }
+
+    /// <summary>Whether an event holds the slot (given back by the thread the event ends on, which may be another).</summary>
+    public bool InUse { get => _inUse; set => _inUse = value; }
 }
 
 /// <summary>An in-memory store whose writes can be undone.</summary>
@@ -120,6 +198,9 @@ internal sealed class InMemoryUnitOfWork(InMemoryUnitOfWork? parent) : IUnitOfWo
     private bool _ended;
 
     public InMemoryUnitOfWork? Parent { get; private set; } = parent;
+
+    /// <summary>The slot that carries the unit, for a reusable unit carried by one.</summary>
+    public UnitSlot? Slot { get; set; }
 
     public bool IsEnded => _ended;
 
