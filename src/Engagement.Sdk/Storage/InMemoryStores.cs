@@ -80,6 +80,13 @@ public sealed class InMemoryProfileStore : IProfileStore, ISubjectErasure, IUndo
             else
             {
                 _profiles.Replace(entry, saved);
+                if (current.Identifiers == saved.Identifiers && _byIdentifier.Releases == 0)
+                {
+                    // The same identifiers, and no slot released since they were recorded: nothing to release or claim.
+                    InMemoryTransactions.Record(this, saved, current, saved);
+                    return saved;
+                }
+
                 if (current.Identifiers != saved.Identifiers)
                 {
                     // Identifiers the profile no longer holds (after a merge or an unmerge) are released.

@@ -182,6 +182,12 @@ internal sealed class IdentifierIndex
     /// <summary>The number of slots in use.</summary>
     public int Count => _count;
 
+    /// <summary>
+    /// How many slots were removed since the index was made: while none was, every identifier a saved profile holds is served
+    /// by a slot (its own, or another holder's), so a save that keeps the same identifiers has nothing to claim.
+    /// </summary>
+    public long Releases { get; private set; }
+
     /// <summary>The profile that holds <paramref name="identifier"/> (the one recorded first), or <see langword="null"/>.</summary>
     public CustomerProfile? Find(Identifier identifier, ProfileTable profiles)
     {
@@ -271,6 +277,7 @@ internal sealed class IdentifierIndex
     private void RemoveAt(int at)
     {
         _count--;
+        Releases++;
         var length = _slots.Length;
         var hole = at;
         for (var i = Slots.Next(at, length); _slots[i] != 0; i = Slots.Next(i, length))
