@@ -308,7 +308,78 @@ public sealed class EngagementEngine : IEngagementEngine
             return TrackLockedAsync(engagementEvent, NoTransactions.Instance, now, settled, cancellationToken);
         }
 
-        return TrackInUnitAsync(engagementEvent, now, activity, settled, cancellationToken);
+        return activity is null && _transactions is InMemoryTransactions
+            ? TrackInMemoryUnit(engagementEvent, now, settled, cancellationToken)
+            : TrackInUnitAsync(engagementEvent, now, activity, settled, cancellationToken);
+    }
+
+    // The usual in-memory event: the customer's gate free, every store answering at once. Then the event runs in its unit
+    // without an asynchronous state machine around it; anything else (a held gate, a step that went asynchronous or failed, a
+    // cancelled token) continues in the asynchronous path, which ends the unit as TrackInUnitAsync does. In-memory units take
+    // no locks, so the gate may be taken before the unit is begun.
+    private ValueTask<TrackResult> TrackInMemoryUnit(EngagementEvent engagementEvent, DateTimeOffset now, DispatchRecord? settled, CancellationToken cancellationToken)
+    {
+        var caller = ExecutionContext.Capture();
+        var gate = LockFor(engagementEvent.CustomerId);
+        if (caller is null || cancellationToken.IsCancellationRequested || !gate.TryEnter())
+        {
+            return TrackInUnitAsync(engagementEvent, now, null, settled, cancellationToken);
+        }
+
+        // The unit changes this flow's execution context (see BeginReusable); the caller's is put back before returning.
+        var unit = InMemoryTransactions.BeginReusable();
+        var handedOver = false;
+        try
+        {
+            var core = TrackCoreAsync(engagementEvent, unit, now, settled, cancellationToken);
+            if (!core.IsCompletedSuccessfully || cancellationToken.IsCancellationRequested)
+            {
+                handedOver = true;
+                return FinishInMemoryUnitAsync(core, unit, gate, cancellationToken);
+            }
+
+            var result = core.Result;
+            try
+            {
+                // An in-memory unit completes at once; it throws only for a token cancelled since the check above.
+                _ = unit.CompleteAsync(cancellationToken);
+            }
+            catch (OperationCanceledException ex)
+            {
+                return ValueTask.FromCanceled<TrackResult>(ex.CancellationToken);
+            }
+
+            return new ValueTask<TrackResult>(result);
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                // Undoes the event's writes if the unit was not completed (an exception on the way out).
+                _ = unit.DisposeAsync();
+                gate.Release();
+                InMemoryTransactions.Recycle(unit);
+            }
+
+            ExecutionContext.Restore(caller);
+        }
+    }
+
+    // The rest of TrackInMemoryUnit's event when it did not complete at once: awaited, completed or undone, the gate released.
+    private static async ValueTask<TrackResult> FinishInMemoryUnitAsync(ValueTask<TrackResult> core, InMemoryUnitOfWork unit, AsyncGate gate, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var result = await core.ConfigureAwait(false);
+            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        finally
+        {
+            await unit.DisposeAsync().ConfigureAwait(false);
+            gate.Release();
+            InMemoryTransactions.Recycle(unit);
+        }
     }
 
     private async ValueTask<TrackResult> TrackInUnitAsync(EngagementEvent engagementEvent, DateTimeOffset now, Activity? activity, DispatchRecord? settled, CancellationToken cancellationToken)

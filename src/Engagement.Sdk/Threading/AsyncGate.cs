@@ -35,6 +35,10 @@ internal sealed class AsyncGate
         return Interlocked.CompareExchange(ref _state, Held, Free) == Free ? ValueTask.CompletedTask : WaitSlowAsync(cancellationToken);
     }
 
+    /// <summary>Takes the gate if it is free, without waiting.</summary>
+    /// <returns>Whether the caller now holds the gate.</returns>
+    public bool TryEnter() => Interlocked.CompareExchange(ref _state, Held, Free) == Free;
+
     /// <summary>Gives the gate back: to the first waiter if any, otherwise it becomes free.</summary>
     /// <exception cref="SynchronizationLockException">The gate is not held.</exception>
     public void Release()
