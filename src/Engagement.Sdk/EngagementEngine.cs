@@ -255,10 +255,8 @@ public sealed class EngagementEngine : IEngagementEngine
         _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger, _logIds);
         _segments = new SegmentOrchestrator(segmentCatalog ?? SegmentCatalog.FromOptions(_options, journeys), segmentStore ?? new InMemorySegmentStore(), _journeys, ledger);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
-        if (!_segments.Catalog.IsEmpty)
-        {
-            _identity.Follower = _segments; // the segments follow merges the host asks for and unmerges
-        }
+        // The journeys and segments follow merges the host asks for and unmerges.
+        _identity.Follower = _segments.Catalog.IsEmpty ? _journeys : new MergeFollowers(_journeys, _segments);
         _transactions = transactions ?? NoTransactions.Instance;
         _units = new CustomerUnits(1024, _transactions, _identity); // two writers meet on a stripe about once in 1,000 events
         _sweeper = new DueSweeper(_transactions, _units, time);
@@ -485,9 +483,7 @@ public sealed class EngagementEngine : IEngagementEngine
         // A customer's first event: the ledger may already hold their objection to profiling.
         var known = route.Profile ?? await _ledger.NewProfileAsync(route.CustomerId, cancellationToken).ConfigureAwait(false);
         var (before, profile) = await ApplyAndSaveAsync(engagementEvent, route.CustomerId, withheld, now, known, cancellationToken).ConfigureAwait(false);
-        var journeys = profile.ProfilingObjectedAt is null
-            ? await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false)
-            : JourneyOutcome.None; // journeys are profiling: they do not move for a customer who objects to it
+        var journeys = await _journeys.OnEventAsync(profile, engagementEvent, now, before, cancellationToken).ConfigureAwait(false);
         var segments = await _segments.OnEventAsync(profile, engagementEvent, now, cancellationToken).ConfigureAwait(false);
         journeys = segments.After(journeys);
         var moved = journeys.Transitions;

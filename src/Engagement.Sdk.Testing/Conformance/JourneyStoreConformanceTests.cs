@@ -60,6 +60,39 @@ public abstract class JourneyStoreConformanceTests : ConformanceSuite
         read.Windows.BucketsOf("purchased").Sum(b => b.Sum).Should().Be(119.98m);
     }
 
+    /// <summary>
+    /// The journey states kept for an unmerge (<see cref="JourneyRecord.Shadows"/>, nested: a merged side with merges of its own)
+    /// round-trip with their customers, tracks, counters and counts of merges folded.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [ConformanceCheck]
+    public async Task SaveAsync_RecordWithMergeShadows_RoundTripsThem()
+    {
+        var store = CreateStore();
+        var inner = new JourneyMergeShadow("m-inner", Record("c-2", due: null) with { MergesFolded = 0 }, null);
+        var merged = Record("c-1", due: T0.AddHours(3)) with { MergesFolded = 1, Shadows = [inner] };
+        var record = Record("c-0", due: T0.AddDays(1)) with { MergesFolded = 1, Shadows = [new JourneyMergeShadow("m-outer", Record("c-0", due: null), merged)] };
+
+        await store.SaveAsync(record);
+        var read = await store.GetAsync(record.CustomerId);
+
+        read.Should().NotBeNull();
+        read!.Shadows.Should().HaveCount(1);
+        var shadow = read.Shadows[0];
+        shadow.MergeId.Should().Be("m-outer");
+        shadow.SurvivorBefore!.CustomerId.Should().Be(new CustomerId("c-0"));
+        shadow.SurvivorBefore.Tracks.Should().Equal(record.Shadows[0].SurvivorBefore!.Tracks);
+        shadow.Merged!.CustomerId.Should().Be(new CustomerId("c-1"));
+        shadow.Merged.MergesFolded.Should().Be(1);
+        shadow.Merged.DueAt.Should().Be(T0.AddHours(3));
+        shadow.Merged.Windows.BucketsOf("purchased").Should().Equal(merged.Windows.BucketsOf("purchased"));
+        shadow.Merged.Shadows.Should().HaveCount(1);
+        shadow.Merged.Shadows[0].MergeId.Should().Be("m-inner");
+        shadow.Merged.Shadows[0].SurvivorBefore!.CustomerId.Should().Be(new CustomerId("c-2"));
+        shadow.Merged.Shadows[0].Merged.Should().BeNull();
+        read.DueAt.Should().Be(T0.AddDays(1), "only the live record's tracks fall due");
+    }
+
     /// <summary>A save from a stale version is a conflict and changes nothing.</summary>
     /// <returns>A task.</returns>
     [ConformanceCheck]

@@ -7,6 +7,7 @@ using Engagement.Sdk.Channels;
 using Engagement.Sdk.Conditions;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
+using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Segments;
 using Engagement.Sdk.Serialization;
@@ -61,7 +62,9 @@ internal enum HistoryStepKind
 /// duplicates included), merges, unmerges, clock moves and retention purges. Each history runs twice on fresh stores: as
 /// generated, and without the merges it later undid (and those unmerges). Every customer's profile (identifiers, traits,
 /// aggregates, journey stages, what it was merged into), the consent that decides for them, the segments they are in and the
-/// windowed counters those segments read (swept as the clock moves), and each segment's member list must then be the same.
+/// windowed counters those segments read (swept as the clock moves), and each segment's member list must then be the same. A
+/// second check does the same over histories without consent records and compares where each customer is in the journeys too
+/// (stage, step, visits, times, the journeys' counters; swept as the clock moves).
 /// Inherit it in the adapter's tests.
 /// </summary>
 public abstract class MergeHistoryConformanceTests : ConformanceSuite
@@ -83,7 +86,18 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
         new("quiet", Condition.All(Condition.Aggregate(ProfileAggregate.Orders, ComparisonOperator.Ge, 1), Condition.NoEvent("purchased", TimeSpan.FromHours(20)))),
     ];
 
+    // A journey whose stages read aggregates, a windowed count and an absence of events, with waits and a wait for an event, so
+    // that positions, steps, visits and the journeys' own counters depend on each side's history and on time.
+    private static readonly JourneyDefinition Shopper = JourneyDefinition.Create("shopper")
+        .AllowReEntry(TimeSpan.FromHours(6))
+        .Stage("browsing", s => s.Entry(Condition.EventCount("product_viewed", TimeSpan.FromHours(2), ComparisonOperator.Ge, 1)).ExitWhenEntryFails().Wait("look", TimeSpan.FromHours(1)).WaitFor("cart", ["added_to_cart"], TimeSpan.FromHours(4)))
+        .Stage("buyer", s => s.Entry(Condition.Aggregate(ProfileAggregate.Orders, ComparisonOperator.Ge, 1)).Priority(1).Wait("settle", TimeSpan.FromHours(10)))
+        .Stage("lapsed", s => s.Entry(Condition.All(Condition.Aggregate(ProfileAggregate.Orders, ComparisonOperator.Ge, 1), Condition.NoEvent("purchased", TimeSpan.FromHours(20)))).Priority(2))
+        .Build();
+
     private static readonly (string Key, TimeSpan Horizon)[] Counted = [("product_viewed", TimeSpan.FromHours(2)), ("purchased", TimeSpan.FromDays(1))];
+
+    private static readonly (string Key, TimeSpan Horizon)[] JourneyCounted = [("product_viewed", TimeSpan.FromHours(2)), ("purchased", TimeSpan.FromHours(20))];
 
     /// <summary>Adds the store under test, fresh and empty on each call (nothing for the in-memory stores).</summary>
     /// <param name="builder">The builder.</param>
@@ -94,10 +108,20 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
 
     /// <summary>The property: whatever the history, undoing merges leaves every profile as if they had never happened.</summary>
     [ConformanceCheck]
-    public void Unmerge_AnyHistory_LeavesEveryProfileAsIfTheUndoneMergesNeverHappened()
+    public void Unmerge_AnyHistory_LeavesEveryProfileAsIfTheUndoneMergesNeverHappened() => CheckHistories(journeys: false);
+
+    /// <summary>
+    /// The property with journey positions compared too, over histories without consent records: undoing a merge gives each side
+    /// back the journey state it would have had. (With objections to profiling in the history, the journey state of a merged
+    /// side is not yet kept exactly in every case; the first check still covers those histories for everything else.)
+    /// </summary>
+    [ConformanceCheck]
+    public void Unmerge_AnyHistoryWithoutConsentRecords_LeavesJourneyPositionsAsIfTheUndoneMergesNeverHappened() => CheckHistories(journeys: true);
+
+    private void CheckHistories(bool journeys)
     {
         var step = Gen.OneOf(
-            Gen.Choose(0, 2).Select(c => Gen.Choose(0, 6).Select(v => Gen.Choose(0, 4).Select(late => Gen.Elements(false, false, false, true).Select(again => new HistoryStep(HistoryStepKind.Event, c, 0, v, late == 4 ? 180 : late * 20, again))))).SelectMany(g => g).SelectMany(g => g).SelectMany(g => g),
+            Gen.Choose(0, 2).Select(c => Gen.Choose(0, journeys ? 5 : 6).Select(v => Gen.Choose(0, 4).Select(late => Gen.Elements(false, false, false, true).Select(again => new HistoryStep(HistoryStepKind.Event, c, 0, v, late == 4 ? 180 : late * 20, again))))).SelectMany(g => g).SelectMany(g => g).SelectMany(g => g),
             Gen.Choose(0, 2).SelectMany(a => Gen.Choose(0, 2).Select(b => new HistoryStep(HistoryStepKind.Merge, a, b, 0, 0, false))),
             Gen.Choose(0, 2).Select(c => new HistoryStep(HistoryStepKind.Unmerge, c, 0, 0, 0, false)),
             Gen.Choose(1, 60).Select(h => new HistoryStep(HistoryStepKind.Advance, 0, 0, h, 0, false)),
@@ -105,23 +129,23 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
         var histories = Gen.Frequency((6, step.Where(s => s.Kind == HistoryStepKind.Event)), (2, step.Where(s => s.Kind is HistoryStepKind.Merge)), (2, step.Where(s => s.Kind is HistoryStepKind.Unmerge)), (1, step.Where(s => s.Kind is HistoryStepKind.Advance or HistoryStepKind.Purge)))
             .ListOf().Select(list => list.ToArray()).Where(list => list.Length is > 0 and <= 60);
 
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(Histories), Prop.ForAll(histories.ToArbitrary(), history => RunAsync(history).GetAwaiter().GetResult()));
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(Histories), Prop.ForAll(histories.ToArbitrary(), history => RunAsync(history, journeys).GetAwaiter().GetResult()));
     }
 
-    private async Task RunAsync(HistoryStep[] history)
+    private async Task RunAsync(HistoryStep[] history, bool journeys)
     {
-        var (actual, kept) = await PlayAsync(history, skip: null).ConfigureAwait(false);
+        var (actual, kept) = await PlayAsync(history, skip: null, journeys).ConfigureAwait(false);
 
         // The world in which the undone merges never happened: the same events, and only the merges that were made and kept.
         var skip = Enumerable.Range(0, history.Length).Where(i => history[i].Kind is HistoryStepKind.Merge or HistoryStepKind.Unmerge && !kept.Contains(i)).ToHashSet();
-        var (expected, _) = await PlayAsync(history, skip).ConfigureAwait(false);
+        var (expected, _) = await PlayAsync(history, skip, journeys).ConfigureAwait(false);
         var because = "after " + string.Join("; ", history.Select(s => s.ToString()));
         actual.Should().Equal(expected, because);
     }
 
     // Plays the history; returns what every customer looks like at the end, and the steps of the merges that were made and
     // not undone later. The steps in `skip`, if given, are left out.
-    private async Task<(List<string> Outcome, HashSet<int> Kept)> PlayAsync(HistoryStep[] history, HashSet<int>? skip)
+    private async Task<(List<string> Outcome, HashSet<int> Kept)> PlayAsync(HistoryStep[] history, HashSet<int>? skip, bool journeys)
     {
         var clock = new FakeTimeProvider(T0);
         var services = new ServiceCollection();
@@ -134,6 +158,11 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
         foreach (var segment in Segments)
         {
             builder.AddSegment(segment);
+        }
+
+        if (journeys)
+        {
+            builder.AddJourney(Shopper);
         }
 
         AddStore(builder);
@@ -202,6 +231,7 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
                         break;
                     case HistoryStepKind.Advance:
                         clock.Advance(TimeSpan.FromHours(step.Variant));
+                        await engine.SweepJourneysAsync().ConfigureAwait(false);
                         await engine.SweepSegmentsAsync().ConfigureAwait(false);
                         break;
                     default:
@@ -213,11 +243,19 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
             var outcome = new List<string>();
             var ledger = provider.GetRequiredService<ConsentLedger>();
             var segments = provider.GetRequiredService<ISegmentStore>();
+            var journeyStore = provider.GetRequiredService<IJourneyStore>();
+
+            // Journey records are compared as a sweep at the end leaves them (a restored side catches up with time at the next one).
+            await engine.SweepJourneysAsync().ConfigureAwait(false);
             for (var c = 0; c < 3; c++)
             {
                 var profile = await identity.GetAsync(Customer(c)).ConfigureAwait(false);
                 outcome.Add(profile is null ? $"c{c}: none" : await DescribeAsync(Customer(c), profile, ledger, clock.GetUtcNow()).ConfigureAwait(false));
                 outcome.Add(profile is null ? $"c{c}: no segments" : DescribeSegments(Customer(c), await segments.GetAsync(profile.Id).ConfigureAwait(false), clock.GetUtcNow()));
+                if (journeys)
+                {
+                    outcome.Add(profile is null ? $"c{c}: no journeys" : DescribeJourneys(Customer(c), await journeyStore.GetAsync(profile.Id).ConfigureAwait(false), clock.GetUtcNow()));
+                }
             }
 
             foreach (var segment in Segments)
@@ -269,6 +307,34 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
         foreach (var (key, horizon) in Counted)
         {
             text.Append(" | ").Append(key).Append(' ').AppendJoin(",", record.Windows.RecentTicks(key))
+                .Append(" / ").AppendJoin(",", record.Windows.BucketsOf(key).Where(b => b.Start + b.Width + horizon.Ticks > now.UtcTicks).Select(b => $"{b.Start}:{b.Count}:{b.Sum.ToString(CultureInfo.InvariantCulture)}"));
+        }
+
+        return text.ToString();
+    }
+
+    // Where a customer is in the journey (version, stage, step, visits, flags, when they entered, when it falls due) and the
+    // journey's counters that can still count.
+    private static string DescribeJourneys(CustomerId asked, JourneyRecord? record, DateTimeOffset now)
+    {
+        var text = new StringBuilder().Append(asked.Value).Append(" journeys ");
+        var tracks = record?.Tracks ?? [];
+        if (tracks.IsEmpty && (record is null || record.Windows.IsEmpty))
+        {
+            return text.Append("none").ToString(); // a record with nothing in it is as good as none
+        }
+
+        foreach (var t in tracks)
+        {
+            text.Append(t.JourneyId).Append(" v").Append(t.Version).Append(" stage ").Append(t.StageIndex).Append(" step ").Append(t.StepIndex)
+                .Append(" visits ").Append(t.Visits).Append(' ').Append(t.Flags).Append(" entered ").Append(t.JourneyEnteredAt?.ToString("O", CultureInfo.InvariantCulture))
+                .Append(" stage at ").Append(t.StageEnteredAt?.ToString("O", CultureInfo.InvariantCulture)).Append(" step at ").Append(t.StepStartedAt?.ToString("O", CultureInfo.InvariantCulture))
+                .Append(" due ").Append(t.DueAt?.ToString("O", CultureInfo.InvariantCulture)).Append("; ");
+        }
+
+        foreach (var (key, horizon) in JourneyCounted)
+        {
+            text.Append(" | ").Append(key).Append(' ').AppendJoin(",", record!.Windows.RecentTicks(key).Where(t => t + horizon.Ticks > now.UtcTicks))
                 .Append(" / ").AppendJoin(",", record.Windows.BucketsOf(key).Where(b => b.Start + b.Width + horizon.Ticks > now.UtcTicks).Select(b => $"{b.Start}:{b.Count}:{b.Sum.ToString(CultureInfo.InvariantCulture)}"));
         }
 

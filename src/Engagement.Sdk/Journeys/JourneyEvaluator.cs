@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Engagement.Sdk.Conditions;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
@@ -59,6 +60,7 @@ internal sealed class JourneyWorkspace
         Changed = false;
         Version = 0;
         MergesFolded = 0;
+        Shadows = [];
         Effects.Clear();
         if (record is null)
         {
@@ -79,6 +81,7 @@ internal sealed class JourneyWorkspace
         Profile = null!;
         Windows = null!;
         _foreign = null;
+        Shadows = [];
         Effects.Clear();
     }
 
@@ -101,6 +104,9 @@ internal sealed class JourneyWorkspace
 
     public int MergesFolded { get; set; }
 
+    /// <summary>The states an unmerge restores (<see cref="JourneyRecord.Shadows"/>).</summary>
+    public ImmutableArray<JourneyMergeShadow> Shadows { get; set; } = [];
+
     public List<JourneyEffect> Effects { get; } = [];
 
     /// <summary>Loads a stored record (its counters copied, so the stored one is never changed).</summary>
@@ -108,6 +114,7 @@ internal sealed class JourneyWorkspace
     {
         Version = record.Version;
         MergesFolded = record.MergesFolded;
+        Shadows = record.Shadows.IsDefault ? [] : record.Shadows;
 
         // The stored counters are read as they are and copied only if an event changes them (a sweep changes none).
         _windowsShared = record.Windows.Layout == _catalog.Layout;
@@ -189,9 +196,19 @@ internal sealed class JourneyWorkspace
         }
 
         _foreign?.CopyTo(tracks, i);
-        return new JourneyRecord { CustomerId = customerId, Version = Version, Tracks = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(tracks), Windows = Windows, MergesFolded = MergesFolded };
+        return new JourneyRecord { CustomerId = customerId, Version = Version, Tracks = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(tracks), Windows = Windows, MergesFolded = MergesFolded, Shadows = Shadows };
 
         static bool Kept(in JourneyTrack track) => track.IsInJourney || track.Visits > 0 || track.DueTicks != 0;
+    }
+
+    /// <summary>
+    /// The record as it stands now, for keeping beside the live one (a merge's <see cref="JourneyMergeShadow.SurvivorBefore"/>):
+    /// its counters copied, so what the workspace does next does not change it.
+    /// </summary>
+    public JourneyRecord Snapshot(CustomerId customerId)
+    {
+        var record = ToRecord(customerId);
+        return record with { Version = 0, Windows = _windowsShared ? record.Windows : record.Windows.Clone() };
     }
 
     /// <summary>The earliest due time of any track (UTC ticks), or 0.</summary>

@@ -21,7 +21,7 @@ namespace Engagement.Sdk.Journeys;
 /// customer's would-be sends are recorded instead), and records the history. Runs under the customer's lock, in the unit of
 /// work of the event or of the sweep, so a step and its send are stored together or not at all.
 /// </summary>
-public sealed class JourneyOrchestrator
+public sealed class JourneyOrchestrator : IMergeFollower
 {
     private readonly JourneyEvaluator _evaluator;
     private readonly JourneyFacts _facts;
@@ -134,11 +134,18 @@ public sealed class JourneyOrchestrator
             return JourneyOutcome.None;
         }
 
+        if (profile.ProfilingObjectedAt is not null && engagementEvent is not null)
+        {
+            // Journeys are profiling: they do not move for a customer who objects to it. While merged, the side of a merge
+            // that does not object on its own still follows its events, for an unmerge.
+            return await KeepShadowsAsync(profile, record, engagementEvent, now, before, cancellationToken).ConfigureAwait(false);
+        }
+
         var ws = Interlocked.Exchange(ref _spare, null)?.Reset(profile, record) ?? new JourneyWorkspace(Catalog, profile, record);
         try
         {
-            await FoldMergesAsync(ws, profile, cancellationToken).ConfigureAwait(false);
             ws.Consent = await _facts.ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false);
+            await FoldMergesAsync(ws, profile, before, now, cancellationToken).ConfigureAwait(false);
             if (before is not null && before.Id == profile.Id && !ReferenceEquals(before, profile))
             {
                 // Timers that fell due before the event are evaluated with the profile as it was then.
@@ -148,6 +155,13 @@ public sealed class JourneyOrchestrator
             }
 
             _evaluator.Process(ws, engagementEvent, now.UtcTicks);
+            if (engagementEvent is not null && !ws.Shadows.IsEmpty)
+            {
+                var shadows = await AdvanceShadowsAsync(ws.Shadows, profile, before, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+                ws.Changed |= shadows != ws.Shadows;
+                ws.Shadows = shadows;
+            }
+
             if (!ws.Changed)
             {
                 return JourneyOutcome.None;
@@ -182,19 +196,57 @@ public sealed class JourneyOrchestrator
         }
     }
 
-    // Profiles merged into this one since the last evaluation: their counters and tracks are folded in, their records and timers deleted.
-    private async ValueTask FoldMergesAsync(JourneyWorkspace ws, CustomerProfile profile, CancellationToken cancellationToken)
+    // Profiles merged into this one since the last evaluation: their counters and tracks are folded in, their records and timers
+    // deleted. For a merge that keeps the states an unmerge restores, both sides' records are kept beside the live one first.
+    // Both records are caught up with time first, each with its own profile, so that what is folded does not depend on when a
+    // sweep last ran (sends that fell due in the merged record meanwhile are not made: it no longer stands for a customer).
+    private async ValueTask FoldMergesAsync(JourneyWorkspace ws, CustomerProfile profile, CustomerProfile? before, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var merges = profile.Merges;
-        if (merges.Length == ws.MergesFolded)
+        if (merges.Length <= ws.MergesFolded)
         {
+            // Nothing new; a count above the profile's (a merge undone with no states kept) follows it down.
+            ws.Changed |= merges.Length < ws.MergesFolded;
+            ws.MergesFolded = merges.Length;
             return;
         }
 
+        // Each side's timers that fell due before now are evaluated with that side's profile as it was before the event.
+        var earlier = before is not null && before.Id == profile.Id ? before : profile;
+        ws.Profile = (MergeOf(earlier, merges[ws.MergesFolded].MergeId) ?? merges[ws.MergesFolded]).SurvivorBefore;
+        _evaluator.CatchUp(ws, now.UtcTicks);
+        ws.Profile = profile;
         for (var i = ws.MergesFolded; i < merges.Length; i++)
         {
             var mergedId = merges[i].MergedId;
-            if (mergedId != profile.Id && await Store.GetAsync(mergedId, cancellationToken).ConfigureAwait(false) is { } merged)
+            var merged = mergedId != profile.Id ? await Store.GetAsync(mergedId, cancellationToken).ConfigureAwait(false) : null;
+            if (merges[i].MergedState is { } state && (merged is not null || !state.Merges.IsDefaultOrEmpty))
+            {
+                // The merged side brought up to date as its own next evaluation would: the profiles merged into it folded in
+                // (their records too), its timers caught up.
+                var stateBefore = MergeOf(earlier, merges[i].MergeId)?.MergedState ?? state;
+                var side = new JourneyWorkspace(Catalog, state, merged) { Consent = await _facts.ConsentAsync(state, now, cancellationToken).ConfigureAwait(false) };
+                await FoldMergesAsync(side, state, stateBefore, now, cancellationToken).ConfigureAwait(false);
+                side.Profile = stateBefore;
+                _evaluator.CatchUp(side, now.UtcTicks);
+                side.Profile = state;
+                merged = merged is not null || side.Changed ? side.ToRecord(mergedId) : null;
+            }
+            else if (merged is not null && merged.DueAt <= now)
+            {
+                var caughtUp = new JourneyWorkspace(Catalog, profile, merged) { Consent = await _facts.ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false) };
+                _evaluator.CatchUp(caughtUp, now.UtcTicks);
+                merged = caughtUp.ToRecord(mergedId);
+            }
+
+            if (merges[i].MergedState is not null)
+            {
+                ws.MergesFolded = i;
+                // The survivor's side without its earlier merges' states, which stay on the live record (as the profile's do).
+                ws.Shadows = ws.Shadows.Add(new JourneyMergeShadow(merges[i].MergeId, ws.Snapshot(profile.Id) with { Shadows = [] }, merged is null ? null : merged with { Version = 0 }));
+            }
+
+            if (merged is not null)
             {
                 ws.Fold(merged);
                 await Store.DeleteAsync(mergedId, cancellationToken).ConfigureAwait(false);
@@ -203,6 +255,150 @@ public sealed class JourneyOrchestrator
 
         ws.MergesFolded = merges.Length;
         ws.Changed = true;
+    }
+
+    // A customer who objects to profiling: their journeys stay where they are; merges are folded and the sides' states kept.
+    private async ValueTask<JourneyOutcome> KeepShadowsAsync(CustomerProfile profile, JourneyRecord? record, EngagementEvent engagementEvent, DateTimeOffset now, CustomerProfile? before, CancellationToken cancellationToken)
+    {
+        if (record is null || (record.Shadows.IsDefaultOrEmpty && record.MergesFolded == profile.Merges.Length))
+        {
+            return JourneyOutcome.None;
+        }
+
+        var ws = new JourneyWorkspace(Catalog, profile, record);
+        await FoldMergesAsync(ws, profile, before, now, cancellationToken).ConfigureAwait(false);
+        var shadows = await AdvanceShadowsAsync(ws.Shadows, profile, before, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+        if (!ws.Changed && shadows == ws.Shadows)
+        {
+            return JourneyOutcome.None;
+        }
+
+        ws.Shadows = shadows;
+        await Store.SaveAsync(ws.ToRecord(profile.Id), cancellationToken).ConfigureAwait(false);
+        return JourneyOutcome.None;
+    }
+
+    // The sides' states after an event addressed to engagementEvent.CustomerId, the way MergeShadows keeps the profiles': the
+    // merged side of the latest merge that holds the id takes it; every survivor's side down to there takes it too.
+    private async ValueTask<ImmutableArray<JourneyMergeShadow>> AdvanceShadowsAsync(ImmutableArray<JourneyMergeShadow> shadows, CustomerProfile profile, CustomerProfile? before, EngagementEvent engagementEvent, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (shadows.IsDefaultOrEmpty)
+        {
+            return shadows;
+        }
+
+        var advanced = shadows;
+        for (var i = shadows.Length - 1; i >= 0; i--)
+        {
+            var shadow = shadows[i];
+            if (MergeOf(profile, shadow.MergeId) is not { MergedState: { } mergedState } merge)
+            {
+                break; // a merge recorded before states were kept
+            }
+
+            var mergeBefore = before is null ? null : MergeOf(before, shadow.MergeId);
+            if (MergeShadows.Holds(mergedState, engagementEvent.CustomerId))
+            {
+                var merged = await StepShadowAsync(shadow.Merged, merge.MergedId, mergedState, mergeBefore?.MergedState, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+                return ReferenceEquals(merged, shadow.Merged) ? advanced : advanced.SetItem(i, shadow with { Merged = merged });
+            }
+
+            var survivor = await StepShadowAsync(shadow.SurvivorBefore, profile.Id, merge.SurvivorBefore, mergeBefore?.SurvivorBefore, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+            advanced = ReferenceEquals(survivor, shadow.SurvivorBefore) ? advanced : advanced.SetItem(i, shadow with { SurvivorBefore = survivor });
+        }
+
+        return advanced;
+    }
+
+    // One side's journeys evaluated for the event with that side's own profile, as they would be for a customer of its own;
+    // nothing is sent or recorded in the history. A side that objects to profiling on its own does not move, but the sides of
+    // its own merges still follow their events.
+    private async ValueTask<JourneyRecord?> StepShadowAsync(JourneyRecord? record, CustomerId sideId, CustomerProfile side, CustomerProfile? sideBefore, EngagementEvent engagementEvent, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (side.ProfilingObjectedAt is not null)
+        {
+            if (record is null || record.Shadows.IsDefaultOrEmpty)
+            {
+                return record;
+            }
+
+            var nested = await AdvanceShadowsAsync(record.Shadows, side, sideBefore, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+            return nested == record.Shadows ? record : record with { Shadows = nested };
+        }
+
+        var ws = new JourneyWorkspace(Catalog, side, record);
+        ws.Consent = await _facts.ConsentAsync(side, now, cancellationToken).ConfigureAwait(false);
+        if (side.Merges.Length > ws.MergesFolded)
+        {
+            await FoldMergesAsync(ws, side, sideBefore, now, cancellationToken).ConfigureAwait(false);
+        }
+        if (sideBefore is not null && !ReferenceEquals(sideBefore, side))
+        {
+            ws.Profile = sideBefore;
+            _evaluator.CatchUp(ws, now.UtcTicks);
+            ws.Profile = side;
+        }
+
+        _evaluator.Process(ws, engagementEvent, now.UtcTicks);
+        var shadows = await AdvanceShadowsAsync(ws.Shadows, side, sideBefore, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+        if (!ws.Changed && shadows == ws.Shadows)
+        {
+            return record;
+        }
+
+        ws.Shadows = shadows;
+        return ws.ToRecord(sideId);
+    }
+
+    private static ProfileMerge? MergeOf(CustomerProfile profile, string mergeId)
+    {
+        foreach (var merge in profile.Merges.IsDefault ? [] : profile.Merges)
+        {
+            if (merge.MergeId == mergeId)
+            {
+                return merge;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>A merge the host asks for is folded in at the survivor's next evaluation.</summary>
+    ValueTask IMergeFollower.OnMergedAsync(CustomerProfile survivor, DateTimeOffset now, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// After an unmerge, in its unit of work: both customers' journey records become the states kept for the merge (each side's
+    /// record at the merge, advanced by its own events since); a sweep catches them up with time. A merge never folded in, or
+    /// one recorded before states were kept, leaves the records as they are.
+    /// </summary>
+    async ValueTask IMergeFollower.OnUnmergedAsync(CustomerProfile survivor, CustomerProfile restored, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var record = await Store.GetAsync(survivor.Id, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return;
+        }
+
+        var shadows = record.Shadows.IsDefault ? [] : record.Shadows;
+        if (shadows.IsEmpty || MergeOf(survivor, shadows[^1].MergeId) is not null)
+        {
+            if (record.MergesFolded > survivor.Merges.Length)
+            {
+                // The undone merge was folded in with no states kept: the count follows, so that a later merge is folded.
+                await Store.SaveAsync(record with { MergesFolded = survivor.Merges.Length }, cancellationToken).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var shadow = shadows[^1];
+        var back = shadow.SurvivorBefore ?? new JourneyRecord { CustomerId = survivor.Id, MergesFolded = survivor.Merges.Length };
+        await Store.SaveAsync(back with { CustomerId = survivor.Id, Version = record.Version, Shadows = shadows.RemoveAt(shadows.Length - 1), MergesFolded = survivor.Merges.Length }, cancellationToken).ConfigureAwait(false);
+        if (shadow.Merged is { } merged)
+        {
+            var existing = await Store.GetAsync(restored.Id, cancellationToken).ConfigureAwait(false);
+            await Store.SaveAsync(merged with { CustomerId = restored.Id, Version = existing?.Version ?? 0 }, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async ValueTask<JourneyHistoryEntry[]> RecordAsync(JourneyWorkspace ws, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)

@@ -23,68 +23,104 @@ public static class JourneyRecordJson
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer))
         {
-            w.WriteStartObject();
-            if (record.MergesFolded != 0)
-            {
-                w.WriteNumber("mergesFolded", record.MergesFolded);
-            }
-
-            w.WriteStartArray("tracks");
-            foreach (var t in record.Tracks.IsDefault ? [] : record.Tracks)
-            {
-                w.WriteStartObject();
-                w.WriteString("journey", t.JourneyId);
-                w.WriteNumber("version", t.Version);
-                w.WriteNumber("fingerprint", t.Fingerprint);
-                w.WriteNumber("stage", t.StageIndex);
-                w.WriteNumber("step", t.StepIndex);
-                w.WriteNumber("visits", t.Visits);
-                w.WriteNumber("flags", (int)t.Flags);
-                w.WriteNumber("journeyEntered", t.JourneyEnteredTicks);
-                w.WriteNumber("stageEntered", t.StageEnteredTicks);
-                w.WriteNumber("stepStarted", t.StepStartedTicks);
-                w.WriteNumber("due", t.DueTicks);
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteStartArray("windows");
-            foreach (var (key, recent, capacity, width, buckets) in record.Windows.Export())
-            {
-                w.WriteStartObject();
-                w.WriteString("event", key);
-                w.WriteNumber("capacity", capacity);
-                w.WriteStartArray("recent");
-                foreach (var ticks in recent)
-                {
-                    w.WriteNumberValue(ticks);
-                }
-
-                w.WriteEndArray();
-                if (width > 0)
-                {
-                    w.WriteNumber("width", width);
-                    w.WriteStartArray("buckets");
-                    foreach (var (index, count, sum) in buckets)
-                    {
-                        w.WriteStartArray();
-                        w.WriteNumberValue(index);
-                        w.WriteNumberValue(count);
-                        w.WriteNumberValue(sum);
-                        w.WriteEndArray();
-                    }
-
-                    w.WriteEndArray();
-                }
-
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
+            WriteBody(w, record, nested: false);
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    // The record's object; a record kept inside another (a merge's shadow) names its customer.
+    private static void WriteBody(Utf8JsonWriter w, JourneyRecord record, bool nested)
+    {
+        w.WriteStartObject();
+        if (nested)
+        {
+            w.WriteString("customer", record.CustomerId.Value);
+        }
+
+        if (record.MergesFolded != 0)
+        {
+            w.WriteNumber("mergesFolded", record.MergesFolded);
+        }
+
+        w.WriteStartArray("tracks");
+        foreach (var t in record.Tracks.IsDefault ? [] : record.Tracks)
+        {
+            w.WriteStartObject();
+            w.WriteString("journey", t.JourneyId);
+            w.WriteNumber("version", t.Version);
+            w.WriteNumber("fingerprint", t.Fingerprint);
+            w.WriteNumber("stage", t.StageIndex);
+            w.WriteNumber("step", t.StepIndex);
+            w.WriteNumber("visits", t.Visits);
+            w.WriteNumber("flags", (int)t.Flags);
+            w.WriteNumber("journeyEntered", t.JourneyEnteredTicks);
+            w.WriteNumber("stageEntered", t.StageEnteredTicks);
+            w.WriteNumber("stepStarted", t.StepStartedTicks);
+            w.WriteNumber("due", t.DueTicks);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("windows");
+        foreach (var (key, recent, capacity, width, buckets) in record.Windows.Export())
+        {
+            w.WriteStartObject();
+            w.WriteString("event", key);
+            w.WriteNumber("capacity", capacity);
+            w.WriteStartArray("recent");
+            foreach (var ticks in recent)
+            {
+                w.WriteNumberValue(ticks);
+            }
+
+            w.WriteEndArray();
+            if (width > 0)
+            {
+                w.WriteNumber("width", width);
+                w.WriteStartArray("buckets");
+                foreach (var (index, count, sum) in buckets)
+                {
+                    w.WriteStartArray();
+                    w.WriteNumberValue(index);
+                    w.WriteNumberValue(count);
+                    w.WriteNumberValue(sum);
+                    w.WriteEndArray();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (!record.Shadows.IsDefaultOrEmpty)
+        {
+            w.WriteStartArray("shadows");
+            foreach (var shadow in record.Shadows)
+            {
+                w.WriteStartObject();
+                w.WriteString("merge", shadow.MergeId);
+                if (shadow.SurvivorBefore is { } survivor)
+                {
+                    w.WritePropertyName("survivor");
+                    WriteBody(w, survivor, nested: true);
+                }
+
+                if (shadow.Merged is { } merged)
+                {
+                    w.WritePropertyName("merged");
+                    WriteBody(w, merged, nested: true);
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
     }
 
     /// <summary>Reads a record written by <see cref="WriteRecord"/>.</summary>
@@ -97,6 +133,13 @@ public static class JourneyRecordJson
         // A forward-only read (no document tree): the sweep reads thousands of these.
         var reader = new Utf8JsonReader(utf8Json);
         Expect(ref reader, JsonTokenType.StartObject);
+        return ReadBody(ref reader, customerId, version);
+    }
+
+    // The record's object, after its start; a nested record's customer is in it.
+    private static JourneyRecord ReadBody(ref Utf8JsonReader reader, CustomerId customerId, long version)
+    {
+        ImmutableArray<JourneyMergeShadow>.Builder? shadows = null;
         var tracks = new List<JourneyTrack>(2);
         List<(string, long[], int, long, (long, int, decimal)[])>? slots = null;
         var merges = 0;
@@ -113,6 +156,19 @@ public static class JourneyRecordJson
                 while (Next(ref reader) == JsonTokenType.StartObject)
                 {
                     tracks.Add(ReadTrack(ref reader));
+                }
+            }
+            else if (reader.ValueTextEquals("customer"))
+            {
+                Next(ref reader);
+                customerId = new CustomerId(reader.GetString()!);
+            }
+            else if (reader.ValueTextEquals("shadows"))
+            {
+                Expect(ref reader, JsonTokenType.StartArray);
+                while (Next(ref reader) == JsonTokenType.StartObject)
+                {
+                    (shadows ??= ImmutableArray.CreateBuilder<JourneyMergeShadow>()).Add(ReadShadow(ref reader));
                 }
             }
             else if (reader.ValueTextEquals("windows"))
@@ -137,7 +193,39 @@ public static class JourneyRecordJson
             Tracks = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(tracks.ToArray()),
             Windows = slots is null ? EventWindows.None : EventWindows.Import(slots),
             MergesFolded = merges,
+            Shadows = shadows?.ToImmutable() ?? [],
         };
+    }
+
+    private static JourneyMergeShadow ReadShadow(ref Utf8JsonReader reader)
+    {
+        var mergeId = string.Empty;
+        JourneyRecord? survivor = null, merged = null;
+        while (Next(ref reader) == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("merge"))
+            {
+                Next(ref reader);
+                mergeId = reader.GetString()!;
+            }
+            else if (reader.ValueTextEquals("survivor"))
+            {
+                Expect(ref reader, JsonTokenType.StartObject);
+                survivor = ReadBody(ref reader, default, 0);
+            }
+            else if (reader.ValueTextEquals("merged"))
+            {
+                Expect(ref reader, JsonTokenType.StartObject);
+                merged = ReadBody(ref reader, default, 0);
+            }
+            else
+            {
+                Next(ref reader);
+                reader.Skip();
+            }
+        }
+
+        return new JourneyMergeShadow(mergeId, survivor, merged);
     }
 
     private static JourneyTrack ReadTrack(ref Utf8JsonReader reader)

@@ -111,6 +111,13 @@ public sealed record JourneyRecord
     /// <summary>How many of the profile's merges (<see cref="Profiles.CustomerProfile.Merges"/>) were folded into this record.</summary>
     public int MergesFolded { get; init; }
 
+    /// <summary>
+    /// For each merge folded into this record that keeps the states an unmerge restores (<see cref="Profiles.ProfileMerge.MergedState"/>),
+    /// oldest first: both sides' journey state as it would be had the merge not happened, kept up to date as events arrive. Empty
+    /// for a customer never merged.
+    /// </summary>
+    public ImmutableArray<JourneyMergeShadow> Shadows { get; init; } = [];
+
     /// <summary>When the earliest track falls due, or <see langword="null"/>.</summary>
     public DateTimeOffset? DueAt
     {
@@ -129,6 +136,16 @@ public sealed record JourneyRecord
         }
     }
 }
+
+/// <summary>
+/// The journey state of both sides of one merge as it would be had the merge not happened: each side's record at the moment the
+/// merge was folded in, advanced by every later event addressed to that side (evaluated with that side's own profile, nothing
+/// sent). An unmerge restores them.
+/// </summary>
+/// <param name="MergeId">The merge (<see cref="Profiles.ProfileMerge.MergeId"/>).</param>
+/// <param name="SurvivorBefore">The surviving customer's record without this merge (the states of its earlier merges stay on the live record), or <see langword="null"/> when it had none.</param>
+/// <param name="Merged">The merged customer's record, or <see langword="null"/> when it had none.</param>
+public sealed record JourneyMergeShadow(string MergeId, JourneyRecord? SurvivorBefore, JourneyRecord? Merged);
 
 /// <summary>What a journey history entry records.</summary>
 public enum JourneyHistoryKind
