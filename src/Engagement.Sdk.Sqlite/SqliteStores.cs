@@ -475,7 +475,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        Interlocked.Increment(ref _writes);
         var begun = DispatchRecords.AsBegun(record);
         return database.RunAsync(
             (Store: this, Record: begun),
@@ -493,6 +492,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 }
 
                 a.Store._records.Set(r.DispatchId, (document, r));
+                db.CapCache.Written(db, r);
                 return true;
             },
             cancellationToken);
@@ -502,7 +502,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        Interlocked.Increment(ref _writes);
         return database.RunAsync(
             (Store: this, Record: record, Expected: expected.ToString()),
             static (db, a) =>
@@ -517,6 +516,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 }
 
                 a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                db.CapCache.Written(db, a.Record);
                 return true;
             },
             cancellationToken);
@@ -526,7 +526,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<IReadOnlyList<DispatchRecord>> ClaimAsync(DateTimeOffset now, string owner, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken = default)
     {
         DispatchRecords.RequireClaim(owner, max);
-        Interlocked.Increment(ref _writes);
         return database.RunInTransactionAsync<(DateTimeOffset Now, string Owner, DateTimeOffset LeaseUntil, int Max, SqliteDispatchStore Store), IReadOnlyList<DispatchRecord>>(
             (now, owner, leaseUntil, max, this),
             static (db, a) =>
@@ -565,7 +564,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TrySettleAsync(DispatchRecord record, string owner, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        Interlocked.Increment(ref _writes);
         return database.RunAsync(
             (Record: record, Owner: owner, Store: this),
             static (db, a) =>
@@ -589,6 +587,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 if (settled)
                 {
                     a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                    db.CapCache.Written(db, a.Record);
                 }
 
                 return settled;
@@ -653,122 +652,111 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Inside a unit of work the answer may come from the database's cap cache (see <see cref="DispatchCapCache"/>): what the
+    /// table held for the customer, read in this or an earlier unit while no other connection was seen to commit and nothing
+    /// was rolled back, with every write to the dispatches since applied to it. Otherwise the table is read.
+    /// </remarks>
     public ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
-        => FromReadAhead(customerId, since) is { } ahead ? ValueTask.FromResult(ahead) : database.RunAsync<(CustomerId Customer, DateTimeOffset Since), IReadOnlyList<CappedDispatch>>(
+        => database.RunAsync<(CustomerId Customer, DateTimeOffset Since), IReadOnlyList<CappedDispatch>>(
             (customerId, since),
             static (db, a) =>
             {
-                var command = db.Command("SELECT dispatch_id, created, channel, purpose FROM dispatches WHERE customer_id = $customer AND created >= $since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')");
-                command.Bind("$customer", a.Customer.Value);
-                command.Bind("$since", a.Since.UtcTicks);
-                var counted = new List<CappedDispatch>();
-                using var reader = command.ExecuteReader();
-                while (reader.Read())
+                var cache = db.CapCache;
+                lock (cache)
                 {
-                    counted.Add(new CappedDispatch(reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), ChannelNamed(reader.GetString(2)), PurposeNamed(reader.GetString(3))));
-                }
+                    if (cache.TryList(db, a.Customer.Value, a.Since.UtcTicks) is { } cached)
+                    {
+                        return cached;
+                    }
 
-                return counted;
+                    var command = db.Command("SELECT dispatch_id, created, channel, purpose FROM dispatches WHERE customer_id = $customer AND created >= $since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')");
+                    command.Bind("$customer", a.Customer.Value);
+                    command.Bind("$since", a.Since.UtcTicks);
+                    var counted = new List<CappedDispatch>();
+                    using (var reader = command.ExecuteReader())
+                    {
+                        while (reader.Read())
+                        {
+                            counted.Add(new CappedDispatch(reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), ChannelNamed(reader.GetString(2)), PurposeNamed(reader.GetString(3))));
+                        }
+                    }
+
+                    cache.Fill(db, a.Customer.Value, a.Since.UtcTicks, counted);
+                    return counted.ToArray();
+                }
             },
             cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
-    /// One query for all the customers. What it read answers <see cref="ListCountedAsync"/> only inside the unit of work it was
-    /// read in, while that unit's transaction holds the database (no other connection can write), nothing was rolled back or
-    /// written by another connection before it (the database's epoch), and this store wrote no dispatch since; else the calls
-    /// read the database as before.
+    /// One query for the customers the database's cap cache does not hold yet (see <see cref="ListCountedAsync"/>); it fills
+    /// the cache only inside a unit of work, where the calls that follow can use it.
     /// </remarks>
     public ValueTask ReadAheadCountedAsync(IReadOnlyCollection<CustomerId> customerIds, DateTimeOffset since, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(customerIds);
-        _ahead = null;
-        if (customerIds.Count == 0 || database.CurrentUnit is not { IsStarted: true } unit)
+        if (customerIds.Count == 0 || database.CurrentUnit is not { IsStarted: true })
         {
             return ValueTask.CompletedTask;
         }
 
-        var writes = Interlocked.Read(ref _writes);
-        var epoch = database.Epoch;
-        if (!database.IsCurrent(epoch))
-        {
-            return ValueTask.CompletedTask;
-        }
-
-        return ReadAheadAsync();
-
-        async ValueTask ReadAheadAsync()
-        {
-            var byCustomer = await database.RunAsync<(IReadOnlyCollection<CustomerId> Customers, DateTimeOffset Since), Dictionary<string, List<CappedDispatch>>>(
-                (customerIds, since),
-                static (db, a) =>
+        var done = database.RunAsync(
+            (Customers: customerIds, Since: since.UtcTicks),
+            static (db, a) =>
+            {
+                var cache = db.CapCache;
+                lock (cache)
                 {
+                    if (!db.IsCurrent(db.Epoch))
+                    {
+                        return 0;
+                    }
+
                     var found = new Dictionary<string, List<CappedDispatch>>(a.Customers.Count, StringComparer.Ordinal);
                     var ids = new List<string>(a.Customers.Count);
                     foreach (var customer in a.Customers)
                     {
-                        if (found.TryAdd(customer.Value, []))
+                        if (!cache.Holds(db, customer.Value, a.Since) && found.TryAdd(customer.Value, []))
                         {
                             ids.Add(customer.Value);
                         }
                     }
 
+                    if (ids.Count == 0)
+                    {
+                        return 0;
+                    }
+
                     var command = db.Command("SELECT customer_id, dispatch_id, created, channel, purpose FROM dispatches WHERE customer_id IN (SELECT value FROM json_each($customers)) AND created >= $since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')");
                     command.Bind("$customers", JsonArray(ids));
-                    command.Bind("$since", a.Since.UtcTicks);
-                    using var reader = command.ExecuteReader();
-                    while (reader.Read())
+                    command.Bind("$since", a.Since);
+                    using (var reader = command.ExecuteReader())
                     {
-                        if (found.TryGetValue(reader.GetString(0), out var list))
+                        while (reader.Read())
                         {
-                            list.Add(new CappedDispatch(reader.GetString(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero), ChannelNamed(reader.GetString(3)), PurposeNamed(reader.GetString(4))));
+                            if (found.TryGetValue(reader.GetString(0), out var list))
+                            {
+                                list.Add(new CappedDispatch(reader.GetString(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero), ChannelNamed(reader.GetString(3)), PurposeNamed(reader.GetString(4))));
+                            }
                         }
                     }
 
-                    return found;
-                },
-                cancellationToken).ConfigureAwait(false);
-            _ahead = new CountedAhead(unit, epoch, writes, since.UtcTicks, byCustomer);
-        }
-    }
+                    foreach (var (customer, list) in found)
+                    {
+                        cache.Fill(db, customer, a.Since, list);
+                    }
 
-    // What a read-ahead found, and when it holds (see ReadAheadCountedAsync).
-    private sealed record CountedAhead(SqliteUnitOfWork Unit, int Epoch, long Writes, long Since, Dictionary<string, List<CappedDispatch>> ByCustomer);
-
-    private CountedAhead? _ahead;
-    private long _writes;
-
-    // The customer's counted dispatches from the read-ahead, when it is certainly current and covers the customer and the instant.
-    private IReadOnlyList<CappedDispatch>? FromReadAhead(CustomerId customerId, DateTimeOffset since)
-    {
-        var ahead = _ahead;
-        if (ahead is null || since.UtcTicks < ahead.Since || !ReferenceEquals(database.CurrentUnit, ahead.Unit) || Interlocked.Read(ref _writes) != ahead.Writes
-            || !database.IsCurrent(ahead.Epoch) || !ahead.ByCustomer.TryGetValue(customerId.Value, out var all))
-        {
-            return null;
-        }
-
-        if (since.UtcTicks == ahead.Since)
-        {
-            return all.ToArray();
-        }
-
-        var counted = new List<CappedDispatch>(all.Count);
-        foreach (var d in all)
-        {
-            if (d.CreatedAt.UtcTicks >= since.UtcTicks)
-            {
-                counted.Add(d);
-            }
-        }
-
-        return counted;
+                    return ids.Count;
+                }
+            },
+            cancellationToken);
+        return done.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(done.AsTask());
     }
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref _writes);
 
         // The erased customer's records leave the memory too (the cache is not searched by customer: it starts over).
         _records.Clear();
