@@ -482,11 +482,19 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             {
                 var r = a.Record;
                 var document = JsonSerializer.Serialize(r, EngagementJsonContext.Default.DispatchRecord);
-                var insert = db.Command($"INSERT INTO dispatches ({Columns}) VALUES ($id, $customer, $created, $status, $due, $owner, $channel, $purpose, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
-                BindRow(insert, r, document);
-                insert.Bind("$channel", r.Channel.Name);
-                insert.Bind("$purpose", r.Purpose.Name);
-                if (insert.ExecuteNonQuery() != 1)
+                // A statement prepared once on the connection: every queued decision runs it.
+                var inserted = db.Statement($"INSERT INTO dispatches ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (dispatch_id) DO NOTHING")
+                    .Text(1, r.DispatchId)
+                    .Text(2, r.CustomerId.Value)
+                    .Integer(3, r.CreatedAt.UtcTicks)
+                    .Text(4, r.Status.ToString())
+                    .IntegerOrNull(5, DueColumn(r))
+                    .TextOrNull(6, OwnerColumn(r))
+                    .Text(7, r.Channel.Name)
+                    .Text(8, r.Purpose.Name)
+                    .Text(9, document)
+                    .Execute();
+                if (inserted != 1)
                 {
                     return false;
                 }
@@ -571,11 +579,19 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 // A settlement keeps the dispatch's creation instant: then `created` is left out of the SET, so that SQLite does not
                 // delete and insert the dispatch's entry in the index by customer (a page written at every settlement). A record
                 // whose creation instant changed is written by the full statement.
-                var document = JsonSerializer.Serialize(a.Record, EngagementJsonContext.Default.DispatchRecord);
-                var update = db.Command("UPDATE dispatches SET status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND created = $created AND status = 'Sending' AND lease_owner = $holder");
-                BindRow(update, a.Record, document);
-                update.Bind("$holder", a.Owner);
-                var settled = update.ExecuteNonQuery() == 1;
+                // A statement prepared once on the connection: every delivered dispatch runs it.
+                var r = a.Record;
+                var document = JsonSerializer.Serialize(r, EngagementJsonContext.Default.DispatchRecord);
+                var settled = db.Statement("UPDATE dispatches SET status = ?1, due = ?2, lease_owner = ?3, document = ?4 WHERE dispatch_id = ?5 AND customer_id = ?6 AND created = ?7 AND status = 'Sending' AND lease_owner = ?8")
+                    .Text(1, r.Status.ToString())
+                    .IntegerOrNull(2, DueColumn(r))
+                    .TextOrNull(3, OwnerColumn(r))
+                    .Text(4, document)
+                    .Text(5, r.DispatchId)
+                    .Text(6, r.CustomerId.Value)
+                    .Integer(7, r.CreatedAt.UtcTicks)
+                    .Text(8, a.Owner)
+                    .Execute() == 1;
                 if (!settled)
                 {
                     var full = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
@@ -809,10 +825,18 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         command.Bind("$customer", record.CustomerId.Value);
         command.Bind("$created", record.CreatedAt.UtcTicks);
         command.Bind("$status", record.Status.ToString());
-        command.Bind("$due", record.Status is DispatchStatus.Queued or DispatchStatus.Unknown or DispatchStatus.Sending ? DispatchRecords.DueOf(record).UtcTicks : DBNull.Value);
-        command.Bind("$owner", record.Status == DispatchStatus.Sending && record.LeaseOwner is { } owner ? owner : DBNull.Value);
+        command.Bind("$due", DueColumn(record) is { } due ? due : DBNull.Value);
+        command.Bind("$owner", OwnerColumn(record) is { } owner ? owner : DBNull.Value);
         command.Bind("$doc", document);
     }
+
+    // The `due` column: the instant a claimable record falls due (its lease end while sending), else none.
+    private static long? DueColumn(DispatchRecord record)
+        => record.Status is DispatchStatus.Queued or DispatchStatus.Unknown or DispatchStatus.Sending ? DispatchRecords.DueOf(record).UtcTicks : null;
+
+    // The `lease_owner` column: the lease holder of a sending record, else none.
+    private static string? OwnerColumn(DispatchRecord record)
+        => record.Status == DispatchStatus.Sending ? record.LeaseOwner : null;
 
     // The records a query selected (Stored's columns). A claim leases in the columns alone, so a leased dispatch's document
     // still holds the status and lease it had before: the status, lease owner and lease end (the `due` of a sending one) are
