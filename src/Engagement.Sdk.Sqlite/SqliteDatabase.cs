@@ -411,7 +411,16 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         {
             if (commit)
             {
-                _transaction!.Commit();
+                try
+                {
+                    _transaction!.Commit();
+                }
+                catch
+                {
+                    // A commit that failed wrote nothing: what caches kept of the unit's writes is no longer what the table holds.
+                    RolledBack();
+                    throw;
+                }
             }
             else
             {
@@ -444,6 +453,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
     /// epoch at which they were read or written.
     /// </summary>
     internal int Epoch => Volatile.Read(ref _epoch);
+
+    /// <summary>What the caps count of each customer's dispatches, kept current by every dispatch store on this database.</summary>
+    internal DispatchCapCache CapCache { get; } = new();
 
     /// <summary>
     /// Whether a cache entry of <paramref name="epoch"/> can be used without reading the database: only inside a unit of work
@@ -567,7 +579,13 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
             {
                 var delete = db.Command($"DELETE FROM {table} WHERE customer_id = $customer");
                 delete.Bind("$customer", customerId.Value);
-                return delete.ExecuteNonQuery();
+                var deleted = delete.ExecuteNonQuery();
+                if (table == "dispatches")
+                {
+                    db.CapCache.Clear();
+                }
+
+                return deleted;
             },
             cancellationToken);
 

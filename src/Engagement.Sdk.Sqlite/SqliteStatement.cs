@@ -74,6 +74,27 @@ internal sealed class SqliteStatement : IDisposable
         return Bound(index);
     }
 
+    /// <summary>Binds NULL to the parameter at <paramref name="index"/> (from 1).</summary>
+    /// <param name="index">The parameter's position.</param>
+    /// <returns>This statement.</returns>
+    public SqliteStatement Null(int index)
+    {
+        Check(raw.sqlite3_bind_null(_statement, index));
+        return Bound(index);
+    }
+
+    /// <summary>Binds text, or NULL when <paramref name="value"/> is <see langword="null"/>, to the parameter at <paramref name="index"/> (from 1).</summary>
+    /// <param name="index">The parameter's position.</param>
+    /// <param name="value">The text, if any.</param>
+    /// <returns>This statement.</returns>
+    public SqliteStatement TextOrNull(int index, string? value) => value is null ? Null(index) : Text(index, value);
+
+    /// <summary>Binds an integer, or NULL when <paramref name="value"/> is <see langword="null"/>, to the parameter at <paramref name="index"/> (from 1).</summary>
+    /// <param name="index">The parameter's position.</param>
+    /// <param name="value">The integer, if any.</param>
+    /// <returns>This statement.</returns>
+    public SqliteStatement IntegerOrNull(int index, long? value) => value is { } v ? Integer(index, v) : Null(index);
+
     /// <summary>Runs a statement that returns no rows, then makes it ready for the next run.</summary>
     /// <returns>How many rows it inserted, updated or deleted.</returns>
     /// <exception cref="InvalidOperationException">Not every parameter was bound since the last run.</exception>

@@ -475,7 +475,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        Interlocked.Increment(ref _writes);
         var begun = DispatchRecords.AsBegun(record);
         return database.RunAsync(
             (Store: this, Record: begun),
@@ -483,16 +482,25 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             {
                 var r = a.Record;
                 var document = JsonSerializer.Serialize(r, EngagementJsonContext.Default.DispatchRecord);
-                var insert = db.Command($"INSERT INTO dispatches ({Columns}) VALUES ($id, $customer, $created, $status, $due, $owner, $channel, $purpose, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
-                BindRow(insert, r, document);
-                insert.Bind("$channel", r.Channel.Name);
-                insert.Bind("$purpose", r.Purpose.Name);
-                if (insert.ExecuteNonQuery() != 1)
+                // A statement prepared once on the connection: every queued decision runs it.
+                var inserted = db.Statement($"INSERT INTO dispatches ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (dispatch_id) DO NOTHING")
+                    .Text(1, r.DispatchId)
+                    .Text(2, r.CustomerId.Value)
+                    .Integer(3, r.CreatedAt.UtcTicks)
+                    .Text(4, r.Status.ToString())
+                    .IntegerOrNull(5, DueColumn(r))
+                    .TextOrNull(6, OwnerColumn(r))
+                    .Text(7, r.Channel.Name)
+                    .Text(8, r.Purpose.Name)
+                    .Text(9, document)
+                    .Execute();
+                if (inserted != 1)
                 {
                     return false;
                 }
 
                 a.Store._records.Set(r.DispatchId, (document, r));
+                db.CapCache.Written(db, r);
                 return true;
             },
             cancellationToken);
@@ -502,7 +510,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        Interlocked.Increment(ref _writes);
         return database.RunAsync(
             (Store: this, Record: record, Expected: expected.ToString()),
             static (db, a) =>
@@ -517,6 +524,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 }
 
                 a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                db.CapCache.Written(db, a.Record);
                 return true;
             },
             cancellationToken);
@@ -526,7 +534,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<IReadOnlyList<DispatchRecord>> ClaimAsync(DateTimeOffset now, string owner, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken = default)
     {
         DispatchRecords.RequireClaim(owner, max);
-        Interlocked.Increment(ref _writes);
         return database.RunInTransactionAsync<(DateTimeOffset Now, string Owner, DateTimeOffset LeaseUntil, int Max, SqliteDispatchStore Store), IReadOnlyList<DispatchRecord>>(
             (now, owner, leaseUntil, max, this),
             static (db, a) =>
@@ -565,7 +572,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TrySettleAsync(DispatchRecord record, string owner, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        Interlocked.Increment(ref _writes);
         return database.RunAsync(
             (Record: record, Owner: owner, Store: this),
             static (db, a) =>
@@ -573,11 +579,19 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 // A settlement keeps the dispatch's creation instant: then `created` is left out of the SET, so that SQLite does not
                 // delete and insert the dispatch's entry in the index by customer (a page written at every settlement). A record
                 // whose creation instant changed is written by the full statement.
-                var document = JsonSerializer.Serialize(a.Record, EngagementJsonContext.Default.DispatchRecord);
-                var update = db.Command("UPDATE dispatches SET status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND created = $created AND status = 'Sending' AND lease_owner = $holder");
-                BindRow(update, a.Record, document);
-                update.Bind("$holder", a.Owner);
-                var settled = update.ExecuteNonQuery() == 1;
+                // A statement prepared once on the connection: every delivered dispatch runs it.
+                var r = a.Record;
+                var document = JsonSerializer.Serialize(r, EngagementJsonContext.Default.DispatchRecord);
+                var settled = db.Statement("UPDATE dispatches SET status = ?1, due = ?2, lease_owner = ?3, document = ?4 WHERE dispatch_id = ?5 AND customer_id = ?6 AND created = ?7 AND status = 'Sending' AND lease_owner = ?8")
+                    .Text(1, r.Status.ToString())
+                    .IntegerOrNull(2, DueColumn(r))
+                    .TextOrNull(3, OwnerColumn(r))
+                    .Text(4, document)
+                    .Text(5, r.DispatchId)
+                    .Text(6, r.CustomerId.Value)
+                    .Integer(7, r.CreatedAt.UtcTicks)
+                    .Text(8, a.Owner)
+                    .Execute() == 1;
                 if (!settled)
                 {
                     var full = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
@@ -589,6 +603,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 if (settled)
                 {
                     a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                    db.CapCache.Written(db, a.Record);
                 }
 
                 return settled;
@@ -653,122 +668,111 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Inside a unit of work the answer may come from the database's cap cache (see <see cref="DispatchCapCache"/>): what the
+    /// table held for the customer, read in this or an earlier unit while no other connection was seen to commit and nothing
+    /// was rolled back, with every write to the dispatches since applied to it. Otherwise the table is read.
+    /// </remarks>
     public ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
-        => FromReadAhead(customerId, since) is { } ahead ? ValueTask.FromResult(ahead) : database.RunAsync<(CustomerId Customer, DateTimeOffset Since), IReadOnlyList<CappedDispatch>>(
+        => database.RunAsync<(CustomerId Customer, DateTimeOffset Since), IReadOnlyList<CappedDispatch>>(
             (customerId, since),
             static (db, a) =>
             {
-                var command = db.Command("SELECT dispatch_id, created, channel, purpose FROM dispatches WHERE customer_id = $customer AND created >= $since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')");
-                command.Bind("$customer", a.Customer.Value);
-                command.Bind("$since", a.Since.UtcTicks);
-                var counted = new List<CappedDispatch>();
-                using var reader = command.ExecuteReader();
-                while (reader.Read())
+                var cache = db.CapCache;
+                lock (cache)
                 {
-                    counted.Add(new CappedDispatch(reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), ChannelNamed(reader.GetString(2)), PurposeNamed(reader.GetString(3))));
-                }
+                    if (cache.TryList(db, a.Customer.Value, a.Since.UtcTicks) is { } cached)
+                    {
+                        return cached;
+                    }
 
-                return counted;
+                    var command = db.Command("SELECT dispatch_id, created, channel, purpose FROM dispatches WHERE customer_id = $customer AND created >= $since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')");
+                    command.Bind("$customer", a.Customer.Value);
+                    command.Bind("$since", a.Since.UtcTicks);
+                    var counted = new List<CappedDispatch>();
+                    using (var reader = command.ExecuteReader())
+                    {
+                        while (reader.Read())
+                        {
+                            counted.Add(new CappedDispatch(reader.GetString(0), new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero), ChannelNamed(reader.GetString(2)), PurposeNamed(reader.GetString(3))));
+                        }
+                    }
+
+                    cache.Fill(db, a.Customer.Value, a.Since.UtcTicks, counted);
+                    return counted.ToArray();
+                }
             },
             cancellationToken);
 
     /// <inheritdoc />
     /// <remarks>
-    /// One query for all the customers. What it read answers <see cref="ListCountedAsync"/> only inside the unit of work it was
-    /// read in, while that unit's transaction holds the database (no other connection can write), nothing was rolled back or
-    /// written by another connection before it (the database's epoch), and this store wrote no dispatch since; else the calls
-    /// read the database as before.
+    /// One query for the customers the database's cap cache does not hold yet (see <see cref="ListCountedAsync"/>); it fills
+    /// the cache only inside a unit of work, where the calls that follow can use it.
     /// </remarks>
     public ValueTask ReadAheadCountedAsync(IReadOnlyCollection<CustomerId> customerIds, DateTimeOffset since, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(customerIds);
-        _ahead = null;
-        if (customerIds.Count == 0 || database.CurrentUnit is not { IsStarted: true } unit)
+        if (customerIds.Count == 0 || database.CurrentUnit is not { IsStarted: true })
         {
             return ValueTask.CompletedTask;
         }
 
-        var writes = Interlocked.Read(ref _writes);
-        var epoch = database.Epoch;
-        if (!database.IsCurrent(epoch))
-        {
-            return ValueTask.CompletedTask;
-        }
-
-        return ReadAheadAsync();
-
-        async ValueTask ReadAheadAsync()
-        {
-            var byCustomer = await database.RunAsync<(IReadOnlyCollection<CustomerId> Customers, DateTimeOffset Since), Dictionary<string, List<CappedDispatch>>>(
-                (customerIds, since),
-                static (db, a) =>
+        var done = database.RunAsync(
+            (Customers: customerIds, Since: since.UtcTicks),
+            static (db, a) =>
+            {
+                var cache = db.CapCache;
+                lock (cache)
                 {
+                    if (!db.IsCurrent(db.Epoch))
+                    {
+                        return 0;
+                    }
+
                     var found = new Dictionary<string, List<CappedDispatch>>(a.Customers.Count, StringComparer.Ordinal);
                     var ids = new List<string>(a.Customers.Count);
                     foreach (var customer in a.Customers)
                     {
-                        if (found.TryAdd(customer.Value, []))
+                        if (!cache.Holds(db, customer.Value, a.Since) && found.TryAdd(customer.Value, []))
                         {
                             ids.Add(customer.Value);
                         }
                     }
 
+                    if (ids.Count == 0)
+                    {
+                        return 0;
+                    }
+
                     var command = db.Command("SELECT customer_id, dispatch_id, created, channel, purpose FROM dispatches WHERE customer_id IN (SELECT value FROM json_each($customers)) AND created >= $since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')");
                     command.Bind("$customers", JsonArray(ids));
-                    command.Bind("$since", a.Since.UtcTicks);
-                    using var reader = command.ExecuteReader();
-                    while (reader.Read())
+                    command.Bind("$since", a.Since);
+                    using (var reader = command.ExecuteReader())
                     {
-                        if (found.TryGetValue(reader.GetString(0), out var list))
+                        while (reader.Read())
                         {
-                            list.Add(new CappedDispatch(reader.GetString(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero), ChannelNamed(reader.GetString(3)), PurposeNamed(reader.GetString(4))));
+                            if (found.TryGetValue(reader.GetString(0), out var list))
+                            {
+                                list.Add(new CappedDispatch(reader.GetString(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero), ChannelNamed(reader.GetString(3)), PurposeNamed(reader.GetString(4))));
+                            }
                         }
                     }
 
-                    return found;
-                },
-                cancellationToken).ConfigureAwait(false);
-            _ahead = new CountedAhead(unit, epoch, writes, since.UtcTicks, byCustomer);
-        }
-    }
+                    foreach (var (customer, list) in found)
+                    {
+                        cache.Fill(db, customer, a.Since, list);
+                    }
 
-    // What a read-ahead found, and when it holds (see ReadAheadCountedAsync).
-    private sealed record CountedAhead(SqliteUnitOfWork Unit, int Epoch, long Writes, long Since, Dictionary<string, List<CappedDispatch>> ByCustomer);
-
-    private CountedAhead? _ahead;
-    private long _writes;
-
-    // The customer's counted dispatches from the read-ahead, when it is certainly current and covers the customer and the instant.
-    private IReadOnlyList<CappedDispatch>? FromReadAhead(CustomerId customerId, DateTimeOffset since)
-    {
-        var ahead = _ahead;
-        if (ahead is null || since.UtcTicks < ahead.Since || !ReferenceEquals(database.CurrentUnit, ahead.Unit) || Interlocked.Read(ref _writes) != ahead.Writes
-            || !database.IsCurrent(ahead.Epoch) || !ahead.ByCustomer.TryGetValue(customerId.Value, out var all))
-        {
-            return null;
-        }
-
-        if (since.UtcTicks == ahead.Since)
-        {
-            return all.ToArray();
-        }
-
-        var counted = new List<CappedDispatch>(all.Count);
-        foreach (var d in all)
-        {
-            if (d.CreatedAt.UtcTicks >= since.UtcTicks)
-            {
-                counted.Add(d);
-            }
-        }
-
-        return counted;
+                    return ids.Count;
+                }
+            },
+            cancellationToken);
+        return done.IsCompletedSuccessfully ? ValueTask.CompletedTask : new ValueTask(done.AsTask());
     }
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref _writes);
 
         // The erased customer's records leave the memory too (the cache is not searched by customer: it starts over).
         _records.Clear();
@@ -821,10 +825,18 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         command.Bind("$customer", record.CustomerId.Value);
         command.Bind("$created", record.CreatedAt.UtcTicks);
         command.Bind("$status", record.Status.ToString());
-        command.Bind("$due", record.Status is DispatchStatus.Queued or DispatchStatus.Unknown or DispatchStatus.Sending ? DispatchRecords.DueOf(record).UtcTicks : DBNull.Value);
-        command.Bind("$owner", record.Status == DispatchStatus.Sending && record.LeaseOwner is { } owner ? owner : DBNull.Value);
+        command.Bind("$due", DueColumn(record) is { } due ? due : DBNull.Value);
+        command.Bind("$owner", OwnerColumn(record) is { } owner ? owner : DBNull.Value);
         command.Bind("$doc", document);
     }
+
+    // The `due` column: the instant a claimable record falls due (its lease end while sending), else none.
+    private static long? DueColumn(DispatchRecord record)
+        => record.Status is DispatchStatus.Queued or DispatchStatus.Unknown or DispatchStatus.Sending ? DispatchRecords.DueOf(record).UtcTicks : null;
+
+    // The `lease_owner` column: the lease holder of a sending record, else none.
+    private static string? OwnerColumn(DispatchRecord record)
+        => record.Status == DispatchStatus.Sending ? record.LeaseOwner : null;
 
     // The records a query selected (Stored's columns). A claim leases in the columns alone, so a leased dispatch's document
     // still holds the status and lease it had before: the status, lease owner and lease end (the `due` of a sending one) are

@@ -196,7 +196,7 @@ public interface IDispatchCapLog
     /// Reads ahead, in one query, what <see cref="ListCountedAsync"/> would list for each of <paramref name="customerIds"/> from
     /// <paramref name="since"/> on, for the calls that follow in the current unit of work (the delivery worker re-checks the
     /// caps of a whole claimed pass). A store may ignore it, as the default does; one that keeps what it read answers from it
-    /// only while it is certainly current (in the same unit of work, with nothing written to the dispatches since).
+    /// only while it is certainly what the store holds (every write since applied to it, nothing rolled back, no other writer).
     /// </summary>
     /// <param name="customerIds">The customers.</param>
     /// <param name="since">The inclusive start; later calls asking from an earlier instant read the store.</param>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using Engagement.Sdk.Households;
@@ -13,6 +14,15 @@ namespace Engagement.Sdk.Storage.Relational;
 /// </summary>
 internal sealed class RelationalHouseholdStore(IRelationalDatabase database) : IHouseholdStore
 {
+    private const int CacheLimit = 100_000;
+
+    // What FindByMemberAsync found for each customer (null: no household), when the database can tell whether it is still
+    // current (SQLite's one connection): kept only for reads made inside a unit of work, with the database's epoch then, and
+    // used only inside one while that epoch holds; every write of a household empties it. The permission gate looks up the
+    // customer's household at every decision and at every hand-off.
+    private readonly ConcurrentDictionary<CustomerId, (Household? Found, int Epoch)>? _byMember = database.CacheEpoch is null ? null : new();
+    private int _byMemberAdded;
+
     /// <summary>The store's tables.</summary>
     public static SchemaModule Module { get; } = new("households",
     [
@@ -34,6 +44,51 @@ internal sealed class RelationalHouseholdStore(IRelationalDatabase database) : I
 
     /// <inheritdoc />
     public ValueTask<Household?> FindByMemberAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+    {
+        if (_byMember is null)
+        {
+            return ReadByMemberAsync(customerId, cancellationToken);
+        }
+
+        if (_byMember.TryGetValue(customerId, out var cached) && database.IsCurrent(cached.Epoch))
+        {
+            return new ValueTask<Household?>(cached.Found);
+        }
+
+        return ReadAndRememberAsync(customerId, cancellationToken);
+    }
+
+    // The epoch is taken before the read, and the entry kept only when the read ran inside a unit of work whose epoch has not
+    // moved since: that unit holds the database, so no write of anyone else came between.
+    private async ValueTask<Household?> ReadAndRememberAsync(CustomerId customerId, CancellationToken cancellationToken)
+    {
+        var epoch = database.CacheEpoch;
+        var found = await ReadByMemberAsync(customerId, cancellationToken).ConfigureAwait(false);
+        if (epoch is { } at && database.IsCurrent(at))
+        {
+            if (!_byMember!.ContainsKey(customerId) && Interlocked.Increment(ref _byMemberAdded) > CacheLimit)
+            {
+                _byMember.Clear();
+                Volatile.Write(ref _byMemberAdded, 1);
+            }
+
+            _byMember[customerId] = (found, at);
+        }
+
+        return found;
+    }
+
+    // A household written (or deleted) changes what its members and former members find.
+    private void ForgetMembers()
+    {
+        if (_byMember is not null)
+        {
+            _byMember.Clear();
+            Volatile.Write(ref _byMemberAdded, 0);
+        }
+    }
+
+    private ValueTask<Household?> ReadByMemberAsync(CustomerId customerId, CancellationToken cancellationToken)
         => database.ReadAsync(
             customerId,
             static (session, customer, ct) => ReadOneAsync(
@@ -61,7 +116,14 @@ internal sealed class RelationalHouseholdStore(IRelationalDatabase database) : I
     public ValueTask<Household> SaveAsync(Household household, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(household);
-        return database.WriteAsync(household, static (session, household, ct) => SaveAsync(session, household, ct), cancellationToken);
+        return database.WriteAsync(
+            (Store: this, Household: household),
+            static (session, a, ct) =>
+            {
+                a.Store.ForgetMembers();
+                return SaveAsync(session, a.Household, ct);
+            },
+            cancellationToken);
     }
 
     /// <inheritdoc />
@@ -69,9 +131,10 @@ internal sealed class RelationalHouseholdStore(IRelationalDatabase database) : I
     {
         ArgumentNullException.ThrowIfNull(householdId);
         return new ValueTask(database.WriteAsync(
-            (Id: householdId, Version: version),
+            (Id: householdId, Version: version, Store: this),
             static async (session, a, ct) =>
             {
+                a.Store.ForgetMembers();
                 using (var delete = session.Command("DELETE FROM {t:households} WHERE household_id = @id AND version = @version"))
                 {
                     if (await delete.Bind("@id", a.Id).Bind("@version", a.Version).ExecuteAsync(ct).ConfigureAwait(false) == 0)
