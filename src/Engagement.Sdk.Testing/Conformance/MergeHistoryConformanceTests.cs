@@ -62,9 +62,8 @@ internal enum HistoryStepKind
 /// duplicates included), merges, unmerges, clock moves and retention purges. Each history runs twice on fresh stores: as
 /// generated, and without the merges it later undid (and those unmerges). Every customer's profile (identifiers, traits,
 /// aggregates, journey stages, what it was merged into), the consent that decides for them, the segments they are in and the
-/// windowed counters those segments read (swept as the clock moves), and each segment's member list must then be the same. A
-/// second check does the same over histories without consent records and compares where each customer is in the journeys too
-/// (stage, step, visits, times, the journeys' counters; swept as the clock moves).
+/// windowed counters those segments read (swept as the clock moves), each segment's member list, and where each customer is in
+/// the journeys (stage, step, visits, times, the journeys' counters; swept as the clock moves) must then be the same.
 /// Inherit it in the adapter's tests.
 /// </summary>
 public abstract class MergeHistoryConformanceTests : ConformanceSuite
@@ -108,20 +107,10 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
 
     /// <summary>The property: whatever the history, undoing merges leaves every profile as if they had never happened.</summary>
     [ConformanceCheck]
-    public void Unmerge_AnyHistory_LeavesEveryProfileAsIfTheUndoneMergesNeverHappened() => CheckHistories(journeys: false);
-
-    /// <summary>
-    /// The property with journey positions compared too, over histories without consent records: undoing a merge gives each side
-    /// back the journey state it would have had. (With objections to profiling in the history, the journey state of a merged
-    /// side is not yet kept exactly in every case; the first check still covers those histories for everything else.)
-    /// </summary>
-    [ConformanceCheck]
-    public void Unmerge_AnyHistoryWithoutConsentRecords_LeavesJourneyPositionsAsIfTheUndoneMergesNeverHappened() => CheckHistories(journeys: true);
-
-    private void CheckHistories(bool journeys)
+    public void Unmerge_AnyHistory_LeavesEveryProfileAsIfTheUndoneMergesNeverHappened()
     {
         var step = Gen.OneOf(
-            Gen.Choose(0, 2).Select(c => Gen.Choose(0, journeys ? 5 : 6).Select(v => Gen.Choose(0, 4).Select(late => Gen.Elements(false, false, false, true).Select(again => new HistoryStep(HistoryStepKind.Event, c, 0, v, late == 4 ? 180 : late * 20, again))))).SelectMany(g => g).SelectMany(g => g).SelectMany(g => g),
+            Gen.Choose(0, 2).Select(c => Gen.Choose(0, 6).Select(v => Gen.Choose(0, 4).Select(late => Gen.Elements(false, false, false, true).Select(again => new HistoryStep(HistoryStepKind.Event, c, 0, v, late == 4 ? 180 : late * 20, again))))).SelectMany(g => g).SelectMany(g => g).SelectMany(g => g),
             Gen.Choose(0, 2).SelectMany(a => Gen.Choose(0, 2).Select(b => new HistoryStep(HistoryStepKind.Merge, a, b, 0, 0, false))),
             Gen.Choose(0, 2).Select(c => new HistoryStep(HistoryStepKind.Unmerge, c, 0, 0, 0, false)),
             Gen.Choose(1, 60).Select(h => new HistoryStep(HistoryStepKind.Advance, 0, 0, h, 0, false)),
@@ -129,23 +118,23 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
         var histories = Gen.Frequency((6, step.Where(s => s.Kind == HistoryStepKind.Event)), (2, step.Where(s => s.Kind is HistoryStepKind.Merge)), (2, step.Where(s => s.Kind is HistoryStepKind.Unmerge)), (1, step.Where(s => s.Kind is HistoryStepKind.Advance or HistoryStepKind.Purge)))
             .ListOf().Select(list => list.ToArray()).Where(list => list.Length is > 0 and <= 60);
 
-        Check.One(Config.QuickThrowOnFailure.WithMaxTest(Histories), Prop.ForAll(histories.ToArbitrary(), history => RunAsync(history, journeys).GetAwaiter().GetResult()));
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(Histories), Prop.ForAll(histories.ToArbitrary(), history => RunAsync(history).GetAwaiter().GetResult()));
     }
 
-    private async Task RunAsync(HistoryStep[] history, bool journeys)
+    private async Task RunAsync(HistoryStep[] history)
     {
-        var (actual, kept) = await PlayAsync(history, skip: null, journeys).ConfigureAwait(false);
+        var (actual, kept) = await PlayAsync(history, skip: null).ConfigureAwait(false);
 
         // The world in which the undone merges never happened: the same events, and only the merges that were made and kept.
         var skip = Enumerable.Range(0, history.Length).Where(i => history[i].Kind is HistoryStepKind.Merge or HistoryStepKind.Unmerge && !kept.Contains(i)).ToHashSet();
-        var (expected, _) = await PlayAsync(history, skip, journeys).ConfigureAwait(false);
+        var (expected, _) = await PlayAsync(history, skip).ConfigureAwait(false);
         var because = "after " + string.Join("; ", history.Select(s => s.ToString()));
         actual.Should().Equal(expected, because);
     }
 
     // Plays the history; returns what every customer looks like at the end, and the steps of the merges that were made and
     // not undone later. The steps in `skip`, if given, are left out.
-    private async Task<(List<string> Outcome, HashSet<int> Kept)> PlayAsync(HistoryStep[] history, HashSet<int>? skip, bool journeys)
+    private async Task<(List<string> Outcome, HashSet<int> Kept)> PlayAsync(HistoryStep[] history, HashSet<int>? skip)
     {
         var clock = new FakeTimeProvider(T0);
         var services = new ServiceCollection();
@@ -160,11 +149,7 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
             builder.AddSegment(segment);
         }
 
-        if (journeys)
-        {
-            builder.AddJourney(Shopper);
-        }
-
+        builder.AddJourney(Shopper);
         AddStore(builder);
         var provider = services.BuildServiceProvider();
         await using (provider.ConfigureAwait(false))
@@ -252,10 +237,7 @@ public abstract class MergeHistoryConformanceTests : ConformanceSuite
                 var profile = await identity.GetAsync(Customer(c)).ConfigureAwait(false);
                 outcome.Add(profile is null ? $"c{c}: none" : await DescribeAsync(Customer(c), profile, ledger, clock.GetUtcNow()).ConfigureAwait(false));
                 outcome.Add(profile is null ? $"c{c}: no segments" : DescribeSegments(Customer(c), await segments.GetAsync(profile.Id).ConfigureAwait(false), clock.GetUtcNow()));
-                if (journeys)
-                {
-                    outcome.Add(profile is null ? $"c{c}: no journeys" : DescribeJourneys(Customer(c), await journeyStore.GetAsync(profile.Id).ConfigureAwait(false), clock.GetUtcNow()));
-                }
+                outcome.Add(profile is null ? $"c{c}: no journeys" : DescribeJourneys(Customer(c), await journeyStore.GetAsync(profile.Id).ConfigureAwait(false), clock.GetUtcNow()));
             }
 
             foreach (var segment in Segments)

@@ -155,9 +155,11 @@ public sealed class JourneyOrchestrator : IMergeFollower
             }
 
             _evaluator.Process(ws, engagementEvent, now.UtcTicks);
-            if (engagementEvent is not null && !ws.Shadows.IsEmpty)
+            if (!ws.Shadows.IsEmpty)
             {
-                var shadows = await AdvanceShadowsAsync(ws.Shadows, profile, before, engagementEvent, now, cancellationToken).ConfigureAwait(false);
+                var shadows = engagementEvent is not null
+                    ? await AdvanceShadowsAsync(ws.Shadows, profile, before, engagementEvent, now, cancellationToken).ConfigureAwait(false)
+                    : await CatchUpShadowsAsync(ws.Shadows, profile, now, cancellationToken).ConfigureAwait(false);
                 ws.Changed |= shadows != ws.Shadows;
                 ws.Shadows = shadows;
             }
@@ -260,9 +262,9 @@ public sealed class JourneyOrchestrator : IMergeFollower
     // A customer who objects to profiling: their journeys stay where they are; merges are folded and the sides' states kept.
     private async ValueTask<JourneyOutcome> KeepShadowsAsync(CustomerProfile profile, JourneyRecord? record, EngagementEvent engagementEvent, DateTimeOffset now, CustomerProfile? before, CancellationToken cancellationToken)
     {
-        if (record is null || (record.Shadows.IsDefaultOrEmpty && record.MergesFolded == profile.Merges.Length))
+        if ((record is null || record.Shadows.IsDefaultOrEmpty) && (record?.MergesFolded ?? 0) == profile.Merges.Length)
         {
-            return JourneyOutcome.None;
+            return JourneyOutcome.None; // never merged, or nothing kept for an unmerge and nothing to fold
         }
 
         var ws = new JourneyWorkspace(Catalog, profile, record);
@@ -347,6 +349,43 @@ public sealed class JourneyOrchestrator : IMergeFollower
         }
 
         ws.Shadows = shadows;
+        return ws.ToRecord(sideId);
+    }
+
+    // The sides' states caught up with time, as a sweep catches up a customer of its own (the live record falls due when one of
+    // them does): each with its side's profile, nothing sent.
+    private async ValueTask<ImmutableArray<JourneyMergeShadow>> CatchUpShadowsAsync(ImmutableArray<JourneyMergeShadow> shadows, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var caughtUp = shadows;
+        for (var i = 0; i < shadows.Length; i++)
+        {
+            var shadow = shadows[i];
+            if (MergeOf(profile, shadow.MergeId) is not { MergedState: { } mergedState } merge)
+            {
+                continue;
+            }
+
+            var survivor = await CatchUpSideAsync(shadow.SurvivorBefore, profile.Id, merge.SurvivorBefore, now, cancellationToken).ConfigureAwait(false);
+            var merged = await CatchUpSideAsync(shadow.Merged, merge.MergedId, mergedState, now, cancellationToken).ConfigureAwait(false);
+            if (!ReferenceEquals(survivor, shadow.SurvivorBefore) || !ReferenceEquals(merged, shadow.Merged))
+            {
+                caughtUp = caughtUp.SetItem(i, shadow with { SurvivorBefore = survivor, Merged = merged });
+            }
+        }
+
+        return caughtUp;
+    }
+
+    private async ValueTask<JourneyRecord?> CatchUpSideAsync(JourneyRecord? record, CustomerId sideId, CustomerProfile side, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (record is null || !(record.DueAt <= now))
+        {
+            return record;
+        }
+
+        var ws = new JourneyWorkspace(Catalog, side, record) { Consent = await _facts.ConsentAsync(side, now, cancellationToken).ConfigureAwait(false) };
+        _evaluator.CatchUp(ws, now.UtcTicks);
+        ws.Shadows = await CatchUpShadowsAsync(ws.Shadows, side, now, cancellationToken).ConfigureAwait(false);
         return ws.ToRecord(sideId);
     }
 

@@ -118,22 +118,33 @@ public sealed record JourneyRecord
     /// </summary>
     public ImmutableArray<JourneyMergeShadow> Shadows { get; init; } = [];
 
-    /// <summary>When the earliest track falls due, or <see langword="null"/>.</summary>
+    /// <summary>When the earliest track falls due (the tracks kept for an unmerge in <see cref="Shadows"/> too), or <see langword="null"/>.</summary>
     public DateTimeOffset? DueAt
     {
         get
         {
-            var due = long.MaxValue;
-            foreach (var track in Tracks.IsDefault ? [] : Tracks)
-            {
-                if (track.DueTicks != 0 && track.DueTicks < due)
-                {
-                    due = track.DueTicks;
-                }
-            }
-
+            var due = DueTicks();
             return due == long.MaxValue ? null : new DateTimeOffset(due, TimeSpan.Zero);
         }
+    }
+
+    private long DueTicks()
+    {
+        var due = long.MaxValue;
+        foreach (var track in Tracks.IsDefault ? [] : Tracks)
+        {
+            if (track.DueTicks != 0 && track.DueTicks < due)
+            {
+                due = track.DueTicks;
+            }
+        }
+
+        foreach (var shadow in Shadows.IsDefault ? [] : Shadows)
+        {
+            due = Math.Min(due, Math.Min(shadow.SurvivorBefore?.DueTicks() ?? long.MaxValue, shadow.Merged?.DueTicks() ?? long.MaxValue));
+        }
+
+        return due;
     }
 }
 

@@ -228,6 +228,10 @@ public sealed class SegmentOrchestrator : IMergeFollower
                 shares = [];
                 changed = true;
             }
+
+            // A record saved while the customer objected to profiling keeps the ids' counters but no sum: once the objection
+            // is withdrawn, the sum is stored again at the first evaluation (not only when an event changes a counter).
+            changed |= record is not null && record.Windows.IsEmpty && !windows.IsEmpty;
         }
 
         var stageKeys = Catalog.UsesStages ? await StageKeysAsync(profile.Id, cancellationToken).ConfigureAwait(false) : [];
