@@ -14,7 +14,7 @@ namespace Engagement.Sdk.Value.Clv;
 /// draw. A million customers with 200 draws take a few seconds (see the benchmarks).
 /// </para>
 /// </summary>
-public static class PredictionIntervals
+public static partial class PredictionIntervals
 {
     private const int Chunk = 8_192;
 
