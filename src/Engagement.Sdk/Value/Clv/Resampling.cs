@@ -14,7 +14,7 @@ internal static class Resampling
     private const int Attempts = 20;
 
     /// <summary>The most quasi-Newton steps of one refit.</summary>
-    private const int MaxIterations = 100;
+    private const int MaxIterations = 50;
 
     /// <summary>
     /// Refits <paramref name="fit"/> to <paramref name="count"/> resamples of the rows with weights

