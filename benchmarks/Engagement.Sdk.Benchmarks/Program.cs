@@ -6,8 +6,9 @@ namespace Engagement.Sdk.Benchmarks;
 /// for the sweep's CPU time, <c>--decision-latency [actions] [decisions] [thompson]</c> for the percentiles of single decisions,
 /// <c>--ope-cpu [repetitions]</c> for the wall-clock and processor time of off-policy evaluation,
 /// <c>--outbox-cpu Row [rounds]</c> for the CPU time of a row of the outbox benchmarks,
-/// <c>--clv-bootstrap-cpu [rounds]</c> for the CPU time of the refit bootstrap on 1,000,000 customers, or
-/// <c>--webshop-load [batches] [--views-only]</c> for the web sample's load loop.
+/// <c>--clv-bootstrap-cpu [rounds]</c> for the CPU time of the refit bootstrap on 1,000,000 customers,
+/// <c>--ingest-cpu Row [rounds]</c> for the CPU time of a row of the ingestion benchmarks, or
+/// <c>--webshop-load [batches] [--views-only] [--in-flight N]</c> for the web sample's load loop.
 /// </summary>
 public static class Program
 {
@@ -17,7 +18,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == "--webshop-load")
         {
-            Samples.WebShopLoad.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100, !args.Contains("--views-only")).GetAwaiter().GetResult();
+            var inFlight = Array.IndexOf(args, "--in-flight") is var at and > 0 && at + 1 < args.Length ? int.Parse(args[at + 1], System.Globalization.CultureInfo.InvariantCulture) : 1;
+            Samples.WebShopLoad.RunAsync(args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100, !args.Contains("--views-only"), inFlight).GetAwaiter().GetResult();
             return;
         }
 
@@ -60,9 +62,21 @@ public static class Program
             return;
         }
 
+        if (args.Length > 1 && args[0] == "--ingest-cpu")
+        {
+            Core.IngestProfile.Run(args);
+            return;
+        }
+
         if (args.Length > 1 && args[0] == "--outbox-cpu")
         {
             Core.OutboxProfile.Run(args);
+            return;
+        }
+
+        if (args.Length > 1 && args[0] == "--ingest-cpu")
+        {
+            Core.IngestProfile.Run(args);
             return;
         }
 

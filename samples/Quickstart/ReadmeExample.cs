@@ -16,7 +16,7 @@ public static class ReadmeExample
     /// <returns>The explanation of the decision the event triggered.</returns>
     public static async Task<string?> RunAsync(string databasePath)
     {
-        // README example: begin
+        #region readme-example
         var services = new ServiceCollection();
         services.AddEngagement(o => o.Currency = Currency.EUR)
             .UseSqlite($"Data Source={databasePath}")
@@ -34,10 +34,10 @@ public static class ReadmeExample
             Evidence = new ConsentEvidence("notice-v3", "signup-form"), EffectiveAt = DateTimeOffset.UtcNow.AddMinutes(-1) });
         var result = await engine.TrackAsync(new AddedToCart { EventId = "evt-1", CustomerId = ann, Timestamp = DateTimeOffset.UtcNow,
             Identifiers = [email], ProductId = "sku-1" });
-        Console.WriteLine(result.Decision?.Explain()); // welcome on email: value 10 × propensity 0.100 × lever 1 = 1.000, …
+        Console.WriteLine(result.Decision?.Explain()); // welcome on email: C 1 × L 1 × (P 0.100 × V 10 − cost 0) = 1.000; chosen as …
         // Tracking only queued the message; the delivery worker hands it to the channel (a host runs worker.RunAsync in the background).
         await provider.GetRequiredService<DispatchWorker>().DeliverDueAsync();
-        // README example: end
+        #endregion
         return result.Decision?.Explain();
     }
 }

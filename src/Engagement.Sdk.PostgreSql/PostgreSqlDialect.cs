@@ -15,6 +15,9 @@ internal sealed class PostgreSqlDialect(string quotedSchema) : SqlDialect
     /// <inheritdoc />
     public override string Table(string name) => quotedSchema + "." + name;
 
+    /// <inheritdoc />
+    public override string JsonTextArray(string parameter) => "jsonb_array_elements_text(CAST(" + parameter + " AS jsonb))";
+
     // Keys use the "C" collation so that they compare and sort by code point, as on SQLite.
     /// <inheritdoc />
     public override string TypeName(SqlType type) => type switch

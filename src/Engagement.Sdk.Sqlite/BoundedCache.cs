@@ -41,6 +41,13 @@ internal sealed class BoundedCache<TKey, TValue>(int limit, IEqualityComparer<TK
         _entries[key] = value;
     }
 
+    /// <summary>Forgets every entry.</summary>
+    public void Clear()
+    {
+        _entries.Clear();
+        Volatile.Write(ref _added, 0);
+    }
+
     /// <summary>Forgets the entry for <paramref name="key"/>.</summary>
     /// <param name="key">The key.</param>
     public void Remove(TKey key) => _entries.TryRemove(key, out _);

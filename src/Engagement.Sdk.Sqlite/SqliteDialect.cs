@@ -22,6 +22,9 @@ internal sealed class SqliteDialect : SqlDialect
     public override string Table(string name) => name;
 
     /// <inheritdoc />
+    public override string JsonTextArray(string parameter) => "json_each(" + parameter + ")";
+
+    /// <inheritdoc />
     public override string TypeName(SqlType type) => type switch
     {
         SqlType.Key or SqlType.Text => "TEXT",

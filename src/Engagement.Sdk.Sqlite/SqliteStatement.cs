@@ -80,15 +80,7 @@ internal sealed class SqliteStatement : IDisposable
     /// <exception cref="SqliteException">SQLite refused the statement (a constraint, a busy database, a full disk).</exception>
     public int Execute()
     {
-        // Each run binds all of its values: a value left over from an earlier run is never used by mistake.
-        var complete = _bound == (1 << _parameters) - 1;
-        _bound = 0;
-        if (!complete)
-        {
-            raw.sqlite3_clear_bindings(_statement);
-            throw new InvalidOperationException($"Every parameter of '{raw.sqlite3_sql(_statement).utf8_to_string()}' must be bound before it runs.");
-        }
-
+        RequireBound();
         var rc = raw.sqlite3_step(_statement);
         try
         {
@@ -105,8 +97,43 @@ internal sealed class SqliteStatement : IDisposable
         }
     }
 
+    /// <summary>Runs a query, then makes it ready for the next run.</summary>
+    /// <returns>Whether it returned at least one row.</returns>
+    /// <exception cref="InvalidOperationException">Not every parameter was bound since the last run.</exception>
+    /// <exception cref="SqliteException">SQLite refused the statement.</exception>
+    public bool Exists()
+    {
+        RequireBound();
+        var rc = raw.sqlite3_step(_statement);
+        try
+        {
+            return rc switch
+            {
+                raw.SQLITE_ROW => true,
+                raw.SQLITE_DONE => false,
+                _ => throw Error(rc),
+            };
+        }
+        finally
+        {
+            raw.sqlite3_reset(_statement);
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose() => _statement.Dispose();
+
+    // Each run binds all of its values: a value left over from an earlier run is never used by mistake.
+    private void RequireBound()
+    {
+        var complete = _bound == (1 << _parameters) - 1;
+        _bound = 0;
+        if (!complete)
+        {
+            raw.sqlite3_clear_bindings(_statement);
+            throw new InvalidOperationException($"Every parameter of '{raw.sqlite3_sql(_statement).utf8_to_string()}' must be bound before it runs.");
+        }
+    }
 
     private SqliteStatement Bound(int index)
     {

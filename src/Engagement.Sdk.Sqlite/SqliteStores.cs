@@ -260,20 +260,24 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
-        return database.RunAsync(
+        // The id index holds the ids' 64-bit keys (EventKey), which two ids may share: the look-up compares the full id, and
+        // runs in the same transaction as the insert (the caller's unit of work, or one of its own), so nothing slips between.
+        return database.RunInTransactionAsync(
             engagementEvent,
             static (db, engagementEvent) =>
             {
+                var key = EventKey.Of(engagementEvent.EventId);
                 var json = db.Utf8Document(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
-                var inserted = db.Statement("INSERT INTO events (event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (event_id) DO NOTHING")
-                    .Text(1, engagementEvent.EventId).Text(2, engagementEvent.CustomerId.Value).Integer(3, engagementEvent.Timestamp.UtcTicks).Utf8(4, json)
-                    .Execute();
-                if (inserted == 1)
+                if (!db.Statement("SELECT 1 FROM events WHERE id_key = ?1 AND event_id = ?2").Integer(1, key).Text(2, engagementEvent.EventId).Exists())
                 {
+                    db.Statement("INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4, ?5)")
+                        .Integer(1, key).Text(2, engagementEvent.EventId).Text(3, engagementEvent.CustomerId.Value).Integer(4, engagementEvent.Timestamp.UtcTicks).Utf8(5, json)
+                        .Execute();
                     return AppendOutcome.Appended;
                 }
 
-                var stored = db.Command("SELECT document FROM events WHERE event_id = $id");
+                var stored = db.Command("SELECT document FROM events WHERE id_key = $key AND event_id = $id");
+                stored.Bind("$key", key);
                 stored.Bind("$id", engagementEvent.EventId);
                 return string.Equals(stored.ExecuteScalar() as string, Encoding.UTF8.GetString(json), StringComparison.Ordinal)
                     ? AppendOutcome.Duplicate
@@ -458,22 +462,38 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     private const string Columns = "dispatch_id, customer_id, created, status, due, lease_owner, channel, purpose, document";
 
     // What a read takes: the document, and the columns a claim writes without it (see ReadAll).
-    private const string Stored = "document, status, due, lease_owner";
+    private const string Stored = "document, status, due, lease_owner, dispatch_id";
+
+    private const int CacheLimit = 16_384;
+
+    // Documents this store wrote or read, with the record each is the serialisation of: a read whose document is the same text
+    // takes the record instead of parsing the document again (the worker's claim reads every dispatch it queued). Keyed by
+    // dispatch id; an entry whose text differs from the row's is simply not used, so rollbacks and other writers need no care.
+    private readonly BoundedCache<string, (string Document, DispatchRecord Record)> _records = new(CacheLimit, StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
+        Interlocked.Increment(ref _writes);
         var begun = DispatchRecords.AsBegun(record);
         return database.RunAsync(
-            begun,
-            static (db, r) =>
+            (Store: this, Record: begun),
+            static (db, a) =>
             {
+                var r = a.Record;
+                var document = JsonSerializer.Serialize(r, EngagementJsonContext.Default.DispatchRecord);
                 var insert = db.Command($"INSERT INTO dispatches ({Columns}) VALUES ($id, $customer, $created, $status, $due, $owner, $channel, $purpose, $doc) ON CONFLICT (dispatch_id) DO NOTHING");
-                BindRow(insert, r);
+                BindRow(insert, r, document);
                 insert.Bind("$channel", r.Channel.Name);
                 insert.Bind("$purpose", r.Purpose.Name);
-                return insert.ExecuteNonQuery() == 1;
+                if (insert.ExecuteNonQuery() != 1)
+                {
+                    return false;
+                }
+
+                a.Store._records.Set(r.DispatchId, (document, r));
+                return true;
             },
             cancellationToken);
     }
@@ -482,14 +502,22 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TryUpdateAsync(DispatchRecord record, DispatchStatus expected, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
+        Interlocked.Increment(ref _writes);
         return database.RunAsync(
-            (Record: record, Expected: expected.ToString()),
+            (Store: this, Record: record, Expected: expected.ToString()),
             static (db, a) =>
             {
+                var document = JsonSerializer.Serialize(a.Record, EngagementJsonContext.Default.DispatchRecord);
                 var update = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = $expected");
-                BindRow(update, a.Record);
+                BindRow(update, a.Record, document);
                 update.Bind("$expected", a.Expected);
-                return update.ExecuteNonQuery() == 1;
+                if (update.ExecuteNonQuery() != 1)
+                {
+                    return false;
+                }
+
+                a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                return true;
             },
             cancellationToken);
     }
@@ -498,8 +526,9 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<IReadOnlyList<DispatchRecord>> ClaimAsync(DateTimeOffset now, string owner, DateTimeOffset leaseUntil, int max, CancellationToken cancellationToken = default)
     {
         DispatchRecords.RequireClaim(owner, max);
-        return database.RunInTransactionAsync<(DateTimeOffset Now, string Owner, DateTimeOffset LeaseUntil, int Max), IReadOnlyList<DispatchRecord>>(
-            (now, owner, leaseUntil, max),
+        Interlocked.Increment(ref _writes);
+        return database.RunInTransactionAsync<(DateTimeOffset Now, string Owner, DateTimeOffset LeaseUntil, int Max, SqliteDispatchStore Store), IReadOnlyList<DispatchRecord>>(
+            (now, owner, leaseUntil, max, this),
             static (db, a) =>
             {
                 var select = db.Command($"SELECT {Stored} FROM dispatches WHERE due <= $now ORDER BY due, dispatch_id LIMIT $max");
@@ -507,7 +536,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 select.Bind("$max", a.Max);
                 var claimed = new List<DispatchRecord>();
                 var ids = new List<string>();
-                foreach (var current in ReadAll(select))
+                foreach (var current in ReadAll(select, a.Store._records))
                 {
                     if (DispatchRecords.IsClaimable(current, a.Now))
                     {
@@ -536,8 +565,9 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     public ValueTask<bool> TrySettleAsync(DispatchRecord record, string owner, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
+        Interlocked.Increment(ref _writes);
         return database.RunAsync(
-            (Record: record, Owner: owner),
+            (Record: record, Owner: owner, Store: this),
             static (db, a) =>
             {
                 // A settlement keeps the dispatch's creation instant: then `created` is left out of the SET, so that SQLite does not
@@ -547,15 +577,21 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 var update = db.Command("UPDATE dispatches SET status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND created = $created AND status = 'Sending' AND lease_owner = $holder");
                 BindRow(update, a.Record, document);
                 update.Bind("$holder", a.Owner);
-                if (update.ExecuteNonQuery() == 1)
+                var settled = update.ExecuteNonQuery() == 1;
+                if (!settled)
                 {
-                    return true;
+                    var full = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
+                    BindRow(full, a.Record, document);
+                    full.Bind("$holder", a.Owner);
+                    settled = full.ExecuteNonQuery() == 1;
                 }
 
-                var full = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
-                BindRow(full, a.Record, document);
-                full.Bind("$holder", a.Owner);
-                return full.ExecuteNonQuery() == 1;
+                if (settled)
+                {
+                    a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                }
+
+                return settled;
             },
             cancellationToken);
     }
@@ -565,12 +601,12 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     {
         ArgumentNullException.ThrowIfNull(dispatchId);
         return database.RunAsync(
-            dispatchId,
-            static (db, id) =>
+            (Store: this, Id: dispatchId),
+            static (db, a) =>
             {
                 var read = db.Command($"SELECT {Stored} FROM dispatches WHERE dispatch_id = $id");
-                read.Bind("$id", id);
-                var found = ReadAll(read);
+                read.Bind("$id", a.Id);
+                var found = ReadAll(read, a.Store._records);
                 return found.Count == 0 ? null : found[0];
             },
             cancellationToken);
@@ -584,7 +620,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 var command = db.Command($"SELECT {Stored} FROM dispatches WHERE customer_id = $customer AND created >= $since ORDER BY created, dispatch_id");
                 command.Bind("$customer", customerId.Value);
                 command.Bind("$since", since.UtcTicks);
-                return ReadAll(command);
+                return ReadAll(command, _records);
             },
             cancellationToken);
 
@@ -607,7 +643,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     command.Bind("$status", status.ToString());
                 }
 
-                return ReadAll(command);
+                return ReadAll(command, _records);
             },
             cancellationToken).ConfigureAwait(false);
         foreach (var record in records)
@@ -618,7 +654,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default)
-        => database.RunAsync<(CustomerId Customer, DateTimeOffset Since), IReadOnlyList<CappedDispatch>>(
+        => FromReadAhead(customerId, since) is { } ahead ? ValueTask.FromResult(ahead) : database.RunAsync<(CustomerId Customer, DateTimeOffset Since), IReadOnlyList<CappedDispatch>>(
             (customerId, since),
             static (db, a) =>
             {
@@ -637,8 +673,107 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             cancellationToken);
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One query for all the customers. What it read answers <see cref="ListCountedAsync"/> only inside the unit of work it was
+    /// read in, while that unit's transaction holds the database (no other connection can write), nothing was rolled back or
+    /// written by another connection before it (the database's epoch), and this store wrote no dispatch since; else the calls
+    /// read the database as before.
+    /// </remarks>
+    public ValueTask ReadAheadCountedAsync(IReadOnlyCollection<CustomerId> customerIds, DateTimeOffset since, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(customerIds);
+        _ahead = null;
+        if (customerIds.Count == 0 || database.CurrentUnit is not { IsStarted: true } unit)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var writes = Interlocked.Read(ref _writes);
+        var epoch = database.Epoch;
+        if (!database.IsCurrent(epoch))
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        return ReadAheadAsync();
+
+        async ValueTask ReadAheadAsync()
+        {
+            var byCustomer = await database.RunAsync<(IReadOnlyCollection<CustomerId> Customers, DateTimeOffset Since), Dictionary<string, List<CappedDispatch>>>(
+                (customerIds, since),
+                static (db, a) =>
+                {
+                    var found = new Dictionary<string, List<CappedDispatch>>(a.Customers.Count, StringComparer.Ordinal);
+                    var ids = new List<string>(a.Customers.Count);
+                    foreach (var customer in a.Customers)
+                    {
+                        if (found.TryAdd(customer.Value, []))
+                        {
+                            ids.Add(customer.Value);
+                        }
+                    }
+
+                    var command = db.Command("SELECT customer_id, dispatch_id, created, channel, purpose FROM dispatches WHERE customer_id IN (SELECT value FROM json_each($customers)) AND created >= $since AND status IN ('Queued', 'Sending', 'Unknown', 'Sent')");
+                    command.Bind("$customers", JsonArray(ids));
+                    command.Bind("$since", a.Since.UtcTicks);
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        if (found.TryGetValue(reader.GetString(0), out var list))
+                        {
+                            list.Add(new CappedDispatch(reader.GetString(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero), ChannelNamed(reader.GetString(3)), PurposeNamed(reader.GetString(4))));
+                        }
+                    }
+
+                    return found;
+                },
+                cancellationToken).ConfigureAwait(false);
+            _ahead = new CountedAhead(unit, epoch, writes, since.UtcTicks, byCustomer);
+        }
+    }
+
+    // What a read-ahead found, and when it holds (see ReadAheadCountedAsync).
+    private sealed record CountedAhead(SqliteUnitOfWork Unit, int Epoch, long Writes, long Since, Dictionary<string, List<CappedDispatch>> ByCustomer);
+
+    private CountedAhead? _ahead;
+    private long _writes;
+
+    // The customer's counted dispatches from the read-ahead, when it is certainly current and covers the customer and the instant.
+    private IReadOnlyList<CappedDispatch>? FromReadAhead(CustomerId customerId, DateTimeOffset since)
+    {
+        var ahead = _ahead;
+        if (ahead is null || since.UtcTicks < ahead.Since || !ReferenceEquals(database.CurrentUnit, ahead.Unit) || Interlocked.Read(ref _writes) != ahead.Writes
+            || !database.IsCurrent(ahead.Epoch) || !ahead.ByCustomer.TryGetValue(customerId.Value, out var all))
+        {
+            return null;
+        }
+
+        if (since.UtcTicks == ahead.Since)
+        {
+            return all.ToArray();
+        }
+
+        var counted = new List<CappedDispatch>(all.Count);
+        foreach (var d in all)
+        {
+            if (d.CreatedAt.UtcTicks >= since.UtcTicks)
+            {
+                counted.Add(d);
+            }
+        }
+
+        return counted;
+    }
+
+    /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
+    {
+        Interlocked.Increment(ref _writes);
+
+        // The erased customer's records leave the memory too (the cache is not searched by customer: it starts over).
+        _records.Clear();
+        return database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
+    }
 
     // The well-known channels and purposes without building (and checking) a new name each time.
     private static Channel ChannelNamed(string name)
@@ -680,9 +815,6 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     }
 
     // The row's columns from the record: a claimable record carries the instant it falls due.
-    private static void BindRow(SqliteCommand command, DispatchRecord record)
-        => BindRow(command, record, JsonSerializer.Serialize(record, EngagementJsonContext.Default.DispatchRecord));
-
     private static void BindRow(SqliteCommand command, DispatchRecord record, string document)
     {
         command.Bind("$id", record.DispatchId);
@@ -697,13 +829,24 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     // The records a query selected (Stored's columns). A claim leases in the columns alone, so a leased dispatch's document
     // still holds the status and lease it had before: the status, lease owner and lease end (the `due` of a sending one) are
     // read from the columns, which every write keeps current.
-    private static List<DispatchRecord> ReadAll(SqliteCommand command)
+    private static List<DispatchRecord> ReadAll(SqliteCommand command, BoundedCache<string, (string Document, DispatchRecord Record)> records)
     {
         var list = new List<DispatchRecord>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            var record = JsonSerializer.Deserialize(reader.GetString(0), EngagementJsonContext.Default.DispatchRecord)!;
+            var document = reader.GetString(0);
+            DispatchRecord record;
+            if (records.TryGetValue(reader.GetString(4), out var known) && string.Equals(known.Document, document, StringComparison.Ordinal))
+            {
+                record = known.Record;
+            }
+            else
+            {
+                record = JsonSerializer.Deserialize(document, EngagementJsonContext.Default.DispatchRecord)!;
+                records.Set(record.DispatchId, (document, record));
+            }
+
             if (reader.GetString(1) == "Sending" && !reader.IsDBNull(2))
             {
                 var owner = reader.IsDBNull(3) ? null : reader.GetString(3);

@@ -149,7 +149,6 @@ public interface IEngagementEngine
 public sealed class EngagementEngine : IEngagementEngine
 {
     private const int MaxSaveAttempts = 5;
-    private readonly AsyncGate[] _locks = CreateLocks(1024); // two writers meet on a stripe about once in 1,000 events
     private readonly TombstoneHashCache _tombstones = new(16_384); // about 3 MB when full
     private readonly IProfileStore _profiles;
     private readonly InMemoryProfileStore? _memoryProfiles;
@@ -168,6 +167,8 @@ public sealed class EngagementEngine : IEngagementEngine
     private readonly ActionCatalog _catalog;
     private readonly JourneyOrchestrator _journeys;
     private readonly SegmentOrchestrator _segments;
+    private readonly CustomerUnits _units;
+    private readonly DueSweeper _sweeper;
     private readonly ILogger _logger;
     private readonly LogIds _logIds;
 
@@ -225,7 +226,13 @@ public sealed class EngagementEngine : IEngagementEngine
         _journeys = new JourneyOrchestrator(journeys, journeyStore, _decider, outbox, ledger, _logger, _logIds);
         _segments = new SegmentOrchestrator(segmentCatalog ?? SegmentCatalog.FromOptions(_options, journeys), segmentStore ?? new InMemorySegmentStore(), _journeys, ledger);
         _identity = identity ?? new IdentityResolver(profiles, events, ledger, time, options);
+        if (!_segments.Catalog.IsEmpty)
+        {
+            _identity.Follower = _segments; // the segments follow merges the host asks for and unmerges
+        }
         _transactions = transactions ?? NoTransactions.Instance;
+        _units = new CustomerUnits(1024, _transactions, _identity); // two writers meet on a stripe about once in 1,000 events
+        _sweeper = new DueSweeper(_transactions, _units, time);
         _catalog = decider.Catalog;
         _receipts = new DeliveryReceipts(outbox.Store, _identity, ledger, decider.Propensities, decider.Contacts, time);
         _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger, _logIds);
@@ -235,9 +242,19 @@ public sealed class EngagementEngine : IEngagementEngine
     public ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
         => TrackAsync(engagementEvent, null, cancellationToken);
 
-    /// <summary>Tracks the delivery worker's receipt of a dispatch it has just settled (the dispatch is not read again to match it).</summary>
+    /// <summary>
+    /// Tracks the delivery worker's receipt of a dispatch it has just settled (the dispatch is not read again to match it). The
+    /// send is not counted for learning here: the worker counts those of its pass with <see cref="RecordReceiptSendsAsync"/>.
+    /// </summary>
     internal ValueTask<TrackResult> TrackReceiptAsync(MessageSent receipt, DispatchRecord settled, CancellationToken cancellationToken)
         => TrackAsync(receipt, settled, cancellationToken);
+
+    /// <summary>
+    /// Counts for learning the sends whose receipts <see cref="TrackReceiptAsync"/> stored (which leaves them to the worker), in
+    /// one write: call it in the unit of work the receipts were tracked in.
+    /// </summary>
+    internal ValueTask<int> RecordReceiptSendsAsync(IReadOnlyList<(DispatchRecord Dispatch, DateTimeOffset At)> sends, CancellationToken cancellationToken)
+        => _decider.Propensities.RecordSendsAsync(sends, cancellationToken);
 
     private ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, DispatchRecord? settled, CancellationToken cancellationToken)
     {
@@ -274,7 +291,8 @@ public sealed class EngagementEngine : IEngagementEngine
             // One unit of work per event: the event and all its effects (ledger, suppressions, profile, dispatch log) are
             // written together. The unit (the storage's lock) is taken before the customer's lock, as on every path, so locks
             // never cross; the customer's lock is released after the unit ended, so that no one builds on writes it undoes.
-            var unit = _transactions.Begin();
+            // An in-memory unit is ended here once and not kept: the thread's next event reuses it.
+            var unit = _transactions is InMemoryTransactions ? InMemoryTransactions.BeginReusable() : _transactions.Begin();
             AsyncGate? gate = null;
             try
             {
@@ -296,6 +314,7 @@ public sealed class EngagementEngine : IEngagementEngine
             {
                 await unit.DisposeAsync().ConfigureAwait(false);
                 gate?.Release();
+                InMemoryTransactions.Recycle(unit);
             }
         }
     }
@@ -376,7 +395,8 @@ public sealed class EngagementEngine : IEngagementEngine
         if (receipt is not null)
         {
             // Learning from sends and clicks, suppressions from hard bounces and complaints.
-            await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken).ConfigureAwait(false);
+            // The delivery worker's own receipts (settled) leave the send's learning to the worker, which counts a pass at once.
+            await _receipts.ApplyAsync(receipt, receiptOf!, profile, cancellationToken, countSend: settled is null).ConfigureAwait(false);
         }
 
         var trigger = _options.DecisionTriggers.Contains(engagementEvent.TypeName) || segments.Triggers(_options.DecisionTriggers) || (_options.DecideOnStageChange && !moved.IsEmpty);
@@ -627,35 +647,12 @@ public sealed class EngagementEngine : IEngagementEngine
             }
         }
 
+        // The messages were held for their owner; if the profile was merged since, the survivor receives them.
         var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
         foreach (var owner in owners)
         {
-            var unit = _transactions.Begin();
-            AsyncGate? gate = null;
-            try
-            {
-                await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-                await unit.LockCustomerAsync(owner, cancellationToken).ConfigureAwait(false);
-                var customerGate = LockFor(owner);
-                await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                gate = customerGate;
-
-                // The messages were held for this customer; if the profile was merged since, the survivor receives them.
-                var profile = await _identity.GetAsync(owner, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(owner);
-                if (profile.Id != owner)
-                {
-                    await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
-                }
-
-                var contest = await _contest.ContendAsync(profile, owner, null, null, cancellationToken).ConfigureAwait(false);
-                outcomes.AddRange(contest.Held);
-                await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                await unit.DisposeAsync().ConfigureAwait(false);
-                gate?.Release();
-            }
+            var contest = await _units.RunAsync(owner, _contest, static (owner, profile, contest, ct) => contest.ContendAsync(profile, owner, null, null, ct), cancellationToken).ConfigureAwait(false);
+            outcomes.AddRange(contest.Held);
         }
 
         return outcomes.ToImmutable();
@@ -665,7 +662,7 @@ public sealed class EngagementEngine : IEngagementEngine
     public async ValueTask<JourneySweepResult> SweepJourneysAsync(CancellationToken cancellationToken = default)
     {
         var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
-        var swept = await SweepDueAsync(_journeys.ListDueAsync, SweepJourneysOfAsync, history.AddRange, cancellationToken).ConfigureAwait(false);
+        var swept = await _sweeper.SweepAsync(_journeys.ListDueAsync, SweepJourneysOfAsync, history.AddRange, cancellationToken).ConfigureAwait(false);
         JourneyLog.Swept(_logger, swept);
         return new JourneySweepResult(swept, history.ToImmutable());
     }
@@ -682,7 +679,7 @@ public sealed class EngagementEngine : IEngagementEngine
     {
         var changes = ImmutableArray.CreateBuilder<SegmentChange>();
         var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
-        var swept = await SweepDueAsync(
+        var swept = await _sweeper.SweepAsync(
             _segments.ListDueAsync,
             _segments.OnTimeAsync,
             outcome =>
@@ -694,90 +691,7 @@ public sealed class EngagementEngine : IEngagementEngine
         return new SegmentSweepResult(swept, changes.ToImmutable(), history.ToImmutable());
     }
 
-    // The sweeps' shared loop: the customers due now, in batches; a batch is one unit of work (one transaction where the
-    // storage has them) and each customer a nested unit under the customer's lock, as an event is. Returns how many were swept.
-    private async ValueTask<int> SweepDueAsync<T>(
-        Func<DateTimeOffset, int, CancellationToken, ValueTask<IReadOnlyList<CustomerId>>> listDue,
-        Func<CustomerProfile, DateTimeOffset, CancellationToken, ValueTask<T>> evaluate,
-        Action<T> collect,
-        CancellationToken cancellationToken)
-    {
-        const int Batch = 512;
-        var now = _time.GetUtcNow();
-        var done = new HashSet<CustomerId>();
-        while (true)
-        {
-            var due = await listDue(now, Batch, cancellationToken).ConfigureAwait(false);
-            var fresh = due.Where(done.Add).ToList();
-            if (fresh.Count == 0)
-            {
-                break;
-            }
-
-            var batch = _transactions.Begin();
-            await using (batch.ConfigureAwait(false))
-            {
-                await batch.StartAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var customer in fresh)
-                {
-                    collect(await InCustomerUnitAsync(customer, now, evaluate, cancellationToken).ConfigureAwait(false));
-                }
-
-                await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (due.Count < Batch)
-            {
-                break;
-            }
-        }
-
-        return done.Count;
-    }
-
-    // Runs `evaluate` for a due customer in a unit of work of its own, under the customer's lock, as the survivor if merged.
-    private async ValueTask<T> InCustomerUnitAsync<T>(CustomerId customer, DateTimeOffset now, Func<CustomerProfile, DateTimeOffset, CancellationToken, ValueTask<T>> evaluate, CancellationToken cancellationToken)
-    {
-        var unit = _transactions.Begin();
-        AsyncGate? gate = null;
-        try
-        {
-            await unit.StartAsync(cancellationToken).ConfigureAwait(false);
-            await unit.LockCustomerAsync(customer, cancellationToken).ConfigureAwait(false);
-            var customerGate = LockFor(customer);
-            await customerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-            gate = customerGate;
-
-            // A customer merged into another since their timer was set is evaluated as the survivor, who folds their state in.
-            var profile = await _identity.GetAsync(customer, cancellationToken).ConfigureAwait(false) ?? CustomerProfile.New(customer);
-            if (profile.Id != customer)
-            {
-                await unit.LockCustomerAsync(profile.Id, cancellationToken).ConfigureAwait(false);
-            }
-
-            var outcome = await evaluate(profile, now, cancellationToken).ConfigureAwait(false);
-            await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
-            return outcome;
-        }
-        finally
-        {
-            await unit.DisposeAsync().ConfigureAwait(false);
-            gate?.Release();
-        }
-    }
-
-    private AsyncGate LockFor(CustomerId customerId) => _locks[(customerId.GetHashCode() & int.MaxValue) % _locks.Length];
-
-    private static AsyncGate[] CreateLocks(int count)
-    {
-        var locks = new AsyncGate[count];
-        for (var i = 0; i < count; i++)
-        {
-            locks[i] = new AsyncGate();
-        }
-
-        return locks;
-    }
+    private AsyncGate LockFor(CustomerId customerId) => _units.For(customerId);
 
     // Deterministic for one trigger, action and channel (a replayed event finds its dispatch), and growing with the trigger's
     // time: the instant's ticks lead, so stores append new dispatches (and their receipts) at the end of their id indexes

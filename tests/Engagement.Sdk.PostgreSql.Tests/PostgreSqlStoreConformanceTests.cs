@@ -32,6 +32,10 @@ public sealed class TemporarySchemas(PostgreSqlServerFixture server) : IDisposab
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlProfileStoreTests(PostgreSqlServerFixture server) : ProfileStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
 
     public void Dispose() => _schemas.Dispose();
@@ -42,6 +46,10 @@ public sealed class PostgreSqlProfileStoreTests(PostgreSqlServerFixture server) 
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlEventStoreTests(PostgreSqlServerFixture server) : EventStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
 
     public void Dispose() => _schemas.Dispose();
@@ -52,6 +60,10 @@ public sealed class PostgreSqlEventStoreTests(PostgreSqlServerFixture server) : 
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlConsentStoreTests(PostgreSqlServerFixture server) : ConsentStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
 
     public void Dispose() => _schemas.Dispose();
@@ -62,6 +74,10 @@ public sealed class PostgreSqlConsentStoreTests(PostgreSqlServerFixture server) 
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlDispatchStoreTests(PostgreSqlServerFixture server) : DispatchStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
 
     public void Dispose() => _schemas.Dispose();
@@ -72,6 +88,10 @@ public sealed class PostgreSqlDispatchStoreTests(PostgreSqlServerFixture server)
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlSuppressionStoreTests(PostgreSqlServerFixture server) : SuppressionStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
 
     public void Dispose() => _schemas.Dispose();
@@ -82,6 +102,10 @@ public sealed class PostgreSqlSuppressionStoreTests(PostgreSqlServerFixture serv
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlEventRetentionTests(PostgreSqlServerFixture server) : EventRetentionConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
 
     public void Dispose() => _schemas.Dispose();
@@ -93,6 +117,10 @@ public sealed class PostgreSqlEventRetentionTests(PostgreSqlServerFixture server
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlPropensityStoreTests(PostgreSqlServerFixture server) : PropensityStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
     private PostgreSqlDatabase? _database;
 
@@ -108,6 +136,10 @@ public sealed class PostgreSqlPropensityStoreTests(PostgreSqlServerFixture serve
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlActionBudgetStoreTests(PostgreSqlServerFixture server) : ActionBudgetStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
     private PostgreSqlDatabase? _database;
 
@@ -123,6 +155,10 @@ public sealed class PostgreSqlActionBudgetStoreTests(PostgreSqlServerFixture ser
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlActionContactLogTests(PostgreSqlServerFixture server) : ActionContactLogConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
     private PostgreSqlDatabase? _database;
 
@@ -138,6 +174,10 @@ public sealed class PostgreSqlActionContactLogTests(PostgreSqlServerFixture serv
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlHouseholdStoreTests(PostgreSqlServerFixture server) : HouseholdStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
 
     public void Dispose() => _schemas.Dispose();
@@ -148,6 +188,10 @@ public sealed class PostgreSqlHouseholdStoreTests(PostgreSqlServerFixture server
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlJourneyStoreTests(PostgreSqlServerFixture server) : JourneyStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly List<PostgreSqlDatabase> _open = [];
     private readonly Dictionary<Engagement.Sdk.Journeys.IJourneyStore, (Microsoft.Extensions.Options.IOptions<PostgreSqlStoreOptions> Options, PostgreSqlDatabase Database)> _schemas = [];
 
@@ -197,9 +241,35 @@ public sealed class PostgreSqlJourneyRestartTests(PostgreSqlServerFixture server
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlSegmentStoreTests(PostgreSqlServerFixture server) : SegmentStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporarySchemas _schemas = new(server);
 
     public void Dispose() => _schemas.Dispose();
 
     protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(_schemas.Open());
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlSegmentEngineTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.SegmentEngineStoreTests
+{
+    private readonly PostgreSqlStoreOptions _options = server.FreshSchema().Value;
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o =>
+        {
+            o.ConnectionString = _options.ConnectionString;
+            o.Schema = _options.Schema;
+        });
+}
+
+[Collection(PostgreSqlCollection.Name)]
+public sealed class PostgreSqlDecisioningStoreTests(PostgreSqlServerFixture server) : Engagement.Sdk.SharedTests.DecisioningStoreTests
+{
+    protected override string NewDatabase() => "t_" + Guid.NewGuid().ToString("N");
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder, string database)
+        => Microsoft.Extensions.DependencyInjection.PostgreSqlEngagementBuilderExtensions.UsePostgreSql(builder, o => (o.ConnectionString, o.Schema) = (server.ConnectionString, database));
 }

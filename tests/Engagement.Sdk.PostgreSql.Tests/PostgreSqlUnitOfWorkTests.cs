@@ -134,6 +134,10 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlOutboxFaultTests(PostgreSqlServerFixture server, Xunit.Abstractions.ITestOutputHelper output) : Engagement.Sdk.Testing.Conformance.OutboxFaultConformanceTests
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     protected override void Report(string line) => output.WriteLine(line);
 
     protected override IReadOnlyList<IServiceProvider> CreateProcesses(TimeProvider clock, IChannelSender sender, int count)
@@ -152,6 +156,10 @@ public sealed class PostgreSqlOutboxFaultTests(PostgreSqlServerFixture server, X
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlEventAtomicityTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.EventAtomicityConformanceTests
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     protected override void AddStore(EngagementBuilder builder)
         => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
 }
@@ -160,6 +168,10 @@ public sealed class PostgreSqlEventAtomicityTests(PostgreSqlServerFixture server
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlBadInputTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.BadInputConformanceTests
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     protected override void AddStore(EngagementBuilder builder)
         => builder.UsePostgreSql(o => (o.ConnectionString, o.Schema) = (server.ConnectionString, "t_" + Guid.NewGuid().ToString("N")));
 }
@@ -168,6 +180,10 @@ public sealed class PostgreSqlBadInputTests(PostgreSqlServerFixture server) : En
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlMergeHistoryTests(PostgreSqlServerFixture server) : Engagement.Sdk.Testing.Conformance.MergeHistoryConformanceTests
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     protected override int Histories => 15;
 
     protected override void AddStore(EngagementBuilder builder)

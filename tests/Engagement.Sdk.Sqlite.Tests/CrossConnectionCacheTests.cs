@@ -99,6 +99,46 @@ public sealed class CrossConnectionCacheTests : IDisposable
         (await first.ReadAsync(ann)).Should().BeEmpty("an erasure by the other process is seen");
     }
 
+    [Fact]
+    public async Task JourneyRecordRead_WrittenByAnotherProcessOrRolledBack_TheStoredRecordIsRead()
+    {
+        var path = Path.Combine(_directory, "shop.db");
+        using var firstDb = new SqliteDatabase(Microsoft.Extensions.Options.Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
+        using var secondDb = new SqliteDatabase(Microsoft.Extensions.Options.Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
+        var first = new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(firstDb);
+        var second = new Engagement.Sdk.Storage.Relational.RelationalJourneyStore(secondDb);
+        var ann = new CustomerId("ann");
+
+        var saved = await first.SaveAsync(new Engagement.Sdk.Journeys.JourneyRecord { CustomerId = ann });
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.GetAsync(ann))!.Version.Should().Be(1);
+            (await first.GetAsync(ann)).Should().BeSameAs(await first.GetAsync(ann), "inside a unit the record is read once");
+            await unit.CompleteAsync();
+        }
+
+        await second.SaveAsync(saved); // version 2, committed before the next unit takes the lock
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.GetAsync(ann))!.Version.Should().Be(2, "the other process's save is seen");
+            (await first.SaveAsync((await first.GetAsync(ann))!)).Version.Should().Be(3);
+            (await first.GetAsync(ann))!.Version.Should().Be(3, "the unit reads its own write");
+        }
+
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.GetAsync(ann))!.Version.Should().Be(2, "the save of a unit rolled back is not served");
+            await unit.CompleteAsync();
+        }
+
+        await second.EraseSubjectAsync(ann);
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.GetAsync(ann)).Should().BeNull("an erasure by the other process is seen");
+            await unit.CompleteAsync();
+        }
+    }
+
     private static Engagement.Sdk.Consent.ConsentRecord Grant(string id, CustomerId customer, Engagement.Sdk.Consent.ConsentStatus status = Engagement.Sdk.Consent.ConsentStatus.Granted) => new()
     {
         RecordId = id, CustomerId = customer, Channel = Engagement.Sdk.Channels.Channel.Email, Purpose = Engagement.Sdk.Consent.Purpose.Marketing,

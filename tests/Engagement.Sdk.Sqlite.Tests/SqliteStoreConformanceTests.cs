@@ -33,6 +33,10 @@ public sealed class TemporaryDatabases : IDisposable
 
 public sealed class SqliteProfileStoreTests : ProfileStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
@@ -42,6 +46,10 @@ public sealed class SqliteProfileStoreTests : ProfileStoreConformanceTests, IDis
 
 public sealed class SqliteEventStoreTests : EventStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
@@ -51,6 +59,10 @@ public sealed class SqliteEventStoreTests : EventStoreConformanceTests, IDisposa
 
 public sealed class SqliteConsentStoreTests : ConsentStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
@@ -60,6 +72,10 @@ public sealed class SqliteConsentStoreTests : ConsentStoreConformanceTests, IDis
 
 public sealed class SqliteDispatchStoreTests : DispatchStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
@@ -69,6 +85,10 @@ public sealed class SqliteDispatchStoreTests : DispatchStoreConformanceTests, ID
 
 public sealed class SqliteSuppressionStoreTests : SuppressionStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
@@ -78,6 +98,10 @@ public sealed class SqliteSuppressionStoreTests : SuppressionStoreConformanceTes
 
 public sealed class SqliteEventRetentionTests : EventRetentionConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
@@ -88,6 +112,10 @@ public sealed class SqliteEventRetentionTests : EventRetentionConformanceTests, 
 /// <summary>The decisioning stores written once on the relational layer, on SQLite: a second handle is a second connection to the same file.</summary>
 public sealed class SqlitePropensityStoreTests : PropensityStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
     private string? _path;
     private SqliteDatabase? _database;
@@ -103,6 +131,10 @@ public sealed class SqlitePropensityStoreTests : PropensityStoreConformanceTests
 
 public sealed class SqliteActionBudgetStoreTests : ActionBudgetStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
     private string? _path;
     private SqliteDatabase? _database;
@@ -118,6 +150,10 @@ public sealed class SqliteActionBudgetStoreTests : ActionBudgetStoreConformanceT
 
 public sealed class SqliteActionContactLogTests : ActionContactLogConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
     private string? _path;
     private SqliteDatabase? _database;
@@ -133,6 +169,10 @@ public sealed class SqliteActionContactLogTests : ActionContactLogConformanceTes
 
 public sealed class SqliteHouseholdStoreTests : HouseholdStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
@@ -142,6 +182,10 @@ public sealed class SqliteHouseholdStoreTests : HouseholdStoreConformanceTests, 
 
 public sealed class SqliteJourneyStoreTests : JourneyStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
     private readonly Dictionary<Engagement.Sdk.Journeys.IJourneyStore, (string Path, SqliteDatabase Database)> _paths = [];
 
@@ -177,9 +221,38 @@ public sealed class SqliteJourneyRestartTests : Engagement.Sdk.SharedTests.Journ
 
 public sealed class SqliteSegmentStoreTests : SegmentStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
 
     protected override Engagement.Sdk.Segments.ISegmentStore CreateStore() => new Engagement.Sdk.Storage.Relational.RelationalSegmentStore(_databases.Open());
+}
+
+public sealed class SqliteSegmentEngineTests : Engagement.Sdk.SharedTests.SegmentEngineStoreTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+    private readonly string _path;
+
+    public SqliteSegmentEngineTests() => _path = _databases.NewPath();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder)
+        => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, "Data Source=" + _path);
+}
+
+public sealed class SqliteDecisioningStoreTests : Engagement.Sdk.SharedTests.DecisioningStoreTests, IDisposable
+{
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    protected override string NewDatabase() => _databases.NewPath();
+
+    protected override void UseStorage(Microsoft.Extensions.DependencyInjection.EngagementBuilder builder, string database)
+        => Microsoft.Extensions.DependencyInjection.SqliteEngagementBuilderExtensions.UseSqlite(builder, o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={database}", TimeSpan.FromSeconds(30)));
 }

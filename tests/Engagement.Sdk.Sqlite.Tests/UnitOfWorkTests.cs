@@ -264,6 +264,10 @@ public sealed class CrossProcessCapTests : IDisposable
 /// <summary>The outbox's fault guarantees on SQLite: two processes (two providers, two connections) on one file.</summary>
 public sealed class SqliteOutboxFaultTests(Xunit.Abstractions.ITestOutputHelper output) : OutboxFaultConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     protected override void Report(string line) => output.WriteLine(line);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("engagement-outbox-").FullName;
@@ -289,6 +293,10 @@ public sealed class SqliteOutboxFaultTests(Xunit.Abstractions.ITestOutputHelper 
 /// <summary>An event and its effects are all or nothing on SQLite.</summary>
 public sealed class SqliteEventAtomicityTests : EventAtomicityConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly string _directory = Directory.CreateTempSubdirectory("engagement-atomic-").FullName;
 
     public void Dispose()
@@ -304,6 +312,10 @@ public sealed class SqliteEventAtomicityTests : EventAtomicityConformanceTests, 
 /// <summary>The storage items of the bad-input list on SQLite.</summary>
 public sealed class SqliteBadInputTests : BadInputConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly string _directory = Directory.CreateTempSubdirectory("engagement-bad-").FullName;
 
     public void Dispose()
@@ -319,6 +331,10 @@ public sealed class SqliteBadInputTests : BadInputConformanceTests, IDisposable
 /// <summary>Unmerge restores both sides exactly on SQLite.</summary>
 public sealed class SqliteMergeHistoryTests : MergeHistoryConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly string _directory = Directory.CreateTempSubdirectory("engagement-merges-").FullName;
 
     protected override int Histories => 25;

@@ -8,6 +8,10 @@ namespace Engagement.Sdk.Testing.Tests;
 /// <summary>The conformance kit, used as an adapter's author uses it: the sample's JSON-lines event store, written from scratch, passes it.</summary>
 public sealed class JsonLinesEventStoreConformanceTests : EventStoreConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("jsonl-store-");
     private int _stores;
 
@@ -49,6 +53,10 @@ public sealed class JsonLinesEventStoreConformanceTests : EventStoreConformanceT
 /// <summary>The kit's retention checks on the same store.</summary>
 public sealed class JsonLinesEventRetentionConformanceTests : EventRetentionConformanceTests, IDisposable
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("jsonl-retention-");
 
     protected override IEventRetention CreateStore() => new JsonLinesEventStore(Path.Combine(_folder.FullName, "events.jsonl"));

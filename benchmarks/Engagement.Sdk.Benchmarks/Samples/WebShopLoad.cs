@@ -16,9 +16,11 @@ public static class WebShopLoad
     /// <summary>Runs the loop.</summary>
     /// <param name="batches">How many batches of 1,000 events to post.</param>
     /// <param name="withCarts">Whether one event in ten is a cart (a decision); <see langword="false"/> for views only.</param>
+    /// <param name="inFlight">How many batches are posted at once (each client posts its share one after another).</param>
     /// <returns>A task.</returns>
-    public static async Task RunAsync(int batches, bool withCarts = true)
+    public static async Task RunAsync(int batches, bool withCarts = true, int inFlight = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inFlight, 1);
         var benchmarks = new WebShopBenchmarks { WithCarts = withCarts };
         await benchmarks.StartAsync();
         try
@@ -56,18 +58,26 @@ public static class WebShopLoad
             var cpuBefore = process.TotalProcessorTime;
             var wall = Stopwatch.GetTimestamp();
             var perBatch = new List<double>();
-            for (var b = 0; b < batches; b++)
+            var remaining = batches;
+            await Task.WhenAll(Enumerable.Range(0, inFlight).Select(_ => Task.Run(async () =>
             {
-                var started = Stopwatch.GetTimestamp();
-                await benchmarks.TrackBatchPerEvent();
-                perBatch.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            }
+                while (Interlocked.Decrement(ref remaining) >= 0)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    await benchmarks.TrackBatchPerEvent();
+                    var took = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    lock (perBatch)
+                    {
+                        perBatch.Add(took);
+                    }
+                }
+            })));
 
             var seconds = Stopwatch.GetElapsedTime(wall).TotalSeconds;
             process.Refresh();
             var cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
             var events = batches * 1000.0;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"POST /api/events/batch ({(withCarts ? "10 % carts" : "views only")}): {events:N0} events in {batches} batches of 1,000 in {seconds:F2} s wall-clock = {events / seconds:N0} events/s; median batch {Median(perBatch):F1} ms; process CPU {cpu:F2} s = {cpu / events * 1e6:F1} µs of CPU per event = {events / cpu:N0} events per CPU-second"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"POST /api/events/batch ({(withCarts ? "10 % carts" : "views only")}, {inFlight} in flight): {events:N0} events in {batches} batches of 1,000 in {seconds:F2} s wall-clock = {events / seconds:N0} events/s; median batch {Median(perBatch):F1} ms; process CPU {cpu:F2} s = {cpu / events * 1e6:F1} µs of CPU per event = {events / cpu:N0} events per CPU-second"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Load average while it ran (from /proc/loadavg at the end): {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}"));
         }
         finally

@@ -3,10 +3,8 @@ using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -15,8 +13,12 @@ namespace Engagement.Sdk.Testing.Conformance;
 /// test: the same event twice (item 23), an id reused for another payload (24), Unicode round trips (27), NUL bytes (28),
 /// injection attempts stored as plain data (29) and two writers on one profile (42). Inherit it in the adapter's tests.
 /// </summary>
-public abstract class BadInputConformanceTests
+public abstract class BadInputConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(BadInputConformanceTests));
+
     /// <summary>The instant the tests run at.</summary>
     protected static readonly DateTimeOffset T0 = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
 
@@ -28,7 +30,7 @@ public abstract class BadInputConformanceTests
 
     /// <summary>Item 23: the same event delivered twice, also concurrently, has one effect.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task Item23_SameEventTwiceConcurrently_HasOneEffect()
     {
         await using var provider = Build();
@@ -43,7 +45,7 @@ public abstract class BadInputConformanceTests
 
     /// <summary>Item 24: an event id or consent record id reused for another payload is a conflict, and nothing of it is written.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task Item24_SameIdDifferentPayload_IsAConflictAndWritesNothing()
     {
         await using var provider = Build();
@@ -69,10 +71,9 @@ public abstract class BadInputConformanceTests
     /// <summary>Item 27 and 29: emoji, ZWJ sequences, combining marks, RTL overrides and injection attempts round-trip exactly, as data.</summary>
     /// <param name="text">The text.</param>
     /// <returns>A task.</returns>
-    [Theory]
-    [InlineData("Zoë 👩‍👩‍👧 e\u0301 \u202Eevil")]
-    [InlineData("'; DROP TABLE events; --")]
-    [InlineData("{{7*7}} ../../etc/passwd %s $1 \\")]
+    [ConformanceCheck("Zoë 👩‍👩‍👧 e\u0301 \u202Eevil")]
+    [ConformanceCheck("'; DROP TABLE events; --")]
+    [ConformanceCheck("{{7*7}} ../../etc/passwd %s $1 \\")]
     public async Task Item27And29_TextRoundTripsExactlyAsData(string text)
     {
         await using var provider = Build();
@@ -89,9 +90,8 @@ public abstract class BadInputConformanceTests
     /// <summary>Item 28: a NUL byte or a lone surrogate is rejected before any store sees it (PostgreSQL could not store it).</summary>
     /// <param name="kind">Which bad character.</param>
     /// <returns>A task.</returns>
-    [Theory]
-    [InlineData("nul")]
-    [InlineData("lone surrogate")]
+    [ConformanceCheck("nul")]
+    [ConformanceCheck("lone surrogate")]
     public async Task Item28_NulOrLoneSurrogate_IsRejectedOnEveryStore(string kind)
     {
         // Made here: a lone surrogate would not survive the test runner's serialisation of the theory's data.
@@ -107,7 +107,7 @@ public abstract class BadInputConformanceTests
 
     /// <summary>Item 42: of two writers that loaded one profile, the second gets a conflict and the first write stays.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task Item42_TwoWritersOnOneProfile_TheSecondGetsAConflict()
     {
         await using var provider = Build();

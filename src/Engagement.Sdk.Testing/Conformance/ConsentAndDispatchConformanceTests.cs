@@ -2,14 +2,16 @@ using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
 /// <summary>What every <see cref="IConsentStore"/> must do. Inherit it in the adapter's tests and return a fresh, empty store.</summary>
-public abstract class ConsentStoreConformanceTests
+public abstract class ConsentStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(ConsentStoreConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     /// <summary>Creates a fresh, empty store for one test.</summary>
@@ -18,7 +20,7 @@ public abstract class ConsentStoreConformanceTests
 
     /// <summary>Records come back in append order, equal to what was appended.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_AppendedRecords_ComeBackInAppendOrder()
     {
         var store = CreateStore();
@@ -34,7 +36,7 @@ public abstract class ConsentStoreConformanceTests
 
     /// <summary>The same record twice is one entry; the id reused for other content is a conflict, and the first stays.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task AppendAsync_SameIdTwice_IsIdempotentAndChangedContentConflicts()
     {
         var store = CreateStore();
@@ -53,7 +55,7 @@ public abstract class ConsentStoreConformanceTests
     /// The first stamp is kept, and comes back exactly (a record without one comes back without one).
     /// </summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task AppendAsync_SameRecordStampedAgain_IsADuplicateAndKeepsTheFirstStamp()
     {
         var store = CreateStore();
@@ -72,7 +74,7 @@ public abstract class ConsentStoreConformanceTests
 
     /// <summary>Erasure removes the subject's ledger only.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task EraseSubjectAsync_Subject_RemovesOnlyTheirRecords()
     {
         var store = CreateStore();
@@ -102,8 +104,12 @@ public abstract class ConsentStoreConformanceTests
 }
 
 /// <summary>What every <see cref="IDispatchStore"/> must do. Inherit it in the adapter's tests and return a fresh, empty store.</summary>
-public abstract class DispatchStoreConformanceTests
+public abstract class DispatchStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(DispatchStoreConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     /// <summary>Creates a fresh, empty store for one test.</summary>
@@ -112,7 +118,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>Of many concurrent attempts to begin one dispatch id, exactly one succeeds.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryBeginAsync_ConcurrentAttemptsWithOneId_ExactlyOneSucceeds()
     {
         var store = CreateStore();
@@ -124,7 +130,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>A new dispatch is queued, due when it was created unless it says otherwise, and cannot be begun again.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryBeginAsync_NewDispatch_IsQueuedAndDue()
     {
         var store = CreateStore();
@@ -139,7 +145,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>Listing by customer honours the start; listing by status finds queued ones oldest first.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ListAsync_SinceAndByStatus_FilterAndOrder()
     {
         var store = CreateStore();
@@ -160,7 +166,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>A held dispatch is stored as held with its schedule, a settled one (an import) as given; neither is queued.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryBeginAsync_HeldOrSettledRecord_IsStoredAsGiven()
     {
         var store = CreateStore();
@@ -183,7 +189,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>An update applies only while the stored status is the expected one, and also moves the record's creation time.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryUpdateAsync_ExpectedStatus_ReplacesTheRecordOnce()
     {
         var store = CreateStore();
@@ -204,7 +210,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>Of many concurrent updates expecting one status, exactly one applies.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryUpdateAsync_ConcurrentReleasesOfOneHeldDispatch_ExactlyOneSucceeds()
     {
         var store = CreateStore();
@@ -219,7 +225,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>A claim takes only what is due, oldest due first, up to the limit, leases it, and returns it as it stood.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ClaimAsync_DueDispatches_AreLeasedOldestDueFirst()
     {
         var store = CreateStore();
@@ -242,7 +248,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>A lease that runs out makes its dispatch claimable again, returned as sending (its outcome is unknown).</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ClaimAsync_LeaseRanOut_ClaimableAgainAsSending()
     {
         var store = CreateStore();
@@ -258,7 +264,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>Workers claiming at once get disjoint dispatches, and every due one exactly once.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ClaimAsync_ConcurrentWorkers_ClaimEachDispatchOnce()
     {
         var store = CreateStore();
@@ -287,7 +293,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>Only the lease's owner settles, only while sending; a dispatch queued again falls due at its new time.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TrySettleAsync_OwnerWhileSending_SettlesOnce()
     {
         var store = CreateStore();
@@ -310,7 +316,7 @@ public abstract class DispatchStoreConformanceTests
 
     /// <summary>The cap log lists exactly the dispatches caps count — queued, sending, unknown and sent — from its start.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ListCountedAsync_CountsWhatCapsCountAndNothingElse()
     {
         var store = CreateStore();
@@ -336,9 +342,38 @@ public abstract class DispatchStoreConformanceTests
             new CappedDispatch("unknown", T0.AddHours(2), Channel.Email, Purpose.Marketing));
     }
 
+    /// <summary>
+    /// After a read-ahead of the cap log, a customer's counted dispatches are what the store holds: the ones read ahead, and
+    /// then (after a write) the new dispatch too; a customer not read ahead, or an earlier start, reads the store.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [ConformanceCheck]
+    public async Task ReadAheadCountedAsync_LaterListsStillSeeWhatTheStoreHolds()
+    {
+        var store = CreateStore();
+        var log = (IDispatchCapLog)store;
+        var c1 = new CustomerId("c1");
+        var c2 = new CustomerId("c2");
+        await store.TryBeginAsync(Dispatch("a", T0.AddHours(1)));
+        await store.TryBeginAsync(Dispatch("b", T0.AddHours(3)));
+        await store.TryBeginAsync(Dispatch("early", T0));
+        await store.TryBeginAsync(Dispatch("other", T0.AddHours(2)) with { CustomerId = c2 });
+
+        await log.ReadAheadCountedAsync([c1, new CustomerId("nobody")], T0.AddHours(1));
+
+        (await log.ListCountedAsync(c1, T0.AddHours(1))).Select(c => c.DispatchId).Should().BeEquivalentTo(["a", "b"]);
+        (await log.ListCountedAsync(c1, T0.AddHours(2))).Select(c => c.DispatchId).Should().BeEquivalentTo(["b"]);
+        (await log.ListCountedAsync(c1, T0)).Select(c => c.DispatchId).Should().BeEquivalentTo(["a", "b", "early"], "an earlier start than the read-ahead's is read from the store");
+        (await log.ListCountedAsync(new CustomerId("nobody"), T0)).Should().BeEmpty();
+        (await log.ListCountedAsync(c2, T0)).Select(c => c.DispatchId).Should().BeEquivalentTo(["other"]);
+
+        await store.TryBeginAsync(Dispatch("c", T0.AddHours(4)));
+        (await log.ListCountedAsync(c1, T0.AddHours(1))).Select(c => c.DispatchId).Should().BeEquivalentTo(["a", "b", "c"], "a dispatch written after the read-ahead counts");
+    }
+
     /// <summary>Claim arguments are checked.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ClaimAsync_BadArguments_AreTypedErrors()
     {
         var store = CreateStore();
@@ -361,15 +396,19 @@ public abstract class DispatchStoreConformanceTests
 }
 
 /// <summary>What every <see cref="ISuppressionStore"/> must do. Inherit it in the adapter's tests and return a fresh, empty store.</summary>
-public abstract class SuppressionStoreConformanceTests
+public abstract class SuppressionStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(SuppressionStoreConformanceTests));
+
     /// <summary>Creates a fresh, empty store for one test.</summary>
     /// <returns>The store.</returns>
     protected abstract ISuppressionStore CreateStore();
 
     /// <summary>Suppressions come back by hash, oldest first, once each, with their offset.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task FindAsync_AddedSuppressions_ComeBackOnceOldestFirst()
     {
         var store = CreateStore();

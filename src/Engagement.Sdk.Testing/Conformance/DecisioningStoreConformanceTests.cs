@@ -1,8 +1,6 @@
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -11,8 +9,12 @@ namespace Engagement.Sdk.Testing.Conformance;
 /// lose no count when writers race (in one process or several), keep them across a restart, and undo a count with its unit
 /// of work. Inherit it in the adapter's tests.
 /// </summary>
-public abstract class PropensityStoreConformanceTests
+public abstract class PropensityStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(PropensityStoreConformanceTests));
+
     private static readonly DateTimeOffset Day1 = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly PropensityArm Email = new("offer", Channel.Email, string.Empty, string.Empty);
 
@@ -29,7 +31,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>An outcome of a dispatch is counted once however often it is reported; a send and a response are separate outcomes.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task CountAsync_EachOutcomeOfADispatch_IsCountedOnce()
     {
         var store = CreateStore();
@@ -47,7 +49,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>Counts are kept per arm (action, channel, treatment, segment) and bucket, and read from a bucket on.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_CountsPerArmAndBucket_FromTheBucketAskedFor()
     {
         var store = CreateStore();
@@ -75,7 +77,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>Writers racing on one arm through two handles (two processes) lose no count and count no outcome twice.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task CountAsync_WritersRacingThroughTwoHandles_LoseNoCountAndCountNothingTwice()
     {
         var first = CreateStore();
@@ -94,7 +96,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>What was counted is there when the storage is opened again (a restart).</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_AfterOpeningAgain_FindsWhatWasCounted()
     {
         var store = CreateStore();
@@ -109,7 +111,7 @@ public abstract class PropensityStoreConformanceTests
 
     /// <summary>A count inside a unit of work that is not completed is undone, record and increment alike, and can be made again.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task CountAsync_InAUnitThatIsNotCompleted_IsUndoneWhole()
     {
         var store = CreateStore();
@@ -123,13 +125,64 @@ public abstract class PropensityStoreConformanceTests
         (await store.CountAsync(Email, "d1", PropensityOutcome.Send, Day1)).Should().BeTrue("the undone count left no record of the dispatch behind");
     }
 
+    /// <summary>
+    /// Counting a list counts as one by one would: an outcome counted before, or named twice in the list, is counted once (at its
+    /// first mention), sends and responses apart, per arm and bucket.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [ConformanceCheck]
+    public async Task CountAllAsync_CountsAsOneByOne_EachOutcomeOnce()
+    {
+        var store = CreateStore();
+        var sms = Email with { Channel = Channel.Sms };
+        (await store.CountAsync(Email, "d0", PropensityOutcome.Send, Day1)).Should().BeTrue();
+
+        var counted = await store.CountAllAsync(
+        [
+            new PropensityTally(Email, "d0", PropensityOutcome.Send, Day1),
+            new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1),
+            new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1),
+            new PropensityTally(Email, "d1", PropensityOutcome.Response, Day1),
+            new PropensityTally(Email, "d2", PropensityOutcome.Send, Day1.AddDays(1)),
+            new PropensityTally(sms, "d3", PropensityOutcome.Send, Day1),
+            new PropensityTally(sms, "d4", PropensityOutcome.Send, Day1),
+        ]);
+
+        counted.Should().Equal(false, true, false, true, true, true, true);
+        (await store.ReadAsync(DateTimeOffset.MinValue)).Should().BeEquivalentTo(
+        [
+            new PropensityCount(Email, Day1, 2, 1), new PropensityCount(Email, Day1.AddDays(1), 1, 0), new PropensityCount(sms, Day1, 2, 0),
+        ]);
+        (await store.CountAllAsync([new PropensityTally(sms, "d4", PropensityOutcome.Send, Day1)])).Should().Equal(false);
+        (await store.CountAllAsync([])).Should().BeEmpty();
+    }
+
+    /// <summary>A list counted inside a unit of work that is not completed is undone whole; one bad tally refuses the list.</summary>
+    /// <returns>A task.</returns>
+    [ConformanceCheck]
+    public async Task CountAllAsync_InAUnitThatIsNotCompleted_IsUndoneWhole_AndABadTallyCountsNothing()
+    {
+        var store = CreateStore();
+        await using (var unit = Transactions.Begin())
+        {
+            await unit.StartAsync();
+            (await store.CountAllAsync([new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1), new PropensityTally(Email, "d2", PropensityOutcome.Send, Day1)])).Should().Equal(true, true);
+        }
+
+        (await store.ReadAsync(DateTimeOffset.MinValue)).Should().BeEmpty();
+
+        var act = async () => await store.CountAllAsync([new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1), new PropensityTally(Email, string.Empty, PropensityOutcome.Send, Day1)]);
+        (await act.Should().ThrowAsync<EngagementValidationException>()).Which.Field.Should().Be("dispatchId");
+        (await store.ReadAsync(DateTimeOffset.MinValue)).Should().BeEmpty();
+        (await store.CountAllAsync([new PropensityTally(Email, "d1", PropensityOutcome.Send, Day1)])).Should().Equal(true);
+    }
+
     /// <summary>A count without an action, a dispatch, or with a null treatment is refused, naming the field.</summary>
     /// <param name="field">The field left out.</param>
     /// <returns>A task.</returns>
-    [Theory]
-    [InlineData("arm.actionId")]
-    [InlineData("arm.treatment")]
-    [InlineData("dispatchId")]
+    [ConformanceCheck("arm.actionId")]
+    [ConformanceCheck("arm.treatment")]
+    [ConformanceCheck("dispatchId")]
     public async Task CountAsync_MissingField_IsRefusedNamingIt(string field)
     {
         var store = CreateStore();
@@ -152,8 +205,12 @@ public abstract class PropensityStoreConformanceTests
 /// many writers race, through one handle or several), keep periods and actions apart, give back, and undo a reservation with
 /// its unit of work. Inherit it in the adapter's tests.
 /// </summary>
-public abstract class ActionBudgetStoreConformanceTests
+public abstract class ActionBudgetStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(ActionBudgetStoreConformanceTests));
+
     private static readonly DateTimeOffset Today = new(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>Creates a fresh, empty store (and the storage behind it) for one test.</summary>
@@ -169,7 +226,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>Reservations succeed up to the limit and no further; other periods and actions have budgets of their own.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_UpToTheLimit_ThenRefused_PerActionAndPeriod()
     {
         var store = CreateStore();
@@ -188,7 +245,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>A budget of 0 reserves nothing and uses nothing.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_LimitZero_ReservesNothing()
     {
         var store = CreateStore();
@@ -199,7 +256,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>Forty customers deciding at once through two handles on a budget of 17: exactly 17 get it.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_FortyWritersRacingThroughTwoHandles_ReserveExactlyTheLimit()
     {
         var first = CreateStore();
@@ -214,7 +271,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>A unit given back can be reserved again; nothing is given back below zero.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReleaseAsync_GivesAUnitBack_NeverBelowZero()
     {
         var store = CreateStore();
@@ -228,7 +285,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>A reservation inside a unit of work that is not completed is undone.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_InAUnitThatIsNotCompleted_IsUndone()
     {
         var store = CreateStore();
@@ -244,7 +301,7 @@ public abstract class ActionBudgetStoreConformanceTests
 
     /// <summary>A negative limit or a missing action is refused, naming the field.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task TryReserveAsync_NegativeLimitOrNoAction_IsRefusedNamingTheField()
     {
         var store = CreateStore();
@@ -262,8 +319,12 @@ public abstract class ActionBudgetStoreConformanceTests
 /// contacts from an instant on in order, keep customers apart, erase a subject, and undo a record with its unit of work.
 /// Inherit it in the adapter's tests.
 /// </summary>
-public abstract class ActionContactLogConformanceTests
+public abstract class ActionContactLogConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(ActionContactLogConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly CustomerId Ann = new("ann");
 
@@ -280,7 +341,7 @@ public abstract class ActionContactLogConformanceTests
 
     /// <summary>Contacts come back oldest first from the instant asked for, each kind once per dispatch, with their offsets.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_Contacts_ComeBackInOrderFromTheInstantAskedFor()
     {
         var log = CreateStore();
@@ -305,7 +366,7 @@ public abstract class ActionContactLogConformanceTests
 
     /// <summary>A contact recorded in a unit of work that is not completed is undone.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task RecordAsync_InAUnitThatIsNotCompleted_IsUndone()
     {
         var log = CreateStore();
@@ -321,7 +382,7 @@ public abstract class ActionContactLogConformanceTests
 
     /// <summary>Erasing a customer removes their contacts only.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task EraseSubjectAsync_Customer_RemovesTheirContactsOnly()
     {
         var log = CreateStore();
@@ -337,9 +398,8 @@ public abstract class ActionContactLogConformanceTests
     /// <summary>A contact without an action or a dispatch is refused, naming the field.</summary>
     /// <param name="field">The field left out.</param>
     /// <returns>A task.</returns>
-    [Theory]
-    [InlineData("actionId")]
-    [InlineData("dispatchId")]
+    [ConformanceCheck("actionId")]
+    [ConformanceCheck("dispatchId")]
     public async Task RecordAsync_MissingField_IsRefusedNamingIt(string field)
     {
         var log = CreateStore();

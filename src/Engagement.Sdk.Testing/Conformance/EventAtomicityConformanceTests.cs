@@ -4,10 +4,8 @@ using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -33,8 +31,12 @@ public enum EventWrite
 /// queues) leaves nothing of the event behind, so the host's retry applies it in full rather than finding a "duplicate"; an
 /// event whose id conflicts with an earlier event records no consent either. Inherit it in the adapter's tests.
 /// </summary>
-public abstract class EventAtomicityConformanceTests
+public abstract class EventAtomicityConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(EventAtomicityConformanceTests));
+
     /// <summary>The instant the tests run at.</summary>
     protected static readonly DateTimeOffset T0 = new(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
 
@@ -48,11 +50,10 @@ public abstract class EventAtomicityConformanceTests
     /// <summary>A fault after any one write of a tracked event leaves nothing of it, and the retry then applies all of it.</summary>
     /// <param name="write">Where the fault strikes.</param>
     /// <returns>A task.</returns>
-    [Theory]
-    [InlineData(EventWrite.EventAppend)]
-    [InlineData(EventWrite.ConsentAppend)]
-    [InlineData(EventWrite.ProfileSave)]
-    [InlineData(EventWrite.DispatchBegin)]
+    [ConformanceCheck(EventWrite.EventAppend)]
+    [ConformanceCheck(EventWrite.ConsentAppend)]
+    [ConformanceCheck(EventWrite.ProfileSave)]
+    [ConformanceCheck(EventWrite.DispatchBegin)]
     public async Task Track_FaultAfterOneWrite_NothingOfTheEventRemainsAndTheRetryAppliesIt(EventWrite write)
     {
         var faults = new Faults();
@@ -77,10 +78,9 @@ public abstract class EventAtomicityConformanceTests
     /// <summary>In a batch, a fault after one write of one event stops the batch and leaves nothing of that event.</summary>
     /// <param name="write">Where the fault strikes.</param>
     /// <returns>A task.</returns>
-    [Theory]
-    [InlineData(EventWrite.ConsentAppend)]
-    [InlineData(EventWrite.ProfileSave)]
-    [InlineData(EventWrite.DispatchBegin)]
+    [ConformanceCheck(EventWrite.ConsentAppend)]
+    [ConformanceCheck(EventWrite.ProfileSave)]
+    [ConformanceCheck(EventWrite.DispatchBegin)]
     public async Task TrackBatch_FaultAfterOneWrite_NothingOfTheBatchRemains(EventWrite write)
     {
         var faults = new Faults { Armed = write };
@@ -102,7 +102,7 @@ public abstract class EventAtomicityConformanceTests
 
     /// <summary>A consent change whose event id was used for another event is rejected, and its grant is not recorded.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task Track_ConsentChangeWithAConflictingEventId_RecordsNoGrant()
     {
         await using var provider = Build(new Faults());
@@ -120,7 +120,7 @@ public abstract class EventAtomicityConformanceTests
 
     /// <summary>A consent record whose append fails after the write is not kept, and its retry is appended, not a duplicate.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task RecordConsent_FaultAfterTheAppend_KeepsNothingAndTheRetryAppends()
     {
         var faults = new Faults { Armed = EventWrite.ConsentAppend };

@@ -1,14 +1,16 @@
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
 /// <summary>What every <see cref="IEventStore"/> must do. Inherit it in the adapter's tests and return a fresh, empty store.</summary>
-public abstract class EventStoreConformanceTests
+public abstract class EventStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(EventStoreConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     /// <summary>Creates a fresh, empty store for one test.</summary>
@@ -17,7 +19,7 @@ public abstract class EventStoreConformanceTests
 
     /// <summary>The same event twice is one entry; a reused id with another payload is a conflict.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task AppendAsync_SameIdTwice_IsIdempotentAndADifferentPayloadConflicts()
     {
         var store = CreateStore();
@@ -33,7 +35,7 @@ public abstract class EventStoreConformanceTests
 
     /// <summary>Events round-trip with their type, offset and unicode text.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_AppendedEvents_RoundTripWithTypeOffsetAndUnicode()
     {
         var store = CreateStore();
@@ -58,7 +60,7 @@ public abstract class EventStoreConformanceTests
 
     /// <summary>Reads are ordered by time then id, the range includes its start and excludes its end, and other customers are left out.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadAsync_TimeRange_IsOrderedInclusiveAtStartAndExclusiveAtEnd()
     {
         var store = CreateStore();
@@ -75,7 +77,7 @@ public abstract class EventStoreConformanceTests
 
     /// <summary>Ranges compare instants, not local clock readings.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadRangeAsync_EventsWithDifferentOffsets_AreOrderedByInstant()
     {
         var store = CreateStore();
@@ -87,7 +89,7 @@ public abstract class EventStoreConformanceTests
 
     /// <summary>Many events are paged through completely.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadRangeAsync_ManyEvents_ReturnsEveryOneOnce()
     {
         var store = CreateStore();
@@ -104,7 +106,7 @@ public abstract class EventStoreConformanceTests
 
     /// <summary>Erasure removes one customer's events only.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task EraseSubjectAsync_Customer_RemovesOnlyTheirEvents()
     {
         var store = CreateStore();
@@ -136,8 +138,12 @@ public abstract class EventStoreConformanceTests
 /// What an event store with a retention policy (<see cref="IEventRetention"/>) must do. Inherit it in the adapter's tests
 /// when the adapter supports retention.
 /// </summary>
-public abstract class EventRetentionConformanceTests
+public abstract class EventRetentionConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(EventRetentionConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     /// <summary>Creates a fresh, empty store for one test.</summary>
@@ -146,7 +152,7 @@ public abstract class EventRetentionConformanceTests
 
     /// <summary>A purge removes exactly the events before the cutoff, whatever their offset, and counts them.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task PurgeBeforeAsync_Cutoff_RemovesExactlyTheOlderEvents()
     {
         var retention = CreateStore();

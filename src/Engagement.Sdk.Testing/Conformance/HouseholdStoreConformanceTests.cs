@@ -1,13 +1,15 @@
 using Engagement.Sdk.Households;
 using Engagement.Sdk.Profiles;
-using FluentAssertions;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
 /// <summary>What every <see cref="IHouseholdStore"/> must do. Inherit it in the adapter's tests and return a fresh, empty store.</summary>
-public abstract class HouseholdStoreConformanceTests
+public abstract class HouseholdStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(HouseholdStoreConformanceTests));
+
     private static readonly CustomerId Ann = new("ann");
     private static readonly CustomerId Bob = new("bob");
     private static readonly CustomerId Carl = new("carl");
@@ -19,7 +21,7 @@ public abstract class HouseholdStoreConformanceTests
 
     /// <summary>A new household is saved at version 1 and found by id, by member and by shared identifier in any case.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_NewHousehold_IsFoundByIdMemberAndSharedIdentifier()
     {
         var store = CreateStore();
@@ -42,7 +44,7 @@ public abstract class HouseholdStoreConformanceTests
 
     /// <summary>A save from a stale version is a conflict and changes nothing.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_StaleVersion_IsAConflictAndChangesNothing()
     {
         var store = CreateStore();
@@ -60,7 +62,7 @@ public abstract class HouseholdStoreConformanceTests
 
     /// <summary>A customer belongs to one household, and an identifier is shared by one: a save claiming either is refused whole.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_MemberOrIdentifierOfAnotherHousehold_IsRefusedAndWritesNothing()
     {
         var store = CreateStore();
@@ -80,7 +82,7 @@ public abstract class HouseholdStoreConformanceTests
 
     /// <summary>A member left out of a save, or a deleted household, is free to join another.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAndDelete_ReleaseMembersAndIdentifiers()
     {
         var store = CreateStore();
@@ -101,7 +103,7 @@ public abstract class HouseholdStoreConformanceTests
 
     /// <summary>Two households created at once claiming one customer: exactly one is saved.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_TwoNewHouseholdsClaimingOneCustomerConcurrently_ExactlyOneWins()
     {
         var store = CreateStore();

@@ -3,8 +3,6 @@ using Engagement.Sdk.Conditions;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -13,8 +11,12 @@ namespace Engagement.Sdk.Testing.Conformance;
 /// customers, history in order per customer and per journey, erasure of everything about a customer, durability across a
 /// restart, and writes that join the storage's units of work. Inherit it in the adapter's tests.
 /// </summary>
-public abstract class JourneyStoreConformanceTests
+public abstract class JourneyStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(JourneyStoreConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     private static readonly ConditionSet Counters = ConditionSet.Create(ConditionSchema.Empty, [
@@ -38,7 +40,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>A new record is saved at version 1 and read back equal: tracks, counters (timestamps and bucket sums) and merges folded.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_NewRecord_IsStoredAtVersionOneAndRoundTrips()
     {
         var store = CreateStore();
@@ -60,7 +62,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>A save from a stale version is a conflict and changes nothing.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_StaleVersion_ThrowsConflictAndKeepsTheNewerRecord()
     {
         var store = CreateStore();
@@ -80,7 +82,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>Only records due at or before the instant are listed, earliest first (to the minute), at most as many as asked.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ListDueAsync_SomeDue_ListsOnlyThoseEarliestFirst()
     {
         var store = CreateStore();
@@ -104,7 +106,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>Deleting a record removes it and its timer; its history stays.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task DeleteAsync_MergedCustomer_RemovesRecordAndTimerButKeepsHistory()
     {
         var store = CreateStore();
@@ -121,7 +123,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>History reads back in the order appended, per customer and per journey (by customer), with every field.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task History_AppendedInterleaved_ReadsBackInOrderWithEveryField()
     {
         var store = CreateStore();
@@ -144,7 +146,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>Erasing a customer removes their record, timer and history, and nothing of anyone else's.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task EraseSubjectAsync_CustomerMidJourney_LeavesNoRecordTimerOrHistory()
     {
         var store = CreateStore();
@@ -163,7 +165,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>Every record is listed, by customer id.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ListAsync_SeveralRecords_ListsThemByCustomerId()
     {
         var store = CreateStore();
@@ -177,7 +179,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>What was written is there after a restart.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task Reopen_AfterARestart_TheRecordTimerAndHistoryAreThere()
     {
         var store = CreateStore();
@@ -194,7 +196,7 @@ public abstract class JourneyStoreConformanceTests
 
     /// <summary>A unit of work that ends without completing leaves no record, timer or history behind.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task UnitOfWork_NotCompleted_UndoesTheSaveAndTheHistory()
     {
         var store = CreateStore();

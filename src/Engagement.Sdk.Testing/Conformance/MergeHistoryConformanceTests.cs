@@ -4,16 +4,16 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Engagement.Sdk.Channels;
+using Engagement.Sdk.Conditions;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Segments;
 using Engagement.Sdk.Serialization;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.DependencyInjection;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -60,12 +60,30 @@ internal enum HistoryStepKind
 /// Unmerge restores both sides exactly, on every store: an FsCheck property over random histories of events (late ones and
 /// duplicates included), merges, unmerges, clock moves and retention purges. Each history runs twice on fresh stores: as
 /// generated, and without the merges it later undid (and those unmerges). Every customer's profile (identifiers, traits,
-/// aggregates, journey stages, what it was merged into) and the consent that decides for them must then be the same.
+/// aggregates, journey stages, what it was merged into), the consent that decides for them, the segments they are in and the
+/// windowed counters those segments read (swept as the clock moves), and each segment's member list must then be the same.
 /// Inherit it in the adapter's tests.
 /// </summary>
-public abstract class MergeHistoryConformanceTests
+public abstract class MergeHistoryConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(MergeHistoryConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
+
+    // Segments over aggregates, a windowed count (kept as recent timestamps), a windowed sum (kept in buckets) and an absence
+    // of events that comes true with time; the longest window on each counted event type, for comparing counters.
+    private static readonly SegmentDefinition[] Segments =
+    [
+        new("buyers", Condition.Aggregate(ProfileAggregate.Orders, ComparisonOperator.Ge, 1)),
+        new("carted", Condition.Aggregate(ProfileAggregate.ItemsInCart, ComparisonOperator.Ge, 1)),
+        new("browsing", Condition.EventCount("product_viewed", TimeSpan.FromHours(2), ComparisonOperator.Ge, 2)),
+        new("spenders", Condition.EventSum("purchased", TimeSpan.FromDays(1), ComparisonOperator.Ge, 100)),
+        new("quiet", Condition.All(Condition.Aggregate(ProfileAggregate.Orders, ComparisonOperator.Ge, 1), Condition.NoEvent("purchased", TimeSpan.FromHours(20)))),
+    ];
+
+    private static readonly (string Key, TimeSpan Horizon)[] Counted = [("product_viewed", TimeSpan.FromHours(2)), ("purchased", TimeSpan.FromDays(1))];
 
     /// <summary>Adds the store under test, fresh and empty on each call (nothing for the in-memory stores).</summary>
     /// <param name="builder">The builder.</param>
@@ -75,7 +93,7 @@ public abstract class MergeHistoryConformanceTests
     protected virtual int Histories => 60;
 
     /// <summary>The property: whatever the history, undoing merges leaves every profile as if they had never happened.</summary>
-    [Fact]
+    [ConformanceCheck]
     public void Unmerge_AnyHistory_LeavesEveryProfileAsIfTheUndoneMergesNeverHappened()
     {
         var step = Gen.OneOf(
@@ -108,11 +126,17 @@ public abstract class MergeHistoryConformanceTests
         var clock = new FakeTimeProvider(T0);
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(clock);
-        AddStore(services.AddEngagement(o =>
+        var builder = services.AddEngagement(o =>
         {
             o.EventRetention = TimeSpan.FromDays(3);
             o.LatenessWindow = TimeSpan.FromDays(3);
-        }));
+        });
+        foreach (var segment in Segments)
+        {
+            builder.AddSegment(segment);
+        }
+
+        AddStore(builder);
         var provider = services.BuildServiceProvider();
         await using (provider.ConfigureAwait(false))
         {
@@ -178,6 +202,7 @@ public abstract class MergeHistoryConformanceTests
                         break;
                     case HistoryStepKind.Advance:
                         clock.Advance(TimeSpan.FromHours(step.Variant));
+                        await engine.SweepSegmentsAsync().ConfigureAwait(false);
                         break;
                     default:
                         await provider.GetRequiredService<EventRetentionPolicy>().ApplyAsync().ConfigureAwait(false);
@@ -187,10 +212,23 @@ public abstract class MergeHistoryConformanceTests
 
             var outcome = new List<string>();
             var ledger = provider.GetRequiredService<ConsentLedger>();
+            var segments = provider.GetRequiredService<ISegmentStore>();
             for (var c = 0; c < 3; c++)
             {
                 var profile = await identity.GetAsync(Customer(c)).ConfigureAwait(false);
                 outcome.Add(profile is null ? $"c{c}: none" : await DescribeAsync(Customer(c), profile, ledger, clock.GetUtcNow()).ConfigureAwait(false));
+                outcome.Add(profile is null ? $"c{c}: no segments" : DescribeSegments(Customer(c), await segments.GetAsync(profile.Id).ConfigureAwait(false), clock.GetUtcNow()));
+            }
+
+            foreach (var segment in Segments)
+            {
+                var members = new List<string>();
+                await foreach (var member in segments.ListMembersAsync(segment.Name).ConfigureAwait(false))
+                {
+                    members.Add(member.Value);
+                }
+
+                outcome.Add(segment.Name + ": " + string.Join(",", members) + " (" + (await segments.CountAsync(segment.Name).ConfigureAwait(false)).ToString(CultureInfo.InvariantCulture) + ")");
             }
 
             return (outcome, kept);
@@ -215,6 +253,26 @@ public abstract class MergeHistoryConformanceTests
             .Append(" profiling ").Append(verdict.Code)
             .Append(' ').Append(JsonSerializer.Serialize(plain, EngagementJsonContext.Default.CustomerProfile))
             .ToString();
+    }
+
+    // The segments a customer is in and the counters they read: the kept timestamps of each counted event type, and the buckets
+    // that can still count (older ones are dropped at different moments depending on when events arrived).
+    private static string DescribeSegments(CustomerId asked, SegmentRecord? record, DateTimeOffset now)
+    {
+        var text = new StringBuilder().Append(asked.Value).Append(" segments ");
+        if (record is null || (record.Members.IsEmpty && record.Windows.IsEmpty))
+        {
+            return text.Append("none").ToString(); // a record with nothing in it is as good as none
+        }
+
+        text.AppendJoin(",", record.Members.Select(m => m.Segment).Order(StringComparer.Ordinal));
+        foreach (var (key, horizon) in Counted)
+        {
+            text.Append(" | ").Append(key).Append(' ').AppendJoin(",", record.Windows.RecentTicks(key))
+                .Append(" / ").AppendJoin(",", record.Windows.BucketsOf(key).Where(b => b.Start + b.Width + horizon.Ticks > now.UtcTicks).Select(b => $"{b.Start}:{b.Count}:{b.Sum.ToString(CultureInfo.InvariantCulture)}"));
+        }
+
+        return text.ToString();
     }
 
     private static CustomerId Customer(int index) => new("c" + index.ToString(CultureInfo.InvariantCulture));

@@ -4,10 +4,8 @@ using Engagement.Sdk.Decisioning;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
@@ -19,8 +17,12 @@ namespace Engagement.Sdk.Testing.Conformance;
 /// idempotency keys none is delivered twice, and with one that does not, every possible duplicate is an unknown outcome that was
 /// dead-lettered, never sent again.
 /// </summary>
-public abstract class OutboxFaultConformanceTests
+public abstract class OutboxFaultConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(OutboxFaultConformanceTests));
+
     /// <summary>The instant the simulated run starts.</summary>
     protected static readonly DateTimeOffset T0 = new(2026, 3, 2, 10, 0, 0, TimeSpan.Zero);
 
@@ -71,12 +73,12 @@ public abstract class OutboxFaultConformanceTests
 
     /// <summary>With a provider that honours idempotency keys: every message is delivered exactly once or settled without delivery.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public Task Faults_IdempotentProvider_NoneLostNoneTwiceNoneWithoutPermission() => RunAsync(idempotent: true, seed: 7);
 
     /// <summary>With a provider that does not deduplicate: nothing is delivered twice; each possible duplicate was dead-lettered.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public Task Faults_ProviderWithoutIdempotency_EveryPossibleDuplicateIsDeadLetteredNeverResent() => RunAsync(idempotent: false, seed: 11);
 
     private async Task RunAsync(bool idempotent, int seed)

@@ -3,21 +3,23 @@ using Engagement.Sdk.Channels;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
 /// <summary>What every <see cref="IProfileStore"/> must do. Inherit it in the adapter's tests and return a fresh, empty store.</summary>
-public abstract class ProfileStoreConformanceTests
+public abstract class ProfileStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(ProfileStoreConformanceTests));
+
     /// <summary>Creates a fresh, empty store for one test.</summary>
     /// <returns>The store.</returns>
     protected abstract IProfileStore CreateStore();
 
     /// <summary>A new profile is saved at version 1 and read back equal, with unicode intact.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_NewProfile_IsStoredAtVersionOneAndRoundTrips()
     {
         var store = CreateStore();
@@ -53,13 +55,13 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>An unknown customer reads as null.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task GetAsync_UnknownCustomer_ReturnsNull()
         => (await CreateStore().GetAsync(new CustomerId("nobody"))).Should().BeNull();
 
     /// <summary>Each save increments the version.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_CurrentVersion_Increments()
     {
         var store = CreateStore();
@@ -72,7 +74,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>A save from a stale read is a conflict and does not overwrite the newer data.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_StaleVersion_ThrowsConflictAndLosesNoUpdate()
     {
         var store = CreateStore();
@@ -90,7 +92,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>Two new profiles for one customer: the second is a conflict.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_NewProfileTwice_SecondIsAConflict()
     {
         var store = CreateStore();
@@ -103,7 +105,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>Of many concurrent writers from one version exactly one wins.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_ConcurrentWritersFromOneVersion_ExactlyOneWins()
     {
         var store = CreateStore();
@@ -128,7 +130,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>Lookup by any identifier, in its normalised form.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task FindByIdentifierAsync_DifferentSpellingOfTheSameAddress_FindsTheProfile()
     {
         var store = CreateStore();
@@ -142,7 +144,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>An identifier compared by a rule other than its kind's default (an e-mail compared exactly, a user name without regard to case) is indexed and read back by that rule.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task FindByIdentifierAsync_IdentifierUnderANonDefaultCaseRule_IsFoundByThatRule()
     {
         var store = CreateStore();
@@ -161,7 +163,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>The first profile saved with an identifier keeps it.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task FindByIdentifierAsync_IdentifierSavedOnTwoProfiles_BelongsToTheFirst()
     {
         var store = CreateStore();
@@ -174,7 +176,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>A profile saved without an identifier it held releases it, and the next profile saved with it owns it (merges move identifiers this way).</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_ProfileDropsAnIdentifier_ReleasesItToTheNextHolder()
     {
         var store = CreateStore();
@@ -193,7 +195,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>A merged profile's redirect and a survivor's merge history round-trip through the store.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_MergeRecordsAndRedirects_RoundTrip()
     {
         var store = CreateStore();
@@ -216,13 +218,13 @@ public abstract class ProfileStoreConformanceTests
         stub.MergedInto.At.Offset.Should().Be(TimeSpan.FromHours(1));
         stub.MergedInto.Before.Traits["name"].AsString().Should().Be("Zoë");
         var survivor = await store.GetAsync(survivorBefore.Id);
-        survivor!.Merges.Should().ContainSingle().Which.Should().BeEquivalentTo(merge, o => o.ComparingByMembers<CustomerProfile>());
+        survivor!.Merges.Should().ContainSingle().Which.Should().BeEquivalentTo(merge);
         (await store.FindByIdentifierAsync(Identifier.Anonymous("c-1")))!.Id.Should().Be(survivorBefore.Id);
     }
 
     /// <summary>Listing returns every profile ordered by customer id.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ListAsync_ManyProfiles_ReturnsAllOrderedById()
     {
         var store = CreateStore();
@@ -243,7 +245,7 @@ public abstract class ProfileStoreConformanceTests
 
     /// <summary>Erasure removes the profile and its identifiers.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task EraseSubjectAsync_Profile_RemovesItAndItsIdentifiers()
     {
         var store = CreateStore();

@@ -2,14 +2,16 @@ using Engagement.Sdk.Conditions;
 using Engagement.Sdk.Events;
 using Engagement.Sdk.Segments;
 using Engagement.Sdk.Storage;
-using FluentAssertions;
-using Xunit;
 
 namespace Engagement.Sdk.Testing.Conformance;
 
 /// <summary>What every <see cref="ISegmentStore"/> must do. Inherit it in the adapter's tests and return a fresh, empty store.</summary>
-public abstract class SegmentStoreConformanceTests
+public abstract class SegmentStoreConformanceTests : ConformanceSuite
 {
+    /// <summary>Gets the names of this suite's checks, one row each, for a test framework's data-driven test.</summary>
+    /// <value>One row per check.</value>
+    public static IEnumerable<object[]> Checks => CheckRowsOf(typeof(SegmentStoreConformanceTests));
+
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
     private static readonly CustomerId Ann = new("ann");
     private static readonly CustomerId Bob = new("bob");
@@ -21,7 +23,7 @@ public abstract class SegmentStoreConformanceTests
 
     /// <summary>A record is saved at version 1 and read back with its memberships, counters, due time and merges folded.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_NewRecord_ReadsBackEverything()
     {
         var store = CreateStore();
@@ -42,7 +44,7 @@ public abstract class SegmentStoreConformanceTests
 
     /// <summary>A save from a stale version is a conflict and changes nothing (not the members, not the history).</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task SaveAsync_StaleVersion_IsAConflictAndChangesNothing()
     {
         var store = CreateStore();
@@ -61,7 +63,7 @@ public abstract class SegmentStoreConformanceTests
 
     /// <summary>Entries and exits keep the counts and member lists of every segment, listed by customer id.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task CountAndMembers_FollowEntriesAndExits()
     {
         var store = CreateStore();
@@ -83,7 +85,7 @@ public abstract class SegmentStoreConformanceTests
 
     /// <summary>A segment with more members than one page lists them all, in order.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ListMembersAsync_ManyMembers_ListsEveryOneInOrder()
     {
         var store = CreateStore();
@@ -99,7 +101,7 @@ public abstract class SegmentStoreConformanceTests
 
     /// <summary>The history keeps each customer's entries and exits in the order appended, with their instants and reasons.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ReadHistoryAsync_InTheOrderAppended()
     {
         var store = CreateStore();
@@ -115,7 +117,7 @@ public abstract class SegmentStoreConformanceTests
 
     /// <summary>Only records due at or before the instant are listed, earliest first; a record saved without a due time leaves the index.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task ListDueAsync_ListsOnlyDueCustomersEarliestFirst()
     {
         var store = CreateStore();
@@ -133,7 +135,7 @@ public abstract class SegmentStoreConformanceTests
 
     /// <summary>Erasing a customer removes their record, memberships, timer and history, and no one else's.</summary>
     /// <returns>A task.</returns>
-    [Fact]
+    [ConformanceCheck]
     public async Task EraseSubjectAsync_RemovesEverythingOfTheCustomerOnly()
     {
         var store = CreateStore();

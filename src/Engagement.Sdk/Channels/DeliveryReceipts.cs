@@ -46,11 +46,14 @@ internal sealed class DeliveryReceipts(IDispatchStore dispatches, IdentityResolv
     }
 
     /// <summary>Applies a stored receipt: learning, suppressions, and the settlement of an unknown outcome.</summary>
-    public async ValueTask ApplyAsync(MessageEvent receipt, DispatchRecord dispatch, CustomerProfile? profile, CancellationToken cancellationToken)
+    /// <remarks>With <paramref name="countSend"/> off, a send is left for the caller to count (the delivery worker counts the sends of a pass at once).</remarks>
+    public async ValueTask ApplyAsync(MessageEvent receipt, DispatchRecord dispatch, CustomerProfile? profile, CancellationToken cancellationToken, bool countSend = true)
     {
         var channel = receipt.Channel!.Value;
         switch (receipt)
         {
+            case MessageSent when !countSend:
+                break;
             case MessageSent:
                 // Once per dispatch, whatever the receipt is replayed as.
                 await propensities.RecordSendAsync(dispatch, receipt.Timestamp, cancellationToken).ConfigureAwait(false);

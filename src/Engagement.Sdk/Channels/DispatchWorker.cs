@@ -181,6 +181,18 @@ public sealed class DispatchWorker
         await using (unit.ConfigureAwait(false))
         {
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            if (_gate is PermissionGate gate)
+            {
+                // The caps of the whole pass read with one query (where the store can); every gate is still checked per dispatch.
+                var customers = new HashSet<CustomerId>(claimed.Count);
+                foreach (var dispatch in claimed)
+                {
+                    customers.Add(dispatch.CustomerId);
+                }
+
+                await gate.ReadAheadCapsAsync(customers, now, cancellationToken).ConfigureAwait(false);
+            }
+
             foreach (var dispatch in claimed)
             {
                 plans.Add(await PlanAsync(dispatch, leaseUntil, cancellationToken).ConfigureAwait(false));
@@ -544,6 +556,7 @@ public sealed class DispatchWorker
     private async ValueTask<ImmutableArray<DispatchRecord>> SettleAsync(List<Settlement> settlements, CancellationToken cancellationToken)
     {
         var settled = ImmutableArray.CreateBuilder<DispatchRecord>(settlements.Count);
+        var sends = new List<(DispatchRecord Dispatch, DateTimeOffset At)>(settlements.Count);
         var unit = _transactions.Begin();
         await using (unit.ConfigureAwait(false))
         {
@@ -570,7 +583,10 @@ public sealed class DispatchWorker
                         ChoiceProbability = record.Decision?.ChoiceProbability,
                         Policy = record.Decision?.Policy,
                     };
-                    await TrackReceiptAsync(receipt, record, cancellationToken).ConfigureAwait(false);
+                    if (await TrackReceiptAsync(receipt, record, cancellationToken).ConfigureAwait(false))
+                    {
+                        sends.Add((record, receipt.Timestamp));
+                    }
                 }
 
                 if (settlement.InvalidAddress is { } address)
@@ -591,23 +607,38 @@ public sealed class DispatchWorker
                 settled.Add(record);
             }
 
+            if (sends.Count > 0 && _engine is EngagementEngine engine)
+            {
+                // The sends of the pass are counted for learning at once, in the pass's unit of work (each once per dispatch).
+                await engine.RecordReceiptSendsAsync(sends, cancellationToken).ConfigureAwait(false);
+            }
+
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return settled.ToImmutable();
     }
 
-    // A receipt the engine refuses (its own rules) is logged; the dispatch stays settled.
-    private async ValueTask TrackReceiptAsync(MessageSent receipt, DispatchRecord settled, CancellationToken cancellationToken)
+    // A receipt the engine refuses (its own rules) is logged; the dispatch stays settled. True when the engine of this library
+    // stored the receipt and left its send for the worker to count for learning.
+    private async ValueTask<bool> TrackReceiptAsync(MessageSent receipt, DispatchRecord settled, CancellationToken cancellationToken)
     {
         try
         {
-            // The engine of this library matches the receipt to the dispatch as settled here, without reading it again.
-            await (_engine is EngagementEngine engine ? engine.TrackReceiptAsync(receipt, settled, cancellationToken) : _engine.TrackAsync(receipt, cancellationToken)).ConfigureAwait(false);
+            if (_engine is EngagementEngine engine)
+            {
+                // It matches the receipt to the dispatch as settled here, without reading it again.
+                var result = await engine.TrackReceiptAsync(receipt, settled, cancellationToken).ConfigureAwait(false);
+                return !result.IsDuplicate && !result.IsErasedSubject;
+            }
+
+            await _engine.TrackAsync(receipt, cancellationToken).ConfigureAwait(false);
+            return false;
         }
         catch (Exception ex) when (ex is EngagementValidationException or EventConflictException)
         {
             Log.ReceiptRefused(_logger, receipt.DispatchId, ex.GetType().Name);
+            return false;
         }
     }
 

@@ -55,7 +55,7 @@ internal sealed class EventWindowLayout
     public int RingLength { get; }
 
     /// <summary>The slot of an event key, or -1.</summary>
-    public int SlotOf(string key) => _slots.TryGetValue(key, out var slot) ? slot : -1;
+    public int SlotOf(string key) => Keys.Length != 0 && _slots.TryGetValue(key, out var slot) ? slot : -1; // most layouts count nothing: no hash
 
     /// <summary>Whether counters of this layout hold the same data in the same places as counters of <paramref name="other"/> (horizons aside).</summary>
     public bool SameShape(EventWindowLayout other)

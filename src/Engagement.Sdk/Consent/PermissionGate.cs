@@ -282,6 +282,27 @@ public sealed class PermissionGate : IPermissionGate
         _ => cap.Window,
     };
 
+    /// <summary>
+    /// Lets the dispatch log read ahead, in one query, what the caps of checks at or after <paramref name="at"/> will count for
+    /// <paramref name="customerIds"/> (see <see cref="IDispatchCapLog.ReadAheadCountedAsync"/>); the checks themselves are unchanged.
+    /// </summary>
+    internal ValueTask ReadAheadCapsAsync(IReadOnlyCollection<CustomerId> customerIds, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        if (_dispatches is not IDispatchCapLog log || customerIds.Count == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var longest = TimeSpan.Zero;
+        for (var c = 0; c < _policy.Caps.Count; c++)
+        {
+            var lookBack = LookBack(_policy.Caps[c]);
+            longest = lookBack > longest ? lookBack : longest;
+        }
+
+        return longest == TimeSpan.Zero ? ValueTask.CompletedTask : log.ReadAheadCountedAsync(customerIds, at - longest, cancellationToken);
+    }
+
     // What caps count of one customer's dispatches since an instant: through the store's cap log when it has one.
     private async ValueTask<IReadOnlyList<CappedDispatch>> CountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken)
     {

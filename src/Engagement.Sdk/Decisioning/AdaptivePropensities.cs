@@ -130,6 +130,38 @@ public sealed class AdaptivePropensities
         return true;
     }
 
+    /// <summary>Counts the sends of several dispatches (each sent at its instant) as <see cref="RecordSendAsync"/> counts each, with one write to the store.</summary>
+    /// <param name="sends">The dispatches and when each was sent.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>How many were counted now (the others had been before).</returns>
+    internal async ValueTask<int> RecordSendsAsync(IReadOnlyList<(DispatchRecord Dispatch, DateTimeOffset At)> sends, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sends);
+        if (sends.Count == 0)
+        {
+            return 0;
+        }
+
+        var tallies = new PropensityTally[sends.Count];
+        for (var i = 0; i < tallies.Length; i++)
+        {
+            tallies[i] = new PropensityTally(ArmOf(sends[i].Dispatch), sends[i].Dispatch.DispatchId, PropensityOutcome.Send, BucketOf(sends[i].At));
+        }
+
+        var counted = await _store.CountAllAsync(tallies, cancellationToken).ConfigureAwait(false);
+        var total = 0;
+        for (var i = 0; i < tallies.Length; i++)
+        {
+            if (counted[i])
+            {
+                AddLocal(tallies[i].Arm, tallies[i].Bucket, 1, 0);
+                total++;
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>
     /// Counts the customer's response to <paramref name="dispatch"/> (a click at <paramref name="at"/>): only within the
     /// attribution window after the send, at most once per dispatch, in the bucket of the send (whose send is counted too if

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Decisioning.Learning;
@@ -149,7 +150,7 @@ public sealed class Decision
 
     /// <summary>A one-line explanation of the choice.</summary>
     /// <returns>The explanation.</returns>
-    public string Explain() => Candidates.IsEmpty ? Action.Id : Candidates[0].Detail;
+    public string Explain() => _candidates.IsDefault ? _data.ExplainFirst() : Candidates.IsEmpty ? Action.Id : Candidates[0].Detail;
 
     /// <summary>The serialisable trace of the decision (see <see cref="DecisionTraceJsonContext"/>).</summary>
     /// <returns>The trace.</returns>
@@ -479,12 +480,15 @@ internal sealed class DecisionData
     private double _floor;
     private double? _nothing;
     private bool _nothingExplored;
+    private string? _decisionId;
 
     public CustomerId CustomerId { get; private set; }
 
     public DateTimeOffset At { get; private set; }
 
-    public string DecisionId { get; private set; } = string.Empty;
+    // The id asked for, else one made from the customer and the instant when first read (a journey step's decision that is
+    // not sent never reads it).
+    public string DecisionId => _decisionId ??= NextBestActionDecider.DefaultDecisionId(CustomerId, At);
 
     public string Policy { get; private set; } = string.Empty;
 
@@ -521,7 +525,7 @@ internal sealed class DecisionData
             _nothingExplored = b.NothingExplored,
             CustomerId = b.Profile.Id,
             At = b.At,
-            DecisionId = b.RequestedId ?? NextBestActionDecider.DefaultDecisionId(b.Profile.Id, b.At),
+            _decisionId = b.RequestedId,
             Policy = b.PolicyName,
             Segment = b.Segment,
             ControlGroup = b.ControlGroup,
@@ -536,13 +540,16 @@ internal sealed class DecisionData
             _ => (false, double.NaN),
         };
 
-        var slots = ImmutableArray.CreateBuilder<DecisionSlot>(b.SlotCount);
-        for (var s = 0; s < b.SlotCount; s++)
+        if (b.SlotCount > 0)
         {
-            slots.Add(data.Slot(b.SlotArms[s], b.SlotProbability[s].Value, b.SlotExplored[s], b));
-        }
+            var slots = new DecisionSlot[b.SlotCount];
+            for (var s = 0; s < slots.Length; s++)
+            {
+                slots[s] = data.Slot(b.SlotArms[s], b.SlotProbability[s].Value, b.SlotExplored[s], b);
+            }
 
-        data.Slots = slots.MoveToImmutable();
+            data.Slots = ImmutableCollectionsMarshal.AsImmutableArray(slots);
+        }
 
         // Do-nothing's probability: the policy's answer when it was asked (do-nothing chosen, replaced by the fallback, or a
         // control group's decision), else the closed form of the policy when it has one.
@@ -626,6 +633,19 @@ internal sealed class DecisionData
                 yield return d;
             }
         }
+    }
+
+    // The detail of the first of BuildCandidates' candidates (the chosen one, or do-nothing), without building the others.
+    public string ExplainFirst()
+    {
+        if (Slots.IsEmpty)
+        {
+            return NothingDetail();
+        }
+
+        var slot = Slots[0];
+        var reason = FallbackUsed ? DecisionReasons.Fallback : slot.Explored ? DecisionReasons.Explored : DecisionReasons.HighestScore;
+        return Detail(_catalog.ArmOf(slot.Action.Id, slot.Channel, slot.Treatment?.Id), reason, slot.ChoiceProbability, actionLevel: false);
     }
 
     public ImmutableArray<CandidateEvaluation> BuildCandidates()

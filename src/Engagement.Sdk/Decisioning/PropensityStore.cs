@@ -26,6 +26,13 @@ public readonly record struct PropensityArm(string ActionId, Channel Channel, st
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{ActionId}@{Channel}{(Treatment.Length > 0 ? "/" + Treatment : string.Empty)}{(Segment.Length > 0 ? "[" + Segment + "]" : string.Empty)}");
 }
 
+/// <summary>One outcome of a dispatch to be counted (see <see cref="IPropensityStore.CountAllAsync"/>).</summary>
+/// <param name="Arm">The arm.</param>
+/// <param name="DispatchId">The dispatch.</param>
+/// <param name="Outcome">Send or response.</param>
+/// <param name="Bucket">The bucket's start.</param>
+public readonly record struct PropensityTally(PropensityArm Arm, string DispatchId, PropensityOutcome Outcome, DateTimeOffset Bucket);
+
 /// <summary>The sends and responses of one arm counted in one time bucket.</summary>
 /// <param name="Arm">The arm.</param>
 /// <param name="Bucket">The bucket's start (UTC).</param>
@@ -52,6 +59,18 @@ public interface IPropensityStore
     /// <param name="cancellationToken">Cancels the write.</param>
     /// <returns><see langword="true"/> when it was counted now; <see langword="false"/> when it had been counted before.</returns>
     ValueTask<bool> CountAsync(PropensityArm arm, string dispatchId, PropensityOutcome outcome, DateTimeOffset bucket, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Counts several outcomes as <see cref="CountAsync"/> counts each, in order (an outcome named twice is counted once, at its
+    /// first mention): a store may write them with fewer statements (the delivery worker counts the sends of a whole pass at once).
+    /// Inside a unit of work, all are kept or undone with the unit.
+    /// </summary>
+    /// <param name="tallies">The outcomes.</param>
+    /// <param name="cancellationToken">Cancels the write.</param>
+    /// <returns>For each tally, in order, whether it was counted now.</returns>
+    /// <exception cref="EngagementValidationException">A tally's arguments are missing or out of range (nothing is counted).</exception>
+    ValueTask<IReadOnlyList<bool>> CountAllAsync(IReadOnlyList<PropensityTally> tallies, CancellationToken cancellationToken = default)
+        => PropensityStoreChecks.CountOneByOneAsync(this, tallies, cancellationToken);
 
     /// <summary>Reads the counts of every arm in buckets starting at or after <paramref name="since"/>, in no particular order.</summary>
     /// <param name="since">The earliest bucket.</param>
@@ -149,6 +168,38 @@ public sealed class InMemoryPropensityStore : IPropensityStore, IUndoable
 /// <summary>Argument checks shared by the propensity stores.</summary>
 public static class PropensityStoreChecks
 {
+    /// <summary>Counts <paramref name="tallies"/> through <paramref name="store"/>'s <see cref="IPropensityStore.CountAsync"/>, one by one, after checking them all.</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="tallies">The outcomes.</param>
+    /// <param name="cancellationToken">Cancels the writes.</param>
+    /// <returns>For each tally, whether it was counted now.</returns>
+    /// <exception cref="EngagementValidationException">A tally's arguments are missing or out of range.</exception>
+    public static async ValueTask<IReadOnlyList<bool>> CountOneByOneAsync(IPropensityStore store, IReadOnlyList<PropensityTally> tallies, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        Require(tallies);
+        var counted = new bool[tallies.Count];
+        for (var i = 0; i < counted.Length; i++)
+        {
+            var t = tallies[i];
+            counted[i] = await store.CountAsync(t.Arm, t.DispatchId, t.Outcome, t.Bucket, cancellationToken).ConfigureAwait(false);
+        }
+
+        return counted;
+    }
+
+    /// <summary>Checks the arguments of <see cref="IPropensityStore.CountAllAsync"/>.</summary>
+    /// <param name="tallies">The outcomes.</param>
+    /// <exception cref="EngagementValidationException">A tally's arguments are missing or out of range.</exception>
+    public static void Require(IReadOnlyList<PropensityTally> tallies)
+    {
+        ArgumentNullException.ThrowIfNull(tallies);
+        foreach (var t in tallies)
+        {
+            Require(t.Arm, t.DispatchId, t.Outcome);
+        }
+    }
+
     /// <summary>Checks the arguments of <see cref="IPropensityStore.CountAsync"/>.</summary>
     /// <param name="arm">The arm.</param>
     /// <param name="dispatchId">The dispatch.</param>

@@ -31,13 +31,11 @@ public static class EngagementTelemetry
 
     internal static void RecordEvent(string type, bool duplicate)
     {
-        if (duplicate)
+        // With no listener attached (the usual case without OpenTelemetry), the counter is not called at all.
+        var counter = duplicate ? EventsDuplicate : EventsTracked;
+        if (counter.Enabled)
         {
-            EventsDuplicate.Add(1, new KeyValuePair<string, object?>("event.type", type));
-        }
-        else
-        {
-            EventsTracked.Add(1, new KeyValuePair<string, object?>("event.type", type));
+            counter.Add(1, new KeyValuePair<string, object?>("event.type", type));
         }
     }
 

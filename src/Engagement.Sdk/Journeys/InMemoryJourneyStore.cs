@@ -12,8 +12,11 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<CustomerId, JourneyRecord> _records = [];
-    private readonly SortedDictionary<long, HashSet<CustomerId>> _due = [];
-    private readonly Dictionary<CustomerId, List<JourneyHistoryEntry>> _history = [];
+    private readonly InMemoryDueIndex _due = new();
+    private readonly InMemoryHistory<JourneyHistoryEntry> _history;
+
+    /// <summary>Creates an empty store.</summary>
+    public InMemoryJourneyStore() => _history = new(this);
 
     /// <summary>How many records are stored.</summary>
     public int Count
@@ -83,17 +86,7 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
         cancellationToken.ThrowIfCancellationRequested();
         lock (_lock)
         {
-            foreach (var entry in entries)
-            {
-                ArgumentNullException.ThrowIfNull(entry);
-                if (!_history.TryGetValue(entry.CustomerId, out var list))
-                {
-                    _history[entry.CustomerId] = list = [];
-                }
-
-                list.Add(entry);
-                InMemoryTransactions.Record(this, entry.CustomerId, null, entry);
-            }
+            _history.Append(entries, static entry => entry.CustomerId);
         }
 
         return ValueTask.CompletedTask;
@@ -105,7 +98,7 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
         JourneyHistoryEntry[] snapshot;
         lock (_lock)
         {
-            snapshot = _history.TryGetValue(customerId, out var list) ? [.. list] : [];
+            snapshot = _history.Snapshot(customerId);
         }
 
         foreach (var entry in snapshot)
@@ -124,9 +117,9 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
         List<JourneyHistoryEntry> snapshot = [];
         lock (_lock)
         {
-            foreach (var id in _history.Keys.Order())
+            foreach (var id in _history.Customers.Order())
             {
-                foreach (var entry in _history[id])
+                foreach (var entry in _history.Of(id))
                 {
                     if (string.Equals(entry.JourneyId, journeyId, StringComparison.Ordinal))
                     {
@@ -150,31 +143,10 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
         cancellationToken.ThrowIfCancellationRequested();
-        var due = new List<CustomerId>(Math.Min(max, 1024));
-        var nowMinute = Minute(now);
+        List<CustomerId> due;
         lock (_lock)
         {
-            foreach (var (minute, ids) in _due)
-            {
-                if (minute > nowMinute || due.Count == max)
-                {
-                    break;
-                }
-
-                // A minute wholly past is due entirely; the current one only up to now. Within a minute, in no particular order.
-                foreach (var id in ids)
-                {
-                    if (due.Count == max)
-                    {
-                        break;
-                    }
-
-                    if (minute < nowMinute || _records[id].DueAt!.Value <= now)
-                    {
-                        due.Add(id);
-                    }
-                }
-            }
+            due = _due.List(now, max, _records, static (records, id) => records[id].DueAt!.Value);
         }
 
         return ValueTask.FromResult<IReadOnlyList<CustomerId>>(due);
@@ -212,10 +184,7 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
                 removed++;
             }
 
-            if (_history.Remove(customerId, out var history))
-            {
-                removed += history.Count;
-            }
+            removed += _history.Remove(customerId);
         }
 
         return ValueTask.FromResult(removed);
@@ -227,19 +196,13 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
         var id = (CustomerId)key;
         lock (_lock)
         {
+            if (_history.Undo(id, written))
+            {
+                return;
+            }
+
             switch (written)
             {
-                case JourneyHistoryEntry entry:
-                    if (_history.TryGetValue(id, out var list))
-                    {
-                        var at = list.LastIndexOf(entry);
-                        if (at >= 0)
-                        {
-                            list.RemoveAt(at);
-                        }
-                    }
-
-                    return;
                 case Deleted:
                     if (!_records.ContainsKey(id) && previous is JourneyRecord restored)
                     {
@@ -261,37 +224,16 @@ public sealed class InMemoryJourneyStore : IJourneyStore, ISubjectErasure, IUndo
     // Replaces a customer's record (null: removes it) and its entry in the due index. Called under the lock.
     private void Put(CustomerId id, JourneyRecord? current, JourneyRecord? next)
     {
-        var oldMinute = current?.DueAt is { } oldDue ? Minute(oldDue) : -1;
-        var newMinute = next?.DueAt is { } newDue ? Minute(newDue) : -1;
-        if (oldMinute != newMinute && oldMinute >= 0 && _due.TryGetValue(oldMinute, out var old))
-        {
-            old.Remove(id);
-            if (old.Count == 0)
-            {
-                _due.Remove(oldMinute);
-            }
-        }
-
+        _due.Move(id, current?.DueAt, next?.DueAt);
         if (next is null)
         {
             _records.Remove(id);
-            return;
         }
-
-        _records[id] = next;
-        if (newMinute >= 0 && oldMinute != newMinute)
+        else
         {
-            if (!_due.TryGetValue(newMinute, out var ids))
-            {
-                _due[newMinute] = ids = [];
-            }
-
-            ids.Add(id);
+            _records[id] = next;
         }
     }
-
-    // The start of the minute an instant falls in, in UTC ticks: the due index's bucket.
-    private static long Minute(DateTimeOffset at) => at.UtcTicks - (at.UtcTicks % TimeSpan.TicksPerMinute);
 
     private sealed record Deleted(CustomerId Id);
 }

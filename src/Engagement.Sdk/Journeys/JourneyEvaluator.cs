@@ -34,24 +34,52 @@ internal sealed class JourneyWorkspace
     public JourneyWorkspace(JourneyCatalog catalog, CustomerProfile profile, JourneyRecord? record = null)
     {
         _catalog = catalog;
-        Profile = profile;
         Tracks = new JourneyTrack[catalog.Compiled.Length];
         StageKeys = new short[catalog.Compiled.Length];
+        Reset(profile, record);
+    }
+
+    /// <summary>
+    /// Makes the workspace as new for another customer's (or the same customer's next) evaluation, reusing its arrays and
+    /// effect list; the state of the evaluation before is forgotten.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(Profile), nameof(Windows))]
+    public JourneyWorkspace Reset(CustomerProfile profile, JourneyRecord? record)
+    {
+        Profile = profile;
         for (var j = 0; j < Tracks.Length; j++)
         {
-            Tracks[j] = new JourneyTrack { JourneyId = catalog.Compiled[j].Id };
+            Tracks[j] = new JourneyTrack { JourneyId = _catalog.Compiled[j].Id };
             StageKeys[j] = -1;
         }
 
+        _foreign = null;
+        _windowsShared = false;
+        Consent = 0;
+        Changed = false;
+        Version = 0;
+        MergesFolded = 0;
+        Effects.Clear();
         if (record is null)
         {
-            Windows = catalog.NewWindows();
+            Windows = _catalog.NewWindows();
         }
         else
         {
             Windows = null!;
             Load(record);
         }
+
+        return this;
+    }
+
+    /// <summary>Lets go of what the last evaluation referred to (the profile, counters, effects), before the workspace waits to be reused.</summary>
+    public void Clear()
+    {
+        Profile = null!;
+        Windows = null!;
+        _foreign = null;
+        Effects.Clear();
     }
 
     public CustomerProfile Profile { get; set; }
@@ -84,9 +112,12 @@ internal sealed class JourneyWorkspace
         // The stored counters are read as they are and copied only if an event changes them (a sweep changes none).
         _windowsShared = record.Windows.Layout == _catalog.Layout;
         Windows = _windowsShared ? record.Windows : record.Windows.Rebind(_catalog.Layout);
+        var next = 0;
         foreach (var track in record.Tracks)
         {
-            var j = _catalog.IndexOf(track.JourneyId);
+            // Records this workspace wrote keep their tracks in catalogue order with the catalogue's id strings: the next
+            // journey is tried by reference before the id is looked up.
+            var j = next < Tracks.Length && ReferenceEquals(_catalog.Compiled[next].Id, track.JourneyId) ? next : _catalog.IndexOf(track.JourneyId);
             if (j < 0)
             {
                 (_foreign ??= []).Add(track);
@@ -95,6 +126,7 @@ internal sealed class JourneyWorkspace
 
             Tracks[j] = track;
             StageKeys[j] = KeyOf(j, track);
+            next = j + 1;
         }
     }
 

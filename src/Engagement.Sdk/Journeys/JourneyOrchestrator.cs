@@ -30,6 +30,11 @@ public sealed class JourneyOrchestrator
     private readonly ILogger _logger;
     private readonly Diagnostics.LogIds _logIds;
 
+    // A workspace kept from the last evaluation for the next one (an evaluation makes one at most): its arrays and effect list
+    // are reused instead of made for every event. Taken and given back with one atomic exchange, so concurrent evaluations of
+    // different customers each have their own.
+    private JourneyWorkspace? _spare;
+
     /// <summary>Creates the orchestrator.</summary>
     /// <param name="catalog">The journeys.</param>
     /// <param name="store">Where the journeys' state and history are kept.</param>
@@ -129,43 +134,52 @@ public sealed class JourneyOrchestrator
             return JourneyOutcome.None;
         }
 
-        var ws = new JourneyWorkspace(Catalog, profile, record);
-        await FoldMergesAsync(ws, profile, cancellationToken).ConfigureAwait(false);
-        ws.Consent = await _facts.ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false);
-        if (before is not null && before.Id == profile.Id && !ReferenceEquals(before, profile))
+        var ws = Interlocked.Exchange(ref _spare, null)?.Reset(profile, record) ?? new JourneyWorkspace(Catalog, profile, record);
+        try
         {
-            // Timers that fell due before the event are evaluated with the profile as it was then.
-            ws.Profile = before;
-            _evaluator.CatchUp(ws, now.UtcTicks);
-            ws.Profile = profile;
-        }
-
-        _evaluator.Process(ws, engagementEvent, now.UtcTicks);
-        if (!ws.Changed)
-        {
-            return JourneyOutcome.None;
-        }
-
-        await Store.SaveAsync(ws.ToRecord(profile.Id), cancellationToken).ConfigureAwait(false);
-        var history = await RecordAsync(ws, profile, now, cancellationToken).ConfigureAwait(false);
-        if (history.Length > 0)
-        {
-            await Store.AppendHistoryAsync(history, cancellationToken).ConfigureAwait(false);
-        }
-
-        List<StageTransition>? transitions = null;
-        foreach (var entry in history)
-        {
-            if (entry.Kind is JourneyHistoryKind.Entered or JourneyHistoryKind.Moved && entry.StageId is { } stage)
+            await FoldMergesAsync(ws, profile, cancellationToken).ConfigureAwait(false);
+            ws.Consent = await _facts.ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false);
+            if (before is not null && before.Id == profile.Id && !ReferenceEquals(before, profile))
             {
-                (transitions ??= new(2)).Add(new StageTransition(entry.JourneyId, entry.FromStageId, stage, entry.At, entry.Reason ?? string.Empty));
-                JourneyLog.StageChanged(_logger, _logIds.Of(profile.Id), entry.FromStageId, stage, entry.JourneyId);
+                // Timers that fell due before the event are evaluated with the profile as it was then.
+                ws.Profile = before;
+                _evaluator.CatchUp(ws, now.UtcTicks);
+                ws.Profile = profile;
             }
-        }
 
-        return new JourneyOutcome(
-            transitions is null ? [] : ImmutableCollectionsMarshal.AsImmutableArray(transitions.ToArray()),
-            ImmutableCollectionsMarshal.AsImmutableArray(history));
+            _evaluator.Process(ws, engagementEvent, now.UtcTicks);
+            if (!ws.Changed)
+            {
+                return JourneyOutcome.None;
+            }
+
+            await Store.SaveAsync(ws.ToRecord(profile.Id), cancellationToken).ConfigureAwait(false);
+            var history = await RecordAsync(ws, profile, now, cancellationToken).ConfigureAwait(false);
+            if (history.Length > 0)
+            {
+                await Store.AppendHistoryAsync(history, cancellationToken).ConfigureAwait(false);
+            }
+
+            List<StageTransition>? transitions = null;
+            foreach (var entry in history)
+            {
+                if (entry.Kind is JourneyHistoryKind.Entered or JourneyHistoryKind.Moved && entry.StageId is { } stage)
+                {
+                    (transitions ??= new(2)).Add(new StageTransition(entry.JourneyId, entry.FromStageId, stage, entry.At, entry.Reason ?? string.Empty));
+                    JourneyLog.StageChanged(_logger, _logIds.Of(profile.Id), entry.FromStageId, stage, entry.JourneyId);
+                }
+            }
+
+            return new JourneyOutcome(
+                transitions is null ? [] : ImmutableCollectionsMarshal.AsImmutableArray(transitions.ToArray()),
+                ImmutableCollectionsMarshal.AsImmutableArray(history));
+        }
+        finally
+        {
+            // Nothing made from the workspace keeps it: the record, history and decisions copy what they need.
+            ws.Clear();
+            Volatile.Write(ref _spare, ws);
+        }
     }
 
     // Profiles merged into this one since the last evaluation: their counters and tracks are folded in, their records and timers deleted.
@@ -250,15 +264,14 @@ public sealed class JourneyOrchestrator
         // Decided on the state just evaluated (and saved): the facts need not be read again. A send that will be queued uses
         // the actions' volume budgets; a control group's would-be send only looks.
         var decision = await _decider.DecideAsync(profile, now, step.Actions, cancellationToken, reserve: !entry.IsControl, known: ws).ConfigureAwait(false);
-        entry = entry with { At = now };
         if (decision.IsNoAction || decision.Channel is not { } channel)
         {
-            return entry with { Kind = JourneyHistoryKind.NotSent, Reason = decision.Explain() };
+            return entry with { At = now, Kind = JourneyHistoryKind.NotSent, Reason = decision.Explain() };
         }
 
         if (entry.IsControl)
         {
-            return entry with { Kind = JourneyHistoryKind.WouldSend, ActionId = decision.Action.Id, Channel = channel, Reason = "control group: " + decision.Explain() };
+            return entry with { At = now, Kind = JourneyHistoryKind.WouldSend, ActionId = decision.Action.Id, Channel = channel, Reason = "control group: " + decision.Explain() };
         }
 
         var dispatchId = DispatchIdFor(profile.Id, entry, decision.Action.Id, channel);
@@ -286,6 +299,7 @@ public sealed class JourneyOrchestrator
 
         return entry with
         {
+            At = now,
             Kind = JourneyHistoryKind.Sent,
             ActionId = decision.Action.Id,
             Channel = channel,

@@ -92,6 +92,9 @@ public sealed class IdentityResolver
     /// <summary>The rules in force.</summary>
     public IdentityOptions Rules => _rules;
 
+    /// <summary>What must follow merges the host asks for and unmerges (the engine's segments), or <see langword="null"/>.</summary>
+    internal IMergeFollower? Follower { get; set; }
+
     /// <summary>
     /// The event with its identifiers (and its consent record's) compared by the configured rules: the same instance when
     /// no rule departs from its kind's default, as with the default options.
@@ -268,7 +271,20 @@ public sealed class IdentityResolver
             throw new EngagementValidationException("mergedId", mergedId.Value, "must name an existing profile that was not merged into another");
         }
 
-        return (await MergeCoreAsync(survivorId, mergedId, MergeReason.Requested, null, cancellationToken).ConfigureAwait(false)).Survivor;
+        var survivor = (await MergeCoreAsync(survivorId, mergedId, MergeReason.Requested, null, cancellationToken).ConfigureAwait(false)).Survivor;
+        if (Follower is { } follower)
+        {
+            var unit = _transactions.Begin();
+            await using (unit.ConfigureAwait(false))
+            {
+                await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+                await unit.LockCustomerAsync(survivorId, cancellationToken).ConfigureAwait(false);
+                await follower.OnMergedAsync(survivor, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return survivor;
     }
 
     /// <summary>
@@ -345,6 +361,11 @@ public sealed class IdentityResolver
                 var savedRestored = await _profiles.SaveAsync(restored, cancellationToken).ConfigureAwait(false);
                 await KeepRestrictionsAsync(survivorId, savedSurvivor, merge.MergedId, savedRestored, merge, cancellationToken).ConfigureAwait(false);
                 await CancelHeldSinceAsync(survivorId, merge, cancellationToken).ConfigureAwait(false);
+                if (Follower is { } follower)
+                {
+                    await follower.OnUnmergedAsync(savedSurvivor, savedRestored, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+                }
+
                 await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
                 return new UnmergeResult(savedSurvivor, savedRestored, merge);
             }

@@ -13,8 +13,11 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
     private readonly Lock _lock = new();
     private readonly Dictionary<CustomerId, SegmentRecord> _records = [];
     private readonly Dictionary<string, HashSet<CustomerId>> _members = new(StringComparer.Ordinal);
-    private readonly SortedDictionary<long, HashSet<CustomerId>> _due = [];
-    private readonly Dictionary<CustomerId, List<SegmentChange>> _history = [];
+    private readonly InMemoryDueIndex _due = new();
+    private readonly InMemoryHistory<SegmentChange> _history;
+
+    /// <summary>Creates an empty store.</summary>
+    public InMemorySegmentStore() => _history = new(this);
 
     /// <inheritdoc />
     public ValueTask<SegmentRecord?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
@@ -42,8 +45,8 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
             }
 
             Put(record.CustomerId, current, saved);
-            InMemoryTransactions.Record(this, record.CustomerId, current, saved);
-            Append(changes);
+            InMemoryTransactions.Record(this, saved, current, saved); // the record is its own key: no boxed id per save
+            _history.Append(changes, static change => change.CustomerId);
         }
 
         return ValueTask.FromResult(saved);
@@ -86,7 +89,7 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
         SegmentChange[] snapshot;
         lock (_lock)
         {
-            snapshot = _history.TryGetValue(customerId, out var list) ? [.. list] : [];
+            snapshot = _history.Snapshot(customerId);
         }
 
         foreach (var change in snapshot)
@@ -103,30 +106,10 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
         cancellationToken.ThrowIfCancellationRequested();
-        var due = new List<CustomerId>(Math.Min(max, 1024));
-        var nowMinute = Minute(now);
+        List<CustomerId> due;
         lock (_lock)
         {
-            foreach (var (minute, ids) in _due)
-            {
-                if (minute > nowMinute || due.Count == max)
-                {
-                    break;
-                }
-
-                foreach (var id in ids)
-                {
-                    if (due.Count == max)
-                    {
-                        break;
-                    }
-
-                    if (minute < nowMinute || _records[id].DueAt!.Value <= now)
-                    {
-                        due.Add(id);
-                    }
-                }
-            }
+            due = _due.List(now, max, _records, static (records, id) => records[id].DueAt!.Value);
         }
 
         return ValueTask.FromResult<IReadOnlyList<CustomerId>>(due);
@@ -145,10 +128,7 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
                 removed++;
             }
 
-            if (_history.Remove(customerId, out var history))
-            {
-                removed += history.Count;
-            }
+            removed += _history.Remove(customerId);
         }
 
         return ValueTask.FromResult(removed);
@@ -157,22 +137,21 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
     /// <inheritdoc />
     void IUndoable.Undo(object key, object? previous, object written)
     {
-        var id = (CustomerId)key;
+        var id = written switch
+        {
+            SegmentChange change => change.CustomerId,
+            SegmentRecord record => record.CustomerId,
+            _ => (CustomerId)key,
+        };
         lock (_lock)
         {
+            if (_history.Undo(id, written))
+            {
+                return;
+            }
+
             switch (written)
             {
-                case SegmentChange change:
-                    if (_history.TryGetValue(id, out var list))
-                    {
-                        var at = list.LastIndexOf(change);
-                        if (at >= 0)
-                        {
-                            list.RemoveAt(at);
-                        }
-                    }
-
-                    return;
                 case SegmentRecord saved:
                     if (_records.TryGetValue(id, out var current) && ReferenceEquals(current, saved))
                     {
@@ -181,22 +160,6 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
 
                     return;
             }
-        }
-    }
-
-    // Called under the lock.
-    private void Append(IReadOnlyList<SegmentChange> changes)
-    {
-        foreach (var change in changes)
-        {
-            ArgumentNullException.ThrowIfNull(change);
-            if (!_history.TryGetValue(change.CustomerId, out var list))
-            {
-                _history[change.CustomerId] = list = [];
-            }
-
-            list.Add(change);
-            InMemoryTransactions.Record(this, change.CustomerId, null, change);
         }
     }
 
@@ -227,34 +190,14 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
             }
         }
 
-        var oldMinute = current?.DueAt is { } oldDue ? Minute(oldDue) : -1;
-        var newMinute = next?.DueAt is { } newDue ? Minute(newDue) : -1;
-        if (oldMinute != newMinute && oldMinute >= 0 && _due.TryGetValue(oldMinute, out var old))
-        {
-            old.Remove(id);
-            if (old.Count == 0)
-            {
-                _due.Remove(oldMinute);
-            }
-        }
-
+        _due.Move(id, current?.DueAt, next?.DueAt);
         if (next is null)
         {
             _records.Remove(id);
-            return;
         }
-
-        _records[id] = next;
-        if (newMinute >= 0 && oldMinute != newMinute)
+        else
         {
-            if (!_due.TryGetValue(newMinute, out var ids))
-            {
-                _due[newMinute] = ids = [];
-            }
-
-            ids.Add(id);
+            _records[id] = next;
         }
     }
-
-    private static long Minute(DateTimeOffset at) => at.UtcTicks - (at.UtcTicks % TimeSpan.TicksPerMinute);
 }

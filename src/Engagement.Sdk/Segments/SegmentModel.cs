@@ -8,6 +8,11 @@ namespace Engagement.Sdk.Segments;
 /// <param name="EnteredAt">When the customer entered it (this time).</param>
 public readonly record struct SegmentMembership(string Segment, DateTimeOffset EnteredAt);
 
+/// <summary>The windowed event counters of one id within a merged customer's <see cref="SegmentRecord"/>.</summary>
+/// <param name="CustomerId">The id the counted events were addressed to.</param>
+/// <param name="Windows">Its counters.</param>
+public sealed record SegmentCounters(CustomerId CustomerId, EventWindows Windows);
+
 /// <summary>
 /// Everything the segments keep about one customer, stored as one unit: the segments they are in, the windowed event counters
 /// the segments' conditions read, when a windowed condition may next change with time (the sweep's index), and how many of the
@@ -32,6 +37,14 @@ public sealed record SegmentRecord
 
     /// <summary>How many of the profile's merges (<see cref="Profiles.CustomerProfile.Merges"/>) were folded into this record.</summary>
     public int MergesFolded { get; init; }
+
+    /// <summary>
+    /// While profiles are merged into this customer's: the counters of each id counted here (their own, and each merged id's,
+    /// its events counted under the id they were addressed to), so that an unmerge gives each side back exactly the counters
+    /// it would have had without the merge. <see cref="Windows"/> is then their sum. Empty for a customer with no merge (most):
+    /// <see cref="Windows"/> are then their own.
+    /// </summary>
+    public ImmutableArray<SegmentCounters> Shares { get; init; } = [];
 
     /// <summary>Whether the customer is in a segment.</summary>
     /// <param name="segment">The segment's name.</param>

@@ -17,7 +17,7 @@ namespace Engagement.Sdk.Segments;
 /// make the segments evaluate again (a segment may not count them), so nothing loops. Runs under the customer's lock, in the
 /// unit of work of the event or of the sweep.
 /// </summary>
-public sealed class SegmentOrchestrator
+public sealed class SegmentOrchestrator : IMergeFollower
 {
     private readonly JourneyOrchestrator? _journeys;
     private readonly IJourneyStore? _journeyStore;
@@ -79,45 +79,121 @@ public sealed class SegmentOrchestrator
     public ValueTask<IReadOnlyList<CustomerId>> ListDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default)
         => Catalog.IsEmpty ? new ValueTask<IReadOnlyList<CustomerId>>(Array.Empty<CustomerId>()) : Store.ListDueAsync(now, max, cancellationToken);
 
-    private async ValueTask<SegmentOutcome> RunAsync(CustomerProfile profile, EngagementEvent? engagementEvent, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// After a merge the host asked for: the survivor's segments fold in the merged side's counters and are evaluated with both
+    /// sides' (the merged profile leaves its segments), as at the survivor's next event.
+    /// </summary>
+    ValueTask IMergeFollower.OnMergedAsync(CustomerProfile survivor, DateTimeOffset now, CancellationToken cancellationToken)
+        => Catalog.IsEmpty ? ValueTask.CompletedTask : IgnoreAsync(RunAsync(survivor, null, now, cancellationToken, "merge"));
+
+    /// <summary>
+    /// After an unmerge, in its unit of work: the counters of the ids that go back to the restored profile leave the survivor's
+    /// record for the restored profile's, each side exactly as it would be had the merge never happened, and both sides'
+    /// segments are evaluated again (entries and exits recorded with the reason <c>unmerge</c> and run through the journeys).
+    /// </summary>
+    async ValueTask IMergeFollower.OnUnmergedAsync(CustomerProfile survivor, CustomerProfile restored, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (Catalog.IsEmpty)
+        {
+            return;
+        }
+
+        var record = await Store.GetAsync(survivor.Id, cancellationToken).ConfigureAwait(false);
+        var shares = record is null || record.Shares.IsDefault ? [] : record.Shares;
+        if (record is not null && record.MergesFolded > survivor.Merges.Length && (!shares.IsEmpty || record.Windows.IsEmpty))
+        {
+            var theirs = new HashSet<CustomerId>();
+            MergeShadows.CollectIds(restored, theirs);
+            var kept = ImmutableArray.CreateBuilder<SegmentCounters>();
+            var moved = ImmutableArray.CreateBuilder<SegmentCounters>();
+            foreach (var share in shares)
+            {
+                (theirs.Contains(share.CustomerId) ? moved : kept).Add(share);
+            }
+
+            var ours = kept.ToImmutable();
+            await Store.SaveAsync(record with { Shares = survivor.Merges.IsDefaultOrEmpty ? [] : ours, Windows = Sum(ours), MergesFolded = survivor.Merges.Length }, [], cancellationToken).ConfigureAwait(false);
+            var back = moved.ToImmutable();
+            var mergedRecord = await Store.GetAsync(restored.Id, cancellationToken).ConfigureAwait(false) ?? new SegmentRecord { CustomerId = restored.Id };
+            await Store.SaveAsync(mergedRecord with { Shares = restored.Merges.IsDefaultOrEmpty ? [] : back, Windows = Sum(back), MergesFolded = restored.Merges.Length, DueAt = null }, [], cancellationToken).ConfigureAwait(false);
+        }
+
+        await RunAsync(survivor, null, now, cancellationToken, "unmerge").ConfigureAwait(false);
+        await RunAsync(restored, null, now, cancellationToken, "unmerge").ConfigureAwait(false);
+    }
+
+    private static async ValueTask IgnoreAsync(ValueTask<SegmentOutcome> outcome) => await outcome.ConfigureAwait(false);
+
+    private async ValueTask<SegmentOutcome> RunAsync(CustomerProfile profile, EngagementEvent? engagementEvent, DateTimeOffset now, CancellationToken cancellationToken, string? cause = null)
     {
         ArgumentNullException.ThrowIfNull(profile);
         var record = await Store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false);
-        if (record is null && engagementEvent is null)
+        var merges = profile.Merges;
+        if (record is null && engagementEvent is null && (cause is null || merges.IsDefaultOrEmpty))
         {
             return SegmentOutcome.None;
         }
 
         var at = engagementEvent is null ? now : Min(engagementEvent.Timestamp, now);
-        var reason = engagementEvent is null ? "time" : ConditionSchema.EventKey(engagementEvent);
+        var reason = engagementEvent is null ? cause ?? "time" : ConditionSchema.EventKey(engagementEvent);
         var changed = record is null;
         var windows = record is null ? new EventWindows(Catalog.Layout)
             : record.Windows.Layout == Catalog.Layout ? record.Windows : record.Windows.Rebind(Catalog.Layout);
         var shared = record is not null && ReferenceEquals(windows, record.Windows);
         var mergesFolded = record?.MergesFolded ?? 0;
         var members = record?.Members ?? [];
+        var shares = record is null || record.Shares.IsDefault ? [] : record.Shares;
 
-        if (profile.ProfilingObjectedAt is not null)
-        {
-            // Segments are profiling: a customer who objects leaves every segment and no counter is kept for them.
-            return record is null || (members.IsEmpty && record.Windows.IsEmpty)
-                ? SegmentOutcome.None
-                : await SaveAsync(profile, record, [], EventWindows.None, null, profile.Merges.Length, Exits(profile.Id, members, at, "objection to profiling"), now, cancellationToken).ConfigureAwait(false);
-        }
-
-        // Profiles merged into this one since the last evaluation: their counters are added and their memberships end (the
-        // person is the survivor now). Their counters stay in their own record, so that an unmerge finds them.
-        var merges = profile.Merges;
         if (merges.Length < mergesFolded)
         {
-            mergesFolded = merges.Length; // a merge was undone: later merges fold in from here
+            // A merge was undone with no split of the counters (OnUnmergedAsync does it): the ids no longer held lose theirs here.
+            mergesFolded = merges.Length;
+            shares = Held(profile, shares);
             changed = true;
         }
 
-        for (var i = mergesFolded; i < merges.Length; i++)
+        // While profiles are merged into this one, the counters are kept per id (Shares) and Windows is their sum; a customer with
+        // no merge keeps its own in Windows. A record from before the shares were kept counts everything as the survivor's.
+        var byId = !merges.IsDefaultOrEmpty;
+        if (byId && shares.IsEmpty && !windows.IsEmpty)
         {
-            var mergedId = merges[i].MergedId;
-            if (mergedId != profile.Id && await Store.GetAsync(mergedId, cancellationToken).ConfigureAwait(false) is { } merged)
+            shares = [new SegmentCounters(profile.Id, windows)];
+        }
+
+        // Profiles merged into this one since the last evaluation: their counters are added (by id) and their memberships end
+        // (the person is the survivor now).
+        if (mergesFolded < merges.Length)
+        {
+            var collected = new List<SegmentCounters>(shares.Length + 2);
+            collected.AddRange(shares);
+            for (var i = mergesFolded; i < merges.Length; i++)
+            {
+                if (merges[i].MergedId != profile.Id)
+                {
+                    await CollectAsync(merges[i].MergedState ?? CustomerProfile.New(merges[i].MergedId), merges[i].At, profile.Id, collected, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            shares = [.. collected];
+            mergesFolded = merges.Length;
+            changed = true;
+        }
+
+        if (engagementEvent is not null && Catalog.Layout.SlotOf(ConditionSchema.EventKey(engagementEvent)) >= 0)
+        {
+            if (byId)
+            {
+                // Counted under the id it was addressed to (the survivor's own when it names no merged id), unless that side objects.
+                var owner = MergeShadows.Holds(profile, engagementEvent.CustomerId) ? engagementEvent.CustomerId : profile.Id;
+                if (!SideObjects(profile, owner))
+                {
+                    var index = IndexOf(shares, owner);
+                    var own = index < 0 ? new EventWindows(Catalog.Layout) : Bind(shares[index].Windows).Clone();
+                    changed |= own.Record(engagementEvent, now.UtcTicks);
+                    shares = index < 0 ? shares.Add(new SegmentCounters(owner, own)) : shares.SetItem(index, new SegmentCounters(owner, own));
+                }
+            }
+            else if (profile.ProfilingObjectedAt is null)
             {
                 if (shared)
                 {
@@ -125,26 +201,33 @@ public sealed class SegmentOrchestrator
                     shared = false;
                 }
 
-                windows.MergeFrom(merged.Windows.Layout == Catalog.Layout ? merged.Windows : merged.Windows.Rebind(Catalog.Layout));
-                if (!merged.Members.IsEmpty || merged.DueAt is not null)
-                {
-                    await Store.SaveAsync(merged with { Members = [], DueAt = null }, Exits(mergedId, merged.Members, merges[i].At, "merged into " + profile.Id.Value), cancellationToken).ConfigureAwait(false);
-                }
+                changed |= windows.Record(engagementEvent, now.UtcTicks);
             }
-
-            changed = true;
         }
 
-        mergesFolded = merges.Length;
-        if (engagementEvent is not null && windows.Layout.SlotOf(ConditionSchema.EventKey(engagementEvent)) >= 0)
+        if (profile.ProfilingObjectedAt is not null)
         {
-            if (shared)
+            // Segments are profiling: a customer who objects leaves every segment and no counter is kept for them (while merged,
+            // the counters of a side that does not object on its own are kept, unused, for an unmerge).
+            var kept = shares.IsEmpty ? shares : shares.RemoveAll(s => SideObjects(profile, s.CustomerId));
+            changed |= kept.Length != shares.Length;
+            if (record is null ? kept.IsEmpty : !changed && members.IsEmpty && record.Windows.IsEmpty && record.DueAt is null)
             {
-                windows = windows.Clone();
-                shared = false;
+                return SegmentOutcome.None;
             }
 
-            changed |= windows.Record(engagementEvent, now.UtcTicks);
+            return await SaveAsync(profile, record ?? new SegmentRecord { CustomerId = profile.Id }, [], EventWindows.None, null, mergesFolded, byId ? kept : [], Exits(profile.Id, members, at, "objection to profiling"), now, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (byId || !shares.IsEmpty)
+        {
+            // The sum of the ids' counters; when the last merge was undone, the one id left keeps them as its own.
+            windows = Sum(shares);
+            if (!byId)
+            {
+                shares = [];
+                changed = true;
+            }
         }
 
         var stageKeys = Catalog.UsesStages ? await StageKeysAsync(profile.Id, cancellationToken).ConfigureAwait(false) : [];
@@ -206,12 +289,104 @@ public sealed class SegmentOrchestrator
             return SegmentOutcome.None;
         }
 
-        return await SaveAsync(profile, record ?? new SegmentRecord { CustomerId = profile.Id }, next is null ? members : next.ToImmutable(), windows, dueAt, mergesFolded, changes ?? [], now, cancellationToken).ConfigureAwait(false);
+        return await SaveAsync(profile, record ?? new SegmentRecord { CustomerId = profile.Id }, next is null ? members : next.ToImmutable(), windows, dueAt, mergesFolded, shares, changes ?? [], now, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<SegmentOutcome> SaveAsync(CustomerProfile profile, SegmentRecord record, ImmutableArray<SegmentMembership> members, EventWindows windows, DateTimeOffset? dueAt, int mergesFolded, List<SegmentChange> changes, DateTimeOffset now, CancellationToken cancellationToken)
+    // The counters of a side merged in, by id: its record's (its shares, or its counters as its own id's) and those of the
+    // profiles merged into it that its record had not folded yet. Its memberships end: the person is the survivor now.
+    private async ValueTask CollectAsync(CustomerProfile side, DateTimeOffset at, CustomerId survivorId, List<SegmentCounters> into, CancellationToken cancellationToken)
     {
-        await Store.SaveAsync(record with { Members = members, Windows = windows, DueAt = dueAt, MergesFolded = mergesFolded }, changes, cancellationToken).ConfigureAwait(false);
+        var record = await Store.GetAsync(side.Id, cancellationToken).ConfigureAwait(false);
+        var folded = 0;
+        if (record is not null)
+        {
+            if (!record.Shares.IsDefaultOrEmpty)
+            {
+                into.AddRange(record.Shares);
+            }
+            else if (!record.Windows.IsEmpty)
+            {
+                into.Add(new SegmentCounters(side.Id, record.Windows));
+            }
+
+            folded = Math.Min(record.MergesFolded, side.Merges.Length);
+            if (!record.Members.IsEmpty || record.DueAt is not null)
+            {
+                await Store.SaveAsync(record with { Members = [], DueAt = null }, Exits(side.Id, record.Members, at, "merged into " + survivorId.Value), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        for (var j = folded; j < side.Merges.Length; j++)
+        {
+            var merge = side.Merges[j];
+            await CollectAsync(merge.MergedState ?? CustomerProfile.New(merge.MergedId), at, survivorId, into, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // Whether the side an id belongs to objects to profiling on its own (as it would, unmerged): found down the merges the way
+    // the states an unmerge restores are kept (MergeShadows).
+    private static bool SideObjects(CustomerProfile profile, CustomerId id)
+    {
+        while (true)
+        {
+            if (profile.ProfilingObjectedAt is null)
+            {
+                return false;
+            }
+
+            var merges = profile.Merges;
+            if (merges.IsDefaultOrEmpty || merges[^1].MergedState is not { } merged)
+            {
+                return true;
+            }
+
+            profile = MergeShadows.Holds(merged, id) ? merged : merges[^1].SurvivorBefore with { Merges = merges.RemoveAt(merges.Length - 1) };
+        }
+    }
+
+    // The shares of the ids the profile still holds.
+    private static ImmutableArray<SegmentCounters> Held(CustomerProfile profile, ImmutableArray<SegmentCounters> shares)
+    {
+        if (shares.IsEmpty)
+        {
+            return shares;
+        }
+
+        var ids = new HashSet<CustomerId>();
+        MergeShadows.CollectIds(profile, ids);
+        return shares.RemoveAll(s => !ids.Contains(s.CustomerId));
+    }
+
+    private EventWindows Bind(EventWindows windows) => windows.Layout == Catalog.Layout ? windows : windows.Rebind(Catalog.Layout);
+
+    // The sum of the ids' counters.
+    private EventWindows Sum(ImmutableArray<SegmentCounters> shares)
+    {
+        var sum = new EventWindows(Catalog.Layout);
+        foreach (var share in shares)
+        {
+            sum.MergeFrom(Bind(share.Windows));
+        }
+
+        return sum;
+    }
+
+    private static int IndexOf(ImmutableArray<SegmentCounters> shares, CustomerId id)
+    {
+        for (var i = 0; i < shares.Length; i++)
+        {
+            if (shares[i].CustomerId == id)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private async ValueTask<SegmentOutcome> SaveAsync(CustomerProfile profile, SegmentRecord record, ImmutableArray<SegmentMembership> members, EventWindows windows, DateTimeOffset? dueAt, int mergesFolded, ImmutableArray<SegmentCounters> shares, List<SegmentChange> changes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await Store.SaveAsync(record with { Members = members, Windows = windows, DueAt = dueAt, MergesFolded = mergesFolded, Shares = shares }, changes, cancellationToken).ConfigureAwait(false);
         if (changes.Count == 0)
         {
             return SegmentOutcome.None;
@@ -226,9 +401,9 @@ public sealed class SegmentOrchestrator
         // Each entry and exit is an event the journeys react to, in order; the segments do not see it (no loop).
         var transitions = ImmutableArray.CreateBuilder<StageTransition>();
         var history = ImmutableArray.CreateBuilder<JourneyHistoryEntry>();
-        foreach (var change in changes)
+        for (var i = 0; i < changes.Count; i++)
         {
-            var journeys = await _journeys.OnEventAsync(profile, EventOf(change), now, null, cancellationToken).ConfigureAwait(false);
+            var journeys = await _journeys.OnEventAsync(profile, EventOf(changes[i]), now, null, cancellationToken).ConfigureAwait(false);
             transitions.AddRange(journeys.Transitions);
             history.AddRange(journeys.History);
         }

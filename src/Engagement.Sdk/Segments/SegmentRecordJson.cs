@@ -36,6 +36,22 @@ public static class SegmentRecordJson
             // The counters are written as the journeys' are (keyed by event type, read back whatever the layout).
             w.WritePropertyName("counters");
             w.WriteRawValue(JourneyRecordJson.WriteRecord(new JourneyRecord { CustomerId = record.CustomerId, Windows = record.Windows }));
+            if (!record.Shares.IsDefaultOrEmpty)
+            {
+                // Each merged id's own counters, for an unmerge.
+                w.WriteStartArray("shares");
+                foreach (var share in record.Shares)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("id", share.CustomerId.Value);
+                    w.WritePropertyName("counters");
+                    w.WriteRawValue(JourneyRecordJson.WriteRecord(new JourneyRecord { CustomerId = share.CustomerId, Windows = share.Windows }));
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteEndObject();
         }
 
@@ -59,6 +75,19 @@ public static class SegmentRecordJson
         }
 
         var counters = JourneyRecordJson.ReadRecord(customerId, 0, System.Text.Encoding.UTF8.GetBytes(root.GetProperty("counters").GetRawText()));
+        var shares = ImmutableArray<SegmentCounters>.Empty;
+        if (root.TryGetProperty("shares", out var sharesJson))
+        {
+            var builder = ImmutableArray.CreateBuilder<SegmentCounters>();
+            foreach (var share in sharesJson.EnumerateArray())
+            {
+                var id = new CustomerId(share.GetProperty("id").GetString()!);
+                builder.Add(new SegmentCounters(id, JourneyRecordJson.ReadRecord(id, 0, System.Text.Encoding.UTF8.GetBytes(share.GetProperty("counters").GetRawText())).Windows));
+            }
+
+            shares = builder.ToImmutable();
+        }
+
         return new SegmentRecord
         {
             CustomerId = customerId,
@@ -67,6 +96,7 @@ public static class SegmentRecordJson
             Windows = counters.Windows,
             DueAt = dueAt,
             MergesFolded = root.GetProperty("mergesFolded").GetInt32(),
+            Shares = shares,
         };
     }
 }

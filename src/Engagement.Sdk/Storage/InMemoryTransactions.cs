@@ -16,6 +16,10 @@ public sealed class InMemoryTransactions : IStoreTransactions
 {
     private static readonly AsyncLocal<InMemoryUnitOfWork?> CurrentUnit = new();
 
+    // One ended unit per thread, reused by the next event's unit instead of a new object (see BeginReusable).
+    [ThreadStatic]
+    private static InMemoryUnitOfWork? t_spare;
+
     private InMemoryTransactions()
     {
     }
@@ -32,6 +36,37 @@ public sealed class InMemoryTransactions : IStoreTransactions
         var unit = new InMemoryUnitOfWork(CurrentUnit.Value);
         CurrentUnit.Value = unit;
         return unit;
+    }
+
+    /// <summary>
+    /// As <see cref="Begin"/>, taking a unit the current thread ended before if there is one, for a caller that disposes the
+    /// unit once and then hands it to <see cref="Recycle"/> (the engine, for the unit of each tracked event).
+    /// </summary>
+    internal static InMemoryUnitOfWork BeginReusable()
+    {
+        var parent = CurrentUnit.Value;
+        var unit = t_spare;
+        if (unit is null)
+        {
+            unit = new InMemoryUnitOfWork(parent);
+        }
+        else
+        {
+            t_spare = null;
+            unit.Reopen(parent);
+        }
+
+        CurrentUnit.Value = unit;
+        return unit;
+    }
+
+    /// <summary>Keeps an ended unit of <see cref="BeginReusable"/> for the thread's next one (nothing else may use it after).</summary>
+    internal static void Recycle(IUnitOfWork unit)
+    {
+        if (unit is InMemoryUnitOfWork { IsEnded: true } ended)
+        {
+            t_spare = ended;
+        }
     }
 
     /// <inheritdoc />
@@ -84,7 +119,16 @@ internal sealed class InMemoryUnitOfWork(InMemoryUnitOfWork? parent) : IUnitOfWo
     private int _count;
     private bool _ended;
 
-    public InMemoryUnitOfWork? Parent { get; } = parent;
+    public InMemoryUnitOfWork? Parent { get; private set; } = parent;
+
+    public bool IsEnded => _ended;
+
+    /// <summary>Opens an ended unit again, empty, inside <paramref name="parent"/> (<see cref="InMemoryTransactions.BeginReusable"/>).</summary>
+    public void Reopen(InMemoryUnitOfWork? parent)
+    {
+        Parent = parent;
+        _ended = false;
+    }
 
     public void Add(UndoEntry entry)
     {
@@ -107,7 +151,7 @@ internal sealed class InMemoryUnitOfWork(InMemoryUnitOfWork? parent) : IUnitOfWo
     public void Forget()
     {
         _first = _second = default;
-        _more = null;
+        _more?.Clear(); // kept (empty) for a reused unit's next writes
         _count = 0;
     }
 

@@ -191,4 +191,17 @@ public interface IDispatchCapLog
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>The dispatches.</returns>
     ValueTask<IReadOnlyList<CappedDispatch>> ListCountedAsync(CustomerId customerId, DateTimeOffset since, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads ahead, in one query, what <see cref="ListCountedAsync"/> would list for each of <paramref name="customerIds"/> from
+    /// <paramref name="since"/> on, for the calls that follow in the current unit of work (the delivery worker re-checks the
+    /// caps of a whole claimed pass). A store may ignore it, as the default does; one that keeps what it read answers from it
+    /// only while it is certainly current (in the same unit of work, with nothing written to the dispatches since).
+    /// </summary>
+    /// <param name="customerIds">The customers.</param>
+    /// <param name="since">The inclusive start; later calls asking from an earlier instant read the store.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>A task.</returns>
+    ValueTask ReadAheadCountedAsync(IReadOnlyCollection<CustomerId> customerIds, DateTimeOffset since, CancellationToken cancellationToken = default)
+        => ValueTask.CompletedTask;
 }

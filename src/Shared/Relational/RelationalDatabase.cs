@@ -32,6 +32,22 @@ internal interface IRelationalDatabase : IStoreTransactions
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>The work's result.</returns>
     ValueTask<T> WriteAsync<TState, T>(TState state, Func<RelationalSession, TState, CancellationToken, ValueTask<T>> work, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A number that changes whenever rows read or written earlier through this database may no longer be what it holds (work
+    /// rolled back, another connection seen to have committed), for stores that keep what they read; <see langword="null"/>
+    /// when the database cannot tell (pooled connections that other writers share), and then stores keep nothing.
+    /// </summary>
+    int? CacheEpoch => null;
+
+    /// <summary>
+    /// Whether a row a store read or wrote at <paramref name="epoch"/> is certainly what the database holds now, so that it
+    /// can be used without reading it again: only inside a unit of work that holds the write lock and only while the epoch has
+    /// not moved. Always <see langword="false"/> when <see cref="CacheEpoch"/> is <see langword="null"/>.
+    /// </summary>
+    /// <param name="epoch">The <see cref="CacheEpoch"/> at which the row was read or written.</param>
+    /// <returns>Whether the row is certainly current.</returns>
+    bool IsCurrent(int epoch) => false;
 }
 
 /// <summary>

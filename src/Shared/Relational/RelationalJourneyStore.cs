@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Engagement.Sdk.Journeys;
 
@@ -12,18 +13,21 @@ namespace Engagement.Sdk.Storage.Relational;
 internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJourneyStore, ISubjectErasure
 {
     private const int Page = 1000;
+    private static readonly RelationalDueRecords Records = new("journey_records", "journey_history");
+
+    private const int CacheLimit = 100_000;
+
+    // Records this store read or wrote (null: none stored), with the database's epoch then, when the database can tell
+    // whether they are still current (SQLite's one connection): inside a unit of work an entry of the current epoch is used
+    // without a read, so that an event that moves no stage costs no read and no parse of its customer's record.
+    private readonly ConcurrentDictionary<CustomerId, (JourneyRecord? Record, int Epoch)>? _cache = database.CacheEpoch is null ? null : new();
+    private int _cacheAdded;
 
     /// <summary>The journeys' tables.</summary>
     public static SchemaModule Schema { get; } = new(
         "journeys",
         [
-            """
-            CREATE TABLE IF NOT EXISTS {t:journey_records} (
-                customer_id {key} NOT NULL PRIMARY KEY,
-                version {int64} NOT NULL,
-                due {int64},
-                document {bytes} NOT NULL);
-            CREATE INDEX IF NOT EXISTS journey_records_due ON {t:journey_records} (due, customer_id) WHERE due IS NOT NULL;
+            Records.CreateRecords + """
             CREATE TABLE IF NOT EXISTS {t:journey_history} (
                 customer_id {key} NOT NULL,
                 position {int64} NOT NULL,
@@ -34,71 +38,82 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
             """,
         ]);
 
-    private const string Get = "SELECT version, document FROM {t:journey_records} WHERE customer_id = @customer";
-    private const string Insert = "INSERT INTO {t:journey_records} (customer_id, version, due, document) VALUES (@customer, 1, @due, @document) ON CONFLICT (customer_id) DO NOTHING";
-    private const string Update = "UPDATE {t:journey_records} SET version = @next, due = @due, document = @document WHERE customer_id = @customer AND version = @expected";
-    private const string Version = "SELECT version FROM {t:journey_records} WHERE customer_id = @customer";
-    private const string Delete = "DELETE FROM {t:journey_records} WHERE customer_id = @customer";
-    private const string LastPosition = "SELECT MAX(position) FROM {t:journey_history} WHERE customer_id = @customer";
     private const int RowsPerInsert = 8;
     private static readonly string[] Appends = [.. Enumerable.Range(1, RowsPerInsert).Select(rows =>
         "INSERT INTO {t:journey_history} (customer_id, position, journey_id, document) VALUES "
         + string.Join(", ", Enumerable.Range(0, rows).Select(r => $"(@customer, @position{r}, @journey{r}, @document{r})")))];
     private const string CustomerHistory = "SELECT document FROM {t:journey_history} WHERE customer_id = @customer ORDER BY position";
     private const string JourneyHistory = "SELECT customer_id, position, document FROM {t:journey_history} WHERE journey_id = @journey AND (customer_id > @after OR (customer_id = @after AND position > @position)) ORDER BY customer_id, position LIMIT @page";
-    private const string Due = "SELECT customer_id FROM {t:journey_records} WHERE due IS NOT NULL AND due <= @now ORDER BY due, customer_id LIMIT @max";
     private const string List = "SELECT customer_id, version, document FROM {t:journey_records} WHERE customer_id > @after ORDER BY customer_id LIMIT @page";
     private const string EraseHistory = "DELETE FROM {t:journey_history} WHERE customer_id = @customer";
 
     /// <inheritdoc />
     public ValueTask<JourneyRecord?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.ReadAsync(customerId, static async (session, id, ct) =>
+    {
+        if (_cache is null)
         {
-            using var command = session.Command(Get).Bind("@customer", id.Value);
-            await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
-            return await reader.ReadAsync(ct).ConfigureAwait(false)
-                ? JourneyRecordJson.ReadRecord(id, reader.GetInt64(0), reader.GetFieldValue<byte[]>(1))
-                : null;
-        }, cancellationToken);
+            return Records.GetAsync(database, customerId, static (id, version, _, document) => JourneyRecordJson.ReadRecord(id, version, document), cancellationToken);
+        }
+
+        if (_cache.TryGetValue(customerId, out var cached) && database.IsCurrent(cached.Epoch))
+        {
+            return new ValueTask<JourneyRecord?>(cached.Record);
+        }
+
+        return ReadAndRememberAsync(customerId, cancellationToken);
+    }
+
+    // The epoch is taken before the read: a commit by another connection in between makes the entry stale, never wrong.
+    private async ValueTask<JourneyRecord?> ReadAndRememberAsync(CustomerId customerId, CancellationToken cancellationToken)
+    {
+        var epoch = Epoch;
+        var record = await Records.GetAsync(database, customerId, static (id, version, _, document) => JourneyRecordJson.ReadRecord(id, version, document), cancellationToken).ConfigureAwait(false);
+        Remember(customerId, record, epoch);
+        return record;
+    }
+
+    private void Remember(CustomerId customerId, JourneyRecord? record, int? epoch)
+    {
+        if (_cache is null || epoch is not { } at)
+        {
+            return;
+        }
+
+        if (!_cache.ContainsKey(customerId) && Interlocked.Increment(ref _cacheAdded) > CacheLimit)
+        {
+            // Bounded by starting over (every entry can be read again); counted, since the dictionary's count takes every lock.
+            _cache.Clear();
+            Volatile.Write(ref _cacheAdded, 1);
+        }
+
+        _cache[customerId] = (record, at);
+    }
+
+    private int? Epoch => database.CacheEpoch;
+
+    private void Forget(CustomerId customerId) => _cache?.TryRemove(customerId, out _);
 
     /// <inheritdoc />
     public ValueTask<JourneyRecord> SaveAsync(JourneyRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return database.WriteAsync(record, static async (session, record, ct) =>
+        return database.WriteAsync((Store: this, Record: record), static async (session, a, ct) =>
         {
-            var document = JourneyRecordJson.WriteRecord(record);
-            object? due = record.DueAt is { } at ? at.UtcTicks : null;
-            int changed;
-            if (record.Version == 0)
-            {
-                using var insert = session.Command(Insert).Bind("@customer", record.CustomerId.Value).Bind("@due", due).Bind("@document", document);
-                changed = await insert.ExecuteAsync(ct).ConfigureAwait(false);
-            }
-            else
-            {
-                using var update = session.Command(Update).Bind("@next", record.Version + 1).Bind("@due", due).Bind("@document", document)
-                    .Bind("@customer", record.CustomerId.Value).Bind("@expected", record.Version);
-                changed = await update.ExecuteAsync(ct).ConfigureAwait(false);
-            }
-
-            if (changed == 0)
-            {
-                using var current = session.Command(Version).Bind("@customer", record.CustomerId.Value);
-                var stored = await current.ScalarAsync(ct).ConfigureAwait(false);
-                throw new ConcurrencyConflictException(record.CustomerId, record.Version, stored is null ? 0 : Convert.ToInt64(stored, System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            return record with { Version = record.Version + 1 };
+            var (store, record) = a;
+            store.Forget(record.CustomerId);
+            await Records.SaveAsync(session, record.CustomerId, record.Version, record.DueAt, JourneyRecordJson.WriteRecord(record), ct).ConfigureAwait(false);
+            var saved = record with { Version = record.Version + 1 };
+            store.Remember(record.CustomerId, saved, store.Epoch);
+            return saved;
         }, cancellationToken);
     }
 
     /// <inheritdoc />
     public ValueTask<bool> DeleteAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.WriteAsync(customerId, static async (session, id, ct) =>
+        => database.WriteAsync((Store: this, Id: customerId), static async (session, a, ct) =>
         {
-            using var delete = session.Command(Delete).Bind("@customer", id.Value);
-            return await delete.ExecuteAsync(ct).ConfigureAwait(false) > 0;
+            a.Store.Forget(a.Id);
+            return await Records.DeleteAsync(session, a.Id, ct).ConfigureAwait(false) > 0;
         }, cancellationToken);
 
     /// <inheritdoc />
@@ -123,9 +138,7 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
                     end++;
                 }
 
-                using var last = session.Command(LastPosition).Bind("@customer", customer.Value);
-                var stored = await last.ScalarAsync(ct).ConfigureAwait(false);
-                var position = stored is null ? 0 : Convert.ToInt64(stored, System.Globalization.CultureInfo.InvariantCulture);
+                var position = await Records.LastPositionAsync(session, customer, ct).ConfigureAwait(false);
                 using var append = session.Command(Appends[end - start - 1]).Bind("@customer", customer.Value);
                 for (var r = 0; r < end - start; r++)
                 {
@@ -204,21 +217,7 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<CustomerId>> ListDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
-        return database.ReadAsync((Now: now.UtcTicks, Max: max), static async (session, state, ct) =>
-        {
-            using var command = session.Command(Due).Bind("@now", state.Now).Bind("@max", state.Max);
-            await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
-            var due = new List<CustomerId>();
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                due.Add(new CustomerId(reader.GetString(0)));
-            }
-
-            return (IReadOnlyList<CustomerId>)due;
-        }, cancellationToken);
-    }
+        => Records.ListDueAsync(database, now, max, cancellationToken);
 
     /// <inheritdoc />
     public async IAsyncEnumerable<JourneyRecord> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -255,10 +254,10 @@ internal sealed class RelationalJourneyStore(IRelationalDatabase database) : IJo
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.WriteAsync(customerId, static async (session, id, ct) =>
+        => database.WriteAsync((Store: this, Id: customerId), static async (session, a, ct) =>
         {
-            using var record = session.Command(Delete).Bind("@customer", id.Value);
-            using var history = session.Command(EraseHistory).Bind("@customer", id.Value);
-            return await record.ExecuteAsync(ct).ConfigureAwait(false) + await history.ExecuteAsync(ct).ConfigureAwait(false);
+            a.Store.Forget(a.Id);
+            using var history = session.Command(EraseHistory).Bind("@customer", a.Id.Value);
+            return await Records.DeleteAsync(session, a.Id, ct).ConfigureAwait(false) + await history.ExecuteAsync(ct).ConfigureAwait(false);
         }, cancellationToken);
 }

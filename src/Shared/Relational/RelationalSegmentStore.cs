@@ -14,18 +14,13 @@ namespace Engagement.Sdk.Storage.Relational;
 internal sealed class RelationalSegmentStore(IRelationalDatabase database) : ISegmentStore, ISubjectErasure
 {
     private const int Page = 1000;
+    private static readonly RelationalDueRecords Records = new("segment_records", "segment_history");
 
     /// <summary>The segments' tables.</summary>
     public static SchemaModule Module { get; } = new(
         "segments",
         [
-            """
-            CREATE TABLE IF NOT EXISTS {t:segment_records} (
-                customer_id {key} NOT NULL PRIMARY KEY,
-                version {int64} NOT NULL,
-                due {int64},
-                document {bytes} NOT NULL);
-            CREATE INDEX IF NOT EXISTS segment_records_due ON {t:segment_records} (due, customer_id) WHERE due IS NOT NULL;
+            Records.CreateRecords + """
             CREATE TABLE IF NOT EXISTS {t:segment_members} (
                 segment {key} NOT NULL,
                 customer_id {key} NOT NULL,
@@ -43,36 +38,18 @@ internal sealed class RelationalSegmentStore(IRelationalDatabase database) : ISe
             """,
         ]);
 
-    private const string Get = "SELECT version, due, document FROM {t:segment_records} WHERE customer_id = @customer";
-    private const string Insert = "INSERT INTO {t:segment_records} (customer_id, version, due, document) VALUES (@customer, 1, @due, @document) ON CONFLICT (customer_id) DO NOTHING";
-    private const string Update = "UPDATE {t:segment_records} SET version = @next, due = @due, document = @document WHERE customer_id = @customer AND version = @expected";
-    private const string Version = "SELECT version FROM {t:segment_records} WHERE customer_id = @customer";
     private const string Enter = "INSERT INTO {t:segment_members} (segment, customer_id, entered) VALUES (@segment, @customer, @at) ON CONFLICT (segment, customer_id) DO UPDATE SET entered = excluded.entered";
     private const string Exit = "DELETE FROM {t:segment_members} WHERE segment = @segment AND customer_id = @customer";
-    private const string LastPosition = "SELECT MAX(position) FROM {t:segment_history} WHERE customer_id = @customer";
     private const string Append = "INSERT INTO {t:segment_history} (customer_id, position, segment, kind, at, reason) VALUES (@customer, @position, @segment, @kind, @at, @reason)";
     private const string Count = "SELECT COUNT(*) FROM {t:segment_members} WHERE segment = @segment";
     private const string Members = "SELECT customer_id FROM {t:segment_members} WHERE segment = @segment AND customer_id > @after ORDER BY customer_id LIMIT @page";
     private const string History = "SELECT segment, kind, at, reason FROM {t:segment_history} WHERE customer_id = @customer ORDER BY position";
-    private const string Due = "SELECT customer_id FROM {t:segment_records} WHERE due IS NOT NULL AND due <= @now ORDER BY due, customer_id LIMIT @max";
-    private const string EraseRecord = "DELETE FROM {t:segment_records} WHERE customer_id = @customer";
     private const string EraseMembers = "DELETE FROM {t:segment_members} WHERE customer_id = @customer";
     private const string EraseHistory = "DELETE FROM {t:segment_history} WHERE customer_id = @customer";
 
     /// <inheritdoc />
     public ValueTask<SegmentRecord?> GetAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.ReadAsync(customerId, static async (session, id, ct) =>
-        {
-            using var command = session.Command(Get).Bind("@customer", id.Value);
-            await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
-            if (!await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                return null;
-            }
-
-            DateTimeOffset? due = await reader.IsDBNullAsync(1, ct).ConfigureAwait(false) ? null : new DateTimeOffset(reader.GetInt64(1), TimeSpan.Zero);
-            return SegmentRecordJson.ReadRecord(id, reader.GetInt64(0), due, reader.GetFieldValue<byte[]>(2));
-        }, cancellationToken);
+        => Records.GetAsync(database, customerId, static (id, version, due, document) => SegmentRecordJson.ReadRecord(id, version, due, document), cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<SegmentRecord> SaveAsync(SegmentRecord record, IReadOnlyList<SegmentChange> changes, CancellationToken cancellationToken = default)
@@ -82,28 +59,7 @@ internal sealed class RelationalSegmentStore(IRelationalDatabase database) : ISe
         return database.WriteAsync((record, changes), static async (session, state, ct) =>
         {
             var (record, changes) = state;
-            var document = SegmentRecordJson.WriteRecord(record);
-            object? due = record.DueAt is { } at ? at.UtcTicks : null;
-            int changed;
-            if (record.Version == 0)
-            {
-                using var insert = session.Command(Insert).Bind("@customer", record.CustomerId.Value).Bind("@due", due).Bind("@document", document);
-                changed = await insert.ExecuteAsync(ct).ConfigureAwait(false);
-            }
-            else
-            {
-                using var update = session.Command(Update).Bind("@next", record.Version + 1).Bind("@due", due).Bind("@document", document)
-                    .Bind("@customer", record.CustomerId.Value).Bind("@expected", record.Version);
-                changed = await update.ExecuteAsync(ct).ConfigureAwait(false);
-            }
-
-            if (changed == 0)
-            {
-                using var current = session.Command(Version).Bind("@customer", record.CustomerId.Value);
-                var stored = await current.ScalarAsync(ct).ConfigureAwait(false);
-                throw new ConcurrencyConflictException(record.CustomerId, record.Version, stored is null ? 0 : Convert.ToInt64(stored, CultureInfo.InvariantCulture));
-            }
-
+            await Records.SaveAsync(session, record.CustomerId, record.Version, record.DueAt, SegmentRecordJson.WriteRecord(record), ct).ConfigureAwait(false);
             long? position = null;
             CustomerId? positionOf = null;
             foreach (var change in changes)
@@ -121,9 +77,7 @@ internal sealed class RelationalSegmentStore(IRelationalDatabase database) : ISe
 
                 if (positionOf != change.CustomerId)
                 {
-                    using var last = session.Command(LastPosition).Bind("@customer", change.CustomerId.Value);
-                    var stored = await last.ScalarAsync(ct).ConfigureAwait(false);
-                    position = stored is null ? 0 : Convert.ToInt64(stored, CultureInfo.InvariantCulture);
+                    position = await Records.LastPositionAsync(session, change.CustomerId, ct).ConfigureAwait(false);
                     positionOf = change.CustomerId;
                 }
 
@@ -213,29 +167,14 @@ internal sealed class RelationalSegmentStore(IRelationalDatabase database) : ISe
 
     /// <inheritdoc />
     public ValueTask<IReadOnlyList<CustomerId>> ListDueAsync(DateTimeOffset now, int max, CancellationToken cancellationToken = default)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
-        return database.ReadAsync((Now: now.UtcTicks, Max: max), static async (session, state, ct) =>
-        {
-            using var command = session.Command(Due).Bind("@now", state.Now).Bind("@max", state.Max);
-            await using var reader = await command.ReaderAsync(ct).ConfigureAwait(false);
-            var due = new List<CustomerId>();
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
-            {
-                due.Add(new CustomerId(reader.GetString(0)));
-            }
-
-            return (IReadOnlyList<CustomerId>)due;
-        }, cancellationToken);
-    }
+        => Records.ListDueAsync(database, now, max, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
         => database.WriteAsync(customerId, static async (session, id, ct) =>
         {
-            using var record = session.Command(EraseRecord).Bind("@customer", id.Value);
             using var members = session.Command(EraseMembers).Bind("@customer", id.Value);
             using var history = session.Command(EraseHistory).Bind("@customer", id.Value);
-            return await record.ExecuteAsync(ct).ConfigureAwait(false) + await members.ExecuteAsync(ct).ConfigureAwait(false) + await history.ExecuteAsync(ct).ConfigureAwait(false);
+            return await Records.DeleteAsync(session, id, ct).ConfigureAwait(false) + await members.ExecuteAsync(ct).ConfigureAwait(false) + await history.ExecuteAsync(ct).ConfigureAwait(false);
         }, cancellationToken);
 }

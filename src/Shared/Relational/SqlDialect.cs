@@ -30,7 +30,8 @@ internal enum SqlType
 /// store's schema), column type names, and row-claiming clauses. A store is written once, with SQL templates whose
 /// <c>{tokens}</c> a dialect renders: <c>{t:name}</c> a table, <c>{key}</c>, <c>{text}</c>, <c>{int64}</c>, <c>{int32}</c>,
 /// <c>{double}</c>, <c>{bytes}</c> the column types, <c>{for_update_skip_locked}</c> the clause that ends a <c>SELECT</c> that
-/// claims rows (PostgreSQL locks them and passes over rows another transaction holds); <c>{{</c> and <c>}}</c> stand for a literal brace. Everything else (<c>INSERT … ON CONFLICT …
+/// claims rows (PostgreSQL locks them and passes over rows another transaction holds), <c>{each:name}</c> the rows of a JSON
+/// array of strings bound to <c>@name</c> (see <see cref="JsonTextArray"/>); <c>{{</c> and <c>}}</c> stand for a literal brace. Everything else (<c>INSERT … ON CONFLICT …
 /// DO UPDATE SET … = excluded.…</c>, <c>@name</c> parameters, <c>LIMIT</c>) is written the same on both.
 /// </summary>
 internal abstract class SqlDialect
@@ -55,6 +56,15 @@ internal abstract class SqlDialect
     /// another transaction holds (<c>FOR UPDATE SKIP LOCKED</c>); SQLite, whose writer holds the whole database, needs nothing.
     /// </summary>
     public abstract string ForUpdateSkipLocked { get; }
+
+    /// <summary>
+    /// A table expression with one text column, <c>value</c>: the strings of the JSON array bound to <paramref name="parameter"/>
+    /// (SQLite's <c>json_each</c>, PostgreSQL's <c>jsonb_array_elements_text</c>). Templates write it <c>{each:name}</c>, for the
+    /// parameter <c>@name</c>: a statement over a whole list with one parameter and one prepared text, whatever its length.
+    /// </summary>
+    /// <param name="parameter">The parameter, with its <c>@</c>.</param>
+    /// <returns>The expression, to follow <c>FROM</c>.</returns>
+    public abstract string JsonTextArray(string parameter);
 
     /// <summary>Renders a statement template (cached: templates are constants of the stores).</summary>
     /// <param name="template">The template.</param>
@@ -117,6 +127,7 @@ internal abstract class SqlDialect
         "bytes" => TypeName(SqlType.Bytes),
         "for_update_skip_locked" => ForUpdateSkipLocked,
         _ when token.StartsWith("t:") && token.Length > 2 && IsPlainName(token[2..]) => Table(token[2..].ToString()),
+        _ when token.StartsWith("each:") && token.Length > 5 && IsPlainName(token[5..]) => JsonTextArray("@" + token[5..].ToString()),
         _ => throw new InvalidOperationException($"The statement template names an unknown token {{{token}}}: {template}"),
     };
 

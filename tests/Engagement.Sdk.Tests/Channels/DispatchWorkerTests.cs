@@ -635,6 +635,10 @@ public sealed class DispatchWorkerTests
 /// <summary>The outbox's fault guarantees on the in-memory stores (two workers on one set of stores).</summary>
 public sealed class InMemoryOutboxFaultTests(Xunit.Abstractions.ITestOutputHelper output) : Engagement.Sdk.Testing.Conformance.OutboxFaultConformanceTests
 {
+    [Theory]
+    [MemberData(nameof(Checks))]
+    public Task Conforms(string check) => RunAsync(check);
+
     protected override void Report(string line) => output.WriteLine(line);
 
     protected override IReadOnlyList<IServiceProvider> CreateProcesses(TimeProvider clock, IChannelSender sender, int count)

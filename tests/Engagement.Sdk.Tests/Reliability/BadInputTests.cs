@@ -457,6 +457,35 @@ public sealed class BadInputTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Item40_FailedEventsBetweenGoodOnes_UndoOnlyTheirOwnWrites()
+    {
+        // Each event's unit of work is reused by the next event on the thread: a unit that undid a failed event, or that
+        // recorded more writes than usual (a consent change writes the ledger, the event and the profile), must start empty.
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_clock);
+        services.AddSingleton<IProfileStore>(new FailingProfileStore(new InMemoryProfileStore(), Ann, ProfileSaveFailure.StoreFault));
+        services.AddEngagement();
+        await using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var bob = new CustomerId("bob");
+        var bobGrant = Grant("g-bob", Now) with { CustomerId = bob, Identifier = Identifier.Email("bob@example.com") };
+
+        await engine.TrackAsync(new ConsentChanged { EventId = "b1", CustomerId = bob, Timestamp = Now, Record = bobGrant });
+        for (var i = 0; i < 3; i++)
+        {
+            var act = async () => await engine.TrackAsync(new ConsentChanged { EventId = "a" + i, CustomerId = Ann, Timestamp = Now, Record = Grant("g" + i, Now) });
+            await act.Should().ThrowAsync<IOException>();
+            await engine.TrackAsync(View("b-view" + i) with { CustomerId = bob });
+        }
+
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(Ann).ToListAsync()).Should().BeEmpty();
+        (await provider.GetRequiredService<IConsentStore>().ReadAsync(Ann)).Should().BeEmpty();
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(bob).ToListAsync()).Select(e => e.EventId).Should().BeEquivalentTo("b1", "b-view0", "b-view1", "b-view2");
+        (await provider.GetRequiredService<IConsentStore>().ReadAsync(bob)).Should().ContainSingle(r => r.RecordId == "g-bob");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(bob))!.Behaviour.ProductViews.Should().Be(3);
+    }
+
+    [Fact]
     public async Task Item41_ConsentStoreUnavailable_FailsClosed()
     {
         var gate = new PermissionGate(new UnavailableConsentStore(), new InMemoryDispatchStore(), Options.Create(new ContactPolicyOptions()));

@@ -261,3 +261,12 @@ public sealed class SegmentEngineTests
     private static Purchased Order(string id, DateTimeOffset at, Identifier? identifier = null)
         => new() { EventId = id, CustomerId = Ann, Timestamp = at, OrderId = "o-" + id, Lines = [new OrderLine("p-" + id, 1, Money.Of(40m, "EUR"))], Identifiers = identifier is null ? [] : [identifier] };
 }
+
+/// <summary>The segment tests every store runs, on the in-memory stores.</summary>
+public sealed class InMemorySegmentEngineTests : Engagement.Sdk.SharedTests.SegmentEngineStoreTests
+{
+    protected override void UseStorage(EngagementBuilder builder)
+    {
+        // The in-memory stores are the default.
+    }
+}

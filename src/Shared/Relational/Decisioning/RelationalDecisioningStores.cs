@@ -35,6 +35,11 @@ internal sealed class RelationalPropensityStore(IRelationalDatabase database) : 
 
     private const string Select = "SELECT action_id, channel, treatment, segment, bucket, sends, responses FROM {t:propensity_counts} WHERE bucket >= @since";
 
+    private static readonly PropensityOutcome[] Outcomes = [PropensityOutcome.Send, PropensityOutcome.Response];
+
+    // The outcomes of many dispatches in one statement: the rows it inserted are the ones counted now.
+    private const string InsertOutcomes = "INSERT INTO {t:propensity_outcomes} (dispatch_id, outcome) SELECT value, @outcome FROM {each:dispatches} WHERE true ON CONFLICT (dispatch_id, outcome) DO NOTHING RETURNING dispatch_id";
+
     /// <inheritdoc />
     public ValueTask<bool> CountAsync(PropensityArm arm, string dispatchId, PropensityOutcome outcome, DateTimeOffset bucket, CancellationToken cancellationToken = default)
     {
@@ -59,6 +64,75 @@ internal sealed class RelationalPropensityStore(IRelationalDatabase database) : 
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// One insert of the outcome rows per kind (send, response) for the whole list, then one increment per arm and bucket with
+    /// the number of outcomes newly counted there, in one transaction.
+    /// </remarks>
+    public ValueTask<IReadOnlyList<bool>> CountAllAsync(IReadOnlyList<PropensityTally> tallies, CancellationToken cancellationToken = default)
+    {
+        PropensityStoreChecks.Require(tallies);
+        if (tallies.Count == 0)
+        {
+            return ValueTask.FromResult<IReadOnlyList<bool>>([]);
+        }
+
+        return database.WriteAsync(tallies, static async (session, all, ct) =>
+        {
+            var counted = new bool[all.Count];
+            foreach (var outcome in Outcomes)
+            {
+                // Each dispatch once: its first mention is the one counted.
+                var first = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (var i = 0; i < all.Count; i++)
+                {
+                    if (all[i].Outcome == outcome)
+                    {
+                        first.TryAdd(all[i].DispatchId, i);
+                    }
+                }
+
+                if (first.Count == 0)
+                {
+                    continue;
+                }
+
+                using var insert = session.Command(InsertOutcomes);
+                insert.Bind("@dispatches", JsonArray(first.Keys)).Bind("@outcome", (int)outcome);
+                var reader = await insert.ReaderAsync(ct).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        counted[first[reader.GetString(0)]] = true;
+                    }
+                }
+            }
+
+            var increments = new Dictionary<(PropensityArm Arm, long Bucket), (long Sends, long Responses)>();
+            for (var i = 0; i < counted.Length; i++)
+            {
+                if (counted[i])
+                {
+                    var key = (all[i].Arm, all[i].Bucket.UtcTicks);
+                    var (sends, responses) = increments.GetValueOrDefault(key);
+                    increments[key] = all[i].Outcome == PropensityOutcome.Send ? (sends + 1, responses) : (sends, responses + 1);
+                }
+            }
+
+            foreach (var ((arm, bucket), (sends, responses)) in increments)
+            {
+                using var increment = session.Command(Increment);
+                await increment
+                    .Bind("@action", arm.ActionId).Bind("@channel", arm.Channel.Name).Bind("@treatment", arm.Treatment).Bind("@segment", arm.Segment)
+                    .Bind("@bucket", bucket).Bind("@sends", sends).Bind("@responses", responses)
+                    .ExecuteAsync(ct).ConfigureAwait(false);
+            }
+
+            return (IReadOnlyList<bool>)counted;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
     public ValueTask<IReadOnlyList<PropensityCount>> ReadAsync(DateTimeOffset since, CancellationToken cancellationToken = default)
         => database.ReadAsync(since.UtcTicks, static async (session, since, ct) =>
         {
@@ -77,6 +151,22 @@ internal sealed class RelationalPropensityStore(IRelationalDatabase database) : 
 
             return (IReadOnlyList<PropensityCount>)rows;
         }, cancellationToken);
+    private static string JsonArray(IEnumerable<string> values)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var value in values)
+            {
+                writer.WriteStringValue(value);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 }
 
 /// <summary>

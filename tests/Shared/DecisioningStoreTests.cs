@@ -8,23 +8,29 @@ using Engagement.Sdk.Storage;
 using Engagement.Sdk.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Engagement.Sdk.Sqlite.Tests;
+namespace Engagement.Sdk.SharedTests;
 
-/// <summary>The decisioning stores behind <c>UseSqlite</c>: what the engine learns, reserves and records is in the file.</summary>
-public sealed class SqliteDecisioningTests : IDisposable
+/// <summary>
+/// The decisioning stores on a database: what the engine learns survives a restart, and what engines sharing the database
+/// learn and reserve is shared. This file is shared by the SQLite and PostgreSQL tests.
+/// </summary>
+public abstract class DecisioningStoreTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 6, 1, 9, 0, 0, TimeSpan.Zero);
-    private readonly string _directory = Directory.CreateTempSubdirectory("engagement-nba-").FullName;
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    /// <summary>A new, empty database for one test (a file, a schema), named for <see cref="UseStorage"/>.</summary>
+    protected abstract string NewDatabase();
+
+    /// <summary>Puts the engine's stores on <paramref name="database"/>; engines given the same one share it, each with a pool of its own.</summary>
+    protected abstract void UseStorage(EngagementBuilder builder, string database);
 
     [Fact]
     public async Task LearnedPropensities_SurviveARestart()
     {
-        var path = Path.Combine(_directory, "shop.db");
+        var database = NewDatabase();
         var clock = new FakeTimeProvider(T0);
         Engagement.Sdk.Decisioning.Learning.BetaPosterior learned;
-        await using (var provider = Provider(path, clock))
+        await using (var provider = Provider(database, clock))
         {
             var engine = provider.GetRequiredService<IEngagementEngine>();
             await CustomerAsync(engine, "c0");
@@ -37,7 +43,7 @@ public sealed class SqliteDecisioningTests : IDisposable
             learned = await provider.GetRequiredService<AdaptivePropensities>().GetPosteriorAsync("offer", Channel.Email);
         }
 
-        await using (var restarted = Provider(path, clock))
+        await using (var restarted = Provider(database, clock))
         {
             var posterior = await restarted.GetRequiredService<AdaptivePropensities>().GetPosteriorAsync("offer", Channel.Email);
 
@@ -49,10 +55,10 @@ public sealed class SqliteDecisioningTests : IDisposable
     [Fact]
     public async Task TwoProcessesLearningAtOnce_LoseNoCount()
     {
-        var path = Path.Combine(_directory, "shared.db");
+        var database = NewDatabase();
         var clock = new FakeTimeProvider(T0);
-        await using var first = Provider(path, clock);
-        await using var second = Provider(path, clock);
+        await using var first = Provider(database, clock);
+        await using var second = Provider(database, clock);
         var a = first.GetRequiredService<AdaptivePropensities>();
         var b = second.GetRequiredService<AdaptivePropensities>();
 
@@ -73,12 +79,12 @@ public sealed class SqliteDecisioningTests : IDisposable
     }
 
     [Fact]
-    public async Task LimitedOffer_TwoEnginesOnOneFile_NeverExceedItsBudget()
+    public async Task LimitedOffer_TwoEnginesOnOneDatabase_NeverExceedItsBudget()
     {
-        var path = Path.Combine(_directory, "budget.db");
+        var database = NewDatabase();
         var clock = new FakeTimeProvider(T0);
-        await using var first = Provider(path, clock, budget: 7);
-        await using var second = Provider(path, clock, budget: 7);
+        await using var first = Provider(database, clock, budget: 7);
+        await using var second = Provider(database, clock, budget: 7);
         foreach (var i in Enumerable.Range(0, 20))
         {
             await CustomerAsync(first.GetRequiredService<IEngagementEngine>(), "c" + i);
@@ -91,14 +97,14 @@ public sealed class SqliteDecisioningTests : IDisposable
         (await first.GetRequiredService<IActionBudgetStore>().GetUsedAsync("offer", DateTimeOffset.MinValue)).Should().Be(7);
     }
 
-    private static ServiceProvider Provider(string path, TimeProvider clock, long? budget = null)
+    private ServiceProvider Provider(string database, TimeProvider clock, long? budget = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton(clock);
-        services.AddEngagement(o => o.DecideOnStageChange = false)
-            .AddChannel(new InMemoryChannelSender(Channel.Email))
-            .UseSqlite(o => (o.ConnectionString, o.BusyTimeout) = ($"Data Source={path}", TimeSpan.FromSeconds(30)))
-            .ConfigureDecisions(o => (o.Exploration, o.Segments) = (ExplorationMode.Greedy, LearningSegments.None))
+        var builder = services.AddEngagement(o => o.DecideOnStageChange = false)
+            .AddChannel(new InMemoryChannelSender(Channel.Email));
+        UseStorage(builder, database);
+        builder.ConfigureDecisions(o => (o.Exploration, o.Segments) = (ExplorationMode.Greedy, LearningSegments.None))
             .UseActions(ActionCatalog.Create([
                 new ActionDefinition { Id = "offer", Name = "Offer", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.5, Budget = budget is { } limit ? new ActionBudget { Limit = limit } : null },
                 new ActionDefinition { Id = "guide", Name = "Guide", Channels = [Channel.Email], Value = 1m, BasePropensity = 0.5 },

@@ -1,0 +1,121 @@
+using Engagement.Sdk.Events;
+using Engagement.Sdk.Profiles;
+using Engagement.Sdk.Serialization;
+using Engagement.Sdk.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Engagement.Sdk.Sqlite.Tests;
+
+/// <summary>
+/// Schema version 4: events are found by a 64-bit key of their id (<see cref="EventKey"/>); a file of version 3 is migrated
+/// when it is opened, and two ids under one key stay two events.
+/// </summary>
+public sealed class SqliteEventKeyTests : IDisposable
+{
+    private static readonly DateTimeOffset At = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private readonly TemporaryDatabases _databases = new();
+
+    public void Dispose() => _databases.Dispose();
+
+    [Fact]
+    public void Of_KnownIds_KeepTheKeysStoredByEarlierVersions()
+    {
+        // The key is stored: a change of the function would make every stored event unfindable by its id.
+        EventKey.Of("e12345").Should().Be(-923085135001482600);
+        EventKey.Of("ab").Should().Be(-1166397803176804892);
+        EventKey.Of("order-2026-0001").Should().Be(-2089190363080829173);
+    }
+
+    [Fact]
+    public void Of_IdsFromACounter_ShareTheKeysHighBitsAndDifferInTheLow()
+    {
+        var keys = Enumerable.Range(12_000, 1_000).Select(i => EventKey.Of("e" + i)).ToList();
+        keys.Select(k => k >> 24).Distinct().Should().ContainSingle("ids that differ in their last three characters share the high 40 bits");
+        keys.Distinct().Should().HaveCount(1_000);
+    }
+
+    [Fact]
+    public async Task Open_Version3File_EventsAreKeptFoundByIdAndStillExactlyOnce()
+    {
+        var path = _databases.NewPath();
+        var events = Enumerable.Range(0, 5)
+            .Select(i => (EngagementEvent)new ProductViewed { EventId = "old-" + i, CustomerId = new CustomerId(i % 2 == 0 ? "ann" : "bob"), Timestamp = At.AddMinutes(i), ProductId = "p" + i })
+            .ToList();
+        using (var created = _databases.Open(path))
+        {
+            (await new SqliteEventStore(created).ReadRangeAsync(At, At.AddHours(1)).ToListAsync()).Should().BeEmpty(); // creates the file
+        }
+
+        // What version 3 wrote: the events keyed by their id's text, with its indexes.
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                DROP TABLE events;
+                CREATE TABLE events (event_id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, ts INTEGER NOT NULL, document TEXT NOT NULL);
+                CREATE INDEX events_by_customer ON events (customer_id, ts, event_id);
+                CREATE INDEX events_by_time ON events (ts, event_id);
+                UPDATE schema_version SET version = 3;
+                """;
+            command.ExecuteNonQuery();
+            foreach (var e in events)
+            {
+                command.CommandText = "INSERT INTO events VALUES ($id, $customer, $ts, $doc)";
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$id", e.EventId);
+                command.Parameters.AddWithValue("$customer", e.CustomerId.Value);
+                command.Parameters.AddWithValue("$ts", e.Timestamp.UtcTicks);
+                command.Parameters.AddWithValue("$doc", System.Text.Json.JsonSerializer.Serialize(e, EngagementJsonContext.Default.EngagementEvent));
+                command.ExecuteNonQuery();
+            }
+        }
+
+        var store = new SqliteEventStore(_databases.Open(path));
+        (await store.ReadAsync(new CustomerId("ann")).Select(e => e.EventId).ToListAsync()).Should().Equal("old-0", "old-2", "old-4");
+        (await store.ReadRangeAsync(At, At.AddHours(1)).Select(e => e.EventId).ToListAsync()).Should().Equal(events.Select(e => e.EventId));
+        (await store.AppendAsync(events[3])).Should().Be(AppendOutcome.Duplicate, "an event stored before the migration is still found by its id");
+        var changed = (ProductViewed)events[3] with { ProductId = "other" };
+        await FluentActions.Awaiting(() => store.AppendAsync(changed).AsTask()).Should().ThrowAsync<EventConflictException>();
+        (await store.AppendAsync(events[3] with { EventId = "new-1" })).Should().Be(AppendOutcome.Appended);
+
+        using var check = new SqliteConnection($"Data Source={path};Pooling=False");
+        check.Open();
+        using var query = check.CreateCommand();
+        query.CommandText = "SELECT version FROM schema_version";
+        Convert.ToInt32(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(4);
+        query.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info('events_by_customer') ORDER BY seqno)";
+        query.ExecuteScalar().Should().Be("customer_id,ts");
+        query.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info('events_by_id') ORDER BY seqno)";
+        query.ExecuteScalar().Should().Be("id_key");
+        query.CommandText = "SELECT count(*) FROM events WHERE event_id = 'old-1' AND id_key = $key";
+        query.Parameters.AddWithValue("$key", EventKey.Of("old-1"));
+        Convert.ToInt32(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(1, "the migration computes each stored id's key");
+    }
+
+    [Fact]
+    public async Task Append_AnotherIdStoredUnderTheSameKey_IsNotMistakenForIt()
+    {
+        var path = _databases.NewPath();
+        var store = new SqliteEventStore(_databases.Open(path));
+        var first = new ProductViewed { EventId = "first", CustomerId = new CustomerId("ann"), Timestamp = At, ProductId = "p1" };
+        (await store.AppendAsync(first)).Should().Be(AppendOutcome.Appended);
+
+        // Two ids under one key are rare (64 bits); forge one by giving the stored event the key of the next id.
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE events SET id_key = $key WHERE event_id = 'first'";
+            command.Parameters.AddWithValue("$key", EventKey.Of("second"));
+            command.ExecuteNonQuery().Should().Be(1);
+        }
+
+        var reopened = new SqliteEventStore(_databases.Open(path));
+        var second = first with { EventId = "second", ProductId = "p2" };
+        (await reopened.AppendAsync(second)).Should().Be(AppendOutcome.Appended, "an event of another id under the same key is not this one");
+        (await reopened.AppendAsync(second)).Should().Be(AppendOutcome.Duplicate);
+        await FluentActions.Awaiting(() => reopened.AppendAsync(second with { ProductId = "p3" }).AsTask()).Should().ThrowAsync<EventConflictException>();
+        (await reopened.ReadAsync(new CustomerId("ann")).Select(e => e.EventId).ToListAsync()).Should().BeEquivalentTo(["first", "second"]);
+    }
+}
