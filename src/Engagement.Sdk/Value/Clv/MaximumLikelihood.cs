@@ -281,6 +281,8 @@ internal static class MaximumLikelihood
     /// converges in a few likelihood evaluations. No Hessian analysis follows (only the estimates are wanted). It stops when
     /// twice the log-likelihood still to be gained, estimated by the Newton decrement, is below 10⁻⁶ (a step of about a
     /// thousandth of a standard error), and gives up after <paramref name="maxIterations"/> steps or at a non-finite likelihood.
+    /// Trial points stay within <see cref="TrustRadius"/> standard errors of the fit's estimates (when it has a covariance):
+    /// a resample whose likelihood rises towards the edge of the parameter space stops at that distance.
     /// </summary>
     /// <param name="fit">The fit to start from; its penalty, centre and scales are kept.</param>
     /// <param name="logLikelihood">The total log-likelihood of the new data.</param>
@@ -334,6 +336,7 @@ internal static class MaximumLikelihood
 
         // The first inverse Hessian of the mean objective: the fit's covariance in the fitted scale times its customers.
         var h = Identity(n);
+        var precision = (double[,]?)null;
         if (fit.WorkingCovariance.Length == n * n && fit.WorkingCovariance.All(double.IsFinite))
         {
             for (var i = 0; i < n; i++)
@@ -343,6 +346,8 @@ internal static class MaximumLikelihood
                     h[i, j] = fit.WorkingCovariance[(i * n) + j] * fit.Customers;
                 }
             }
+
+            precision = Inverse(fit.WorkingCovariance, n);
         }
 
         var x = new double[n];
@@ -350,6 +355,8 @@ internal static class MaximumLikelihood
         {
             x[i] = i < logCount ? Math.Log(fit.Values[i]) : fit.Values[i];
         }
+
+        var origin = (double[])x.Clone();
 
         var g = new double[n];
         var f = Objective(x, g);
@@ -398,6 +405,25 @@ internal static class MaximumLikelihood
 
             var norm = Math.Sqrt(Dot(direction, direction));
             var step = norm > 3 ? 3 / norm : 1.0;
+            if (precision is not null)
+            {
+                // The trust region: no trial point further than TrustRadius standard errors (in the fit's own metric)
+                // from the full data's estimates. Where a resample's likelihood keeps rising along a ridge to the edge of
+                // the parameter space (a Pareto/NBD resample whose death rates look homogeneous sends s and β to
+                // infinity together), the refit stops at the region's edge: the likelihood there is within a few
+                // hundredths of its supremum, so the data cannot tell the two apart, and the likelihood is never
+                // evaluated out where its special functions need millions of terms.
+                var reach = StepToBoundary(precision, origin, x, direction, TrustRadius);
+                if (reach < 1e-6)
+                {
+                    ToNatural(x, logCount, theta);
+                    theta.CopyTo(estimates);
+                    return evaluations;
+                }
+
+                step = Math.Min(step, reach);
+            }
+
             var accepted = false;
             for (var tries = 0; tries < 30; tries++)
             {
@@ -442,6 +468,105 @@ internal static class MaximumLikelihood
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// How far (in standard errors of the full data's fit, the Mahalanobis distance in the fitted scale) a refit may move
+    /// from the full data's estimates. A regular resample's estimates lie within about 4 of them (the square root of a
+    /// χ² quantile far in its tail); only a resample whose likelihood keeps rising towards the edge of the parameter space
+    /// reaches 6.
+    /// </summary>
+    internal const double TrustRadius = 6;
+
+    /// <summary>The largest t ≥ 0 with x + t·d within <paramref name="radius"/> of <paramref name="origin"/> in the metric <paramref name="precision"/> (0 when x is on the edge and d points out).</summary>
+    private static double StepToBoundary(double[,] precision, double[] origin, double[] x, double[] d, double radius)
+    {
+        var n = x.Length;
+        double a = 0, b = 0, c = 0;
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                var p = precision[i, j];
+                a += d[i] * p * d[j];
+                b += (x[i] - origin[i]) * p * d[j];
+                c += (x[i] - origin[i]) * p * (x[j] - origin[j]);
+            }
+        }
+
+        if (!(a > 0))
+        {
+            return double.PositiveInfinity;
+        }
+
+        var discriminant = (b * b) - (a * (c - (radius * radius)));
+        return discriminant <= 0 ? 0 : Math.Max(0, (-b + Math.Sqrt(discriminant)) / a);
+    }
+
+    /// <summary>The inverse of a symmetric positive definite matrix (row-major), or null when it is not.</summary>
+    private static double[,]? Inverse(ImmutableArray<double> matrix, int n)
+    {
+        var a = new double[n, 2 * n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                a[i, j] = matrix[(i * n) + j];
+            }
+
+            a[i, n + i] = 1;
+        }
+
+        for (var col = 0; col < n; col++)
+        {
+            var pivot = col;
+            for (var row = col + 1; row < n; row++)
+            {
+                if (Math.Abs(a[row, col]) > Math.Abs(a[pivot, col]))
+                {
+                    pivot = row;
+                }
+            }
+
+            if (!(Math.Abs(a[pivot, col]) > 0))
+            {
+                return null;
+            }
+
+            for (var j = 0; j < 2 * n; j++)
+            {
+                (a[col, j], a[pivot, j]) = (a[pivot, j], a[col, j]);
+            }
+
+            var scale = 1 / a[col, col];
+            for (var j = 0; j < 2 * n; j++)
+            {
+                a[col, j] *= scale;
+            }
+
+            for (var row = 0; row < n; row++)
+            {
+                if (row != col && a[row, col] != 0)
+                {
+                    var factor = a[row, col];
+                    for (var j = 0; j < 2 * n; j++)
+                    {
+                        a[row, j] -= factor * a[col, j];
+                    }
+                }
+            }
+        }
+
+        var inverse = new double[n, n];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                inverse[i, j] = a[i, n + j];
+            }
+        }
+
+        return inverse;
     }
 
     private static void ToNatural(double[] u, int logCount, double[] theta)

@@ -103,6 +103,120 @@ public sealed class ParameterBootstrapTests
     }
 
     [Fact]
+    public void Bootstrap_ParetoResampleWhoseLikelihoodRisesToTheEdge_StopsAtTheTrustRegion()
+    {
+        // Resample 8 of this sample (seed 0) has its likelihood rising for ever along s, β → ∞ with s/β fixed (homogeneous
+        // death rates). The refit used to follow that ridge out to where each ₂F₁ series needs millions of terms, and the
+        // bootstrap did not return. Now the draw stops at the trust region's edge, where the likelihood is within a few
+        // hundredths of what it gains further out.
+        var data = ParetoNbdModel.FromParameters(0.6, 8, 0.8, 12).Simulate(1_500, 20, 60, seed: 500, roundToWholeUnits: true);
+        var fitted = ParetoNbdModel.Fit(data);
+        var fit = fitted.FitResult!;
+
+        var draws = ParameterDraws.Bootstrap(fitted, data, 9, seed: 0);
+
+        for (var d = 0; d < 9; d++)
+        {
+            draws[d].ToArray().Should().OnlyContain(v => double.IsFinite(v) && v > 0);
+            Mahalanobis(fit, draws[d]).Should().BeLessThanOrEqualTo(MaximumLikelihood.TrustRadius + 1e-9, $"draw {d}");
+        }
+
+        var edge = draws[8].ToArray();
+        Mahalanobis(fit, edge).Should().BeGreaterThan(MaximumLikelihood.TrustRadius - 1e-3);
+        edge[2].Should().BeGreaterThan(5 * fit.Values[2], "s runs up along the ridge");
+        var weights = new double[data.Rows];
+        Resampling.Multinomial(new Random(Resampling.Seed(0, 8, 0)), data.Weight, data.TotalWeight, (long)data.TotalWeight, weights);
+        var resample = data.WithWeights(weights);
+        var atEdge = ParetoNbdModel.LogLikelihood(edge, resample, []);
+        double[] further = [edge[0], edge[1], edge[2] * 10, edge[3] * 10 * (1 + 1e-3)];
+        var gain = ParetoNbdModel.LogLikelihood(further, resample, []) - atEdge;
+        gain.Should().BeLessThan(0.05, "the data hardly tell the edge from the points beyond it");
+        ParetoNbdModel.LogLikelihood(fit.Values.AsSpan(), resample, []).Should().BeLessThan(atEdge, "the refit climbed");
+    }
+
+    [Theory]
+    [InlineData(1.24, 0.44, 2e-5)]
+    [InlineData(2.0, 0.05, 1e-4)]
+    [InlineData(30.0, 0.9, 3e-5)]
+    public void Hypergeometric_NearOne_AgreesWithTheLinearTransformation(double a, double b, double epsilon)
+    {
+        // ₂F₁(a, b; a + 1; z) = Γ(a+1)Γ(1−b)/Γ(a+1−b) z^(−a) + a/(b − 1) (1 − z)^(1−b) ₂F₁(1, a + 1 − b; 2 − b; 1 − z) for
+        // non-integer b: the transformation to 1 − z, whose series converges at once this close to 1.
+        var z = 1 - epsilon;
+        double series = 1, term = 1;
+        for (var k = 0; k < 50; k++)
+        {
+            term *= (1 + k) * (a + 1 - b + k) / ((2 - b + k) * (k + 1)) * epsilon;
+            series += term;
+        }
+
+        var expected = (Math.Exp(SpecialFunctions.LogGamma(a + 1) + SpecialFunctions.LogGamma(1 - b) - SpecialFunctions.LogGamma(a + 1 - b)) * Math.Pow(z, -a))
+            + (a / (b - 1) * Math.Pow(epsilon, 1 - b) * series);
+
+        SpecialFunctions.LogHypergeometric2F1Value(a, b, a + 1, z).Should().BeApproximately(Math.Log(expected), 1e-11);
+    }
+
+    [Theory]
+    [InlineData(1.24, 0.44, 1e-5)]
+    [InlineData(30.0, 0.9, 1e-6)]
+    [InlineData(1.3, 1.2, 1e-6)]
+    public void Hypergeometric_TooCloseToOne_FailsAtOnceWithATypedError(double a, double b, double epsilon)
+    {
+        // The series would need more terms than it may sum: the evaluation says so before summing any.
+        SpecialFunctions.CannotConverge(a, b, a + 1, 1 - epsilon).Should().Be(b < 1);
+        FluentActions.Invoking(() => SpecialFunctions.LogHypergeometric2F1Value(a, b, a + 1, 1 - epsilon)).Should().Throw<ClvModelException>().WithMessage("*would not converge*");
+        FluentActions.Invoking(() => SpecialFunctions.LogHypergeometric2F1(a, b, a + 1, 1 - epsilon)).Should().Throw<ClvModelException>().WithMessage("*would not converge*");
+    }
+
+    private static double Mahalanobis(ClvFit fit, ReadOnlySpan<double> values)
+    {
+        var n = fit.ParameterCount;
+        var u = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            u[i] = Math.Log(values[i]) - Math.Log(fit.Values[i]);
+        }
+
+        // Solve Σ v = u by Gaussian elimination; the distance is √(uᵀ v).
+        var m = new double[n, n + 1];
+        for (var i = 0; i < n; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                m[i, j] = fit.WorkingCovariance[(i * n) + j];
+            }
+
+            m[i, n] = u[i];
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            for (var k = i + 1; k < n; k++)
+            {
+                var f = m[k, i] / m[i, i];
+                for (var j = i; j <= n; j++)
+                {
+                    m[k, j] -= f * m[i, j];
+                }
+            }
+        }
+
+        var v = new double[n];
+        for (var i = n - 1; i >= 0; i--)
+        {
+            var sum = m[i, n];
+            for (var j = i + 1; j < n; j++)
+            {
+                sum -= m[i, j] * v[j];
+            }
+
+            v[i] = sum / m[i, i];
+        }
+
+        return Math.Sqrt(u.Select((e, i) => e * v[i]).Sum());
+    }
+
+    [Fact]
     public void Bootstrap_SpreadAgreesWithTheStandardErrors_ForEveryModel()
     {
         // The refit bootstrap and the Hessian measure the same sampling spread: the standard deviation of each log-parameter
