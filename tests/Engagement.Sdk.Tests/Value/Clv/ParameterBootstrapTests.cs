@@ -277,8 +277,14 @@ public sealed class ParameterBootstrapTests
 
                 case "mbgnbd":
                 {
+                    // Continuous purchase times, as the model assumes. Rounded to whole units (purchases in one unit merged,
+                    // times and ages floored) the MBG/NBD estimate of this P(alive) is biased by about a third of its
+                    // sampling spread (over 300 replications: mean 0.455 against the true 0.4825, 64 % of the estimates
+                    // below it), so the bootstrap — which measures the spread, not a bias of the data against the model —
+                    // covered only 221 of 300; with continuous times the estimate is unbiased (mean 0.485) and the
+                    // intervals cover 260 of 300.
                     var mbgTruth = BgNbdModel.FromParameters(0.3, 5, 0.9, 2.5, modified: true);
-                    var data = mbgTruth.Simulate(1_500, 20, 60, seed: 400 + k, roundToWholeUnits: true);
+                    var data = mbgTruth.Simulate(1_500, 20, 60, seed: 400 + k);
                     var fitted = BgNbdModel.Fit(data, modified: true);
                     PredictionIntervals.ProbabilityAlive(fitted, ParameterDraws.Bootstrap(fitted, data, 80, seed: k), [1], [10], [40], 0.9, lower, upper);
                     truth = mbgTruth.ProbabilityAlive(1, 10, 40);
