@@ -6,6 +6,7 @@ namespace Engagement.Sdk.Benchmarks;
 /// for the sweep's CPU time, <c>--decision-latency [actions] [decisions] [thompson]</c> for the percentiles of single decisions,
 /// <c>--ope-cpu [repetitions]</c> for the wall-clock and processor time of off-policy evaluation,
 /// <c>--outbox-cpu Row [rounds]</c> for the CPU time of a row of the outbox benchmarks,
+/// <c>--clv-bootstrap-cpu [rounds]</c> for the CPU time of the refit bootstrap on 1,000,000 customers,
 /// <c>--ingest-cpu Row [rounds]</c> for the CPU time of a row of the ingestion benchmarks, or
 /// <c>--webshop-load [batches] [--views-only] [--in-flight N]</c> for the web sample's load loop.
 /// </summary>
@@ -52,6 +53,12 @@ public static class Program
                 args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 100,
                 args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
                 args.Length > 3 && args[3] == "thompson");
+            return;
+        }
+
+        if (args.Length > 0 && args[0] == "--clv-bootstrap-cpu")
+        {
+            Clv.ClvBootstrapBenchmarks.MeasureCpu(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2);
             return;
         }
 

@@ -20,6 +20,7 @@ internal sealed record BgBbOptions(
     int? Horizon,
     double DiscountRate,
     double Penalty,
+    IntervalOptions Intervals,
     string? CustomersOut,
     string? Plots,
     bool Json,
@@ -97,9 +98,10 @@ internal static class BgBbReport
         }
 
         BgBbModel model;
+        List<(int X, int Tx, int N, double Weight)> rows;
         try
         {
-            var rows = customers.GroupBy(c => (c.X, c.Tx, c.N)).Select(g => (g.Key.X, g.Key.Tx, g.Key.N, g.Sum(c => c.Weight))).ToList();
+            rows = customers.GroupBy(c => (c.X, c.Tx, c.N)).Select(g => (g.Key.X, g.Key.Tx, g.Key.N, g.Sum(c => c.Weight))).ToList();
             model = progress.Step($"fitting bgbb to {rows.Count:N0} distinct patterns", () => BgBbModel.Fit(rows, options.Penalty > 0 ? new ClvFitOptions { Penalty = options.Penalty } : null));
         }
         catch (Exception ex) when (ex is ClvModelException or EngagementValidationException or ArithmeticException)
@@ -110,13 +112,16 @@ internal static class BgBbReport
 
         var horizon = options.Horizon ?? (holdoutOpportunities > 0 ? holdoutOpportunities : 1);
         var predictions = progress.Step("predicting", () => Predict(model, customers, horizon, holdoutOpportunities, options.DiscountRate));
+        var intervals = options.Intervals.Draws == 0
+            ? null
+            : progress.Step(string.Create(Inv, $"{options.Intervals.Level:P0} intervals from {options.Intervals.Draws} {options.Intervals.Method} draws (seed {options.Intervals.Seed})"), () => Intervals(model, rows, customers, horizon, options));
         string? customersFile = null;
         var plots = new List<string>();
         try
         {
             if (options.CustomersOut is { } path)
             {
-                WriteCustomers(path, customers, predictions, holdoutOpportunities > 0);
+                WriteCustomers(path, customers, predictions, holdoutOpportunities > 0, intervals);
                 customersFile = path;
             }
 
@@ -142,7 +147,16 @@ internal static class BgBbReport
             return ClvReportApp.OutputFailed;
         }
 
-        var document = Document(model, customers, predictions, source, options, horizon, holdoutOpportunities, new OutputReport(customersFile, plots));
+        var document = Document(model, customers, predictions, source, options, horizon, holdoutOpportunities, new OutputReport(customersFile, plots)) with
+        {
+            Intervals = intervals is null ? null : new IntervalReport(
+                options.Intervals.Draws,
+                options.Intervals.Level,
+                options.Intervals.Seed,
+                options.Intervals.Description,
+                intervals.Error is null ? [.. intervals.Columns.Select(c => "bgbb." + c.Name)] : [],
+                intervals.Error),
+        };
         if (options.Json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(document, BgBbJsonContext.Default.BgBbReportDocument));
@@ -247,6 +261,40 @@ internal static class BgBbReport
         "week" => date.DayNumber / 7, // day 0 (0001-01-01) is a Monday: weeks run Monday to Sunday
         _ => date.DayNumber,
     };
+
+    /// <summary>Per-customer intervals of P(alive), the expected transactions over the horizon and DERT, or why there are none.</summary>
+    private static DiscreteIntervals Intervals(BgBbModel model, List<(int X, int Tx, int N, double Weight)> rows, List<DiscreteCustomer> customers, int horizon, BgBbOptions options)
+    {
+        var o = options.Intervals;
+        try
+        {
+            var draws = o.Method == IntervalOptions.Normal
+                ? ParameterDraws.FromFit(model.FitResult!, o.Draws, o.Seed)
+                : ParameterDraws.Bootstrap(model, rows, o.Draws, o.Seed);
+            int[] x = [.. customers.Select(c => c.X)], tx = [.. customers.Select(c => c.Tx)], n = [.. customers.Select(c => c.N)];
+            var columns = new List<(string Name, double[] Values)>();
+            void Add(string name, Action<double[], double[]> compute)
+            {
+                var (lower, upper) = (new double[x.Length], new double[x.Length]);
+                compute(lower, upper);
+                columns.Add((name + ".lower", lower));
+                columns.Add((name + ".upper", upper));
+            }
+
+            Add("pAlive", (l, u) => PredictionIntervals.BgBbProbabilityAlive(draws, 1, x, tx, n, o.Level, l, u));
+            Add("expected", (l, u) => PredictionIntervals.BgBbConditionalExpectedTransactions(draws, horizon, x, tx, n, o.Level, l, u));
+            if (options.DiscountRate > 0)
+            {
+                Add("dert", (l, u) => PredictionIntervals.BgBbDiscountedExpectedTransactions(draws, options.DiscountRate, x, tx, n, o.Level, l, u));
+            }
+
+            return new DiscreteIntervals(columns, null);
+        }
+        catch (Exception ex) when (ex is ClvModelException or EngagementValidationException or ArithmeticException)
+        {
+            return new DiscreteIntervals([], ex.Message);
+        }
+    }
 
     /// <summary>Per row: P(alive), E[transactions in the horizon], E[holdout transactions] and DERT.</summary>
     private static (double[] PAlive, double[] Expected, double[]? Holdout, double[] Dert) Predict(BgBbModel model, List<DiscreteCustomer> customers, int horizon, int holdoutOpportunities, double discountRate)
@@ -355,6 +403,13 @@ internal static class BgBbReport
         }
 
         o.WriteLine(string.Create(Inv, $"  mean P(alive) {d.MeanPAlive:F3}; expected transactions at the next {d.Horizon} opportunities {d.ExpectedTotal:N1}; mean DERT at {d.DiscountRate:P1} per opportunity {d.DertMean:F3}; a new customer's lifetime transactions {(d.LifetimeTransactions is { } l ? l.ToString("F3", Inv) : "infinite (gamma <= 1)")}"));
+        if (d.Intervals is { } intervals)
+        {
+            o.WriteLine(intervals.Error is null
+                ? string.Create(Inv, $"  Intervals: {intervals.Level:P0} from {intervals.Draws:N0} draws ({intervals.Method}, seed {intervals.Seed}) per customer in {string.Join(", ", intervals.Columns)}")
+                : $"  no intervals: {intervals.Error}");
+        }
+
         o.WriteLine();
         o.WriteLine("Repeat transactions in calibration: customers, actual vs expected");
         o.WriteLine("  x        actual    expected");
@@ -393,16 +448,23 @@ internal static class BgBbReport
         }
     }
 
-    private static void WriteCustomers(string path, List<DiscreteCustomer> customers, (double[] PAlive, double[] Expected, double[]? Holdout, double[] Dert) p, bool holdout)
+    private static void WriteCustomers(string path, List<DiscreteCustomer> customers, (double[] PAlive, double[] Expected, double[]? Holdout, double[] Dert) p, bool holdout, DiscreteIntervals? intervals)
     {
         using var writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
-        writer.WriteLine("customer_id,x,t_x,n,weight,bgbb.pAlive,bgbb.expected,bgbb.dert" + (holdout ? ",holdout.actual,bgbb.holdout" : string.Empty));
+        var bounds = intervals?.Columns ?? [];
+        writer.WriteLine("customer_id,x,t_x,n,weight,bgbb.pAlive,bgbb.expected,bgbb.dert" + (holdout ? ",holdout.actual,bgbb.holdout" : string.Empty) + string.Concat(bounds.Select(c => ",bgbb." + c.Name)));
         for (var i = 0; i < customers.Count; i++)
         {
             var c = customers[i];
             var id = c.Id.AsSpan().IndexOfAny(",\"\r\n") < 0 ? c.Id : "\"" + c.Id.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
             writer.Write(string.Create(Inv, $"{id},{c.X},{c.Tx},{c.N},{c.Weight:G10},{p.PAlive[i]:G10},{p.Expected[i]:G10},{p.Dert[i]:G10}"));
-            writer.Write(holdout ? string.Create(Inv, $",{c.Holdout},{p.Holdout![i]:G10}\n") : "\n");
+            writer.Write(holdout ? string.Create(Inv, $",{c.Holdout},{p.Holdout![i]:G10}") : string.Empty);
+            foreach (var column in bounds)
+            {
+                writer.Write(string.Create(Inv, $",{column.Values[i]:G10}"));
+            }
+
+            writer.Write('\n');
         }
     }
 
@@ -493,7 +555,16 @@ public sealed record BgBbReportDocument(
     double? HoldoutPredicted,
     IReadOnlyList<CountRow>? HoldoutByFrequency,
     HoldoutErrorsReport? HoldoutErrors,
-    OutputReport Outputs);
+    OutputReport Outputs)
+{
+    /// <summary>The per-customer intervals (<c>--intervals</c>), or null when none were asked for.</summary>
+    public IntervalReport? Intervals { get; init; }
+}
+
+/// <summary>The BG/BB per-customer interval columns (name without the model prefix, values per customer), or why there are none.</summary>
+/// <param name="Columns">The bound columns.</param>
+/// <param name="Error">Why there are no intervals, or null.</param>
+internal sealed record DiscreteIntervals(IReadOnlyList<(string Name, double[] Values)> Columns, string? Error);
 
 /// <summary>Actual and expected for one value of x.</summary>
 /// <param name="Frequency">x.</param>

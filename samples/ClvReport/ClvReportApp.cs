@@ -175,14 +175,17 @@ public static class ClvReportApp
             return NoModelFitted;
         }
 
-        var (spend, spendError, expectedSpend) = progress.Step("fitting the spend model", () => FitSpend(summary, fitOptions));
+        var (spend, spendError, expectedSpend, spendRows) = progress.Step("fitting the spend model", () => FitSpend(summary, fitOptions));
+        var spendIntervals = spend is null || options.Intervals.Draws == 0
+            ? null
+            : progress.Step(string.Create(Inv, $"{options.Intervals.Level:P0} spend intervals from {options.Intervals.Draws} {options.Intervals.Method} draws (seed {unchecked(options.Intervals.Seed + 1)})"), () => SpendIntervals.For(spend, spendRows!, summary, options.Intervals));
         var fitted = runs.Where(r => r.Succeeded).ToList();
         var columns = fitted.Select(r => new CustomerColumns(
             r,
             Clv(r, summary, histories, expectedSpend, options.Margin),
             options.Intervals.Draws == 0
                 ? ModelIntervals.None
-                : progress.Step(string.Create(Inv, $"{options.Intervals.Level:P0} intervals for {r.Name} from {options.Intervals.Draws} parameter draws (seed {options.Intervals.Seed})"), () => Intervals.For(r, summary, histories, spend, options.Intervals, horizon, discountRate, options.Margin)))).ToList();
+                : progress.Step(string.Create(Inv, $"{options.Intervals.Level:P0} intervals for {r.Name} from {options.Intervals.Draws} {options.Intervals.Method} draws (seed {options.Intervals.Seed})"), () => Intervals.For(r, data, summary, histories, spendIntervals?.Draws, options.Intervals, horizon, discountRate, options.Margin)))).ToList();
         var segmentRun = columns.FirstOrDefault(c => c.Run.Name == options.SegmentModel) ?? columns[0];
         var segments = Segment(segmentRun, summary, histories, expectedSpend, options);
 
@@ -194,7 +197,7 @@ public static class ClvReportApp
             {
                 progress.Step($"writing {summary.Customers.Length:N0} customers to {path}", () =>
                 {
-                    CustomerCsv.Write(path, summary, histories, columns, expectedSpend);
+                    CustomerCsv.Write(path, summary, histories, columns, expectedSpend, spendIntervals);
                     return path;
                 });
                 customersFile = path;
@@ -211,7 +214,7 @@ public static class ClvReportApp
             return OutputFailed;
         }
 
-        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots), options.Intervals);
+        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots), options.Intervals) { SpendIntervals = spendIntervals };
         if (options.Json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(report.Document(), ReportJsonContext.Default.ReportDocument));
@@ -224,12 +227,12 @@ public static class ClvReportApp
         return Success;
     }
 
-    private static (GammaGammaModel? Spend, string? Error, double[]? ExpectedSpend) FitSpend(RfmSummary summary, ClvFitOptions? options)
+    private static (GammaGammaModel? Spend, string? Error, double[]? ExpectedSpend, (int, double, double)[]? Rows) FitSpend(RfmSummary summary, ClvFitOptions? options)
     {
         var buyers = summary.Customers.Where(c => c.Frequency > 0 && c.MeanRepeatSpend > 0).ToList();
         if (buyers.Count < 2)
         {
-            return (null, $"Gamma-Gamma needs at least two repeat buyers with a positive spend; there are {buyers.Count}.", null);
+            return (null, $"Gamma-Gamma needs at least two repeat buyers with a positive spend; there are {buyers.Count}.", null, null);
         }
 
         try
@@ -250,11 +253,11 @@ public static class ClvReportApp
                 expected[i] = spend.ExpectedAverageSpend(c.Frequency, (double)c.MeanRepeatSpend);
             }
 
-            return (spend, null, expected);
+            return (spend, null, expected, rows);
         }
         catch (ClvModelException ex)
         {
-            return (null, ex.Message, null);
+            return (null, ex.Message, null, null);
         }
     }
 
@@ -314,8 +317,9 @@ public static class ClvReportApp
         private readonly Option<double> _penalty = new("--penalty") { HelpName = "LAMBDA", Description = "An L2 penalty on the log-parameters of every fit, for data that cannot pin the parameters down (the report flags such fits); 0.001 to 0.1 is typical. Default 0: plain maximum likelihood, as published.", DefaultValueFactory = _ => 0.0 };
         private readonly Option<int> _segments = new("--segments") { HelpName = "N", Description = "Value quantiles in the P(alive) × value segments (2 to 10).", DefaultValueFactory = _ => 3 };
         private readonly Option<string?> _segmentModel = new("--segment-model") { HelpName = "MODEL", Description = "The model whose P(alive) and value the segments use; default the first fitted." };
-        private readonly Option<int> _intervals = new("--intervals") { HelpName = "DRAWS", Description = "Adds per-customer intervals to the customers file (<model>.pAlive.lower/.upper, .expected, .dert, .clv) and the top customers: each prediction under DRAWS draws of the model's parameters from their estimated distribution (the inverse Hessian), 200 is typical. They show the uncertainty of the estimates. Default 0: none.", DefaultValueFactory = _ => 0 };
+        private readonly Option<int> _intervals = new("--intervals") { HelpName = "DRAWS", Description = "Adds per-customer intervals to the customers file (<model>.pAlive.lower/.upper, .expected, .dert, .clv) and the top customers: each prediction under DRAWS draws of the model's parameters (see --interval-method), 200 is typical; with a spend model also spend.expected.lower/.upper. They show the uncertainty of the estimates. Default 0: none.", DefaultValueFactory = _ => 0 };
         private readonly Option<double> _intervalLevel = new("--interval-level") { HelpName = "LEVEL", Description = "The probability each interval holds, in (0, 1).", DefaultValueFactory = _ => 0.9 };
+        private readonly Option<string> _intervalMethod = new("--interval-method") { HelpName = "bootstrap|normal", Description = "How the parameters are drawn: bootstrap refits each model to the customers resampled with replacement (seeded; no normality assumed), normal draws from the estimates' asymptotic normal distribution (the inverse Hessian; faster, needs a regular Hessian).", DefaultValueFactory = _ => IntervalOptions.Bootstrap };
         private readonly Option<int> _intervalSeed = new("--interval-seed") { HelpName = "N", Description = "The random seed of the parameter draws: the same seed gives the same intervals.", DefaultValueFactory = _ => 1 };
         private readonly Option<string?> _customersOut = new("--customers-out") { HelpName = "FILE.csv", Description = "Writes one row per customer: customer_id,x,t_x,T, then per model <model>.pAlive, .expected, .dert and .clv (and their .lower/.upper with --intervals), and spend.expected." };
         private readonly Option<string?> _plots = new("--plots") { HelpName = "DIR", Description = "Writes the diagnostic plots as SVG into DIR (created when missing)." };
@@ -379,6 +383,7 @@ public static class ClvReportApp
                     result.AddError($"--interval-level: {l.ToString(Inv)} is not a probability strictly between 0 and 1");
                 }
             });
+            _intervalMethod.AcceptOnlyFromAmong(IntervalOptions.Bootstrap, IntervalOptions.Normal);
             _customers.Validators.Add(result =>
             {
                 if (result.GetValueOrDefault<int>() < 2)
@@ -388,7 +393,7 @@ public static class ClvReportApp
             });
 
             Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend; BG/BB for discrete opportunities with the bgbb command) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
-            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _intervals, _intervalLevel, _intervalSeed, _customersOut, _plots, _json, _quiet })
+            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _intervals, _intervalLevel, _intervalSeed, _intervalMethod, _customersOut, _plots, _json, _quiet })
             {
                 Root.Options.Add(option);
             }
@@ -415,7 +420,7 @@ public static class ClvReportApp
                 }
             });
             BgBb = new Command("bgbb", "Fits the BG/BB model (Fader, Hardie and Shang 2010) for purchases that can only happen at discrete opportunities (a yearly donation, an annual event, a monthly box), from a pattern file or from transactions cut into calendar periods, and reports the fit, the repeat-transaction distribution, the holdout and per-customer P(alive), expected transactions and DERT. Exit codes as for the report.");
-            foreach (var option in new Option[] { _patterns, _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _period, _opportunities, _discreteDiscount, _penalty, _customersOut, _plots, _json, _quiet })
+            foreach (var option in new Option[] { _patterns, _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _period, _opportunities, _discreteDiscount, _penalty, _intervals, _intervalLevel, _intervalSeed, _intervalMethod, _customersOut, _plots, _json, _quiet })
             {
                 BgBb.Options.Add(option);
             }
@@ -436,6 +441,7 @@ public static class ClvReportApp
             r.GetValue(_opportunities),
             r.GetValue(_discreteDiscount),
             r.GetValue(_penalty),
+            new IntervalOptions(r.GetValue(_intervals), r.GetValue(_intervalLevel), r.GetValue(_intervalSeed), r.GetValue(_intervalMethod)!),
             r.GetValue(_customersOut),
             r.GetValue(_plots),
             r.GetValue(_json),
@@ -462,7 +468,7 @@ public static class ClvReportApp
                 r.GetValue(_penalty),
                 r.GetValue(_segments),
                 r.GetValue(_segmentModel),
-                new IntervalOptions(r.GetValue(_intervals), r.GetValue(_intervalLevel), r.GetValue(_intervalSeed)),
+                new IntervalOptions(r.GetValue(_intervals), r.GetValue(_intervalLevel), r.GetValue(_intervalSeed), r.GetValue(_intervalMethod)!),
                 r.GetValue(_customersOut),
                 r.GetValue(_plots),
                 r.GetValue(_json),

@@ -17,8 +17,9 @@ internal sealed record CustomerColumns(ModelRun Run, double[]? Clv, ModelInterva
 /// </summary>
 internal static class CustomerCsv
 {
-    public static void Write(string path, RfmSummary summary, Histories histories, IReadOnlyList<CustomerColumns> models, double[]? expectedSpend)
+    public static void Write(string path, RfmSummary summary, Histories histories, IReadOnlyList<CustomerColumns> models, double[]? expectedSpend, SpendIntervals? spendIntervals)
     {
+        var spendBounds = spendIntervals is { Error: null } ? spendIntervals : null;
         using var writer = new StreamWriter(path, append: false, new UTF8Encoding(false), bufferSize: 1 << 16);
         var header = new StringBuilder("customer_id,x,t_x,T");
         foreach (var m in models)
@@ -44,6 +45,10 @@ internal static class CustomerCsv
         if (expectedSpend is not null)
         {
             header.Append(",spend.expected");
+            if (spendBounds is not null)
+            {
+                header.Append(",spend.expected.lower,spend.expected.upper");
+            }
         }
 
         writer.WriteLine(header);
@@ -68,7 +73,7 @@ internal static class CustomerCsv
                 var to = Math.Min(customers.Length, from + BlockSize);
                 for (var i = from; i < to; i++)
                 {
-                    Format(line, customers[i], i, histories.RowOf[i], models, parts, expectedSpend);
+                    Format(line, customers[i], i, histories.RowOf[i], models, parts, expectedSpend, spendBounds);
                 }
 
                 var bytes = encoded[b];
@@ -126,7 +131,7 @@ internal static class CustomerCsv
     }
 
     /// <summary>Appends one customer's line to <paramref name="line"/>.</summary>
-    private static void Format(Line line, CustomerRfm c, int i, int row, IReadOnlyList<CustomerColumns> models, string[][] parts, double[]? expectedSpend)
+    private static void Format(Line line, CustomerRfm c, int i, int row, IReadOnlyList<CustomerColumns> models, string[][] parts, double[]? expectedSpend, SpendIntervals? spendBounds)
     {
         line.Id(c.CustomerId);
         line.Append(parts[0][row]);
@@ -148,6 +153,11 @@ internal static class CustomerCsv
         if (expectedSpend is not null)
         {
             line.Number(expectedSpend[i]);
+            if (spendBounds is not null)
+            {
+                line.Number(spendBounds.Lower[i]);
+                line.Number(spendBounds.Upper[i]);
+            }
         }
 
         line.End();

@@ -7,7 +7,30 @@ namespace ClvReport;
 /// <param name="Draws">Parameter draws per model (0: no intervals).</param>
 /// <param name="Level">The probability each interval holds, in (0, 1).</param>
 /// <param name="Seed">The random seed of the draws.</param>
-internal sealed record IntervalOptions(int Draws, double Level, int Seed);
+/// <param name="Method"><c>bootstrap</c> (refits to resampled customers) or <c>normal</c> (the estimates' asymptotic normal distribution).</param>
+internal sealed record IntervalOptions(int Draws, double Level, int Seed, string Method = IntervalOptions.Bootstrap)
+{
+    /// <summary>Refits to resampled customers.</summary>
+    public const string Bootstrap = "bootstrap";
+
+    /// <summary>Draws from the asymptotic normal distribution of the estimates.</summary>
+    public const string Normal = "normal";
+
+    /// <summary>How the method is described in the reports.</summary>
+    public string Description => Method == Normal
+        ? "asymptotic normal draws of the parameters (inverse Hessian, log scale)"
+        : "refits to customers resampled with replacement (bootstrap, warm-started from the estimates)";
+
+    /// <summary>The parameter draws of a transaction model fitted to <paramref name="data"/>.</summary>
+    public ParameterDraws Draw(ITransactionModel model, ClvFit fit, RfmData data) => Method == Normal
+        ? ParameterDraws.FromFit(fit, Draws, Seed)
+        : model switch
+        {
+            BgNbdModel bg => ParameterDraws.Bootstrap(bg, data, Draws, Seed),
+            ParetoNbdModel pareto => ParameterDraws.Bootstrap(pareto, data, Draws, Seed),
+            _ => throw new ArgumentOutOfRangeException(nameof(model), model.Name, "no bootstrap for this model"),
+        };
+}
 
 /// <summary>One interval bound column of the per-customer file.</summary>
 /// <param name="Suffix">The column name after <c>&lt;model&gt;.</c>, e.g. <c>pAlive.lower</c>.</param>
@@ -31,8 +54,9 @@ internal sealed record ModelIntervals(IReadOnlyList<IntervalColumn> Columns, str
 }
 
 /// <summary>
-/// Per-customer intervals of a fitted model's predictions, from draws of its parameters (the estimates' asymptotic normal
-/// distribution, from the inverse Hessian: <see cref="ParameterDraws.FromFit"/>), with the library's
+/// Per-customer intervals of a fitted model's predictions, from draws of its parameters (refits to resampled customers,
+/// <see cref="ParameterDraws.Bootstrap(BgNbdModel, RfmData, int, int)"/>, or the estimates' asymptotic normal distribution,
+/// <see cref="ParameterDraws.FromFit"/>), with the library's
 /// <see cref="PredictionIntervals"/>: P(alive), expected transactions over the horizon and DERT per distinct history, CLV per
 /// customer with the spend model's draws. They express the uncertainty of the estimates, not the randomness of a customer's
 /// future.
@@ -40,13 +64,13 @@ internal sealed record ModelIntervals(IReadOnlyList<IntervalColumn> Columns, str
 internal static class Intervals
 {
     /// <summary>Computes the intervals of one model, or reports why it cannot (for example a singular Hessian).</summary>
-    public static ModelIntervals For(ModelRun run, RfmSummary summary, Histories histories, GammaGammaModel? spend, IntervalOptions options, double horizon, double discountRate, double margin)
+    public static ModelIntervals For(ModelRun run, RfmData data, RfmSummary summary, Histories histories, ParameterDraws? spendDraws, IntervalOptions options, double horizon, double discountRate, double margin)
     {
         var model = run.Model!;
         var fit = run.Fit!;
         try
         {
-            var draws = ParameterDraws.FromFit(fit, options.Draws, options.Seed);
+            var draws = options.Draw(model, fit, data);
             var columns = new List<IntervalColumn>();
             void PerHistory(string name, Action<double[], double[]> compute)
             {
@@ -64,11 +88,10 @@ internal static class Intervals
                 PerHistory("dert", (l, u) => PredictionIntervals.DiscountedExpectedTransactions(model, draws, discountRate, histories.X, histories.Tx, histories.T, options.Level, l, u));
             }
 
-            if (spend?.FitResult is { } spendFit && run.Predictions.Dert is not null && discountRate > 0)
+            if (spendDraws is not null && run.Predictions.Dert is not null && discountRate > 0)
             {
                 // CLV depends on the customer's own mean spend too: one interval per customer. The spend model's draws are
                 // independent of the transaction model's (separate fits), with their own seed.
-                var spendDraws = ParameterDraws.FromFit(spendFit, options.Draws, unchecked(options.Seed + 1));
                 var customers = summary.Customers;
                 var n = customers.Length;
                 double[] x = new double[n], tx = new double[n], t = new double[n], meanSpend = new double[n];
@@ -90,6 +113,44 @@ internal static class Intervals
         catch (Exception ex) when (ex is ClvModelException or EngagementValidationException or ArithmeticException)
         {
             return new ModelIntervals([], ex.Message);
+        }
+    }
+}
+
+/// <summary>Intervals of the Gamma-Gamma expected spend: per customer and for the population mean spend.</summary>
+/// <param name="Draws">The spend model's parameter draws (also used for CLV), or <see langword="null"/> on failure.</param>
+/// <param name="Lower">Per customer, the lower bound of E[M | x, m̄].</param>
+/// <param name="Upper">Per customer, the upper bound.</param>
+/// <param name="PopulationMean">The interval of the population mean spend pγ/(q − 1) (+∞ under draws with q ≤ 1).</param>
+/// <param name="Error">Why there are no spend intervals, or <see langword="null"/>.</param>
+internal sealed record SpendIntervals(ParameterDraws? Draws, double[] Lower, double[] Upper, (double Lower, double Upper) PopulationMean, string? Error)
+{
+    /// <summary>Draws the spend model's parameters (seed + 1, independent of the transaction models') and the spend intervals.</summary>
+    public static SpendIntervals For(GammaGammaModel spend, IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> rows, RfmSummary summary, IntervalOptions options)
+    {
+        try
+        {
+            var seed = unchecked(options.Seed + 1);
+            var draws = options.Method == IntervalOptions.Normal
+                ? ParameterDraws.FromFit(spend.FitResult!, options.Draws, seed)
+                : ParameterDraws.Bootstrap(spend, rows, options.Draws, seed);
+            var customers = summary.Customers;
+            var n = customers.Length;
+            var (frequency, meanSpend) = (new int[n], new double[n]);
+            for (var i = 0; i < n; i++)
+            {
+                (frequency[i], meanSpend[i]) = (customers[i].Frequency, customers[i].Frequency > 0 ? (double)customers[i].MeanRepeatSpend : 0);
+            }
+
+            var (lower, upper) = (new double[n], new double[n]);
+            PredictionIntervals.ExpectedSpend(draws, frequency, meanSpend, options.Level, lower, upper);
+            var (popLower, popUpper) = (new double[1], new double[1]);
+            PredictionIntervals.ExpectedSpend(draws, [0], [0.0], options.Level, popLower, popUpper);
+            return new SpendIntervals(draws, lower, upper, (popLower[0], popUpper[0]), null);
+        }
+        catch (Exception ex) when (ex is ClvModelException or EngagementValidationException or ArithmeticException)
+        {
+            return new SpendIntervals(null, [], [], (double.NaN, double.NaN), ex.Message);
         }
     }
 }

@@ -30,6 +30,9 @@ internal sealed class Report(
 
     private string Unit => summary.Unit == TimeUnit.Weeks ? "weeks" : "days";
 
+    /// <summary>The spend model's intervals (with <c>--intervals</c> and a spend model), or <see langword="null"/>.</summary>
+    public SpendIntervals? SpendIntervals { get; init; }
+
     public ReportDocument Document()
         => new(
             summary.Customers.Length,
@@ -42,7 +45,18 @@ internal sealed class Report(
                 new Dictionary<string, double> { ["p"] = spend.P, ["q"] = spend.Q, ["gamma"] = spend.Gamma },
                 (int)spend.FitResult!.Customers,
                 spend.FitResult.LogLikelihood,
-                spend.Q > 1 ? spend.PopulationMeanSpend : null),
+                spend.Q > 1 ? spend.PopulationMeanSpend : null)
+            {
+                Intervals = SpendIntervals is not { } si ? null : new SpendIntervalReport(
+                    intervals.Draws,
+                    intervals.Level,
+                    unchecked(intervals.Seed + 1),
+                    intervals.Description,
+                    si.Error is null ? ["spend.expected.lower", "spend.expected.upper"] : [],
+                    si.Error is null && double.IsFinite(si.PopulationMean.Lower) ? si.PopulationMean.Lower : null,
+                    si.Error is null && double.IsFinite(si.PopulationMean.Upper) ? si.PopulationMean.Upper : null,
+                    si.Error),
+            },
             spendError,
             input,
             horizon,
@@ -89,7 +103,7 @@ internal sealed class Report(
                 intervals.Draws,
                 intervals.Level,
                 intervals.Seed,
-                "asymptotic normal draws of the parameters (inverse Hessian, log scale)",
+                intervals.Description,
                 [.. modelColumns.Intervals.Columns.Select(c => $"{run.Name}.{c.Suffix}")],
                 modelColumns.Intervals.Error),
         };
@@ -217,7 +231,13 @@ internal sealed class Report(
 
         if (intervals.Draws > 0)
         {
-            o.WriteLine(string.Create(Inv, $"  Intervals: {intervals.Level:P0} from {intervals.Draws:N0} draws of each model's parameters (asymptotic normal, seed {intervals.Seed}); they show the uncertainty of the estimates."));
+            o.WriteLine(string.Create(Inv, $"  Intervals: {intervals.Level:P0} from {intervals.Draws:N0} draws of each model's parameters ({intervals.Description}, seed {intervals.Seed}); they show the uncertainty of the estimates."));
+            if (SpendIntervals is { } si)
+            {
+                o.WriteLine(si.Error is null
+                    ? string.Create(Inv, $"  spend   population mean spend {(spend!.Q > 1 ? spend.PopulationMeanSpend : double.PositiveInfinity):F2}, {intervals.Level:P0} interval {si.PopulationMean.Lower:F2} .. {si.PopulationMean.Upper:F2}; per customer in spend.expected.lower/.upper")
+                    : $"  spend   no intervals: {si.Error}");
+            }
             foreach (var c in columns.Where(c => c.Intervals.Error is not null))
             {
                 o.WriteLine($"  {c.Run.Name,-7} no intervals: {c.Intervals.Error}");

@@ -119,7 +119,22 @@ public sealed record IssueReport(string Kind, IReadOnlyList<string> Parameters, 
 /// <param name="Customers">The repeat buyers it was fitted on.</param>
 /// <param name="LogLikelihood">The log-likelihood.</param>
 /// <param name="PopulationMeanSpend">pγ/(q − 1), or null when q ≤ 1.</param>
-public sealed record SpendReport(IReadOnlyDictionary<string, double> Parameters, int Customers, double LogLikelihood, double? PopulationMeanSpend);
+public sealed record SpendReport(IReadOnlyDictionary<string, double> Parameters, int Customers, double LogLikelihood, double? PopulationMeanSpend)
+{
+    /// <summary>The expected-spend intervals (<c>--intervals</c>), or null when none were asked for.</summary>
+    public SpendIntervalReport? Intervals { get; init; }
+}
+
+/// <summary>How the spend model's intervals were drawn, the population mean spend's interval, and the per-customer columns.</summary>
+/// <param name="Draws">Parameter draws.</param>
+/// <param name="Level">The probability each interval holds.</param>
+/// <param name="Seed">The random seed (the transaction models' seed + 1).</param>
+/// <param name="Method">How the parameters were drawn.</param>
+/// <param name="Columns">The interval columns of the per-customer file.</param>
+/// <param name="PopulationMeanLower">The lower bound of the population mean spend pγ/(q − 1), or null when infinite or failed.</param>
+/// <param name="PopulationMeanUpper">The upper bound, or null when infinite (draws with q ≤ 1) or failed.</param>
+/// <param name="Error">Why there are no spend intervals, or null.</param>
+public sealed record SpendIntervalReport(int Draws, double Level, int Seed, string Method, IReadOnlyList<string> Columns, double? PopulationMeanLower, double? PopulationMeanUpper, string? Error);
 
 /// <summary>What was read from the input file.</summary>
 /// <param name="Format"><c>csv</c> or <c>cdnow</c>.</param>

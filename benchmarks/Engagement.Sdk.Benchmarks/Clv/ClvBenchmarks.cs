@@ -205,3 +205,148 @@ public class ClvIntervalBenchmarks
         return _upper[^1];
     }
 }
+
+/// <summary>
+/// The refit bootstrap for 1,000,000 simulated customers (the data of <see cref="ClvFitBenchmarks"/>: daily data over two
+/// years, merged into distinct (x, tₓ, T) rows): 200 resamples, each a multinomial reweighting of the rows refitted from
+/// the estimates, then the per-customer 90 % intervals of P(alive) and of the expected transactions over 90 days. The
+/// baseline is one fit of the full data.
+/// </summary>
+[MemoryDiagnoser]
+public class ClvBootstrapBenchmarks
+{
+    private const int Resamples = 200;
+    private RfmData _data = null!;
+    private BgNbdModel _bg = null!;
+    private BgNbdModel _mbg = null!;
+    private ParetoNbdModel _pareto = null!;
+    private GammaGammaModel _spend = null!;
+    private IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> _spendRows = null!;
+    private double[] _x = null!;
+    private double[] _tx = null!;
+    private double[] _t = null!;
+    private double[] _lower = null!;
+    private double[] _upper = null!;
+
+    /// <summary>The data, the fits and the per-customer histories (the rows expanded by their weights).</summary>
+    [GlobalSetup]
+    public void Setup()
+    {
+        _data = BgNbdModel.FromParameters(0.25, 30, 0.8, 2.5).Simulate(1_000_000, 0, 730, seed: 42, roundToWholeUnits: true);
+        _bg = BgNbdModel.Fit(_data);
+        _mbg = BgNbdModel.Fit(_data, modified: true);
+        _pareto = ParetoNbdModel.Fit(_data);
+        (_x, _tx, _t) = Expand(_data);
+        var frequencies = _x.Where(x => x > 0).Select(x => (int)x).ToArray();
+        _spendRows = GammaGammaModel.FromParameters(6, 4, 15).Simulate(frequencies, seed: 3);
+        _spend = GammaGammaModel.Fit(_spendRows);
+        (_lower, _upper) = (new double[_x.Length], new double[_x.Length]);
+        Console.WriteLine($"// {_x.Length:N0} customers in {_data.Rows:N0} distinct rows; {_spendRows.Count:N0} repeat buyers");
+    }
+
+    /// <summary>Each customer's (x, tₓ, T): every distinct row repeated by its weight.</summary>
+    internal static (double[] X, double[] Tx, double[] T) Expand(RfmData data)
+    {
+        var n = (int)Math.Round(data.TotalWeight);
+        var (x, tx, t) = (new double[n], new double[n], new double[n]);
+        var k = 0;
+        for (var row = 0; row < data.Rows; row++)
+        {
+            for (var c = 0; c < (int)data.Weight[row]; c++, k++)
+            {
+                (x[k], tx[k], t[k]) = (data.X[row], data.Tx[row], data.T[row]);
+            }
+        }
+
+        return (x, tx, t);
+    }
+
+    /// <summary>One BG/NBD fit of the full data (what each resample would cost without the warm start).</summary>
+    [Benchmark(Baseline = true)]
+    public double BgNbdOneFit() => BgNbdModel.Fit(_data).R;
+
+    /// <summary>200 BG/NBD refits, then 90 % intervals of P(alive) and E[Y(90)] for every customer.</summary>
+    [Benchmark]
+    public double BgNbdBootstrapIntervals()
+    {
+        var draws = ParameterDraws.Bootstrap(_bg, _data, Resamples, seed: 1);
+        PredictionIntervals.ProbabilityAlive(_bg, draws, _x, _tx, _t, 0.9, _lower, _upper);
+        PredictionIntervals.ConditionalExpectedTransactions(_bg, draws, 90, _x, _tx, _t, 0.9, _lower, _upper);
+        return _upper[^1];
+    }
+
+    /// <summary>200 MBG/NBD refits, then the same intervals.</summary>
+    [Benchmark]
+    public double MbgNbdBootstrapIntervals()
+    {
+        var draws = ParameterDraws.Bootstrap(_mbg, _data, Resamples, seed: 1);
+        PredictionIntervals.ProbabilityAlive(_mbg, draws, _x, _tx, _t, 0.9, _lower, _upper);
+        PredictionIntervals.ConditionalExpectedTransactions(_mbg, draws, 90, _x, _tx, _t, 0.9, _lower, _upper);
+        return _upper[^1];
+    }
+
+    /// <summary>200 Pareto/NBD refits, then the same intervals.</summary>
+    [Benchmark]
+    public double ParetoNbdBootstrapIntervals()
+    {
+        var draws = ParameterDraws.Bootstrap(_pareto, _data, Resamples, seed: 1);
+        PredictionIntervals.ProbabilityAlive(_pareto, draws, _x, _tx, _t, 0.9, _lower, _upper);
+        PredictionIntervals.ConditionalExpectedTransactions(_pareto, draws, 90, _x, _tx, _t, 0.9, _lower, _upper);
+        return _upper[^1];
+    }
+
+    /// <summary>200 Gamma-Gamma refits over the repeat buyers, then 90 % intervals of each buyer's expected spend.</summary>
+    [Benchmark]
+    public double GammaGammaBootstrapIntervals()
+    {
+        var draws = ParameterDraws.Bootstrap(_spend, _spendRows, Resamples, seed: 1);
+        var frequency = _spendRows.Select(r => r.Frequency).ToArray();
+        var mean = _spendRows.Select(r => r.MeanSpend).ToArray();
+        PredictionIntervals.ExpectedSpend(draws, frequency, mean, 0.9, _lower, _upper);
+        return _upper[0];
+    }
+
+    /// <summary>
+    /// <c>--clv-bootstrap-cpu [rounds]</c>: the processor time of each benchmark (bootstrap and intervals separately, and
+    /// the likelihood evaluations of the refits), for a loaded machine where wall-clock times mean little.
+    /// </summary>
+    /// <param name="rounds">Rounds of every measurement.</param>
+    public static void MeasureCpu(int rounds)
+    {
+        var b = new ClvBootstrapBenchmarks();
+        b.Setup();
+        var process = System.Diagnostics.Process.GetCurrentProcess();
+        double Cpu(Action action)
+        {
+            process.Refresh();
+            var before = process.TotalProcessorTime;
+            action();
+            process.Refresh();
+            return (process.TotalProcessorTime - before).TotalSeconds;
+        }
+
+        ParameterDraws draws = null!;
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var (name, model, boot) in new (string, ITransactionModel, Func<ParameterDraws>)[]
+            {
+                ("bgnbd", b._bg, () => ParameterDraws.Bootstrap(b._bg, b._data, Resamples, seed: round)),
+                ("mbgnbd", b._mbg, () => ParameterDraws.Bootstrap(b._mbg, b._data, Resamples, seed: round)),
+                ("pnbd", b._pareto, () => ParameterDraws.Bootstrap(b._pareto, b._data, Resamples, seed: round)),
+            })
+            {
+                var fit = Cpu(() => _ = name == "pnbd" ? ParetoNbdModel.Fit(b._data).R : BgNbdModel.Fit(b._data, name == "mbgnbd").R);
+                var refits = Cpu(() => draws = boot());
+                var intervals = Cpu(() =>
+                {
+                    PredictionIntervals.ProbabilityAlive(model, draws, b._x, b._tx, b._t, 0.9, b._lower, b._upper);
+                    PredictionIntervals.ConditionalExpectedTransactions(model, draws, 90, b._x, b._tx, b._t, 0.9, b._lower, b._upper);
+                });
+                Console.WriteLine(FormattableString.Invariant($"{name,-7} round {round}: one full fit {fit:F2} s CPU; {Resamples} refits {refits:F2} s CPU; P(alive) + E[Y(90)] intervals for {b._x.Length:N0} customers {intervals:F2} s CPU; total bootstrap + intervals {refits + intervals:F2} s CPU"));
+            }
+
+            var spend = Cpu(() => b.GammaGammaBootstrapIntervals());
+            Console.WriteLine(FormattableString.Invariant($"spend   round {round}: {Resamples} refits + expected-spend intervals for {b._spendRows.Count:N0} buyers {spend:F2} s CPU"));
+        }
+    }
+}

@@ -103,7 +103,12 @@ internal readonly struct Dual
         Dual sum = 1;
         Dual term = 1;
         double logScale = 0;
-        for (var k = 0; k < 2_000_000; k++)
+        if (SpecialFunctions.CannotConverge(a.V, b.V, c.V, z.V))
+        {
+            throw new ClvModelException($"₂F₁({a.V}, {b.V}; {c.V}; {z.V}) would not converge in {SpecialFunctions.MaxSeriesTerms} terms.");
+        }
+
+        for (var k = 0; k < SpecialFunctions.MaxSeriesTerms; k++)
         {
             term = term * (a + k) * (b + k) / ((c + k) * (k + 1.0)) * z;
             sum += term;

@@ -100,6 +100,17 @@ public sealed class GammaGammaModel
         return Fit([.. summary.Customers.Where(c => c.Frequency > 0).Select(c => (c.Frequency, (double)c.MeanRepeatSpend, 1.0))], options);
     }
 
+    /// <summary>The repeat buyers' weights and their log-likelihood under other weights, for the refit bootstrap.</summary>
+    internal static (double[] Weights, Func<double[], MaximumLikelihood.LogLikelihood> Likelihood) Resampling(IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers)
+    {
+        var rows = new Rows(customers);
+        return ([.. rows.W], weights =>
+        {
+            var reweighted = rows.Reweighted(weights);
+            return (parameters, gradient) => LogLikelihood(parameters, reweighted, gradient);
+        });
+    }
+
     private static void RequireSpend(double meanSpend, string who)
     {
         if (!(meanSpend > 0) || !double.IsFinite(meanSpend))
@@ -232,7 +243,16 @@ public sealed class GammaGammaModel
             }
         }
 
+        /// <summary>The same rows with other weights (0 allowed), sharing the other arrays.</summary>
+        private Rows(Rows rows, double[] weights)
+        {
+            (X, Frequencies, FrequencyIndex, M, LogM, LogX) = (rows.X, rows.Frequencies, rows.FrequencyIndex, rows.M, rows.LogM, rows.LogX);
+            W = weights;
+        }
+
         public int Count => X.Length;
+
+        public Rows Reweighted(double[] weights) => new(this, weights);
 
         public int[] X { get; }
 

@@ -147,6 +147,99 @@ public sealed class ParameterDraws
         return new ParameterDraws(names, [.. values], count);
     }
 
+    /// <summary>
+    /// The refit bootstrap of a fitted BG/NBD or MBG/NBD model: each draw refits the model to as many customers as
+    /// <paramref name="data"/> holds, drawn from it with replacement. The resample is a multinomial reweighting of the
+    /// distinct (x, tₓ, T) rows (one count per row from the seeded random stream), and its fit starts from the model's
+    /// estimates with their inverse Hessian, so it converges in a few likelihood evaluations; the penalty of the original
+    /// fit is kept. Unlike <see cref="FromFit"/> it assumes no normality of the estimates. Seeded: the same seed gives the
+    /// same draws, whatever the number of threads.
+    /// </summary>
+    /// <param name="model">The model fitted to <paramref name="data"/> (its <see cref="BgNbdModel.FitResult"/> is the start).</param>
+    /// <param name="data">The data the model was fitted to.</param>
+    /// <param name="count">How many draws, at least 2.</param>
+    /// <param name="seed">The random seed.</param>
+    /// <returns>The draws of (r, α, a, b).</returns>
+    /// <exception cref="EngagementValidationException">The model was not fitted, <paramref name="data"/> holds another number of customers than it was fitted to, or <paramref name="count"/> is below 2.</exception>
+    /// <exception cref="ClvModelException">Twenty resamples in a row could not be refitted.</exception>
+    public static ParameterDraws Bootstrap(BgNbdModel model, RfmData data, int count, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        var modified = model.IsModified;
+        return Refits(model.FitResult, data.Weight, w =>
+        {
+            var resample = data.Reweighted(w);
+            return (p, g) => BgNbdModel.LogLikelihood(p, resample, g, modified);
+        }, count, seed);
+    }
+
+    /// <summary>The refit bootstrap of a fitted Pareto/NBD model (see <see cref="Bootstrap(BgNbdModel, RfmData, int, int)"/>).</summary>
+    /// <param name="model">The model fitted to <paramref name="data"/>.</param>
+    /// <param name="data">The data the model was fitted to.</param>
+    /// <param name="count">How many draws, at least 2.</param>
+    /// <param name="seed">The random seed.</param>
+    /// <returns>The draws of (r, α, s, β).</returns>
+    /// <exception cref="EngagementValidationException">The model was not fitted, <paramref name="data"/> holds another number of customers than it was fitted to, or <paramref name="count"/> is below 2.</exception>
+    /// <exception cref="ClvModelException">Twenty resamples in a row could not be refitted.</exception>
+    public static ParameterDraws Bootstrap(ParetoNbdModel model, RfmData data, int count, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
+        return Refits(model.FitResult, data.Weight, w =>
+        {
+            var resample = data.Reweighted(w);
+            return (p, g) => ParetoNbdModel.LogLikelihood(p, resample, g);
+        }, count, seed);
+    }
+
+    /// <summary>The refit bootstrap of a fitted BG/BB model, resampling donors over the (x, tₓ, n) patterns (see <see cref="Bootstrap(BgNbdModel, RfmData, int, int)"/>).</summary>
+    /// <param name="model">The model fitted to <paramref name="patterns"/>.</param>
+    /// <param name="patterns">The (x, tₓ, n, weight) rows the model was fitted to.</param>
+    /// <param name="count">How many draws, at least 2.</param>
+    /// <param name="seed">The random seed.</param>
+    /// <returns>The draws of (α, β, γ, δ).</returns>
+    /// <exception cref="EngagementValidationException">The model was not fitted, the patterns hold another number of customers than it was fitted to, or <paramref name="count"/> is below 2.</exception>
+    /// <exception cref="ClvModelException">Twenty resamples in a row could not be refitted.</exception>
+    public static ParameterDraws Bootstrap(BgBbModel model, IReadOnlyList<(int X, int Tx, int N, double Weight)> patterns, int count, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(patterns);
+        var rows = patterns.ToArray();
+        return Refits(model.FitResult, [.. rows.Select(p => p.Weight)], w =>
+        {
+            var resample = rows.Select((p, i) => (p.X, p.Tx, p.N, w[i])).Where(p => p.Item4 > 0).ToArray();
+            return (p, g) => BgBbModel.LogLikelihood(p, resample, g);
+        }, count, seed);
+    }
+
+    /// <summary>The refit bootstrap of a fitted Gamma-Gamma spend model, resampling the repeat buyers (see <see cref="Bootstrap(BgNbdModel, RfmData, int, int)"/>).</summary>
+    /// <param name="model">The model fitted to <paramref name="customers"/>.</param>
+    /// <param name="customers">The (x, mean spend, weight) rows the model was fitted to (rows with x = 0 are left out, as in the fit).</param>
+    /// <param name="count">How many draws, at least 2.</param>
+    /// <param name="seed">The random seed.</param>
+    /// <returns>The draws of (p, q, γ).</returns>
+    /// <exception cref="EngagementValidationException">The model was not fitted, the rows hold another number of repeat buyers than it was fitted to, or <paramref name="count"/> is below 2.</exception>
+    /// <exception cref="ClvModelException">Twenty resamples in a row could not be refitted.</exception>
+    public static ParameterDraws Bootstrap(GammaGammaModel model, IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> customers, int count, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(customers);
+        var (weights, likelihood) = GammaGammaModel.Resampling(customers);
+        return Refits(model.FitResult, weights, likelihood, count, seed);
+    }
+
+    private static ParameterDraws Refits(ClvFit? fit, double[] weights, Func<double[], MaximumLikelihood.LogLikelihood> likelihood, int count, int seed)
+    {
+        if (fit is null)
+        {
+            throw new EngagementValidationException("model", "not fitted", "must be a fitted model: its estimates are where each refit starts");
+        }
+
+        RequireCount(count);
+        return new ParameterDraws(fit.Names, Resampling.Refits(fit, weights, likelihood, count, seed), count);
+    }
+
     private static void RequireCount(int count)
     {
         if (count < 2)

@@ -87,10 +87,32 @@ public sealed class ParetoNbdModel : ITransactionModel
         // The hypergeometric terms depend on (x, y) only, with y = tₓ or T: compute each distinct pair once.
         var termT = Terms(r, alpha, s, beta, data.PairXT, data.DistinctT);
         var termTx = Terms(r, alpha, s, beta, data.PairXTx, data.DistinctTx);
-        var lgRx = new Dual[data.MaxX + 1];
+
+        // What depends on x alone (lnΓ(r + x) + the constant, ln s − ln(r + s + x)), and on (x, T) alone (the first part
+        // of the likelihood, −(r + x) ln(α + T) − s ln(β + T)), once per value or pair: a row then needs the two
+        // log-sum/difference steps only.
+        var byX = new Dual[data.MaxX + 1];
+        var leadX = new Dual[data.MaxX + 1];
+        var logS = Dual.Log(s);
         for (var x = 0; x <= data.MaxX; x++)
         {
-            lgRx[x] = Dual.LogGamma(r + x);
+            byX[x] = Dual.LogGamma(r + x) + constant;
+            leadX[x] = logS - Dual.Log(r + x + s);
+        }
+
+        var logAlphaT = new Dual[data.DistinctT.Length];
+        var logBetaT = new Dual[data.DistinctT.Length];
+        for (var k = 0; k < data.DistinctT.Length; k++)
+        {
+            logAlphaT[k] = Dual.Log(alpha + data.DistinctT[k]);
+            logBetaT[k] = Dual.Log(beta + data.DistinctT[k]);
+        }
+
+        var pairT = data.PairXT;
+        var first = new Dual[pairT.Length];
+        for (var k = 0; k < pairT.Length; k++)
+        {
+            first[k] = -((r + pairT[k].X) * logAlphaT[pairT[k].Y]) - (s * logBetaT[pairT[k].Y]);
         }
 
         var sums = ParallelSum.Run(data.X.Length, 5, (start, end, acc) =>
@@ -98,14 +120,20 @@ public sealed class ParetoNbdModel : ITransactionModel
             Dual total = 0;
             for (var i = start; i < end; i++)
             {
+                var w = data.Weight[i];
+                if (w == 0)
+                {
+                    // A row left out of a resample contributes nothing.
+                    continue;
+                }
+
                 var x = data.XInt[i];
-                var t = data.T[i];
-                var rx = r + x;
-                var b1 = -(rx * Dual.Log(alpha + t)) - (s * Dual.Log(beta + t));
-                var row = data.Tx[i] < t
-                    ? Dual.LogSumExp(b1, Dual.Log(s) - Dual.Log(rx + s) + Dual.LogDiffExp(termTx[data.PairXTxIndex[i]], termT[data.PairXTIndex[i]]))
+                var atT = data.PairXTIndex[i];
+                var b1 = first[atT];
+                var row = data.Tx[i] < data.T[i]
+                    ? Dual.LogSumExp(b1, leadX[x] + Dual.LogDiffExp(termTx[data.PairXTxIndex[i]], termT[atT]))
                     : b1;
-                total += (lgRx[x] + constant + row) * data.Weight[i];
+                total += (byX[x] + row) * w;
             }
 
             acc[0] += total.V;

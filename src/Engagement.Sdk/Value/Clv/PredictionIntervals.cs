@@ -14,7 +14,7 @@ namespace Engagement.Sdk.Value.Clv;
 /// draw. A million customers with 200 draws take a few seconds (see the benchmarks).
 /// </para>
 /// </summary>
-public static class PredictionIntervals
+public static partial class PredictionIntervals
 {
     private const int Chunk = 8_192;
 
@@ -128,17 +128,23 @@ public static class PredictionIntervals
             throw new EngagementValidationException(nameof(upper), upper.Length, "must hold one value per customer");
         }
 
+        if (model is not BgNbdModel and not ParetoNbdModel)
+        {
+            throw new EngagementValidationException(nameof(model), model.Name, "must be a BG/NBD, MBG/NBD or Pareto/NBD model");
+        }
+
+        // Customers with the same history (and mean spend) have the same interval: compute it once per distinct history.
+        var (row, xs, txs, ages, spends) = Distinct(x, tx, age, spend?.MeanSpend);
+        spend = spend is null ? null : new Spend(spend.Draws, spends!, spend.Margin);
         Prepared prepared = model switch
         {
-            BgNbdModel bg => new BgNbdPrepared(bg, draws, quantity, argument, x, tx, age),
-            ParetoNbdModel pareto => new ParetoPrepared(pareto, draws, quantity, argument, x, tx, age),
-            _ => throw new EngagementValidationException(nameof(model), model.Name, "must be a BG/NBD, MBG/NBD or Pareto/NBD model"),
+            BgNbdModel bg => new BgNbdPrepared(bg, draws, quantity, argument, xs, txs, ages),
+            _ => new ParetoPrepared((ParetoNbdModel)model, draws, quantity, argument, xs, txs, ages),
         };
 
-        var n = x.Length;
+        var n = xs.Length;
         var b = draws.Count;
         var (lo, hi) = (new double[n], new double[n]);
-        var xs = x.ToArray();
         var chunks = (n + Chunk - 1) / Chunk;
         ClvParallel.For(0, chunks, chunk =>
         {
@@ -151,8 +157,37 @@ public static class PredictionIntervals
             }
         });
 
-        lo.CopyTo(lower);
-        hi.CopyTo(upper);
+        for (var i = 0; i < row.Length; i++)
+        {
+            lower[i] = lo[row[i]];
+            upper[i] = hi[row[i]];
+        }
+    }
+
+    /// <summary>The distinct (x, tₓ, T[, mean spend]) histories in order of first appearance, and each customer's position among them.</summary>
+    private static (int[] Row, double[] X, double[] Tx, double[] Age, double[]? MeanSpend) Distinct(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, double[]? meanSpend)
+    {
+        var n = x.Length;
+        var row = new int[n];
+        var positions = new Dictionary<(double, double, double, double), int>(Math.Min(n, 1 << 16));
+        var (dx, dtx, dage, dspend) = (new List<double>(), new List<double>(), new List<double>(), meanSpend is null ? null : new List<double>());
+        for (var i = 0; i < n; i++)
+        {
+            var m = meanSpend is null ? 0 : meanSpend[i];
+            if (!positions.TryGetValue((x[i], tx[i], age[i], m), out var at))
+            {
+                at = dx.Count;
+                positions.Add((x[i], tx[i], age[i], m), at);
+                dx.Add(x[i]);
+                dtx.Add(tx[i]);
+                dage.Add(age[i]);
+                dspend?.Add(m);
+            }
+
+            row[i] = at;
+        }
+
+        return (row, [.. dx], [.. dtx], [.. dage], dspend is null ? null : [.. dspend]);
     }
 
     /// <summary>The (1 − level)/2 and (1 + level)/2 quantiles, interpolated between order statistics (R's type 7).</summary>
@@ -537,6 +572,12 @@ public static class PredictionIntervals
     /// <summary>Multiplies each draw's DERT by margin · E[M | x, m̄] under the paired Gamma-Gamma draw.</summary>
     private sealed class Spend(ParameterDraws draws, double[] meanSpend, double margin)
     {
+        public ParameterDraws Draws => draws;
+
+        public double[] MeanSpend => meanSpend;
+
+        public double Margin => margin;
+
         public void Apply(double x, int customer, double[] values)
         {
             var m = meanSpend[customer];

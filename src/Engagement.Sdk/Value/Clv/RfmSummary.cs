@@ -538,6 +538,19 @@ public sealed class RfmData
         (PairXTx, PairXTxIndex) = Pairs(XInt, TxIndex);
     }
 
+    /// <summary>The same rows with other weights (0 allowed), sharing every table: a resample that costs only its weights.</summary>
+    private RfmData(RfmData rows, double[] weight)
+    {
+        (X, Tx, T, XInt, MaxX) = (rows.X, rows.Tx, rows.T, rows.XInt, rows.MaxX);
+        (DistinctT, TIndex, DistinctTx, TxIndex) = (rows.DistinctT, rows.TIndex, rows.DistinctTx, rows.TxIndex);
+        (PairXT, PairXTIndex, PairXTx, PairXTxIndex) = (rows.PairXT, rows.PairXTIndex, rows.PairXTx, rows.PairXTxIndex);
+        Weight = weight;
+        foreach (var w in weight)
+        {
+            TotalWeight += w;
+        }
+    }
+
     internal int[] XInt { get; }
 
     internal int MaxX { get; }
@@ -678,6 +691,9 @@ public sealed class RfmData
         var keep = Enumerable.Range(0, X.Length).Where(i => weights[i] > 0).ToArray();
         return new RfmData([.. keep.Select(i => X[i])], [.. keep.Select(i => Tx[i])], [.. keep.Select(i => T[i])], [.. keep.Select(i => weights[i])]);
     }
+
+    /// <summary>The same rows with other weights, one per row (0 for a row no customer of a resample fell on), sharing the tables.</summary>
+    internal RfmData Reweighted(double[] weights) => new(this, weights);
 
     /// <summary>Builds model input from customer summaries.</summary>
     /// <param name="customers">The customers.</param>

@@ -160,7 +160,12 @@ public static class SpecialFunctions
         // t_{k+1} = t_k · (a+k)(b+k)/((c+k)(k+1)) · z; the multiplier of the next term is also the ratio the tail bound needs.
         double sum = 1, term = 1, scale = 0;
         var multiplier = a * b / c * z;
-        const int MaxTerms = 2_000_000;
+        if (CannotConverge(a, b, c, z))
+        {
+            throw new ClvModelException($"₂F₁({a}, {b}; {c}; {z}) would not converge in {MaxSeriesTerms} terms.");
+        }
+
+        const int MaxTerms = MaxSeriesTerms;
         for (var k = 0; k < MaxTerms; k++)
         {
             term *= multiplier;
@@ -195,6 +200,30 @@ public static class SpecialFunctions
         return PreferEuler(a, b, c) || a + b <= c ? tail : tail + (z * (a + b - c) / Math.Max(1 - z, 1e-300));
     }
 
+    /// <summary>The most terms a hypergeometric series is summed to.</summary>
+    internal const int MaxSeriesTerms = 2_000_000;
+
+    /// <summary>
+    /// Whether the series of ₂F₁(a, b; c; z) (a, b, c &gt; 0, a + b &lt; c) certainly cannot meet its stopping rule within
+    /// <see cref="MaxSeriesTerms"/> terms, told in constant time instead of after summing them all: past its largest term the
+    /// series stops at the first term t_k with t_k·ρ/(1 − ρ) ≤ 10⁻¹⁷·Σ, where ρ ≥ z and the terms shrink, so if even the last
+    /// term t_M (exactly, from log-gamma functions) fails that test against the largest possible sum — Gauss's value
+    /// ₂F₁(a, b; c; 1) = Γ(c)Γ(c − a − b)/(Γ(c − a)Γ(c − b)), the terms being positive — no earlier term passes it. Only
+    /// checked when z is so close to 1 that the geometric factor alone would need a sizeable part of the terms.
+    /// </summary>
+    internal static bool CannotConverge(double a, double b, double c, double z)
+    {
+        if ((1 - z) * MaxSeriesTerms > 50 || !(a > 0) || !(b > 0) || !(c > a + b))
+        {
+            return false;
+        }
+
+        const double M = MaxSeriesTerms;
+        var logLast = LogGamma(a + M) - LogGamma(a) + LogGamma(b + M) - LogGamma(b) - LogGamma(c + M) + LogGamma(c) - LogGamma(M + 1) + (M * Math.Log(z));
+        var logBound = LogGamma(c) + LogGamma(c - a - b) - LogGamma(c - a) - LogGamma(c - b);
+        return logLast + Math.Log(z) - Math.Log(1 - z) > Math.Log(1e-17) + logBound;
+    }
+
     /// <summary>Whether Euler's transformation of ₂F₁(a, b; c; z) is the better series: the direct one's terms grow first and the transformed one's are all positive.</summary>
     internal static bool PreferEuler(double a, double b, double c) => a + b > c && c - a > 0 && c - b > 0;
 
@@ -205,7 +234,12 @@ public static class SpecialFunctions
         double sum = 1, sumA = 0, sumB = 0, sumC = 0;
         double term = 1, ha = 0, hb = 0, hc = 0;
         double scale = 0;
-        const int MaxTerms = 2_000_000;
+        if (CannotConverge(a, b, c, z))
+        {
+            throw new ClvModelException($"₂F₁({a}, {b}; {c}; {z}) would not converge in {MaxSeriesTerms} terms.");
+        }
+
+        const int MaxTerms = MaxSeriesTerms;
         for (var k = 0; k < MaxTerms; k++)
         {
             ha += 1 / (a + k);
