@@ -62,7 +62,8 @@ public abstract class JourneyStoreConformanceTests : ConformanceSuite
 
     /// <summary>
     /// The journey states kept for an unmerge (<see cref="JourneyRecord.Shadows"/>, nested: a merged side with merges of its own)
-    /// round-trip with their customers, tracks, counters and counts of merges folded.
+    /// round-trip with their customers, tracks, counters and counts of merges folded, and the record falls due (and is listed
+    /// due) when the earliest of them does.
     /// </summary>
     /// <returns>A task.</returns>
     [ConformanceCheck]
@@ -90,7 +91,8 @@ public abstract class JourneyStoreConformanceTests : ConformanceSuite
         shadow.Merged.Shadows[0].MergeId.Should().Be("m-inner");
         shadow.Merged.Shadows[0].SurvivorBefore!.CustomerId.Should().Be(new CustomerId("c-2"));
         shadow.Merged.Shadows[0].Merged.Should().BeNull();
-        read.DueAt.Should().Be(T0.AddDays(1), "only the live record's tracks fall due");
+        read.DueAt.Should().Be(T0.AddHours(3), "a side kept for an unmerge falls due with the live record, for the sweep to catch it up");
+        (await store.ListDueAsync(T0.AddHours(4), 10)).Should().Equal([record.CustomerId]);
     }
 
     /// <summary>A save from a stale version is a conflict and changes nothing.</summary>
