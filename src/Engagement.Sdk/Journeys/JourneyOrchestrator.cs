@@ -402,8 +402,27 @@ public sealed class JourneyOrchestrator : IMergeFollower
         return null;
     }
 
-    /// <summary>A merge the host asks for is folded in at the survivor's next evaluation.</summary>
-    ValueTask IMergeFollower.OnMergedAsync(CustomerProfile survivor, DateTimeOffset now, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+    /// <summary>
+    /// A merge the host asks for is folded in at once, in the merge's unit of work (as one found by an event is, in the event's),
+    /// so that what is folded does not depend on when the survivor is next evaluated.
+    /// </summary>
+    async ValueTask IMergeFollower.OnMergedAsync(CustomerProfile survivor, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (Catalog.Compiled.Length == 0)
+        {
+            return;
+        }
+
+        var record = await Store.GetAsync(survivor.Id, cancellationToken).ConfigureAwait(false);
+        if ((record?.MergesFolded ?? 0) >= survivor.Merges.Length)
+        {
+            return;
+        }
+
+        var ws = new JourneyWorkspace(Catalog, survivor, record) { Consent = await _facts.ConsentAsync(survivor, now, cancellationToken).ConfigureAwait(false) };
+        await FoldMergesAsync(ws, survivor, null, now, cancellationToken).ConfigureAwait(false);
+        await Store.SaveAsync(ws.ToRecord(survivor.Id), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// After an unmerge, in its unit of work: both customers' journey records become the states kept for the merge (each side's
