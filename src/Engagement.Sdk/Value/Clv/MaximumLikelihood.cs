@@ -94,37 +94,7 @@ internal static class MaximumLikelihood
         double Objective(double[] u, double[] grad)
         {
             evaluations++;
-            ToNatural(u, logCount, theta);
-            double ll;
-            try
-            {
-                ll = problem.Function(theta, gradTheta);
-            }
-            catch (ClvModelException)
-            {
-                // A special function that cannot be evaluated this far out (a series that would need too many terms): the
-                // line search treats the point as infeasible and steps back.
-                return double.PositiveInfinity;
-            }
-
-            if (!double.IsFinite(ll))
-            {
-                return double.PositiveInfinity;
-            }
-
-            var penalty = 0.0;
-            for (var i = 0; i < n; i++)
-            {
-                var d = u[i] - centre[i];
-                penalty += d * d;
-                grad[i] = (-(i < logCount ? theta[i] : 1) * gradTheta[i] / customers) + (2 * lambda * d);
-                if (!double.IsFinite(grad[i]))
-                {
-                    return double.PositiveInfinity;
-                }
-            }
-
-            return (-ll / customers) + (lambda * penalty);
+            return PenalisedObjective(problem.Function, u, grad, logCount, centre, lambda, customers, theta, gradTheta);
         }
 
         var x = new double[n];
@@ -275,6 +245,43 @@ internal static class MaximumLikelihood
         };
     }
 
+    // The minimised objective at u (the working scale: logs of the first logCount parameters): minus the mean log-likelihood
+    // plus the L2 penalty around centre, with its gradient in grad; +∞ where the likelihood cannot be evaluated (a special
+    // function that would need too many terms this far out) or is not finite, which the line search treats as infeasible.
+    private static double PenalisedObjective(LogLikelihood logLikelihood, double[] u, double[] grad, int logCount, double[] centre, double lambda, double customers, double[] theta, double[] gradTheta)
+    {
+        var n = u.Length;
+        ToNatural(u, logCount, theta);
+        double ll;
+        try
+        {
+            ll = logLikelihood(theta, gradTheta);
+        }
+        catch (ClvModelException)
+        {
+            return double.PositiveInfinity;
+        }
+
+        if (!double.IsFinite(ll))
+        {
+            return double.PositiveInfinity;
+        }
+
+        var penalty = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var d = u[i] - centre[i];
+            penalty += d * d;
+            grad[i] = (-(i < logCount ? theta[i] : 1) * gradTheta[i] / customers) + (2 * lambda * d);
+            if (!double.IsFinite(grad[i]))
+            {
+                return double.PositiveInfinity;
+            }
+        }
+
+        return (-ll / customers) + (lambda * penalty);
+    }
+
     /// <summary>
     /// Refits <paramref name="fit"/>'s model to other data (a resample of its customers) from its estimates: quasi-Newton
     /// steps in the fitted scale with the fit's own inverse Hessian as the first curvature, so a resample of a large data set
@@ -303,35 +310,7 @@ internal static class MaximumLikelihood
         double Objective(double[] u, double[] grad)
         {
             evaluations++;
-            ToNatural(u, logCount, theta);
-            double ll;
-            try
-            {
-                ll = logLikelihood(theta, gradTheta);
-            }
-            catch (ClvModelException)
-            {
-                return double.PositiveInfinity;
-            }
-
-            if (!double.IsFinite(ll))
-            {
-                return double.PositiveInfinity;
-            }
-
-            var penalty = 0.0;
-            for (var i = 0; i < n; i++)
-            {
-                var d = u[i] - centre[i];
-                penalty += d * d;
-                grad[i] = (-(i < logCount ? theta[i] : 1) * gradTheta[i] / customers) + (2 * lambda * d);
-                if (!double.IsFinite(grad[i]))
-                {
-                    return double.PositiveInfinity;
-                }
-            }
-
-            return (-ll / customers) + (lambda * penalty);
+            return PenalisedObjective(logLikelihood, u, grad, logCount, centre, lambda, customers, theta, gradTheta);
         }
 
         // The first inverse Hessian of the mean objective: the fit's covariance in the fitted scale times its customers.
