@@ -128,17 +128,23 @@ public sealed class JourneyOrchestrator : IMergeFollower
             return JourneyOutcome.None;
         }
 
+        var objects = profile.ProfilingObjectedAt is not null && engagementEvent is not null;
+        if (objects && profile.Merges.IsDefaultOrEmpty)
+        {
+            return JourneyOutcome.None; // journeys are profiling: they do not move for a customer who objects to it
+        }
+
         var record = await Store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false);
         if (record is null && engagementEvent is null)
         {
             return JourneyOutcome.None;
         }
 
-        if (profile.ProfilingObjectedAt is not null && engagementEvent is not null)
+        if (objects)
         {
             // Journeys are profiling: they do not move for a customer who objects to it. While merged, the side of a merge
             // that does not object on its own still follows its events, for an unmerge.
-            return await KeepShadowsAsync(profile, record, engagementEvent, now, before, cancellationToken).ConfigureAwait(false);
+            return await KeepShadowsAsync(profile, record, engagementEvent!, now, before, cancellationToken).ConfigureAwait(false);
         }
 
         var ws = Interlocked.Exchange(ref _spare, null)?.Reset(profile, record) ?? new JourneyWorkspace(Catalog, profile, record);
@@ -227,7 +233,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
                 // The merged side brought up to date as its own next evaluation would: the profiles merged into it folded in
                 // (their records too), its timers caught up.
                 var stateBefore = MergeOf(earlier, merges[i].MergeId)?.MergedState ?? state;
-                var side = new JourneyWorkspace(Catalog, state, merged) { Consent = await _facts.ConsentAsync(state, now, cancellationToken).ConfigureAwait(false) };
+                var side = await _facts.WorkspaceAsync(state, merged, now, cancellationToken).ConfigureAwait(false);
                 await FoldMergesAsync(side, state, stateBefore, now, cancellationToken).ConfigureAwait(false);
                 side.Profile = stateBefore;
                 _evaluator.CatchUp(side, now.UtcTicks);
@@ -236,7 +242,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
             }
             else if (merged is not null && merged.DueAt <= now)
             {
-                var caughtUp = new JourneyWorkspace(Catalog, profile, merged) { Consent = await _facts.ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false) };
+                var caughtUp = await _facts.WorkspaceAsync(profile, merged, now, cancellationToken).ConfigureAwait(false);
                 _evaluator.CatchUp(caughtUp, now.UtcTicks);
                 merged = caughtUp.ToRecord(mergedId);
             }
@@ -267,7 +273,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
             return JourneyOutcome.None; // never merged, or nothing kept for an unmerge and nothing to fold
         }
 
-        var ws = new JourneyWorkspace(Catalog, profile, record);
+        var ws = await _facts.WorkspaceAsync(profile, record, now, cancellationToken).ConfigureAwait(false);
         await FoldMergesAsync(ws, profile, before, now, cancellationToken).ConfigureAwait(false);
         var shadows = await AdvanceShadowsAsync(ws.Shadows, profile, before, engagementEvent, now, cancellationToken).ConfigureAwait(false);
         if (!ws.Changed && shadows == ws.Shadows)
@@ -328,8 +334,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
             return nested == record.Shadows ? record : record with { Shadows = nested };
         }
 
-        var ws = new JourneyWorkspace(Catalog, side, record);
-        ws.Consent = await _facts.ConsentAsync(side, now, cancellationToken).ConfigureAwait(false);
+        var ws = await _facts.WorkspaceAsync(side, record, now, cancellationToken).ConfigureAwait(false);
         if (side.Merges.Length > ws.MergesFolded)
         {
             await FoldMergesAsync(ws, side, sideBefore, now, cancellationToken).ConfigureAwait(false);
@@ -383,7 +388,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
             return record;
         }
 
-        var ws = new JourneyWorkspace(Catalog, side, record) { Consent = await _facts.ConsentAsync(side, now, cancellationToken).ConfigureAwait(false) };
+        var ws = await _facts.WorkspaceAsync(side, record, now, cancellationToken).ConfigureAwait(false);
         _evaluator.CatchUp(ws, now.UtcTicks);
         ws.Shadows = await CatchUpShadowsAsync(ws.Shadows, side, now, cancellationToken).ConfigureAwait(false);
         return ws.ToRecord(sideId);
@@ -419,7 +424,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
             return;
         }
 
-        var ws = new JourneyWorkspace(Catalog, survivor, record) { Consent = await _facts.ConsentAsync(survivor, now, cancellationToken).ConfigureAwait(false) };
+        var ws = await _facts.WorkspaceAsync(survivor, record, now, cancellationToken).ConfigureAwait(false);
         await FoldMergesAsync(ws, survivor, null, now, cancellationToken).ConfigureAwait(false);
         await Store.SaveAsync(ws.ToRecord(survivor.Id), cancellationToken).ConfigureAwait(false);
     }
@@ -584,11 +589,11 @@ internal sealed class JourneyFacts(JourneyCatalog catalog, IJourneyStore store, 
     public IJourneyStore Store => store;
 
     public async ValueTask<JourneyWorkspace> LoadAsync(CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var ws = new JourneyWorkspace(catalog, profile, await store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false));
-        ws.Consent = await ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false);
-        return ws;
-    }
+        => await WorkspaceAsync(profile, await store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false), now, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>A workspace of its own for <paramref name="record"/>, evaluated with <paramref name="profile"/> and its consent facts.</summary>
+    public async ValueTask<JourneyWorkspace> WorkspaceAsync(CustomerProfile profile, JourneyRecord? record, DateTimeOffset now, CancellationToken cancellationToken)
+        => new(catalog, profile, record) { Consent = await ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false) };
 
     /// <summary>One bit per consent fact of the catalogue (none read when no condition tests consent).</summary>
     public async ValueTask<ulong> ConsentAsync(CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
