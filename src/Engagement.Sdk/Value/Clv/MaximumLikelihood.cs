@@ -128,26 +128,7 @@ internal static class MaximumLikelihood
                 break;
             }
 
-            for (var i = 0; i < n; i++)
-            {
-                direction[i] = 0;
-                for (var j = 0; j < n; j++)
-                {
-                    direction[i] -= h[i, j] * g[j];
-                }
-            }
-
-            var slope = Dot(direction, g);
-            if (slope >= 0)
-            {
-                h = Identity(n);
-                for (var i = 0; i < n; i++)
-                {
-                    direction[i] = -g[i];
-                }
-
-                slope = Dot(direction, g);
-            }
+            var slope = DescentDirection(ref h, g, direction);
 
             var norm = Math.Sqrt(Dot(direction, direction));
             var step = norm > 3 ? 3 / norm : 1.0;
@@ -243,6 +224,35 @@ internal static class MaximumLikelihood
             LogScaleCount = logCount,
             Centre = [.. centre],
         };
+    }
+
+    // The quasi-Newton direction −H g and its slope gᵀd; where that is not a descent direction (the curvature estimate went
+    // wrong), the steepest descent −g instead, with H reset to the identity.
+    private static double DescentDirection(ref double[,] h, double[] g, double[] direction)
+    {
+        var n = g.Length;
+        for (var i = 0; i < n; i++)
+        {
+            direction[i] = 0;
+            for (var j = 0; j < n; j++)
+            {
+                direction[i] -= h[i, j] * g[j];
+            }
+        }
+
+        var slope = Dot(direction, g);
+        if (slope >= 0)
+        {
+            h = Identity(n);
+            for (var i = 0; i < n; i++)
+            {
+                direction[i] = -g[i];
+            }
+
+            slope = Dot(direction, g);
+        }
+
+        return slope;
     }
 
     // The minimised objective at u (the working scale: logs of the first logCount parameters): minus the mean log-likelihood
@@ -351,26 +361,7 @@ internal static class MaximumLikelihood
         var y = new double[n];
         for (var iteration = 0; iteration < maxIterations; iteration++)
         {
-            for (var i = 0; i < n; i++)
-            {
-                direction[i] = 0;
-                for (var j = 0; j < n; j++)
-                {
-                    direction[i] -= h[i, j] * g[j];
-                }
-            }
-
-            var slope = Dot(direction, g);
-            if (slope >= 0)
-            {
-                h = Identity(n);
-                for (var i = 0; i < n; i++)
-                {
-                    direction[i] = -g[i];
-                }
-
-                slope = Dot(direction, g);
-            }
+            var slope = DescentDirection(ref h, g, direction);
 
             // −slope = gᵀ H g is the Newton decrement of the mean objective; times the customers, twice the total
             // log-likelihood still to be gained. Below 10⁻⁶ the remaining step is about a thousandth of a standard error;
