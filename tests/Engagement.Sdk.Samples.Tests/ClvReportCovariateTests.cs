@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using ClvReport;
+using static Engagement.Sdk.Samples.Tests.ClvReportCommand;
 
 namespace Engagement.Sdk.Samples.Tests;
 
@@ -171,13 +172,5 @@ public sealed class ClvReportCovariateTests : IDisposable
         var path = Path.Combine(_directory, name);
         File.WriteAllLines(path, lines);
         return path;
-    }
-
-    private static (int Exit, string Stdout, string Stderr) Run(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = ClvReportApp.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
     }
 }
