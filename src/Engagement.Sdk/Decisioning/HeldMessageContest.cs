@@ -134,6 +134,7 @@ internal sealed class HeldMessageContest
                     Purpose = action.Purpose,
                     ActionId = action.Id,
                     CreatedAt = now,
+                    DueAt = now,
                     Priority = action.Priority,
                     Decision = live.ToLog(),
                 },
