@@ -85,7 +85,7 @@ internal sealed class HeldMessageContest
             return (null, [], decision);
         }
 
-        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
+        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>(queue.Count); // (no array while nothing is held)
         List<DispatchRecord> due = [];
         if (queue.Count > 0)
         {
@@ -189,9 +189,9 @@ internal sealed class HeldMessageContest
             }
         }
 
-        foreach (var outcome in outcomes)
+        for (var i = 0; i < outcomes.Count; i++)
         {
-            EngagementTelemetry.RecordHeld(outcome.Record.Channel, outcome.Status, outcome.Reason);
+            EngagementTelemetry.RecordHeld(outcomes[i].Record.Channel, outcomes[i].Status, outcomes[i].Reason);
         }
 
         return (liveSummary, outcomes.ToImmutable(), linked);
