@@ -119,7 +119,6 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
     private readonly AsyncLocal<SqliteUnitOfWork?> _current = new();
     private int _rollbacks;
     private int _epoch;
-    private int _othersEpoch;
     private long _dataVersion = -1;
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SqliteStatement> _statements = new(StringComparer.Ordinal);
@@ -489,61 +488,6 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         {
             _dataVersion = version;
             Interlocked.Increment(ref _epoch);
-            _othersEpoch++;
-        }
-    }
-
-    /// <summary>The event keys this connection knows to be in the events table (see <see cref="EventKeyFilter"/>).</summary>
-    private readonly EventKeyFilter _eventKeys = new();
-
-    /// <summary>
-    /// Whether a row of the events table may have <paramref name="key"/>: <see langword="false"/> only when it certainly has
-    /// none — inside a unit of work (whose transaction holds the write lock) while the event key filter holds every key in the
-    /// table, that is, while no other connection has committed since it was built. Otherwise the caller looks the id up.
-    /// Only while the connection is held.
-    /// </summary>
-    /// <param name="key">The event key.</param>
-    /// <returns>Whether the caller must look the id up.</returns>
-    internal bool EventKeyMayExist(long key)
-    {
-        if (_transaction is null || Current is not { IsStarted: true })
-        {
-            return true;
-        }
-
-        if (_eventKeys.ShouldBuild(_othersEpoch, HighestEventRow))
-        {
-            var count = (long)Command("SELECT COUNT(*) FROM events").ExecuteScalar()!;
-            _eventKeys.Build(EventKeys(), count, _othersEpoch);
-        }
-
-        if (_eventKeys.IsValid(_othersEpoch) && _eventKeys.SurelyAbsent(key))
-        {
-            EventLookUpsSkipped++;
-            return false;
-        }
-
-        return true;
-    }
-
-    /// <summary>How many appends the event key filter spared the look-up by id.</summary>
-    internal long EventLookUpsSkipped { get; private set; }
-
-    /// <summary>Records that this connection inserted an event row with <paramref name="key"/> (every insert, in or out of a unit).</summary>
-    /// <param name="key">The event key.</param>
-    internal void EventKeyInserted(long key) => _eventKeys.Add(key);
-
-    private long HighestEventRow() => Command("SELECT max(seq) FROM events").ExecuteScalar() is long seq ? seq : 0;
-
-    private IEnumerable<long> EventKeys()
-    {
-        using var command = _connection.CreateCommand();
-        command.Transaction = _transaction;
-        command.CommandText = "SELECT id_key FROM events";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            yield return reader.GetInt64(0);
         }
     }
 

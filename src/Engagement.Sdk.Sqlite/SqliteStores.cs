@@ -268,13 +268,11 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
             {
                 var key = EventKey.Of(engagementEvent.EventId);
                 var json = db.Utf8Document(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
-                // Inside a unit of work the connection's filter of event keys usually proves a new id absent without the look-up.
-                if (!db.EventKeyMayExist(key) || !db.Statement("SELECT 1 FROM events WHERE id_key = ?1 AND event_id = ?2").Integer(1, key).Text(2, engagementEvent.EventId).Exists())
+                if (!db.Statement("SELECT 1 FROM events WHERE id_key = ?1 AND event_id = ?2").Integer(1, key).Text(2, engagementEvent.EventId).Exists())
                 {
                     db.Statement("INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4, ?5)")
                         .Integer(1, key).Text(2, engagementEvent.EventId).Text(3, engagementEvent.CustomerId.Value).Integer(4, engagementEvent.Timestamp.UtcTicks).Utf8(5, json)
                         .Execute();
-                    db.EventKeyInserted(key);
                     return AppendOutcome.Appended;
                 }
 
