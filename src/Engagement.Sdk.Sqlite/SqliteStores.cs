@@ -602,7 +602,17 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
                 if (settled)
                 {
-                    a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                    // Kept for the claim that will read it again (queued again, or unknown); a dispatch that ended is not
+                    // claimed again, and keeping its document would only keep it alive through the collector's generations.
+                    if (a.Record.Status is DispatchStatus.Queued or DispatchStatus.Unknown)
+                    {
+                        a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                    }
+                    else
+                    {
+                        a.Store._records.Remove(a.Record.DispatchId);
+                    }
+
                     db.CapCache.Written(db, a.Record);
                 }
 
