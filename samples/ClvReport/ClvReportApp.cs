@@ -152,6 +152,24 @@ public static class ClvReportApp
             return BadInput;
         }
 
+        CovariateTable? covariateTable = null;
+        CovariateRfmData? covariateData = null;
+        if (options.Covariates is { } covariatesFile)
+        {
+            // Read and matched to the customers before any fit, so that a bad file fails at once.
+            try
+            {
+                covariateTable = progress.Step($"reading {covariatesFile}", () => CovariateTable.Read(covariatesFile, options.Columns.Customer, null));
+                var table = covariateTable;
+                covariateData = progress.Step("matching the covariates to the customers", () => table.Data(summary, options.CovariatesOn));
+            }
+            catch (Exception ex) when (ex is InputException or IOException or UnauthorizedAccessException)
+            {
+                stderr.WriteLine($"{covariatesFile}: {ex.Message}");
+                return BadInput;
+            }
+        }
+
         var (histories, data) = progress.Step($"indexing the distinct histories of {summary.Customers.Length:N0} customers", () =>
         {
             var h = new Histories(summary);
@@ -175,6 +193,7 @@ public static class ClvReportApp
             return NoModelFitted;
         }
 
+        var covariates = covariateData is null ? null : CovariateRuns.Run(covariateTable!, options.CovariatesOn, covariateData, runs, fitOptions, progress);
         var (spend, spendError, expectedSpend, spendRows) = progress.Step("fitting the spend model", () => FitSpend(summary, fitOptions));
         var spendIntervals = spend is null || options.Intervals.Draws == 0
             ? null
@@ -214,7 +233,7 @@ public static class ClvReportApp
             return OutputFailed;
         }
 
-        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots), options.Intervals) { SpendIntervals = spendIntervals };
+        var report = new Report(summary, histories, source, input, runs, columns, spend, spendError, expectedSpend, horizon, discountRate, options.Margin, segments, new OutputReport(customersFile, plots), options.Intervals) { SpendIntervals = spendIntervals, Covariates = covariates };
         if (options.Json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(report.Document(), ReportJsonContext.Default.ReportDocument));
@@ -323,6 +342,9 @@ public static class ClvReportApp
         private readonly Option<int> _intervalSeed = new("--interval-seed") { HelpName = "N", Description = "The random seed of the parameter draws: the same seed gives the same intervals.", DefaultValueFactory = _ => 1 };
         private readonly Option<string?> _customersOut = new("--customers-out") { HelpName = "FILE.csv", Description = "Writes one row per customer: customer_id,x,t_x,T, then per model <model>.pAlive, .expected, .dert and .clv (and their .lower/.upper with --intervals), and spend.expected." };
         private readonly Option<string?> _plots = new("--plots") { HelpName = "DIR", Description = "Writes the diagnostic plots as SVG into DIR (created when missing)." };
+        private readonly Option<string?> _covariates = new("--covariates") { HelpName = "FILE.csv", Description = "Time-invariant covariates per customer (a header with the --customer-column and numeric columns; a categorical covariate as 0/1 columns): fits BG/NBD and Pareto/NBD with them as well and tests each against the model without them (likelihood ratio). Every customer needs a row." };
+        private readonly Option<string> _covariatesOn = new("--covariates-on") { HelpName = "both|purchase|dropout", Description = "The processes the covariates act on.", DefaultValueFactory = _ => "both" };
+        private readonly Option<string?> _covariatesOut = new("--covariates-out") { HelpName = "FILE.csv", Description = "Also writes a covariates file (customer_id,paid_channel): the simulated population is then a mixture in which the 40 % of customers with paid_channel 1 buy twice as often, for trying --covariates." };
         private readonly Option<bool> _json = new("--json") { Description = "Prints the report as one JSON document instead of text." };
         private readonly Option<bool> _quiet = new("--quiet", "-q") { Description = "No progress lines on stderr." };
 
@@ -384,6 +406,7 @@ public static class ClvReportApp
                 }
             });
             _intervalMethod.AcceptOnlyFromAmong(IntervalOptions.Bootstrap, IntervalOptions.Normal);
+            _covariatesOn.AcceptOnlyFromAmong("both", "purchase", "dropout");
             _customers.Validators.Add(result =>
             {
                 if (result.GetValueOrDefault<int>() < 2)
@@ -393,7 +416,7 @@ public static class ClvReportApp
             });
 
             Root = new RootCommand("Fits customer-lifetime-value models (BG/NBD, MBG/NBD, Pareto/NBD, Gamma-Gamma spend; BG/BB for discrete opportunities with the bgbb command) to a transaction export and reports fits, holdout accuracy, per-customer P(alive), expected transactions, DERT and CLV, segments and diagnostic plots.\n\nExit codes: 0 success (also --help, and when some models failed), 1 unexpected failure, 2 bad arguments, 3 bad input, 4 no model could be fitted, 5 an output could not be written.");
-            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _intervals, _intervalLevel, _intervalSeed, _intervalMethod, _customersOut, _plots, _json, _quiet })
+            foreach (var option in new Option[] { _transactions, _format, _customerColumn, _dateColumn, _amountColumn, _orderId, _dateFormat, _separator, _calibrationEnd, _holdoutEnd, _model, _unit, _horizon, _discountRate, _margin, _penalty, _segments, _segmentModel, _intervals, _intervalLevel, _intervalSeed, _intervalMethod, _customersOut, _plots, _covariates, _covariatesOn, _json, _quiet })
             {
                 Root.Options.Add(option);
             }
@@ -402,6 +425,7 @@ public static class ClvReportApp
             Simulate.Options.Add(_customers);
             Simulate.Options.Add(_out);
             Simulate.Options.Add(_seed);
+            Simulate.Options.Add(_covariatesOut);
             Root.Subcommands.Add(Simulate);
 
             _period.AcceptOnlyFromAmong("year", "quarter", "month", "week", "day");
@@ -472,10 +496,14 @@ public static class ClvReportApp
                 r.GetValue(_customersOut),
                 r.GetValue(_plots),
                 r.GetValue(_json),
-                r.GetValue(_quiet));
+                r.GetValue(_quiet))
+            {
+                Covariates = r.GetValue(_covariates),
+                CovariatesOn = Enum.Parse<CovariateTarget>(r.GetValue(_covariatesOn)!, ignoreCase: true),
+            };
         }
 
-        public SimulationOptions SimulationOptions(ParseResult r) => new(r.GetValue(_customers), r.GetValue(_out)!, r.GetValue(_seed));
+        public SimulationOptions SimulationOptions(ParseResult r) => new(r.GetValue(_customers), r.GetValue(_out)!, r.GetValue(_seed), r.GetValue(_covariatesOut));
 
         private static DateOnly? Date(ArgumentResult result)
         {
@@ -518,10 +546,21 @@ internal sealed record ReportOptions(
     string? CustomersOut,
     string? Plots,
     bool Json,
-    bool Quiet);
+    bool Quiet)
+{
+    /// <summary>The covariates file (<c>--covariates</c>), or <see langword="null"/>.</summary>
+    public string? Covariates { get; init; }
+
+    /// <summary>Which processes the covariates act on.</summary>
+    public CovariateTarget CovariatesOn { get; init; }
+}
 
 /// <summary>The <c>simulate</c> command's options.</summary>
-internal sealed record SimulationOptions(int Customers, string Out, int Seed);
+/// <param name="Customers">How many customers.</param>
+/// <param name="Out">The transactions file.</param>
+/// <param name="Seed">The random seed.</param>
+/// <param name="CovariatesOut">With it, a covariates file: the population is then a mixture in which the customers with <c>paid_channel</c> 1 buy twice as often.</param>
+internal sealed record SimulationOptions(int Customers, string Out, int Seed, string? CovariatesOut = null);
 
 /// <summary>The seeded simulated shop.</summary>
 internal static class Simulation
@@ -532,11 +571,48 @@ internal static class Simulation
     public static IReadOnlyList<Transaction> Transactions(int customers, int seed)
         => BgNbdModel.FromParameters(0.35, 5.5, 0.8, 2.6).SimulateTransactions(customers, Start, Start.AddDays((2 * 364) - 1), 84, GammaGammaModel.FromParameters(6, 3.8, 15), TimeUnit.Weeks, seed);
 
+    /// <summary>
+    /// A mixture for trying covariates: the first 60 % of the customers as <see cref="Transactions"/>, the other 40 %
+    /// (<c>paid_channel</c> 1) with α halved, i.e. buying twice as often (a purchase coefficient of ln 2 ≈ 0.693 in the
+    /// covariate models); drop-out the same for both.
+    /// </summary>
+    public static (IReadOnlyList<Transaction> Transactions, bool[] Paid) Mixture(int customers, int seed)
+    {
+        var paid = customers * 2 / 5;
+        var organic = customers - paid;
+        var list = new List<Transaction>(BgNbdModel.FromParameters(0.35, 5.5, 0.8, 2.6).SimulateTransactions(organic, Start, Start.AddDays((2 * 364) - 1), 84, GammaGammaModel.FromParameters(6, 3.8, 15), TimeUnit.Weeks, seed));
+        if (paid > 0)
+        {
+            // The second group's ids continue after the first's.
+            foreach (var t in BgNbdModel.FromParameters(0.35, 5.5 / 2, 0.8, 2.6).SimulateTransactions(paid, Start, Start.AddDays((2 * 364) - 1), 84, GammaGammaModel.FromParameters(6, 3.8, 15), TimeUnit.Weeks, unchecked(seed + 1)))
+            {
+                list.Add(t with { CustomerId = CustomerName(int.Parse(t.CustomerId.AsSpan(1), CultureInfo.InvariantCulture) + organic) });
+            }
+        }
+
+        list.Sort(static (x, y) => x.Date.CompareTo(y.Date));
+        return (list, [.. Enumerable.Range(0, customers).Select(i => i >= organic)]);
+    }
+
+    /// <summary>The simulators' customer id of index <paramref name="i"/>.</summary>
+    public static string CustomerName(int i) => "c" + i.ToString("D7", CultureInfo.InvariantCulture);
+
     public static int Write(SimulationOptions options, TextWriter stdout, TextWriter stderr)
     {
-        var transactions = Transactions(options.Customers, options.Seed);
+        var (transactions, paid) = options.CovariatesOut is null ? (Transactions(options.Customers, options.Seed), null) : Mixture(options.Customers, options.Seed);
         try
         {
+            if (options.CovariatesOut is { } covariatesOut)
+            {
+                using var covariates = new StreamWriter(covariatesOut, append: false, new UTF8Encoding(false), bufferSize: 1 << 16);
+                covariates.WriteLine("customer_id,paid_channel");
+                for (var i = 0; i < paid!.Length; i++)
+                {
+                    covariates.Write(CustomerName(i));
+                    covariates.Write(paid[i] ? ",1\n" : ",0\n");
+                }
+            }
+
             using var writer = new StreamWriter(options.Out, append: false, new UTF8Encoding(false), bufferSize: 1 << 16);
             writer.WriteLine("customer_id,date,amount");
             foreach (var t in transactions)
@@ -551,11 +627,11 @@ internal static class Simulation
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            stderr.WriteLine($"Cannot write {options.Out}: {ex.Message}");
+            stderr.WriteLine($"Cannot write the simulated data: {ex.Message}");
             return ClvReportApp.OutputFailed;
         }
 
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{transactions.Count:N0} transactions of {options.Customers:N0} customers written to {options.Out}; report with --calibration-end {Start.AddDays(364 - 1):yyyy-MM-dd} --holdout-end {Start.AddDays((2 * 364) - 1):yyyy-MM-dd}"));
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{transactions.Count:N0} transactions of {options.Customers:N0} customers written to {options.Out}{(options.CovariatesOut is { } c ? $" and their covariates to {c}" : string.Empty)}; report with --calibration-end {Start.AddDays(364 - 1):yyyy-MM-dd} --holdout-end {Start.AddDays((2 * 364) - 1):yyyy-MM-dd}"));
         return ClvReportApp.Success;
     }
 }

@@ -33,6 +33,9 @@ internal sealed class Report(
     /// <summary>The spend model's intervals (with <c>--intervals</c> and a spend model), or <see langword="null"/>.</summary>
     public SpendIntervals? SpendIntervals { get; init; }
 
+    /// <summary>The covariate models (with <c>--covariates</c>), or <see langword="null"/>.</summary>
+    public CovariateReport? Covariates { get; init; }
+
     public ReportDocument Document()
         => new(
             summary.Customers.Length,
@@ -64,7 +67,10 @@ internal sealed class Report(
             margin,
             summary.HoldoutEnd is null ? null : ByFrequency(),
             segments,
-            outputs);
+            outputs)
+        {
+            Covariates = Covariates,
+        };
 
     private ModelReport ModelDocument(ModelRun run)
     {
@@ -184,7 +190,37 @@ internal sealed class Report(
     }
 
     /// <summary>JSON has no NaN or infinity: such a number is reported as null.</summary>
-    private static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
+    private void WriteCovariates(TextWriter o)
+    {
+        if (Covariates is not { } c)
+        {
+            return;
+        }
+
+        o.WriteLine();
+        o.WriteLine(string.Create(Inv, $"Covariates from {c.File} on {c.On} ({c.DistinctVectors:N0} distinct vectors), tested against each model without them (likelihood ratio)"));
+        if (c.Models.Count == 0)
+        {
+            o.WriteLine("  No fitted model has a covariate version (BG/NBD and Pareto/NBD have).");
+        }
+
+        foreach (var m in c.Models)
+        {
+            if (m.Error is not null)
+            {
+                o.WriteLine($"  {m.Name,-7} FAILED: {m.Error}");
+                continue;
+            }
+
+            var coefficients = string.Join("  ", m.Parameters.Where(p => p.Key.Contains(':', StringComparison.Ordinal)).Select(p => string.Create(Inv, $"{p.Key} {p.Value:F4} ({m.StandardErrors[p.Key]:F4})")));
+            o.WriteLine(string.Create(Inv, $"  {m.Name,-7} {coefficients}   LL {m.LogLikelihood:F2}   AIC {m.Aic:F1}   BIC {m.Bic:F1}{(m.Converged ? string.Empty : "   NOT CONVERGED")}"));
+            o.WriteLine(m.LikelihoodRatio is { } lr
+                ? string.Create(Inv, $"          LR test against {lr.Against} without covariates: chi2 {lr.Statistic:F2} on {lr.DegreesOfFreedom} df, p = {lr.PValue:G3}{(lr.PValue < 0.05 ? " (the covariates matter at the 5 % level)" : " (no evidence at the 5 % level that they matter)")}")
+                : $"          no LR test: {m.LikelihoodRatioError}");
+        }
+    }
+
+    internal static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
 
     public void WriteText(TextWriter o)
     {
@@ -244,6 +280,7 @@ internal sealed class Report(
             }
         }
 
+        WriteCovariates(o);
         if (summary.HoldoutEnd is { } holdoutEnd)
         {
             o.WriteLine();

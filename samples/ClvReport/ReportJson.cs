@@ -33,7 +33,11 @@ public sealed record ReportDocument(
     double Margin,
     IReadOnlyList<FrequencyRow>? HoldoutByFrequency,
     SegmentReport? Segments,
-    OutputReport Outputs);
+    OutputReport Outputs)
+{
+    /// <summary>The covariate models and their likelihood-ratio tests (<c>--covariates</c>), or null when none were asked for.</summary>
+    public CovariateReport? Covariates { get; init; }
+}
 
 /// <summary>
 /// One transaction model in the JSON report; a model that failed has <c>error</c> set, empty parameters and null numbers. A
@@ -156,6 +160,57 @@ public sealed record FrequencyRow(int Frequency, int Customers, int Actual, IRea
 /// <param name="CustomersFile">The per-customer CSV, or null.</param>
 /// <param name="Plots">The plot files.</param>
 public sealed record OutputReport(string? CustomersFile, IReadOnlyList<string> Plots);
+
+/// <summary>The covariate models fitted with <c>--covariates</c>.</summary>
+/// <param name="File">The covariates file.</param>
+/// <param name="On">Which processes the covariates act on: <c>both</c>, <c>purchase</c> or <c>dropout</c>.</param>
+/// <param name="Purchase">The covariates of the purchase process.</param>
+/// <param name="Dropout">The covariates of the drop-out process.</param>
+/// <param name="DistinctVectors">How many distinct covariate vectors the customers have.</param>
+/// <param name="Models">One entry per fitted model that has a covariate version (<c>bgnbd</c>, <c>pnbd</c>).</param>
+public sealed record CovariateReport(string File, string On, IReadOnlyList<string> Purchase, IReadOnlyList<string> Dropout, int DistinctVectors, IReadOnlyList<CovariateModelReport> Models);
+
+/// <summary>
+/// One model fitted with covariates. Purchase coefficients are named <c>purchase:NAME</c>; for Pareto/NBD the drop-out ones
+/// <c>dropout:NAME</c>, for BG/NBD <c>dropout.a:NAME</c> and <c>dropout.b:NAME</c>. A positive purchase coefficient raises
+/// the purchase rate.
+/// </summary>
+/// <param name="Name">The model (<c>bgnbd</c>, <c>pnbd</c>).</param>
+/// <param name="Parameters">The fitted parameters and coefficients.</param>
+/// <param name="StandardErrors">Their standard errors.</param>
+/// <param name="LogLikelihood">The log-likelihood, or null when the fit failed.</param>
+/// <param name="Aic">Akaike's information criterion (compare with the model's <c>aic</c> without covariates).</param>
+/// <param name="Bic">Schwarz's Bayesian information criterion.</param>
+/// <param name="Converged">Whether the optimiser converged.</param>
+/// <param name="LikelihoodRatio">The test against the same model without covariates, or null when it could not be made (see <paramref name="LikelihoodRatioError"/>).</param>
+/// <param name="LikelihoodRatioError">Why there is no test (for example penalised fits), or null.</param>
+/// <param name="Error">Why the model could not be fitted with covariates, or null.</param>
+public sealed record CovariateModelReport(
+    string Name,
+    IReadOnlyDictionary<string, double?> Parameters,
+    IReadOnlyDictionary<string, double?> StandardErrors,
+    double? LogLikelihood,
+    double? Aic,
+    double? Bic,
+    bool Converged,
+    LikelihoodRatioReport? LikelihoodRatio,
+    string? LikelihoodRatioError,
+    string? Error)
+{
+    /// <summary>A model that could not be fitted with covariates.</summary>
+    /// <param name="name">The model.</param>
+    /// <param name="error">Why.</param>
+    /// <returns>The entry.</returns>
+    public static CovariateModelReport Failed(string name, string error)
+        => new(name, new Dictionary<string, double?>(), new Dictionary<string, double?>(), null, null, null, false, null, null, error);
+}
+
+/// <summary>A likelihood-ratio test of a model without covariates against the same model with them.</summary>
+/// <param name="Against">The model without covariates (its entry in <c>models</c>).</param>
+/// <param name="Statistic">2 (LL with covariates − LL without).</param>
+/// <param name="DegreesOfFreedom">The number of coefficients.</param>
+/// <param name="PValue">P(χ² ≥ statistic): small values say the covariates explain the customers' behaviour.</param>
+public sealed record LikelihoodRatioReport(string Against, double Statistic, int DegreesOfFreedom, double PValue);
 
 /// <summary>Source-generated JSON for the report.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]

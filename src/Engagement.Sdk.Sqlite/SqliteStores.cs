@@ -481,7 +481,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             static (db, a) =>
             {
                 var r = a.Record;
-                var document = JsonSerializer.Serialize(r, EngagementJsonContext.Default.DispatchRecord);
+                var utf8 = db.Utf8Dispatch(r);
                 // A statement prepared once on the connection: every queued decision runs it.
                 var inserted = db.Statement($"INSERT INTO dispatches ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (dispatch_id) DO NOTHING")
                     .Text(1, r.DispatchId)
@@ -492,14 +492,15 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     .TextOrNull(6, OwnerColumn(r))
                     .Text(7, r.Channel.Name)
                     .Text(8, r.Purpose.Name)
-                    .Text(9, document)
+                    .Utf8(9, utf8)
                     .Execute();
                 if (inserted != 1)
                 {
                     return false;
                 }
 
-                a.Store._records.Set(r.DispatchId, (document, r));
+                // The claim will read it: the document's text is kept with the record, so that it is not parsed again.
+                a.Store._records.Set(r.DispatchId, (Encoding.UTF8.GetString(utf8), r));
                 db.CapCache.Written(db, r);
                 return true;
             },
@@ -581,12 +582,13 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 // whose creation instant changed is written by the full statement.
                 // A statement prepared once on the connection: every delivered dispatch runs it.
                 var r = a.Record;
-                var document = JsonSerializer.Serialize(r, EngagementJsonContext.Default.DispatchRecord);
+                var utf8 = db.Utf8Dispatch(r);
+                string? document = null;
                 var settled = db.Statement("UPDATE dispatches SET status = ?1, due = ?2, lease_owner = ?3, document = ?4 WHERE dispatch_id = ?5 AND customer_id = ?6 AND created = ?7 AND status = 'Sending' AND lease_owner = ?8")
                     .Text(1, r.Status.ToString())
                     .IntegerOrNull(2, DueColumn(r))
                     .TextOrNull(3, OwnerColumn(r))
-                    .Text(4, document)
+                    .Utf8(4, utf8)
                     .Text(5, r.DispatchId)
                     .Text(6, r.CustomerId.Value)
                     .Integer(7, r.CreatedAt.UtcTicks)
@@ -594,6 +596,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     .Execute() == 1;
                 if (!settled)
                 {
+                    document = Encoding.UTF8.GetString(utf8);
                     var full = db.Command("UPDATE dispatches SET created = $created, status = $status, due = $due, lease_owner = $owner, document = $doc WHERE dispatch_id = $id AND customer_id = $customer AND status = 'Sending' AND lease_owner = $holder");
                     BindRow(full, a.Record, document);
                     full.Bind("$holder", a.Owner);
@@ -602,7 +605,17 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
                 if (settled)
                 {
-                    a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                    // Kept for the claim that will read it again (queued again, or unknown); a dispatch that ended is not
+                    // claimed again, and keeping its document would only keep it alive through the collector's generations.
+                    if (a.Record.Status is DispatchStatus.Queued or DispatchStatus.Unknown)
+                    {
+                        a.Store._records.Set(a.Record.DispatchId, (document ?? Encoding.UTF8.GetString(utf8), a.Record));
+                    }
+                    else
+                    {
+                        a.Store._records.Remove(a.Record.DispatchId);
+                    }
+
                     db.CapCache.Written(db, a.Record);
                 }
 

@@ -618,7 +618,30 @@ public sealed class EngagementEngine : IEngagementEngine
     // instead of on a random page, as a hash alone would.
     internal static string DispatchIdFor(EngagementEvent trigger, string actionId, Channel channel)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(trigger.EventId + "\n" + actionId + "\n" + channel.Name));
-        return "d-" + trigger.Timestamp.UtcTicks.ToString("x16", System.Globalization.CultureInfo.InvariantCulture) + Convert.ToHexStringLower(hash.AsSpan(0, 12));
+        // "d-", the trigger's UTC ticks in 16 hex digits, then the first 12 bytes of SHA-256(UTF-8 of event id \n action \n
+        // channel) in hex: the same for the same trigger, action and channel, so a decision made again is a replay. Made in
+        // stack buffers: only the id itself is allocated.
+        var name = channel.Name;
+        var length = Encoding.UTF8.GetByteCount(trigger.EventId) + Encoding.UTF8.GetByteCount(actionId) + Encoding.UTF8.GetByteCount(name) + 2;
+        byte[]? rented = null;
+        var bytes = length <= 256 ? stackalloc byte[256] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(length));
+        var n = Encoding.UTF8.GetBytes(trigger.EventId, bytes);
+        bytes[n++] = (byte)'\n';
+        n += Encoding.UTF8.GetBytes(actionId, bytes[n..]);
+        bytes[n++] = (byte)'\n';
+        n += Encoding.UTF8.GetBytes(name, bytes[n..]);
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes[..n], hash);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        Span<char> id = stackalloc char[2 + 16 + 24];
+        id[0] = 'd';
+        id[1] = '-';
+        trigger.Timestamp.UtcTicks.TryFormat(id[2..18], out _, "x16", System.Globalization.CultureInfo.InvariantCulture);
+        Convert.TryToHexStringLower(hash[..12], id[18..], out _);
+        return new string(id);
     }
 }

@@ -19,16 +19,17 @@ namespace Engagement.Sdk;
 public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, CustomerProfile? Profile, ImmutableArray<StageTransition> Transitions, Decision? Decision, DispatchSummary? Dispatch)
 {
     // What most events do not produce (a decision, a dispatch, held messages, a merge or withheld identifier, segment changes)
-    // lives in one object that most results never allocate: a result is made for every tracked event.
+    // lives in one object that most results never allocate: a result is made for every tracked event. A setter given what
+    // the object already holds (nothing, mostly) keeps it rather than copying it.
     private readonly TrackExtras? _extras = Decision is null && Dispatch is null ? null : new TrackExtras { Decision = Decision, Dispatch = Dispatch };
 
     private TrackExtras Extras => _extras ?? TrackExtras.None;
 
     /// <summary>The next-best-action decision, when the event triggered one.</summary>
-    public Decision? Decision { get => Extras.Decision; init => _extras = value is null && _extras is null ? null : TrackExtras.Normalise(Extras with { Decision = value }); }
+    public Decision? Decision { get => Extras.Decision; init => _extras = ReferenceEquals(value, Extras.Decision) ? _extras : TrackExtras.Normalise(Extras with { Decision = value }); }
 
     /// <summary>The dispatch of the chosen action, when one was queued (a <see cref="DispatchWorker"/> delivers it).</summary>
-    public DispatchSummary? Dispatch { get => Extras.Dispatch; init => _extras = value is null && _extras is null ? null : TrackExtras.Normalise(Extras with { Dispatch = value }); }
+    public DispatchSummary? Dispatch { get => Extras.Dispatch; init => _extras = ReferenceEquals(value, Extras.Dispatch) ? _extras : TrackExtras.Normalise(Extras with { Dispatch = value }); }
 
     /// <summary>Whether the event was ignored because its customer was erased (a late or replayed event never recreates them).</summary>
     public bool IsErasedSubject { get; init; }
@@ -41,7 +42,7 @@ public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, Custom
     {
         // When resolution merged and withheld nothing, the resolution is made only if asked for.
         get => Extras.Identity ?? (IsRouted && Profile is { } profile ? new IdentityResolution(profile.Id, [], []) : null);
-        init => _extras = value is null && _extras is null ? null : TrackExtras.Normalise(Extras with { Identity = value });
+        init => _extras = ReferenceEquals(value, Extras.Identity) ? _extras : TrackExtras.Normalise(Extras with { Identity = value });
     }
 
     // Whether identity resolution routed the event (it was applied), so that Identity can be made when not stored.
@@ -51,13 +52,13 @@ public sealed record TrackResult(EngagementEvent Event, bool IsDuplicate, Custom
     /// Messages contact policy held back, released, rescheduled or cancelled while the event was handled: due held messages
     /// compete with the decision by priority, and a deferred action with <see cref="ActionDefinition.HoldFor"/> is held.
     /// </summary>
-    public ImmutableArray<HeldMessageOutcome> HeldMessages { get => Extras.HeldMessages; init => _extras = value.IsDefaultOrEmpty && _extras is null ? null : TrackExtras.Normalise(Extras with { HeldMessages = value.IsDefault ? [] : value }); }
+    public ImmutableArray<HeldMessageOutcome> HeldMessages { get => Extras.HeldMessages; init => _extras = value.IsDefaultOrEmpty && Extras.HeldMessages.IsEmpty ? _extras : TrackExtras.Normalise(Extras with { HeldMessages = value.IsDefault ? [] : value }); }
 
     /// <summary>What the journeys recorded for the event: entries, moves, exits, steps, sends, would-be sends, goals and revenue.</summary>
     public ImmutableArray<JourneyHistoryEntry> JourneyHistory { get; init; } = [];
 
     /// <summary>The segments the customer entered or left with the event (see <see cref="EngagementOptions.Segments"/>).</summary>
-    public ImmutableArray<SegmentChange> SegmentChanges { get => Extras.SegmentChanges; init => _extras = value.IsDefaultOrEmpty && _extras is null ? null : TrackExtras.Normalise(Extras with { SegmentChanges = value.IsDefault ? [] : value }); }
+    public ImmutableArray<SegmentChange> SegmentChanges { get => Extras.SegmentChanges; init => _extras = value.IsDefaultOrEmpty && Extras.SegmentChanges.IsEmpty ? _extras : TrackExtras.Normalise(Extras with { SegmentChanges = value.IsDefault ? [] : value }); }
 }
 
 // The rarely set parts of a TrackResult; null in the result when all are empty, so that results compare as before.

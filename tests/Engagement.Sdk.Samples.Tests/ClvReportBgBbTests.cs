@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Xml.Linq;
 using ClvReport;
 using Engagement.Sdk.Value.Clv;
+using static Engagement.Sdk.Samples.Tests.ClvReportCommand;
 
 namespace Engagement.Sdk.Samples.Tests;
 
@@ -225,14 +226,6 @@ public sealed class ClvReportBgBbTests : IDisposable
         var path = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".csv");
         File.WriteAllLines(path, lines);
         return path;
-    }
-
-    private static (int Exit, string Stdout, string Stderr) Run(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = ClvReportApp.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
     }
 }
 

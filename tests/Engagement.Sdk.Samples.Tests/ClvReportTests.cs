@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Xml.Linq;
 using ClvReport;
 using Engagement.Sdk.Value.Clv;
+using static Engagement.Sdk.Samples.Tests.ClvReportCommand;
 
 namespace Engagement.Sdk.Samples.Tests;
 
@@ -605,22 +606,6 @@ public sealed class ClvReportTests : IDisposable
         var path = Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".txt");
         File.WriteAllLines(path, lines);
         return path;
-    }
-
-    private static (int Exit, string Stdout, string Stderr) Run(params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = ClvReportApp.Run(args, stdout, stderr);
-        return (exit, stdout.ToString(), stderr.ToString());
-    }
-
-    private static (int Exit, string Stdout, string Stderr) Run(Func<string, RfmData, (ITransactionModel, ClvFit)> fit, params string[] args)
-    {
-        using var stdout = new StringWriter();
-        using var stderr = new StringWriter();
-        var exit = ClvReportApp.Run(args, stdout, stderr, fit);
-        return (exit, stdout.ToString(), stderr.ToString());
     }
 }
 

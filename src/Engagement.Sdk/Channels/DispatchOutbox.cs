@@ -63,7 +63,8 @@ public sealed class DispatchOutbox
             throw new EngagementValidationException("channel", record.Channel.Name, "no sender is registered for this channel (AddChannel)");
         }
 
-        var queued = record with { Status = DispatchStatus.Queued, DueAt = record.DueAt ?? record.CreatedAt };
+        // A record made queued and due (as the decision paths make it) is written as it is: a copy is ~300 bytes.
+        var queued = record.Status == DispatchStatus.Queued && record.DueAt is not null ? record : record with { Status = DispatchStatus.Queued, DueAt = record.DueAt ?? record.CreatedAt };
         return await _store.TryBeginAsync(queued, cancellationToken).ConfigureAwait(false)
             ? new DispatchResult(record.DispatchId, DispatchStatus.Queued, 0, null)
             : new DispatchResult(record.DispatchId, DispatchStatus.Queued, 0, null) { WasReplay = true };

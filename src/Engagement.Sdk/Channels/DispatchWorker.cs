@@ -63,6 +63,9 @@ public sealed class DispatchWorker
     private readonly DispatchOptions _options;
     private readonly ILogger _logger;
 
+    // The tombstone hashes of the customers recently handed over (each a SHA-256 otherwise, at every hand-off).
+    private readonly TombstoneHashCache _tombstones = new(4096);
+
     /// <summary>Creates the worker.</summary>
     /// <param name="senders">The channel senders (one per channel).</param>
     /// <param name="store">The dispatch log.</param>
@@ -168,19 +171,25 @@ public sealed class DispatchWorker
     {
         var now = _time.GetUtcNow();
         var leaseUntil = now + _options.LeaseDuration;
-        var claimed = await _store.ClaimAsync(now, WorkerId, leaseUntil, _options.BatchSize, cancellationToken).ConfigureAwait(false);
-        if (claimed.Count == 0)
-        {
-            return new DeliveryReport(0, []);
-        }
 
-        // The gates for the whole batch, in one unit of work where the storage has them (its reads are cheaper there, and its
-        // caches valid); nothing is written and no channel is called in it.
-        var plans = new List<Plan>(claimed.Count);
+        // The claim and the gates of the whole batch in one unit of work where the storage has them (one transaction instead
+        // of two; its reads are cheaper there, and its caches valid). The unit writes only the leases and calls no channel; it
+        // ends before any channel is called, so every lease is durable before its dispatch is handed over. A pass that fails
+        // here leaves its dispatches queued as they were (the leases are undone with the unit).
+        IReadOnlyList<DispatchRecord> claimed;
+        List<Plan> plans;
         var unit = _transactions.Begin();
         await using (unit.ConfigureAwait(false))
         {
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
+            claimed = await _store.ClaimAsync(now, WorkerId, leaseUntil, _options.BatchSize, cancellationToken).ConfigureAwait(false);
+            if (claimed.Count == 0)
+            {
+                await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                return new DeliveryReport(0, []);
+            }
+
+            plans = new List<Plan>(claimed.Count);
             if (_gate is PermissionGate gate)
             {
                 // The caps of the whole pass read with one query (where the store can); every gate is still checked per dispatch.
@@ -328,7 +337,7 @@ public sealed class DispatchWorker
         }
 
         // The gates first: a message that may not go out now is not sent, whatever became of an earlier attempt.
-        if (await CustomerErasure.IsErasedAsync(_suppressions, dispatch.CustomerId, cancellationToken).ConfigureAwait(false))
+        if (await _tombstones.IsErasedAsync(dispatch.CustomerId, _suppressions, cancellationToken).ConfigureAwait(false))
         {
             return Plan.Settled(Cancel(leased, DispatchReasons.Erased, "The customer was erased.", now));
         }

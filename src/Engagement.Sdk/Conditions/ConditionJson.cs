@@ -283,14 +283,14 @@ public static class ConditionJson
                     writer.WriteStartArray();
                     foreach (var operand in trait.Operands.IsDefault ? [] : trait.Operands)
                     {
-                        WriteTraitValue(writer, operand);
+                        TraitValueJsonConverter.WriteValue(writer, operand);
                     }
 
                     writer.WriteEndArray();
                 }
                 else
                 {
-                    WriteTraitValue(writer, trait.Operands.IsDefaultOrEmpty ? TraitValue.Of(true) : trait.Operands[0]);
+                    TraitValueJsonConverter.WriteValue(writer, trait.Operands.IsDefaultOrEmpty ? TraitValue.Of(true) : trait.Operands[0]);
                 }
 
                 break;
@@ -357,35 +357,5 @@ public static class ConditionJson
         }
 
         writer.WriteEndArray();
-    }
-
-    private static void WriteTraitValue(Utf8JsonWriter writer, TraitValue value)
-    {
-        switch (value.Kind)
-        {
-            case TraitKind.String:
-                writer.WriteStringValue(value.AsString());
-                break;
-            case TraitKind.Number:
-                writer.WriteNumberValue(value.AsNumber());
-                break;
-            case TraitKind.Boolean:
-                writer.WriteBooleanValue(value.AsBoolean());
-                break;
-            case TraitKind.Date:
-                writer.WriteStartObject();
-                writer.WriteString("date", value.AsDate().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-                writer.WriteEndObject();
-                break;
-            default:
-                writer.WriteStartArray();
-                foreach (var item in value.AsList())
-                {
-                    writer.WriteStringValue(item);
-                }
-
-                writer.WriteEndArray();
-                break;
-        }
     }
 }

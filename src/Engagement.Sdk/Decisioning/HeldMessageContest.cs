@@ -85,21 +85,27 @@ internal sealed class HeldMessageContest
             return (null, [], decision);
         }
 
-        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>();
-        foreach (var expired in queue.Where(h => h.ExpiresAt <= now).ToList())
+        var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>(queue.Count); // (no array while nothing is held)
+        List<DispatchRecord> due = [];
+        if (queue.Count > 0)
         {
-            outcomes.Add(await CancelHeldAsync(expired, HoldReasons.Expired, $"Held until {expired.ExpiresAt:O} and not allowed before then.", now, cancellationToken).ConfigureAwait(false));
-            queue.Remove(expired);
+            // (Most decisions find nothing held: then none of this is needed.)
+            foreach (var expired in queue.Where(h => h.ExpiresAt <= now).ToList())
+            {
+                outcomes.Add(await CancelHeldAsync(expired, HoldReasons.Expired, $"Held until {expired.ExpiresAt:O} and not allowed before then.", now, cancellationToken).ConfigureAwait(false));
+                queue.Remove(expired);
+            }
+
+            due = queue.Where(h => h.ReleaseAt is not { } release || release <= now)
+                .OrderByDescending(h => h.Priority).ThenBy(h => h.HeldAt).ThenBy(h => h.DispatchId, StringComparer.Ordinal).ToList();
         }
 
-        var due = queue.Where(h => h.ReleaseAt is not { } release || release <= now)
-            .OrderByDescending(h => h.Priority).ThenBy(h => h.HeldAt).ThenBy(h => h.DispatchId, StringComparer.Ordinal).ToList();
         var liveDone = live is null;
         var anyQueued = false;
         DispatchSummary? liveSummary = null;
         Decision? linked = decision;
         Recheck? liveDeferred = null;
-        var releasedActions = new HashSet<string>(StringComparer.Ordinal);
+        HashSet<string>? releasedActions = null;
 
         async ValueTask QueueLiveAsync()
         {
@@ -128,6 +134,7 @@ internal sealed class HeldMessageContest
                     Purpose = action.Purpose,
                     ActionId = action.Id,
                     CreatedAt = now,
+                    DueAt = now,
                     Priority = action.Priority,
                     Decision = live.ToLog(),
                 },
@@ -157,7 +164,7 @@ internal sealed class HeldMessageContest
             outcomes.Add(outcome);
             if (outcome.Status == HeldMessageStatus.Released)
             {
-                releasedActions.Add(held.ActionId);
+                (releasedActions ??= new HashSet<string>(StringComparer.Ordinal)).Add(held.ActionId);
             }
 
             queue.Remove(held);
@@ -182,9 +189,9 @@ internal sealed class HeldMessageContest
             }
         }
 
-        foreach (var outcome in outcomes)
+        for (var i = 0; i < outcomes.Count; i++)
         {
-            EngagementTelemetry.RecordHeld(outcome.Record.Channel, outcome.Status, outcome.Reason);
+            EngagementTelemetry.RecordHeld(outcomes[i].Record.Channel, outcomes[i].Status, outcomes[i].Reason);
         }
 
         return (liveSummary, outcomes.ToImmutable(), linked);
@@ -232,12 +239,12 @@ internal sealed class HeldMessageContest
     }
 
     /// <summary>The deferred action worth holding: the live one if a held message took its slot, else the highest-priority deferred candidate that outranks what was queued.</summary>
-    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int queuedPriority, List<DispatchRecord> queue, HashSet<string> releasedActions)
+    private (ActionDefinition Action, Channel Channel, DateTimeOffset Until, string Why)? HoldCandidate(Decision decision, Decision? live, Recheck? liveDeferred, int queuedPriority, List<DispatchRecord> queue, HashSet<string>? releasedActions)
     {
         // An action is never held twice for one customer, nor held again just after its held copy went out.
         if (live is not null && liveDeferred?.Permission is { Verdict: PermissionVerdict.Defer, DeferUntil: { } liveUntil } deferred && live.Action.HoldFor is not null)
         {
-            return queue.Any(h => h.ActionId == live.Action.Id) || releasedActions.Contains(live.Action.Id) ? null : (live.Action, live.Channel!.Value, liveUntil, deferred.Code);
+            return queue.Any(h => h.ActionId == live.Action.Id) || releasedActions?.Contains(live.Action.Id) == true ? null : (live.Action, live.Channel!.Value, liveUntil, deferred.Code);
         }
 
         // An action some of whose channels contact policy deferred, and none of which was chosen: the first deferred channel of
@@ -246,7 +253,7 @@ internal sealed class HeldMessageContest
         foreach (var (action, channel, permission) in decision.Deferred())
         {
             if (action.HoldFor is null || action.Priority <= queuedPriority || (best is { } b && action.Priority <= b.Action.Priority)
-                || (live is not null && live.Action.Id == action.Id) || queue.Any(h => h.ActionId == action.Id) || releasedActions.Contains(action.Id)
+                || (live is not null && live.Action.Id == action.Id) || queue.Any(h => h.ActionId == action.Id) || releasedActions?.Contains(action.Id) == true
                 || permission.DeferUntil is not { } until)
             {
                 continue;

@@ -543,6 +543,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
                 Purpose = decision.Action.Purpose,
                 ActionId = decision.Action.Id,
                 CreatedAt = now,
+                DueAt = now,
                 Priority = decision.Action.Priority,
                 Decision = decision.ToLog(),
             },

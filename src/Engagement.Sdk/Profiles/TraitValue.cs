@@ -170,7 +170,10 @@ internal sealed class TraitValueJsonConverter : JsonConverter<TraitValue>
         }
     }
 
-    public override void Write(Utf8JsonWriter writer, TraitValue value, JsonSerializerOptions options)
+    public override void Write(Utf8JsonWriter writer, TraitValue value, JsonSerializerOptions options) => WriteValue(writer, value);
+
+    /// <summary>Writes a trait value as JSON: a string, number, boolean, list of strings, or <c>{"date": "yyyy-MM-dd"}</c>.</summary>
+    internal static void WriteValue(Utf8JsonWriter writer, TraitValue value)
     {
         switch (value.Kind)
         {

@@ -222,6 +222,11 @@ public static class DispatchRecords
             return record;
         }
 
+        if (record.Status is DispatchStatus.Queued or DispatchStatus.Unknown && record.DueAt is not null && record.LeaseOwner is null && record.LeaseUntil is null)
+        {
+            return record; // already in the form it is begun in (as the outbox writes it): no copy
+        }
+
         if (record.Status == DispatchStatus.Unknown)
         {
             return record with { DueAt = record.DueAt ?? record.CreatedAt, LeaseOwner = null, LeaseUntil = null };

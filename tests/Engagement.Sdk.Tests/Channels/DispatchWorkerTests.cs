@@ -295,6 +295,28 @@ public sealed class DispatchWorkerTests
     }
 
     [Fact]
+    public async Task RunOnceAsync_ACheckFailsBeforeTheHandOver_LeavesTheDispatchQueuedForTheNextPass()
+    {
+        // The claim and the checks are one unit of work: a check that fails undoes the leases with it, so the dispatches are not
+        // left leased (and then reconciled as unknown outcomes) although no channel was called.
+        var stock = new FailingStock();
+        await using var shop = await Shop.CreateAsync(new ScriptedSender(), stock: stock);
+        var id = (await shop.CartAsync("c1")).Dispatch!.Result.DispatchId;
+        stock.Fail = true;
+
+        var pass = async () => await shop.Worker.RunOnceAsync();
+
+        await pass.Should().ThrowAsync<IOException>();
+        var after = await shop.Services.GetRequiredService<IDispatchStore>().GetAsync(id);
+        after!.Status.Should().Be(DispatchStatus.Queued, "the lease was undone with the pass's unit of work");
+        after.LeaseOwner.Should().BeNull();
+        shop.Sender.Calls.Should().Be(0);
+        stock.Fail = false;
+        (await shop.Worker.RunOnceAsync()).Settled.Should().ContainSingle().Which.Status.Should().Be(DispatchStatus.Sent, "the next pass claims it at once, without waiting for a lease to run out");
+        shop.Sender.Calls.Should().Be(1);
+    }
+
+    [Fact]
     public async Task RunOnceAsync_CircuitOpen_DispatchesWaitWithoutAnAttempt()
     {
         var sender = new ScriptedSender { Default = SendResult.Transient("503") };
@@ -545,6 +567,14 @@ public sealed class DispatchWorkerTests
         }
     }
 
+    private sealed class FailingStock : IStockProvider
+    {
+        public bool Fail { get; set; }
+
+        public ValueTask<bool> IsInStockAsync(string productId, CancellationToken cancellationToken = default)
+            => Fail ? throw new IOException("the stock service is down") : ValueTask.FromResult(true);
+    }
+
     private sealed class Shop : IAsyncDisposable
     {
         public static readonly TimeSpan BaseDelay = TimeSpan.FromMinutes(1);
@@ -564,13 +594,18 @@ public sealed class DispatchWorkerTests
 
         public DispatchWorker Worker => Services.GetRequiredService<DispatchWorker>();
 
-        public static async Task<Shop> CreateAsync(ScriptedSender sender, Action<DispatchOptions>? configure = null, Action<ContactPolicyOptions>? configurePolicy = null, int customers = 1, TimeProvider? clock = null)
+        public static async Task<Shop> CreateAsync(ScriptedSender sender, Action<DispatchOptions>? configure = null, Action<ContactPolicyOptions>? configurePolicy = null, int customers = 1, TimeProvider? clock = null, IStockProvider? stock = null)
         {
             var manual = new FakeTimeProvider(T0);
             var services = new ServiceCollection();
             services.AddSingleton(clock ?? manual);
+            if (stock is not null)
+            {
+                services.AddSingleton(stock);
+            }
+
             services.AddEngagement(o => o.DecideOnStageChange = false).AddChannel(sender).UseActions(ActionCatalog.Create([
-                new ActionDefinition { Id = "offer", Name = "Offer", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.5 },
+                new ActionDefinition { Id = "offer", Name = "Offer", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.5, ProductId = stock is null ? null : "sku-offer" },
             ]));
             services.Configure<DispatchOptions>(o =>
             {
