@@ -129,6 +129,22 @@ public sealed class BgNbdModel : ITransactionModel
         var txi = data.TxIndex;
         var ws = data.Weight;
 
+        // A row's likelihood is e^{A₃} + e^{A₄} = e^{A₃} (1 + ρ) with ρ = a/(b + x − 1 + shift) · ((α + T)/(α + tₓ))^(r+x), and
+        // ρ is the product of a factor per x, one per (x, T) pair and one per (x, tₓ) pair (the powers taken about a centre c
+        // in ln(α + ·) so that they stay within the range of a double): a row then needs one logarithm and no exponential.
+        // A factor out of range (|exponent| > 700) is NaN, and the rows it touches take the two exponentials instead.
+        var centre = (Math.Log(alpha + data.DistinctT[0]) + Math.Log(alpha + data.DistinctT[^1])) / 2;
+        var byX = new double[maxX + 1];
+        for (var x = 0; x <= maxX; x++)
+        {
+            byX[x] = shift == 1 || x > 0 ? Math.Exp(logA4[x]) : 0;
+        }
+
+        var atT = PowerFactors(data.PairXT, logT, r, centre, 1);
+        var atTx = PowerFactors(data.PairXTx, logTx, r, centre, -1);
+        var pairT = data.PairXTIndex;
+        var pairTx = data.PairXTxIndex;
+
         var sums = ParallelSum.Run(xs.Length, 5, (start, end, acc) =>
         {
             double total = 0, gr = 0, galpha = 0, ga = 0, gb = 0;
@@ -138,15 +154,28 @@ public sealed class BgNbdModel : ITransactionModel
                 var w = ws[i];
                 var rx = r + x;
                 var a3 = -rx * logT[ti[i]];
-                var hasA4 = shift == 1 || x > 0;
-                var a4 = hasA4 ? logA4[x] - (rx * logTx[txi[i]]) : double.NegativeInfinity;
-                var max = hasA4 && a4 > a3 ? a4 : a3;
-                var e3 = Math.Exp(a3 - max);
-                var e4 = hasA4 ? Math.Exp(a4 - max) : 0;
-                var sum = e3 + e4;
-                total += w * (lgR[x] + (r * logAlpha) + lgB[x] - lgAb[x] + max + Math.Log(sum));
-                var w3 = e3 / sum;
-                var w4 = e4 / sum;
+                var ratio = byX[x] * atT[pairT[i]] * atTx[pairTx[i]];
+                double logSum, w3, w4;
+                if (double.IsFinite(ratio))
+                {
+                    logSum = a3 + Math.Log(1 + ratio);
+                    w3 = 1 / (1 + ratio);
+                    w4 = ratio * w3;
+                }
+                else
+                {
+                    var hasA4 = shift == 1 || x > 0;
+                    var a4 = hasA4 ? logA4[x] - (rx * logTx[txi[i]]) : double.NegativeInfinity;
+                    var max = hasA4 && a4 > a3 ? a4 : a3;
+                    var e3 = Math.Exp(a3 - max);
+                    var e4 = hasA4 ? Math.Exp(a4 - max) : 0;
+                    var sum = e3 + e4;
+                    logSum = max + Math.Log(sum);
+                    w3 = e3 / sum;
+                    w4 = e4 / sum;
+                }
+
+                total += w * (lgR[x] + (r * logAlpha) + lgB[x] - lgAb[x] + logSum);
                 gr += w * (dR[x] + logAlpha - (w3 * logT[ti[i]]) - (w4 * logTx[txi[i]]));
                 galpha += w * ((r / alpha) - (rx * ((w3 * invT[ti[i]]) + (w4 * invTx[txi[i]]))));
                 ga += w * (-dAb[x] + (w4 / a));
@@ -170,6 +199,19 @@ public sealed class BgNbdModel : ITransactionModel
         }
 
         return sums[0];
+    }
+
+    /// <summary>e^(sign · (r + x)(ln(α + y) − centre)) for each (x, y) pair; NaN where the exponent is beyond ±700.</summary>
+    private static double[] PowerFactors((int X, int Y)[] pairs, double[] logs, double r, double centre, int sign)
+    {
+        var factors = new double[pairs.Length];
+        for (var k = 0; k < pairs.Length; k++)
+        {
+            var exponent = sign * (r + pairs[k].X) * (logs[pairs[k].Y] - centre);
+            factors[k] = Math.Abs(exponent) <= 700 ? Math.Exp(exponent) : double.NaN;
+        }
+
+        return factors;
     }
 
     /// <summary>P(alive | x, tₓ, T): the probability that a customer with this history is still active at T.</summary>
@@ -314,14 +356,21 @@ public sealed class BgNbdModel : ITransactionModel
     /// series of ₂F₁(k, q; c; z) does not exist as summed here; Gauss' contiguous relation gives
     /// c ₂F₁(k, q; c; z) = [(c − (2c + 1 − k − q) z) ₂F₁(k, q; c + 1; z) + (c + 1 − k)(c + 1 − q)/(c + 1) · z ₂F₁(k, q; c + 2; z)] / (1 − z),
     /// whose series have positive c + 1 and c + 2 and which stays finite through c = 0. At a = 1 the form is 0/0, and within
-    /// 10⁻³ of it it loses digits; there, and when the series would need more than 20,000 terms (very many repeat
-    /// purchases, or a horizon far beyond α + T), the expectation is integrated over p directly (to about 10⁻¹³).
+    /// 10⁻³ of it it loses digits; there the 0/0 is taken out of the series (<see cref="GrowthNearOne"/>). When the series
+    /// would need more than 20,000 terms (very many repeat purchases, or a horizon far beyond α + T), the expectation is
+    /// integrated over p directly (to about 10⁻¹³).
     /// </summary>
-    private static double Growth(double a, double q, double k, double y)
+    internal static double Growth(double a, double q, double k, double y)
     {
         var z = y / (1 + y);
         var c = a + q - 1;
         var terms = c > 0 ? SeriesTerms(k, q, c, z) : SeriesTerms(k, q, c + 1, z);
+        var nearOne = terms <= MaxSeriesTerms && Math.Abs(a - 1) < 1e-3 && c > 0 ? GrowthNearOne(a, q, k, y) : double.NaN;
+        if (!double.IsNaN(nearOne))
+        {
+            return nearOne;
+        }
+
         if (terms > MaxSeriesTerms || Math.Abs(a - 1) < 1e-3)
         {
             // log[(1 − (1 + p y)^(−k))/p], without cancellation for small p y.
@@ -330,6 +379,48 @@ public sealed class BgNbdModel : ITransactionModel
 
         // Rounding can leave a value of order 10⁻¹⁶ below 0 when the expectation itself is that small.
         return Math.Max(0, GrowthAwayFromOne(a, q - 1, k, q, z, -k * ClvQuadrature.LogOnePlus(y)));
+    }
+
+    /// <summary>
+    /// The closed form of <see cref="Growth"/> with its 0/0 at a = 1 divided out, exact for every a &gt; 0 with a + q &gt; 1, and used near a = 1.
+    /// With c = a + q − 1 = q + ε (ε = a − 1) and (1 − z)^(−k) = Σ (k)ₙ zⁿ/n!, the bracket is
+    /// 1 − (1 − z)^k ₂F₁(k, q; c; z) = (1 − z)^k Σₙ (k)ₙ zⁿ/n! · [1 − (q)ₙ/(c)ₙ], and the telescoping
+    /// 1 − ρₙ = ε Σ_{j&lt;n} ρⱼ/(c + j) with ρⱼ = (q)ⱼ/(c)ⱼ cancels the ε of c/(a − 1) (z = y/(1 + y)):
+    /// Growth = c (1 − z)^k Σ_{n≥1} (k)ₙ zⁿ/n! · Eₙ,  Eₙ = Σ_{j&lt;n} ρⱼ/(c + j).
+    /// Every term is positive (no cancellation at any ε); ρⱼ/(c + j) falls with j when a &gt; 0, so E_{n+1} ≤ (1 + 1/n) Eₙ and
+    /// past its largest term the series' tail is bounded by a geometric series of ratio (k + n) z/n. NaN when it has not
+    /// met that bound within twice <see cref="MaxSeriesTerms"/> terms.
+    /// </summary>
+    internal static double GrowthNearOne(double a, double q, double k, double y)
+    {
+        var z = y / (1 + y);
+        var c = a + q - 1;
+        double term = 1, rho = 1, e = 0, sum = 0, scale = 0;
+        for (var n = 1; n <= 2 * (int)MaxSeriesTerms; n++)
+        {
+            e += rho / (c + n - 1);
+            rho *= (q + n - 1) / (c + n - 1);
+            term *= (k + n - 1) * z / n;
+            var u = term * e;
+            sum += u;
+            if (sum > 1e250)
+            {
+                var log = Math.Log(sum);
+                scale += log;
+                var f = Math.Exp(-log);
+                sum *= f;
+                term *= f;
+            }
+
+            var ratio = (k + n) * z / n;
+            if (ratio < 1 && term * e * ratio <= 1e-17 * sum * (1 - ratio))
+            {
+                // c (1 − z)^k · sum, the power in logs (it underflows where the sum overflows).
+                return c * Math.Exp(-(k * ClvQuadrature.LogOnePlus(y)) + scale + Math.Log(sum));
+            }
+        }
+
+        return double.NaN;
     }
 
     private static double GrowthAwayFromOne(double a, double cMinusA, double p, double q, double z, double logLead)

@@ -84,6 +84,18 @@ internal readonly struct Dual
         return new(max + Math.Log(s), ((eu * u.D0) + (ev * v.D0)) / s, ((eu * u.D1) + (ev * v.D1)) / s, ((eu * u.D2) + (ev * v.D2)) / s, ((eu * u.D3) + (ev * v.D3)) / s);
     }
 
+    /// <summary>ln(e^u + e^v) given <paramref name="ratio"/> = e^(v − u), finite and at least 0: one logarithm, no exponential.</summary>
+    public static Dual LogSumExp(Dual u, Dual v, double ratio)
+    {
+        var weight = ratio / (1 + ratio);
+        return new(
+            u.V + Math.Log(1 + ratio),
+            u.D0 + (weight * (v.D0 - u.D0)),
+            u.D1 + (weight * (v.D1 - u.D1)),
+            u.D2 + (weight * (v.D2 - u.D2)),
+            u.D3 + (weight * (v.D3 - u.D3)));
+    }
+
     /// <summary>ln(e^u − e^v) for u &gt; v.</summary>
     public static Dual LogDiffExp(Dual u, Dual v)
     {

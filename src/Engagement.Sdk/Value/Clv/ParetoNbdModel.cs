@@ -85,8 +85,8 @@ public sealed class ParetoNbdModel : ITransactionModel
         var constant = (r * Dual.Log(alpha)) + (s * Dual.Log(beta)) - Dual.LogGamma(r);
 
         // The hypergeometric terms depend on (x, y) only, with y = tₓ or T: compute each distinct pair once.
-        var termT = Terms(r, alpha, s, beta, data.PairXT, data.DistinctT);
-        var termTx = Terms(r, alpha, s, beta, data.PairXTx, data.DistinctTx);
+        var termT = ParetoNbdTerms.Compute(r, alpha, s, beta, data.PairXT, data.DistinctT);
+        var termTx = ParetoNbdTerms.Compute(r, alpha, s, beta, data.PairXTx, data.DistinctTx);
 
         // What depends on x alone (lnΓ(r + x) + the constant, ln s − ln(r + s + x)), and on (x, T) alone (the first part
         // of the likelihood, −(r + x) ln(α + T) − s ln(β + T)), once per value or pair: a row then needs the two
@@ -115,6 +115,7 @@ public sealed class ParetoNbdModel : ITransactionModel
             first[k] = -((r + pairT[k].X) * logAlphaT[pairT[k].Y]) - (s * logBetaT[pairT[k].Y]);
         }
 
+        var rows = RowParts.Of(data, first, termT, termTx, leadX);
         var sums = ParallelSum.Run(data.X.Length, 5, (start, end, acc) =>
         {
             Dual total = 0;
@@ -129,10 +130,7 @@ public sealed class ParetoNbdModel : ITransactionModel
 
                 var x = data.XInt[i];
                 var atT = data.PairXTIndex[i];
-                var b1 = first[atT];
-                var row = data.Tx[i] < data.T[i]
-                    ? Dual.LogSumExp(b1, leadX[x] + Dual.LogDiffExp(termTx[data.PairXTxIndex[i]], termT[atT]))
-                    : b1;
+                var row = data.Tx[i] < data.T[i] ? rows.Row(atT, data.PairXTxIndex[i], x) : first[atT];
                 total += (byX[x] + row) * w;
             }
 
@@ -154,35 +152,100 @@ public sealed class ParetoNbdModel : ITransactionModel
         return sums[0];
     }
 
-    /// <summary>ln[₂F₁(…; z(y)) / (max(α, β) + y)^{r+s+x}] for each distinct (x, y) pair: the two halves of A₀.</summary>
-    private static Dual[] Terms(Dual r, Dual alpha, Dual s, Dual beta, (int X, int Y)[] pairs, double[] values)
+    /// <summary>
+    /// The per-pair parts of a row's log-likelihood term ln[e^{b₁} + e^{lead}(e^{term(tₓ)} − e^{term(T)})] (b₁ the alive part,
+    /// lead = ln s − ln(r + s + x)), arranged so that a row costs one logarithm instead of the seven exponentials and logarithms
+    /// of the nested log-sum and log-difference. The row is e^{u} + e^{v} with u = ln(e^{b₁} − e^{lead + term(T)}) per (x, T)
+    /// pair (positive: the part of A₀ beyond T is at most the alive part, as the death density integrates to at most 1 and
+    /// the purchase factor only falls after T) and v = lead + term(tₓ) per (x, tₓ) pair. Its logarithm is u + ln(1 + e^{v − u}),
+    /// and e^{v − u} is the product of e^{v − m} (per (x, tₓ) pair) and e^{m − u} (per (x, T) pair) with one centre m per x,
+    /// so no exponential is taken per row. Where a factor would leave the range of a double (|exponent| &gt; 700), where the
+    /// product overflows, or where rounding leaves no positive difference for u, the row falls back to the nested form.
+    /// </summary>
+    private sealed class RowParts
     {
-        var terms = new Dual[pairs.Length];
-        if (pairs.Length > 2048)
+        private const double MaxExponent = 700;
+        private readonly Dual[] _first;
+        private readonly Dual[] _termT;
+        private readonly Dual[] _termTx;
+        private readonly Dual[] _leadX;
+        private readonly Dual[] _alive;
+        private readonly Dual[] _dead;
+        private readonly double[] _fromAlive;
+        private readonly double[] _fromDead;
+
+        private RowParts(Dual[] first, Dual[] termT, Dual[] termTx, Dual[] leadX, Dual[] alive, Dual[] dead, double[] fromAlive, double[] fromDead)
         {
-            ClvParallel.For(0, pairs.Length, k => terms[k] = Term(r, alpha, s, beta, pairs[k].X, values[pairs[k].Y]));
+            (_first, _termT, _termTx, _leadX) = (first, termT, termTx, leadX);
+            (_alive, _dead, _fromAlive, _fromDead) = (alive, dead, fromAlive, fromDead);
         }
-        else
+
+        public static RowParts Of(RfmData data, Dual[] first, Dual[] termT, Dual[] termTx, Dual[] leadX)
         {
-            for (var k = 0; k < pairs.Length; k++)
+            var (pairT, pairTx) = (data.PairXT, data.PairXTx);
+            var alive = new Dual[pairT.Length];
+            var dead = new Dual[pairTx.Length];
+            var low = new double[data.MaxX + 1];
+            var high = new double[data.MaxX + 1];
+            Array.Fill(low, double.PositiveInfinity);
+            Array.Fill(high, double.NegativeInfinity);
+            for (var k = 0; k < pairT.Length; k++)
             {
-                terms[k] = Term(r, alpha, s, beta, pairs[k].X, values[pairs[k].Y]);
+                var x = pairT[k].X;
+                var beyond = leadX[x] + termT[k];
+                if (beyond.V < first[k].V)
+                {
+                    alive[k] = Dual.LogDiffExp(first[k], beyond);
+                    (low[x], high[x]) = (Math.Min(low[x], alive[k].V), Math.Max(high[x], alive[k].V));
+                }
+                else
+                {
+                    alive[k] = new Dual(double.NaN);
+                }
             }
+
+            for (var k = 0; k < pairTx.Length; k++)
+            {
+                var x = pairTx[k].X;
+                dead[k] = leadX[x] + termTx[k];
+                (low[x], high[x]) = (Math.Min(low[x], dead[k].V), Math.Max(high[x], dead[k].V));
+            }
+
+            // e^{m − u} per (x, T) pair and e^{v − m} per (x, tₓ) pair, m the middle of x's range; NaN sends a row to the nested form.
+            var fromAlive = new double[pairT.Length];
+            var fromDead = new double[pairTx.Length];
+            for (var k = 0; k < pairT.Length; k++)
+            {
+                var x = pairT[k].X;
+                fromAlive[k] = Scaled((low[x] + high[x]) / 2 - alive[k].V);
+            }
+
+            for (var k = 0; k < pairTx.Length; k++)
+            {
+                var x = pairTx[k].X;
+                fromDead[k] = Scaled(dead[k].V - ((low[x] + high[x]) / 2));
+            }
+
+            return new RowParts(first, termT, termTx, leadX, alive, dead, fromAlive, fromDead);
         }
 
-        return terms;
-    }
+        private static double Scaled(double exponent) => Math.Abs(exponent) <= MaxExponent ? Math.Exp(exponent) : double.NaN;
 
-    private static Dual Term(Dual r, Dual alpha, Dual s, Dual beta, double x, double y)
-    {
-        var rsx = r + s + x;
-        return alpha.V >= beta.V
-            ? Dual.LogHypergeometric2F1(rsx, s + 1, rsx + 1, (alpha - beta) / (alpha + y)) - (rsx * Dual.Log(alpha + y))
-            : Dual.LogHypergeometric2F1(rsx, r + x, rsx + 1, (beta - alpha) / (beta + y)) - (rsx * Dual.Log(beta + y));
+        /// <summary>The row's ln[e^{b₁} + e^{lead}(e^{term(tₓ)} − e^{term(T)})] for tₓ &lt; T.</summary>
+        public Dual Row(int atT, int atTx, int x)
+        {
+            var ratio = _fromDead[atTx] * _fromAlive[atT];
+            if (double.IsFinite(ratio))
+            {
+                return Dual.LogSumExp(_alive[atT], _dead[atTx], ratio);
+            }
+
+            return Dual.LogSumExp(_first[atT], _leadX[x] + Dual.LogDiffExp(_termTx[atTx], _termT[atT]));
+        }
     }
 
     private static Dual LogA0(Dual r, Dual alpha, Dual s, Dual beta, double x, double tx, double t)
-        => tx >= t ? new Dual(double.NegativeInfinity) : Dual.LogDiffExp(Term(r, alpha, s, beta, x, tx), Term(r, alpha, s, beta, x, t));
+        => tx >= t ? new Dual(double.NegativeInfinity) : Dual.LogDiffExp(ParetoNbdTerms.Series(r, alpha, s, beta, x, tx), ParetoNbdTerms.Series(r, alpha, s, beta, x, t));
 
     /// <summary>P(alive | x, tₓ, T).</summary>
     /// <param name="x">Repeat transactions.</param>

@@ -43,6 +43,7 @@ internal static class Resampling
         }
 
         var customers = (long)Math.Round(total);
+        var sampler = new MultinomialSampler(weights, total, customers);
         ClvParallel.For(0, count, draw =>
         {
             var resampled = new double[weights.Length];
@@ -50,7 +51,7 @@ internal static class Resampling
             for (var attempt = 0; ; attempt++)
             {
                 var random = new Random(Seed(seed, draw, attempt));
-                Multinomial(random, weights, total, customers, resampled);
+                sampler.Draw(random, resampled);
                 if (MaximumLikelihood.Refit(fit, likelihood(resampled), customers, MaxIterations, estimates) >= 0)
                 {
                     return;
@@ -77,29 +78,11 @@ internal static class Resampling
     }
 
     /// <summary>
-    /// Draws the counts of <paramref name="customers"/> draws with replacement over rows of probabilities weight/total:
-    /// each row's count is binomial given what the rows before it took (the conditional decomposition of the multinomial).
+    /// Draws the counts of <paramref name="customers"/> draws with replacement over rows of probabilities weight/total (see
+    /// <see cref="MultinomialSampler"/>; a sampler built once serves many resamples).
     /// </summary>
     internal static void Multinomial(Random random, double[] weights, double total, long customers, double[] counts)
-    {
-        var remaining = customers;
-        var mass = total;
-        for (var i = 0; i < weights.Length; i++)
-        {
-            if (remaining == 0 || i == weights.Length - 1)
-            {
-                counts[i] = remaining;
-                remaining = 0;
-                continue;
-            }
-
-            var p = mass > 0 ? Math.Clamp(weights[i] / mass, 0, 1) : 1;
-            var drawn = Binomial(random, remaining, p);
-            counts[i] = drawn;
-            remaining -= drawn;
-            mass -= weights[i];
-        }
-    }
+        => new MultinomialSampler(weights, total, customers).Draw(random, counts);
 
     /// <summary>
     /// A Binomial(n, p) variate, exactly: by inversion when the smaller of the two expected counts is small, otherwise by
