@@ -520,6 +520,10 @@ public sealed class BgNbdModel : ITransactionModel
         private readonly int _count;
         private readonly ConcurrentDictionary<double, double[]> _f = new();
 
+        // u e^(−cu) at the grid's nodes for each age T (c = δ(α + T)), cut where cu passes 80: a batch has far fewer ages than
+        // (x, T) pairs, so the exponentials are taken once per age.
+        private readonly ConcurrentDictionary<double, double[]> _weights = new();
+
         public DiscountGrid(BgNbdModel model, double delta, double minAge)
         {
             _model = model;
@@ -531,8 +535,20 @@ public sealed class BgNbdModel : ITransactionModel
         public double Value(double x, double age)
         {
             var f = _f.GetOrAdd(x, Tabulate);
-            var c = _delta * (_model.Alpha + age);
+            var w = _weights.GetOrAdd(age, Weights);
             var sum = 0.0;
+            for (var j = 0; j < w.Length; j++)
+            {
+                sum += w[j] * f[j];
+            }
+
+            return (_model.R + x) * sum * Step;
+        }
+
+        private double[] Weights(double age)
+        {
+            var c = _delta * (_model.Alpha + age);
+            var w = new List<double>(_count);
             for (var j = 0; j < _count; j++)
             {
                 var u = Math.Exp(Lowest + (j * Step));
@@ -542,10 +558,10 @@ public sealed class BgNbdModel : ITransactionModel
                     break;
                 }
 
-                sum += u * Math.Exp(-cu) * f[j];
+                w.Add(u * Math.Exp(-cu));
             }
 
-            return (_model.R + x) * sum * Step;
+            return [.. w];
         }
 
         private double[] Tabulate(double x)
