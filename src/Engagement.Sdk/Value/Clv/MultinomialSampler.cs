@@ -172,7 +172,7 @@ internal sealed class MultinomialSampler
     }
 
     /// <summary>Walker's alias tables: row i is drawn with probability weight[i]/Σ weights.</summary>
-    private static (double[] Probability, int[] Alias) Alias(double[] weights)
+    internal static (double[] Probability, int[] Alias) Alias(double[] weights)
     {
         var n = weights.Length;
         var probability = new double[n];

@@ -287,35 +287,7 @@ public sealed class ParameterDraws
         private readonly double[] _probability;
         private readonly int[] _alias;
 
-        public AliasSampler(double[] weights)
-        {
-            var n = weights.Length;
-            _probability = new double[n];
-            _alias = new int[n];
-            var total = weights.Sum();
-            var scaled = weights.Select(w => w * n / total).ToArray();
-            var small = new Stack<int>();
-            var large = new Stack<int>();
-            for (var i = 0; i < n; i++)
-            {
-                (scaled[i] < 1 ? small : large).Push(i);
-            }
-
-            while (small.Count > 0 && large.Count > 0)
-            {
-                var s = small.Pop();
-                var l = large.Pop();
-                _probability[s] = scaled[s];
-                _alias[s] = l;
-                scaled[l] += scaled[s] - 1;
-                (scaled[l] < 1 ? small : large).Push(l);
-            }
-
-            foreach (var i in large.Concat(small))
-            {
-                _probability[i] = 1;
-            }
-        }
+        public AliasSampler(double[] weights) => (_probability, _alias) = MultinomialSampler.Alias(weights);
 
         public int Next(Random random)
         {
