@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Engagement.Sdk.Storage;
+using static Engagement.Sdk.Serialization.JsonWriting;
 
 namespace Engagement.Sdk.Serialization;
 
@@ -46,9 +47,6 @@ public static class DispatchJson
 
     // The statuses as the context's string enum converter writes them (their names).
     private static readonly JsonEncodedText[] Statuses = [.. Enum.GetValues<DispatchStatus>().Select(static s => JsonEncodedText.Encode(s.ToString()))];
-
-    private static readonly StrictDateTimeOffsetConverter Instants = new();
-    private static readonly JsonSerializerOptions Options = EngagementJsonContext.Default.Options;
 
     /// <summary>
     /// The JSON property names this writer writes, by the type they belong to (for the test that keeps it in step with the
@@ -120,29 +118,4 @@ public static class DispatchJson
 
         writer.WriteEndObject();
     }
-
-    private static void WriteInstant(Utf8JsonWriter writer, JsonEncodedText name, DateTimeOffset value)
-    {
-        writer.WritePropertyName(name);
-        Instants.Write(writer, value, Options);
-    }
-
-    // Null properties are left out, as the context's WhenWritingNull condition does.
-    private static void WriteIfPresent(Utf8JsonWriter writer, JsonEncodedText name, string? value)
-    {
-        if (value is not null)
-        {
-            writer.WriteString(name, value);
-        }
-    }
-
-    private static void WriteIfPresent(Utf8JsonWriter writer, JsonEncodedText name, DateTimeOffset? value)
-    {
-        if (value is { } instant)
-        {
-            WriteInstant(writer, name, instant);
-        }
-    }
-
-    private static string[] Names(params JsonEncodedText[] names) => [.. names.Select(static n => n.Value)];
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Serialization.Metadata;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Journeys;
 using Engagement.Sdk.Profiles;
+using static Engagement.Sdk.Serialization.JsonWriting;
 
 namespace Engagement.Sdk.Serialization;
 
@@ -62,10 +63,8 @@ public static class ProfileJson
     private static readonly JsonEncodedText EnteredAt = JsonEncodedText.Encode("enteredAt");
     private static readonly JsonEncodedText Reason = JsonEncodedText.Encode("reason");
 
-    private static readonly StrictDateTimeOffsetConverter Instants = new();
     private static readonly KeyedValuesJsonConverter<Money> RefundsByOrder = new();
     private static readonly KeyedValuesJsonConverter<DateTimeOffset> LastBoughtByItem = new();
-    private static readonly JsonSerializerOptions Options = EngagementJsonContext.Default.Options;
 
     /// <summary>
     /// The JSON property names this writer writes, by the type they belong to (for the test that keeps it in step with the
@@ -143,7 +142,7 @@ public static class ProfileJson
                 writer.WriteStartObject();
                 writer.WriteString(StageId, visit.StageId);
                 writer.WritePropertyName(EnteredAt);
-                Instants.Write(writer, visit.EnteredAt, Options);
+                WriteInstant(writer, visit.EnteredAt);
                 writer.WriteString(Reason, visit.Reason);
                 writer.WriteEndObject();
             }
@@ -164,8 +163,8 @@ public static class ProfileJson
         WriteIfPresent(writer, FirstPurchase, b.FirstPurchase);
         WriteIfPresent(writer, LastPurchase, b.LastPurchase);
         writer.WriteNumber(Orders, b.Orders);
-        WriteIfPresent(writer, Revenue, b.Revenue);
-        WriteIfPresent(writer, Refunds, b.Refunds);
+        WriteMoneyIfPresent(writer, Revenue, b.Revenue);
+        WriteMoneyIfPresent(writer, Refunds, b.Refunds);
         writer.WritePropertyName(RefundableByOrder);
         RefundsByOrder.Write(writer, b.RefundableByOrder, Options);
         writer.WriteNumber(Searches, b.Searches);
@@ -223,24 +222,7 @@ public static class ProfileJson
     }
 
     // Null properties are left out, as the context's WhenWritingNull condition does.
-    private static void WriteIfPresent(Utf8JsonWriter writer, JsonEncodedText name, string? value)
-    {
-        if (value is not null)
-        {
-            writer.WriteString(name, value);
-        }
-    }
-
-    private static void WriteIfPresent(Utf8JsonWriter writer, JsonEncodedText name, DateTimeOffset? value)
-    {
-        if (value is { } instant)
-        {
-            writer.WritePropertyName(name);
-            Instants.Write(writer, instant, Options);
-        }
-    }
-
-    private static void WriteIfPresent(Utf8JsonWriter writer, JsonEncodedText name, Money? value)
+    private static void WriteMoneyIfPresent(Utf8JsonWriter writer, JsonEncodedText name, Money? value)
     {
         if (value is { } money)
         {
@@ -248,8 +230,6 @@ public static class ProfileJson
             JsonSerializer.Serialize(writer, money, Info<Money>.Type);
         }
     }
-
-    private static string[] Names(params JsonEncodedText[] names) => [.. names.Select(static n => n.Value)];
 
     // The context's contract for a type the profile holds, looked up once.
     private static class Info<T>
