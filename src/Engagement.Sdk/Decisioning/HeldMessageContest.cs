@@ -86,7 +86,7 @@ internal sealed class HeldMessageContest
         }
 
         var outcomes = ImmutableArray.CreateBuilder<HeldMessageOutcome>(queue.Count); // (no array while nothing is held)
-        List<DispatchRecord> due = [];
+        List<DispatchRecord>? due = null;
         if (queue.Count > 0)
         {
             // (Most decisions find nothing held: then none of this is needed.)
@@ -153,7 +153,7 @@ internal sealed class HeldMessageContest
             linked = live.WithDispatch(dispatchId);
         }
 
-        foreach (var held in due)
+        foreach (var held in due ?? Enumerable.Empty<DispatchRecord>())
         {
             if (!liveDone && live!.Action.Priority > held.Priority)
             {
