@@ -509,7 +509,11 @@ public sealed class BgNbdModel : ITransactionModel
     /// <summary>
     /// (r + x) ∫₀^∞ e^(−cu) F_x(u) du with c = δ(α + T) and F_x(u) = E[(1 + p u)^(−(r+x+1))], p ~ Beta(a, b + x + shift):
     /// the trapezoid rule over v = ln u with step 1/8 (the integrand is analytic in a strip of half-width π/2, so the error
-    /// is below e^(−π²·8)), on one grid for every T of a batch, with F_x computed once per x.
+    /// is below e^(−π²·8)), on one grid for every T of a batch, with F_x computed once per x. F_x = ₂F₁(m, a; a + q; −u) is
+    /// summed as a series in u/(1 + u) for small u and, from u = 4, by the connection formula's series in −1/u
+    /// (<see cref="HypergeometricAtLargeArgument"/>; a few dozen terms where the series in u/(1 + u) needs about 40(1 + u)
+    /// and beyond u ≈ 124 gave way to a quadrature over p), which stays in use unless m − a is within 0.02 of a whole number
+    /// or its two parts cancel.
     /// </summary>
     private sealed class DiscountGrid
     {
@@ -575,9 +579,17 @@ public sealed class BgNbdModel : ITransactionModel
             var m1 = a / (a + q);
             var m2 = m1 * (a + 1) / (a + q + 1);
             var m3 = m2 * (a + 2) / (a + q + 2);
+            var large = HypergeometricAtLargeArgument.Create(m, a, a + q);
             for (var j = 0; j < _count; j++)
             {
                 var u = Math.Exp(Lowest + (j * Step));
+                if (u >= HypergeometricAtLargeArgument.From && large.TryValue(u, out var value))
+                {
+                    // Large u: the connection formula's series in −1/u (a few dozen terms).
+                    f[j] = value;
+                    continue;
+                }
+
                 var z = u / (1 + u);
 
                 // F_x(u) = ₂F₁(m, a; a + q; −u) = (1 + u)^(−m) ₂F₁(m, q; a + q; u/(1 + u)) (Pfaff): a short series unless u is large.
