@@ -74,12 +74,6 @@ public static class Program
             return;
         }
 
-        if (args.Length > 1 && args[0] == "--ingest-cpu")
-        {
-            Core.IngestProfile.Run(args);
-            return;
-        }
-
         BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }
