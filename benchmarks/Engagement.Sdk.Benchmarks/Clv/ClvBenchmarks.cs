@@ -209,8 +209,9 @@ public class ClvIntervalBenchmarks
 /// <summary>
 /// The refit bootstrap for 1,000,000 simulated customers (the data of <see cref="ClvFitBenchmarks"/>: daily data over two
 /// years, merged into distinct (x, tₓ, T) rows): 200 resamples, each a multinomial reweighting of the rows refitted from
-/// the estimates, then the per-customer 90 % intervals of P(alive) and of the expected transactions over 90 days. The
-/// baseline is one fit of the full data.
+/// the estimates, then every per-customer 90 % interval the CLV report writes: P(alive), the expected transactions over 90
+/// days, DERT at 10 % a year and the residual CLV (with the spend model's own 200 bootstrap draws, made once in the setup and
+/// timed in <see cref="GammaGammaBootstrapIntervals"/>). The baseline is one fit of the full data.
 /// </summary>
 [MemoryDiagnoser]
 public class ClvBootstrapBenchmarks
@@ -222,6 +223,8 @@ public class ClvBootstrapBenchmarks
     private ParetoNbdModel _pareto = null!;
     private GammaGammaModel _spend = null!;
     private IReadOnlyList<(int Frequency, double MeanSpend, double Weight)> _spendRows = null!;
+    private ParameterDraws _spendDraws = null!;
+    private double[] _meanSpend = null!;
     private double[] _x = null!;
     private double[] _tx = null!;
     private double[] _t = null!;
@@ -240,6 +243,13 @@ public class ClvBootstrapBenchmarks
         var frequencies = _x.Where(x => x > 0).Select(x => (int)x).ToArray();
         _spendRows = GammaGammaModel.FromParameters(6, 4, 15).Simulate(frequencies, seed: 3);
         _spend = GammaGammaModel.Fit(_spendRows);
+        _spendDraws = ParameterDraws.Bootstrap(_spend, _spendRows, Resamples, seed: 2);
+        _meanSpend = new double[_x.Length];
+        for (int i = 0, buyer = 0; i < _x.Length; i++)
+        {
+            _meanSpend[i] = _x[i] > 0 ? _spendRows[buyer++].MeanSpend : 0;
+        }
+
         (_lower, _upper) = (new double[_x.Length], new double[_x.Length]);
         Console.WriteLine($"// {_x.Length:N0} customers in {_data.Rows:N0} distinct rows; {_spendRows.Count:N0} repeat buyers");
     }
@@ -265,13 +275,12 @@ public class ClvBootstrapBenchmarks
     [Benchmark(Baseline = true)]
     public double BgNbdOneFit() => BgNbdModel.Fit(_data).R;
 
-    /// <summary>200 BG/NBD refits, then 90 % intervals of P(alive) and E[Y(90)] for every customer.</summary>
+    /// <summary>200 BG/NBD refits, then 90 % intervals of P(alive), E[Y(90)], DERT and CLV for every customer.</summary>
     [Benchmark]
     public double BgNbdBootstrapIntervals()
     {
         var draws = ParameterDraws.Bootstrap(_bg, _data, Resamples, seed: 1);
-        PredictionIntervals.ProbabilityAlive(_bg, draws, _x, _tx, _t, 0.9, _lower, _upper);
-        PredictionIntervals.ConditionalExpectedTransactions(_bg, draws, 90, _x, _tx, _t, 0.9, _lower, _upper);
+        Intervals(_bg, draws);
         return _upper[^1];
     }
 
@@ -280,8 +289,7 @@ public class ClvBootstrapBenchmarks
     public double MbgNbdBootstrapIntervals()
     {
         var draws = ParameterDraws.Bootstrap(_mbg, _data, Resamples, seed: 1);
-        PredictionIntervals.ProbabilityAlive(_mbg, draws, _x, _tx, _t, 0.9, _lower, _upper);
-        PredictionIntervals.ConditionalExpectedTransactions(_mbg, draws, 90, _x, _tx, _t, 0.9, _lower, _upper);
+        Intervals(_mbg, draws);
         return _upper[^1];
     }
 
@@ -290,9 +298,18 @@ public class ClvBootstrapBenchmarks
     public double ParetoNbdBootstrapIntervals()
     {
         var draws = ParameterDraws.Bootstrap(_pareto, _data, Resamples, seed: 1);
-        PredictionIntervals.ProbabilityAlive(_pareto, draws, _x, _tx, _t, 0.9, _lower, _upper);
-        PredictionIntervals.ConditionalExpectedTransactions(_pareto, draws, 90, _x, _tx, _t, 0.9, _lower, _upper);
+        Intervals(_pareto, draws);
         return _upper[^1];
+    }
+
+    /// <summary>The four per-customer intervals under <paramref name="draws"/>: P(alive), E[Y(90)], DERT and CLV (margin 1).</summary>
+    private void Intervals(ITransactionModel model, ParameterDraws draws)
+    {
+        var rate = Math.Log(1.1) / 365;
+        PredictionIntervals.ProbabilityAlive(model, draws, _x, _tx, _t, 0.9, _lower, _upper);
+        PredictionIntervals.ConditionalExpectedTransactions(model, draws, 90, _x, _tx, _t, 0.9, _lower, _upper);
+        PredictionIntervals.DiscountedExpectedTransactions(model, draws, rate, _x, _tx, _t, 0.9, _lower, _upper);
+        PredictionIntervals.LifetimeValue(model, draws, _spendDraws, rate, 1, _x, _tx, _t, _meanSpend, 0.9, _lower, _upper);
     }
 
     /// <summary>200 Gamma-Gamma refits over the repeat buyers, then 90 % intervals of each buyer's expected spend.</summary>
@@ -337,12 +354,8 @@ public class ClvBootstrapBenchmarks
             {
                 var fit = Cpu(() => _ = name == "pnbd" ? ParetoNbdModel.Fit(b._data).R : BgNbdModel.Fit(b._data, name == "mbgnbd").R);
                 var refits = Cpu(() => draws = boot());
-                var intervals = Cpu(() =>
-                {
-                    PredictionIntervals.ProbabilityAlive(model, draws, b._x, b._tx, b._t, 0.9, b._lower, b._upper);
-                    PredictionIntervals.ConditionalExpectedTransactions(model, draws, 90, b._x, b._tx, b._t, 0.9, b._lower, b._upper);
-                });
-                Console.WriteLine(FormattableString.Invariant($"{name,-7} round {round}: one full fit {fit:F2} s CPU; {Resamples} refits {refits:F2} s CPU; P(alive) + E[Y(90)] intervals for {b._x.Length:N0} customers {intervals:F2} s CPU; total bootstrap + intervals {refits + intervals:F2} s CPU"));
+                var intervals = Cpu(() => b.Intervals(model, draws));
+                Console.WriteLine(FormattableString.Invariant($"{name,-7} round {round}: one full fit {fit:F2} s CPU; {Resamples} refits {refits:F2} s CPU; P(alive), E[Y(90)], DERT and CLV intervals for {b._x.Length:N0} customers {intervals:F2} s CPU; total bootstrap + intervals {refits + intervals:F2} s CPU"));
             }
 
             var spend = Cpu(() => b.GammaGammaBootstrapIntervals());
