@@ -204,7 +204,7 @@ public static class ClvReportApp
             Clv(r, summary, histories, expectedSpend, options.Margin),
             options.Intervals.Draws == 0
                 ? ModelIntervals.None
-                : progress.Step(string.Create(Inv, $"{options.Intervals.Level:P0} intervals for {r.Name} from {options.Intervals.Draws} {options.Intervals.Method} draws (seed {options.Intervals.Seed})"), () => Intervals.For(r, data, summary, histories, spendIntervals?.Draws, options.Intervals, horizon, discountRate, options.Margin)))).ToList();
+                : progress.Step(string.Create(Inv, $"{options.Intervals.Level:P0} intervals for {r.Name} from {options.Intervals.Draws} {options.Intervals.Method} draws (seed {options.Intervals.Seed})"), () => Intervals.For(r, data, summary, spendIntervals?.Draws, options.Intervals, horizon, discountRate, options.Margin)))).ToList();
         var segmentRun = columns.FirstOrDefault(c => c.Run.Name == options.SegmentModel) ?? columns[0];
         var segments = Segment(segmentRun, summary, histories, expectedSpend, options);
 

@@ -57,55 +57,53 @@ internal sealed record ModelIntervals(IReadOnlyList<IntervalColumn> Columns, str
 /// Per-customer intervals of a fitted model's predictions, from draws of its parameters (refits to resampled customers,
 /// <see cref="ParameterDraws.Bootstrap(BgNbdModel, RfmData, int, int)"/>, or the estimates' asymptotic normal distribution,
 /// <see cref="ParameterDraws.FromFit"/>), with the library's
-/// <see cref="PredictionIntervals"/>: P(alive), expected transactions over the horizon and DERT per distinct history, CLV per
-/// customer with the spend model's draws. They express the uncertainty of the estimates, not the randomness of a customer's
-/// future.
+/// <see cref="PredictionIntervals"/>, prepared once per model (<see cref="PredictionIntervals.Prepare"/>): P(alive), expected
+/// transactions over the horizon, DERT and CLV (with the spend model's draws) per customer, each distinct history computed
+/// once. They express the uncertainty of the estimates, not the randomness of a customer's future.
 /// </summary>
 internal static class Intervals
 {
     /// <summary>Computes the intervals of one model, or reports why it cannot (for example a singular Hessian).</summary>
-    public static ModelIntervals For(ModelRun run, RfmData data, RfmSummary summary, Histories histories, ParameterDraws? spendDraws, IntervalOptions options, double horizon, double discountRate, double margin)
+    public static ModelIntervals For(ModelRun run, RfmData data, RfmSummary summary, ParameterDraws? spendDraws, IntervalOptions options, double horizon, double discountRate, double margin)
     {
         var model = run.Model!;
         var fit = run.Fit!;
         try
         {
             var draws = options.Draw(model, fit, data);
-            var columns = new List<IntervalColumn>();
-            void PerHistory(string name, Action<double[], double[]> compute)
+            var customers = summary.Customers;
+            var n = customers.Length;
+            double[] x = new double[n], tx = new double[n], t = new double[n], meanSpend = new double[n];
+            for (var i = 0; i < n; i++)
             {
-                var lower = new double[histories.Count];
-                var upper = new double[histories.Count];
-                compute(lower, upper);
-                columns.Add(new IntervalColumn(name + ".lower", lower, histories.RowOf));
-                columns.Add(new IntervalColumn(name + ".upper", upper, histories.RowOf));
+                var c = customers[i];
+                (x[i], tx[i], t[i], meanSpend[i]) = (c.Frequency, c.Recency, c.Age, c.Frequency > 0 ? (double)c.MeanRepeatSpend : 0);
             }
 
-            PerHistory("pAlive", (l, u) => PredictionIntervals.ProbabilityAlive(model, draws, histories.X, histories.Tx, histories.T, options.Level, l, u));
-            PerHistory("expected", (l, u) => PredictionIntervals.ConditionalExpectedTransactions(model, draws, horizon, histories.X, histories.Tx, histories.T, options.Level, l, u));
+            // One preparation for all four kinds: the histories' shared parts once, DERT's tabulation once for DERT and CLV.
+            var prepared = PredictionIntervals.Prepare(model, draws, x, tx, t);
+            var columns = new List<IntervalColumn>();
+            void PerCustomer(string name, Action<double[], double[]> compute)
+            {
+                var lower = new double[n];
+                var upper = new double[n];
+                compute(lower, upper);
+                columns.Add(new IntervalColumn(name + ".lower", lower, null));
+                columns.Add(new IntervalColumn(name + ".upper", upper, null));
+            }
+
+            PerCustomer("pAlive", (l, u) => prepared.ProbabilityAlive(options.Level, l, u));
+            PerCustomer("expected", (l, u) => prepared.ConditionalExpectedTransactions(horizon, options.Level, l, u));
             if (run.Predictions!.Dert is not null)
             {
-                PerHistory("dert", (l, u) => PredictionIntervals.DiscountedExpectedTransactions(model, draws, discountRate, histories.X, histories.Tx, histories.T, options.Level, l, u));
+                PerCustomer("dert", (l, u) => prepared.DiscountedExpectedTransactions(discountRate, options.Level, l, u));
             }
 
             if (spendDraws is not null && run.Predictions.Dert is not null && discountRate > 0)
             {
-                // CLV depends on the customer's own mean spend too: one interval per customer. The spend model's draws are
-                // independent of the transaction model's (separate fits), with their own seed.
-                var customers = summary.Customers;
-                var n = customers.Length;
-                double[] x = new double[n], tx = new double[n], t = new double[n], meanSpend = new double[n];
-                for (var i = 0; i < n; i++)
-                {
-                    var c = customers[i];
-                    (x[i], tx[i], t[i], meanSpend[i]) = (c.Frequency, c.Recency, c.Age, c.Frequency > 0 ? (double)c.MeanRepeatSpend : 0);
-                }
-
-                var lower = new double[n];
-                var upper = new double[n];
-                PredictionIntervals.LifetimeValue(model, draws, spendDraws, discountRate, margin, x, tx, t, meanSpend, options.Level, lower, upper);
-                columns.Add(new IntervalColumn("clv.lower", lower, null));
-                columns.Add(new IntervalColumn("clv.upper", upper, null));
+                // CLV depends on the customer's own mean spend too. The spend model's draws are independent of the
+                // transaction model's (separate fits), with their own seed.
+                PerCustomer("clv", (l, u) => prepared.LifetimeValue(spendDraws, discountRate, margin, meanSpend, options.Level, l, u));
             }
 
             return new ModelIntervals(columns, null);

@@ -302,14 +302,15 @@ public class ClvBootstrapBenchmarks
         return _upper[^1];
     }
 
-    /// <summary>The four per-customer intervals under <paramref name="draws"/>: P(alive), E[Y(90)], DERT and CLV (margin 1).</summary>
+    /// <summary>The four per-customer intervals under <paramref name="draws"/>, prepared once as the CLV report does: P(alive), E[Y(90)], DERT and CLV (margin 1).</summary>
     private void Intervals(ITransactionModel model, ParameterDraws draws)
     {
         var rate = Math.Log(1.1) / 365;
-        PredictionIntervals.ProbabilityAlive(model, draws, _x, _tx, _t, 0.9, _lower, _upper);
-        PredictionIntervals.ConditionalExpectedTransactions(model, draws, 90, _x, _tx, _t, 0.9, _lower, _upper);
-        PredictionIntervals.DiscountedExpectedTransactions(model, draws, rate, _x, _tx, _t, 0.9, _lower, _upper);
-        PredictionIntervals.LifetimeValue(model, draws, _spendDraws, rate, 1, _x, _tx, _t, _meanSpend, 0.9, _lower, _upper);
+        var prepared = PredictionIntervals.Prepare(model, draws, _x, _tx, _t);
+        prepared.ProbabilityAlive(0.9, _lower, _upper);
+        prepared.ConditionalExpectedTransactions(90, 0.9, _lower, _upper);
+        prepared.DiscountedExpectedTransactions(rate, 0.9, _lower, _upper);
+        prepared.LifetimeValue(_spendDraws, rate, 1, _meanSpend, 0.9, _lower, _upper);
     }
 
     /// <summary>200 Gamma-Gamma refits over the repeat buyers, then 90 % intervals of each buyer's expected spend.</summary>

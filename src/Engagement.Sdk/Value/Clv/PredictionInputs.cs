@@ -77,6 +77,17 @@ internal static class PredictionInputs
             throw new EngagementValidationException("x", x.Length, "x, t_x, T and the result must have the same length");
         }
 
+        Histories(x, tx, age);
+    }
+
+    /// <summary>Histories of equal length, each valid (named by its index).</summary>
+    public static void Histories(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age)
+    {
+        if (x.Length != tx.Length || x.Length != age.Length)
+        {
+            throw new EngagementValidationException("x", x.Length, "x, t_x and T must have the same length");
+        }
+
         for (var i = 0; i < x.Length; i++)
         {
             History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");

@@ -29,7 +29,10 @@ public static partial class PredictionIntervals
     /// <param name="upper">Receives the upper bounds.</param>
     /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
     public static void ProbabilityAlive(ITransactionModel model, ParameterDraws draws, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, double level, Span<double> lower, Span<double> upper)
-        => Run(model, draws, Quantity.ProbabilityAlive, 0, x, tx, age, level, lower, upper, null);
+    {
+        PredictionInputs.Level(level);
+        Prepare(model, draws, x, tx, age).ProbabilityAlive(level, lower, upper);
+    }
 
     /// <summary>Intervals for E[Y(t) | x, tₓ, T], the expected transactions in the next t.</summary>
     /// <param name="model">The fitted model (BG/NBD, MBG/NBD or Pareto/NBD).</param>
@@ -45,7 +48,8 @@ public static partial class PredictionIntervals
     public static void ConditionalExpectedTransactions(ITransactionModel model, ParameterDraws draws, double t, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, double level, Span<double> lower, Span<double> upper)
     {
         PredictionInputs.Horizon(t);
-        Run(model, draws, Quantity.Expected, t, x, tx, age, level, lower, upper, null);
+        PredictionInputs.Level(level);
+        Prepare(model, draws, x, tx, age).ConditionalExpectedTransactions(t, level, lower, upper);
     }
 
     /// <summary>Intervals for DERT at continuous discount rate δ per time unit.</summary>
@@ -62,7 +66,8 @@ public static partial class PredictionIntervals
     public static void DiscountedExpectedTransactions(ITransactionModel model, ParameterDraws draws, double discountRate, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, double level, Span<double> lower, Span<double> upper)
     {
         PredictionInputs.DiscountRate(discountRate);
-        Run(model, draws, Quantity.Discounted, discountRate, x, tx, age, level, lower, upper, null);
+        PredictionInputs.Level(level);
+        Prepare(model, draws, x, tx, age).DiscountedExpectedTransactions(discountRate, level, lower, upper);
     }
 
     /// <summary>
@@ -86,108 +91,148 @@ public static partial class PredictionIntervals
     {
         ArgumentNullException.ThrowIfNull(spendDraws);
         ArgumentNullException.ThrowIfNull(draws);
-        if (!(discountRate > 0) || double.IsInfinity(discountRate))
-        {
-            throw new EngagementValidationException(nameof(discountRate), discountRate, "must be a continuous discount rate per time unit, greater than 0 and finite");
-        }
-
-        if (!(margin >= 0 && margin <= 1))
-        {
-            throw new EngagementValidationException(nameof(margin), margin, "must be a fraction between 0 and 1");
-        }
-
-        if (!spendDraws.Names.SequenceEqual(["p", "q", "gamma"]) || spendDraws.Count != draws.Count)
-        {
-            throw new EngagementValidationException(nameof(spendDraws), string.Join(", ", spendDraws.Names), "must be " + draws.Count.ToString(CultureInfo.InvariantCulture) + " draws of the Gamma-Gamma parameters (p, q, gamma)");
-        }
-
-        if (meanSpend.Length != x.Length)
-        {
-            throw new EngagementValidationException(nameof(meanSpend), meanSpend.Length, "must hold one mean spend per customer");
-        }
-
-        for (var i = 0; i < meanSpend.Length; i++)
-        {
-            if (!(meanSpend[i] >= 0) || double.IsInfinity(meanSpend[i]))
-            {
-                throw new EngagementValidationException($"meanSpend[{i}]", meanSpend[i], "must be a finite mean spend, at least 0");
-            }
-        }
-
-        Run(model, draws, Quantity.Discounted, discountRate, x, tx, age, level, lower, upper, new Spend(spendDraws, meanSpend.ToArray(), margin));
+        CustomerIntervals.LifetimeValueInputs(spendDraws, draws.Count, discountRate, margin, meanSpend, x.Length);
+        PredictionInputs.Level(level);
+        Prepare(model, draws, x, tx, age).LifetimeValue(spendDraws, discountRate, margin, meanSpend, level, lower, upper);
     }
 
-    private static void Run(ITransactionModel model, ParameterDraws draws, Quantity quantity, double argument, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, double level, Span<double> lower, Span<double> upper, Spend? spend)
+    /// <summary>
+    /// Prepares intervals of several predictions for the same customers under the same draws: what depends on the histories
+    /// alone — their distinct (x, tₓ, T), and per (x, T) pair and draw the lead of P(alive) (for Pareto/NBD also its
+    /// hypergeometric terms) — is computed once here and shared by every interval asked of the result, and each quantity's
+    /// own factor (for example DERT's, shared by the DERT and CLV intervals at one rate) once per quantity. The static
+    /// methods above prepare anew on each call.
+    /// </summary>
+    /// <param name="model">The fitted model (BG/NBD, MBG/NBD or Pareto/NBD): its kind is used with each draw.</param>
+    /// <param name="draws">Draws of the model's parameters.</param>
+    /// <param name="x">Repeat transactions per customer.</param>
+    /// <param name="tx">Recency per customer.</param>
+    /// <param name="age">Age T per customer.</param>
+    /// <returns>The prepared intervals of these customers.</returns>
+    /// <exception cref="EngagementValidationException">An input breaks its rule; the exception names it.</exception>
+    public static CustomerIntervals Prepare(ITransactionModel model, ParameterDraws draws, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(draws);
-        PredictionInputs.Level(level);
-        PredictionInputs.Batch(x, tx, age, lower);
-        if (upper.Length < x.Length)
-        {
-            throw new EngagementValidationException(nameof(upper), upper.Length, "must hold one value per customer");
-        }
-
+        PredictionInputs.Histories(x, tx, age);
         if (model is not BgNbdModel and not ParetoNbdModel)
         {
             throw new EngagementValidationException(nameof(model), model.Name, "must be a BG/NBD, MBG/NBD or Pareto/NBD model");
         }
 
-        // Customers with the same history (and mean spend) have the same interval: compute it once per distinct history.
-        var (row, xs, txs, ages, spends) = Distinct(x, tx, age, spend?.MeanSpend);
-        spend = spend is null ? null : new Spend(spend.Draws, spends!, spend.Margin);
+        // Customers with the same history have the same interval (the spend factor of CLV aside): computed once per history.
+        var (row, xs, txs, ages) = Distinct(x, tx, age);
         Prepared prepared = model switch
         {
-            BgNbdModel bg => new BgNbdPrepared(bg, draws, quantity, argument, xs, txs, ages),
-            _ => new ParetoPrepared((ParetoNbdModel)model, draws, quantity, argument, xs, txs, ages),
+            BgNbdModel bg => new BgNbdPrepared(bg, draws, xs, txs, ages),
+            _ => new ParetoPrepared((ParetoNbdModel)model, draws, xs, txs, ages),
         };
 
+        return new CustomerIntervals(prepared, row, xs, draws.Count);
+    }
+
+    /// <summary>
+    /// The lower and upper bounds of every distinct history (<paramref name="perCustomer"/> null) or of every customer
+    /// (CLV: the history's values times each customer's spend factor, customers grouped by history so that each history's
+    /// values are computed once).
+    /// </summary>
+    internal static void Run(Prepared prepared, int[] row, double[] xs, int draws, Quantity quantity, double argument, double level, Span<double> lower, Span<double> upper, (SpendFactor Factor, double[] MeanSpend)? perCustomer)
+    {
+        var numerators = prepared.Numerators(quantity, argument);
         var n = xs.Length;
-        var b = draws.Count;
-        var (lo, hi) = (new double[n], new double[n]);
+        var b = draws;
         var chunks = (n + Chunk - 1) / Chunk;
+        if (perCustomer is not { } spend)
+        {
+            var (lo, hi) = (new double[n], new double[n]);
+            ClvParallel.For(0, chunks, chunk =>
+            {
+                var values = new double[b];
+                for (var i = chunk * Chunk; i < Math.Min(n, (chunk + 1) * Chunk); i++)
+                {
+                    prepared.Fill(i, numerators, values);
+                    (lo[i], hi[i]) = Bounds(values, level);
+                }
+            });
+
+            for (var i = 0; i < row.Length; i++)
+            {
+                lower[i] = lo[row[i]];
+                upper[i] = hi[row[i]];
+            }
+
+            return;
+        }
+
+        // Customers in order of their history (a counting sort), each history's values filled once.
+        var start = new int[n + 1];
+        foreach (var r in row)
+        {
+            start[r + 1]++;
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            start[i + 1] += start[i];
+        }
+
+        var order = new int[row.Length];
+        var next = start[..n];
+        for (var c = 0; c < row.Length; c++)
+        {
+            order[next[row[c]]++] = c;
+        }
+
+        var (clo, chi) = (new double[row.Length], new double[row.Length]);
         ClvParallel.For(0, chunks, chunk =>
         {
-            var values = new double[b];
+            var (values, scaled) = (new double[b], new double[b]);
             for (var i = chunk * Chunk; i < Math.Min(n, (chunk + 1) * Chunk); i++)
             {
-                prepared.Fill(i, values);
-                spend?.Apply(xs[i], i, values);
-                (lo[i], hi[i]) = Bounds(values, level);
+                prepared.Fill(i, numerators, values);
+                var (lastSpend, lastBounds) = (double.NaN, (Lower: 0.0, Upper: 0.0));
+                for (var k = start[i]; k < start[i + 1]; k++)
+                {
+                    var c = order[k];
+                    var m = spend.MeanSpend[c];
+                    if (m != lastSpend)
+                    {
+                        Array.Copy(values, scaled, b);
+                        spend.Factor.Apply(xs[i], m, scaled);
+                        (lastSpend, lastBounds) = (m, Bounds(scaled, level));
+                    }
+
+                    (clo[c], chi[c]) = lastBounds;
+                }
             }
         });
 
-        for (var i = 0; i < row.Length; i++)
-        {
-            lower[i] = lo[row[i]];
-            upper[i] = hi[row[i]];
-        }
+        clo.AsSpan().CopyTo(lower);
+        chi.AsSpan().CopyTo(upper);
     }
 
-    /// <summary>The distinct (x, tₓ, T[, mean spend]) histories in order of first appearance, and each customer's position among them.</summary>
-    private static (int[] Row, double[] X, double[] Tx, double[] Age, double[]? MeanSpend) Distinct(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age, double[]? meanSpend)
+    /// <summary>The distinct (x, tₓ, T) histories in order of first appearance, and each customer's position among them.</summary>
+    private static (int[] Row, double[] X, double[] Tx, double[] Age) Distinct(ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age)
     {
         var n = x.Length;
         var row = new int[n];
-        var positions = new Dictionary<(double, double, double, double), int>(Math.Min(n, 1 << 16));
-        var (dx, dtx, dage, dspend) = (new List<double>(), new List<double>(), new List<double>(), meanSpend is null ? null : new List<double>());
+        var positions = new Dictionary<(double, double, double), int>(Math.Min(n, 1 << 16));
+        var (dx, dtx, dage) = (new List<double>(), new List<double>(), new List<double>());
         for (var i = 0; i < n; i++)
         {
-            var m = meanSpend is null ? 0 : meanSpend[i];
-            if (!positions.TryGetValue((x[i], tx[i], age[i], m), out var at))
+            if (!positions.TryGetValue((x[i], tx[i], age[i]), out var at))
             {
                 at = dx.Count;
-                positions.Add((x[i], tx[i], age[i], m), at);
+                positions.Add((x[i], tx[i], age[i]), at);
                 dx.Add(x[i]);
                 dtx.Add(tx[i]);
                 dage.Add(age[i]);
-                dspend?.Add(m);
             }
 
             row[i] = at;
         }
 
-        return (row, [.. dx], [.. dtx], [.. dage], dspend is null ? null : [.. dspend]);
+        return (row, [.. dx], [.. dtx], [.. dage]);
     }
 
     /// <summary>The (1 − level)/2 and (1 + level)/2 quantiles, interpolated between order statistics (R's type 7).</summary>
@@ -311,17 +356,37 @@ public static partial class PredictionIntervals
         return values[k];
     }
 
-    private enum Quantity
+    internal enum Quantity
     {
         ProbabilityAlive,
         Expected,
         Discounted,
     }
 
-    private abstract class Prepared
+    internal abstract class Prepared
     {
-        /// <summary>Writes customer <paramref name="customer"/>'s prediction under each draw.</summary>
-        public abstract void Fill(int customer, double[] values);
+        private readonly Dictionary<(Quantity, double), double[]> _numerators = [];
+
+        /// <summary>The per-(x, T) pair and draw factor of a quantity (1 for P(alive)), computed once per quantity and argument.</summary>
+        public double[] Numerators(Quantity quantity, double argument)
+        {
+            lock (_numerators)
+            {
+                if (!_numerators.TryGetValue((quantity, argument), out var numerators))
+                {
+                    numerators = ComputeNumerators(quantity, argument);
+                    _numerators[(quantity, argument)] = numerators;
+                }
+
+                return numerators;
+            }
+        }
+
+        /// <summary>Writes history <paramref name="customer"/>'s prediction under each draw, given the quantity's <see cref="Numerators"/>.</summary>
+        public abstract void Fill(int customer, double[] numerators, double[] values);
+
+        /// <summary>Computes a quantity's factor per (x, T) pair and draw.</summary>
+        protected abstract double[] ComputeNumerators(Quantity quantity, double argument);
 
         protected static void RequireNames(ParameterDraws draws, params string[] names)
         {
@@ -363,14 +428,16 @@ public static partial class PredictionIntervals
         private readonly double[] _x;
         private readonly int[] _pair;
         private readonly int[] _recency;
-        private readonly double[] _numerator;
+        private readonly BgNbdModel[] _models;
+        private readonly IReadOnlyList<(double X, double Y)> _pairs;
+        private readonly double _minAge;
         private readonly double[] _lead;
         private readonly double[]? _logAlphaTx;
         private readonly double[] _r;
         private readonly double[] _alpha;
         private readonly double[] _tx;
 
-        public BgNbdPrepared(BgNbdModel model, ParameterDraws draws, Quantity quantity, double argument, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age)
+        public BgNbdPrepared(BgNbdModel model, ParameterDraws draws, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age)
         {
             RequireNames(draws, "r", "alpha", "a", "b");
             var b = _draws = draws.Count;
@@ -379,26 +446,18 @@ public static partial class PredictionIntervals
             _pair = Number(pairs, x, age);
             var recencies = new PairIndex();
             _recency = Number(recencies, tx, new double[tx.Length]);
-            var models = Enumerable.Range(0, b).Select(d => BgNbdModel.FromParameters(draws[d][0], draws[d][1], draws[d][2], draws[d][3], model.IsModified)).ToArray();
+            var models = _models = Enumerable.Range(0, b).Select(d => BgNbdModel.FromParameters(draws[d][0], draws[d][1], draws[d][2], draws[d][3], model.IsModified)).ToArray();
             _r = [.. models.Select(m => m.R)];
-            var pairList = pairs.Pairs;
-            _numerator = new double[pairList.Count * b];
+            var pairList = _pairs = pairs.Pairs;
             _lead = new double[pairList.Count * b];
-            var minAge = age.Length == 0 ? 0 : pairList.Min(p => p.Y);
+            _minAge = age.Length == 0 ? 0 : pairList.Min(p => p.Y);
             var shift = model.IsModified ? 1.0 : 0.0;
             ClvParallel.For(0, b, d =>
             {
                 var m = models[d];
-                var discounted = quantity == Quantity.Discounted ? m.DiscountedNumerator(argument, minAge) : null;
                 for (var k = 0; k < pairList.Count; k++)
                 {
                     var (xi, ti) = pairList[k];
-                    _numerator[(k * b) + d] = quantity switch
-                    {
-                        Quantity.ProbabilityAlive => 1,
-                        Quantity.Expected => argument == 0 ? 0 : m.Numerator(argument, xi, ti),
-                        _ => discounted!(xi, ti),
-                    };
                     _lead[(k * b) + d] = model.IsModified || xi > 0 ? Math.Log(m.A) - Math.Log(m.B + xi - 1 + shift) + ((m.R + xi) * Math.Log(m.Alpha + ti)) : double.NaN;
                 }
             });
@@ -421,7 +480,32 @@ public static partial class PredictionIntervals
             }
         }
 
-        public override void Fill(int customer, double[] values)
+        /// <inheritdoc />
+        protected override double[] ComputeNumerators(Quantity quantity, double argument)
+        {
+            var b = _draws;
+            var pairList = _pairs;
+            var numerator = new double[pairList.Count * b];
+            ClvParallel.For(0, b, d =>
+            {
+                var m = _models[d];
+                var discounted = quantity == Quantity.Discounted ? m.DiscountedNumerator(argument, _minAge) : null;
+                for (var k = 0; k < pairList.Count; k++)
+                {
+                    var (xi, ti) = pairList[k];
+                    numerator[(k * b) + d] = quantity switch
+                    {
+                        Quantity.ProbabilityAlive => 1,
+                        Quantity.Expected => argument == 0 ? 0 : m.Numerator(argument, xi, ti),
+                        _ => discounted!(xi, ti),
+                    };
+                }
+            });
+
+            return numerator;
+        }
+
+        public override void Fill(int customer, double[] numerators, double[] values)
         {
             var b = _draws;
             var pair = _pair[customer] * b;
@@ -429,7 +513,7 @@ public static partial class PredictionIntervals
             if (double.IsNaN(_lead[pair]))
             {
                 // A BG/NBD customer without repeat purchases is alive under every draw.
-                Array.Copy(_numerator, pair, values, 0, b);
+                Array.Copy(numerators, pair, values, 0, b);
                 return;
             }
 
@@ -452,16 +536,16 @@ public static partial class PredictionIntervals
                 {
                     var exponent = Vector256.LoadUnsafe(ref _lead[pair + d0]) - ((Vector256.LoadUnsafe(ref _r[d0]) + vx) * Vector256.LoadUnsafe(ref logAlphaTx[recency + d0]));
                     var alive = Vector256<double>.One + Vector256.Exp(exponent);
-                    (Vector256.LoadUnsafe(ref _numerator[pair + d0]) / alive).StoreUnsafe(ref values[d0]);
+                    (Vector256.LoadUnsafe(ref numerators[pair + d0]) / alive).StoreUnsafe(ref values[d0]);
                 }
             }
 
             for (var d = d0; d < b; d++)
             {
-                values[d] = _numerator[pair + d] / (1 + Math.Exp(_lead[pair + d] - ((_r[d] + x) * logAlphaTx[recency + d])));
+                values[d] = numerators[pair + d] / (1 + Math.Exp(_lead[pair + d] - ((_r[d] + x) * logAlphaTx[recency + d])));
             }
 
-            Infinities(values, _numerator, pair);
+            Infinities(values, numerators, pair);
         }
     }
 
@@ -473,32 +557,32 @@ public static partial class PredictionIntervals
         private readonly int[] _pairTx;
         private readonly double[] _term;
         private readonly double[] _lead;
-        private readonly double[] _scale;
         private readonly double[] _leadTerm;
+        private readonly ParetoNbdModel[] _models;
+        private readonly IReadOnlyList<(double X, double Y)> _pairs;
+        private readonly bool[] _isT;
 
-        public ParetoPrepared(ParetoNbdModel model, ParameterDraws draws, Quantity quantity, double argument, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age)
+        public ParetoPrepared(ParetoNbdModel model, ParameterDraws draws, ReadOnlySpan<double> x, ReadOnlySpan<double> tx, ReadOnlySpan<double> age)
         {
             RequireNames(draws, "r", "alpha", "s", "beta");
             var b = _draws = draws.Count;
             var pairs = new PairIndex();
             _pairT = Number(pairs, x, age);
             _pairTx = Number(pairs, x, tx);
-            var isT = new bool[pairs.Pairs.Count];
+            var isT = _isT = new bool[pairs.Pairs.Count];
             foreach (var p in _pairT)
             {
                 isT[p] = true;
             }
 
-            var models = Enumerable.Range(0, b).Select(d => ParetoNbdModel.FromParameters(draws[d][0], draws[d][1], draws[d][2], draws[d][3])).ToArray();
-            var pairList = pairs.Pairs;
+            var models = _models = Enumerable.Range(0, b).Select(d => ParetoNbdModel.FromParameters(draws[d][0], draws[d][1], draws[d][2], draws[d][3])).ToArray();
+            var pairList = _pairs = pairs.Pairs;
             _term = new double[pairList.Count * b];
             _lead = new double[pairList.Count * b];
-            _scale = new double[pairList.Count * b];
             _leadTerm = new double[pairList.Count * b];
             ClvParallel.For(0, b, d =>
             {
                 var m = models[d];
-                var byAge = new Dictionary<double, double>();
                 for (var k = 0; k < pairList.Count; k++)
                 {
                     var (xi, y) = pairList[k];
@@ -513,7 +597,29 @@ public static partial class PredictionIntervals
 
                     _lead[(k * b) + d] = Math.Log(m.S) - Math.Log(rsx) + ((m.R + xi) * Math.Log(m.Alpha + y)) + (m.S * Math.Log(m.Beta + y));
                     _leadTerm[(k * b) + d] = Math.Exp(_lead[(k * b) + d] + _term[(k * b) + d]);
-                    _scale[(k * b) + d] = quantity switch
+                }
+            });
+        }
+
+        /// <inheritdoc />
+        protected override double[] ComputeNumerators(Quantity quantity, double argument)
+        {
+            var b = _draws;
+            var pairList = _pairs;
+            var scale = new double[pairList.Count * b];
+            ClvParallel.For(0, b, d =>
+            {
+                var m = _models[d];
+                var byAge = new Dictionary<double, double>();
+                for (var k = 0; k < pairList.Count; k++)
+                {
+                    if (!_isT[k])
+                    {
+                        continue;
+                    }
+
+                    var (xi, y) = pairList[k];
+                    scale[(k * b) + d] = quantity switch
                     {
                         Quantity.ProbabilityAlive => 1,
                         Quantity.Expected => argument == 0 ? 0 : m.AliveExpectation(argument, xi, y),
@@ -521,9 +627,11 @@ public static partial class PredictionIntervals
                     };
                 }
             });
+
+            return scale;
         }
 
-        public override void Fill(int customer, double[] values)
+        public override void Fill(int customer, double[] scale, double[] values)
         {
             var b = _draws;
             var t = _pairT[customer] * b;
@@ -531,7 +639,7 @@ public static partial class PredictionIntervals
             if (t == tx)
             {
                 // tₓ = T makes A₀ = 0 (the same term twice), so P(alive) = 1.
-                Array.Copy(_scale, t, values, 0, b);
+                Array.Copy(scale, t, values, 0, b);
                 return;
             }
 
@@ -552,7 +660,7 @@ public static partial class PredictionIntervals
                     }
 
                     var inverse = Vector256<double>.One + Vector256.Exp(Vector256.LoadUnsafe(ref _lead[t + d0]) + termTx) - Vector256.LoadUnsafe(ref _leadTerm[t + d0]);
-                    (Vector256.LoadUnsafe(ref _scale[t + d0]) / inverse).StoreUnsafe(ref values[d0]);
+                    (Vector256.LoadUnsafe(ref scale[t + d0]) / inverse).StoreUnsafe(ref values[d0]);
                 }
             }
 
@@ -562,33 +670,40 @@ public static partial class PredictionIntervals
                 var inverse = termTx - termT < 1e-3
                     ? 1 + Math.Exp(_lead[t + d] + SpecialFunctions.LogDiffExp(termTx, termT))
                     : 1 + Math.Exp(_lead[t + d] + termTx) - _leadTerm[t + d];
-                values[d] = _scale[t + d] / inverse;
+                values[d] = scale[t + d] / inverse;
             }
 
-            Infinities(values, _scale, t);
+            Infinities(values, scale, t);
         }
     }
 
     /// <summary>Multiplies each draw's DERT by margin · E[M | x, m̄] under the paired Gamma-Gamma draw.</summary>
-    private sealed class Spend(ParameterDraws draws, double[] meanSpend, double margin)
+    internal sealed class SpendFactor
     {
-        public ParameterDraws Draws => draws;
+        private readonly double[] _p;
+        private readonly double[] _q;
+        private readonly double[] _gamma;
+        private readonly double _margin;
 
-        public double[] MeanSpend => meanSpend;
-
-        public double Margin => margin;
-
-        public void Apply(double x, int customer, double[] values)
+        public SpendFactor(ParameterDraws draws, double margin)
         {
-            var m = meanSpend[customer];
+            (_p, _q, _gamma) = (new double[draws.Count], new double[draws.Count], new double[draws.Count]);
+            for (var d = 0; d < draws.Count; d++)
+            {
+                (_p[d], _q[d], _gamma[d]) = (draws[d][0], draws[d][1], draws[d][2]);
+            }
+
+            _margin = margin;
+        }
+
+        public void Apply(double x, double meanSpend, double[] values)
+        {
             for (var d = 0; d < values.Length; d++)
             {
-                var parameters = draws[d];
-                double p = parameters[0], q = parameters[1], gamma = parameters[2];
-                var px = p * x;
-                var denominator = px + q - 1;
-                var spend = denominator > 0 ? ((p * gamma) + (px * m)) / denominator : double.PositiveInfinity;
-                values[d] *= margin * spend;
+                var px = _p[d] * x;
+                var denominator = px + _q[d] - 1;
+                var spend = denominator > 0 ? ((_p[d] * _gamma[d]) + (px * meanSpend)) / denominator : double.PositiveInfinity;
+                values[d] *= _margin * spend;
             }
         }
     }

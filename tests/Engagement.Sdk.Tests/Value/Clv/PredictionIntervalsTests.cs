@@ -151,6 +151,107 @@ public sealed class PredictionIntervalsTests
     }
 
     [Fact]
+    public void LifetimeValue_CustomersSharingAHistory_EachGetTheQuantilesOfTheirOwnSpend()
+    {
+        // Customers with one history but different spends (and repeats of both, interleaved) share the history's DERT under
+        // each draw; each one's interval must still be that of their own margin · E[M | x, m̄] · DERT.
+        var model = BgNbdModel.Fit(Sample, modified: true);
+        var draws = ParameterDraws.FromFit(model.FitResult!, 41, seed: 9);
+        var spendModel = GammaGammaModel.Fit(GammaGammaModel.FromParameters(6, 4, 15).Simulate(Enumerable.Range(1, 500).Select(i => 1 + (i % 7)), seed: 6));
+        var spendDraws = ParameterDraws.FromFit(spendModel.FitResult!, 41, seed: 10);
+        double[] x = [3, 0, 3, 3, 0, 1, 3];
+        double[] tx = [20, 0, 20, 20, 0, 5, 20];
+        double[] age = [40, 30, 40, 40, 30, 40, 40];
+        double[] meanSpend = [35, 0, 12, 35, 0, 50, 80];
+        var (lower, upper) = (new double[x.Length], new double[x.Length]);
+
+        var prepared = PredictionIntervals.Prepare(model, draws, x, tx, age);
+        prepared.LifetimeValue(spendDraws, 0.002, 0.3, meanSpend, 0.9, lower, upper);
+
+        prepared.Customers.Should().Be(7);
+        prepared.DistinctHistories.Should().Be(3);
+        prepared.Draws.Should().Be(41);
+        for (var i = 0; i < x.Length; i++)
+        {
+            var values = Enumerable.Range(0, 41).Select(d =>
+            {
+                var transactions = BgNbdModel.FromParameters(draws[d][0], draws[d][1], draws[d][2], draws[d][3], modified: true);
+                var spend = GammaGammaModel.FromParameters(spendDraws[d][0], spendDraws[d][1], spendDraws[d][2]);
+                return 0.3 * spend.ExpectedAverageSpend((int)x[i], meanSpend[i]) * transactions.DiscountedExpectedTransactions(0.002, x[i], tx[i], age[i]);
+            }).Order().ToList();
+            lower[i].Should().BeApproximately(values[2], 1e-9 * values[2], $"customer {i}");
+            upper[i].Should().BeApproximately(values[38], 1e-9 * values[38], $"customer {i}");
+        }
+
+        upper[2].Should().BeLessThan(upper[0]).And.BeLessThan(upper[6], "a larger mean spend gives a larger value");
+        (lower[3], upper[3]).Should().Be((lower[0], upper[0]));
+    }
+
+    [Theory]
+    [InlineData("bgnbd")]
+    [InlineData("mbgnbd")]
+    [InlineData("pnbd")]
+    public void Prepared_ReusedForEveryKind_GivesEachTheIntervalsOfAFreshPreparation(string name)
+    {
+        var (model, fit) = name switch
+        {
+            "bgnbd" => BgNbdModel.Fit(Sample) is var bg ? ((ITransactionModel)bg, bg.FitResult!) : default,
+            "mbgnbd" => BgNbdModel.Fit(Sample, modified: true) is var mbg ? (mbg, mbg.FitResult!) : default,
+            _ => ParetoNbdModel.Fit(Sample) is var pareto ? (pareto, pareto.FitResult!) : default,
+        };
+        var draws = ParameterDraws.FromFit(fit, 30, seed: 4);
+        var spendModel = GammaGammaModel.Fit(GammaGammaModel.FromParameters(6, 4, 15).Simulate(Enumerable.Range(1, 500).Select(i => 1 + (i % 7)), seed: 6));
+        var spendDraws = ParameterDraws.FromFit(spendModel.FitResult!, 30, seed: 5);
+        // Every history twice, so that customers share histories.
+        var n = 2 * Sample.Rows;
+        var (x, tx, age) = (new double[n], new double[n], new double[n]);
+        for (var i = 0; i < n; i++)
+        {
+            var r = i % Sample.Rows;
+            (x[i], tx[i], age[i]) = (Sample.X[r], Sample.Tx[r], Sample.T[r]);
+        }
+
+        var meanSpend = x.Select((xi, i) => xi > 0 ? 10.0 + (i % 13) : 0).ToArray();
+        var prepared = PredictionIntervals.Prepare(model, draws, x, tx, age);
+        var (lower, upper, expectedLower, expectedUpper) = (new double[x.Length], new double[x.Length], new double[x.Length], new double[x.Length]);
+
+        prepared.ProbabilityAlive(0.9, lower, upper);
+        PredictionIntervals.ProbabilityAlive(model, draws, x, tx, age, 0.9, expectedLower, expectedUpper);
+        (lower.SequenceEqual(expectedLower) && upper.SequenceEqual(expectedUpper)).Should().BeTrue("P(alive)");
+
+        prepared.ConditionalExpectedTransactions(26, 0.8, lower, upper);
+        PredictionIntervals.ConditionalExpectedTransactions(model, draws, 26, x, tx, age, 0.8, expectedLower, expectedUpper);
+        (lower.SequenceEqual(expectedLower) && upper.SequenceEqual(expectedUpper)).Should().BeTrue("E[Y(26)]");
+
+        prepared.DiscountedExpectedTransactions(0.003, 0.9, lower, upper);
+        PredictionIntervals.DiscountedExpectedTransactions(model, draws, 0.003, x, tx, age, 0.9, expectedLower, expectedUpper);
+        (lower.SequenceEqual(expectedLower) && upper.SequenceEqual(expectedUpper)).Should().BeTrue("DERT");
+
+        prepared.LifetimeValue(spendDraws, 0.003, 0.25, meanSpend, 0.9, lower, upper);
+        PredictionIntervals.LifetimeValue(model, draws, spendDraws, 0.003, 0.25, x, tx, age, meanSpend, 0.9, expectedLower, expectedUpper);
+        (lower.SequenceEqual(expectedLower) && upper.SequenceEqual(expectedUpper)).Should().BeTrue("CLV");
+        lower.Should().OnlyContain(v => v >= 0 && double.IsFinite(v));
+        prepared.DistinctHistories.Should().Be(Sample.Rows);
+    }
+
+    [Fact]
+    public void Prepared_BadInputs_NameTheArgument()
+    {
+        var model = BgNbdModel.Fit(Sample);
+        var draws = ParameterDraws.FromFit(model.FitResult!, 10, seed: 1);
+        var prepared = PredictionIntervals.Prepare(model, draws, [1, 0], [2, 0], [3, 4]);
+        var (one, two) = (new double[1], new double[2]);
+
+        FluentActions.Invoking(() => prepared.ProbabilityAlive(0.9, one, two)).Should().Throw<EngagementValidationException>().Which.Field.Should().Be("lower");
+        FluentActions.Invoking(() => prepared.ProbabilityAlive(0.9, two, one)).Should().Throw<EngagementValidationException>().Which.Field.Should().Be("upper");
+        FluentActions.Invoking(() => prepared.ProbabilityAlive(0, two, two)).Should().Throw<EngagementValidationException>().Which.Field.Should().Be("level");
+        FluentActions.Invoking(() => prepared.DiscountedExpectedTransactions(-1, 0.9, two, two)).Should().Throw<EngagementValidationException>().Which.Field.Should().Be("discountRate");
+        FluentActions.Invoking(() => prepared.LifetimeValue(draws, 0.01, 0.3, [10, 0], 0.9, two, two)).Should().Throw<EngagementValidationException>().Which.Field.Should().Be("spendDraws");
+        FluentActions.Invoking(() => PredictionIntervals.Prepare(model, draws, [1], [2, 3], [3])).Should().Throw<EngagementValidationException>().Which.Field.Should().Be("x");
+        FluentActions.Invoking(() => PredictionIntervals.Prepare(model, draws, [1], [5], [3])).Should().Throw<EngagementValidationException>().Which.Field.Should().Be("tx[0]");
+    }
+
+    [Fact]
     public void Intervals_OverRepeatedSamplesFromAKnownPopulation_CoverTheTruthAtAboutTheirLevel()
     {
         // 120 populations drawn from the same BG/NBD; each is fitted, and a 90 % interval of E[Y(26) | x = 3, t_x = 20, T = 40]
