@@ -153,6 +153,12 @@ public sealed class BgNbdModel : ITransactionModel
             {
                 var x = xs[i];
                 var w = ws[i];
+                if (w == 0)
+                {
+                    // A row no customer of a bootstrap resample fell on (about a third of them): it adds nothing.
+                    continue;
+                }
+
                 var rx = r + x;
                 var a3 = -rx * logT[ti[i]];
                 var ratio = byX[x] * atT[pairT[i]] * atTx[pairTx[i]];

@@ -147,7 +147,14 @@ public sealed class GammaGammaModel
             double total = 0, gp = 0, gq = 0, gg = 0;
             for (var i = from; i < to; i++)
             {
-                double x = rows.X[i], m = rows.M[i], w = rows.W[i], logM = rows.LogM[i], logX = rows.LogX[i];
+                var w = rows.W[i];
+                if (w == 0)
+                {
+                    // A buyer no customer of a bootstrap resample fell on (about a third of them): adds nothing.
+                    continue;
+                }
+
+                double x = rows.X[i], m = rows.M[i], logM = rows.LogM[i], logX = rows.LogX[i];
                 var px = p * x;
                 var logGmx = Math.Log(g + (m * x));
                 var k = rows.FrequencyIndex[i] * 3;
