@@ -1,5 +1,4 @@
 using System.Runtime.Intrinsics;
-using System.Globalization;
 
 namespace Engagement.Sdk.Value.Clv;
 
@@ -10,8 +9,9 @@ namespace Engagement.Sdk.Value.Clv;
 /// randomness of the customer's future behaviour. For BG/NBD, MBG/NBD and Pareto/NBD.
 /// <para>
 /// Everything that depends on (x, T) only is computed once per distinct pair and draw, laid out so that a customer's values
-/// under all draws are adjacent in memory; customers are then processed in parallel chunks, each with one exponential per
-/// draw. A million customers with 200 draws take a few seconds (see the benchmarks).
+/// under all draws are adjacent in memory; distinct histories are then processed in parallel chunks, each with one
+/// exponential per draw. <see cref="Prepare"/> keeps that work for several kinds of intervals of the same customers. A
+/// million customers with 200 draws take a few seconds (see the benchmarks).
 /// </para>
 /// </summary>
 public static partial class PredictionIntervals
