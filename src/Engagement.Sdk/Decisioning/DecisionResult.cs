@@ -294,6 +294,9 @@ public sealed class DecisionBuffer
 
     internal Journeys.JourneyWorkspace? Workspace { get; set; }
 
+    /// <summary>The workspace the buffer's decisions load the journeys' facts into (when the request brings none), kept for the next.</summary>
+    internal Journeys.JourneyWorkspace? OwnWorkspace { get; set; }
+
     internal string? ContactFailure { get; set; }
 
     internal int FirstCandidateCount { get; set; }
