@@ -49,16 +49,12 @@ public sealed class Decision
     private readonly DecisionData _data;
     private ImmutableArray<CandidateEvaluation> _candidates;
 
+    // The chosen action's parts are read from the first slot rather than copied: a decision queued as a dispatch is made twice
+    // (before and after it is linked to the dispatch), so each copy is a few fields.
     internal Decision(DecisionData data, string? dispatchId = null)
     {
         _data = data;
         DispatchId = dispatchId;
-        var primary = data.Slots.IsEmpty ? null : data.Slots[0];
-        Action = primary?.Action ?? ActionCatalog.NoAction;
-        Channel = primary?.Channel;
-        Treatment = primary?.Treatment;
-        Address = primary?.Address;
-        Factors = primary?.Factors ?? default;
     }
 
     /// <summary>The customer.</summary>
@@ -77,19 +73,19 @@ public sealed class Decision
     public string Segment => _data.Segment;
 
     /// <summary>The chosen action (the do-nothing action when nothing is to be sent).</summary>
-    public ActionDefinition Action { get; }
+    public ActionDefinition Action => _data.Primary?.Action ?? ActionCatalog.NoAction;
 
     /// <summary>The channel, or <see langword="null"/> for do-nothing.</summary>
-    public Channel? Channel { get; }
+    public Channel? Channel => _data.Primary?.Channel;
 
     /// <summary>The treatment, when the action has treatments.</summary>
-    public ActionTreatment? Treatment { get; }
+    public ActionTreatment? Treatment => _data.Primary?.Treatment;
 
     /// <summary>The address on the channel, when it needs one.</summary>
-    public Identifier? Address { get; }
+    public Identifier? Address => _data.Primary?.Address;
 
     /// <summary>The factors of the chosen action's score (zero for do-nothing).</summary>
-    public ScoreFactors Factors { get; }
+    public ScoreFactors Factors => _data.Primary?.Factors ?? default;
 
     /// <summary>The chosen action's score.</summary>
     public double Score => Factors.Score;
@@ -298,6 +294,9 @@ public sealed class DecisionBuffer
 
     internal Journeys.JourneyWorkspace? Workspace { get; set; }
 
+    /// <summary>The workspace the buffer's decisions load the journeys' facts into (when the request brings none), kept for the next.</summary>
+    internal Journeys.JourneyWorkspace? OwnWorkspace { get; set; }
+
     internal string? ContactFailure { get; set; }
 
     internal int FirstCandidateCount { get; set; }
@@ -496,6 +495,9 @@ internal sealed class DecisionData
 
     public ImmutableArray<DecisionSlot> Slots { get; private set; } = [];
 
+    // The first slot: the decision's action.
+    public DecisionSlot? Primary { get; private set; }
+
     public DecisionSlot? Withheld { get; private set; }
 
     public string? ControlGroup { get; private set; }
@@ -549,6 +551,7 @@ internal sealed class DecisionData
             }
 
             data.Slots = ImmutableCollectionsMarshal.AsImmutableArray(slots);
+            data.Primary = slots[0];
         }
 
         // Do-nothing's probability: the policy's answer when it was asked (do-nothing chosen, replaced by the fallback, or a

@@ -41,7 +41,29 @@ internal sealed class HeldMessageContest
     /// message held first, then to the live one), queues in the outbox what policy allows in that order, and holds the best deferred action
     /// that is worth holding.
     /// </summary>
-    internal async ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held, Decision? Decision)> ContendAsync(
+    internal ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held, Decision? Decision)> ContendAsync(
+        CustomerProfile profile, CustomerId queueOwner, Decision? decision, Events.EngagementEvent? trigger, CancellationToken cancellationToken)
+    {
+        if (_holding || decision is not { Withheld: null })
+        {
+            return ContendWithHeldAsync(profile, queueOwner, decision, trigger, cancellationToken);
+        }
+
+        // No action of the catalogue is ever held, so nothing held competes and nothing is to hold: a live decision (the usual
+        // case) is queued as it is, without the lists and the state the contest needs.
+        return decision is { IsNoAction: false, Channel: not null }
+            ? QueueAloneAsync(profile, decision, trigger!, cancellationToken)
+            : new((null, [], decision));
+    }
+
+    private async ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held, Decision? Decision)> QueueAloneAsync(
+        CustomerProfile profile, Decision live, Events.EngagementEvent trigger, CancellationToken cancellationToken)
+    {
+        var (summary, linked) = await EnqueueLiveAsync(profile, live, trigger, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return (summary, [], linked);
+    }
+
+    private async ValueTask<(DispatchSummary? Live, ImmutableArray<HeldMessageOutcome> Held, Decision? Decision)> ContendWithHeldAsync(
         CustomerProfile profile, CustomerId queueOwner, Decision? decision, Events.EngagementEvent? trigger, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
@@ -124,33 +146,8 @@ internal sealed class HeldMessageContest
                 }
             }
 
-            var dispatchId = EngagementEngine.DispatchIdFor(trigger!, action.Id, channel);
-            var result = await _outbox.EnqueueAsync(
-                new DispatchRecord
-                {
-                    DispatchId = dispatchId,
-                    CustomerId = profile.Id,
-                    Channel = channel,
-                    Purpose = action.Purpose,
-                    ActionId = action.Id,
-                    CreatedAt = now,
-                    DueAt = now,
-                    Priority = action.Priority,
-                    Decision = live.ToLog(),
-                },
-                cancellationToken).ConfigureAwait(false);
-            if (!result.WasReplay)
-            {
-                anyQueued = true;
-                await RecordSentAsync(profile.Id, action.Id, channel, now, dispatchId, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await _decider.ReleaseBudgetsAsync(live, cancellationToken).ConfigureAwait(false);
-            }
-
-            liveSummary = new DispatchSummary(action.Id, channel, result);
-            linked = live.WithDispatch(dispatchId);
+            (liveSummary, linked) = await EnqueueLiveAsync(profile, live, trigger!, now, cancellationToken).ConfigureAwait(false);
+            anyQueued |= !liveSummary.Result.WasReplay;
         }
 
         foreach (var held in due ?? Enumerable.Empty<DispatchRecord>())
@@ -236,6 +233,42 @@ internal sealed class HeldMessageContest
                 ? await CancelHeldAsync(held, HoldReasons.Expired, $"{permission.Code}: not allowed before it expires at {held.ExpiresAt:O}.", at, ct).ConfigureAwait(false)
                 : await CancelHeldAsync(held, HoldReasons.NotPermitted, $"{permission.Code}: {permission.Reasons[0].Detail}", at, ct).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Queues the live decision's message in the outbox, under the id its trigger, action and channel give it: counted in the
+    /// action's contact history when it is new, its volume budgets given back when it is a replay.
+    /// </summary>
+    /// <returns>What was queued, and the decision linked to its dispatch.</returns>
+    private async ValueTask<(DispatchSummary Summary, Decision Linked)> EnqueueLiveAsync(CustomerProfile profile, Decision live, Events.EngagementEvent trigger, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var action = live.Action;
+        var channel = live.Channel!.Value;
+        var dispatchId = EngagementEngine.DispatchIdFor(trigger, action.Id, channel);
+        var result = await _outbox.EnqueueAsync(
+            new DispatchRecord
+            {
+                DispatchId = dispatchId,
+                CustomerId = profile.Id,
+                Channel = channel,
+                Purpose = action.Purpose,
+                ActionId = action.Id,
+                CreatedAt = now,
+                DueAt = now,
+                Priority = action.Priority,
+                Decision = live.ToLog(),
+            },
+            cancellationToken).ConfigureAwait(false);
+        if (!result.WasReplay)
+        {
+            await RecordSentAsync(profile.Id, action.Id, channel, now, dispatchId, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await _decider.ReleaseBudgetsAsync(live, cancellationToken).ConfigureAwait(false);
+        }
+
+        return (new DispatchSummary(action.Id, channel, result), live.WithDispatch(dispatchId));
     }
 
     /// <summary>The deferred action worth holding: the live one if a held message took its slot, else the highest-priority deferred candidate that outranks what was queued.</summary>

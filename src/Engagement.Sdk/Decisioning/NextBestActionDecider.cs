@@ -152,6 +152,8 @@ public sealed class NextBestActionDecider
         await DecideAsync(request, buffer, cancellationToken).ConfigureAwait(false);
         var decision = buffer.ToDecision();
         buffer.Profile = null!;
+        buffer.Workspace = null;
+        buffer.OwnWorkspace?.Clear();
         Interlocked.Exchange(ref _spare, buffer);
         return decision;
     }
@@ -215,8 +217,9 @@ public sealed class NextBestActionDecider
         b.Workspace = request.Workspace;
         if (b.Workspace is null && Facts is { } journeys)
         {
-            // The stage and the eligibility facts come from the journey store (one read per decision).
-            b.Workspace = await journeys.LoadAsync(profile, at, cancellationToken).ConfigureAwait(false);
+            // The stage and the eligibility facts come from the journey store (one read per decision), loaded into the buffer's
+            // own workspace, which the buffer's next decision loads again.
+            b.Workspace = b.OwnWorkspace = await journeys.LoadIntoAsync(b.OwnWorkspace, profile, at, cancellationToken).ConfigureAwait(false);
         }
 
         b.StageId = ActionGuards.StageOf(profile, _journeyId, Facts, b.Workspace);

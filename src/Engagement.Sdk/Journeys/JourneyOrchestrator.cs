@@ -592,6 +592,15 @@ internal sealed class JourneyFacts(JourneyCatalog catalog, IJourneyStore store, 
     public async ValueTask<JourneyWorkspace> LoadAsync(CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
         => await WorkspaceAsync(profile, await store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false), now, cancellationToken).ConfigureAwait(false);
 
+    /// <summary>The customer's stored state and consent facts loaded into <paramref name="reuse"/> (made as new), or into a new workspace when it is <see langword="null"/>.</summary>
+    public async ValueTask<JourneyWorkspace> LoadIntoAsync(JourneyWorkspace? reuse, CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var record = await store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false);
+        var ws = reuse?.Reset(profile, record) ?? new JourneyWorkspace(catalog, profile, record);
+        ws.Consent = await ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false);
+        return ws;
+    }
+
     /// <summary>A workspace of its own for <paramref name="record"/>, evaluated with <paramref name="profile"/> and its consent facts.</summary>
     public async ValueTask<JourneyWorkspace> WorkspaceAsync(CustomerProfile profile, JourneyRecord? record, DateTimeOffset now, CancellationToken cancellationToken)
         => new(catalog, profile, record) { Consent = await ConsentAsync(profile, now, cancellationToken).ConfigureAwait(false) };

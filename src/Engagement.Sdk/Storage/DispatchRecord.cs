@@ -103,6 +103,18 @@ public static class DispatchReasons
 /// <summary>One entry of the dispatch log.</summary>
 public sealed record DispatchRecord
 {
+    // The optional instants are kept as instants, with one bit of _set each for whether they are set: a DateTimeOffset? takes
+    // 24 bytes and a DateTimeOffset 16, and a record is written for every queued message and copied at each step of its
+    // delivery. An instant not set is the default one, so records compare as they did with the optional values.
+    private DateTimeOffset _completedAt;
+    private DateTimeOffset _dueAt;
+    private DateTimeOffset _leaseUntil;
+    private DateTimeOffset _respondedAt;
+    private DateTimeOffset _heldAt;
+    private DateTimeOffset _releaseAt;
+    private DateTimeOffset _expiresAt;
+    private byte _set;
+
     /// <summary>The dispatch's id: deterministic for one trigger, action and channel, so a replay cannot send twice.</summary>
     public required string DispatchId { get; init; }
 
@@ -134,37 +146,51 @@ public sealed record DispatchRecord
     public string? Reason { get; init; }
 
     /// <summary>When it ended.</summary>
-    public DateTimeOffset? CompletedAt { get; init; }
+    public DateTimeOffset? CompletedAt { get => Get(_completedAt, 1); init => _completedAt = Set(value, 1); }
 
     /// <summary>For a queued or unknown dispatch: the earliest instant a worker may take it (after a back-off or a deferral).</summary>
-    public DateTimeOffset? DueAt { get; init; }
+    public DateTimeOffset? DueAt { get => Get(_dueAt, 2); init => _dueAt = Set(value, 2); }
 
     /// <summary>For a sending dispatch: the worker that holds it.</summary>
     public string? LeaseOwner { get; init; }
 
     /// <summary>For a sending dispatch: when the worker's lease runs out (then the outcome is unknown).</summary>
-    public DateTimeOffset? LeaseUntil { get; init; }
+    public DateTimeOffset? LeaseUntil { get => Get(_leaseUntil, 4); init => _leaseUntil = Set(value, 4); }
 
     /// <summary>When the recipient first responded to the message (its first click): later clicks are not learned from again.</summary>
-    public DateTimeOffset? RespondedAt { get; init; }
+    public DateTimeOffset? RespondedAt { get => Get(_respondedAt, 8); init => _respondedAt = Set(value, 8); }
 
     /// <summary>The action's priority (higher goes first when messages compete for a cap's slots).</summary>
     public int Priority { get; init; }
 
     /// <summary>When the message was held back, for a message that was held.</summary>
-    public DateTimeOffset? HeldAt { get; init; }
+    public DateTimeOffset? HeldAt { get => Get(_heldAt, 16); init => _heldAt = Set(value, 16); }
 
     /// <summary>For a held message: the earliest instant it may be sent (when contact policy said to ask again).</summary>
-    public DateTimeOffset? ReleaseAt { get; init; }
+    public DateTimeOffset? ReleaseAt { get => Get(_releaseAt, 32); init => _releaseAt = Set(value, 32); }
 
     /// <summary>For a held message: the instant it stops being worth sending; it is cancelled then.</summary>
-    public DateTimeOffset? ExpiresAt { get; init; }
+    public DateTimeOffset? ExpiresAt { get => Get(_expiresAt, 64); init => _expiresAt = Set(value, 64); }
 
     /// <summary>
     /// The next-best-action decision the dispatch came from, as logged: the probability with which its action × channel was
     /// chosen, the policy, the learning segment and treatment. <see langword="null"/> for dispatches not decided by the SDK.
     /// </summary>
     public DispatchDecision? Decision { get; init; }
+
+    private DateTimeOffset? Get(DateTimeOffset value, byte bit) => (_set & bit) != 0 ? value : null;
+
+    private DateTimeOffset Set(DateTimeOffset? value, byte bit)
+    {
+        if (value is { } set)
+        {
+            _set |= bit;
+            return set;
+        }
+
+        _set &= (byte)~bit;
+        return default;
+    }
 }
 
 /// <summary>What a dispatch logs of the decision it came from (for learning, off-policy evaluation and uplift).</summary>

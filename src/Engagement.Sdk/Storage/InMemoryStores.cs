@@ -367,7 +367,8 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
     private readonly PriorityQueue<string, (DateTimeOffset Due, long Seq)> _due = new();
     private long _seq;
 
-    // What caps count of each customer's dispatches, oldest first, kept until one of them changes (under _lock).
+    // What caps count of each customer's dispatches, oldest first: a new dispatch is added to it, a change to one discards it
+    // (under _lock).
     private readonly Dictionary<CustomerId, CountedCache> _counted = [];
 
     /// <inheritdoc />
@@ -383,7 +384,7 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
                 return ValueTask.FromResult(false);
             }
 
-            Changed(begun.CustomerId);
+            Begun(begun);
             Schedule(begun);
         }
 
@@ -541,43 +542,83 @@ public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISu
     // Called under the lock after every change to a customer's dispatches.
     private void Changed(CustomerId customerId) => _counted.Remove(customerId);
 
+    // Called under the lock after a dispatch is begun: a decision's new dispatch is the customer's latest, so what caps count is
+    // kept by adding it (the next decision's check reads it without listing the customer's dispatches again). One that does
+    // not count changes nothing; one created before the latest counted discards the cache (it is listed again when asked).
+    private void Begun(DispatchRecord record)
+    {
+        if (DispatchRecords.CountsAgainstCaps(record) && _counted.TryGetValue(record.CustomerId, out var cache)
+            && !cache.TryAppend(new CappedDispatch(record.DispatchId, record.CreatedAt, record.Channel, record.Purpose)))
+        {
+            _counted.Remove(record.CustomerId);
+        }
+    }
+
+    // The counted dispatches, oldest first, in the first `count` slots of an array that grows by doubling. A slot is written
+    // once, past the end of every view handed out before, so views read their part without the lock.
     private sealed class CountedCache(CappedDispatch[] all)
     {
+        private CappedDispatch[] _all = all;
+        private int _count = all.Length;
         private CountedView? _last;
+
+        // Adds a dispatch created no earlier than the latest kept; false (nothing added) when it is earlier.
+        public bool TryAppend(CappedDispatch dispatch)
+        {
+            if (_count > 0 && dispatch.CreatedAt < _all[_count - 1].CreatedAt)
+            {
+                return false;
+            }
+
+            if (_count == _all.Length)
+            {
+                var grown = new CappedDispatch[Math.Max(4, 2 * _count)];
+                Array.Copy(_all, grown, _count);
+                _all = grown;
+            }
+
+            _all[_count++] = dispatch;
+            return true;
+        }
 
         public IReadOnlyList<CappedDispatch> Since(DateTimeOffset since)
         {
             var start = 0;
-            while (start < all.Length && all[start].CreatedAt < since)
+            while (start < _count && _all[start].CreatedAt < since)
             {
                 start++;
             }
 
-            if (start == all.Length)
+            if (start == _count)
             {
                 return [];
             }
 
-            if (_last is not { } view || view.Start != start)
+            if (_last is not { } view || view.Start != start || view.End != _count || !ReferenceEquals(view.Items, _all))
             {
-                _last = view = new CountedView(all, start);
+                _last = view = new CountedView(_all, start, _count);
             }
 
             return view;
         }
     }
 
-    private sealed class CountedView(CappedDispatch[] all, int start) : IReadOnlyList<CappedDispatch>
+    // Slots [start, end) of a cache's array.
+    private sealed class CountedView(CappedDispatch[] all, int start, int end) : IReadOnlyList<CappedDispatch>
     {
+        public CappedDispatch[] Items => all;
+
         public int Start => start;
 
-        public int Count => all.Length - start;
+        public int End => end;
+
+        public int Count => end - start;
 
         public CappedDispatch this[int index] => (uint)index < (uint)Count ? all[start + index] : throw new ArgumentOutOfRangeException(nameof(index));
 
         public IEnumerator<CappedDispatch> GetEnumerator()
         {
-            for (var i = start; i < all.Length; i++)
+            for (var i = start; i < end; i++)
             {
                 yield return all[i];
             }

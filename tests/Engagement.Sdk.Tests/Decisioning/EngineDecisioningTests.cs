@@ -85,6 +85,27 @@ public sealed class EngineDecisioningTests
     }
 
     [Fact]
+    public async Task Cart_WhoseDispatchWasBegunBefore_IsAReplayThatGivesItsBudgetBack()
+    {
+        await using var shop = await EngineShop.CreateAsync([Offer("limited", 50m) with { Budget = new ActionBudget { Limit = 10, Period = BudgetPeriod.Total } }]);
+        var cart = new AddedToCart { EventId = "cart-1", CustomerId = new CustomerId("c0"), Timestamp = shop.Clock.GetUtcNow(), ProductId = "sku-1" };
+        var id = EngagementEngine.DispatchIdFor(cart, "limited", Channel.Email);
+        (await shop.Dispatches.TryBeginAsync(new DispatchRecord
+        {
+            DispatchId = id, CustomerId = cart.CustomerId, Channel = Channel.Email, Purpose = Purpose.Marketing, ActionId = "limited", CreatedAt = T0.AddMinutes(-5),
+        })).Should().BeTrue();
+
+        var tracked = await shop.Engine.TrackAsync(cart);
+
+        tracked.Decision!.Action.Id.Should().Be("limited");
+        tracked.Dispatch!.Result.Should().Be(new DispatchResult(id, DispatchStatus.Queued, 0, null) { WasReplay = true });
+        tracked.Decision.DispatchId.Should().Be(id);
+        (await shop.Dispatches.GetAsync(id))!.CreatedAt.Should().Be(T0.AddMinutes(-5), "the dispatch begun before is kept as it was");
+        var budgets = shop.Services.GetRequiredService<IActionBudgetStore>();
+        (await budgets.GetUsedAsync("limited", ActionBudget.PeriodStart(BudgetPeriod.Total, T0))).Should().Be(0, "nothing new was queued, so the reservation was given back");
+    }
+
+    [Fact]
     public async Task Cart_AnItemInTheCart_IsNotRecommended()
     {
         await using var shop = await EngineShop.CreateAsync([

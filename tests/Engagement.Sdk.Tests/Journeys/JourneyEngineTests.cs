@@ -367,6 +367,28 @@ public sealed class JourneyEngineTests
         after.Action.Id.Should().Be("loyal");
     }
 
+    [Fact]
+    public async Task DecideAsync_CustomersOneAfterAnother_EachIsJudgedOnItsOwnStages()
+    {
+        var onboarding = JourneyDefinition.FromJson("""{"id":"onboarding","stages":[{"id":"new","entry":true},{"id":"done","entry":{"aggregate":"orders","ge":1}}]}""");
+        var actions = ActionCatalog.Create([
+            new ActionDefinition { Id = "loyal", Name = "Loyalty", Channels = [Channel.Email], Value = 1m, BasePropensity = 0.2, Eligibility = Condition.InStage("onboarding", "done") },
+        ]);
+        await using var host = JourneyTestHost.Create(b => b.AddJourney(onboarding).UseActions(actions), JourneyOnly);
+        await GrantEmail(host);
+        await host.TrackAsync(View("v", T0, AnnEmail));
+        await host.TrackAsync(Order("o", T0.AddDays(1)));
+
+        // The decisions load each customer's journey facts in turn (into the same reused state, one decision at a time).
+        var ann = await host.Engine.DecideAsync(Ann);
+        var stranger = await host.Engine.DecideAsync(new CustomerId("stranger"));
+        var annAgain = await host.Engine.DecideAsync(Ann);
+
+        ann.Action.Id.Should().Be("loyal");
+        stranger.Candidates.Should().Contain(c => c.ActionId == "loyal" && c.Reason == DecisionReasons.NotEligible, "a customer with no journey state is in no stage");
+        annAgain.Action.Id.Should().Be("loyal");
+    }
+
     // The seed journey with lapse stages and a reminder step, and only the journey's sends (no live decisions on events).
     private static JourneyTestHost LapseHost() => JourneyTestHost.Create(
         b =>
