@@ -82,8 +82,12 @@ public sealed class CustomerIntervals
     {
         ArgumentNullException.ThrowIfNull(spendDraws);
         LifetimeValueInputs(spendDraws, _draws, discountRate, margin, meanSpend, Customers);
-        Run(PredictionIntervals.Quantity.Discounted, discountRate, level, lower, upper, (new PredictionIntervals.SpendFactor(spendDraws, margin), meanSpend.ToArray()));
+        LifetimeValueChecked(spendDraws, discountRate, margin, meanSpend, level, lower, upper);
     }
+
+    /// <summary><see cref="LifetimeValue"/> for inputs <see cref="LifetimeValueInputs"/> has passed (each mean spend is read once more only to copy it).</summary>
+    internal void LifetimeValueChecked(ParameterDraws spendDraws, double discountRate, double margin, ReadOnlySpan<double> meanSpend, double level, Span<double> lower, Span<double> upper)
+        => Run(PredictionIntervals.Quantity.Discounted, discountRate, level, lower, upper, (new PredictionIntervals.SpendFactor(spendDraws, margin), meanSpend.ToArray()));
 
     /// <summary>The rules of the CLV intervals' own inputs.</summary>
     internal static void LifetimeValueInputs(ParameterDraws spendDraws, int draws, double discountRate, double margin, ReadOnlySpan<double> meanSpend, int customers)

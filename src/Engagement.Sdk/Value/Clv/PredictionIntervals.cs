@@ -93,7 +93,7 @@ public static partial class PredictionIntervals
         ArgumentNullException.ThrowIfNull(draws);
         CustomerIntervals.LifetimeValueInputs(spendDraws, draws.Count, discountRate, margin, meanSpend, x.Length);
         PredictionInputs.Level(level);
-        Prepare(model, draws, x, tx, age).LifetimeValue(spendDraws, discountRate, margin, meanSpend, level, lower, upper);
+        Prepare(model, draws, x, tx, age).LifetimeValueChecked(spendDraws, discountRate, margin, meanSpend, level, lower, upper);
     }
 
     /// <summary>
