@@ -19,7 +19,7 @@ public class IngestBenchmarks
     private const int Events = 20_000;
 
     // Long enough for the write-ahead log to be checkpointed into the database file several times, as in steady operation.
-    private const int SteadyEvents = 100_000;
+    internal const int SteadyEvents = 100_000;
     private EngagementEvent[] _events = null!;
     private EngagementEvent[] _steady = null!;
     private EngagementEvent[] _randomIds = null!;
