@@ -207,7 +207,7 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRet
         return ValueTask.FromResult(_events.RemoveWhere(e => e.Timestamp < cutoff));
     }
 
-    private readonly CustomerIndex<EngagementEvent> _events = new();
+    private readonly CustomerIndex<EngagementEvent> _events = new(static e => e.EventId);
 
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
@@ -274,7 +274,7 @@ public sealed class InMemoryEventStore : IEventStore, ISubjectErasure, IEventRet
 /// </summary>
 public sealed class InMemoryConsentStore : IConsentStore, IConsentStateSource, ISubjectErasure, IUndoable
 {
-    private readonly CustomerIndex<ConsentRecord> _records = new();
+    private readonly CustomerIndex<ConsentRecord> _records = new(static r => r.RecordId);
     private readonly Lock _stateLock = new();
     private readonly Dictionary<CustomerId, (long Version, ConsentState? State)> _states = [];
 
@@ -361,7 +361,7 @@ public sealed class InMemoryConsentStore : IConsentStore, IConsentStateSource, I
 public sealed class InMemoryDispatchStore : IDispatchStore, IDispatchCapLog, ISubjectErasure, IUndoable
 {
     private readonly Lock _lock = new();
-    private readonly CustomerIndex<DispatchRecord> _dispatches = new();
+    private readonly CustomerIndex<DispatchRecord> _dispatches = new(static d => d.DispatchId);
 
     // (due, id) of every record that is or will become claimable; entries made stale by a later change are skipped when met.
     private readonly PriorityQueue<string, (DateTimeOffset Due, long Seq)> _due = new();
