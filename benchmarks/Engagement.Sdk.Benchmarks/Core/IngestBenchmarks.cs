@@ -23,6 +23,8 @@ public class IngestBenchmarks
     private EngagementEvent[] _events = null!;
     private EngagementEvent[] _steady = null!;
     private EngagementEvent[] _randomIds = null!;
+    private EngagementEvent[] _firstHalf = null!;
+    private EngagementEvent[] _secondHalf = null!;
     private ServiceProvider _provider = null!;
     private IEngagementEngine _engine = null!;
     private string? _directory;
@@ -49,6 +51,8 @@ public class IngestBenchmarks
         }
 
         Array.Copy(_steady, _events, Events);
+        _firstHalf = [.. _steady.Where((_, i) => i % 2_000 < 1_000)];
+        _secondHalf = [.. _steady.Where((_, i) => i % 2_000 >= 1_000)];
 
         // The same events with random 128-bit ids (as GUIDs from most producers), seeded so that every run sees the same ids.
         var random = new Random(20261204);
@@ -62,7 +66,7 @@ public class IngestBenchmarks
     }
 
     /// <summary>Fresh in-memory stores.</summary>
-    [IterationSetup(Targets = [nameof(InMemoryOneByOne), nameof(InMemoryTwoWriters)])]
+    [IterationSetup(Targets = [nameof(InMemoryOneByOne), nameof(InMemoryTwoWriters), nameof(InMemoryTwoWritersSplit)])]
     public void InMemoryStores() => Build(null);
 
     /// <summary>Fresh in-memory stores and ten segments (<see cref="TenSegments"/>).</summary>
@@ -138,6 +142,23 @@ public class IngestBenchmarks
             for (var i = writer; i < _steady.Length; i += 2)
             {
                 await _engine.TrackAsync(_steady[i]).ConfigureAwait(false);
+            }
+        })));
+
+    /// <summary>
+    /// In memory, two writers (one per core), each with its own half of the customers (the first 1,000 and the last 1,000), in
+    /// the order of the stream: two request threads serving unrelated customers. In <see cref="InMemoryTwoWriters"/> the
+    /// writers take alternate events, so at every step they work on neighbouring customers, whose entries in the stores' tables
+    /// sit side by side.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [Benchmark(OperationsPerInvoke = SteadyEvents)]
+    public Task InMemoryTwoWritersSplit()
+        => Task.WhenAll(Enumerable.Range(0, 2).Select(writer => Task.Run(async () =>
+        {
+            foreach (var e in writer == 0 ? _firstHalf : _secondHalf)
+            {
+                await _engine.TrackAsync(e).ConfigureAwait(false);
             }
         })));
 

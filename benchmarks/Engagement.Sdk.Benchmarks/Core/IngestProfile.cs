@@ -7,7 +7,7 @@ namespace Engagement.Sdk.Benchmarks.Core;
 /// The rows of <see cref="IngestBenchmarks"/> timed with the process's CPU time beside the wall clock, for a shared machine
 /// where the wall clock measures the neighbours as much as the code. Each round builds the row's fresh stores (untimed; a
 /// fresh SQLite file for the SQLite rows, deleted afterwards) and runs the row once (every event must be applied, as in the
-/// benchmark). Run with <c>-- --ingest-cpu Row [rounds]</c>, where Row is <c>InMemoryOneByOne</c>, <c>InMemoryTwoWriters</c>,
+/// benchmark). Run with <c>-- --ingest-cpu Row [rounds]</c>, where Row is <c>InMemoryOneByOne</c>, <c>InMemoryTwoWriters</c>, <c>InMemoryTwoWritersSplit</c>,
 /// <c>InMemoryOneByOneTenSegments</c>, <c>SqliteBatches</c>, <c>SqliteBatchesSteady</c> or <c>SqliteBatchesSteadyRandomIds</c>.
 /// </summary>
 internal static class IngestProfile
@@ -22,6 +22,7 @@ internal static class IngestProfile
         {
             nameof(IngestBenchmarks.InMemoryOneByOne) => ((Action)bench.InMemoryStores, (Func<Task>)bench.InMemoryOneByOne, 100_000),
             nameof(IngestBenchmarks.InMemoryTwoWriters) => (bench.InMemoryStores, bench.InMemoryTwoWriters, 100_000),
+            nameof(IngestBenchmarks.InMemoryTwoWritersSplit) => (bench.InMemoryStores, bench.InMemoryTwoWritersSplit, 100_000),
             nameof(IngestBenchmarks.InMemoryOneByOneTenSegments) => (bench.InMemoryStoresWithSegments, bench.InMemoryOneByOneTenSegments, 100_000),
             nameof(IngestBenchmarks.SqliteBatches) => (bench.SqliteStore, bench.SqliteBatches, 20_000),
             nameof(IngestBenchmarks.SqliteBatchesSteady) => (bench.SqliteStore, bench.SqliteBatchesSteady, 100_000),

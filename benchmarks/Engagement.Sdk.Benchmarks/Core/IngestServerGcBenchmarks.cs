@@ -35,4 +35,9 @@ public class IngestServerGcBenchmarks
     /// <returns>A task.</returns>
     [Benchmark(OperationsPerInvoke = IngestBenchmarks.SteadyEvents)]
     public Task InMemoryTwoWriters() => _ingest.InMemoryTwoWriters();
+
+    /// <summary>Two writers, each with its own half of the customers.</summary>
+    /// <returns>A task.</returns>
+    [Benchmark(OperationsPerInvoke = IngestBenchmarks.SteadyEvents)]
+    public Task InMemoryTwoWritersSplit() => _ingest.InMemoryTwoWritersSplit();
 }
