@@ -638,7 +638,14 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         _connection.Open();
         using (var pragmas = _connection.CreateCommand())
         {
-            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_cacheSizeKibibytes};";
+            // temp_store=MEMORY keeps the savepoint journal in memory. Each nested unit (every event of a batch) is a
+            // savepoint, and SQLite copies each page the unit changes into that journal so that the unit alone can be
+            // rolled back; by default the journal moves to a file in the temporary directory once one savepoint has
+            // copied more than 64 KiB, and then stays there until the transaction ends, so the rest of the batch pays a
+            // write system call for every page it changes. The journal only serves rollbacks within the open
+            // transaction (the write-ahead log is what survives a crash), and is emptied as each unit ends, so it holds
+            // at most the pages of one unit. Temporary tables and sorts are kept in memory too.
+            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_cacheSizeKibibytes}; PRAGMA temp_store=MEMORY;";
             pragmas.ExecuteNonQuery();
         }
 
