@@ -493,6 +493,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
 
     internal void Execute(string sql) => Statement(sql).Execute();
 
+    /// <summary>The rowid of the row the connection inserted last (only while the connection is held).</summary>
+    internal long LastInsertRowId => SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
+
     /// <summary>
     /// Copies the write-ahead log into the database file and truncates the log to zero bytes (<c>wal_checkpoint(TRUNCATE)</c>),
     /// so that the rows an erasure deleted, which <c>secure_delete</c> overwrote in the database file, leave no older copy in

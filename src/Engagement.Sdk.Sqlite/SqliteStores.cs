@@ -379,7 +379,18 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
                 insert.Bind("$doc", json);
                 if (insert.ExecuteNonQuery() == 1)
                 {
-                    _cache.Remove(record.CustomerId);
+                    // A ledger kept as the table holds it in this unit of work now ends with the new record (the highest
+                    // sequence number, as it was read, so a rollback or another writer still ends the entry); one that may
+                    // not be current is read again.
+                    if (_cache.TryGetValue(record.CustomerId, out var cached) && cached.Rollbacks == db.Rollbacks && db.IsCurrent(cached.Epoch))
+                    {
+                        _cache.Set(record.CustomerId, ([.. cached.Records, record], db.LastInsertRowId, cached.Rollbacks, cached.Epoch));
+                    }
+                    else
+                    {
+                        _cache.Remove(record.CustomerId);
+                    }
+
                     return AppendOutcome.Appended;
                 }
 
