@@ -379,9 +379,9 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
                 insert.Bind("$doc", json);
                 if (insert.ExecuteNonQuery() == 1)
                 {
-                    // A ledger kept as the table holds it in this unit of work now ends with the new record (the highest
-                    // sequence number, as it was read, so a rollback or another writer still ends the entry); one that may
-                    // not be current is read again.
+                    // A cached ledger that is what the table holds in this unit of work (see Read) now ends with the new
+                    // record, under its sequence number; the entry keeps its rollback count and epoch, so that a rollback
+                    // or another connection's commit still has the ledger read again. Any other entry is dropped.
                     if (_cache.TryGetValue(record.CustomerId, out var cached) && cached.Rollbacks == db.Rollbacks && db.IsCurrent(cached.Epoch))
                     {
                         _cache.Set(record.CustomerId, ([.. cached.Records, record], db.LastInsertRowId, cached.Rollbacks, cached.Epoch));
