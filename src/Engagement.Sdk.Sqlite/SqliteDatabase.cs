@@ -493,6 +493,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
 
     internal void Execute(string sql) => Statement(sql).Execute();
 
+    /// <summary>The rowid of the row the connection inserted last (only while the connection is held).</summary>
+    internal long LastInsertRowId => SQLitePCL.raw.sqlite3_last_insert_rowid(_connection.Handle);
+
     /// <summary>
     /// Copies the write-ahead log into the database file and truncates the log to zero bytes (<c>wal_checkpoint(TRUNCATE)</c>),
     /// so that the rows an erasure deleted, which <c>secure_delete</c> overwrote in the database file, leave no older copy in
@@ -555,6 +558,17 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
     {
         var writer = DocumentWriter();
         ProfileJson.Write(writer, profile);
+        writer.Flush();
+        return _document.WrittenSpan;
+    }
+
+    /// <summary>As <see cref="Utf8Document{T}"/> for an event, written by <see cref="EventDocumentJson"/> (the same bytes, faster).</summary>
+    /// <param name="engagementEvent">The event.</param>
+    /// <returns>The event's UTF-8 JSON.</returns>
+    internal ReadOnlySpan<byte> Utf8Event(Events.EngagementEvent engagementEvent)
+    {
+        var writer = DocumentWriter();
+        EventDocumentJson.Write(writer, engagementEvent);
         writer.Flush();
         return _document.WrittenSpan;
     }
@@ -638,7 +652,14 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         _connection.Open();
         using (var pragmas = _connection.CreateCommand())
         {
-            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_cacheSizeKibibytes};";
+            // temp_store=MEMORY keeps the savepoint journal in memory. Each nested unit (every event of a batch) is a
+            // savepoint, and SQLite copies each page the unit changes into that journal so that the unit alone can be
+            // rolled back; by default the journal moves to a file in the temporary directory once one savepoint has
+            // copied more than 64 KiB, and then stays there until the transaction ends, so the rest of the batch pays a
+            // write system call for every page it changes. The journal only serves rollbacks within the open
+            // transaction (the write-ahead log is what survives a crash), and is emptied as each unit ends, so it holds
+            // at most the pages of one unit. Temporary tables and sorts are kept in memory too.
+            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_cacheSizeKibibytes}; PRAGMA temp_store=MEMORY;";
             pragmas.ExecuteNonQuery();
         }
 

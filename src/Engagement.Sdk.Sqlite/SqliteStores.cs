@@ -267,7 +267,7 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
             static (db, engagementEvent) =>
             {
                 var key = EventKey.Of(engagementEvent.EventId);
-                var json = db.Utf8Document(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
+                var json = db.Utf8Event(engagementEvent);
                 if (!db.Statement("SELECT 1 FROM events WHERE id_key = ?1 AND event_id = ?2").Integer(1, key).Text(2, engagementEvent.EventId).Exists())
                 {
                     db.Statement("INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4, ?5)")
@@ -379,7 +379,18 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
                 insert.Bind("$doc", json);
                 if (insert.ExecuteNonQuery() == 1)
                 {
-                    _cache.Remove(record.CustomerId);
+                    // A cached ledger that is what the table holds in this unit of work (see Read) now ends with the new
+                    // record, under its sequence number; the entry keeps its rollback count and epoch, so that a rollback
+                    // or another connection's commit still has the ledger read again. Any other entry is dropped.
+                    if (_cache.TryGetValue(record.CustomerId, out var cached) && cached.Rollbacks == db.Rollbacks && db.IsCurrent(cached.Epoch))
+                    {
+                        _cache.Set(record.CustomerId, ([.. cached.Records, record], db.LastInsertRowId, cached.Rollbacks, cached.Epoch));
+                    }
+                    else
+                    {
+                        _cache.Remove(record.CustomerId);
+                    }
+
                     return AppendOutcome.Appended;
                 }
 

@@ -139,6 +139,53 @@ public sealed class CrossConnectionCacheTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task ConsentAppend_AfterAReadInTheUnit_LaterReadsReturnWhatTheTableHolds()
+    {
+        var path = Path.Combine(_directory, "shop.db");
+        using var firstDb = new SqliteDatabase(Microsoft.Extensions.Options.Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
+        using var secondDb = new SqliteDatabase(Microsoft.Extensions.Options.Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
+        var (first, second) = (new SqliteConsentStore(firstDb), new SqliteConsentStore(secondDb));
+        var ann = new CustomerId("ann");
+        await first.AppendAsync(Grant("g1", ann));
+
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.ReadAsync(ann)).Should().ContainSingle();
+            await first.AppendAsync(Grant("g2", ann) with { RecordedAt = Now.AddSeconds(1) });
+            await first.AppendAsync(Grant("w1", ann, Engagement.Sdk.Consent.ConsentStatus.Withdrawn) with { RecordedAt = Now.AddSeconds(2) });
+            (await first.ReadAsync(ann)).Select(r => r.RecordId).Should().Equal(["g1", "g2", "w1"], "the unit's appends follow what it read, in order");
+            await unit.CompleteAsync();
+        }
+
+        var stored = await second.ReadAsync(ann);
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.ReadAsync(ann)).Should().Equal(stored, "the ledger kept through the appends is the stored one, record for record");
+            await unit.CompleteAsync();
+        }
+
+        await second.AppendAsync(Grant("g3", ann));
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.ReadAsync(ann)).Select(r => r.RecordId).Should().Equal(["g1", "g2", "w1", "g3"], "another process's append after the unit is seen");
+            await unit.CompleteAsync();
+        }
+
+        await using (var unit = firstDb.Begin())
+        {
+            (await first.ReadAsync(ann)).Should().HaveCount(4);
+            var nested = firstDb.Begin();
+            await using (nested)
+            {
+                await first.AppendAsync(Grant("rolled-back", ann));
+            }
+
+            (await first.ReadAsync(ann)).Select(r => r.RecordId).Should().Equal(["g1", "g2", "w1", "g3"], "an append rolled back with its savepoint is not kept");
+            await unit.CompleteAsync();
+        }
+    }
+
     private static Engagement.Sdk.Consent.ConsentRecord Grant(string id, CustomerId customer, Engagement.Sdk.Consent.ConsentStatus status = Engagement.Sdk.Consent.ConsentStatus.Granted) => new()
     {
         RecordId = id, CustomerId = customer, Channel = Engagement.Sdk.Channels.Channel.Email, Purpose = Engagement.Sdk.Consent.Purpose.Marketing,

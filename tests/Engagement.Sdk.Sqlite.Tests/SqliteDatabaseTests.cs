@@ -104,6 +104,80 @@ public sealed class SqliteDatabaseTests : IDisposable
         cacheSize.Should().Be(-expected, "a negative cache_size is the cache's size in KiB");
     }
 
+    [Fact]
+    public async Task Connection_KeepsTheSavepointJournalInMemory()
+    {
+        using var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={_databases.NewPath()}" }));
+
+        var tempStore = await database.RunAsync(static db => (long)db.Command("PRAGMA temp_store").ExecuteScalar()!, CancellationToken.None);
+
+        tempStore.Should().Be(2, "2 is MEMORY: a batch's savepoints must not spill their journal into files in the temporary directory");
+    }
+
+    [Fact]
+    public async Task NestedUnit_RolledBackAfterChangingMorePagesThanTheJournalKeepsInMemoryByDefault_UndoesOnlyItsOwnWrites()
+    {
+        var path = _databases.NewPath();
+        var database = _databases.Open(path);
+        var store = new SqliteProfileStore(database);
+        var padding = new string('x', 1_000);
+        var before = new List<CustomerProfile>();
+        for (var i = 0; i < 100; i++)
+        {
+            before.Add(await store.SaveAsync(CustomerProfile.New(new CustomerId("c" + i)).WithTrait("note", TraitValue.Of("kept"))));
+        }
+
+        var batch = database.Begin();
+        await using (batch)
+        {
+            await batch.StartAsync();
+            var first = database.Begin();
+            await using (first)
+            {
+                await store.SaveAsync(before[0].WithTrait("note", TraitValue.Of("first")));
+                await first.CompleteAsync();
+            }
+
+            var failed = database.Begin();
+            await using (failed)
+            {
+                // Far more than 64 KiB of changed pages, existing ones among them: SQLite's default would move this
+                // savepoint's journal to a file.
+                for (var i = 1; i < before.Count; i++)
+                {
+                    await store.SaveAsync(before[i].WithTrait("note", TraitValue.Of(padding)));
+                }
+
+                for (var i = 0; i < 200; i++)
+                {
+                    await store.SaveAsync(CustomerProfile.New(new CustomerId("new" + i)).WithTrait("note", TraitValue.Of(padding)));
+                }
+            }
+
+            var last = database.Begin();
+            await using (last)
+            {
+                await store.SaveAsync(CustomerProfile.New(new CustomerId("last")));
+                await last.CompleteAsync();
+            }
+
+            await batch.CompleteAsync();
+        }
+
+        var reader = new SqliteProfileStore(_databases.Open(path));
+        (await reader.GetAsync(new CustomerId("c0")))!.Traits["note"].AsString().Should().Be("first");
+        for (var i = 1; i < before.Count; i++)
+        {
+            var stored = await reader.GetAsync(before[i].Id);
+            stored!.Version.Should().Be(1);
+            stored.Traits["note"].AsString().Should().Be("kept", "the rolled-back unit's update of {0} is undone", before[i].Id);
+        }
+
+        (await reader.GetAsync(new CustomerId("new0"))).Should().BeNull();
+        (await reader.GetAsync(new CustomerId("new199"))).Should().BeNull();
+        (await reader.GetAsync(new CustomerId("last"))).Should().NotBeNull();
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1_023)]
