@@ -352,9 +352,12 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
     }
 }
 
-/// <summary>An <see cref="IConsentStore"/> on SQLite: append-only (a trigger refuses updates), idempotent by record id.</summary>
+/// <summary>
+/// An <see cref="IConsentStore"/> on SQLite: append-only (a trigger refuses updates), idempotent by record id. Each customer's
+/// folded state is kept with the records it was folded from (<see cref="IConsentStateSource"/>).
+/// </summary>
 /// <param name="database">The database.</param>
-public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore, ISubjectErasure, IErasureCompaction
+public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore, IConsentStateSource, ISubjectErasure, IErasureCompaction
 {
     private const int CacheLimit = 65_536;
 
@@ -364,6 +367,10 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
     // highest sequence number is still the customer's highest is current — unless something was rolled back since (a rolled-back
     // append gives its sequence number back, and another process could then append a different record under it).
     private readonly BoundedCache<CustomerId, (IReadOnlyList<ConsentRecord> Records, long MaxSeq, int Rollbacks, int Epoch)> _cache = new(CacheLimit);
+
+    // Each customer's folded state, with the list of records it was folded from: the state of a read that returns that very
+    // list (the list kept above, while it is current) is the state kept; a read of the table makes a new list, folded again.
+    private readonly BoundedCache<CustomerId, (IReadOnlyList<ConsentRecord> Records, ConsentState State)> _states = new(CacheLimit);
 
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default)
@@ -399,6 +406,26 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
             (this, customerId),
             static (db, a) => a.Store.Read(db, a.Customer),
             cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<ConsentState> GetStateAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.RunAsync<(SqliteConsentStore Store, CustomerId Customer), ConsentState>(
+            (this, customerId),
+            static (db, a) => a.Store.State(db, a.Customer),
+            cancellationToken);
+
+    private ConsentState State(SqliteDatabase db, CustomerId customerId)
+    {
+        var records = Read(db, customerId);
+        if (_states.TryGetValue(customerId, out var kept) && ReferenceEquals(kept.Records, records))
+        {
+            return kept.State;
+        }
+
+        var state = ConsentState.Fold(customerId, records);
+        _states.Set(customerId, (records, state));
+        return state;
+    }
 
     private IReadOnlyList<ConsentRecord> Read(SqliteDatabase db, CustomerId customerId)
     {
