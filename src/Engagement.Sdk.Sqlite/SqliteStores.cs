@@ -612,7 +612,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 var utf8 = db.Utf8Dispatch(r);
                 string? document = null;
                 var settled = db.Statement("UPDATE dispatches SET status = ?1, due = ?2, lease_owner = ?3, document = ?4 WHERE dispatch_id = ?5 AND customer_id = ?6 AND created = ?7 AND status = 'Sending' AND lease_owner = ?8")
-                    .Text(1, r.Status.ToString())
+                    .Text(1, StatusName(r.Status))
                     .IntegerOrNull(2, DueColumn(r))
                     .TextOrNull(3, OwnerColumn(r))
                     .Utf8(4, utf8)
@@ -816,6 +816,12 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         _records.Clear();
         return database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
     }
+
+    // The status column: the status's name (as Enum.ToString writes it, without boxing the status for it).
+    private static string StatusName(DispatchStatus status)
+        => (uint)status < (uint)StatusNames.Length ? StatusNames[(int)status] : status.ToString();
+
+    private static readonly string[] StatusNames = Enum.GetValues<DispatchStatus>().Select(static s => s.ToString()).ToArray();
 
     // The well-known channels and purposes without building (and checking) a new name each time.
     private static Channel ChannelNamed(string name)
