@@ -592,6 +592,20 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         return _document.WrittenSpan;
     }
 
+    /// <summary>
+    /// Writes an event's document (<see cref="EventDocumentJson"/>) into this database's reused buffer and returns its UTF-8
+    /// text, valid until the next call. Only while the connection is held.
+    /// </summary>
+    /// <param name="engagementEvent">The event.</param>
+    /// <returns>The event's UTF-8 JSON.</returns>
+    internal ReadOnlySpan<byte> Utf8Event(Events.EngagementEvent engagementEvent)
+    {
+        var writer = DocumentWriter();
+        EventDocumentJson.Write(writer, engagementEvent);
+        writer.Flush();
+        return _document.WrittenSpan;
+    }
+
     // The context's options write with the default encoder, unindented: the writer's defaults.
     private Utf8JsonWriter DocumentWriter()
     {

@@ -267,7 +267,7 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
             static (db, engagementEvent) =>
             {
                 var key = EventKey.Of(engagementEvent.EventId);
-                var json = db.Utf8Document(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
+                var json = db.Utf8Event(engagementEvent);
                 if (!db.Statement("SELECT 1 FROM events WHERE id_key = ?1 AND event_id = ?2").Integer(1, key).Text(2, engagementEvent.EventId).Exists())
                 {
                     db.Statement("INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4, ?5)")
