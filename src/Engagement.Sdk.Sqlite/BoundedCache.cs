@@ -27,6 +27,18 @@ internal sealed class BoundedCache<TKey, TValue>(int limit, IEqualityComparer<TK
     /// <returns>Whether an entry was found.</returns>
     public bool TryGetValue(TKey key, out TValue value) => _entries.TryGetValue(key, out value!);
 
+    /// <summary>
+    /// Finds the entry for a key given in another form (a string key as a span of characters), without making the key: the
+    /// comparer must compare that form (<see cref="StringComparer.Ordinal"/> compares spans of characters).
+    /// </summary>
+    /// <typeparam name="TAlternate">The key's other form.</typeparam>
+    /// <param name="key">The key.</param>
+    /// <param name="value">The entry, when found.</param>
+    /// <returns>Whether an entry was found.</returns>
+    public bool TryGetValue<TAlternate>(TAlternate key, out TValue value)
+        where TAlternate : notnull, allows ref struct
+        => _entries.GetAlternateLookup<TAlternate>().TryGetValue(key, out value!);
+
     /// <summary>Sets the entry for <paramref name="key"/>; a new key that would pass the limit empties the cache first.</summary>
     /// <param name="key">The key.</param>
     /// <param name="value">The entry.</param>

@@ -31,11 +31,21 @@ internal sealed class DispatchCapCache
         if (since > entry.Since)
         {
             // Later calls ask from later instants (the caps' windows move with the clock): what fell out of the window goes.
-            entry.Counted.RemoveAll(d => d.CreatedAt.UtcTicks < since);
+            var counted = entry.Counted;
+            for (var i = counted.Count - 1; i >= 0; i--)
+            {
+                if (counted[i].CreatedAt.UtcTicks < since)
+                {
+                    counted.RemoveAt(i);
+                    entry.Snapshot = null;
+                }
+            }
+
             entry.Since = since;
         }
 
-        return entry.Counted.Count == 0 ? [] : entry.Counted.ToArray();
+        // The copy handed out is kept until the entry changes: the caps of a customer are checked at every decision and hand-off.
+        return entry.Counted.Count == 0 ? [] : entry.Snapshot ??= entry.Counted.ToArray();
     }
 
     /// <summary>Keeps what the table held for a customer, read at the current epoch inside a unit of work.</summary>
@@ -92,18 +102,36 @@ internal sealed class DispatchCapCache
         }
 
         // The channel and purpose columns are written by the insert only: an update keeps those of the row.
+        var counted = entry.Counted;
         var channel = record.Channel;
         var purpose = record.Purpose;
-        var index = entry.Counted.FindIndex(d => string.Equals(d.DispatchId, record.DispatchId, StringComparison.Ordinal));
-        if (index >= 0)
+        var index = -1;
+        for (var i = 0; i < counted.Count; i++)
         {
-            (channel, purpose) = (entry.Counted[index].Channel, entry.Counted[index].Purpose);
-            entry.Counted.RemoveAt(index);
+            if (string.Equals(counted[i].DispatchId, record.DispatchId, StringComparison.Ordinal))
+            {
+                index = i;
+                (channel, purpose) = (counted[i].Channel, counted[i].Purpose);
+                break;
+            }
         }
 
-        if (DispatchRecords.CountsAgainstCaps(record) && record.CreatedAt.UtcTicks >= entry.Since)
+        var counts = DispatchRecords.CountsAgainstCaps(record) && record.CreatedAt.UtcTicks >= entry.Since;
+        if (index >= 0 && counts && counted[index].CreatedAt.EqualsExact(record.CreatedAt))
         {
-            entry.Counted.Add(new CappedDispatch(record.DispatchId, record.CreatedAt, channel, purpose));
+            // Still counted as it was (a claim or a settlement as sent): the entry, and the copy handed out, stand.
+            return;
+        }
+
+        entry.Snapshot = null;
+        if (index >= 0)
+        {
+            counted.RemoveAt(index);
+        }
+
+        if (counts)
+        {
+            counted.Add(new CappedDispatch(record.DispatchId, record.CreatedAt, channel, purpose));
         }
     }
 
@@ -123,5 +151,8 @@ internal sealed class DispatchCapCache
         public long Since { get; set; } = since;
 
         public List<CappedDispatch> Counted { get; } = counted;
+
+        // A copy of Counted as it stands, handed out until it changes.
+        public CappedDispatch[]? Snapshot { get; set; }
     }
 }

@@ -584,6 +584,28 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         return _document.WrittenSpan;
     }
 
+    /// <summary>
+    /// Writes a JSON array of one string of each item into this database's reused buffer and returns its UTF-8 text, valid until
+    /// the next call (for <c>json_each</c>). Only while the connection is held.
+    /// </summary>
+    /// <typeparam name="T">The items' type.</typeparam>
+    /// <param name="items">The items.</param>
+    /// <param name="text">The string of an item.</param>
+    /// <returns>The array's UTF-8 JSON.</returns>
+    internal ReadOnlySpan<byte> Utf8Strings<T>(IReadOnlyList<T> items, Func<T, string> text)
+    {
+        var writer = DocumentWriter();
+        writer.WriteStartArray();
+        for (var i = 0; i < items.Count; i++)
+        {
+            writer.WriteStringValue(text(items[i]));
+        }
+
+        writer.WriteEndArray();
+        writer.Flush();
+        return _document.WrittenSpan;
+    }
+
     // The context's options write with the default encoder, unindented: the writer's defaults.
     private Utf8JsonWriter DocumentWriter()
     {

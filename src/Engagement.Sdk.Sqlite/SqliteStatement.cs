@@ -1,13 +1,16 @@
+using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
 namespace Engagement.Sdk.Sqlite;
 
 /// <summary>
-/// A statement prepared once on the connection's own handle and run straight through SQLite's C interface, for the few
-/// statements every tracked event runs (savepoints, the event insert, the profile write). Next to a reused
+/// A statement prepared once on the connection's own handle and run straight through SQLite's C interface, for the
+/// statements every tracked event or delivered dispatch runs (savepoints, the event insert, the profile write, the outbox's
+/// claim and settlement). Next to a reused
 /// <see cref="SqliteCommand"/> it makes no data reader, no parameter objects and no UTF-8 copy of each string: identifiers
-/// are bound as UTF-16 and documents as the UTF-8 the JSON writer produced. Values are bound by position (<c>?1</c>, <c>?2</c>
+/// are bound as UTF-16 and documents as the UTF-8 the JSON writer produced, and a query's text is read as the UTF-8 the
+/// database holds. Values are bound by position (<c>?1</c>, <c>?2</c>
 /// in the SQL), every one before each run. Errors surface as the same <see cref="SqliteException"/> a command would throw.
 /// </summary>
 internal sealed class SqliteStatement : IDisposable
@@ -140,6 +143,60 @@ internal sealed class SqliteStatement : IDisposable
             raw.sqlite3_reset(_statement);
         }
     }
+
+    /// <summary>
+    /// Runs a query and steps to its first row. The row's columns are read with <see cref="Int64"/>, <see cref="IsNull"/>,
+    /// <see cref="Utf8Column"/> and <see cref="String"/>; <see cref="Next"/> steps to the next row. The caller calls
+    /// <see cref="Reset"/> when it is done with the rows, in a <see langword="finally"/> block (also when it stops early).
+    /// </summary>
+    /// <returns>Whether there is a row.</returns>
+    /// <exception cref="InvalidOperationException">Not every parameter was bound since the last run.</exception>
+    /// <exception cref="SqliteException">SQLite refused the statement.</exception>
+    public bool Query()
+    {
+        RequireBound();
+        return Next();
+    }
+
+    /// <summary>Steps to the next row of the query <see cref="Query"/> started.</summary>
+    /// <returns>Whether there is a row.</returns>
+    /// <exception cref="SqliteException">SQLite refused the statement.</exception>
+    public bool Next()
+    {
+        var rc = raw.sqlite3_step(_statement);
+        return rc switch
+        {
+            raw.SQLITE_ROW => true,
+            raw.SQLITE_DONE => false,
+            _ => throw Error(rc),
+        };
+    }
+
+    /// <summary>Ends a query (whatever rows it had left) and makes the statement ready for the next run.</summary>
+    public void Reset() => raw.sqlite3_reset(_statement);
+
+    /// <summary>The integer in column <paramref name="column"/> (from 0) of the current row.</summary>
+    /// <param name="column">The column's position.</param>
+    /// <returns>The integer (0 for NULL).</returns>
+    public long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
+
+    /// <summary>Whether column <paramref name="column"/> (from 0) of the current row is NULL.</summary>
+    /// <param name="column">The column's position.</param>
+    /// <returns><see langword="true"/> for NULL.</returns>
+    public bool IsNull(int column) => raw.sqlite3_column_type(_statement, column) == raw.SQLITE_NULL;
+
+    /// <summary>
+    /// The text in column <paramref name="column"/> (from 0) of the current row, as the UTF-8 the database holds (no string is
+    /// made): valid until the statement steps or is reset.
+    /// </summary>
+    /// <param name="column">The column's position.</param>
+    /// <returns>The text's UTF-8 bytes (empty for NULL).</returns>
+    public ReadOnlySpan<byte> Utf8Column(int column) => raw.sqlite3_column_blob(_statement, column);
+
+    /// <summary>The text in column <paramref name="column"/> (from 0) of the current row, as a string.</summary>
+    /// <param name="column">The column's position.</param>
+    /// <returns>The text (empty for NULL).</returns>
+    public string String(int column) => Encoding.UTF8.GetString(raw.sqlite3_column_blob(_statement, column));
 
     /// <inheritdoc />
     public void Dispose() => _statement.Dispose();

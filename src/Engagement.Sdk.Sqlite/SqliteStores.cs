@@ -352,9 +352,12 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
     }
 }
 
-/// <summary>An <see cref="IConsentStore"/> on SQLite: append-only (a trigger refuses updates), idempotent by record id.</summary>
+/// <summary>
+/// An <see cref="IConsentStore"/> on SQLite: append-only (a trigger refuses updates), idempotent by record id. Each customer's
+/// folded state is kept with the records it was folded from (<see cref="IConsentStateSource"/>).
+/// </summary>
 /// <param name="database">The database.</param>
-public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore, ISubjectErasure, IErasureCompaction
+public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore, IConsentStateSource, ISubjectErasure, IErasureCompaction
 {
     private const int CacheLimit = 65_536;
 
@@ -364,6 +367,10 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
     // highest sequence number is still the customer's highest is current — unless something was rolled back since (a rolled-back
     // append gives its sequence number back, and another process could then append a different record under it).
     private readonly BoundedCache<CustomerId, (IReadOnlyList<ConsentRecord> Records, long MaxSeq, int Rollbacks, int Epoch)> _cache = new(CacheLimit);
+
+    // Each customer's folded state, with the list of records it was folded from: the state of a read that returns that very
+    // list (the list kept above, while it is current) is the state kept; a read of the table makes a new list, folded again.
+    private readonly BoundedCache<CustomerId, (IReadOnlyList<ConsentRecord> Records, ConsentState State)> _states = new(CacheLimit);
 
     /// <inheritdoc />
     public ValueTask<AppendOutcome> AppendAsync(ConsentRecord record, CancellationToken cancellationToken = default)
@@ -411,6 +418,26 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
             static (db, a) => a.Store.Read(db, a.Customer),
             cancellationToken);
 
+    /// <inheritdoc />
+    public ValueTask<ConsentState> GetStateAsync(CustomerId customerId, CancellationToken cancellationToken = default)
+        => database.RunAsync<(SqliteConsentStore Store, CustomerId Customer), ConsentState>(
+            (this, customerId),
+            static (db, a) => a.Store.State(db, a.Customer),
+            cancellationToken);
+
+    private ConsentState State(SqliteDatabase db, CustomerId customerId)
+    {
+        var records = Read(db, customerId);
+        if (_states.TryGetValue(customerId, out var kept) && ReferenceEquals(kept.Records, records))
+        {
+            return kept.State;
+        }
+
+        var state = ConsentState.Fold(customerId, records);
+        _states.Set(customerId, (records, state));
+        return state;
+    }
+
     private IReadOnlyList<ConsentRecord> Read(SqliteDatabase db, CustomerId customerId)
     {
         if (_cache.TryGetValue(customerId, out var cached) && cached.Rollbacks == db.Rollbacks)
@@ -455,7 +482,9 @@ public sealed class SqliteConsentStore(SqliteDatabase database) : IConsentStore,
         => database.RunAsync(
             db =>
             {
+                // Neither the records nor the state folded from them stay in memory after an erasure.
                 _cache.Remove(customerId);
+                _states.Remove(customerId);
                 var delete = db.Command("DELETE FROM consent_records WHERE customer_id = $customer");
                 delete.Bind("$customer", customerId.Value);
                 return delete.ExecuteNonQuery();
@@ -477,10 +506,11 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
     private const int CacheLimit = 16_384;
 
-    // Documents this store wrote or read, with the record each is the serialisation of: a read whose document is the same text
-    // takes the record instead of parsing the document again (the worker's claim reads every dispatch it queued). Keyed by
-    // dispatch id; an entry whose text differs from the row's is simply not used, so rollbacks and other writers need no care.
-    private readonly BoundedCache<string, (string Document, DispatchRecord Record)> _records = new(CacheLimit, StringComparer.Ordinal);
+    // Documents this store wrote or read (their UTF-8, as the table holds them), with the record each is the serialisation of:
+    // a read whose document is the same text takes the record instead of parsing the document again (the worker's claim reads
+    // every dispatch it queued). Keyed by dispatch id; an entry whose text differs from the row's is simply not used, so
+    // rollbacks and other writers need no care.
+    private readonly BoundedCache<string, (byte[] Document, DispatchRecord Record)> _records = new(CacheLimit, StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
@@ -511,7 +541,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 }
 
                 // The claim will read it: the document's text is kept with the record, so that it is not parsed again.
-                a.Store._records.Set(r.DispatchId, (Encoding.UTF8.GetString(utf8), r));
+                a.Store._records.Set(r.DispatchId, (utf8.ToArray(), r));
                 db.CapCache.Written(db, r);
                 return true;
             },
@@ -535,7 +565,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     return false;
                 }
 
-                a.Store._records.Set(a.Record.DispatchId, (document, a.Record));
+                a.Store._records.Set(a.Record.DispatchId, (Encoding.UTF8.GetBytes(document), a.Record));
                 db.CapCache.Written(db, a.Record);
                 return true;
             },
@@ -550,17 +580,16 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             (now, owner, leaseUntil, max, this),
             static (db, a) =>
             {
-                var select = db.Command($"SELECT {Stored} FROM dispatches WHERE due <= $now ORDER BY due, dispatch_id LIMIT $max");
-                select.Bind("$now", a.Now.UtcTicks);
-                select.Bind("$max", a.Max);
+                // Statements prepared once on the connection: every pass of the delivery worker runs them.
+                var select = db.Statement($"SELECT {Stored} FROM dispatches WHERE due <= ?1 ORDER BY due, dispatch_id LIMIT ?2")
+                    .Integer(1, a.Now.UtcTicks)
+                    .Integer(2, a.Max);
                 var claimed = new List<DispatchRecord>();
-                var ids = new List<string>();
                 foreach (var current in ReadAll(select, a.Store._records))
                 {
                     if (DispatchRecords.IsClaimable(current, a.Now))
                     {
                         claimed.Add(current);
-                        ids.Add(current.DispatchId);
                     }
                 }
 
@@ -568,11 +597,11 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 {
                     // One statement leases the whole batch, in the columns alone: the document is not parsed and written again
                     // (its status and lease are read from the columns, which override it; the settlement rewrites it).
-                    var update = db.Command("UPDATE dispatches SET status = 'Sending', due = $due, lease_owner = $owner WHERE dispatch_id IN (SELECT value FROM json_each($ids))");
-                    update.Bind("$due", a.LeaseUntil.UtcTicks);
-                    update.Bind("$owner", a.Owner);
-                    update.Bind("$ids", JsonArray(ids));
-                    update.ExecuteNonQuery();
+                    db.Statement("UPDATE dispatches SET status = 'Sending', due = ?1, lease_owner = ?2 WHERE dispatch_id IN (SELECT value FROM json_each(?3))")
+                        .Integer(1, a.LeaseUntil.UtcTicks)
+                        .Text(2, a.Owner)
+                        .Utf8(3, db.Utf8Strings(claimed, static d => d.DispatchId))
+                        .Execute();
                 }
 
                 return claimed;
@@ -596,7 +625,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                 var utf8 = db.Utf8Dispatch(r);
                 string? document = null;
                 var settled = db.Statement("UPDATE dispatches SET status = ?1, due = ?2, lease_owner = ?3, document = ?4 WHERE dispatch_id = ?5 AND customer_id = ?6 AND created = ?7 AND status = 'Sending' AND lease_owner = ?8")
-                    .Text(1, r.Status.ToString())
+                    .Text(1, StatusName(r.Status))
                     .IntegerOrNull(2, DueColumn(r))
                     .TextOrNull(3, OwnerColumn(r))
                     .Utf8(4, utf8)
@@ -620,7 +649,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     // claimed again, and keeping its document would only keep it alive through the collector's generations.
                     if (a.Record.Status is DispatchStatus.Queued or DispatchStatus.Unknown)
                     {
-                        a.Store._records.Set(a.Record.DispatchId, (document ?? Encoding.UTF8.GetString(utf8), a.Record));
+                        a.Store._records.Set(a.Record.DispatchId, (document is null ? utf8.ToArray() : Encoding.UTF8.GetBytes(document), a.Record));
                     }
                     else
                     {
@@ -643,9 +672,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             (Store: this, Id: dispatchId),
             static (db, a) =>
             {
-                var read = db.Command($"SELECT {Stored} FROM dispatches WHERE dispatch_id = $id");
-                read.Bind("$id", a.Id);
-                var found = ReadAll(read, a.Store._records);
+                var found = ReadAll(db.Statement($"SELECT {Stored} FROM dispatches WHERE dispatch_id = ?1").Text(1, a.Id), a.Store._records);
                 return found.Count == 0 ? null : found[0];
             },
             cancellationToken);
@@ -656,10 +683,10 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         => database.RunAsync<IReadOnlyList<DispatchRecord>>(
             db =>
             {
-                var command = db.Command($"SELECT {Stored} FROM dispatches WHERE customer_id = $customer AND created >= $since ORDER BY created, dispatch_id");
-                command.Bind("$customer", customerId.Value);
-                command.Bind("$since", since.UtcTicks);
-                return ReadAll(command, _records);
+                var query = db.Statement($"SELECT {Stored} FROM dispatches WHERE customer_id = ?1 AND created >= ?2 ORDER BY created, dispatch_id")
+                    .Text(1, customerId.Value)
+                    .Integer(2, since.UtcTicks);
+                return ReadAll(query, _records);
             },
             cancellationToken);
 
@@ -670,19 +697,19 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             db =>
             {
                 // Literal statuses, so that SQLite uses the partial index of each; the claimable ones are found through `due`.
-                var command = status switch
+                var query = status switch
                 {
-                    DispatchStatus.Held => db.Command($"SELECT {Stored} FROM dispatches WHERE status = 'Held' ORDER BY created, dispatch_id"),
-                    DispatchStatus.DeadLettered => db.Command($"SELECT {Stored} FROM dispatches WHERE status = 'DeadLettered' ORDER BY created, dispatch_id"),
-                    DispatchStatus.Queued or DispatchStatus.Sending or DispatchStatus.Unknown => db.Command($"SELECT {Stored} FROM dispatches WHERE due IS NOT NULL AND status = $status ORDER BY created, dispatch_id"),
-                    _ => db.Command($"SELECT {Stored} FROM dispatches WHERE status = $status ORDER BY created, dispatch_id"),
+                    DispatchStatus.Held => db.Statement($"SELECT {Stored} FROM dispatches WHERE status = 'Held' ORDER BY created, dispatch_id"),
+                    DispatchStatus.DeadLettered => db.Statement($"SELECT {Stored} FROM dispatches WHERE status = 'DeadLettered' ORDER BY created, dispatch_id"),
+                    DispatchStatus.Queued or DispatchStatus.Sending or DispatchStatus.Unknown => db.Statement($"SELECT {Stored} FROM dispatches WHERE due IS NOT NULL AND status = ?1 ORDER BY created, dispatch_id"),
+                    _ => db.Statement($"SELECT {Stored} FROM dispatches WHERE status = ?1 ORDER BY created, dispatch_id"),
                 };
                 if (status is not (DispatchStatus.Held or DispatchStatus.DeadLettered))
                 {
-                    command.Bind("$status", status.ToString());
+                    query.Text(1, status.ToString());
                 }
 
-                return ReadAll(command, _records);
+                return ReadAll(query, _records);
             },
             cancellationToken).ConfigureAwait(false);
         foreach (var record in records)
@@ -803,6 +830,12 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
         return database.DeleteByCustomerAsync("dispatches", customerId, cancellationToken);
     }
 
+    // The status column: the status's name (as Enum.ToString writes it, without boxing the status for it).
+    private static string StatusName(DispatchStatus status)
+        => (uint)status < (uint)StatusNames.Length ? StatusNames[(int)status] : status.ToString();
+
+    private static readonly string[] StatusNames = Enum.GetValues<DispatchStatus>().Select(static s => s.ToString()).ToArray();
+
     // The well-known channels and purposes without building (and checking) a new name each time.
     private static Channel ChannelNamed(string name)
     {
@@ -862,41 +895,71 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     private static string? OwnerColumn(DispatchRecord record)
         => record.Status == DispatchStatus.Sending ? record.LeaseOwner : null;
 
-    // The records a query selected (Stored's columns). A claim leases in the columns alone, so a leased dispatch's document
-    // still holds the status and lease it had before: the status, lease owner and lease end (the `due` of a sending one) are
-    // read from the columns, which every write keeps current.
-    private static List<DispatchRecord> ReadAll(SqliteCommand command, BoundedCache<string, (string Document, DispatchRecord Record)> records)
+    // The records a query selected (Stored's columns), read as the UTF-8 the table holds: a document this store knows is compared
+    // byte for byte, and no string is made of it. A claim leases in the columns alone, so a leased dispatch's document still
+    // holds the status and lease it had before: the status, lease owner and lease end (the `due` of a sending one) are read
+    // from the columns, which every write keeps current.
+    private static List<DispatchRecord> ReadAll(SqliteStatement query, BoundedCache<string, (byte[] Document, DispatchRecord Record)> records)
     {
         var list = new List<DispatchRecord>();
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        try
         {
-            var document = reader.GetString(0);
-            DispatchRecord record;
-            if (records.TryGetValue(reader.GetString(4), out var known) && string.Equals(known.Document, document, StringComparison.Ordinal))
+            for (var row = query.Query(); row; row = query.Next())
             {
-                record = known.Record;
-            }
-            else
-            {
-                record = JsonSerializer.Deserialize(document, EngagementJsonContext.Default.DispatchRecord)!;
-                records.Set(record.DispatchId, (document, record));
-            }
-
-            if (reader.GetString(1) == "Sending" && !reader.IsDBNull(2))
-            {
-                var owner = reader.IsDBNull(3) ? null : reader.GetString(3);
-                var leaseUntil = new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero);
-                if (record.Status != DispatchStatus.Sending || record.LeaseOwner != owner || record.LeaseUntil != leaseUntil)
+                var document = query.Utf8Column(0);
+                DispatchRecord record;
+                if (Known(records, query.Utf8Column(4), out var known) && document.SequenceEqual(known.Document))
                 {
-                    record = record with { Status = DispatchStatus.Sending, LeaseOwner = owner, LeaseUntil = leaseUntil };
+                    record = known.Record;
                 }
-            }
+                else
+                {
+                    record = JsonSerializer.Deserialize(document, EngagementJsonContext.Default.DispatchRecord)!;
+                    records.Set(record.DispatchId, (document.ToArray(), record));
+                }
 
-            list.Add(record);
+                if (query.Utf8Column(1).SequenceEqual("Sending"u8) && !query.IsNull(2))
+                {
+                    var noOwner = query.IsNull(3);
+                    var leaseUntil = new DateTimeOffset(query.Int64(2), TimeSpan.Zero);
+                    if (record.Status != DispatchStatus.Sending || record.LeaseUntil != leaseUntil
+                        || (record.LeaseOwner is { } held ? noOwner || !SameText(held, query.Utf8Column(3)) : !noOwner))
+                    {
+                        record = record with { Status = DispatchStatus.Sending, LeaseOwner = noOwner ? null : query.String(3), LeaseUntil = leaseUntil };
+                    }
+                }
+
+                list.Add(record);
+            }
+        }
+        finally
+        {
+            query.Reset();
         }
 
         return list;
+    }
+
+    // The entry of a dispatch id given as UTF-8, found without making a string of the id (ids are short).
+    private static bool Known(BoundedCache<string, (byte[] Document, DispatchRecord Record)> records, ReadOnlySpan<byte> id, out (byte[] Document, DispatchRecord Record) known)
+    {
+        if (id.Length > 256)
+        {
+            return records.TryGetValue(Encoding.UTF8.GetString(id), out known);
+        }
+
+        Span<char> chars = stackalloc char[id.Length];
+        var length = Encoding.UTF8.GetChars(id, chars);
+        return records.TryGetValue<ReadOnlySpan<char>>(chars[..length], out known);
+    }
+
+    // Whether a string is the UTF-8 text.
+    private static bool SameText(string text, ReadOnlySpan<byte> utf8)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        return Encoding.UTF8.GetMaxByteCount(text.Length) <= buffer.Length
+            ? utf8.SequenceEqual(buffer[..Encoding.UTF8.GetBytes(text, buffer)])
+            : utf8.SequenceEqual(Encoding.UTF8.GetBytes(text));
     }
 }
 

@@ -21,6 +21,21 @@ public sealed class BoundedCacheTests
     }
 
     [Fact]
+    public void TryGetValue_AKeyAsCharacters_FindsTheEntryOfThatStringOnly()
+    {
+        var cache = new BoundedCache<string, int>(10, StringComparer.Ordinal);
+        cache.Set("d-1", 1);
+        cache.Set("d-é", 2);
+
+        cache.TryGetValue<ReadOnlySpan<char>>("xd-1".AsSpan(1), out var one).Should().BeTrue();
+        one.Should().Be(1);
+        cache.TryGetValue<ReadOnlySpan<char>>("d-é".AsSpan(), out var two).Should().BeTrue();
+        two.Should().Be(2);
+        cache.TryGetValue<ReadOnlySpan<char>>("D-1".AsSpan(), out _).Should().BeFalse("keys are compared ordinally");
+        cache.TryGetValue<ReadOnlySpan<char>>("d-".AsSpan(), out _).Should().BeFalse();
+    }
+
+    [Fact]
     public void Set_ANewKeyPastTheLimit_StartsOverWithIt()
     {
         var cache = new BoundedCache<string, int>(3, StringComparer.Ordinal);

@@ -36,6 +36,38 @@ public sealed class DispatchCapReadAheadTests : IDisposable
     }
 
     [Fact]
+    public async Task AListHandedOut_StaysAsItWas_WhileLaterWritesChangeTheNextOne()
+    {
+        var database = _databases.Open();
+        var store = new SqliteDispatchStore(database);
+        await store.TryBeginAsync(Dispatch("a", T0));
+        await store.TryBeginAsync(Dispatch("b", T0.AddMinutes(1)));
+        await using var unit = database.Begin();
+        await unit.StartAsync();
+
+        var first = await store.ListCountedAsync(Ann, T0);
+        first.Select(d => d.DispatchId).Should().BeEquivalentTo(["a", "b"]);
+
+        // Claimed and sent: still counted as it was.
+        var claimed = await store.ClaimAsync(T0.AddMinutes(2), "w", T0.AddMinutes(7), 1);
+        claimed.Select(d => d.DispatchId).Should().Equal("a");
+        (await store.TrySettleAsync(claimed[0] with { Status = DispatchStatus.Sent, LeaseOwner = null, LeaseUntil = null, CompletedAt = T0.AddMinutes(2) }, "w")).Should().BeTrue();
+        (await store.ListCountedAsync(Ann, T0)).Select(d => d.DispatchId).Should().BeEquivalentTo(["a", "b"]);
+
+        // Cancelled: no longer counted, in the lists handed out from now on only.
+        var next = await store.ClaimAsync(T0.AddMinutes(2), "w", T0.AddMinutes(7), 1);
+        (await store.TrySettleAsync(next[0] with { Status = DispatchStatus.Cancelled, LeaseOwner = null, LeaseUntil = null, CompletedAt = T0.AddMinutes(2) }, "w")).Should().BeTrue();
+        (await store.ListCountedAsync(Ann, T0)).Select(d => d.DispatchId).Should().Equal("a");
+        first.Select(d => d.DispatchId).Should().BeEquivalentTo(["a", "b"], "a list already handed out is not changed under its reader");
+
+        // A later start drops what fell out of the window from later lists only.
+        var before = await store.ListCountedAsync(Ann, T0);
+        (await store.ListCountedAsync(Ann, T0.AddSeconds(1))).Should().BeEmpty();
+        before.Select(d => d.DispatchId).Should().Equal("a");
+        await unit.CompleteAsync();
+    }
+
+    [Fact]
     public async Task AnotherConnectionsCommit_IsSeenInTheNextUnit()
     {
         var path = _databases.NewPath();

@@ -143,6 +143,93 @@ public sealed class SqliteStatementTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Query_ReadsEveryRowAsStored_AndRunsAgainAfterAnEarlyStop()
+    {
+        var database = Database(Path.Combine(_directory, "shop.db"));
+        await using (database)
+        {
+            await database.RunAsync(
+                static db =>
+                {
+                    db.Execute("CREATE TABLE t (k INTEGER NOT NULL, a TEXT, b INTEGER)");
+                    var insert = db.Statement("INSERT INTO t (k, a, b) VALUES (?1, ?2, ?3)");
+                    insert.Integer(1, 1).Text(2, "plain").Integer(3, long.MaxValue).Execute();
+                    insert.Integer(1, 2).Text(2, "emoji 🧑‍🤝‍🧑 and e\u0301").Null(3).Execute();
+                    insert.Integer(1, 3).Null(2).Integer(3, -1).Execute();
+                    insert.Integer(1, 4).Text(2, string.Empty).Integer(3, 0).Execute();
+
+                    var query = db.Statement("SELECT a, b FROM t WHERE k >= ?1 ORDER BY k");
+                    var rows = new List<string>();
+                    try
+                    {
+                        for (var row = query.Integer(1, 1).Query(); row; row = query.Next())
+                        {
+                            var a = query.IsNull(0) ? "NULL" : query.String(0);
+                            a.Should().Be(query.IsNull(0) ? "NULL" : System.Text.Encoding.UTF8.GetString(query.Utf8Column(0)), "the span is the text's UTF-8");
+                            rows.Add(a + ":" + (query.IsNull(1) ? "NULL" : query.Int64(1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                        }
+                    }
+                    finally
+                    {
+                        query.Reset();
+                    }
+
+                    rows.Should().Equal($"plain:{long.MaxValue}", "emoji 🧑‍🤝‍🧑 and e\u0301:NULL", "NULL:-1", ":0");
+
+                    // Stopped after the first row and reset: the next run starts from the first row again, with its own values.
+                    query.Integer(1, 2).Query().Should().BeTrue();
+                    query.Reset();
+                    query.Integer(1, 3).Query().Should().BeTrue();
+                    query.IsNull(0).Should().BeTrue();
+                    query.Int64(1).Should().Be(-1);
+                    query.Reset();
+
+                    var unbound = () => query.Query();
+                    unbound.Should().Throw<InvalidOperationException>("a query also runs only on values bound for it");
+                    return 0;
+                },
+                CancellationToken.None);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Texts))]
+    public async Task Dispatches_ReadThroughStatements_AreTheRecordsAsStored_FromTheCacheOrParsed(string text)
+    {
+        var database = Database(Path.Combine(_directory, "shop.db"));
+        await using (database)
+        {
+            var store = new SqliteDispatchStore(database);
+            var queued = new DispatchRecord
+            {
+                DispatchId = "d-" + text + "-1", CustomerId = new CustomerId("ann"), Channel = Channels.Channel.Email, Purpose = Consent.Purpose.Marketing,
+                ActionId = "offer", CreatedAt = At, Error = text,
+            };
+            (await store.TryBeginAsync(queued)).Should().BeTrue();
+            var leaseUntil = At.AddMinutes(5);
+            var claimed = (await store.ClaimAsync(At.AddMinutes(1), "w-" + text + "-1", leaseUntil, 10)).Should().ContainSingle().Subject;
+            claimed.DispatchId.Should().Be(queued.DispatchId);
+
+            // The lease is in the columns: the same store (which knows the document) and a new one (which parses it) read it alike.
+            var known = await store.GetAsync(queued.DispatchId);
+            var parsed = await new SqliteDispatchStore(database).GetAsync(queued.DispatchId);
+            foreach (var read in new[] { known, parsed })
+            {
+                read.Should().NotBeNull();
+                read!.Status.Should().Be(DispatchStatus.Sending);
+                read.LeaseOwner.Should().Be("w-" + text + "-1");
+                read.LeaseUntil.Should().Be(leaseUntil);
+                read.Error.Should().Be(text);
+                read.CustomerId.Should().Be(queued.CustomerId);
+            }
+
+            parsed.Should().BeEquivalentTo(known);
+            (await store.ListByStatusAsync(DispatchStatus.Sending).ToListAsync()).Select(d => d.DispatchId).Should().Equal(queued.DispatchId);
+            (await store.ListAsync(queued.CustomerId, At)).Select(d => d.LeaseOwner).Should().Equal("w-" + text + "-1");
+        }
+    }
+
     private static SqliteDatabase Database(string path) => new(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
 
     private static string? Stored(SqliteConnection connection, string sql)

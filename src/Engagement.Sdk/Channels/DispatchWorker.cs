@@ -47,6 +47,7 @@ public sealed record DeliveryReport(int Claimed, ImmutableArray<DispatchRecord> 
 public sealed class DispatchWorker
 {
     private readonly Dictionary<Channel, IChannelSender> _senders = [];
+    private readonly Func<Channel, bool> _canSend;
     private readonly Dictionary<Channel, ResiliencePipeline<SendResult>> _pipelines = [];
     private readonly IDispatchStore _store;
     private readonly ISuppressionStore _suppressions;
@@ -130,6 +131,7 @@ public sealed class DispatchWorker
             throw new EngagementValidationException("senders", null, twoSenders.TrimEnd('.'));
         }
 
+        _canSend = _senders.ContainsKey;
         foreach (var sender in all)
         {
             _senders.Add(sender.Channel, sender);
@@ -204,7 +206,7 @@ public sealed class DispatchWorker
 
             foreach (var dispatch in claimed)
             {
-                plans.Add(await PlanAsync(dispatch, leaseUntil, cancellationToken).ConfigureAwait(false));
+                plans.Add(await PlanAsync(dispatch, cancellationToken).ConfigureAwait(false));
             }
 
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
@@ -326,10 +328,13 @@ public sealed class DispatchWorker
 
     // What to do with one claimed dispatch, from the gates alone: a settlement that needs no channel, a refusal of an uncertain
     // dispatch (the channel may be asked whether it had it), or a message to hand over (after reconciling an uncertain one).
-    private async ValueTask<Plan> PlanAsync(DispatchRecord dispatch, DateTimeOffset leaseUntil, CancellationToken cancellationToken)
+    private async ValueTask<Plan> PlanAsync(DispatchRecord dispatch, CancellationToken cancellationToken)
     {
         var now = _time.GetUtcNow();
-        var leased = dispatch with { Status = DispatchStatus.Sending, LeaseOwner = WorkerId, LeaseUntil = leaseUntil };
+
+        // The dispatch is under this worker's lease (the claim wrote it); every settlement made of it below sets its status and
+        // clears the lease, so it is not copied with the lease first.
+        var leased = dispatch;
         var uncertain = dispatch.Status is DispatchStatus.Sending or DispatchStatus.Unknown;
         if (!_senders.TryGetValue(dispatch.Channel, out var sender))
         {
@@ -348,7 +353,7 @@ public sealed class DispatchWorker
             return Refuse(DispatchReasons.NotEligible, $"{dispatch.ActionId} is no longer in the catalogue.");
         }
 
-        var check = await ActionGuards.RecheckAsync(_gate, _stock, _senders.ContainsKey, _journeyId, _facts, profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
+        var check = await ActionGuards.RecheckAsync(_gate, _stock, _canSend, _journeyId, _facts, profile, action, dispatch.Channel, now, cancellationToken, dispatch.DispatchId).ConfigureAwait(false);
         if (check.Rejection is { } rejection)
         {
             return Refuse(rejection, check.Detail);
@@ -483,7 +488,6 @@ public sealed class DispatchWorker
     private async ValueTask<Settlement> SendAsync(DispatchRecord leased, IChannelSender sender, OutboundMessage message, CustomerProfile profile, CancellationToken cancellationToken)
     {
         SendResult result;
-        var attempted = leased with { Attempts = leased.Attempts + 1 };
         try
         {
             result = await _pipelines[sender.Channel].ExecuteAsync(static (state, token) => state.Sender.SendAsync(state.Message, token), (Sender: sender, Message: message), cancellationToken).ConfigureAwait(false);
@@ -516,10 +520,14 @@ public sealed class DispatchWorker
 
         // The provider's words are stored with the dispatch; an address it quotes is not.
         result = result with { Detail = Redaction.RedactContacts(result.Detail) };
+        if (result.Outcome == SendOutcome.Accepted)
+        {
+            return Sent(leased, profile.Id, now, null, leased.Attempts + 1);
+        }
+
+        var attempted = leased with { Attempts = leased.Attempts + 1 };
         switch (result.Outcome)
         {
-            case SendOutcome.Accepted:
-                return Sent(attempted, profile.Id, now, null);
             case SendOutcome.TransientFailure:
                 var due = now + Max(Backoff(attempted.Attempts), result.RetryAfter ?? TimeSpan.Zero);
                 return attempted.Attempts >= _options.MaxAttempts || due > leased.CreatedAt + _options.GiveUpAfter
@@ -546,8 +554,8 @@ public sealed class DispatchWorker
         return new Settlement(record with { Status = DispatchStatus.Unknown, DueAt = due, Reason = DispatchReasons.OutcomeUnknown, Error = detail, LeaseOwner = null, LeaseUntil = null }, null, null, true);
     }
 
-    private static Settlement Sent(DispatchRecord record, CustomerId recipient, DateTimeOffset now, string? detail)
-        => new(record with { Status = DispatchStatus.Sent, Reason = DispatchReasons.Accepted, Error = detail, CompletedAt = now, DueAt = null, LeaseOwner = null, LeaseUntil = null }, recipient, null, true);
+    private static Settlement Sent(DispatchRecord record, CustomerId recipient, DateTimeOffset now, string? detail, int? attempts = null)
+        => new(record with { Attempts = attempts ?? record.Attempts, Status = DispatchStatus.Sent, Reason = DispatchReasons.Accepted, Error = detail, CompletedAt = now, DueAt = null, LeaseOwner = null, LeaseUntil = null }, recipient, null, true);
 
     private static Settlement Requeue(DispatchRecord record, DateTimeOffset due, string reason, string? detail, bool countAttempt)
         => new(record with { Status = DispatchStatus.Queued, DueAt = due, Reason = reason, Error = detail, LeaseOwner = null, LeaseUntil = null }, null, null, countAttempt);
@@ -708,7 +716,7 @@ public sealed class DispatchWorker
     }
 
     /// <summary>What the gates decided for one claimed dispatch.</summary>
-    /// <param name="Leased">The dispatch under this worker's lease.</param>
+    /// <param name="Leased">The dispatch under this worker's lease, as claimed (each settlement made of it sets its status and clears the lease).</param>
     /// <param name="Sender">Its channel.</param>
     /// <param name="Profile">The recipient.</param>
     /// <param name="Uncertain">Whether an earlier attempt's outcome is unknown.</param>

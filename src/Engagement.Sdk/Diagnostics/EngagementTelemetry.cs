@@ -40,10 +40,21 @@ public static class EngagementTelemetry
     }
 
     internal static void RecordDispatch(Channel channel, DispatchStatus status)
-        => Dispatches.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("status", status.ToString()));
+    {
+        // Each delivered dispatch records both: without a listener, the status and outcome are not named (boxed) for nothing.
+        if (Dispatches.Enabled)
+        {
+            Dispatches.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("status", status.ToString()));
+        }
+    }
 
     internal static void RecordSendAttempt(Channel channel, SendOutcome outcome)
-        => SendAttempts.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("outcome", outcome.ToString()));
+    {
+        if (SendAttempts.Enabled)
+        {
+            SendAttempts.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("outcome", outcome.ToString()));
+        }
+    }
 
     internal static void RecordSuppressed(Channel channel, string reason)
         => Suppressed.Add(1, new KeyValuePair<string, object?>("channel", channel.Name), new KeyValuePair<string, object?>("reason", reason));

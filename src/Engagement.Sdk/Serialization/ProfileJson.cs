@@ -221,6 +221,19 @@ public static class ProfileJson
         }
     }
 
+    // The counts by channel (messages sent, engagements), which every receipt changes: each channel's name as the channel
+    // converter writes a key, in the dictionary's order, as the serializer's dictionary converter enumerates it.
+    private static void WriteMap(Utf8JsonWriter writer, JsonEncodedText name, ImmutableDictionary<Channel, int> map)
+    {
+        writer.WriteStartObject(name);
+        foreach (var (channel, count) in map)
+        {
+            writer.WriteNumber(channel.Name, count);
+        }
+
+        writer.WriteEndObject();
+    }
+
     // Null properties are left out, as the context's WhenWritingNull condition does.
     private static void WriteMoneyIfPresent(Utf8JsonWriter writer, JsonEncodedText name, Money? value)
     {

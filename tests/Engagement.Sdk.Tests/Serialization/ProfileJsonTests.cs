@@ -89,6 +89,26 @@ public sealed class ProfileJsonTests
         ShouldMatchContract(redirect);
     }
 
+    [Fact]
+    public void Write_CountsByChannel_ManyChannelsAndNames_AreTheContractsBytes()
+    {
+        // The counts by channel are written by hand: every channel in the dictionary's own order, names as keys.
+        Channel[] channels = [Channel.Email, Channel.Sms, Channel.Push, Channel.Web, new("in-app"), new("whatsapp"), new("kiosk_2"), new("x-9")];
+        var profile = CustomerProfile.New(new CustomerId("ann"));
+        for (var n = 1; n <= channels.Length; n++)
+        {
+            profile = profile with
+            {
+                Behaviour = profile.Behaviour with
+                {
+                    MessagesSent = channels.Take(n).Select((c, i) => KeyValuePair.Create(c, i + 1)).ToImmutableDictionary(),
+                    Engagements = channels.Skip(n - 1).Select((c, i) => KeyValuePair.Create(c, int.MaxValue - i)).ToImmutableDictionary(),
+                },
+            };
+            ShouldMatchContract(profile);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
