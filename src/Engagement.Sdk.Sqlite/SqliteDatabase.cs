@@ -535,23 +535,10 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
     }
 
     /// <summary>
-    /// Writes <paramref name="value"/> as JSON into this database's reused buffer and returns the UTF-8 text, valid until the
-    /// next call: the same bytes as serializing to a string, without the string and its UTF-8 copy. Only while the connection
-    /// is held.
+    /// Writes a profile's document (<see cref="ProfileJson"/>, the bytes the source-generated contract writes) into this
+    /// database's reused buffer and returns its UTF-8 text, valid until the next call: no string and no UTF-8 copy of one.
+    /// Only while the connection is held.
     /// </summary>
-    /// <typeparam name="T">The document type.</typeparam>
-    /// <param name="value">The document.</param>
-    /// <param name="type">Its source-generated contract.</param>
-    /// <returns>The document's UTF-8 JSON.</returns>
-    internal ReadOnlySpan<byte> Utf8Document<T>(T value, JsonTypeInfo<T> type)
-    {
-        var writer = DocumentWriter();
-        JsonSerializer.Serialize(writer, value, type);
-        writer.Flush();
-        return _document.WrittenSpan;
-    }
-
-    /// <summary>As <see cref="Utf8Document{T}"/> for a profile, written by <see cref="ProfileJson"/> (the same bytes, faster).</summary>
     /// <param name="profile">The profile.</param>
     /// <returns>The profile's UTF-8 JSON.</returns>
     internal ReadOnlySpan<byte> Utf8Profile(CustomerProfile profile)
@@ -562,7 +549,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         return _document.WrittenSpan;
     }
 
-    /// <summary>As <see cref="Utf8Document{T}"/> for an event, written by <see cref="EventDocumentJson"/> (the same bytes, faster).</summary>
+    /// <summary>As <see cref="Utf8Profile"/> for an event, written by <see cref="EventDocumentJson"/>.</summary>
     /// <param name="engagementEvent">The event.</param>
     /// <returns>The event's UTF-8 JSON.</returns>
     internal ReadOnlySpan<byte> Utf8Event(Events.EngagementEvent engagementEvent)
@@ -573,7 +560,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         return _document.WrittenSpan;
     }
 
-    /// <summary>As <see cref="Utf8Document{T}"/> for a dispatch, written by <see cref="DispatchJson"/> (the same bytes, faster).</summary>
+    /// <summary>As <see cref="Utf8Profile"/> for a dispatch, written by <see cref="DispatchJson"/>.</summary>
     /// <param name="record">The dispatch.</param>
     /// <returns>The dispatch's UTF-8 JSON.</returns>
     internal ReadOnlySpan<byte> Utf8Dispatch(DispatchRecord record)
