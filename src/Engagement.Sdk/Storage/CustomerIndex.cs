@@ -299,44 +299,13 @@ internal sealed class CustomerIndex<T>
         return true;
     }
 
-    // Backward-shift deletion: later slots of the probe run move up into the hole, so no tombstones are needed.
     private void RemoveSlot(int at)
     {
         _count--;
-        var length = _slots.Length;
-        var hole = at;
-        for (var i = Slots.Next(at, length); _slots[i] != 0; i = Slots.Next(i, length))
-        {
-            var home = Slots.Home((uint)(_slots[i] >> 32), length);
-            if (Slots.Distance(home, i, length) >= Slots.Distance(hole, i, length))
-            {
-                _slots[hole] = _slots[i];
-                hole = i;
-            }
-        }
-
-        _slots[hole] = 0;
+        Slots.RemoveHashed(_slots, at);
     }
 
-    private void Grow()
-    {
-        // Doubled (the profile tables grow by half): an index of events grows for as long as the process runs, and each
-        // larger table past 85 KB is a new object on the large object heap.
-        var old = _slots;
-        var length = old.Length * 2;
-        _slots = new ulong[length];
-        foreach (var slot in old)
-        {
-            if (slot != 0)
-            {
-                var i = Slots.Home((uint)(slot >> 32), length);
-                while (_slots[i] != 0)
-                {
-                    i = Slots.Next(i, length);
-                }
-
-                _slots[i] = slot;
-            }
-        }
-    }
+    // Doubled (the profile tables grow by half): an index of events grows for as long as the process runs, and each larger
+    // table past 85 KB is a new object on the large object heap.
+    private void Grow() => _slots = Slots.Rehashed(_slots, _slots.Length * 2);
 }

@@ -278,40 +278,10 @@ internal sealed class IdentifierIndex
     {
         _count--;
         Releases++;
-        var length = _slots.Length;
-        var hole = at;
-        for (var i = Slots.Next(at, length); _slots[i] != 0; i = Slots.Next(i, length))
-        {
-            var home = Slots.Home((uint)(_slots[i] >> 32), length);
-            if (Slots.Distance(home, i, length) >= Slots.Distance(hole, i, length))
-            {
-                _slots[hole] = _slots[i];
-                hole = i;
-            }
-        }
-
-        _slots[hole] = 0;
+        Slots.RemoveHashed(_slots, at);
     }
 
-    private void Grow()
-    {
-        var old = _slots;
-        var length = Slots.Grown(old.Length);
-        _slots = new ulong[length];
-        foreach (var slot in old)
-        {
-            if (slot != 0)
-            {
-                var i = Slots.Home((uint)(slot >> 32), length);
-                while (_slots[i] != 0)
-                {
-                    i = Slots.Next(i, length);
-                }
-
-                _slots[i] = slot;
-            }
-        }
-    }
+    private void Grow() => _slots = Slots.Rehashed(_slots, Slots.Grown(_slots.Length));
 }
 
 /// <summary>
@@ -339,4 +309,46 @@ internal static class Slots
 
     /// <summary>The next length: half as much again after a power of two, else up to the next power of two.</summary>
     public static int Grown(int length) => BitOperations.IsPow2(length) ? length + (length / 2) : length + (length / 3);
+
+    /// <summary>
+    /// Empties slot <paramref name="at"/> of a table of 8-byte slots (the key's spread hash in the high 32 bits, 0 for an
+    /// empty slot) by backward-shift deletion: later slots of the probe run move up into the hole, so no tombstones are needed.
+    /// </summary>
+    public static void RemoveHashed(ulong[] slots, int at)
+    {
+        var length = slots.Length;
+        var hole = at;
+        for (var i = Next(at, length); slots[i] != 0; i = Next(i, length))
+        {
+            var home = Home((uint)(slots[i] >> 32), length);
+            if (Distance(home, i, length) >= Distance(hole, i, length))
+            {
+                slots[hole] = slots[i];
+                hole = i;
+            }
+        }
+
+        slots[hole] = 0;
+    }
+
+    /// <summary>The slots of such a table placed in a new one of <paramref name="length"/> slots.</summary>
+    public static ulong[] Rehashed(ulong[] old, int length)
+    {
+        var slots = new ulong[length];
+        foreach (var slot in old)
+        {
+            if (slot != 0)
+            {
+                var i = Home((uint)(slot >> 32), length);
+                while (slots[i] != 0)
+                {
+                    i = Next(i, length);
+                }
+
+                slots[i] = slot;
+            }
+        }
+
+        return slots;
+    }
 }
