@@ -127,20 +127,13 @@ internal sealed class SqliteStatement : IDisposable
     /// <exception cref="SqliteException">SQLite refused the statement.</exception>
     public bool Exists()
     {
-        RequireBound();
-        var rc = raw.sqlite3_step(_statement);
         try
         {
-            return rc switch
-            {
-                raw.SQLITE_ROW => true,
-                raw.SQLITE_DONE => false,
-                _ => throw Error(rc),
-            };
+            return Query();
         }
         finally
         {
-            raw.sqlite3_reset(_statement);
+            Reset();
         }
     }
 

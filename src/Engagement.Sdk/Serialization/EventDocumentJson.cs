@@ -24,9 +24,6 @@ public static class EventDocumentJson
     private static readonly JsonEncodedText Identifiers = JsonEncodedText.Encode("identifiers");
     private static readonly JsonEncodedText SchemaVersion = JsonEncodedText.Encode("schemaVersion");
 
-    private static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
-    private static readonly JsonEncodedText Value = JsonEncodedText.Encode("value");
-    private static readonly JsonEncodedText Key = JsonEncodedText.Encode("key");
 
     private static readonly JsonEncodedText Url = JsonEncodedText.Encode("url");
     private static readonly JsonEncodedText ProductId = JsonEncodedText.Encode("productId");
@@ -52,8 +49,6 @@ public static class EventDocumentJson
     private static readonly JsonEncodedText MessageOpenedType = JsonEncodedText.Encode("message_opened");
     private static readonly JsonEncodedText MessageClickedType = JsonEncodedText.Encode("message_clicked");
     private static readonly JsonEncodedText MessageDismissedType = JsonEncodedText.Encode("message_dismissed");
-
-    private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<Money> MoneyContract = EngagementJsonContext.Default.Money;
 
     /// <summary>
     /// The JSON property names this writer writes, by the type they belong to (for the test that keeps it in step with the
@@ -143,25 +138,18 @@ public static class EventDocumentJson
                 WriteIfPresent(writer, Policy, e.Policy);
                 WriteMessage(writer, e);
                 break;
-            case MessageDelivered e:
+            case MessageDelivered or MessageOpened or MessageClicked or MessageDismissed:
+                // Receipts with no properties of their own.
+                var receipt = (MessageEvent)engagementEvent;
                 writer.WriteStartObject();
-                writer.WriteString(Discriminator, MessageDeliveredType);
-                WriteMessage(writer, e);
-                break;
-            case MessageOpened e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, MessageOpenedType);
-                WriteMessage(writer, e);
-                break;
-            case MessageClicked e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, MessageClickedType);
-                WriteMessage(writer, e);
-                break;
-            case MessageDismissed e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, MessageDismissedType);
-                WriteMessage(writer, e);
+                writer.WriteString(Discriminator, receipt switch
+                {
+                    MessageDelivered => MessageDeliveredType,
+                    MessageOpened => MessageOpenedType,
+                    MessageClicked => MessageClickedType,
+                    _ => MessageDismissedType,
+                });
+                WriteMessage(writer, receipt);
                 break;
             default:
                 // Every other event: the serializer's own writing.
@@ -177,21 +165,7 @@ public static class EventDocumentJson
             writer.WriteString(Channel, channel.Name);
         }
 
-        writer.WriteStartArray(Identifiers);
-        foreach (var identifier in engagementEvent.Identifiers)
-        {
-            writer.WriteStartObject();
-            writer.WriteString(Kind, identifier.Kind.Name);
-            writer.WriteString(Value, identifier.Value);
-            if (!identifier.HasDefaultKey)
-            {
-                writer.WriteString(Key, identifier.Key);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        writer.WriteEndArray();
+        WriteIdentifiers(writer, Identifiers, engagementEvent.Identifiers);
         writer.WriteNumber(SchemaVersion, engagementEvent.SchemaVersion);
         writer.WriteEndObject();
     }
@@ -201,16 +175,6 @@ public static class EventDocumentJson
     {
         writer.WriteString(DispatchId, message.DispatchId);
         writer.WriteString(ActionId, message.ActionId);
-    }
-
-    // An amount, by the contract (null properties are left out, as the context's WhenWritingNull condition does).
-    private static void WriteMoneyIfPresent(Utf8JsonWriter writer, JsonEncodedText name, Money? value)
-    {
-        if (value is { } money)
-        {
-            writer.WritePropertyName(name);
-            JsonSerializer.Serialize(writer, money, MoneyContract);
-        }
     }
 
     // A type's own names, then those every event has.

@@ -32,9 +32,6 @@ public static class ProfileJson
     private static readonly JsonEncodedText Behaviour = JsonEncodedText.Encode("behaviour");
     private static readonly JsonEncodedText Journeys = JsonEncodedText.Encode("journeys");
 
-    private static readonly JsonEncodedText Kind = JsonEncodedText.Encode("kind");
-    private static readonly JsonEncodedText Value = JsonEncodedText.Encode("value");
-    private static readonly JsonEncodedText Key = JsonEncodedText.Encode("key");
 
     private static readonly JsonEncodedText FirstSeen = JsonEncodedText.Encode("firstSeen");
     private static readonly JsonEncodedText LastSeen = JsonEncodedText.Encode("lastSeen");
@@ -90,21 +87,7 @@ public static class ProfileJson
         writer.WriteStartObject();
         writer.WriteString(Id, profile.Id.Value);
         writer.WriteNumber(Version, profile.Version);
-        writer.WriteStartArray(Identifiers);
-        foreach (var identifier in profile.Identifiers.IsDefault ? [] : profile.Identifiers)
-        {
-            writer.WriteStartObject();
-            writer.WriteString(Kind, identifier.Kind.Name);
-            writer.WriteString(Value, identifier.Value);
-            if (!identifier.HasDefaultKey)
-            {
-                writer.WriteString(Key, identifier.Key);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        writer.WriteEndArray();
+        WriteIdentifiers(writer, Identifiers, profile.Identifiers);
         WriteMap(writer, Traits, profile.Traits);
         WriteMap(writer, ChannelPreferences, profile.ChannelPreferences);
         WriteIfPresent(writer, TimeZone, profile.TimeZone);
@@ -232,16 +215,6 @@ public static class ProfileJson
         }
 
         writer.WriteEndObject();
-    }
-
-    // Null properties are left out, as the context's WhenWritingNull condition does.
-    private static void WriteMoneyIfPresent(Utf8JsonWriter writer, JsonEncodedText name, Money? value)
-    {
-        if (value is { } money)
-        {
-            writer.WritePropertyName(name);
-            JsonSerializer.Serialize(writer, money, Info<Money>.Type);
-        }
     }
 
     // The context's contract for a type the profile holds, looked up once.
