@@ -64,6 +64,7 @@ public static class AdapterSnippets
                 o.ConnectionString = "Data Source=shop.db";
                 o.BusyTimeout = TimeSpan.FromSeconds(5);  // the default
                 o.WalAutoCheckpointPages = 8192;          // the default (32 MiB of write-ahead log)
+                o.BackgroundCheckpoints = true;           // the default: the log is copied on a thread of its own
             });
         #endregion
         await using var provider = services.BuildServiceProvider();

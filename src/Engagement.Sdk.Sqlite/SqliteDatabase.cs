@@ -128,6 +128,10 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
     private SqliteTransaction? _transaction;
     private readonly int _walAutoCheckpointPages;
     private readonly int _cacheSizeKibibytes;
+    private readonly bool _backgroundCheckpoints;
+    private SqliteCheckpointer? _checkpointer;
+    private long _pagesSinceRequest;
+    private long _pagesSinceOwnCheckpoint;
     private bool _initialised;
 
     /// <summary>Creates the database handle (the file is opened on first use).</summary>
@@ -155,6 +159,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         _cacheSizeKibibytes = CacheSizeProblem(o.CacheSizeKibibytes) is { } cacheProblem
             ? throw new EngagementValidationException("SqliteStoreOptions.CacheSizeKibibytes", o.CacheSizeKibibytes, cacheProblem)
             : o.CacheSizeKibibytes;
+        _backgroundCheckpoints = o.BackgroundCheckpoints && _walAutoCheckpointPages > 0;
     }
 
     /// <summary>What is wrong with a busy timeout, or <see langword="null"/> when it is in its range (10 milliseconds to 10 minutes).</summary>
@@ -234,6 +239,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         }
         finally
         {
+            AfterWrites();
             _gate.Release();
         }
     }
@@ -273,6 +279,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         }
         finally
         {
+            AfterWrites();
             _gate.Release();
         }
     }
@@ -432,7 +439,51 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         {
             _transaction!.Dispose();
             _transaction = null;
+            AfterWrites();
             _gate.Release();
+        }
+    }
+
+    /// <summary>The background checkpointer, when checkpoints run in the background and the file is in WAL mode (for tests).</summary>
+    internal SqliteCheckpointer? Checkpointer => _checkpointer;
+
+    /// <summary>How many checkpoints the writer ran itself because the log reached its limit (for tests and diagnostics).</summary>
+    internal long OwnCheckpoints { get; private set; }
+
+    // With the connection held and no transaction open, after work that may have committed: counts the pages written to the
+    // log since the last call (SQLITE_DBSTATUS_CACHE_WRITE, read and reset), asks the background checkpointer for a checkpoint
+    // every quarter of the limit, and runs one on this connection when the whole limit was written since its last own one
+    // (see SqliteCheckpointer).
+    private void AfterWrites()
+    {
+        if (_checkpointer is not { } checkpointer || _transaction is not null)
+        {
+            return;
+        }
+
+        SQLitePCL.raw.sqlite3_db_status(_connection.Handle, SQLitePCL.raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
+        if (written <= 0)
+        {
+            return;
+        }
+
+        checkpointer.Committed();
+        _pagesSinceRequest += written;
+        _pagesSinceOwnCheckpoint += written;
+        if (_pagesSinceOwnCheckpoint >= _walAutoCheckpointPages)
+        {
+            // It does not run when another process's checkpoint holds the log: tried again after the next write.
+            if (checkpointer.RunOwn(_connection.Handle!))
+            {
+                _pagesSinceOwnCheckpoint = 0;
+                _pagesSinceRequest = 0;
+                OwnCheckpoints++;
+            }
+        }
+        else if (_pagesSinceRequest >= Math.Max(1, _walAutoCheckpointPages / 4))
+        {
+            _pagesSinceRequest = 0;
+            checkpointer.Request();
         }
     }
 
@@ -668,8 +719,19 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
             // write system call for every page it changes. The journal only serves rollbacks within the open
             // transaction (the write-ahead log is what survives a crash), and is emptied as each unit ends, so it holds
             // at most the pages of one unit. Temporary tables and sorts are kept in memory too.
-            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={_walAutoCheckpointPages}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_cacheSizeKibibytes}; PRAGMA temp_store=MEMORY;";
+            pragmas.CommandText = $"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON; PRAGMA wal_autocheckpoint={(_backgroundCheckpoints ? 0 : _walAutoCheckpointPages)}; PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}; PRAGMA cache_size=-{_cacheSizeKibibytes}; PRAGMA temp_store=MEMORY;";
             pragmas.ExecuteNonQuery();
+        }
+
+        if (_backgroundCheckpoints)
+        {
+            // Only a file in WAL mode has a log to copy (an in-memory database keeps its journal in memory).
+            using var mode = _connection.CreateCommand();
+            mode.CommandText = "PRAGMA journal_mode";
+            if (string.Equals(mode.ExecuteScalar() as string, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                _checkpointer = new SqliteCheckpointer(_connection.ConnectionString, BusyTimeout);
+            }
         }
 
         _connection.CreateFunction<string, long>("engagement_event_key", EventKey.Of, isDeterministic: true); // for the migration to version 4
@@ -748,6 +810,10 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
 
         _statements.Clear();
         _documentWriter?.Dispose();
+
+        // The checkpointer's connection closes first, so that the writer's is the last and SQLite's final checkpoint on close
+        // copies the rest of the log and removes it.
+        _checkpointer?.Dispose();
         _connection.Dispose();
         _gate.Dispose();
     }

@@ -21,6 +21,17 @@ public sealed class SqliteStoreOptions
     public int WalAutoCheckpointPages { get; set; } = 8192;
 
     /// <summary>
+    /// Whether checkpoints run on a connection and a thread of their own, so that commits seldom wait for one: every quarter of
+    /// <see cref="WalAutoCheckpointPages"/> the writer asks a background thread to copy the log into the database file while it
+    /// carries on; when the whole limit has been written since, the writer runs a checkpoint itself between two transactions
+    /// (short by then, as most of the log was copied), which lets the log start again from its beginning. The log stays within
+    /// about the limit, as with SQLite's own checkpoints. Off: SQLite's automatic checkpoint, inside the commit that reaches the
+    /// limit. No effect when <see cref="WalAutoCheckpointPages"/> is 0 or the database is in memory.
+    /// </summary>
+    /// <value>Defaults to <see langword="true"/>.</value>
+    public bool BackgroundCheckpoints { get; set; } = true;
+
+    /// <summary>
     /// How much memory the connection's page cache may use (SQLite's <c>cache_size</c>, in KiB). Pages that are not in it are
     /// read again from the operating system (and looked up in the write-ahead log) on every use; the delivery worker and
     /// tracking touch each customer's profile, events, consent and dispatches, so a cache that holds the working set saves

@@ -80,6 +80,104 @@ public sealed class SqliteDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task BackgroundCheckpoints_CopyTheLogOnTheirOwnThread_AndTheWriterOnlyFinishesTheJob()
+    {
+        var path = _databases.NewPath();
+        using var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}", WalAutoCheckpointPages = 64 }));
+        var store = new SqliteProfileStore(database);
+        var padding = new string('x', 1_000);
+        for (var i = 0; i < 600; i++)
+        {
+            await store.SaveAsync(CustomerProfile.New(new CustomerId("c" + i)).WithTrait("note", TraitValue.Of(padding)));
+        }
+
+        var checkpointer = database.Checkpointer;
+        checkpointer.Should().NotBeNull("a file in WAL mode gets a background checkpointer by default");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (checkpointer!.Checkpoints == 0 && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(20);
+        }
+
+        checkpointer.Checkpoints.Should().BeGreaterThan(0, "600 commits of a kilobyte or more asked for a checkpoint every 16 pages");
+        checkpointer.FramesCopied.Should().BeGreaterThan(0);
+        database.OwnCheckpoints.Should().BeGreaterThan(0, "the writer checkpoints itself at the limit, which lets the log start again");
+        new FileInfo(path).Length.Should().BeGreaterThan(300 * 1_000, "the checkpoints copied the profiles into the database file");
+    }
+
+    [Fact]
+    public async Task BackgroundCheckpoints_KeepTheLogWithinAboutItsLimit_UnderBackToBackTransactions()
+    {
+        const int limit = 64;
+        var path = _databases.NewPath();
+        using var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}", WalAutoCheckpointPages = limit }));
+        var store = new SqliteProfileStore(database);
+        var padding = new string('x', 1_000);
+        long largest = 0;
+
+        // 1,500 commits of a page or two each, one right after the other: without the writer's own checkpoint at the limit the
+        // log would never start again from its beginning and would grow to several megabytes.
+        for (var i = 0; i < 1_500; i++)
+        {
+            var id = new CustomerId("c" + (i % 200));
+            var current = await store.GetAsync(id) ?? CustomerProfile.New(id);
+            await store.SaveAsync(current.WithTrait("note", TraitValue.Of(padding + i)));
+            largest = Math.Max(largest, new FileInfo(path + "-wal").Length);
+        }
+
+        // Each frame is a page (4,096 bytes) and its 24-byte header; the bound allows the limit twice over, for a checkpoint of
+        // the writer's that found the background one holding the log and was tried again after the next commit.
+        largest.Should().BeLessThan((2 * limit + 16) * 4_120L + 32);
+        (await store.GetAsync(new CustomerId("c7")))!.Traits["note"].AsString().Should().Be(padding + 1_407);
+    }
+
+    [Fact]
+    public async Task BackgroundCheckpoints_Off_SqliteCheckpointsInTheCommit_AndNoThreadIsStarted()
+    {
+        var path = _databases.NewPath();
+        using var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}", WalAutoCheckpointPages = 1, BackgroundCheckpoints = false }));
+        var store = new SqliteProfileStore(database);
+        for (var i = 0; i < 300; i++)
+        {
+            await store.SaveAsync(CustomerProfile.New(new CustomerId("c" + i)).WithTrait("note", TraitValue.Of(new string('x', 1_000))));
+        }
+
+        database.Checkpointer.Should().BeNull();
+        database.OwnCheckpoints.Should().Be(0);
+        new FileInfo(path).Length.Should().BeGreaterThan(300 * 1_000, "SQLite's automatic checkpoint with a one-page threshold copies every commit");
+    }
+
+    [Fact]
+    public async Task BackgroundCheckpoints_OnDispose_TheThreadStopsAndTheLastCloseRemovesTheLog()
+    {
+        var path = _databases.NewPath();
+        var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}", WalAutoCheckpointPages = 16 }));
+        var store = new SqliteProfileStore(database);
+        for (var i = 0; i < 200; i++)
+        {
+            await store.SaveAsync(CustomerProfile.New(new CustomerId("c" + i)).WithTrait("note", TraitValue.Of(new string('x', 1_000))));
+        }
+
+        database.Checkpointer.Should().NotBeNull();
+        database.Dispose();
+
+        File.Exists(path + "-wal").Should().BeFalse("the writer's connection closes last, and SQLite's checkpoint on close removes the log");
+        using var reopened = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = $"Data Source={path}" }));
+        (await new SqliteProfileStore(reopened).GetAsync(new CustomerId("c199"))).Should().NotBeNull();
+    }
+
+    [Fact]
+    public async Task BackgroundCheckpoints_InMemoryDatabase_HasNoLogAndNoCheckpointer()
+    {
+        using var database = new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = "Data Source=:memory:" }));
+        var store = new SqliteProfileStore(database);
+        await store.SaveAsync(CustomerProfile.New(new CustomerId("c1")));
+
+        database.Checkpointer.Should().BeNull();
+        (await store.GetAsync(new CustomerId("c1"))).Should().NotBeNull();
+    }
+
+    [Fact]
     public void WalAutoCheckpointPages_Negative_IsRejectedWithTheFieldAndRule()
     {
         var act = () => new SqliteDatabase(Options.Create(new SqliteStoreOptions { ConnectionString = "Data Source=unused.db", WalAutoCheckpointPages = -1 }));
