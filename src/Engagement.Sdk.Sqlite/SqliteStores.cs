@@ -506,11 +506,12 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
 
     private const int CacheLimit = 16_384;
 
-    // Documents this store wrote or read (their UTF-8, as the table holds them), with the record each is the serialisation of:
-    // a read whose document is the same text takes the record instead of parsing the document again (the worker's claim reads
-    // every dispatch it queued). Keyed by dispatch id; an entry whose text differs from the row's is simply not used, so
-    // rollbacks and other writers need no care.
-    private readonly BoundedCache<string, (byte[] Document, DispatchRecord Record)> _records = new(CacheLimit, StringComparer.Ordinal);
+    // Documents this store wrote or read (the stamp of their UTF-8, as the table holds them), with the record each is the
+    // serialisation of: a read whose document has the same stamp takes the record instead of parsing the document again (the
+    // worker's claim reads every dispatch it queued). Keyed by dispatch id; an entry whose stamp differs from the row's is
+    // simply not used, so rollbacks and other writers need no care. A stamp instead of the text: a queued dispatch's document
+    // (about a kilobyte) kept until its claim lived through the collector's generations.
+    private readonly BoundedCache<string, (DocumentStamp Stamp, DispatchRecord Record)> _records = new(CacheLimit, StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask<bool> TryBeginAsync(DispatchRecord record, CancellationToken cancellationToken = default)
@@ -540,8 +541,8 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     return false;
                 }
 
-                // The claim will read it: the document's text is kept with the record, so that it is not parsed again.
-                a.Store._records.Set(r.DispatchId, (utf8.ToArray(), r));
+                // The claim will read it: the document's stamp is kept with the record, so that it is not parsed again.
+                a.Store._records.Set(r.DispatchId, (DocumentStamp.Of(utf8), r));
                 db.CapCache.Written(db, r);
                 return true;
             },
@@ -565,7 +566,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     return false;
                 }
 
-                a.Store._records.Set(a.Record.DispatchId, (Encoding.UTF8.GetBytes(document), a.Record));
+                a.Store._records.Set(a.Record.DispatchId, (DocumentStamp.Of(Encoding.UTF8.GetBytes(document)), a.Record));
                 db.CapCache.Written(db, a.Record);
                 return true;
             },
@@ -649,7 +650,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
                     // claimed again, and keeping its document would only keep it alive through the collector's generations.
                     if (a.Record.Status is DispatchStatus.Queued or DispatchStatus.Unknown)
                     {
-                        a.Store._records.Set(a.Record.DispatchId, (document is null ? utf8.ToArray() : Encoding.UTF8.GetBytes(document), a.Record));
+                        a.Store._records.Set(a.Record.DispatchId, (DocumentStamp.Of(document is null ? utf8 : Encoding.UTF8.GetBytes(document)), a.Record));
                     }
                     else
                     {
@@ -899,7 +900,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     // byte for byte, and no string is made of it. A claim leases in the columns alone, so a leased dispatch's document still
     // holds the status and lease it had before: the status, lease owner and lease end (the `due` of a sending one) are read
     // from the columns, which every write keeps current.
-    private static List<DispatchRecord> ReadAll(SqliteStatement query, BoundedCache<string, (byte[] Document, DispatchRecord Record)> records)
+    private static List<DispatchRecord> ReadAll(SqliteStatement query, BoundedCache<string, (DocumentStamp Stamp, DispatchRecord Record)> records)
     {
         var list = new List<DispatchRecord>();
         try
@@ -908,14 +909,14 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
             {
                 var document = query.Utf8Column(0);
                 DispatchRecord record;
-                if (Known(records, query.Utf8Column(4), out var known) && document.SequenceEqual(known.Document))
+                if (Known(records, query.Utf8Column(4), out var known) && known.Stamp == DocumentStamp.Of(document))
                 {
                     record = known.Record;
                 }
                 else
                 {
                     record = JsonSerializer.Deserialize(document, EngagementJsonContext.Default.DispatchRecord)!;
-                    records.Set(record.DispatchId, (document.ToArray(), record));
+                    records.Set(record.DispatchId, (DocumentStamp.Of(document), record));
                 }
 
                 if (query.Utf8Column(1).SequenceEqual("Sending"u8) && !query.IsNull(2))
@@ -941,7 +942,7 @@ public sealed class SqliteDispatchStore(SqliteDatabase database) : IDispatchStor
     }
 
     // The entry of a dispatch id given as UTF-8, found without making a string of the id (ids are short).
-    private static bool Known(BoundedCache<string, (byte[] Document, DispatchRecord Record)> records, ReadOnlySpan<byte> id, out (byte[] Document, DispatchRecord Record) known)
+    private static bool Known(BoundedCache<string, (DocumentStamp Stamp, DispatchRecord Record)> records, ReadOnlySpan<byte> id, out (DocumentStamp Stamp, DispatchRecord Record) known)
     {
         if (id.Length > 256)
         {
