@@ -115,6 +115,9 @@ public readonly struct KeyedValues<TValue> : IReadOnlyDictionary<string, TValue>
     /// <summary>Where <paramref name="key"/> is: its index, or the complement of the index it would be inserted at.</summary>
     internal int Find(string key) => IndexOf(key);
 
+    /// <summary>The key at an index (0 to <see cref="Count"/> - 1, in ordinal order).</summary>
+    internal string KeyAt(int index) => _entries![index].Key;
+
     /// <summary>The value at an index <see cref="Find"/> returned.</summary>
     internal TValue ValueAt(int index) => _entries![index].Value;
 

@@ -305,6 +305,31 @@ public sealed class CompactCollectionsTests
     }
 
     [Fact]
+    public void ItemsBought_KeptAsTheKeysOfItemsLastBought_ReadsAndWritesOlderDocumentsWithUntimedItemsAsTheyWere()
+    {
+        var at = new DateTimeOffset(2026, 5, 1, 9, 30, 0, TimeSpan.FromHours(3));
+        var older = """{"lastPurchase":"2026-05-01T09:30:00+03:00","orders":2,"itemsBought":["p-1","p-2","p-3"],"itemsLastBought":{"p-2":"2026-04-01T08:00:00+00:00"}}""";
+
+        var read = JsonSerializer.Deserialize(older, EngagementJsonContext.Default.BehaviourAggregates)!;
+        var written = JsonSerializer.Serialize(read, EngagementJsonContext.Default.BehaviourAggregates);
+        var profile = ProfileUpdater.Apply(
+            CustomerProfile.New(new CustomerId("c1")) with { Behaviour = read },
+            new Purchased { EventId = "o3", CustomerId = new CustomerId("c1"), Timestamp = at, OrderId = "o3", Lines = [new OrderLine("p-1", 1, Money.Of(5m, "EUR")), new OrderLine("p-4", 1, Money.Of(5m, "EUR"))] });
+        var timesFirst = new BehaviourAggregates { ItemsLastBought = KeyedValues<DateTimeOffset>.Empty.SetItem("p-2", at), ItemsBought = ["p-1", "p-2"] };
+        var setFirst = new BehaviourAggregates { ItemsBought = ["p-1", "p-2"], ItemsLastBought = KeyedValues<DateTimeOffset>.Empty.SetItem("p-2", at) };
+
+        read.ItemsBought.Should().Equal("p-1", "p-2", "p-3");
+        read.ItemsLastBought.Keys.Should().Equal("p-2");
+        written.Should().Contain("\"itemsBought\":[\"p-1\",\"p-2\",\"p-3\"],\"itemsLastBought\":{\"p-2\":\"2026-04-01T08:00:00.0000000+00:00\"}", "an older document is written back as it was read");
+        profile.Behaviour.ItemsBought.Should().Equal("p-1", "p-2", "p-3", "p-4");
+        profile.Behaviour.ItemsLastBought.Keys.Should().Equal("p-1", "p-2", "p-4");
+        timesFirst.Should().Be(setFirst, "the two properties give the same aggregates whichever is set first");
+        setFirst.ItemsBought.Should().Equal("p-1", "p-2");
+        (setFirst with { ItemsBought = [] }).ItemsBought.Should().Equal(["p-2"], "a product with a time it was last bought stays bought");
+        (setFirst with { ItemsBought = ["p-2"] }).Should().Be(new BehaviourAggregates { ItemsLastBought = setFirst.ItemsLastBought }, "aggregates whose untimed items are cleared equal ones that never had them");
+    }
+
+    [Fact]
     public void BehaviourAndProfile_CompactFields_KeepNullsOffsetsAndValuesThroughJson()
     {
         var kyiv = new DateTimeOffset(2026, 5, 1, 9, 30, 0, TimeSpan.FromHours(3));
