@@ -264,6 +264,35 @@ public sealed class CompactCollectionsTests
     }
 
     [Fact]
+    public void KeyedValues_OfOneKey_ReadsChangesComparesAndRoundTripsLikeALargerMap()
+    {
+        var one = KeyedValues<Money>.Empty.SetItem("o-2", Money.Of(10m, "EUR"));
+        var two = one.SetItem("o-1", Money.Of(5m, "EUR"));
+
+        var json = JsonSerializer.Serialize(new BehaviourAggregates { RefundableByOrder = one }, EngagementJsonContext.Default.BehaviourAggregates);
+        var read = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.BehaviourAggregates)!.RefundableByOrder;
+
+        one.Count.Should().Be(1);
+        one.Should().Equal(new Dictionary<string, Money> { ["o-2"] = Money.Of(10m, "EUR") });
+        one.Keys.Should().Equal("o-2");
+        one.Values.Should().Equal(Money.Of(10m, "EUR"));
+        one["o-2"].Should().Be(Money.Of(10m, "EUR"));
+        one.ContainsKey("o-1").Should().BeFalse();
+        one.ContainsKey("o-3").Should().BeFalse();
+        one.SetItem("o-2", Money.Of(4m, "EUR"))["o-2"].Should().Be(Money.Of(4m, "EUR"));
+        two.Keys.Should().Equal("o-1", "o-2");
+        two.Remove("o-1").Should().Equal(one);
+        (two.Remove("o-1") == one).Should().BeTrue();
+        one.Remove("o-2").IsEmpty.Should().BeTrue();
+        one.Remove("o-1").Should().Equal(one);
+        one.Combine(one, static (m, _) => m).Should().Equal(one);
+        one.GetHashCode().Should().Be(two.Remove("o-1").GetHashCode());
+        json.Should().Contain("\"refundableByOrder\":{\"o-2\":{\"amount\":10");
+        read.Should().Equal(one);
+        read.ToString().Should().Be(one.ToString()).And.StartWith("{o-2: ");
+    }
+
+    [Fact]
     public void KeySet_ThroughJson_IsAnArrayInOrdinalOrderAndReadsBackEqual()
     {
         KeySet set = ["p-9", "p-10", "😀", "é"];
