@@ -71,7 +71,8 @@ public sealed record BehaviourAggregates
     /// <summary>
     /// The products bought at least once: those of <see cref="ItemsLastBought"/>, and those bought with no time kept (before
     /// the profile kept per-product times). Not stored apart from them: setting it keeps the items of
-    /// <see cref="ItemsLastBought"/> and records the others as bought at an unknown time.
+    /// <see cref="ItemsLastBought"/> and records the others as bought at an unknown time; reading it builds the set (an
+    /// array for more than one product).
     /// </summary>
     public KeySet ItemsBought
     {
