@@ -77,7 +77,7 @@ public sealed record BehaviourAggregates
     public KeySet ItemsBought
     {
         get => KeySet.FromKeys(_itemsLastBought).Union(Extras.BoughtUntimed);
-        init => _extras = BehaviourExtras.Normalise(Extras with { BoughtUntimed = value.ExceptKeys(_itemsLastBought) });
+        init => _extras = BehaviourExtras.WithBoughtUntimed(_extras, value.ExceptKeys(_itemsLastBought));
     }
 
     /// <summary>When each product was last bought (product id → the latest order's time), for replenishment windows.</summary>
@@ -90,7 +90,7 @@ public sealed record BehaviourAggregates
             _itemsLastBought = value;
             if (_extras is { BoughtUntimed.IsEmpty: false } extras)
             {
-                _extras = BehaviourExtras.Normalise(extras with { BoughtUntimed = extras.BoughtUntimed.ExceptKeys(value) });
+                _extras = BehaviourExtras.WithBoughtUntimed(extras, extras.BoughtUntimed.ExceptKeys(value));
             }
         }
     }
@@ -147,6 +147,13 @@ internal sealed record BehaviourExtras
 
     /// <summary>Products bought with no time kept (none of them in the aggregates' items last bought).</summary>
     public KeySet BoughtUntimed { get; init; }
+
+    /// <summary>
+    /// <paramref name="extras"/> with <paramref name="untimed"/> as the products bought with no time kept (normalised; without
+    /// a copy when both are empty, as they are for most aggregates read from a document).
+    /// </summary>
+    public static BehaviourExtras? WithBoughtUntimed(BehaviourExtras? extras, KeySet untimed)
+        => untimed.IsEmpty && (extras is null || extras.BoughtUntimed.IsEmpty) ? extras : Normalise((extras ?? None) with { BoughtUntimed = untimed });
 
     /// <summary>The extras, or <see langword="null"/> when they hold nothing (so that such aggregates compare equal and allocate nothing).</summary>
     public static BehaviourExtras? Normalise(BehaviourExtras extras)

@@ -114,16 +114,28 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
             return this;
         }
 
-        var kept = new List<string>(Count);
+        var count = 0;
+        foreach (var item in this)
+        {
+            count += map.ContainsKey(item) ? 0 : 1;
+        }
+
+        if (count == Count || count == 0)
+        {
+            return count == 0 ? default : this;
+        }
+
+        var kept = new string[count];
+        var n = 0;
         foreach (var item in this)
         {
             if (!map.ContainsKey(item))
             {
-                kept.Add(item);
+                kept[n++] = item;
             }
         }
 
-        return kept.Count == Count ? this : FromSorted([.. kept]);
+        return FromSorted(kept);
     }
 
     // A sorted array of distinct items, kept in the form its size calls for.
