@@ -149,11 +149,24 @@ internal sealed record BehaviourExtras
     public KeySet BoughtUntimed { get; init; }
 
     /// <summary>
-    /// <paramref name="extras"/> with <paramref name="untimed"/> as the products bought with no time kept (normalised; without
-    /// a copy when both are empty, as they are for most aggregates read from a document).
+    /// <paramref name="extras"/> with <paramref name="untimed"/> as the products bought with no time kept, normalised; without
+    /// a copy when nothing changes or nothing is left (as for most aggregates read from a document).
     /// </summary>
     public static BehaviourExtras? WithBoughtUntimed(BehaviourExtras? extras, KeySet untimed)
-        => untimed.IsEmpty && (extras is null || extras.BoughtUntimed.IsEmpty) ? extras : Normalise((extras ?? None) with { BoughtUntimed = untimed });
+    {
+        var current = extras ?? None;
+        if (untimed.IsEmpty && current.BoughtUntimed.IsEmpty)
+        {
+            return extras;
+        }
+
+        if (untimed.IsEmpty && current.Refunds.Currency.IsEmpty && current.MessagesSent.IsEmpty && current.Engagements.IsEmpty)
+        {
+            return null; // nothing else is kept: no copy to normalise away
+        }
+
+        return Normalise(current with { BoughtUntimed = untimed });
+    }
 
     /// <summary>The extras, or <see langword="null"/> when they hold nothing (so that such aggregates compare equal and allocate nothing).</summary>
     public static BehaviourExtras? Normalise(BehaviourExtras extras)

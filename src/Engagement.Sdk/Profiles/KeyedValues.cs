@@ -82,6 +82,14 @@ public readonly struct KeyedValues<TValue> : IReadOnlyDictionary<string, TValue>
     public static KeyedValues<TValue> Create(IEnumerable<KeyValuePair<string, TValue>> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
+        if (entries.TryGetNonEnumeratedCount(out var count) && count == 1)
+        {
+            // One entry (as most maps read from a document): kept as it is, without an array of one on the way.
+            var only = entries.First();
+            ArgumentNullException.ThrowIfNull(only.Key, nameof(entries));
+            return new KeyedValues<TValue>(new One(only));
+        }
+
         var array = entries.ToArray();
         foreach (var entry in array)
         {
