@@ -197,7 +197,7 @@ internal sealed class AggregateNode(ProfileAggregate aggregate, ComparisonOperat
             case ProfileAggregate.PageViews: return b.PageViews;
             case ProfileAggregate.Searches: return b.Searches;
             case ProfileAggregate.ItemsInCart: return b.ItemsInCart.Count;
-            case ProfileAggregate.ItemsBought: return b.ItemsBought.Count;
+            case ProfileAggregate.ItemsBought: return b.ItemsBoughtCount;
             case ProfileAggregate.ItemsViewed: return b.ItemsViewed.Count;
             case ProfileAggregate.CategoriesBought: return b.CategoriesBought.Count;
             case ProfileAggregate.OrdersKept:

@@ -44,7 +44,7 @@ internal static class ActionGuards
         var behaviour = profile.Behaviour;
         if (action.ProductId is { } product)
         {
-            if (behaviour.ItemsBought.Contains(product))
+            if (behaviour.HasBought(product))
             {
                 if (action.ReplenishAfter is not { } replenish)
                 {

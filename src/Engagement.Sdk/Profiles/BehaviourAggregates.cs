@@ -21,9 +21,12 @@ public sealed record BehaviourAggregates
     private readonly Money _revenue;
     private readonly Channel _lastChannel;
 
-    // What fewer customers have (refunds, messages sent to them and their engagement with them) lives in one object that most
-    // aggregates never allocate: 32 bytes less per customer.
+    // What fewer customers have (refunds, messages sent to them and their engagement with them, products bought with no time
+    // kept) lives in one object that most aggregates never allocate: 32 bytes less per customer.
     private readonly BehaviourExtras? _extras;
+
+    // The products bought, with the time each was last bought; ItemsBought is their keys (and the extras' untimed ones).
+    private readonly KeyedValues<DateTimeOffset> _itemsLastBought;
 
     private BehaviourExtras Extras => _extras ?? BehaviourExtras.None;
 
@@ -65,12 +68,32 @@ public sealed record BehaviourAggregates
     [JsonConverter(typeof(KeyedValuesJsonConverter<int>))]
     public KeyedValues<int> CategoryViews { get; init; }
 
-    /// <summary>The products bought at least once.</summary>
-    public KeySet ItemsBought { get; init; }
+    /// <summary>
+    /// The products bought at least once: those of <see cref="ItemsLastBought"/>, and those bought with no time kept (before
+    /// the profile kept per-product times). Not stored apart from them: setting it keeps the items of
+    /// <see cref="ItemsLastBought"/> and records the others as bought at an unknown time; reading it builds the set (an
+    /// array for more than one product).
+    /// </summary>
+    public KeySet ItemsBought
+    {
+        get => KeySet.FromKeys(_itemsLastBought).Union(Extras.BoughtUntimed);
+        init => _extras = BehaviourExtras.WithBoughtUntimed(_extras, value.ExceptKeys(_itemsLastBought));
+    }
 
     /// <summary>When each product was last bought (product id → the latest order's time), for replenishment windows.</summary>
     [JsonConverter(typeof(KeyedValuesJsonConverter<DateTimeOffset>))]
-    public KeyedValues<DateTimeOffset> ItemsLastBought { get; init; }
+    public KeyedValues<DateTimeOffset> ItemsLastBought
+    {
+        get => _itemsLastBought;
+        init
+        {
+            _itemsLastBought = value;
+            if (_extras is { BoughtUntimed.IsEmpty: false } extras)
+            {
+                _extras = BehaviourExtras.WithBoughtUntimed(extras, extras.BoughtUntimed.ExceptKeys(value));
+            }
+        }
+    }
 
     /// <summary>The products in the cart now (added and not yet bought).</summary>
     public KeySet ItemsInCart { get; init; }
@@ -98,6 +121,17 @@ public sealed record BehaviourAggregates
     /// <param name="now">The instant to measure at.</param>
     /// <returns>The recency.</returns>
     public TimeSpan? RecencyAt(DateTimeOffset now) => LastPurchase is { } last ? now - last : null;
+
+    /// <summary>The number of products in <see cref="ItemsBought"/>, without building the set.</summary>
+    internal int ItemsBoughtCount => _itemsLastBought.Count + Extras.BoughtUntimed.Count;
+
+    /// <summary>Whether <paramref name="product"/> is in <see cref="ItemsBought"/>, without building the set.</summary>
+    /// <param name="product">The product id.</param>
+    /// <returns>Whether the customer bought it.</returns>
+    internal bool HasBought(string product) => _itemsLastBought.ContainsKey(product) || Extras.BoughtUntimed.Contains(product);
+
+    /// <summary>The products bought with no time kept (not in <see cref="ItemsLastBought"/>).</summary>
+    internal KeySet ItemsBoughtUntimed => Extras.BoughtUntimed;
 }
 
 /// <summary>The parts of <see cref="BehaviourAggregates"/> fewer customers have; <see langword="null"/> in aggregates that have none.</summary>
@@ -111,9 +145,32 @@ internal sealed record BehaviourExtras
 
     public ImmutableDictionary<Channel, int> Engagements { get; init; } = ImmutableDictionary<Channel, int>.Empty;
 
+    /// <summary>Products bought with no time kept (none of them in the aggregates' items last bought).</summary>
+    public KeySet BoughtUntimed { get; init; }
+
+    /// <summary>
+    /// <paramref name="extras"/> with <paramref name="untimed"/> as the products bought with no time kept, normalised; without
+    /// a copy when nothing changes or nothing is left (as for most aggregates read from a document).
+    /// </summary>
+    public static BehaviourExtras? WithBoughtUntimed(BehaviourExtras? extras, KeySet untimed)
+    {
+        var current = extras ?? None;
+        if (untimed.IsEmpty && current.BoughtUntimed.IsEmpty)
+        {
+            return extras;
+        }
+
+        if (untimed.IsEmpty && current.Refunds.Currency.IsEmpty && current.MessagesSent.IsEmpty && current.Engagements.IsEmpty)
+        {
+            return null; // nothing else is kept: no copy to normalise away
+        }
+
+        return Normalise(current with { BoughtUntimed = untimed });
+    }
+
     /// <summary>The extras, or <see langword="null"/> when they hold nothing (so that such aggregates compare equal and allocate nothing).</summary>
     public static BehaviourExtras? Normalise(BehaviourExtras extras)
-        => extras.Refunds.Currency.IsEmpty && extras.MessagesSent.IsEmpty && extras.Engagements.IsEmpty ? null : extras;
+        => extras.Refunds.Currency.IsEmpty && extras.MessagesSent.IsEmpty && extras.Engagements.IsEmpty && extras.BoughtUntimed.IsEmpty ? null : extras;
 }
 
 /// <summary>

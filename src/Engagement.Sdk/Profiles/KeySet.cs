@@ -86,6 +86,58 @@ public readonly struct KeySet : IReadOnlyCollection<string>, IEquatable<KeySet>
         return FromSorted(distinct == array.Length ? array : array[..distinct]);
     }
 
+    /// <summary>The keys of a map, as a set (no allocation for a map of one key).</summary>
+    internal static KeySet FromKeys<TValue>(KeyedValues<TValue> map)
+    {
+        switch (map.Count)
+        {
+            case 0:
+                return default;
+            case 1:
+                return new KeySet(map.KeyAt(0));
+            default:
+                var keys = new string[map.Count];
+                for (var i = 0; i < keys.Length; i++)
+                {
+                    keys[i] = map.KeyAt(i);
+                }
+
+                return FromSorted(keys);
+        }
+    }
+
+    /// <summary>This set without the keys of <paramref name="map"/> (this set when it holds none of them).</summary>
+    internal KeySet ExceptKeys<TValue>(KeyedValues<TValue> map)
+    {
+        if (IsEmpty || map.IsEmpty)
+        {
+            return this;
+        }
+
+        var count = 0;
+        foreach (var item in this)
+        {
+            count += map.ContainsKey(item) ? 0 : 1;
+        }
+
+        if (count == Count || count == 0)
+        {
+            return count == 0 ? default : this;
+        }
+
+        var kept = new string[count];
+        var n = 0;
+        foreach (var item in this)
+        {
+            if (!map.ContainsKey(item))
+            {
+                kept[n++] = item;
+            }
+        }
+
+        return FromSorted(kept);
+    }
+
     // A sorted array of distinct items, kept in the form its size calls for.
     private static KeySet FromSorted(string[] sorted) => sorted.Length switch
     {

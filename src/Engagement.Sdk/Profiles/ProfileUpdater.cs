@@ -122,7 +122,7 @@ public static class ProfileUpdater
                 FirstSeen = first,
                 LastSeen = last,
                 LastChannel = lastChannel,
-                ItemsInCart = b.ItemsBought.Contains(cart.ProductId) && b.LastPurchase >= at ? b.ItemsInCart : Add(b.ItemsInCart, cart.ProductId),
+                ItemsInCart = b.HasBought(cart.ProductId) && b.LastPurchase >= at ? b.ItemsInCart : Add(b.ItemsInCart, cart.ProductId),
             },
             Purchased order => ApplyPurchase(b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel }, order),
             Refunded refund => ApplyRefund(b with { FirstSeen = first, LastSeen = last, LastChannel = lastChannel }, refund),
@@ -174,13 +174,12 @@ public static class ProfileUpdater
 
     private static BehaviourAggregates ApplyPurchase(BehaviourAggregates b, Purchased order)
     {
-        var bought = b.ItemsBought;
         var cart = b.ItemsInCart;
         var categories = b.CategoriesBought;
         var lastBought = b.ItemsLastBought;
         foreach (var line in order.Lines)
         {
-            bought = bought.Add(CatalogueStrings.Share(line.ProductId));
+            // The products bought are the keys of the times they were last bought.
             if (!lastBought.TryGetValue(line.ProductId, out var previous) || previous < order.Timestamp)
             {
                 lastBought = lastBought.SetItem(CatalogueStrings.Share(line.ProductId), order.Timestamp);
@@ -200,7 +199,6 @@ public static class ProfileUpdater
             Revenue = b.Revenue is { } revenue ? revenue + total : total,
             FirstPurchase = Min(b.FirstPurchase, order.Timestamp),
             LastPurchase = Max(b.LastPurchase, order.Timestamp),
-            ItemsBought = bought,
             ItemsLastBought = lastBought,
             ItemsInCart = cart,
             CategoriesBought = categories,

@@ -160,7 +160,22 @@ public static class ProfileJson
         }
 
         writer.WriteEndObject();
-        WriteSet(writer, ItemsBought, b.ItemsBought);
+        if (b.ItemsBoughtUntimed.IsEmpty)
+        {
+            // The products bought are the keys of the times they were last bought: written without building the set.
+            writer.WriteStartArray(ItemsBought);
+            foreach (var (item, _) in b.ItemsLastBought)
+            {
+                writer.WriteStringValue(item);
+            }
+
+            writer.WriteEndArray();
+        }
+        else
+        {
+            WriteSet(writer, ItemsBought, b.ItemsBought);
+        }
+
         writer.WritePropertyName(ItemsLastBought);
         LastBoughtByItem.Write(writer, b.ItemsLastBought, Options);
         WriteSet(writer, ItemsInCart, b.ItemsInCart);

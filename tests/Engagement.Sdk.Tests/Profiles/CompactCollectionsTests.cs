@@ -264,6 +264,35 @@ public sealed class CompactCollectionsTests
     }
 
     [Fact]
+    public void KeyedValues_OfOneKey_ReadsChangesComparesAndRoundTripsLikeALargerMap()
+    {
+        var one = KeyedValues<Money>.Empty.SetItem("o-2", Money.Of(10m, "EUR"));
+        var two = one.SetItem("o-1", Money.Of(5m, "EUR"));
+
+        var json = JsonSerializer.Serialize(new BehaviourAggregates { RefundableByOrder = one }, EngagementJsonContext.Default.BehaviourAggregates);
+        var read = JsonSerializer.Deserialize(json, EngagementJsonContext.Default.BehaviourAggregates)!.RefundableByOrder;
+
+        one.Count.Should().Be(1);
+        one.Should().Equal(new Dictionary<string, Money> { ["o-2"] = Money.Of(10m, "EUR") });
+        one.Keys.Should().Equal("o-2");
+        one.Values.Should().Equal(Money.Of(10m, "EUR"));
+        one["o-2"].Should().Be(Money.Of(10m, "EUR"));
+        one.ContainsKey("o-1").Should().BeFalse();
+        one.ContainsKey("o-3").Should().BeFalse();
+        one.SetItem("o-2", Money.Of(4m, "EUR"))["o-2"].Should().Be(Money.Of(4m, "EUR"));
+        two.Keys.Should().Equal("o-1", "o-2");
+        two.Remove("o-1").Should().Equal(one);
+        (two.Remove("o-1") == one).Should().BeTrue();
+        one.Remove("o-2").IsEmpty.Should().BeTrue();
+        one.Remove("o-1").Should().Equal(one);
+        one.Combine(one, static (m, _) => m).Should().Equal(one);
+        one.GetHashCode().Should().Be(two.Remove("o-1").GetHashCode());
+        json.Should().Contain("\"refundableByOrder\":{\"o-2\":{\"amount\":10");
+        read.Should().Equal(one);
+        read.ToString().Should().Be(one.ToString()).And.StartWith("{o-2: ");
+    }
+
+    [Fact]
     public void KeySet_ThroughJson_IsAnArrayInOrdinalOrderAndReadsBackEqual()
     {
         KeySet set = ["p-9", "p-10", "😀", "é"];
@@ -302,6 +331,31 @@ public sealed class CompactCollectionsTests
         (again == set).Should().BeTrue();
         KeySet.Empty.Remove("x").IsEmpty.Should().BeTrue();
         FluentActions.Invoking(() => set.Add(null!)).Should().Throw<ArgumentNullException>();
+    }
+
+    [Fact]
+    public void ItemsBought_KeptAsTheKeysOfItemsLastBought_ReadsAndWritesOlderDocumentsWithUntimedItemsAsTheyWere()
+    {
+        var at = new DateTimeOffset(2026, 5, 1, 9, 30, 0, TimeSpan.FromHours(3));
+        var older = """{"lastPurchase":"2026-05-01T09:30:00+03:00","orders":2,"itemsBought":["p-1","p-2","p-3"],"itemsLastBought":{"p-2":"2026-04-01T08:00:00+00:00"}}""";
+
+        var read = JsonSerializer.Deserialize(older, EngagementJsonContext.Default.BehaviourAggregates)!;
+        var written = JsonSerializer.Serialize(read, EngagementJsonContext.Default.BehaviourAggregates);
+        var profile = ProfileUpdater.Apply(
+            CustomerProfile.New(new CustomerId("c1")) with { Behaviour = read },
+            new Purchased { EventId = "o3", CustomerId = new CustomerId("c1"), Timestamp = at, OrderId = "o3", Lines = [new OrderLine("p-1", 1, Money.Of(5m, "EUR")), new OrderLine("p-4", 1, Money.Of(5m, "EUR"))] });
+        var timesFirst = new BehaviourAggregates { ItemsLastBought = KeyedValues<DateTimeOffset>.Empty.SetItem("p-2", at), ItemsBought = ["p-1", "p-2"] };
+        var setFirst = new BehaviourAggregates { ItemsBought = ["p-1", "p-2"], ItemsLastBought = KeyedValues<DateTimeOffset>.Empty.SetItem("p-2", at) };
+
+        read.ItemsBought.Should().Equal("p-1", "p-2", "p-3");
+        read.ItemsLastBought.Keys.Should().Equal("p-2");
+        written.Should().Contain("\"itemsBought\":[\"p-1\",\"p-2\",\"p-3\"],\"itemsLastBought\":{\"p-2\":\"2026-04-01T08:00:00.0000000+00:00\"}", "an older document is written back as it was read");
+        profile.Behaviour.ItemsBought.Should().Equal("p-1", "p-2", "p-3", "p-4");
+        profile.Behaviour.ItemsLastBought.Keys.Should().Equal("p-1", "p-2", "p-4");
+        timesFirst.Should().Be(setFirst, "the two properties give the same aggregates whichever is set first");
+        setFirst.ItemsBought.Should().Equal("p-1", "p-2");
+        (setFirst with { ItemsBought = [] }).ItemsBought.Should().Equal(["p-2"], "a product with a time it was last bought stays bought");
+        (setFirst with { ItemsBought = ["p-2"] }).Should().Be(new BehaviourAggregates { ItemsLastBought = setFirst.ItemsLastBought }, "aggregates whose untimed items are cleared equal ones that never had them");
     }
 
     [Fact]

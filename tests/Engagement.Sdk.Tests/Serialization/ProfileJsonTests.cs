@@ -66,6 +66,16 @@ public sealed class ProfileJsonTests
     }
 
     [Fact]
+    public void Write_ProductsBoughtWithAndWithoutATime_IsTheContractsBytes()
+    {
+        // Products bought before profiles kept per-product times are in ItemsBought only, among the timed ones.
+        var behaviour = new BehaviourAggregates { ItemsBought = ["a", "c", "e"], ItemsLastBought = KeyedValues<DateTimeOffset>.Empty.SetItem("b", Start).SetItem("c", Start.AddDays(1)) };
+
+        behaviour.ItemsBought.Should().Equal("a", "b", "c", "e");
+        ShouldMatchContract(CustomerProfile.New(new CustomerId("ann")) with { Behaviour = behaviour });
+    }
+
+    [Fact]
     public async Task Write_MergedProfiles_SurvivorAndRedirect_AreTheContractsBytes()
     {
         var services = new ServiceCollection();
