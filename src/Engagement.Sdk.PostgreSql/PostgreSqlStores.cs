@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
@@ -186,6 +188,31 @@ public sealed class PostgreSqlEventStore(PostgreSqlDatabase database) : IEventSt
     private const int PageSize = 1000;
     private readonly string _s = database.QuotedSchema;
 
+    // The buffer and writer of the thread's last event document (see Document), reused by its next.
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_document;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_documentWriter;
+
+    /// <summary>
+    /// The document of <paramref name="engagementEvent"/>, written by <see cref="EventDocumentJson"/>: the text the serializer
+    /// writes, without its polymorphic path, in a buffer and writer the thread reuses.
+    /// </summary>
+    /// <param name="engagementEvent">The event.</param>
+    /// <returns>The document.</returns>
+    internal static string Document(EngagementEvent engagementEvent)
+    {
+        var buffer = t_document ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        // The context's options write with the default encoder, unindented: the writer's defaults.
+        var writer = t_documentWriter ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+        writer.Reset(buffer);
+        EventDocumentJson.Write(writer, engagementEvent);
+        writer.Flush();
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     /// <inheritdoc />
     public ValueTask<int> PurgeBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
         => database.RunAsync(
@@ -201,7 +228,7 @@ public sealed class PostgreSqlEventStore(PostgreSqlDatabase database) : IEventSt
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
-        var json = JsonSerializer.Serialize(engagementEvent, EngagementJsonContext.Default.EngagementEvent);
+        var json = Document(engagementEvent);
         return database.RunAsync(
             async (connection, ct) =>
             {

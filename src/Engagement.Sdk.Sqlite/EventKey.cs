@@ -3,8 +3,9 @@ namespace Engagement.Sdk.Sqlite;
 /// <summary>
 /// The 64-bit key under which the SQLite event store indexes an event's id (schema version 4): the id index holds these
 /// integers instead of the ids' text, so it is a third or less of the size and a batch of events with random ids dirties
-/// fewer of its pages. Two ids may share a key: the store compares the full id of every row under a key, so a shared key
-/// costs a row read, never a wrong answer.
+/// fewer of its pages. Two ids may share a key: since schema version 5 the index is unique, the first id stored holds the
+/// key and a later one is stored without a key (see <see cref="SqliteEventStore"/>), so a shared key costs a look-up by the
+/// id's text, never a wrong answer.
 /// </summary>
 /// <remarks>
 /// The high 40 bits hash the id without its last three characters and the low 24 bits hash the whole id, so that ids that

@@ -19,7 +19,7 @@ namespace Engagement.Sdk.Sqlite;
 public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     // The steps from each version to the next, run in order in one write transaction each; index 0 takes version 1 to 2.
     private static readonly string[] Migrations =
@@ -67,6 +67,31 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         DROP TABLE events;
         ALTER TABLE events_v4 RENAME TO events;
         CREATE INDEX events_by_id ON events (id_key);
+        CREATE INDEX events_by_customer ON events (customer_id, ts);
+        CREATE INDEX events_by_time ON events (ts);
+        """,
+
+        // 5: the id index is unique, so that an append is one statement (an insert that does nothing when its key is
+        // held) instead of a look-up and an insert. Two ids may share a key: the first stored holds it,
+        // the others are stored without one (NULL) and found by their id's text in an index of those rows alone, which is
+        // empty but for such rare ids. The table is copied to let the key be NULL; of the rows a version 4 file holds
+        // under one key, the first keeps it.
+        """
+        CREATE TABLE events_v5 (
+            seq INTEGER PRIMARY KEY,
+            id_key INTEGER,
+            event_id TEXT NOT NULL,
+            customer_id TEXT NOT NULL,
+            ts INTEGER NOT NULL,
+            document TEXT NOT NULL);
+        INSERT INTO events_v5 (seq, id_key, event_id, customer_id, ts, document)
+            SELECT seq, CASE WHEN seq = (SELECT min(e.seq) FROM events e WHERE e.id_key = events.id_key) THEN id_key END,
+                event_id, customer_id, ts, document
+            FROM events ORDER BY seq;
+        DROP TABLE events;
+        ALTER TABLE events_v5 RENAME TO events;
+        CREATE UNIQUE INDEX events_by_id ON events (id_key);
+        CREATE INDEX events_by_id_unkeyed ON events (event_id) WHERE id_key IS NULL;
         CREATE INDEX events_by_customer ON events (customer_id, ts);
         CREATE INDEX events_by_time ON events (ts);
         """,
@@ -734,7 +759,9 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
             }
         }
 
-        _connection.CreateFunction<string, long>("engagement_event_key", EventKey.Of, isDeterministic: true); // for the migration to version 4
+        // For the migration to version 4, and for the event store, which gives a row stored without its key the key when
+        // a delete frees it.
+        _connection.CreateFunction<string, long>("engagement_event_key", EventKey.Of, isDeterministic: true);
         using (var schema = _connection.CreateCommand())
         {
             schema.CommandText = Schema;

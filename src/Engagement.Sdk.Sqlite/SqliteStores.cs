@@ -242,6 +242,12 @@ public sealed class SqliteProfileStore(SqliteDatabase database) : IProfileStore,
 }
 
 /// <summary>An <see cref="IEventStore"/> on SQLite: events as JSON documents, idempotent by id.</summary>
+/// <remarks>
+/// Events are found by a 64-bit key of their id (<see cref="EventKey"/>) in a unique index. Two ids may share a key: the
+/// first stored holds it, and the others are stored without one and found by their id in an index of such rows. So that an
+/// append, which takes a free key as proof that its id is new, is never wrong, a row stored without its key takes the key as
+/// soon as a delete frees it, in the delete's transaction.
+/// </remarks>
 /// <param name="database">The database.</param>
 public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISubjectErasure, IEventRetention, IErasureCompaction
 {
@@ -252,7 +258,7 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
             {
                 var delete = db.Command("DELETE FROM events WHERE ts < $cutoff");
                 delete.Bind("$cutoff", cutoff.UtcTicks);
-                return delete.ExecuteNonQuery();
+                return KeyRowsFreedBy(db, delete.ExecuteNonQuery());
             },
             cancellationToken);
 
@@ -260,28 +266,37 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
     public ValueTask<AppendOutcome> AppendAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
-        // The id index holds the ids' 64-bit keys (EventKey), which two ids may share: the look-up compares the full id, and
-        // runs in the same transaction as the insert (the caller's unit of work, or one of its own), so nothing slips between.
+        // One statement inserts the event unless its key is held; the look-up that follows when it is, and the insert without
+        // a key, run in the same transaction (the caller's unit of work, or one of its own), so nothing slips between.
         return database.RunInTransactionAsync(
             engagementEvent,
             static (db, engagementEvent) =>
             {
                 var key = EventKey.Of(engagementEvent.EventId);
                 var json = db.Utf8Event(engagementEvent);
-                if (!db.Statement("SELECT 1 FROM events WHERE id_key = ?1 AND event_id = ?2").Integer(1, key).Text(2, engagementEvent.EventId).Exists())
-                {
-                    db.Statement("INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4, ?5)")
+                if (db.Statement("INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id_key) DO NOTHING")
                         .Integer(1, key).Text(2, engagementEvent.EventId).Text(3, engagementEvent.CustomerId.Value).Integer(4, engagementEvent.Timestamp.UtcTicks).Utf8(5, json)
-                        .Execute();
+                        .Execute() == 1)
+                {
                     return AppendOutcome.Appended;
                 }
 
-                var stored = db.Command("SELECT document FROM events WHERE id_key = $key AND event_id = $id");
+                // The key is held: by this id (a duplicate or a conflict), or by another id that shares it.
+                var stored = db.Command("SELECT document FROM events WHERE id_key = $key AND event_id = $id UNION ALL SELECT document FROM events INDEXED BY events_by_id_unkeyed WHERE id_key IS NULL AND event_id = $id");
                 stored.Bind("$key", key);
                 stored.Bind("$id", engagementEvent.EventId);
-                return string.Equals(stored.ExecuteScalar() as string, Encoding.UTF8.GetString(json), StringComparison.Ordinal)
-                    ? AppendOutcome.Duplicate
-                    : throw new EventConflictException(engagementEvent.EventId);
+                if (stored.ExecuteScalar() is string existing)
+                {
+                    return string.Equals(existing, Encoding.UTF8.GetString(json), StringComparison.Ordinal)
+                        ? AppendOutcome.Duplicate
+                        : throw new EventConflictException(engagementEvent.EventId);
+                }
+
+                // A new id whose key another id holds: stored without a key.
+                db.Statement("INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES (NULL, ?1, ?2, ?3, ?4)")
+                    .Text(1, engagementEvent.EventId).Text(2, engagementEvent.CustomerId.Value).Integer(3, engagementEvent.Timestamp.UtcTicks).Utf8(4, json)
+                    .Execute();
+                return AppendOutcome.Appended;
             },
             cancellationToken);
     }
@@ -309,7 +324,27 @@ public sealed class SqliteEventStore(SqliteDatabase database) : IEventStore, ISu
 
     /// <inheritdoc />
     public ValueTask<int> EraseSubjectAsync(CustomerId customerId, CancellationToken cancellationToken = default)
-        => database.DeleteByCustomerAsync("events", customerId, cancellationToken);
+        => database.RunInTransactionAsync(
+            customerId,
+            static (db, customerId) =>
+            {
+                var delete = db.Command("DELETE FROM events WHERE customer_id = $customer");
+                delete.Bind("$customer", customerId.Value);
+                return KeyRowsFreedBy(db, delete.ExecuteNonQuery());
+            },
+            cancellationToken);
+
+    // After a delete, in its transaction: each row stored without its key takes the key if no row holds it any more (of
+    // several rows under one freed key, one takes it). Reads only the index of such rows, empty but for rare ids.
+    private static int KeyRowsFreedBy(SqliteDatabase db, int deleted)
+    {
+        if (deleted > 0)
+        {
+            db.Command("UPDATE OR IGNORE events SET id_key = engagement_event_key(event_id) WHERE id_key IS NULL").ExecuteNonQuery();
+        }
+
+        return deleted;
+    }
 
     private async IAsyncEnumerable<EngagementEvent> Page(string sql, Action<SqliteCommand> bind, long from, long to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

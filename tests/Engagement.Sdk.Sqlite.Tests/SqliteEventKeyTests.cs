@@ -7,15 +7,42 @@ using Microsoft.Data.Sqlite;
 namespace Engagement.Sdk.Sqlite.Tests;
 
 /// <summary>
-/// Schema version 4: events are found by a 64-bit key of their id (<see cref="EventKey"/>); a file of version 3 is migrated
-/// when it is opened, and two ids under one key stay two events.
+/// Schema versions 4 and 5: events are found by a 64-bit key of their id (<see cref="EventKey"/>) in a unique index; files of
+/// versions 3 and 4 are migrated when they are opened, and two ids under one key stay two events, each stored once — also
+/// after a rollback, a purge or an erasure of the one that held the key.
 /// </summary>
 public sealed class SqliteEventKeyTests : IDisposable
 {
     private static readonly DateTimeOffset At = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly CustomerId Ann = new("ann");
+    private static readonly CustomerId Bob = new("bob");
+
+    // Two ids under one key (see Of_TwoIdsFromACounter_CanShareAKey).
+    private const string First = "order-001343";
+    private const string Second = "order-001387";
+
     private readonly TemporaryDatabases _databases = new();
 
     public void Dispose() => _databases.Dispose();
+
+    private static ProductViewed View(string id, string product = "p1", DateTimeOffset? at = null)
+        => new() { EventId = id, CustomerId = Ann, Timestamp = at ?? At, ProductId = product };
+
+    // Each stored event's id and key, in the order of arrival, read on the database's own connection.
+    private static List<(string Id, long? Key)> Keys(SqliteDatabase db)
+        => db.RunAsync(
+            static d =>
+            {
+                var rows = new List<(string, long?)>();
+                using var reader = d.Command("SELECT event_id, id_key FROM events ORDER BY seq").ExecuteReader();
+                while (reader.Read())
+                {
+                    rows.Add((reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetInt64(1)));
+                }
+
+                return rows;
+            },
+            CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     [Fact]
     public void Of_KnownIds_KeepTheKeysStoredByEarlierVersions()
@@ -83,7 +110,9 @@ public sealed class SqliteEventKeyTests : IDisposable
         check.Open();
         using var query = check.CreateCommand();
         query.CommandText = "SELECT version FROM schema_version";
-        Convert.ToInt32(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(4);
+        Convert.ToInt32(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(SqliteDatabase.SchemaVersion);
+        query.CommandText = "SELECT \"unique\" FROM pragma_index_list('events') WHERE name = 'events_by_id'";
+        query.ExecuteScalar().Should().Be(1L);
         query.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info('events_by_customer') ORDER BY seqno)";
         query.ExecuteScalar().Should().Be("customer_id,ts");
         query.CommandText = "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_index_info('events_by_id') ORDER BY seqno)";
@@ -91,6 +120,147 @@ public sealed class SqliteEventKeyTests : IDisposable
         query.CommandText = "SELECT count(*) FROM events WHERE event_id = 'old-1' AND id_key = $key";
         query.Parameters.AddWithValue("$key", EventKey.Of("old-1"));
         Convert.ToInt32(query.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture).Should().Be(1, "the migration computes each stored id's key");
+    }
+
+    [Fact]
+    public void Of_TwoIdsFromACounter_CanShareAKey()
+    {
+        // The pair the tests below store: ids that differ in their last three characters share the high 40 bits of their
+        // keys, so two in a few thousand share a key.
+        EventKey.Of(First).Should().Be(EventKey.Of(Second));
+        var keys = Enumerable.Range(0, 100_000).Select(i => EventKey.Of("order-" + i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        keys.Distinct().Count().Should().BeLessThan(keys.Count);
+    }
+
+    [Fact]
+    public async Task Append_TwoIdsSharingAKey_AreTwoEventsEachStoredOnce()
+    {
+        var db = _databases.Open();
+        var store = new SqliteEventStore(db);
+        (await store.AppendAsync(View(First))).Should().Be(AppendOutcome.Appended);
+        (await store.AppendAsync(View(Second))).Should().Be(AppendOutcome.Appended, "the key is held by another id");
+        (await store.AppendAsync(View(First))).Should().Be(AppendOutcome.Duplicate);
+        (await store.AppendAsync(View(Second))).Should().Be(AppendOutcome.Duplicate);
+        await FluentActions.Awaiting(() => store.AppendAsync(View(First, "other")).AsTask()).Should().ThrowAsync<EventConflictException>();
+        await FluentActions.Awaiting(() => store.AppendAsync(View(Second, "other")).AsTask()).Should().ThrowAsync<EventConflictException>();
+        await using (var unit = db.Begin())
+        {
+            (await store.AppendAsync(View(First))).Should().Be(AppendOutcome.Duplicate);
+            (await store.AppendAsync(View(Second))).Should().Be(AppendOutcome.Duplicate);
+            await FluentActions.Awaiting(() => store.AppendAsync(View(Second, "other")).AsTask()).Should().ThrowAsync<EventConflictException>();
+            await unit.CompleteAsync();
+        }
+
+        (await store.ReadAsync(Ann).Select(e => e.EventId).ToListAsync()).Should().BeEquivalentTo([First, Second]);
+        Keys(db).Should().Equal((First, EventKey.Of(First)), (Second, null));
+    }
+
+    [Fact]
+    public async Task Append_InAUnitAfterASavepointWithTheSecondIdWasRolledBack_StoresItOnce()
+    {
+        var db = _databases.Open();
+        var store = new SqliteEventStore(db);
+        await using (var unit = db.Begin())
+        {
+            (await store.AppendAsync(View(First))).Should().Be(AppendOutcome.Appended);
+            await using (var nested = db.Begin())
+            {
+                (await store.AppendAsync(View(Second))).Should().Be(AppendOutcome.Appended);
+                (await store.AppendAsync(View(Second))).Should().Be(AppendOutcome.Duplicate);
+            } // not completed: rolled back to its savepoint
+
+            (await store.AppendAsync(View(Second, "p2"))).Should().Be(AppendOutcome.Appended, "the rolled-back row is gone");
+            (await store.AppendAsync(View(Second, "p2"))).Should().Be(AppendOutcome.Duplicate);
+            (await store.AppendAsync(View(First))).Should().Be(AppendOutcome.Duplicate);
+            await unit.CompleteAsync();
+        }
+
+        (await store.ReadAsync(Ann).Select(e => (e.EventId, ((ProductViewed)e).ProductId)).ToListAsync()).Should().BeEquivalentTo([(First, "p1"), (Second, "p2")]);
+    }
+
+    [Fact]
+    public async Task Append_AfterThePurgeOfTheIdThatHeldTheKey_FindsTheOtherIdStillStored()
+    {
+        var db = _databases.Open();
+        var store = new SqliteEventStore(db);
+        (await store.AppendAsync(View(First))).Should().Be(AppendOutcome.Appended);
+        (await store.AppendAsync(View(Second, at: At.AddDays(1)))).Should().Be(AppendOutcome.Appended);
+
+        (await store.PurgeBeforeAsync(At.AddHours(1))).Should().Be(1);
+
+        Keys(db).Should().Equal([(Second, EventKey.Of(Second))], "the row stored without its key takes the key the purge freed");
+        (await store.AppendAsync(View(Second, at: At.AddDays(1)))).Should().Be(AppendOutcome.Duplicate);
+        await FluentActions.Awaiting(() => store.AppendAsync(View(Second, "other", At.AddDays(1))).AsTask()).Should().ThrowAsync<EventConflictException>();
+        (await store.AppendAsync(View(First))).Should().Be(AppendOutcome.Appended, "the purged event is gone");
+        (await store.ReadAsync(Ann).Select(e => e.EventId).ToListAsync()).Should().Equal(First, Second);
+    }
+
+    [Fact]
+    public async Task Append_AfterTheErasureOfTheCustomerWhoseIdHeldTheKey_FindsTheOtherIdStillStored()
+    {
+        var db = _databases.Open();
+        var store = new SqliteEventStore(db);
+        (await store.AppendAsync(View(First))).Should().Be(AppendOutcome.Appended);
+        (await store.AppendAsync(View(Second) with { CustomerId = Bob })).Should().Be(AppendOutcome.Appended);
+
+        await using (var unit = db.Begin())
+        {
+            (await store.EraseSubjectAsync(Ann)).Should().Be(1);
+            (await store.AppendAsync(View(Second) with { CustomerId = Bob })).Should().Be(AppendOutcome.Duplicate, "inside the erasure's unit too");
+            await unit.CompleteAsync();
+        }
+
+        (await store.AppendAsync(View(Second) with { CustomerId = Bob })).Should().Be(AppendOutcome.Duplicate);
+        (await store.ReadAsync(Bob).CountAsync()).Should().Be(1);
+        Keys(db).Should().Equal([(Second, EventKey.Of(Second))]);
+    }
+
+    [Fact]
+    public async Task Open_Version4FileWithTwoIdsUnderOneKey_TheFirstKeepsTheKeyAndEachIsFoundOnce()
+    {
+        var path = _databases.NewPath();
+        using (var created = _databases.Open(path))
+        {
+            (await new SqliteEventStore(created).ReadRangeAsync(At, At.AddHours(1)).ToListAsync()).Should().BeEmpty(); // creates the file
+        }
+
+        // What version 4 wrote: the key in a non-unique index, the two ids that share it in two rows under it.
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                DROP TABLE events;
+                CREATE TABLE events (seq INTEGER PRIMARY KEY, id_key INTEGER NOT NULL, event_id TEXT NOT NULL, customer_id TEXT NOT NULL, ts INTEGER NOT NULL, document TEXT NOT NULL);
+                CREATE INDEX events_by_id ON events (id_key);
+                CREATE INDEX events_by_customer ON events (customer_id, ts);
+                CREATE INDEX events_by_time ON events (ts);
+                UPDATE schema_version SET version = 4;
+                """;
+            command.ExecuteNonQuery();
+            foreach (var e in new[] { View(First), View(Second), View("order-000001") })
+            {
+                command.CommandText = "INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES ($key, $id, $customer, $ts, $doc)";
+                command.Parameters.Clear();
+                command.Parameters.AddWithValue("$key", EventKey.Of(e.EventId));
+                command.Parameters.AddWithValue("$id", e.EventId);
+                command.Parameters.AddWithValue("$customer", e.CustomerId.Value);
+                command.Parameters.AddWithValue("$ts", e.Timestamp.UtcTicks);
+                command.Parameters.AddWithValue("$doc", System.Text.Json.JsonSerializer.Serialize<EngagementEvent>(e, EngagementJsonContext.Default.EngagementEvent));
+                command.ExecuteNonQuery();
+            }
+        }
+
+        var db = _databases.Open(path);
+        var store = new SqliteEventStore(db);
+        foreach (var id in new[] { First, Second, "order-000001" })
+        {
+            (await store.AppendAsync(View(id))).Should().Be(AppendOutcome.Duplicate, $"{id} was stored before the migration");
+        }
+
+        await FluentActions.Awaiting(() => store.AppendAsync(View(Second, "other")).AsTask()).Should().ThrowAsync<EventConflictException>();
+        (await store.ReadAsync(Ann).Select(e => e.EventId).ToListAsync()).Should().BeEquivalentTo([First, Second, "order-000001"]);
+        Keys(db).Should().Equal((First, EventKey.Of(First)), (Second, null), ("order-000001", EventKey.Of("order-000001")));
     }
 
     [Fact]
