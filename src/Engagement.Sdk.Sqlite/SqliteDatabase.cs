@@ -16,7 +16,7 @@ namespace Engagement.Sdk.Sqlite;
 /// operation at a time (SQLite serialises writers anyway), with prepared commands reused across calls. Creates the schema
 /// on first use.
 /// </summary>
-public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
+public sealed class SqliteDatabase : IStoreTransactions, IOptimisticTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
     public const int SchemaVersion = 5;
@@ -368,6 +368,22 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
         return unit;
     }
 
+    /// <summary>How many savepoints nested units of work began on this connection (for tests and diagnostics).</summary>
+    internal long SavepointsBegun { get; set; }
+
+    /// <inheritdoc />
+    public IOptimisticUnitOfWork? TryBeginOptimistic()
+    {
+        if (Current is not null)
+        {
+            return null;
+        }
+
+        var unit = new SqliteUnitOfWork(this, null, 0, optimistic: true);
+        _current.Value = unit;
+        return unit;
+    }
+
     /// <inheritdoc />
     public ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
@@ -398,7 +414,10 @@ public sealed class SqliteDatabase : IStoreTransactions, IRelationalDatabase, IA
 
         foreach (var unit in chain)
         {
-            Execute("SAVEPOINT " + unit.Savepoint); // rare: after a flush
+            if (!unit.IsOptimistic)
+            {
+                Execute("SAVEPOINT " + unit.Savepoint); // rare: after a flush
+            }
         }
 
         return ValueTask.CompletedTask;

@@ -4,19 +4,35 @@ namespace Engagement.Sdk.Sqlite;
 
 /// <summary>
 /// A unit of work on a <see cref="SqliteDatabase"/>: the outermost unit holds the database's write lock and one transaction;
-/// nested units are savepoints inside it.
+/// nested units are savepoints inside it, except in an optimistic unit (<see cref="IOptimisticTransactions"/>), whose nested
+/// units write straight into its transaction.
 /// </summary>
-internal sealed class SqliteUnitOfWork : IUnitOfWork
+internal sealed class SqliteUnitOfWork : IOptimisticUnitOfWork
 {
     private readonly SqliteDatabase _database;
     private bool _closed;
 
-    internal SqliteUnitOfWork(SqliteDatabase database, SqliteUnitOfWork? parent, int depth)
+    internal SqliteUnitOfWork(SqliteDatabase database, SqliteUnitOfWork? parent, int depth, bool optimistic = false)
     {
         _database = database;
         Parent = parent;
+        Root = parent?.Root ?? this;
+        _optimistic = optimistic;
         (Savepoint, _begin, _release, _rollback) = depth < Usual.Length ? Usual[depth] : Statements(depth);
     }
+
+    // Only the outermost unit's flags count (see Root).
+    private readonly bool _optimistic;
+    private bool _mustRollBack;
+
+    /// <summary>The outermost unit this one is nested in (itself, when outermost).</summary>
+    internal SqliteUnitOfWork Root { get; }
+
+    /// <summary>Whether this unit's nested units run without savepoints (see <see cref="IOptimisticTransactions"/>).</summary>
+    internal bool IsOptimistic => Root._optimistic;
+
+    /// <inheritdoc />
+    public bool MustRollBack => Root._mustRollBack;
 
     // The statements of the usual nesting depths, made once (a batch nests one unit per event).
     private static readonly (string Name, string Begin, string Release, string Rollback)[] Usual = [.. Enumerable.Range(0, 8).Select(Statements)];
@@ -54,7 +70,11 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
         else
         {
             await Parent.StartAsync(cancellationToken).ConfigureAwait(false);
-            _database.Execute(_begin);
+            if (!IsOptimistic)
+            {
+                _database.Execute(_begin);
+                _database.SavepointsBegun++;
+            }
         }
 
         IsStarted = true;
@@ -69,6 +89,11 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
+        if (Parent is null && _mustRollBack)
+        {
+            throw new InvalidOperationException("A unit nested in this optimistic unit of work ended without completing: its writes cannot be undone alone, so this unit can only be rolled back.");
+        }
+
         Close(commit: true);
         return ValueTask.CompletedTask;
     }
@@ -95,6 +120,12 @@ internal sealed class SqliteUnitOfWork : IUnitOfWork
         if (Parent is null)
         {
             _database.EndUnit(commit);
+        }
+        else if (IsOptimistic)
+        {
+            // No savepoint to release or return to: a nested unit that did not complete leaves its writes in the transaction,
+            // which can now only be rolled back as a whole.
+            Root._mustRollBack |= !commit;
         }
         else if (commit)
         {

@@ -51,6 +51,108 @@ public sealed class UnitOfWorkTests : IDisposable
     }
 
     [Fact]
+    public async Task TrackBatch_EveryEventSucceeds_RunsWithoutASavepointAnEvent()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var database = provider.GetRequiredService<SqliteDatabase>();
+
+        var results = await engine.TrackBatchAsync([View("a", "ann"), View("b", "bob"), View("c", "ann"), View("a", "ann")]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, true, true, true);
+        results[3].Result!.IsDuplicate.Should().BeTrue();
+        database.SavepointsBegun.Should().Be(0, "no event failed, so the batch ran in one optimistic unit");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(2);
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Should().HaveCount(2);
+    }
+
+    [Fact]
+    public async Task TrackBatch_AnEventRejectedBeforeItsUnit_IsReportedWithoutRunningTheBatchAgain()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var database = provider.GetRequiredService<SqliteDatabase>();
+
+        var results = await engine.TrackBatchAsync([View("a", "ann"), View("b", "ann") with { ProductId = "" }, null!, View("c", "ann")]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, false, false, true);
+        results[1].Error.Should().BeOfType<EngagementValidationException>();
+        results[2].Error.Should().BeOfType<EngagementValidationException>().Which.Field.Should().Be("events[2]");
+        database.SavepointsBegun.Should().Be(0, "the checks before an event's unit write nothing, so the attempt stands");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task TrackBatch_AnEventConflictsAfterItsUnitBegan_TheAttemptIsUndoneAndTheBatchRunsAgainWithSavepoints()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var database = provider.GetRequiredService<SqliteDatabase>();
+        (await engine.TrackAsync(View("taken", "bob"))).IsDuplicate.Should().BeFalse();
+
+        var results = await engine.TrackBatchAsync([View("a", "ann"), View("taken", "bob") with { ProductId = "hat" }, View("c", "ann")]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, false, true);
+        results[1].Error.Should().BeOfType<EventConflictException>();
+        database.SavepointsBegun.Should().Be(3, "the attempt was rolled back and each event of the batch ran again in a savepoint");
+        var events = provider.GetRequiredService<IEventStore>();
+        (await events.ReadAsync(new CustomerId("ann")).ToListAsync()).Select(e => e.EventId).Should().BeEquivalentTo(["a", "c"], "the rolled-back attempt left nothing, and the second run wrote each event once");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(2);
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("bob")))!.Behaviour.ProductViews.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task TrackBatch_InsideTheCallersUnit_KeepsASavepointAnEvent_SoARejectedOneLeavesTheCallersWrites()
+    {
+        await using var provider = Provider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var database = provider.GetRequiredService<SqliteDatabase>();
+        (await engine.TrackAsync(View("taken", "bob"))).IsDuplicate.Should().BeFalse();
+
+        var unit = database.Begin();
+        await using (unit)
+        {
+            await unit.StartAsync();
+            await engine.TrackAsync(View("mine", "cy"));
+            var results = await engine.TrackBatchAsync([View("a", "ann"), View("taken", "bob") with { ProductId = "hat" }]);
+            results.Select(r => r.IsSuccess).Should().Equal(true, false);
+            await unit.CompleteAsync();
+        }
+
+        database.SavepointsBegun.Should().BeGreaterThanOrEqualTo(3);
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("cy")).ToListAsync()).Should().ContainSingle();
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task OptimisticUnit_ANestedUnitEndsWithoutCompleting_TheUnitCannotComplete()
+    {
+        await using var provider = Provider();
+        var database = provider.GetRequiredService<SqliteDatabase>();
+        var profiles = provider.GetRequiredService<IProfileStore>();
+
+        var unit = database.TryBeginOptimistic()!;
+        await using (unit)
+        {
+            await unit.StartAsync();
+            var nested = database.Begin();
+            await using (nested)
+            {
+                await profiles.SaveAsync(CustomerProfile.New(new CustomerId("ann")));
+            }
+
+            unit.MustRollBack.Should().BeTrue();
+            var complete = () => unit.CompleteAsync().AsTask();
+            await complete.Should().ThrowAsync<InvalidOperationException>();
+        }
+
+        (await profiles.GetAsync(new CustomerId("ann"))).Should().BeNull("the optimistic unit was rolled back as a whole");
+        var next = database.TryBeginOptimistic();
+        next.Should().NotBeNull("the unit ended, so none is current");
+        await next!.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Track_ConcurrentCallersOnManyCustomers_NeitherDeadlockNorLoseUpdates()
     {
         await using var provider = Provider();

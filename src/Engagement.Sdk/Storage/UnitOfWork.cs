@@ -95,3 +95,28 @@ public sealed class NoTransactions : IStoreTransactions, IUnitOfWork
     /// <inheritdoc />
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 }
+
+/// <summary>
+/// Implemented by storage whose nested units of work cost something to make undoable on their own (SQLite's savepoints: two
+/// statements and a copy of every page a nested unit changes). A unit begun with <see cref="TryBeginOptimistic"/> runs the
+/// units nested in it without that: when each of them completes, what is written is the same; when one ends without
+/// completing, its writes cannot be undone alone, so the unit reports <see cref="IOptimisticUnitOfWork.MustRollBack"/>, can
+/// only be rolled back as a whole, and the caller does the work again in an ordinary unit. For batches in which a failing
+/// item is rare (the engine's batches of events).
+/// </summary>
+public interface IOptimisticTransactions
+{
+    /// <summary>Begins an optimistic unit of work, or answers <see langword="null"/> inside another unit (whose nested units must stay undoable).</summary>
+    /// <returns>The unit, or <see langword="null"/>.</returns>
+    IOptimisticUnitOfWork? TryBeginOptimistic();
+}
+
+/// <summary>A unit of work begun by <see cref="IOptimisticTransactions.TryBeginOptimistic"/>.</summary>
+public interface IOptimisticUnitOfWork : IUnitOfWork
+{
+    /// <summary>
+    /// Whether a unit nested in this one ended without completing: its writes are still part of this unit, which must then be
+    /// disposed without completing (completing it throws <see cref="InvalidOperationException"/>).
+    /// </summary>
+    bool MustRollBack { get; }
+}
