@@ -225,6 +225,64 @@ public sealed class UnitOfWorkTests : IDisposable
     }
 
     [Fact]
+    public async Task Worker_AReceiptRefusedAfterItsUnitBegan_ThePassIsWrittenAgainWithSavepoints_AndOnlyThatReceiptIsLeftOut()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(new FakeTimeProvider(Now));
+        var channel = new InMemoryChannelSender(Channel.Email);
+        services.AddEngagement(o => o.DecideOnStageChange = false).UseSqlite($"Data Source={Path.Combine(_directory, "receipts.db")}").AddChannel(channel)
+            .ConfigureDecisions(static o => o.Exploration = ExplorationMode.Greedy)
+            .UseActions(ActionCatalog.Create([new ActionDefinition { Id = "welcome", Name = "Welcome", Channels = [Channel.Email], Value = 10m, BasePropensity = 0.5 }]));
+        await using var provider = services.BuildServiceProvider();
+        var engine = provider.GetRequiredService<IEngagementEngine>();
+        var database = provider.GetRequiredService<SqliteDatabase>();
+        var queued = new List<string>();
+        foreach (var name in new[] { "ann", "bob", "cy" })
+        {
+            var email = Identifier.Email(name + "@example.com");
+            await engine.RecordConsentAsync(new ConsentRecord
+            {
+                RecordId = "g-" + name, CustomerId = new CustomerId(name), Channel = Channel.Email, Identifier = email, Purpose = Purpose.Marketing,
+                Status = ConsentStatus.Granted, Source = "form", Evidence = new ConsentEvidence("v1", "form"), EffectiveAt = Now.AddDays(-1),
+            });
+            var cart = await engine.TrackAsync(new AddedToCart { EventId = "cart-" + name, CustomerId = new CustomerId(name), Timestamp = Now, Identifiers = [email], ProductId = "boots" });
+            queued.Add(cart.Dispatch!.Result.DispatchId);
+        }
+
+        // Bob's receipt id is taken by another event: his receipt conflicts once its unit has begun.
+        (await engine.TrackAsync(View("sent-" + queued[1], "bob"))).IsDuplicate.Should().BeFalse();
+        var before = database.SavepointsBegun;
+
+        var settled = await provider.GetRequiredService<DispatchWorker>().DeliverDueAsync();
+
+        settled.Select(d => d.Status).Should().Equal(DispatchStatus.Sent, DispatchStatus.Sent, DispatchStatus.Sent);
+        database.SavepointsBegun.Should().Be(before + 3, "the optimistic attempt was rolled back and the pass written again, a savepoint a receipt");
+        var events = provider.GetRequiredService<IEventStore>();
+        foreach (var (name, id) in new[] { ("ann", queued[0]), ("cy", queued[2]) })
+        {
+            (await events.ReadAsync(new CustomerId(name)).ToListAsync()).OfType<MessageSent>().Should().ContainSingle("the rolled-back attempt left nothing").Which.DispatchId.Should().Be(id);
+            (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId(name)))!.Behaviour.MessagesSent[Channel.Email].Should().Be(1);
+        }
+
+        (await events.ReadAsync(new CustomerId("bob")).ToListAsync()).OfType<MessageSent>().Should().BeEmpty("his receipt was refused, and the dispatch stays sent");
+        (await provider.GetRequiredService<IDispatchStore>().GetAsync(queued[1]))!.Status.Should().Be(DispatchStatus.Sent);
+        channel.Messages.Should().HaveCount(3);
+
+        // A pass whose receipts are all stored runs without a savepoint a receipt.
+        var dee = Identifier.Email("dee@example.com");
+        await engine.RecordConsentAsync(new ConsentRecord
+        {
+            RecordId = "g-dee", CustomerId = new CustomerId("dee"), Channel = Channel.Email, Identifier = dee, Purpose = Purpose.Marketing,
+            Status = ConsentStatus.Granted, Source = "form", Evidence = new ConsentEvidence("v1", "form"), EffectiveAt = Now.AddDays(-1),
+        });
+        (await engine.TrackAsync(new AddedToCart { EventId = "cart-dee", CustomerId = new CustomerId("dee"), Timestamp = Now, Identifiers = [dee], ProductId = "boots" })).Dispatch!.Result.Status.Should().Be(DispatchStatus.Queued);
+        var quiet = database.SavepointsBegun;
+        (await provider.GetRequiredService<DispatchWorker>().DeliverDueAsync()).Should().ContainSingle().Which.Status.Should().Be(DispatchStatus.Sent);
+        database.SavepointsBegun.Should().Be(quiet);
+        (await events.ReadAsync(new CustomerId("dee")).ToListAsync()).OfType<MessageSent>().Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task TrackBatch_StorageFailsMidway_NothingOfTheBatchIsWritten()
     {
         await using var provider = Provider(failFor: "doomed");

@@ -569,12 +569,30 @@ public sealed class DispatchWorker
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a >= b ? a : b;
 
     // Writes the outcomes of one pass in one unit of work: each dispatch only if this worker still holds its lease, with its
-    // receipt (a sent message) or the suppression of its address (an invalid one).
+    // receipt (a sent message) or the suppression of its address (an invalid one). Where a receipt's own unit costs a
+    // savepoint, the pass is first written without them; a receipt refused after its unit began undoes that attempt, and the
+    // pass is written again with a savepoint a receipt (so that the refused one alone is left out).
     private async ValueTask<ImmutableArray<DispatchRecord>> SettleAsync(List<Settlement> settlements, CancellationToken cancellationToken)
     {
+        if (_transactions is IOptimisticTransactions optimistic && optimistic.TryBeginOptimistic() is { } attempt)
+        {
+            var settled = await SettleInAsync(attempt, settlements, cancellationToken).ConfigureAwait(false);
+            if (!settled.IsDefault)
+            {
+                return settled;
+            }
+        }
+
+        return await SettleInAsync(_transactions.Begin(), settlements, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Writes the settlements in the unit (which it ends); default when an optimistic unit had to be rolled back. What is
+    // reported (telemetry, the log) is reported once the unit is written.
+    private async ValueTask<ImmutableArray<DispatchRecord>> SettleInAsync(IUnitOfWork unit, List<Settlement> settlements, CancellationToken cancellationToken)
+    {
         var settled = ImmutableArray.CreateBuilder<DispatchRecord>(settlements.Count);
+        var counted = new List<DispatchRecord>(settlements.Count);
         var sends = new List<(DispatchRecord Dispatch, DateTimeOffset At)>(settlements.Count);
-        var unit = _transactions.Begin();
         await using (unit.ConfigureAwait(false))
         {
             await unit.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -600,7 +618,13 @@ public sealed class DispatchWorker
                         ChoiceProbability = record.Decision?.ChoiceProbability,
                         Policy = record.Decision?.Policy,
                     };
-                    if (await TrackReceiptAsync(receipt, record, cancellationToken).ConfigureAwait(false))
+                    var tracked = await TrackReceiptAsync(receipt, record, cancellationToken).ConfigureAwait(false);
+                    if (unit is IOptimisticUnitOfWork { MustRollBack: true })
+                    {
+                        return default; // disposing the unit without completing it rolls the attempt back
+                    }
+
+                    if (tracked)
                     {
                         sends.Add((record, receipt.Timestamp));
                     }
@@ -613,12 +637,7 @@ public sealed class DispatchWorker
 
                 if (settlement.Counted)
                 {
-                    EngagementTelemetry.RecordDispatch(record.Channel, record.Status);
-                }
-
-                if (record.Status is DispatchStatus.DeadLettered or DispatchStatus.Undeliverable)
-                {
-                    Log.DispatchFailed(_logger, record.DispatchId, record.Channel.Name, record.Status.ToString(), record.Attempts);
+                    counted.Add(record);
                 }
 
                 settled.Add(record);
@@ -631,6 +650,19 @@ public sealed class DispatchWorker
             }
 
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var record in counted)
+        {
+            EngagementTelemetry.RecordDispatch(record.Channel, record.Status);
+        }
+
+        foreach (var record in settled)
+        {
+            if (record.Status is DispatchStatus.DeadLettered or DispatchStatus.Undeliverable)
+            {
+                Log.DispatchFailed(_logger, record.DispatchId, record.Channel.Name, record.Status.ToString(), record.Attempts);
+            }
         }
 
         return settled.ToImmutable();
