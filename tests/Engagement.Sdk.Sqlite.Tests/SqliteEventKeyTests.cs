@@ -64,39 +64,21 @@ public sealed class SqliteEventKeyTests : IDisposable
     [Fact]
     public async Task Open_Version3File_EventsAreKeptFoundByIdAndStillExactlyOnce()
     {
-        var path = _databases.NewPath();
         var events = Enumerable.Range(0, 5)
             .Select(i => (EngagementEvent)new ProductViewed { EventId = "old-" + i, CustomerId = new CustomerId(i % 2 == 0 ? "ann" : "bob"), Timestamp = At.AddMinutes(i), ProductId = "p" + i })
             .ToList();
-        using (var created = _databases.Open(path))
-        {
-            (await new SqliteEventStore(created).ReadRangeAsync(At, At.AddHours(1)).ToListAsync()).Should().BeEmpty(); // creates the file
-        }
 
         // What version 3 wrote: the events keyed by their id's text, with its indexes.
-        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                DROP TABLE events;
-                CREATE TABLE events (event_id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, ts INTEGER NOT NULL, document TEXT NOT NULL);
-                CREATE INDEX events_by_customer ON events (customer_id, ts, event_id);
-                CREATE INDEX events_by_time ON events (ts, event_id);
-                UPDATE schema_version SET version = 3;
-                """;
-            command.ExecuteNonQuery();
-            foreach (var e in events)
-            {
-                command.CommandText = "INSERT INTO events VALUES ($id, $customer, $ts, $doc)";
-                command.Parameters.Clear();
-                command.Parameters.AddWithValue("$id", e.EventId);
-                command.Parameters.AddWithValue("$customer", e.CustomerId.Value);
-                command.Parameters.AddWithValue("$ts", e.Timestamp.UtcTicks);
-                command.Parameters.AddWithValue("$doc", System.Text.Json.JsonSerializer.Serialize(e, EngagementJsonContext.Default.EngagementEvent));
-                command.ExecuteNonQuery();
-            }
-        }
+        var path = await OlderFileAsync(
+            """
+            DROP TABLE events;
+            CREATE TABLE events (event_id TEXT NOT NULL PRIMARY KEY, customer_id TEXT NOT NULL, ts INTEGER NOT NULL, document TEXT NOT NULL);
+            CREATE INDEX events_by_customer ON events (customer_id, ts, event_id);
+            CREATE INDEX events_by_time ON events (ts, event_id);
+            UPDATE schema_version SET version = 3;
+            """,
+            events,
+            keyed: false);
 
         var store = new SqliteEventStore(_databases.Open(path));
         (await store.ReadAsync(new CustomerId("ann")).Select(e => e.EventId).ToListAsync()).Should().Equal("old-0", "old-2", "old-4");
@@ -218,38 +200,18 @@ public sealed class SqliteEventKeyTests : IDisposable
     [Fact]
     public async Task Open_Version4FileWithTwoIdsUnderOneKey_TheFirstKeepsTheKeyAndEachIsFoundOnce()
     {
-        var path = _databases.NewPath();
-        using (var created = _databases.Open(path))
-        {
-            (await new SqliteEventStore(created).ReadRangeAsync(At, At.AddHours(1)).ToListAsync()).Should().BeEmpty(); // creates the file
-        }
-
         // What version 4 wrote: the key in a non-unique index, the two ids that share it in two rows under it.
-        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = """
-                DROP TABLE events;
-                CREATE TABLE events (seq INTEGER PRIMARY KEY, id_key INTEGER NOT NULL, event_id TEXT NOT NULL, customer_id TEXT NOT NULL, ts INTEGER NOT NULL, document TEXT NOT NULL);
-                CREATE INDEX events_by_id ON events (id_key);
-                CREATE INDEX events_by_customer ON events (customer_id, ts);
-                CREATE INDEX events_by_time ON events (ts);
-                UPDATE schema_version SET version = 4;
-                """;
-            command.ExecuteNonQuery();
-            foreach (var e in new[] { View(First), View(Second), View("order-000001") })
-            {
-                command.CommandText = "INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES ($key, $id, $customer, $ts, $doc)";
-                command.Parameters.Clear();
-                command.Parameters.AddWithValue("$key", EventKey.Of(e.EventId));
-                command.Parameters.AddWithValue("$id", e.EventId);
-                command.Parameters.AddWithValue("$customer", e.CustomerId.Value);
-                command.Parameters.AddWithValue("$ts", e.Timestamp.UtcTicks);
-                command.Parameters.AddWithValue("$doc", System.Text.Json.JsonSerializer.Serialize<EngagementEvent>(e, EngagementJsonContext.Default.EngagementEvent));
-                command.ExecuteNonQuery();
-            }
-        }
+        var path = await OlderFileAsync(
+            """
+            DROP TABLE events;
+            CREATE TABLE events (seq INTEGER PRIMARY KEY, id_key INTEGER NOT NULL, event_id TEXT NOT NULL, customer_id TEXT NOT NULL, ts INTEGER NOT NULL, document TEXT NOT NULL);
+            CREATE INDEX events_by_id ON events (id_key);
+            CREATE INDEX events_by_customer ON events (customer_id, ts);
+            CREATE INDEX events_by_time ON events (ts);
+            UPDATE schema_version SET version = 4;
+            """,
+            [View(First), View(Second), View("order-000001")],
+            keyed: true);
 
         var db = _databases.Open(path);
         var store = new SqliteEventStore(db);
@@ -287,5 +249,41 @@ public sealed class SqliteEventKeyTests : IDisposable
         (await reopened.AppendAsync(second)).Should().Be(AppendOutcome.Duplicate);
         await FluentActions.Awaiting(() => reopened.AppendAsync(second with { ProductId = "p3" }).AsTask()).Should().ThrowAsync<EventConflictException>();
         (await reopened.ReadAsync(new CustomerId("ann")).Select(e => e.EventId).ToListAsync()).Should().BeEquivalentTo(["first", "second"]);
+    }
+
+    // A file as an older schema version left it: made by this version, then its events table replaced by the older one's
+    // (schema, which also sets the version), holding the events (with their key column where the older table had one).
+    private async Task<string> OlderFileAsync(string schema, IEnumerable<EngagementEvent> events, bool keyed)
+    {
+        var path = _databases.NewPath();
+        using (var created = _databases.Open(path))
+        {
+            (await new SqliteEventStore(created).ReadRangeAsync(At, At.AddHours(1)).ToListAsync()).Should().BeEmpty(); // creates the file
+        }
+
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = schema;
+        command.ExecuteNonQuery();
+        foreach (var e in events)
+        {
+            command.CommandText = keyed
+                ? "INSERT INTO events (id_key, event_id, customer_id, ts, document) VALUES ($key, $id, $customer, $ts, $doc)"
+                : "INSERT INTO events (event_id, customer_id, ts, document) VALUES ($id, $customer, $ts, $doc)";
+            command.Parameters.Clear();
+            if (keyed)
+            {
+                command.Parameters.AddWithValue("$key", EventKey.Of(e.EventId));
+            }
+
+            command.Parameters.AddWithValue("$id", e.EventId);
+            command.Parameters.AddWithValue("$customer", e.CustomerId.Value);
+            command.Parameters.AddWithValue("$ts", e.Timestamp.UtcTicks);
+            command.Parameters.AddWithValue("$doc", System.Text.Json.JsonSerializer.Serialize(e, EngagementJsonContext.Default.EngagementEvent));
+            command.ExecuteNonQuery();
+        }
+
+        return path;
     }
 }
