@@ -33,6 +33,7 @@ internal sealed class SqliteCheckpointer : IDisposable
     private volatile bool _stopping;
     private readonly Lock _turn = new();
     private bool _restartPending;
+    private bool _deferred;
     private int _requested;
     private long _checkpoints;
     private long _framesCopied;
@@ -99,9 +100,17 @@ internal sealed class SqliteCheckpointer : IDisposable
     {
         if (Volatile.Read(ref _restartPending))
         {
+            bool deferred;
             lock (_turn)
             {
                 _restartPending = false;
+                deferred = _deferred;
+                _deferred = false;
+            }
+
+            if (deferred)
+            {
+                Request();
             }
         }
     }
@@ -124,6 +133,7 @@ internal sealed class SqliteCheckpointer : IDisposable
             {
                 if (_restartPending)
                 {
+                    _deferred = true; // asked again after the writer's next commit
                     continue;
                 }
 
