@@ -11,7 +11,7 @@ namespace Engagement.Sdk.PostgreSql;
 /// the store's tables. Creates the schema on first use, in one transaction, serialised across processes by an advisory lock.
 /// Safe to share between threads; many processes may use the same schema at once.
 /// </summary>
-public sealed class PostgreSqlDatabase : IStoreTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
+public sealed class PostgreSqlDatabase : IStoreTransactions, IOptimisticTransactions, IRelationalDatabase, IAsyncDisposable, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
     public const int SchemaVersion = 3;
@@ -267,6 +267,27 @@ public sealed class PostgreSqlDatabase : IStoreTransactions, IRelationalDatabase
         }
 
         var unit = new PostgreSqlUnitOfWork(this, parent, depth);
+        _current.Value = unit;
+        return unit;
+    }
+
+    private long _savepointsBegun;
+
+    /// <summary>How many savepoints nested units of work began (for tests and diagnostics).</summary>
+    internal long SavepointsBegun => Interlocked.Read(ref _savepointsBegun);
+
+    /// <summary>Counts a savepoint a nested unit began.</summary>
+    internal void CountSavepoint() => Interlocked.Increment(ref _savepointsBegun);
+
+    /// <inheritdoc />
+    public IOptimisticUnitOfWork? TryBeginOptimistic()
+    {
+        if (Current is not null)
+        {
+            return null;
+        }
+
+        var unit = new PostgreSqlUnitOfWork(this, null, 0, optimistic: true);
         _current.Value = unit;
         return unit;
     }

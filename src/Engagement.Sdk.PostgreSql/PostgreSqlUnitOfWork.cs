@@ -8,18 +8,29 @@ namespace Engagement.Sdk.PostgreSql;
 /// the advisory locks taken by <see cref="LockAsync"/> (held until the outermost unit ends, across flushes); nested units
 /// are savepoints.
 /// </summary>
-internal sealed class PostgreSqlUnitOfWork : IUnitOfWork
+internal sealed class PostgreSqlUnitOfWork : IOptimisticUnitOfWork
 {
     private readonly PostgreSqlDatabase _database;
     private readonly List<string> _locks = [];
     private bool _closed;
 
-    internal PostgreSqlUnitOfWork(PostgreSqlDatabase database, PostgreSqlUnitOfWork? parent, int depth)
+    internal PostgreSqlUnitOfWork(PostgreSqlDatabase database, PostgreSqlUnitOfWork? parent, int depth, bool optimistic = false)
     {
         _database = database;
         Parent = parent;
         Savepoint = "unit_" + depth.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _optimistic = optimistic;
     }
+
+    // Only the outermost unit's flags count (see Root).
+    private readonly bool _optimistic;
+    private bool _mustRollBack;
+
+    /// <summary>Whether this unit's nested units run without savepoints (see <see cref="IOptimisticTransactions"/>).</summary>
+    internal bool IsOptimistic => Root._optimistic;
+
+    /// <inheritdoc />
+    public bool MustRollBack => Root._mustRollBack;
 
     internal PostgreSqlUnitOfWork? Parent { get; }
 
@@ -50,7 +61,11 @@ internal sealed class PostgreSqlUnitOfWork : IUnitOfWork
         else
         {
             await Parent.StartAsync(cancellationToken).ConfigureAwait(false);
-            await Root.Transaction!.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+            if (!IsOptimistic)
+            {
+                await Root.Transaction!.SaveAsync(Savepoint, cancellationToken).ConfigureAwait(false);
+                _database.CountSavepoint();
+            }
         }
 
         IsStarted = true;
@@ -74,6 +89,11 @@ internal sealed class PostgreSqlUnitOfWork : IUnitOfWork
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
+        if (Parent is null && _mustRollBack)
+        {
+            throw new InvalidOperationException("A unit nested in this optimistic unit of work ended without completing: its writes cannot be undone alone, so this unit can only be rolled back.");
+        }
+
         _closed = true;
         _database.Leave(this); // synchronously, so that the caller's flow leaves the unit
         return IsStarted ? EndAsync(commit: true, cancellationToken) : ValueTask.CompletedTask;
@@ -109,12 +129,23 @@ internal sealed class PostgreSqlUnitOfWork : IUnitOfWork
 
         foreach (var unit in chain)
         {
-            await Transaction.SaveAsync(unit.Savepoint, cancellationToken).ConfigureAwait(false);
+            if (!unit.IsOptimistic)
+            {
+                await Transaction.SaveAsync(unit.Savepoint, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
     private async ValueTask EndAsync(bool commit, CancellationToken cancellationToken)
     {
+        if (Parent is not null && IsOptimistic)
+        {
+            // No savepoint to release or return to: a nested unit that did not complete leaves its writes (or, after a failed
+            // statement, an aborted transaction) to the outermost unit, which can now only be rolled back as a whole.
+            Root._mustRollBack |= !commit;
+            return;
+        }
+
         if (Parent is not null)
         {
             var transaction = Root.Transaction!;

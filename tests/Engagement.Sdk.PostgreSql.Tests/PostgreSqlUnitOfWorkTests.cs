@@ -45,6 +45,41 @@ public sealed class PostgreSqlUnitOfWorkTests(PostgreSqlServerFixture server)
     }
 
     [Fact]
+    public async Task TrackBatch_EveryEventSucceeds_RunsWithoutASavepointAnEvent()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var provider = Provider(schema);
+        var engine = DeliveringEngine.From(provider);
+        var database = provider.GetRequiredService<PostgreSqlDatabase>();
+
+        var results = await engine.TrackBatchAsync([View("a", "ann"), View("b", "bob"), View("c", "ann"), View("a", "ann")]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, true, true, true);
+        results[3].Result!.IsDuplicate.Should().BeTrue();
+        database.SavepointsBegun.Should().Be(0, "no event failed, so the batch ran in one optimistic unit");
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(2);
+    }
+
+    [Fact]
+    public async Task TrackBatch_AnEventConflictsAfterItsUnitBegan_TheAttemptIsUndoneAndTheBatchRunsAgainWithSavepoints()
+    {
+        var schema = "t_" + Guid.NewGuid().ToString("N");
+        await using var provider = Provider(schema);
+        var engine = DeliveringEngine.From(provider);
+        var database = provider.GetRequiredService<PostgreSqlDatabase>();
+        (await engine.TrackAsync(View("taken", "bob"))).IsDuplicate.Should().BeFalse();
+
+        var results = await engine.TrackBatchAsync([View("a", "ann"), View("taken", "bob") with { ProductId = "hat" }, View("c", "ann")]);
+
+        results.Select(r => r.IsSuccess).Should().Equal(true, false, true);
+        results[1].Error.Should().BeOfType<EventConflictException>();
+        database.SavepointsBegun.Should().Be(3, "the attempt was rolled back and each event of the batch ran again in a savepoint");
+        (await provider.GetRequiredService<IEventStore>().ReadAsync(new CustomerId("ann")).ToListAsync()).Select(e => e.EventId).Should().BeEquivalentTo(["a", "c"]);
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("ann")))!.Behaviour.ProductViews.Should().Be(2);
+        (await provider.GetRequiredService<IProfileStore>().GetAsync(new CustomerId("bob")))!.Behaviour.ProductViews.Should().Be(1);
+    }
+
+    [Fact]
     public async Task Track_SixProcessesRacingOnOneCustomer_AllEventsApplyAndExactlyOneMessageIsSent()
     {
         // Six engines on separate connection pools stand for six processes. Each event's unit of work holds the customer's
