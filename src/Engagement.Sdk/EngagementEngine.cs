@@ -331,70 +331,11 @@ public sealed class EngagementEngine : IEngagementEngine
     }
 
     /// <inheritdoc />
-    public async ValueTask<ImmutableArray<BatchItemResult>> TrackBatchAsync(IEnumerable<EngagementEvent> events, CancellationToken cancellationToken = default)
+    public ValueTask<ImmutableArray<BatchItemResult>> TrackBatchAsync(IEnumerable<EngagementEvent> events, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
-        var batch = events as IReadOnlyList<EngagementEvent> ?? [.. events];
-
-        // Where an event's own unit costs a savepoint, the batch is first run without them; an event that fails after it
-        // began writing undoes the attempt, and the batch runs again below.
-        if (_transactions is IOptimisticTransactions optimistic && optimistic.TryBeginOptimistic() is { } attempt)
-        {
-            var results = await OptimisticBatch.TryRunAsync(
-                attempt,
-                batch,
-                async (engagementEvent, index, ct) => new BatchItemResult(index, await TrackAsync(engagementEvent ?? throw new EngagementValidationException($"events[{index}]", null, "must not be null"), ct).ConfigureAwait(false), null),
-                static (ex, engagementEvent, index) => Rejected(ex, engagementEvent, index),
-                cancellationToken).ConfigureAwait(false);
-            if (!results.IsDefault)
-            {
-                return results;
-            }
-        }
-
-        return await TrackBatchInUnitsAsync(batch, cancellationToken).ConfigureAwait(false);
+        return EventBatch.TrackAsync(_transactions, events as IReadOnlyList<EngagementEvent> ?? [.. events], TrackAsync, cancellationToken);
     }
-
-    // The whole batch is one unit of work (one transaction where the storage has them); each event is a nested unit, so a
-    // rejected event leaves nothing behind while the others are kept.
-    private async ValueTask<ImmutableArray<BatchItemResult>> TrackBatchInUnitsAsync(IReadOnlyList<EngagementEvent> events, CancellationToken cancellationToken)
-    {
-        var results = ImmutableArray.CreateBuilder<BatchItemResult>(events.Count);
-        var batch = _transactions.Begin();
-        await using var scope = batch.ConfigureAwait(false);
-        await batch.StartAsync(cancellationToken).ConfigureAwait(false);
-        for (var index = 0; index < events.Count; index++)
-        {
-            var engagementEvent = events[index];
-            try
-            {
-                if (engagementEvent is null)
-                {
-                    throw new EngagementValidationException($"events[{index}]", null, "must not be null");
-                }
-
-                results.Add(new BatchItemResult(index, await TrackAsync(engagementEvent, cancellationToken).ConfigureAwait(false), null));
-            }
-            catch (Exception ex) when (Rejected(ex, engagementEvent, index) is { } rejected)
-            {
-                results.Add(rejected);
-            }
-        }
-
-        await batch.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        return results.MoveToImmutable();
-    }
-
-    // The failures that reject one event of a batch (the others are kept), or null for any other exception (which ends the batch).
-    private static BatchItemResult? Rejected(Exception ex, EngagementEvent? engagementEvent, int index) => ex switch
-    {
-        EngagementValidationException or EventConflictException or ConsentConflictException or CurrencyMismatchException => new BatchItemResult(index, null, ex),
-
-        // Arithmetic on one event's data (amounts are checked against Money.MaxAmount first, so this is a safety net) rejects
-        // that event alone, as a validation error.
-        ArithmeticException => new BatchItemResult(index, null, new EngagementValidationException($"events[{index}]", engagementEvent?.EventId, $"its values cannot be computed ({ex.Message})")),
-        _ => null,
-    };
 
     /// <inheritdoc />
     public async ValueTask<AppendOutcome> RecordConsentAsync(ConsentRecord record, CancellationToken cancellationToken = default)
