@@ -25,7 +25,7 @@ internal static class OutboxProfile
             nameof(OutboxBenchmarks.SqliteBatchesQueuing) => (bench.SqliteQueuing, bench.SqliteBatchesQueuing, 100_000),
             nameof(OutboxBenchmarks.InMemoryDeliver) => (bench.InMemoryQueued, bench.InMemoryDeliver, 10_000),
             nameof(OutboxBenchmarks.SqliteDeliver) => (bench.SqliteQueued, bench.SqliteDeliver, 10_000),
-            nameof(OutboxBenchmarks.SqliteDeliverPassesOf500) => (bench.SqliteQueuedPassesOf500, bench.SqliteDeliverPassesOf500, 10_000),
+            nameof(OutboxBenchmarks.SqliteDeliverPassesOf100) => (bench.SqliteQueuedPassesOf100, bench.SqliteDeliverPassesOf100, 10_000),
             _ => throw new ArgumentException($"No row {row}.", nameof(args)),
         };
         for (var i = 0; i < rounds; i++)

@@ -5,9 +5,22 @@ namespace Engagement.Sdk.Channels;
 /// <summary>How the <see cref="DispatchWorker"/> delivers the outbox: leases, the durable retry schedule and time-outs.</summary>
 public sealed class DispatchOptions
 {
-    /// <summary>The most dispatches one claim takes (1 to 10,000).</summary>
-    /// <value>Defaults to 100.</value>
-    public int BatchSize { get; set; } = 100;
+    /// <summary>
+    /// The most dispatches one claim takes (1 to 10,000). A pass writes what it did in one transaction, so larger passes write
+    /// the pages many of their dispatches share (indexes, the learning counts) once; <see cref="SettleInterval"/> keeps a slow
+    /// channel's outcomes from waiting for the whole pass.
+    /// </summary>
+    /// <value>Defaults to 500.</value>
+    public int BatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// How long a pass hands messages over before it writes the outcomes it has (10 ms to 1 hour, less than
+    /// <see cref="LeaseDuration"/>): with a slow channel, sent messages are marked and their receipts tracked at least this
+    /// often, and a worker that dies mid-pass leaves no more than this much sending to reconcile. A fast channel's pass is
+    /// written once, at its end.
+    /// </summary>
+    /// <value>Defaults to 1 second.</value>
+    public TimeSpan SettleInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How long a claim's lease lasts: at least twice <see cref="AttemptTimeout"/> (at most one day). A dispatch whose lease runs out before it is settled is treated as an unknown outcome.</summary>
     /// <value>Defaults to 5 minutes.</value>
@@ -85,6 +98,12 @@ public sealed class DispatchOptionsValidator : IValidateOptions<DispatchOptions>
         Range(failures, "DispatchOptions.AttemptTimeout", options.AttemptTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
         var twiceTheAttempt = options.AttemptTimeout <= TimeSpan.FromDays(1) ? options.AttemptTimeout * 2 : TimeSpan.MaxValue;
         Range(failures, "DispatchOptions.LeaseDuration", options.LeaseDuration, twiceTheAttempt, TimeSpan.FromDays(1), "at least twice AttemptTimeout");
+        Range(failures, "DispatchOptions.SettleInterval", options.SettleInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
+        if (options.SettleInterval >= options.LeaseDuration && options.LeaseDuration > TimeSpan.Zero)
+        {
+            failures.Add($"DispatchOptions.SettleInterval is {options.SettleInterval}; it must be less than DispatchOptions.LeaseDuration ({options.LeaseDuration}).");
+        }
+
         Range(failures, "DispatchOptions.PollInterval", options.PollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromHours(1));
         Range(failures, "DispatchOptions.RetryBaseDelay", options.RetryBaseDelay, TimeSpan.FromMilliseconds(1), TimeSpan.FromHours(1));
         Range(failures, "DispatchOptions.RetryMaxDelay", options.RetryMaxDelay, options.RetryBaseDelay, TimeSpan.FromDays(1), "at least RetryBaseDelay");

@@ -212,21 +212,31 @@ public sealed class DispatchWorker
             await unit.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // Then the channels, outside any unit of work.
+        // Then the channels, outside any unit of work. What they did is written at the end of the pass, and sooner whenever the
+        // calls have run for SettleInterval: a slow channel's outcomes and receipts are not held back for a whole claim.
+        var settled = ImmutableArray.CreateBuilder<DispatchRecord>(claimed.Count);
         var settlements = new List<Settlement>(claimed.Count);
+        var written = 0; // the plans (in the claim's order) whose outcomes were written
         try
         {
+            var since = _time.GetTimestamp();
             foreach (var plan in plans)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 settlements.Add(await CarryOutAsync(plan, leaseUntil, cancellationToken).ConfigureAwait(false));
+                if (written + settlements.Count < plans.Count && _time.GetElapsedTime(since) >= _options.SettleInterval)
+                {
+                    settled.AddRange(await SettleAsync(settlements, cancellationToken).ConfigureAwait(false));
+                    written += settlements.Count;
+                    settlements.Clear();
+                    since = _time.GetTimestamp();
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Stopping: what was sent is settled; the rest go back to the queue untouched (the one in flight is unknown).
-            var done = settlements.Select(s => s.Record.DispatchId).ToHashSet(StringComparer.Ordinal);
-            foreach (var dispatch in claimed.Where(d => !done.Contains(d.DispatchId)))
+            foreach (var dispatch in claimed.Skip(written + settlements.Count))
             {
                 settlements.Add(new Settlement(dispatch with { LeaseOwner = null, LeaseUntil = null }, null, null, false));
             }
@@ -236,9 +246,9 @@ public sealed class DispatchWorker
         }
 
         // Stopped during the last call: what the calls did is still written (a send in flight as unknown), then the stop is reported.
-        var settled = await SettleAsync(settlements, cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false);
+        settled.AddRange(await SettleAsync(settlements, cancellationToken.IsCancellationRequested ? CancellationToken.None : cancellationToken).ConfigureAwait(false));
         cancellationToken.ThrowIfCancellationRequested();
-        return new DeliveryReport(claimed.Count, settled);
+        return new DeliveryReport(claimed.Count, settled.ToImmutable());
     }
 
     /// <summary>Runs passes until nothing more is due now (for tests, samples and hosts that deliver on demand).</summary>

@@ -295,6 +295,71 @@ public sealed class DispatchWorkerTests
     }
 
     [Fact]
+    public async Task RunOnceAsync_ChannelSlowerThanTheSettleInterval_WritesWhatWasSentBeforeThePassEnds()
+    {
+        var sender = new ScriptedSender();
+        await using var shop = await Shop.CreateAsync(sender, o => o.SettleInterval = TimeSpan.FromSeconds(1), customers: 5);
+        foreach (var customer in shop.Customers)
+        {
+            (await shop.CartAsync("c-" + customer.Value, customer)).Dispatch.Should().NotBeNull();
+        }
+
+        // Each call takes 400 ms: the first three take the pass past a second, so they are written before the fourth call.
+        var sentBeforeEachCall = new List<int>();
+        sender.During = async () =>
+        {
+            sentBeforeEachCall.Add(await SentCountAsync(shop));
+            shop.Clock.Advance(TimeSpan.FromMilliseconds(400));
+        };
+
+        var report = await shop.Worker.RunOnceAsync();
+
+        report.Claimed.Should().Be(5);
+        report.Settled.Should().HaveCount(5).And.OnlyContain(d => d.Status == DispatchStatus.Sent);
+        report.Settled.Select(d => d.DispatchId).Should().OnlyHaveUniqueItems();
+        sentBeforeEachCall.Should().Equal(0, 0, 0, 3, 3);
+        (await SentCountAsync(shop)).Should().Be(5);
+        var events = shop.Services.GetRequiredService<IEventStore>();
+        foreach (var customer in shop.Customers)
+        {
+            (await events.ReadAsync(customer).OfType<MessageSent>().ToListAsync()).Should().ContainSingle("each message's receipt is tracked once");
+        }
+    }
+
+    [Fact]
+    public async Task RunOnceAsync_StoppedAfterAPartOfThePassWasWritten_KeepsItAndHandsTheRestBack()
+    {
+        var sender = new ScriptedSender();
+        await using var shop = await Shop.CreateAsync(sender, o => o.SettleInterval = TimeSpan.FromSeconds(1), customers: 5);
+        foreach (var customer in shop.Customers)
+        {
+            (await shop.CartAsync("c-" + customer.Value, customer)).Dispatch.Should().NotBeNull();
+        }
+
+        using var stop = new CancellationTokenSource();
+        sender.During = async () =>
+        {
+            shop.Clock.Advance(TimeSpan.FromMilliseconds(400));
+            if (sender.Calls == 4)
+            {
+                await stop.CancelAsync(); // after the fourth call: three were written, the fourth is with the channel
+            }
+        };
+
+        var act = async () => await shop.Worker.RunOnceAsync(stop.Token);
+
+        await act.Should().ThrowAsync<OperationCanceledException>();
+        sender.Calls.Should().Be(4);
+        (await SentCountAsync(shop)).Should().Be(4, "the three written mid-pass stay sent, and the call that was answered is written as the worker stops");
+        var left = await shop.Services.GetRequiredService<IDispatchStore>().ListByStatusAsync(DispatchStatus.Queued).ToListAsync();
+        left.Should().ContainSingle().Which.LeaseOwner.Should().BeNull("the dispatch never handed over goes back to the queue untouched");
+        sender.Default = SendResult.Accepted;
+        sender.During = null;
+        (await shop.Worker.RunOnceAsync()).Settled.Should().ContainSingle().Which.Status.Should().Be(DispatchStatus.Sent);
+        sender.Delivered.Should().HaveCount(5).And.OnlyHaveUniqueItems();
+    }
+
+    [Fact]
     public async Task RunOnceAsync_ACheckFailsBeforeTheHandOver_LeavesTheDispatchQueuedForTheNextPass()
     {
         // The claim and the checks are one unit of work: a check that fails undoes the leases with it, so the dispatches are not
@@ -464,6 +529,7 @@ public sealed class DispatchWorkerTests
     [InlineData("AttemptTimeout")]
     [InlineData("GiveUpAfter")]
     [InlineData("BatchSize")]
+    [InlineData("SettleInterval")]
     public void Validate_OutOfRangeSetting_NamesTheSettingAndItsRange(string setting)
     {
         var options = new DispatchOptions();
@@ -472,6 +538,7 @@ public sealed class DispatchWorkerTests
             case "LeaseDuration": options.LeaseDuration = options.AttemptTimeout; break;
             case "AttemptTimeout": options.AttemptTimeout = TimeSpan.MaxValue; break;
             case "GiveUpAfter": options.GiveUpAfter = TimeSpan.FromTicks(1); break;
+            case "SettleInterval": options.SettleInterval = TimeSpan.FromMilliseconds(1); break;
             default: options.BatchSize = 0; break;
         }
 
@@ -482,7 +549,21 @@ public sealed class DispatchWorkerTests
     }
 
     [Fact]
+    public void Validate_SettleIntervalNotShorterThanTheLease_NamesBoth()
+    {
+        var options = new DispatchOptions { LeaseDuration = TimeSpan.FromMinutes(2), SettleInterval = TimeSpan.FromMinutes(2) };
+
+        var result = new DispatchOptionsValidator().Validate(null, options);
+
+        result.Failed.Should().BeTrue();
+        result.FailureMessage.Should().Contain("DispatchOptions.SettleInterval is 00:02:00").And.Contain("less than DispatchOptions.LeaseDuration");
+    }
+
+    [Fact]
     public void Validate_Defaults_Pass() => new DispatchOptionsValidator().Validate(null, new DispatchOptions()).Succeeded.Should().BeTrue();
+
+    private static async Task<int> SentCountAsync(Shop shop)
+        => (await shop.Services.GetRequiredService<IDispatchStore>().ListByStatusAsync(DispatchStatus.Sent).ToListAsync()).Count;
 
     private static ConsentRecord Grant(string id, DateTimeOffset at, CustomerId? customer = null, Identifier? email = null) => new()
     {
