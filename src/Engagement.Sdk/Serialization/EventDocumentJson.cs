@@ -95,41 +95,34 @@ public static class EventDocumentJson
         switch (engagementEvent)
         {
             case ProductViewed e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, ProductViewedType);
+                Begin(writer, ProductViewedType);
                 writer.WriteString(ProductId, e.ProductId);
                 WriteIfPresent(writer, Category, e.Category);
                 break;
             case AddedToCart e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, AddedToCartType);
+                Begin(writer, AddedToCartType);
                 writer.WriteString(ProductId, e.ProductId);
                 writer.WriteNumber(Quantity, e.Quantity);
                 WriteMoneyIfPresent(writer, UnitPrice, e.UnitPrice);
                 break;
             case PageViewed e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, PageViewedType);
+                Begin(writer, PageViewedType);
                 writer.WriteString(Url, e.Url);
                 break;
             case RemovedFromCart e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, RemovedFromCartType);
+                Begin(writer, RemovedFromCartType);
                 writer.WriteString(ProductId, e.ProductId);
                 break;
             case Searched e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, SearchedType);
+                Begin(writer, SearchedType);
                 writer.WriteString(Query, e.Query);
                 break;
             case CheckoutStarted e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, CheckoutStartedType);
+                Begin(writer, CheckoutStartedType);
                 WriteMoneyIfPresent(writer, CartValue, e.CartValue);
                 break;
             case MessageSent e:
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, MessageSentType);
+                Begin(writer, MessageSentType);
                 if (e.ChoiceProbability is { } probability)
                 {
                     writer.WriteNumber(ChoiceProbability, probability);
@@ -141,8 +134,7 @@ public static class EventDocumentJson
             case MessageDelivered or MessageOpened or MessageClicked or MessageDismissed:
                 // Receipts with no properties of their own.
                 var receipt = (MessageEvent)engagementEvent;
-                writer.WriteStartObject();
-                writer.WriteString(Discriminator, receipt switch
+                Begin(writer, receipt switch
                 {
                     MessageDelivered => MessageDeliveredType,
                     MessageOpened => MessageOpenedType,
@@ -168,6 +160,13 @@ public static class EventDocumentJson
         WriteIdentifiers(writer, Identifiers, engagementEvent.Identifiers);
         writer.WriteNumber(SchemaVersion, engagementEvent.SchemaVersion);
         writer.WriteEndObject();
+    }
+
+    // The object's start and its type's discriminator, which the serializer writes first.
+    private static void Begin(Utf8JsonWriter writer, JsonEncodedText type)
+    {
+        writer.WriteStartObject();
+        writer.WriteString(Discriminator, type);
     }
 
     // The properties of every message event, between the derived type's own and the common ones.
