@@ -298,11 +298,7 @@ public sealed class DispatchWorkerTests
     public async Task RunOnceAsync_ChannelSlowerThanTheSettleInterval_WritesWhatWasSentBeforeThePassEnds()
     {
         var sender = new ScriptedSender();
-        await using var shop = await Shop.CreateAsync(sender, o => o.SettleInterval = TimeSpan.FromSeconds(1), customers: 5);
-        foreach (var customer in shop.Customers)
-        {
-            (await shop.CartAsync("c-" + customer.Value, customer)).Dispatch.Should().NotBeNull();
-        }
+        await using var shop = await FiveQueuedAsync(sender, TimeSpan.FromSeconds(1));
 
         // Each call takes 400 ms: the first three take the pass past a second, so they are written before the fourth call.
         var sentBeforeEachCall = new List<int>();
@@ -330,11 +326,7 @@ public sealed class DispatchWorkerTests
     public async Task RunOnceAsync_StoppedAfterAPartOfThePassWasWritten_KeepsItAndHandsTheRestBack()
     {
         var sender = new ScriptedSender();
-        await using var shop = await Shop.CreateAsync(sender, o => o.SettleInterval = TimeSpan.FromSeconds(1), customers: 5);
-        foreach (var customer in shop.Customers)
-        {
-            (await shop.CartAsync("c-" + customer.Value, customer)).Dispatch.Should().NotBeNull();
-        }
+        await using var shop = await FiveQueuedAsync(sender, TimeSpan.FromSeconds(1));
 
         using var stop = new CancellationTokenSource();
         sender.During = async () =>
@@ -561,6 +553,18 @@ public sealed class DispatchWorkerTests
 
     [Fact]
     public void Validate_Defaults_Pass() => new DispatchOptionsValidator().Validate(null, new DispatchOptions()).Succeeded.Should().BeTrue();
+
+    // Five customers with a dispatch queued each, for a worker that settles every settleInterval.
+    private static async Task<Shop> FiveQueuedAsync(ScriptedSender sender, TimeSpan settleInterval)
+    {
+        var shop = await Shop.CreateAsync(sender, o => o.SettleInterval = settleInterval, customers: 5);
+        foreach (var customer in shop.Customers)
+        {
+            (await shop.CartAsync("c-" + customer.Value, customer)).Dispatch.Should().NotBeNull();
+        }
+
+        return shop;
+    }
 
     private static async Task<int> SentCountAsync(Shop shop)
         => (await shop.Services.GetRequiredService<IDispatchStore>().ListByStatusAsync(DispatchStatus.Sent).ToListAsync()).Count;
