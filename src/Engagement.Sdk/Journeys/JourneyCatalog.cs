@@ -50,7 +50,7 @@ public sealed class JourneyCatalog
     /// <summary>
     /// Every condition an evaluation of these journeys can test (entries, exits, goals, branch cases of all versions), when what
     /// they test is the profile and the stages alone: no windowed counts (nothing is counted, so no condition changes with time
-    /// or with an event's arrival), no consent facts, no step that waits for an event, and at most 64 conditions.
+    /// or with an event's arrival), no consent facts, no step that waits for an event, at most 64 conditions and eight journeys.
     /// <see langword="null"/> otherwise. With them, an evaluation that changed nothing is known to change nothing again for a
     /// profile on which each of them holds as before (<see cref="JourneySettled"/>).
     /// </summary>
@@ -222,9 +222,9 @@ public sealed class JourneyCatalog
 
     private static CompiledCondition[]? SettleConditionsOf(CompiledJourney[] journeys, EventWindowLayout layout, IReadOnlyList<(Channel, Purpose)> consent)
     {
-        if (!layout.Keys.IsEmpty || consent.Count > 0)
+        if (!layout.Keys.IsEmpty || consent.Count > 0 || journeys.Length > 8)
         {
-            return null;
+            return null; // (a settled evaluation keeps each journey's stage key in a byte of one word: eight at most)
         }
 
         var conditions = new List<CompiledCondition>();

@@ -252,12 +252,12 @@ internal sealed class JourneyWorkspace
 /// </summary>
 /// <param name="catalog">The catalogue that evaluated.</param>
 /// <param name="tracks">The tracks evaluated (the record's array, by reference: a record with other tracks is another question).</param>
-/// <param name="stageKeys">The stage key of each catalogue journey in those tracks.</param>
+/// <param name="stageKeys">The stage key of each catalogue journey in those tracks, one byte each (the key + 1; at most eight journeys).</param>
 /// <param name="at">The instant of the evaluation (UTC ticks).</param>
 /// <param name="due">When the tracks fall due (UTC ticks), or 0.</param>
 /// <param name="tested">One bit per condition of <see cref="JourneyCatalog.SettleConditions"/> that an evaluation of the tracks can test.</param>
 /// <param name="holds">Of those, the ones that held.</param>
-internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] tracks, short[] stageKeys, long at, long due, ulong tested, ulong holds)
+internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] tracks, ulong stageKeys, long at, long due, ulong tested, ulong holds)
 {
     public long At => at;
 
@@ -276,9 +276,14 @@ internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] trac
             return null;
         }
 
-        short[] keys = [.. ws.StageKeys];
+        ulong keys = 0;
+        for (var j = 0; j < ws.StageKeys.Length; j++)
+        {
+            keys |= (ulong)(byte)(ws.StageKeys[j] + 1) << (8 * j);
+        }
+
         var tested = TestedBy(catalog, conditions, ws.Tracks);
-        return new JourneySettled(catalog, tracks, keys, now, ws.MinDue(), tested, Evaluate(conditions, tested, ws.Profile, record.Windows, keys, now));
+        return new JourneySettled(catalog, tracks, keys, now, ws.MinDue(), tested, Evaluate(conditions, tested, ws.Profile, record.Windows, ws.StageKeys, now));
     }
 
     /// <summary>Whether evaluating <paramref name="record"/> (the instance this note was kept with) for <paramref name="profile"/> at <paramref name="now"/> would change nothing.</summary>
@@ -287,7 +292,19 @@ internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] trac
             && ReferenceEquals(System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(record.Tracks), tracks)
             && record.MergesFolded == 0 && record.Shadows.IsDefaultOrEmpty && profile.Merges.IsDefaultOrEmpty
             && now >= at && (due == 0 || now < due)
-            && Evaluate(catalog.SettleConditions!, tested, profile, record.Windows, stageKeys, now) == holds;
+            && Evaluate(catalog.SettleConditions!, tested, profile, record.Windows, StageKeys(stackalloc short[8]), now) == holds;
+
+    // The stage keys, unpacked into `keys` (one per catalogue journey).
+    private ReadOnlySpan<short> StageKeys(Span<short> keys)
+    {
+        keys = keys[..catalog.Compiled.Length];
+        for (var j = 0; j < keys.Length; j++)
+        {
+            keys[j] = (short)((int)((stageKeys >> (8 * j)) & 0xFF) - 1);
+        }
+
+        return keys;
+    }
 
     // The conditions an evaluation that moves nothing tests (a superset): for a track in a stage, the stage's exit, the entries
     // of the stages above it and the goal not yet reached (steps that change nothing test nothing: only a wait can be under
@@ -346,7 +363,7 @@ internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] trac
         return tested;
     }
 
-    private static ulong Evaluate(CompiledCondition[] conditions, ulong tested, CustomerProfile profile, EventWindows windows, short[] stageKeys, long now)
+    private static ulong Evaluate(CompiledCondition[] conditions, ulong tested, CustomerProfile profile, EventWindows windows, ReadOnlySpan<short> stageKeys, long now)
     {
         var context = new ConditionContext(profile, windows, stageKeys, 0, now);
         ulong holds = 0;

@@ -87,6 +87,28 @@ public sealed class JourneySettledTests
         result.Transitions.Should().ContainSingle().Which.ToStageId.Should().Be("relationship");
     }
 
+    [Fact]
+    public async Task TrackAsync_ConditionOnAnotherJourneysStageAfterASettledEvaluation_SeesThatStage()
+    {
+        // "known" needs a phone and the lifecycle's relationship stage: the settled evaluation must answer it with the stages
+        // the customer is in, or the phone written to the store would be judged against no stage at all.
+        var follow = JourneyDefinition.FromJson("""
+            {"id":"follow","stages":[{"id":"known","entry":{"all":[{"identifier":["phone"]},{"journey":"lifecycle","stage":["relationship"]}]}}]}
+            """);
+        await using var host = JourneyTestHost.Create(b => b.AddJourney(follow));
+        var ann = new CustomerId("ann");
+        await host.TrackAsync(new ProductViewed { EventId = "1", CustomerId = ann, Timestamp = T0, ProductId = "p", Identifiers = [Identifier.Email("ann@example.com")] });
+        await host.TrackAsync(new ProductViewed { EventId = "2", CustomerId = ann, Timestamp = T0.AddMinutes(1), ProductId = "p" });
+        (await host.Store.GetAsync(ann))!.Settled.Should().NotBeNull("the second view changed nothing");
+
+        var profiles = host.Services.GetRequiredService<IProfileStore>();
+        var profile = (await profiles.GetAsync(ann))!;
+        await profiles.SaveAsync(profile.WithIdentifier(Identifier.Phone("+15555550123")));
+        var result = await host.TrackAsync(new ProductViewed { EventId = "3", CustomerId = ann, Timestamp = T0.AddMinutes(2), ProductId = "p" });
+
+        result.Transitions.Should().ContainSingle().Which.Should().Match<StageTransition>(t => t.JourneyId == "follow" && t.ToStageId == "known");
+    }
+
     private static JourneyTestHost Host(bool wrapStore) => JourneyTestHost.Create(
         b =>
         {
