@@ -43,16 +43,7 @@ public sealed class ConsentState
     public static ConsentState Fold(CustomerId customerId, IEnumerable<ConsentRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        var unique = new Dictionary<string, ConsentRecord>(StringComparer.Ordinal);
-        foreach (var record in records)
-        {
-            if (record.CustomerId == customerId)
-            {
-                unique.TryAdd(record.RecordId, record);
-            }
-        }
-
-        var ordered = unique.Values.ToArray();
+        var ordered = Unique(customerId, records);
         Array.Sort(ordered, Precedence);
         ConsentRecord[]? byRecording = null;
         foreach (var record in ordered)
@@ -65,7 +56,53 @@ public sealed class ConsentState
             }
         }
 
-        return new ConsentState(customerId, [.. ordered], byRecording);
+        // The array is the state's own: kept as it is, not copied again.
+        return new ConsentState(customerId, System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsImmutableArray(ordered), byRecording);
+    }
+
+    // The customer's records, the first of each record id, in a new array. A customer has a handful: they are compared with
+    // those kept so far, without a dictionary; a long list is hashed.
+    private static ConsentRecord[] Unique(CustomerId customerId, IEnumerable<ConsentRecord> records)
+    {
+        if (records is IReadOnlyList<ConsentRecord> list && list.Count <= 16)
+        {
+            var kept = new ConsentRecord[list.Count];
+            var n = 0;
+            for (var i = 0; i < list.Count; i++)
+            {
+                var record = list[i];
+                if (record.CustomerId == customerId && !Holds(kept.AsSpan(0, n), record.RecordId))
+                {
+                    kept[n++] = record;
+                }
+            }
+
+            return n == kept.Length ? kept : kept[..n];
+        }
+
+        var unique = new Dictionary<string, ConsentRecord>(StringComparer.Ordinal);
+        foreach (var record in records)
+        {
+            if (record.CustomerId == customerId)
+            {
+                unique.TryAdd(record.RecordId, record);
+            }
+        }
+
+        return [.. unique.Values];
+
+        static bool Holds(ReadOnlySpan<ConsentRecord> kept, string recordId)
+        {
+            foreach (var record in kept)
+            {
+                if (string.Equals(record.RecordId, recordId, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
     }
 
     /// <summary>

@@ -29,6 +29,7 @@ public sealed class JourneyCatalog
         CrossJourney = crossJourney;
         JourneyIds = [.. journeys.Select(j => j.Id)];
         _index = journeys.Select((j, i) => KeyValuePair.Create(j.Id, i)).ToFrozenDictionary(StringComparer.Ordinal);
+        SettleConditions = SettleConditionsOf(journeys, layout, consent);
     }
 
     /// <summary>The journeys, in evaluation order (the order they were registered).</summary>
@@ -45,6 +46,15 @@ public sealed class JourneyCatalog
 
     /// <summary>Whether some condition tests a stage of another journey (then evaluation runs a second pass when a stage moved).</summary>
     internal bool CrossJourney { get; }
+
+    /// <summary>
+    /// Every condition an evaluation of these journeys can test (entries, exits, goals, branch cases of all versions), when what
+    /// they test is the profile and the stages alone: no windowed counts (nothing is counted, so no condition changes with time
+    /// or with an event's arrival), no consent facts, no step that waits for an event, at most 64 conditions and eight journeys.
+    /// <see langword="null"/> otherwise. With them, an evaluation that changed nothing is known to change nothing again for a
+    /// profile on which each of them holds as before (<see cref="JourneySettled"/>).
+    /// </summary>
+    internal CompiledCondition[]? SettleConditions { get; }
 
     /// <summary>
     /// Validates and compiles journeys (several versions of one id allowed) and the eligibility conditions of
@@ -209,6 +219,51 @@ public sealed class JourneyCatalog
 
     /// <summary>A new counter set in this catalogue's layout.</summary>
     internal EventWindows NewWindows() => new(Layout);
+
+    private static CompiledCondition[]? SettleConditionsOf(CompiledJourney[] journeys, EventWindowLayout layout, IReadOnlyList<(Channel, Purpose)> consent)
+    {
+        if (!layout.Keys.IsEmpty || consent.Count > 0 || journeys.Length > 8)
+        {
+            return null; // (a settled evaluation keeps each journey's stage key in a byte of one word: eight at most)
+        }
+
+        var conditions = new List<CompiledCondition>();
+        void Add(CompiledCondition? condition)
+        {
+            if (condition is not null && !conditions.Contains(condition))
+            {
+                conditions.Add(condition);
+            }
+        }
+
+        foreach (var journey in journeys)
+        {
+            foreach (var version in journey.Versions.Values)
+            {
+                Add(version.Entry);
+                Add(version.Goal);
+                foreach (var stage in version.Stages)
+                {
+                    Add(stage.Entry);
+                    Add(stage.Exit);
+                    foreach (var step in stage.Steps)
+                    {
+                        if (step.Kind == StepKind.WaitForEvent)
+                        {
+                            return null; // an event may end the wait, whatever the profile
+                        }
+
+                        foreach (var (when, _) in step.Cases)
+                        {
+                            Add(when);
+                        }
+                    }
+                }
+            }
+        }
+
+        return conditions.Count <= 64 ? [.. conditions] : null;
+    }
 
     private static IEnumerable<(Condition Condition, string Path)> Conditions(JourneyDefinition journey)
     {

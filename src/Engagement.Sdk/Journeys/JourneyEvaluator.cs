@@ -242,6 +242,145 @@ internal sealed class JourneyWorkspace
 }
 
 /// <summary>
+/// An evaluation of a record's tracks that changed nothing, by a catalogue whose conditions test the profile and the stages
+/// alone (<see cref="JourneyCatalog.SettleConditions"/>). Evaluating the same tracks again changes nothing either, so it need not
+/// be done, when: it is for an event other than a purchase or a refund (which record revenue); it is at an instant from
+/// <see cref="At"/> up to (not including) <see cref="Due"/> (what depends on time — waits, re-entry, cool-downs — stays as it
+/// was until the tracks fall due); there are no merges to fold and no states kept for an unmerge; and each condition the
+/// evaluation can test from where the tracks stand (<see cref="Tested"/>) holds on the profile as it held then. The evaluation
+/// then makes the same tests with the same answers, and changes nothing again.
+/// </summary>
+/// <param name="catalog">The catalogue that evaluated.</param>
+/// <param name="tracks">The tracks evaluated (the record's array, by reference: a record with other tracks is another question).</param>
+/// <param name="stageKeys">The stage key of each catalogue journey in those tracks, one byte each (the key + 1; at most eight journeys).</param>
+/// <param name="at">The instant of the evaluation (UTC ticks).</param>
+/// <param name="due">When the tracks fall due (UTC ticks), or 0.</param>
+/// <param name="tested">One bit per condition of <see cref="JourneyCatalog.SettleConditions"/> that an evaluation of the tracks can test.</param>
+/// <param name="holds">Of those, the ones that held.</param>
+internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] tracks, ulong stageKeys, long at, long due, ulong tested, ulong holds)
+{
+    public long At => at;
+
+    public long Due => due;
+
+    public ulong Tested => tested;
+
+    public ulong Holds => holds;
+
+    /// <summary>The note for a workspace whose evaluation of <paramref name="record"/> at <paramref name="now"/> changed nothing, or <see langword="null"/> when none can be made.</summary>
+    public static JourneySettled? Of(JourneyCatalog catalog, JourneyRecord record, JourneyWorkspace ws, long now)
+    {
+        var tracks = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(record.Tracks);
+        if (catalog.SettleConditions is not { } conditions || tracks is null || record.MergesFolded != 0 || !record.Shadows.IsDefaultOrEmpty || !ws.Profile.Merges.IsDefaultOrEmpty)
+        {
+            return null;
+        }
+
+        ulong keys = 0;
+        for (var j = 0; j < ws.StageKeys.Length; j++)
+        {
+            keys |= (ulong)(byte)(ws.StageKeys[j] + 1) << (8 * j);
+        }
+
+        var tested = TestedBy(catalog, conditions, ws.Tracks);
+        return new JourneySettled(catalog, tracks, keys, now, ws.MinDue(), tested, Evaluate(conditions, tested, ws.Profile, record.Windows, ws.StageKeys, now));
+    }
+
+    /// <summary>Whether evaluating <paramref name="record"/> (the instance this note was kept with) for <paramref name="profile"/> at <paramref name="now"/> would change nothing.</summary>
+    public bool Covers(JourneyCatalog evaluator, JourneyRecord record, CustomerProfile profile, long now)
+        => ReferenceEquals(evaluator, catalog)
+            && ReferenceEquals(System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(record.Tracks), tracks)
+            && record.MergesFolded == 0 && record.Shadows.IsDefaultOrEmpty && profile.Merges.IsDefaultOrEmpty
+            && now >= at && (due == 0 || now < due)
+            && Evaluate(catalog.SettleConditions!, tested, profile, record.Windows, StageKeys(stackalloc short[8]), now) == holds;
+
+    // The stage keys, unpacked into `keys` (one per catalogue journey).
+    private ReadOnlySpan<short> StageKeys(Span<short> keys)
+    {
+        keys = keys[..catalog.Compiled.Length];
+        for (var j = 0; j < keys.Length; j++)
+        {
+            keys[j] = (short)((int)((stageKeys >> (8 * j)) & 0xFF) - 1);
+        }
+
+        return keys;
+    }
+
+    // The conditions an evaluation that moves nothing tests (a superset): for a track in a stage, the stage's exit, the entries
+    // of the stages above it and the goal not yet reached (steps that change nothing test nothing: only a wait can be under
+    // way); for a track not in the journey, the latest version's audience and stage entries. Everything for a track whose
+    // version is not registered.
+    private static ulong TestedBy(JourneyCatalog catalog, CompiledCondition[] conditions, JourneyTrack[] tracks)
+    {
+        ulong tested = 0;
+        void Add(CompiledCondition? condition)
+        {
+            if (condition is not null)
+            {
+                tested |= 1UL << Array.IndexOf(conditions, condition);
+            }
+        }
+
+        for (var j = 0; j < tracks.Length; j++)
+        {
+            var track = tracks[j];
+            var journey = catalog.Compiled[j];
+            if (!track.IsInJourney)
+            {
+                Add(journey.Latest.Entry);
+                foreach (var stage in journey.Latest.Stages)
+                {
+                    Add(stage.Entry);
+                }
+
+                continue;
+            }
+
+            if (!journey.Versions.TryGetValue(track.Version, out var version) || track.StageIndex >= version.Stages.Length)
+            {
+                return conditions.Length == 64 ? ulong.MaxValue : (1UL << conditions.Length) - 1;
+            }
+
+            var current = version.Stages[track.StageIndex];
+            if (!current.Terminal)
+            {
+                Add(current.Exit);
+                foreach (var stage in version.Stages)
+                {
+                    if (stage.Priority > current.Priority)
+                    {
+                        Add(stage.Entry);
+                    }
+                }
+            }
+
+            if ((track.Flags & JourneyTrackFlags.GoalReached) == 0)
+            {
+                Add(version.Goal);
+            }
+        }
+
+        return tested;
+    }
+
+    private static ulong Evaluate(CompiledCondition[] conditions, ulong tested, CustomerProfile profile, EventWindows windows, ReadOnlySpan<short> stageKeys, long now)
+    {
+        var context = new ConditionContext(profile, windows, stageKeys, 0, now);
+        ulong holds = 0;
+        for (var left = tested; left != 0; left &= left - 1)
+        {
+            var i = System.Numerics.BitOperations.TrailingZeroCount(left);
+            if (conditions[i].Evaluate(context))
+            {
+                holds |= 1UL << i;
+            }
+        }
+
+        return holds;
+    }
+}
+
+/// <summary>
 /// The journey state machine: moves a customer's tracks through stages (entry and exit rules, priorities, regression,
 /// terminal stages, re-entry, migration between versions) and steps (send, wait, wait for an event, branch, exit, goal, move),
 /// catching up with time first (every due instant up to now is evaluated in order, so the path is the same whether the sweep

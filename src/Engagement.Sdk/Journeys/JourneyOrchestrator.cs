@@ -35,6 +35,9 @@ public sealed class JourneyOrchestrator : IMergeFollower
     // different customers each have their own.
     private JourneyWorkspace? _spare;
 
+    // Whether the store hands out the record instances it keeps (so a note kept with one is read again with it).
+    private readonly bool _keepsInstances;
+
     /// <summary>Creates the orchestrator.</summary>
     /// <param name="catalog">The journeys.</param>
     /// <param name="store">Where the journeys' state and history are kept.</param>
@@ -58,6 +61,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
         _logIds = logIds;
         _evaluator = new JourneyEvaluator(catalog);
         _facts = new JourneyFacts(catalog, store, ledger);
+        _keepsInstances = store is InMemoryJourneyStore && catalog.SettleConditions is not null && catalog.Compiled.Length > 0;
     }
 
     /// <summary>The journeys.</summary>
@@ -79,7 +83,23 @@ public sealed class JourneyOrchestrator : IMergeFollower
     public ValueTask<JourneyOutcome> OnEventAsync(CustomerProfile profile, EngagementEvent engagementEvent, DateTimeOffset now, CustomerProfile? before = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
-        return RunAsync(profile, engagementEvent, now, before, cancellationToken);
+        if (_keepsInstances && profile is { ProfilingObjectedAt: null } && IsQuiet(engagementEvent))
+        {
+            // The usual event moves nothing: when the record's last evaluation changed nothing and this one would test the
+            // same answers, the record is read and nothing else is done, without an asynchronous state machine.
+            var read = Store.GetAsync(profile.Id, cancellationToken);
+            if (read.IsCompletedSuccessfully)
+            {
+                var record = read.Result;
+                return record?.Settled is { } settled && settled.Covers(Catalog, record, profile, now.UtcTicks)
+                    ? new ValueTask<JourneyOutcome>(JourneyOutcome.None)
+                    : RunAsync(profile, engagementEvent, now, before, new ValueTask<JourneyRecord?>(record), cancellationToken);
+            }
+
+            return RunAsync(profile, engagementEvent, now, before, read, cancellationToken);
+        }
+
+        return RunAsync(profile, engagementEvent, now, before, null, cancellationToken);
     }
 
     /// <summary>Evaluates a customer whose timer fell due: every due instant up to <paramref name="now"/>, in order.</summary>
@@ -88,7 +108,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
     /// <param name="cancellationToken">Cancels the work.</param>
     /// <returns>What the journeys did.</returns>
     public ValueTask<JourneyOutcome> OnTimeAsync(CustomerProfile profile, DateTimeOffset now, CancellationToken cancellationToken = default)
-        => RunAsync(profile, null, now, null, cancellationToken);
+        => RunAsync(profile, null, now, null, null, cancellationToken);
 
     /// <summary>Lists customers whose journey timers are due.</summary>
     /// <param name="now">The instant.</param>
@@ -120,7 +140,11 @@ public sealed class JourneyOrchestrator : IMergeFollower
     /// <summary>The facts decisions read (stages of every journey, counters, consent), for the decider.</summary>
     internal JourneyFacts Facts => _facts;
 
-    private async ValueTask<JourneyOutcome> RunAsync(CustomerProfile profile, EngagementEvent? engagementEvent, DateTimeOffset now, CustomerProfile? before, CancellationToken cancellationToken)
+    // An event whose evaluation depends on the profile and the tracks alone (a purchase or refund also records revenue).
+    private static bool IsQuiet(EngagementEvent? engagementEvent) => engagementEvent is not null and not Purchased and not Refunded;
+
+    // `read` is the read of the customer's record when it was started already.
+    private async ValueTask<JourneyOutcome> RunAsync(CustomerProfile profile, EngagementEvent? engagementEvent, DateTimeOffset now, CustomerProfile? before, ValueTask<JourneyRecord?>? read, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(profile);
         if (Catalog.Compiled.Length == 0)
@@ -134,7 +158,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
             return JourneyOutcome.None; // journeys are profiling: they do not move for a customer who objects to it
         }
 
-        var record = await Store.GetAsync(profile.Id, cancellationToken).ConfigureAwait(false);
+        var record = await (read ?? Store.GetAsync(profile.Id, cancellationToken)).ConfigureAwait(false);
         if (record is null && engagementEvent is null)
         {
             return JourneyOutcome.None;
@@ -172,6 +196,12 @@ public sealed class JourneyOrchestrator : IMergeFollower
 
             if (!ws.Changed)
             {
+                if (_keepsInstances && record is not null && IsQuiet(engagementEvent))
+                {
+                    // The store hands this instance out again: the next event may find its evaluation settled.
+                    record.Settled = JourneySettled.Of(Catalog, record, ws, now.UtcTicks);
+                }
+
                 return JourneyOutcome.None;
             }
 

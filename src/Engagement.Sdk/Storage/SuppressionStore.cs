@@ -35,6 +35,13 @@ public static class SuppressionStoreExtensions
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(identifier);
+        if (store is ICountedSuppressions { Additions: 0 })
+        {
+            // A store that has never held a suppression has none for any hash: nothing is hashed or looked up.
+            cancellationToken.ThrowIfCancellationRequested();
+            return new ValueTask<IReadOnlyList<Suppression>>(Array.Empty<Suppression>());
+        }
+
         var byKey = store.FindAsync(IdentifierHashing.Hash(identifier), cancellationToken);
         return IdentifierHashing.SpellingHash(identifier) is not { } spelling ? byKey : BothAsync(store, byKey, spelling, cancellationToken);
 
@@ -65,6 +72,12 @@ internal interface ICountedSuppressions
 {
     /// <summary>How many erasure suppressions have been added; it moves only after the addition can be found.</summary>
     long Erasures { get; }
+
+    /// <summary>
+    /// How many suppressions of any reason have been added (an addition undone with its unit of work still counts); it moves
+    /// only after the addition can be found. While it is zero the store holds none, and a look-up need not be made.
+    /// </summary>
+    long Additions { get; }
 }
 
 /// <summary>An in-memory <see cref="ISuppressionStore"/>: thread-safe.</summary>
@@ -72,8 +85,11 @@ public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppre
 {
     private readonly ConcurrentDictionary<string, List<Suppression>> _byHash = new(StringComparer.Ordinal);
     private long _erasures;
+    private long _additions;
 
     long ICountedSuppressions.Erasures => Volatile.Read(ref _erasures);
+
+    long ICountedSuppressions.Additions => Volatile.Read(ref _additions);
 
     /// <inheritdoc />
     public ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
@@ -95,6 +111,7 @@ public sealed class InMemorySuppressionStore : ISuppressionStore, ICountedSuppre
         InMemoryTransactions.Record(this, list, null, suppression);
 
         // After the suppression is in place: a reader that saw the old count looked before it and must look again.
+        Interlocked.Increment(ref _additions);
         if (suppression.Reason == SuppressionReason.Erasure)
         {
             Interlocked.Increment(ref _erasures);

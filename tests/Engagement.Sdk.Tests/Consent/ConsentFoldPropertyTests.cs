@@ -115,6 +115,23 @@ public sealed class ConsentFoldPropertyTests
         Check.One(Config, property);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(30)]
+    public void Fold_ARecordIdRepeatedWithOtherContent_KeepsTheFirstAndIgnoresOtherCustomers(int others)
+    {
+        // A short ledger and one long enough to be folded through a dictionary: the same rule either way.
+        var padding = Enumerable.Range(0, others).Select(i => Record("p" + i, ConsentStatus.Granted, T0.AddDays(-10 - i)));
+        var first = Record("r", ConsentStatus.Granted, T0);
+        var repeated = Record("r", ConsentStatus.Withdrawn, T0);
+        var stranger = Record("s", ConsentStatus.Withdrawn, T0.AddHours(1)) with { CustomerId = new CustomerId("someone-else") };
+
+        var state = ConsentState.Fold(Subject, [.. padding, first, stranger, repeated]);
+
+        state.Records.Should().HaveCount(others + 1).And.Contain(first).And.NotContain(repeated).And.NotContain(stranger);
+        state.Evaluate(Channel.Email, Purpose.Marketing, EmailA, T0.AddHours(2)).Code.Should().Be(PermissionReasons.ConsentGranted);
+    }
+
     [Fact]
     public void Evaluate_WithdrawalAtTheSameInstantAsAGrant_Denies()
     {

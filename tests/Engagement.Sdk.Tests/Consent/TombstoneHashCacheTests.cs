@@ -154,10 +154,13 @@ public sealed class TombstoneHashCacheTests
 
         public long Erasures { get; private set; }
 
+        public long Additions { get; private set; }
+
         public async ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
         {
             await _inner.AddAsync(suppression, cancellationToken);
             Erasures += suppression.Reason == SuppressionReason.Erasure ? 1 : 0;
+            Additions++;
         }
 
         public ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default)
