@@ -195,6 +195,9 @@ public sealed class EngagementEngine : IEngagementEngine
         _contest = new HeldMessageContest(_decider, outbox, _catalog, contactPolicy?.Value ?? new ContactPolicyOptions(), time, _logger, _logIds);
     }
 
+    /// <summary>The journeys the engine moves (for tests).</summary>
+    internal JourneyOrchestrator Journeys => _journeys;
+
     /// <inheritdoc />
     public ValueTask<TrackResult> TrackAsync(EngagementEvent engagementEvent, CancellationToken cancellationToken = default)
         => TrackAsync(engagementEvent, null, cancellationToken);

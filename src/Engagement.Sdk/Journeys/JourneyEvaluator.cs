@@ -251,14 +251,17 @@ internal sealed class JourneyWorkspace
 /// then makes the same tests with the same answers, and changes nothing again.
 /// </summary>
 /// <param name="catalog">The catalogue that evaluated.</param>
-/// <param name="tracks">The tracks evaluated (the record's array, by reference: a record with other tracks is another question).</param>
+/// <param name="instance">The record evaluated (this instance: another, even with equal contents, is another question).</param>
 /// <param name="stageKeys">The stage key of each catalogue journey in those tracks, one byte each (the key + 1; at most eight journeys).</param>
 /// <param name="at">The instant of the evaluation (UTC ticks).</param>
 /// <param name="due">When the tracks fall due (UTC ticks), or 0.</param>
 /// <param name="tested">One bit per condition of <see cref="JourneyCatalog.SettleConditions"/> that an evaluation of the tracks can test.</param>
 /// <param name="holds">Of those, the ones that held.</param>
-internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] tracks, ulong stageKeys, long at, long due, ulong tested, ulong holds)
+internal sealed class JourneySettled(JourneyCatalog catalog, JourneyRecord instance, ulong stageKeys, long at, long due, ulong tested, ulong holds)
 {
+    /// <summary>The record evaluated.</summary>
+    public JourneyRecord Record => instance;
+
     public long At => at;
 
     public long Due => due;
@@ -270,8 +273,7 @@ internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] trac
     /// <summary>The note for a workspace whose evaluation of <paramref name="record"/> at <paramref name="now"/> changed nothing, or <see langword="null"/> when none can be made.</summary>
     public static JourneySettled? Of(JourneyCatalog catalog, JourneyRecord record, JourneyWorkspace ws, long now)
     {
-        var tracks = System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(record.Tracks);
-        if (catalog.SettleConditions is not { } conditions || tracks is null || record.MergesFolded != 0 || !record.Shadows.IsDefaultOrEmpty || !ws.Profile.Merges.IsDefaultOrEmpty)
+        if (catalog.SettleConditions is not { } conditions || record.Tracks.IsDefault || record.MergesFolded != 0 || !record.Shadows.IsDefaultOrEmpty || !ws.Profile.Merges.IsDefaultOrEmpty)
         {
             return null;
         }
@@ -283,13 +285,13 @@ internal sealed class JourneySettled(JourneyCatalog catalog, JourneyTrack[] trac
         }
 
         var tested = TestedBy(catalog, conditions, ws.Tracks);
-        return new JourneySettled(catalog, tracks, keys, now, ws.MinDue(), tested, Evaluate(conditions, tested, ws.Profile, record.Windows, ws.StageKeys, now));
+        return new JourneySettled(catalog, record, keys, now, ws.MinDue(), tested, Evaluate(conditions, tested, ws.Profile, record.Windows, ws.StageKeys, now));
     }
 
     /// <summary>Whether evaluating <paramref name="record"/> (the instance this note was kept with) for <paramref name="profile"/> at <paramref name="now"/> would change nothing.</summary>
     public bool Covers(JourneyCatalog evaluator, JourneyRecord record, CustomerProfile profile, long now)
         => ReferenceEquals(evaluator, catalog)
-            && ReferenceEquals(System.Runtime.InteropServices.ImmutableCollectionsMarshal.AsArray(record.Tracks), tracks)
+            && ReferenceEquals(record, instance)
             && record.MergesFolded == 0 && record.Shadows.IsDefaultOrEmpty && profile.Merges.IsDefaultOrEmpty
             && now >= at && (due == 0 || now < due)
             && Evaluate(catalog.SettleConditions!, tested, profile, record.Windows, StageKeys(stackalloc short[8]), now) == holds;

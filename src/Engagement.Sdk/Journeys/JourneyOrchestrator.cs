@@ -35,8 +35,12 @@ public sealed class JourneyOrchestrator : IMergeFollower
     // different customers each have their own.
     private JourneyWorkspace? _spare;
 
-    // Whether the store hands out the record instances it keeps (so a note kept with one is read again with it).
-    private readonly bool _keepsInstances;
+    // Evaluations that changed nothing (JourneySettled), each in the slot of the record instance it was of, when the store
+    // hands out the instances it keeps (so that the next event reads the same instance): a fixed number of slots, so that what
+    // is kept does not grow with the customers. A customer's events usually come close together; a note pushed out of its
+    // slot by another customer's costs one evaluation. Null when the store or the catalogue allows no notes.
+    private const int SettledSlots = 4096;
+    private readonly JourneySettled?[]? _settled;
 
     /// <summary>Creates the orchestrator.</summary>
     /// <param name="catalog">The journeys.</param>
@@ -61,7 +65,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
         _logIds = logIds;
         _evaluator = new JourneyEvaluator(catalog);
         _facts = new JourneyFacts(catalog, store, ledger);
-        _keepsInstances = store is InMemoryJourneyStore && catalog.SettleConditions is not null && catalog.Compiled.Length > 0;
+        _settled = store is InMemoryJourneyStore && catalog.SettleConditions is not null && catalog.Compiled.Length > 0 ? new JourneySettled?[SettledSlots] : null;
     }
 
     /// <summary>The journeys.</summary>
@@ -83,7 +87,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
     public ValueTask<JourneyOutcome> OnEventAsync(CustomerProfile profile, EngagementEvent engagementEvent, DateTimeOffset now, CustomerProfile? before = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(engagementEvent);
-        if (_keepsInstances && profile is { ProfilingObjectedAt: null } && IsQuiet(engagementEvent))
+        if (_settled is { } notes && profile is { ProfilingObjectedAt: null } && IsQuiet(engagementEvent))
         {
             // The usual event moves nothing: when the record's last evaluation changed nothing and this one would test the
             // same answers, the record is read and nothing else is done, without an asynchronous state machine.
@@ -91,7 +95,7 @@ public sealed class JourneyOrchestrator : IMergeFollower
             if (read.IsCompletedSuccessfully)
             {
                 var record = read.Result;
-                return record?.Settled is { } settled && settled.Covers(Catalog, record, profile, now.UtcTicks)
+                return record is not null && Volatile.Read(ref notes[SlotOf(record)]) is { } settled && settled.Covers(Catalog, record, profile, now.UtcTicks)
                     ? new ValueTask<JourneyOutcome>(JourneyOutcome.None)
                     : RunAsync(profile, engagementEvent, now, before, new ValueTask<JourneyRecord?>(record), cancellationToken);
             }
@@ -139,6 +143,12 @@ public sealed class JourneyOrchestrator : IMergeFollower
 
     /// <summary>The facts decisions read (stages of every journey, counters, consent), for the decider.</summary>
     internal JourneyFacts Facts => _facts;
+
+    // The slot of a record instance's note (by the instance's identity: two instances with equal contents have their own).
+    private static int SlotOf(JourneyRecord record) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(record) & (SettledSlots - 1);
+
+    /// <summary>Whether an evaluation of <paramref name="record"/> (this instance) that changed nothing is known (for tests).</summary>
+    internal bool IsSettled(JourneyRecord record) => _settled is { } notes && ReferenceEquals(notes[SlotOf(record)]?.Record, record);
 
     // An event whose evaluation depends on the profile and the tracks alone (a purchase or refund also records revenue).
     private static bool IsQuiet(EngagementEvent? engagementEvent) => engagementEvent is not null and not Purchased and not Refunded;
@@ -196,10 +206,10 @@ public sealed class JourneyOrchestrator : IMergeFollower
 
             if (!ws.Changed)
             {
-                if (_keepsInstances && record is not null && IsQuiet(engagementEvent))
+                if (_settled is { } notes && record is not null && IsQuiet(engagementEvent) && JourneySettled.Of(Catalog, record, ws, now.UtcTicks) is { } settled)
                 {
                     // The store hands this instance out again: the next event may find its evaluation settled.
-                    record.Settled = JourneySettled.Of(Catalog, record, ws, now.UtcTicks);
+                    Volatile.Write(ref notes[SlotOf(record)], settled);
                 }
 
                 return JourneyOutcome.None;

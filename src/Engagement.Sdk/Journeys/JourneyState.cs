@@ -118,20 +118,6 @@ public sealed record JourneyRecord
     /// </summary>
     public ImmutableArray<JourneyMergeShadow> Shadows { get; init; } = [];
 
-    // What the journeys' evaluation learned about this instance's tracks (not part of the record's value: records that differ
-    // only in it are equal, and a copy made with `with` carries it to other tracks only as a note that no longer matches them).
-    private SettledNote _settled;
-
-    /// <summary>
-    /// The evaluation of this instance's tracks that changed nothing (<see cref="JourneySettled"/>), kept with the instance the
-    /// in-memory store hands out again; <see langword="null"/> when none is known.
-    /// </summary>
-    internal JourneySettled? Settled
-    {
-        get => _settled.Value;
-        set => _settled = new SettledNote(value);
-    }
-
     /// <summary>When the earliest track falls due (the tracks kept for an unmerge in <see cref="Shadows"/> too), or <see langword="null"/>.</summary>
     public DateTimeOffset? DueAt
     {
@@ -160,22 +146,6 @@ public sealed record JourneyRecord
 
         return due;
     }
-}
-
-/// <summary>A note a record carries that takes no part in its equality: every two notes are equal.</summary>
-internal readonly struct SettledNote(JourneySettled? value) : IEquatable<SettledNote>
-{
-    public JourneySettled? Value { get; } = value;
-
-    public static bool operator ==(SettledNote left, SettledNote right) => left.Equals(right);
-
-    public static bool operator !=(SettledNote left, SettledNote right) => !left.Equals(right);
-
-    public bool Equals(SettledNote other) => true;
-
-    public override bool Equals(object? obj) => obj is SettledNote;
-
-    public override int GetHashCode() => 0;
 }
 
 /// <summary>
