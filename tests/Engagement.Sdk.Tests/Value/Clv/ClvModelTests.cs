@@ -216,6 +216,28 @@ public sealed class ClvModelTests
     }
 
     [Fact]
+    public void BgNbdOneCustomerPredictions_ByTheSeries_AllocateNothing()
+    {
+        // The quadrature's integrand captures its parameters; that capture once was allocated on every call, series or not.
+        foreach (var model in new[] { Fhl, BgNbdModel.FromParameters(0.4771, 43.288, 0.9945, 2.3962, modified: true) })
+        {
+            var sum = model.ConditionalExpectedTransactions(90, 3, 200, 400) + model.ProbabilityAliveAfter(90, 3, 200, 400) + model.ExpectedTransactions(90);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++)
+            {
+                sum += model.ConditionalExpectedTransactions(90, i % 30, i % 30 == 0 ? 0 : 200, 400)
+                    + model.ProbabilityAliveAfter(90, i % 30, i % 30 == 0 ? 0 : 200, 400)
+                    + model.ExpectedTransactions(1 + i);
+            }
+
+            var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+            double.IsFinite(sum).Should().BeTrue(model.Name);
+            allocated.Should().BeLessThan(1000, model.Name);
+        }
+    }
+
+    [Fact]
     public void ConditionalExpectedTransactions_BatchWithZeroHorizonOrNoCustomers_IsZerosAndNothing()
     {
         var pareto = ParetoNbdModel.FromParameters(0.5533, 10.578, 0.6063, 11.669);
