@@ -282,10 +282,14 @@ public sealed class BgNbdModel : ITransactionModel
         var z = t / (Alpha + age + t);
         var survival = SeriesTerms(k, q, A + q, z) <= MaxSeriesTerms
             ? Math.Exp((-k * ClvQuadrature.LogOnePlus(y)) + LogHypergeometric2F1Value(k, q, A + q, z))
-            : ClvQuadrature.BetaExpectation(A, q, p => -k * ClvQuadrature.LogOnePlus(p * y));
+            : SurvivalByQuadrature(A, q, k, y);
         // E[e^(−pλt)] ≤ 1; the series' rounding can put it a few ulps above at tiny t.
         return alive * Math.Min(1, survival);
     }
+
+    /// <summary>E[(1 + p y)^(−k)] for p ~ Beta(a, q), integrated over p; apart from the series so that only this path allocates its integrand's capture.</summary>
+    private static double SurvivalByQuadrature(double a, double q, double k, double y)
+        => ClvQuadrature.BetaExpectation(a, q, p => -k * ClvQuadrature.LogOnePlus(p * y));
 
     /// <summary>
     /// E[X(t)]: the expected number of repeat transactions in (0, t] for a new customer. Finite for every t and every
@@ -380,13 +384,20 @@ public sealed class BgNbdModel : ITransactionModel
 
         if (terms > MaxSeriesTerms || Math.Abs(a - 1) < 1e-3)
         {
-            // log[(1 − (1 + p y)^(−k))/p], without cancellation for small p y.
-            return ClvQuadrature.BetaExpectation(a, q, p => Math.Log(-ExpMinusOne(-k * ClvQuadrature.LogOnePlus(p * y))) - Math.Log(p));
+            return GrowthByQuadrature(a, q, k, y);
         }
 
         // Rounding can leave a value of order 10⁻¹⁶ below 0 when the expectation itself is that small.
         return Math.Max(0, GrowthAwayFromOne(a, q - 1, k, q, z, -k * ClvQuadrature.LogOnePlus(y)));
     }
+
+    /// <summary>
+    /// <see cref="Growth"/> integrated over p. A method of its own because its integrand captures k and y, and a capture is
+    /// allocated on entry to the method that declares it: inside <see cref="Growth"/> every call would allocate, not only the
+    /// calls that integrate.
+    /// </summary>
+    private static double GrowthByQuadrature(double a, double q, double k, double y)
+        => ClvQuadrature.BetaExpectation(a, q, p => Math.Log(-ExpMinusOne(-k * ClvQuadrature.LogOnePlus(p * y))) - Math.Log(p)); // log[(1 − (1 + p y)^(−k))/p], without cancellation for small p y.
 
     /// <summary>
     /// The closed form of <see cref="Growth"/> with its 0/0 at a = 1 divided out, exact for every a &gt; 0 with a + q &gt; 1, and used near a = 1.

@@ -90,9 +90,21 @@ internal static class PredictionInputs
 
         for (var i = 0; i < x.Length; i++)
         {
-            History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
+            // The names are built only for a history that fails, where History throws: formatting three of them for every
+            // customer of a million-customer batch would cost more than the prediction.
+            if (!IsHistory(x[i], tx[i], age[i]))
+            {
+                History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
+            }
         }
     }
+
+    /// <summary>Whether <see cref="History"/> accepts (x, tₓ, T): exactly the negation of its four rules.</summary>
+    private static bool IsHistory(double x, double tx, double age)
+        => x >= 0 && !double.IsInfinity(x) && x == Math.Floor(x)
+            && age >= 0 && !double.IsInfinity(age)
+            && tx >= 0 && tx <= age
+            && (x != 0 || tx == 0);
 
     /// <summary>A discrete history (x, tₓ, n): 0 ≤ x ≤ tₓ ≤ n, tₓ = 0 exactly when x = 0.</summary>
     public static void DiscreteHistory(int x, int tx, int n)
