@@ -11,7 +11,7 @@ namespace Engagement.Sdk.Sqlite;
 /// <para>
 /// SQLite's automatic checkpoint runs inside the commit that takes the log past its limit: that commit copies every page of
 /// the log into the database file and waits for the disk twice. Here the writer keeps automatic checkpoints off and counts
-/// the pages it writes to the log (<c>SQLITE_DBSTATUS_CACHE_WRITE</c>); every sixteenth of the limit it asks this checkpointer,
+/// the pages it writes to the log (<c>SQLITE_DBSTATUS_CACHE_WRITE</c>); every quarter of the limit it asks this checkpointer,
 /// which runs a <c>PASSIVE</c> checkpoint on its own connection while the writer carries on (a passive checkpoint takes no
 /// lock a writer needs, and copies only frames that are committed).
 /// </para>
@@ -19,14 +19,10 @@ namespace Engagement.Sdk.Sqlite;
 /// The log can only start again from its beginning when a write transaction begins after every frame was copied, which
 /// back-to-back transactions may never allow. So when the writer has written the whole limit since its last own checkpoint,
 /// it runs one itself between two transactions, as SQLite's automatic checkpoint would: by then the background one has
-/// copied all but the last sixteenth or so, so that checkpoint is short (it waits for the disk for that little), and the next
-/// transaction starts the log again. The two never run at once: when the limit is reached during a background checkpoint,
-/// the writer does not wait for it (its waits for the disk are the cost this class exists to keep off the writer): it tries
-/// again after its next commit, and no background checkpoint starts in between; only when it has written half as much again
-/// does it wait for its turn. The log therefore stays within about one and a half times the limit, as with SQLite's own
-/// checkpoints within the limit. None runs in the background between the writer's own one and its next transaction: a checkpoint copying
-/// when a transaction begins makes that transaction read through the log, and only a transaction that does not can start it
-/// again.
+/// copied all but the last quarter or so, so that checkpoint is short, and the next transaction starts the log again. The
+/// log therefore stays within about the limit plus one transaction, as with SQLite's own checkpoints. The two never run at
+/// once, and none runs in the background between the writer's own one and its next transaction: a checkpoint copying when a
+/// transaction begins makes that transaction read through the log, and only a transaction that does not can start it again.
 /// </para>
 /// </remarks>
 internal sealed class SqliteCheckpointer : IDisposable
@@ -37,7 +33,6 @@ internal sealed class SqliteCheckpointer : IDisposable
     private volatile bool _stopping;
     private readonly Lock _turn = new();
     private bool _restartPending;
-    private volatile bool _ownWanted;
     private bool _deferred;
     private int _requested;
     private long _checkpoints;
@@ -85,24 +80,11 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// starting again.
     /// </summary>
     /// <param name="writer">The writer's connection handle.</param>
-    /// <param name="wait">Whether to wait for a background checkpoint under way; otherwise the call returns <see langword="false"/> at once and no other background checkpoint starts until it is called again.</param>
-    /// <returns>Whether the checkpoint ran (it does not while a background checkpoint runs, nor when another process's checkpoint holds the log).</returns>
-    public bool RunOwn(sqlite3 writer, bool wait)
+    /// <returns>Whether the checkpoint ran (it does not when another process's checkpoint holds the log).</returns>
+    public bool RunOwn(sqlite3 writer)
     {
-        if (wait)
+        lock (_turn)
         {
-            _turn.Enter();
-        }
-        else if (!_turn.TryEnter())
-        {
-            // No new background checkpoint starts until the writer has had its turn (after its next commit, by then).
-            _ownWanted = true;
-            return false;
-        }
-
-        try
-        {
-            _ownWanted = false;
             if (raw.sqlite3_wal_checkpoint_v2(writer, null, raw.SQLITE_CHECKPOINT_PASSIVE, out var log, out var copied) != raw.SQLITE_OK)
             {
                 return false;
@@ -110,10 +92,6 @@ internal sealed class SqliteCheckpointer : IDisposable
 
             _restartPending = log == copied;
             return true;
-        }
-        finally
-        {
-            _turn.Exit();
         }
     }
 
@@ -153,9 +131,9 @@ internal sealed class SqliteCheckpointer : IDisposable
             // nothing; the writer's own checkpoint at the limit still bounds the log, so a failure here is only a missed turn.
             lock (_turn)
             {
-                if (_restartPending || _ownWanted)
+                if (_restartPending)
                 {
-                    _deferred = true; // asked again after the writer's next commit (after its own checkpoint, when it wants one)
+                    _deferred = true; // asked again after the writer's next commit
                     continue;
                 }
 

@@ -496,7 +496,7 @@ public sealed class SqliteDatabase : IStoreTransactions, IOptimisticTransactions
 
     // With the connection held and no transaction open, after work that may have committed: counts the pages written to the
     // log since the last call (SQLITE_DBSTATUS_CACHE_WRITE, read and reset), asks the background checkpointer for a checkpoint
-    // every sixteenth of the limit, and runs one on this connection when the whole limit was written since its last own one
+    // every quarter of the limit, and runs one on this connection when the whole limit was written since its last own one
     // (see SqliteCheckpointer).
     private void AfterWrites()
     {
@@ -516,16 +516,15 @@ public sealed class SqliteDatabase : IStoreTransactions, IOptimisticTransactions
         _pagesSinceOwnCheckpoint += written;
         if (_pagesSinceOwnCheckpoint >= _walAutoCheckpointPages)
         {
-            // It does not run while a background checkpoint runs or another process's checkpoint holds the log: tried again after the next write.
-            // A background checkpoint under way is not waited for until the writer has written half the limit again.
-            if (checkpointer.RunOwn(_connection.Handle!, wait: _pagesSinceOwnCheckpoint >= _walAutoCheckpointPages + (_walAutoCheckpointPages / 2)))
+            // It does not run when another process's checkpoint holds the log: tried again after the next write.
+            if (checkpointer.RunOwn(_connection.Handle!))
             {
                 _pagesSinceOwnCheckpoint = 0;
                 _pagesSinceRequest = 0;
                 OwnCheckpoints++;
             }
         }
-        else if (_pagesSinceRequest >= Math.Max(1, _walAutoCheckpointPages / 16))
+        else if (_pagesSinceRequest >= Math.Max(1, _walAutoCheckpointPages / 4))
         {
             _pagesSinceRequest = 0;
             checkpointer.Request();

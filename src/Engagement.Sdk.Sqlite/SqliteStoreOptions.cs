@@ -21,12 +21,11 @@ public sealed class SqliteStoreOptions
     public int WalAutoCheckpointPages { get; set; } = 8192;
 
     /// <summary>
-    /// Whether checkpoints run on a connection and a thread of their own, so that commits seldom wait for one: every sixteenth of
+    /// Whether checkpoints run on a connection and a thread of their own, so that commits seldom wait for one: every quarter of
     /// <see cref="WalAutoCheckpointPages"/> the writer asks a background thread to copy the log into the database file while it
     /// carries on; when the whole limit has been written since, the writer runs a checkpoint itself between two transactions
-    /// (short by then, as most of the log was copied), which lets the log start again from its beginning; if a background one is
-    /// under way then, the writer carries on and runs its own after a later commit, waiting for its turn only once it has
-    /// written half the limit again. The log stays within about one and a half times the limit. Off: SQLite's automatic checkpoint, inside the commit that reaches the
+    /// (short by then, as most of the log was copied), which lets the log start again from its beginning. The log stays within
+    /// about the limit, as with SQLite's own checkpoints. Off: SQLite's automatic checkpoint, inside the commit that reaches the
     /// limit. No effect when <see cref="WalAutoCheckpointPages"/> is 0 or the database is in memory.
     /// </summary>
     /// <value>Defaults to <see langword="true"/>.</value>
