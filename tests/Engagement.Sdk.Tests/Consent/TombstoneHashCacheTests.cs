@@ -74,7 +74,7 @@ public sealed class TombstoneHashCacheTests
     public async Task IsErased_CountedStoreUnchanged_IsAskedOncePerCustomer()
     {
         var cache = new TombstoneHashCache(16);
-        var store = new CountedStore();
+        var store = new CountedSuppressionStore();
         var ann = new CustomerId("ann");
 
         for (var i = 0; i < 5; i++)
@@ -96,7 +96,7 @@ public sealed class TombstoneHashCacheTests
     public async Task IsErased_BouncesAndOptOuts_DoNotEndTheMemo()
     {
         var cache = new TombstoneHashCache(16);
-        var store = new CountedStore();
+        var store = new CountedSuppressionStore();
         var ann = new CustomerId("ann");
         await store.AddAsync(Tombstone(new CustomerId("someone-else")));
         (await cache.IsErasedAsync(ann, store, default)).Should().BeFalse();
@@ -114,7 +114,7 @@ public sealed class TombstoneHashCacheTests
     public async Task IsErased_ASuppressionOfTheTombstoneHashThatIsNoErasure_IsNotAnErasure(bool counted)
     {
         var cache = new TombstoneHashCache(16);
-        ISuppressionStore store = counted ? new CountedStore() : new CountingStore();
+        ISuppressionStore store = counted ? new CountedSuppressionStore() : new CountingSuppressionStore();
         var ann = new CustomerId("ann");
         var hash = IdentifierHashing.Hash(CustomerErasure.Tombstone(ann));
         await store.AddAsync(Tombstone(new CustomerId("someone-else")));
@@ -132,7 +132,7 @@ public sealed class TombstoneHashCacheTests
     public async Task IsErased_StoreWithoutACount_IsAskedEveryTime()
     {
         var cache = new TombstoneHashCache(16);
-        var store = new CountingStore();
+        var store = new CountingSuppressionStore();
 
         for (var i = 0; i < 3; i++)
         {
@@ -145,30 +145,4 @@ public sealed class TombstoneHashCacheTests
     private static Suppression Tombstone(CustomerId customer)
         => new(IdentifierHashing.Hash(CustomerErasure.Tombstone(customer)), SuppressionReason.Erasure, DateTimeOffset.UnixEpoch, "test");
 
-    // Counts the look-ups; CountedStore also offers the count of erasures.
-    private class CountingStore : ISuppressionStore
-    {
-        private readonly InMemorySuppressionStore _inner = new();
-
-        public int Finds { get; private set; }
-
-        public long Erasures { get; private set; }
-
-        public long Additions { get; private set; }
-
-        public async ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
-        {
-            await _inner.AddAsync(suppression, cancellationToken);
-            Erasures += suppression.Reason == SuppressionReason.Erasure ? 1 : 0;
-            Additions++;
-        }
-
-        public ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default)
-        {
-            Finds++;
-            return _inner.FindAsync(identifierHash, cancellationToken);
-        }
-    }
-
-    private sealed class CountedStore : CountingStore, ICountedSuppressions;
 }

@@ -1,6 +1,7 @@
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Profiles;
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Tests.Consent;
 
 namespace Engagement.Sdk.Tests.Storage;
 
@@ -11,7 +12,7 @@ public sealed class SuppressionStoreExtensionsTests
     [Fact]
     public async Task FindAsync_StoreThatNeverHeldASuppression_IsNotAskedUntilOneIsAdded()
     {
-        var store = new CountedStore();
+        var store = new CountedSuppressionStore();
 
         (await store.FindAsync(Ann)).Should().BeEmpty();
         store.Finds.Should().Be(0, "a store that never held a suppression has none for any address");
@@ -41,30 +42,5 @@ public sealed class SuppressionStoreExtensionsTests
         var find = async () => await store.FindAsync(Ann, new CancellationToken(canceled: true));
 
         await find.Should().ThrowAsync<OperationCanceledException>();
-    }
-
-    // Counts the look-ups by hash, and the additions as the in-memory store does.
-    private sealed class CountedStore : ISuppressionStore, ICountedSuppressions
-    {
-        private readonly InMemorySuppressionStore _inner = new();
-
-        public int Finds { get; private set; }
-
-        public long Erasures { get; private set; }
-
-        public long Additions { get; private set; }
-
-        public async ValueTask AddAsync(Suppression suppression, CancellationToken cancellationToken = default)
-        {
-            await _inner.AddAsync(suppression, cancellationToken);
-            Erasures += suppression.Reason == SuppressionReason.Erasure ? 1 : 0;
-            Additions++;
-        }
-
-        public ValueTask<IReadOnlyList<Suppression>> FindAsync(string identifierHash, CancellationToken cancellationToken = default)
-        {
-            Finds++;
-            return _inner.FindAsync(identifierHash, cancellationToken);
-        }
     }
 }
