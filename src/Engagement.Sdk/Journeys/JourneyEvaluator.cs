@@ -245,9 +245,9 @@ internal sealed class JourneyWorkspace
 /// An evaluation of a record's tracks that changed nothing, by a catalogue whose conditions test the profile and the stages
 /// alone (<see cref="JourneyCatalog.SettleConditions"/>). Evaluating the same tracks again changes nothing either, so it need not
 /// be done, when: it is for an event other than a purchase or a refund (which record revenue); it is at an instant from
-/// <see cref="At"/> up to (not including) <see cref="Due"/> (what depends on time — waits, re-entry, cool-downs — stays as it
+/// <paramref name="at"/> up to (not including) <paramref name="due"/> (what depends on time — waits, re-entry, cool-downs — stays as it
 /// was until the tracks fall due); there are no merges to fold and no states kept for an unmerge; and each condition the
-/// evaluation can test from where the tracks stand (<see cref="Tested"/>) holds on the profile as it held then. The evaluation
+/// evaluation can test from where the tracks stand (<paramref name="tested"/>) holds on the profile as it held then. The evaluation
 /// then makes the same tests with the same answers, and changes nothing again.
 /// </summary>
 /// <param name="catalog">The catalogue that evaluated.</param>
@@ -261,14 +261,6 @@ internal sealed class JourneySettled(JourneyCatalog catalog, JourneyRecord insta
 {
     /// <summary>The record evaluated.</summary>
     public JourneyRecord Record => instance;
-
-    public long At => at;
-
-    public long Due => due;
-
-    public ulong Tested => tested;
-
-    public ulong Holds => holds;
 
     /// <summary>The note for a workspace whose evaluation of <paramref name="record"/> at <paramref name="now"/> changed nothing, or <see langword="null"/> when none can be made.</summary>
     public static JourneySettled? Of(JourneyCatalog catalog, JourneyRecord record, JourneyWorkspace ws, long now)
@@ -291,8 +283,8 @@ internal sealed class JourneySettled(JourneyCatalog catalog, JourneyRecord insta
     /// <summary>Whether evaluating <paramref name="record"/> (the instance this note was kept with) for <paramref name="profile"/> at <paramref name="now"/> would change nothing.</summary>
     public bool Covers(JourneyCatalog evaluator, JourneyRecord record, CustomerProfile profile, long now)
         => ReferenceEquals(evaluator, catalog)
-            && ReferenceEquals(record, instance)
-            && record.MergesFolded == 0 && record.Shadows.IsDefaultOrEmpty && profile.Merges.IsDefaultOrEmpty
+            && ReferenceEquals(record, instance) // whose merges and shadows were checked when the note was made
+            && profile.Merges.IsDefaultOrEmpty
             && now >= at && (due == 0 || now < due)
             && Evaluate(catalog.SettleConditions!, tested, profile, record.Windows, StageKeys(stackalloc short[8]), now) == holds;
 
