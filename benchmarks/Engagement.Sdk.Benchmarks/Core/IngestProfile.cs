@@ -35,6 +35,7 @@ internal static class IngestProfile
             var cpu = Environment.CpuUsage.TotalTime;
             var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var (gen0, gen1, gen2, pause) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalPauseDuration());
+            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
             var wall = Stopwatch.StartNew();
             run().GetAwaiter().GetResult();
             wall.Stop();
@@ -42,7 +43,7 @@ internal static class IngestProfile
             var bytes = GC.GetTotalAllocatedBytes(precise: true) - allocated;
             var collections = string.Create(CultureInfo.InvariantCulture, $"GCs {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} (gen 0/1/2), paused {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:N0} ms");
             bench.Cleanup();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{row} round {i + 1}: wall {wall.Elapsed.TotalMicroseconds / operations:N3} us/op ({operations / wall.Elapsed.TotalSeconds:N0}/s), CPU {cpuTime.TotalMicroseconds / operations:N3} us/op ({operations / cpuTime.TotalSeconds:N0}/s of CPU), allocated {bytes / (double)operations:N0} B/op, {collections}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{row} round {i + 1}: wall {wall.Elapsed.TotalMicroseconds / operations:N3} us/op ({operations / wall.Elapsed.TotalSeconds:N0}/s), CPU {cpuTime.TotalMicroseconds / operations:N3} us/op ({operations / cpuTime.TotalSeconds:N0}/s of CPU), allocated {bytes / (double)operations:N0} B/op, {collections}, {System.Runtime.JitInfo.GetCompiledMethodCount() - compiled} methods compiled during the round"));
         }
     }
 }

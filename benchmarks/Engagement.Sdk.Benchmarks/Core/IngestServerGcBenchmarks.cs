@@ -9,7 +9,7 @@ namespace Engagement.Sdk.Benchmarks.Core;
 /// </summary>
 [MemoryDiagnoser]
 [GcServer(true)]
-[SimpleJob(launchCount: 1, warmupCount: 5, iterationCount: 10, invocationCount: 1)]
+[SimpleJob(launchCount: 1, warmupCount: 40, iterationCount: 10, invocationCount: 1)]
 public class IngestServerGcBenchmarks
 {
     private readonly IngestBenchmarks _ingest = new();

@@ -20,7 +20,7 @@ namespace Engagement.Sdk.Benchmarks.Core;
 /// dispatch is sent: a run in which one is deferred, denied or left queued fails. Results are per event or per dispatch.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(launchCount: 1, warmupCount: 5, iterationCount: 10, invocationCount: 1)]
+[SimpleJob(launchCount: 1, warmupCount: 40, iterationCount: 10, invocationCount: 1)]
 public class OutboxBenchmarks
 {
     private const int Customers = 2_000;

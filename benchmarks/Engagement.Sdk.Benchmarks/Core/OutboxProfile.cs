@@ -36,6 +36,7 @@ internal static class OutboxProfile
             var allocated = GC.GetTotalAllocatedBytes();
             var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             var paused = GC.GetTotalPauseDuration();
+            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
             var wall = Stopwatch.StartNew();
             run().GetAwaiter().GetResult();
             wall.Stop();
@@ -44,7 +45,7 @@ internal static class OutboxProfile
             var bytes = (GC.GetTotalAllocatedBytes() - allocated) / (double)operations; // the row's own, not the check after it
             var collections = string.Create(CultureInfo.InvariantCulture, $"GCs {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} (gen 0/1/2), paused {(GC.GetTotalPauseDuration() - paused).TotalMicroseconds / operations:N2} us/op");
             bench.Cleanup();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{row} round {i + 1}: wall {wall.Elapsed.TotalMicroseconds / operations:N2} us/op ({operations / wall.Elapsed.TotalSeconds:N0}/s), CPU {cpuTime.TotalMicroseconds / operations:N2} us/op ({operations / cpuTime.TotalSeconds:N0}/s of CPU), allocated {bytes:N0} B/op, {collections}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{row} round {i + 1}: wall {wall.Elapsed.TotalMicroseconds / operations:N2} us/op ({operations / wall.Elapsed.TotalSeconds:N0}/s), CPU {cpuTime.TotalMicroseconds / operations:N2} us/op ({operations / cpuTime.TotalSeconds:N0}/s of CPU), allocated {bytes:N0} B/op, {collections}, {System.Runtime.JitInfo.GetCompiledMethodCount() - compiled} methods compiled during the round"));
         }
     }
 }
