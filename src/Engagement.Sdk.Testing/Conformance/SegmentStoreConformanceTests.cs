@@ -83,6 +83,26 @@ public abstract class SegmentStoreConformanceTests : ConformanceSuite
         (await store.ListMembersAsync("nobody").ToListAsync()).Should().BeEmpty();
     }
 
+    /// <summary>
+    /// A save that keeps some segments, leaves one and enters another changes only those: the kept segment keeps the customer
+    /// whether the new record holds the same members or an equal copy of them.
+    /// </summary>
+    /// <returns>A task.</returns>
+    [ConformanceCheck]
+    public async Task CountAndMembers_ASaveKeepingSomeSegments_ChangesOnlyTheOthers()
+    {
+        var store = CreateStore();
+        var saved = await store.SaveAsync(new SegmentRecord { CustomerId = Ann, Members = [new SegmentMembership("buyers", T0), new SegmentMembership("vip", T0)] }, [Entered(Ann, "buyers", T0), Entered(Ann, "vip", T0)]);
+        saved = await store.SaveAsync(saved with { DueAt = T0.AddDays(1) }, []);
+        saved = await store.SaveAsync(saved with { Members = [new SegmentMembership("buyers", T0), new SegmentMembership("lapsing", T0.AddDays(2))] }, [Exited(Ann, "vip", T0.AddDays(2)), Entered(Ann, "lapsing", T0.AddDays(2))]);
+        await store.SaveAsync(saved with { Members = [.. saved.Members] }, []);
+
+        (await store.ListMembersAsync("buyers").ToListAsync()).Should().Equal(Ann);
+        (await store.ListMembersAsync("lapsing").ToListAsync()).Should().Equal(Ann);
+        (await store.CountAsync("vip")).Should().Be(0);
+        (await store.GetAsync(Ann))!.Members.Select(m => m.Segment).Should().Equal("buyers", "lapsing");
+    }
+
     /// <summary>A segment with more members than one page lists them all, in order.</summary>
     /// <returns>A task.</returns>
     [ConformanceCheck]

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using Engagement.Sdk.Storage;
 
@@ -164,23 +165,28 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
     }
 
     // Replaces a customer's record (null: removes it), their memberships and their entry in the due index. Called under the lock.
+    // Only the segments entered or left are touched: most saves keep the members as they were (the same array).
     private void Put(CustomerId id, SegmentRecord? current, SegmentRecord? next)
     {
-        if (current is not null && !current.Members.IsDefaultOrEmpty)
+        var before = current?.Members ?? [];
+        var after = next?.Members ?? [];
+        if (before != after)
         {
-            foreach (var member in current.Members)
+            foreach (var member in before.IsDefault ? [] : before)
             {
-                if (_members.TryGetValue(member.Segment, out var set))
+                if (!Holds(after, member.Segment) && _members.TryGetValue(member.Segment, out var set))
                 {
                     set.Remove(id);
                 }
             }
-        }
 
-        if (next is not null && !next.Members.IsDefaultOrEmpty)
-        {
-            foreach (var member in next.Members)
+            foreach (var member in after.IsDefault ? [] : after)
             {
+                if (Holds(before, member.Segment))
+                {
+                    continue;
+                }
+
                 if (!_members.TryGetValue(member.Segment, out var set))
                 {
                     _members[member.Segment] = set = [];
@@ -199,5 +205,18 @@ public sealed class InMemorySegmentStore : ISegmentStore, ISubjectErasure, IUndo
         {
             _records[id] = next;
         }
+    }
+
+    private static bool Holds(ImmutableArray<SegmentMembership> members, string segment)
+    {
+        foreach (var member in members.IsDefault ? [] : members)
+        {
+            if (string.Equals(member.Segment, segment, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
