@@ -1,4 +1,5 @@
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Storage.Relational;
 using Npgsql;
 
 namespace Engagement.Sdk.PostgreSql;
@@ -19,18 +20,17 @@ internal sealed class PostgreSqlUnitOfWork : IOptimisticUnitOfWork
         _database = database;
         Parent = parent;
         Savepoint = "unit_" + depth.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _optimistic = optimistic;
+        _run = parent is null && optimistic ? new OptimisticRun() : null;
     }
 
-    // Only the outermost unit's flags count (see Root).
-    private readonly bool _optimistic;
-    private bool _mustRollBack;
+    // The outermost unit's, when it runs optimistically (see Root).
+    private readonly OptimisticRun? _run;
 
     /// <summary>Whether this unit's nested units run without savepoints (see <see cref="IOptimisticTransactions"/>).</summary>
-    internal bool IsOptimistic => Root._optimistic;
+    internal bool IsOptimistic => Root._run is not null;
 
     /// <inheritdoc />
-    public bool MustRollBack => Root._mustRollBack;
+    public bool MustRollBack => Root._run?.MustRollBack ?? false;
 
     internal PostgreSqlUnitOfWork? Parent { get; }
 
@@ -89,11 +89,7 @@ internal sealed class PostgreSqlUnitOfWork : IOptimisticUnitOfWork
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
-        if (Parent is null && _mustRollBack)
-        {
-            throw new InvalidOperationException("A unit nested in this optimistic unit of work ended without completing: its writes cannot be undone alone, so this unit can only be rolled back.");
-        }
-
+        _run?.ThrowIfMustRollBack();
         _closed = true;
         _database.Leave(this); // synchronously, so that the caller's flow leaves the unit
         return IsStarted ? EndAsync(commit: true, cancellationToken) : ValueTask.CompletedTask;
@@ -138,11 +134,11 @@ internal sealed class PostgreSqlUnitOfWork : IOptimisticUnitOfWork
 
     private async ValueTask EndAsync(bool commit, CancellationToken cancellationToken)
     {
-        if (Parent is not null && IsOptimistic)
+        if (Parent is not null && Root._run is { } run)
         {
             // No savepoint to release or return to: a nested unit that did not complete leaves its writes (or, after a failed
             // statement, an aborted transaction) to the outermost unit, which can now only be rolled back as a whole.
-            Root._mustRollBack |= !commit;
+            run.NestedEnded(commit);
             return;
         }
 

@@ -1,4 +1,5 @@
 using Engagement.Sdk.Storage;
+using Engagement.Sdk.Storage.Relational;
 
 namespace Engagement.Sdk.Sqlite;
 
@@ -17,22 +18,21 @@ internal sealed class SqliteUnitOfWork : IOptimisticUnitOfWork
         _database = database;
         Parent = parent;
         Root = parent?.Root ?? this;
-        _optimistic = optimistic;
+        _run = parent is null && optimistic ? new OptimisticRun() : null;
         (Savepoint, _begin, _release, _rollback) = depth < Usual.Length ? Usual[depth] : Statements(depth);
     }
 
-    // Only the outermost unit's flags count (see Root).
-    private readonly bool _optimistic;
-    private bool _mustRollBack;
+    // The outermost unit's, when it runs optimistically (see Root).
+    private readonly OptimisticRun? _run;
 
     /// <summary>The outermost unit this one is nested in (itself, when outermost).</summary>
     internal SqliteUnitOfWork Root { get; }
 
     /// <summary>Whether this unit's nested units run without savepoints (see <see cref="IOptimisticTransactions"/>).</summary>
-    internal bool IsOptimistic => Root._optimistic;
+    internal bool IsOptimistic => Root._run is not null;
 
     /// <inheritdoc />
-    public bool MustRollBack => Root._mustRollBack;
+    public bool MustRollBack => Root._run?.MustRollBack ?? false;
 
     // The statements of the usual nesting depths, made once (a batch nests one unit per event).
     private static readonly (string Name, string Begin, string Release, string Rollback)[] Usual = [.. Enumerable.Range(0, 8).Select(Statements)];
@@ -89,11 +89,7 @@ internal sealed class SqliteUnitOfWork : IOptimisticUnitOfWork
     public ValueTask CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_closed, this);
-        if (Parent is null && _mustRollBack)
-        {
-            throw new InvalidOperationException("A unit nested in this optimistic unit of work ended without completing: its writes cannot be undone alone, so this unit can only be rolled back.");
-        }
-
+        _run?.ThrowIfMustRollBack();
         Close(commit: true);
         return ValueTask.CompletedTask;
     }
@@ -121,11 +117,11 @@ internal sealed class SqliteUnitOfWork : IOptimisticUnitOfWork
         {
             _database.EndUnit(commit);
         }
-        else if (IsOptimistic)
+        else if (Root._run is { } run)
         {
             // No savepoint to release or return to: a nested unit that did not complete leaves its writes in the transaction,
             // which can now only be rolled back as a whole.
-            Root._mustRollBack |= !commit;
+            run.NestedEnded(commit);
         }
         else if (commit)
         {
