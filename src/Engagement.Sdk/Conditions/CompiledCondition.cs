@@ -181,18 +181,55 @@ internal sealed class TraitNode(string trait, TraitKind kind, TraitOperator op, 
     }
 }
 
-internal sealed class AggregateNode(ProfileAggregate aggregate, ComparisonOperator op, decimal threshold) : CompiledCondition
+// A count (every aggregate but the three amounts of money) compared with a whole number is compared as an integer: the same
+// answer as the decimal comparison, without converting the count on every evaluation.
+internal sealed class AggregateNode : CompiledCondition
 {
-    public override bool Evaluate(in ConditionContext context) => Compare(Value(context.Profile.Behaviour), op, threshold);
+    private readonly ProfileAggregate _aggregate;
+    private readonly ComparisonOperator _op;
+    private readonly decimal _threshold;
+    private readonly bool _wholeCount;
+    private readonly long _whole;
 
-    private decimal Value(BehaviourAggregates b)
+    public AggregateNode(ProfileAggregate aggregate, ComparisonOperator op, decimal threshold)
     {
-        switch (aggregate)
+        _aggregate = aggregate;
+        _op = op;
+        _threshold = threshold;
+        _wholeCount = aggregate is not (ProfileAggregate.Revenue or ProfileAggregate.NetRevenue or ProfileAggregate.Refunds)
+            && threshold == decimal.Truncate(threshold) && threshold >= long.MinValue && threshold <= long.MaxValue;
+        _whole = _wholeCount ? (long)threshold : 0;
+    }
+
+    public override bool Evaluate(in ConditionContext context)
+        => _wholeCount
+            ? CompareWhole(Count(context.Profile.Behaviour), _op, _whole)
+            : Compare(Value(context.Profile.Behaviour), _op, _threshold);
+
+    private static bool CompareWhole(long actual, ComparisonOperator op, long threshold) => op switch
+    {
+        ComparisonOperator.Eq => actual == threshold,
+        ComparisonOperator.Ne => actual != threshold,
+        ComparisonOperator.Gt => actual > threshold,
+        ComparisonOperator.Ge => actual >= threshold,
+        ComparisonOperator.Lt => actual < threshold,
+        _ => actual <= threshold,
+    };
+
+    private decimal Value(BehaviourAggregates b) => _aggregate switch
+    {
+        ProfileAggregate.Revenue => b.Revenue?.Amount ?? 0m,
+        ProfileAggregate.NetRevenue => b.NetRevenue?.Amount ?? 0m,
+        ProfileAggregate.Refunds => b.Refunds?.Amount ?? 0m,
+        _ => Count(b),
+    };
+
+    // The aggregates that are counts.
+    private int Count(BehaviourAggregates b)
+    {
+        switch (_aggregate)
         {
             case ProfileAggregate.Orders: return b.Orders;
-            case ProfileAggregate.Revenue: return b.Revenue?.Amount ?? 0m;
-            case ProfileAggregate.NetRevenue: return b.NetRevenue?.Amount ?? 0m;
-            case ProfileAggregate.Refunds: return b.Refunds?.Amount ?? 0m;
             case ProfileAggregate.ProductViews: return b.ProductViews;
             case ProfileAggregate.PageViews: return b.PageViews;
             case ProfileAggregate.Searches: return b.Searches;

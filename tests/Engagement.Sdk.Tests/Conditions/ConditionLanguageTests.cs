@@ -18,6 +18,30 @@ public sealed class ConditionLanguageTests
         traits: [new("vip", TraitKind.Boolean), new("age", TraitKind.Number), new("tier", TraitKind.String), new("born", TraitKind.Date), new("tags", TraitKind.List)],
         customEvents: ["wishlist_added"]).WithJourney("lifecycle", ["attraction", "conversion"]);
 
+    /// <summary>
+    /// A count compared with a whole number is compared as an integer; with any other number (and for amounts of money) as a
+    /// decimal. Both give the decimal comparison's answer, for every operator, count and threshold.
+    /// </summary>
+    [Fact]
+    public void AggregateCondition_CountsComparedAsIntegers_AnswerAsTheDecimalComparison()
+    {
+        ProfileAggregate[] aggregates = [ProfileAggregate.Orders, ProfileAggregate.ProductViews, ProfileAggregate.PageViews, ProfileAggregate.Searches, ProfileAggregate.Revenue];
+        decimal[] thresholds = [-1m, 0m, 1m, 2m, 2.5m, 3m, 3.0m, 2.999m, 4m, 1e20m, -1e20m];
+        var cases = from aggregate in Gen.Elements(aggregates)
+                    from op in Gen.Elements(Enum.GetValues<ComparisonOperator>())
+                    from count in Gen.Choose(0, 5)
+                    from threshold in Gen.Elements(thresholds)
+                    select (aggregate, op, count, threshold);
+        var property = Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            var behaviour = new BehaviourAggregates { Orders = c.count, ProductViews = c.count, PageViews = c.count, Searches = c.count, Revenue = Money.Of(c.count, "EUR") };
+            var profile = CustomerProfile.New(Ann) with { Behaviour = behaviour };
+            var answer = new AggregateNode(c.aggregate, c.op, c.threshold).Evaluate(new ConditionContext(profile, EventWindows.None, default, 0, 0));
+            return answer == CompiledCondition.Compare(c.count, c.op, c.threshold);
+        });
+        Check.One(Config.QuickThrowOnFailure.WithMaxTest(1_000), property);
+    }
+
     public static TheoryData<string> RoundTrips => new()
     {
         "true",
