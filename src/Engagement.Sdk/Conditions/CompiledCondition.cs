@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Numerics;
 using Engagement.Sdk.Channels;
 using Engagement.Sdk.Consent;
 using Engagement.Sdk.Profiles;
@@ -45,7 +46,9 @@ internal abstract class CompiledCondition
     /// </summary>
     public virtual long NextChange(in ConditionContext context) => long.MaxValue;
 
-    internal static bool Compare(decimal actual, ComparisonOperator op, decimal threshold) => op switch
+    // Generic so that a count is compared with a whole threshold as integers, and an amount as a decimal.
+    internal static bool Compare<T>(T actual, ComparisonOperator op, T threshold)
+        where T : IComparisonOperators<T, T, bool> => op switch
     {
         ComparisonOperator.Eq => actual == threshold,
         ComparisonOperator.Ne => actual != threshold,
@@ -203,18 +206,8 @@ internal sealed class AggregateNode : CompiledCondition
 
     public override bool Evaluate(in ConditionContext context)
         => _wholeCount
-            ? CompareWhole(Count(context.Profile.Behaviour), _op, _whole)
+            ? Compare((long)Count(context.Profile.Behaviour), _op, _whole)
             : Compare(Value(context.Profile.Behaviour), _op, _threshold);
-
-    private static bool CompareWhole(long actual, ComparisonOperator op, long threshold) => op switch
-    {
-        ComparisonOperator.Eq => actual == threshold,
-        ComparisonOperator.Ne => actual != threshold,
-        ComparisonOperator.Gt => actual > threshold,
-        ComparisonOperator.Ge => actual >= threshold,
-        ComparisonOperator.Lt => actual < threshold,
-        _ => actual <= threshold,
-    };
 
     private decimal Value(BehaviourAggregates b) => _aggregate switch
     {

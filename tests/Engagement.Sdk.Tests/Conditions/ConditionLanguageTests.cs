@@ -37,7 +37,7 @@ public sealed class ConditionLanguageTests
             var behaviour = new BehaviourAggregates { Orders = c.count, ProductViews = c.count, PageViews = c.count, Searches = c.count, Revenue = Money.Of(c.count, "EUR") };
             var profile = CustomerProfile.New(Ann) with { Behaviour = behaviour };
             var answer = new AggregateNode(c.aggregate, c.op, c.threshold).Evaluate(new ConditionContext(profile, EventWindows.None, default, 0, 0));
-            return answer == CompiledCondition.Compare(c.count, c.op, c.threshold);
+            return answer == CompiledCondition.Compare((decimal)c.count, c.op, c.threshold);
         });
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(1_000), property);
     }
