@@ -12,25 +12,38 @@ internal static class PredictionInputs
     /// <summary>A continuous-time history (x, tₓ, T): x a whole number ≥ 0, 0 ≤ tₓ ≤ T finite, tₓ = 0 when x = 0.</summary>
     public static void History(double x, double tx, double age, string xName = "x", string txName = "tx", string ageName = "age")
     {
+        switch (FaultOf(x, tx, age))
+        {
+            case HistoryFault.Count:
+                throw new EngagementValidationException(xName, x, "must be a whole number of repeat transactions, at least 0");
+            case HistoryFault.Age:
+                throw new EngagementValidationException(ageName, age, "must be a finite age T, at least 0");
+            case HistoryFault.Recency:
+                throw new EngagementValidationException(txName, tx, "must be a recency in [0, T = " + age.ToString(CultureInfo.InvariantCulture) + "]");
+            case HistoryFault.RecencyWithoutRepeats:
+                throw new EngagementValidationException(txName, tx, "must be 0 when there are no repeat transactions (x = 0)");
+        }
+    }
+
+    // The first rule of a continuous-time history that (x, tₓ, T) breaks, in the order History reports them.
+    private static HistoryFault FaultOf(double x, double tx, double age)
+    {
         if (!(x >= 0) || double.IsInfinity(x) || x != Math.Floor(x))
         {
-            throw new EngagementValidationException(xName, x, "must be a whole number of repeat transactions, at least 0");
+            return HistoryFault.Count;
         }
 
         if (!(age >= 0) || double.IsInfinity(age))
         {
-            throw new EngagementValidationException(ageName, age, "must be a finite age T, at least 0");
+            return HistoryFault.Age;
         }
 
         if (!(tx >= 0) || tx > age)
         {
-            throw new EngagementValidationException(txName, tx, "must be a recency in [0, T = " + age.ToString(CultureInfo.InvariantCulture) + "]");
+            return HistoryFault.Recency;
         }
 
-        if (x == 0 && tx != 0)
-        {
-            throw new EngagementValidationException(txName, tx, "must be 0 when there are no repeat transactions (x = 0)");
-        }
+        return x == 0 && tx != 0 ? HistoryFault.RecencyWithoutRepeats : HistoryFault.None;
     }
 
     /// <summary>A horizon t: at least 0 and not NaN; +∞ is allowed and gives the model's limit.</summary>
@@ -92,19 +105,12 @@ internal static class PredictionInputs
         {
             // The names are built only for a history that fails, where History throws: formatting three of them for every
             // customer of a million-customer batch would cost more than the prediction.
-            if (!IsHistory(x[i], tx[i], age[i]))
+            if (FaultOf(x[i], tx[i], age[i]) != HistoryFault.None)
             {
                 History(x[i], tx[i], age[i], $"x[{i}]", $"tx[{i}]", $"age[{i}]");
             }
         }
     }
-
-    /// <summary>Whether <see cref="History"/> accepts (x, tₓ, T): exactly the negation of its four rules.</summary>
-    private static bool IsHistory(double x, double tx, double age)
-        => x >= 0 && !double.IsInfinity(x) && x == Math.Floor(x)
-            && age >= 0 && !double.IsInfinity(age)
-            && tx >= 0 && tx <= age
-            && (x != 0 || tx == 0);
 
     /// <summary>A discrete history (x, tₓ, n): 0 ≤ x ≤ tₓ ≤ n, tₓ = 0 exactly when x = 0.</summary>
     public static void DiscreteHistory(int x, int tx, int n)
@@ -134,4 +140,23 @@ internal static class PredictionInputs
             throw new EngagementValidationException("tx", tx, "must be 0 when there are no transactions (x = 0)");
         }
     }
+}
+
+/// <summary>The rule of a continuous-time history that a history breaks (<see cref="PredictionInputs.History"/>).</summary>
+internal enum HistoryFault
+{
+    /// <summary>None: the history is valid.</summary>
+    None,
+
+    /// <summary>x is not a whole number of at least 0.</summary>
+    Count,
+
+    /// <summary>T is not a finite age of at least 0.</summary>
+    Age,
+
+    /// <summary>tₓ is not in [0, T].</summary>
+    Recency,
+
+    /// <summary>tₓ is not 0 although x is.</summary>
+    RecencyWithoutRepeats,
 }
